@@ -1,0 +1,29 @@
+# The README's two commands: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+EXTRAS := test
+ifeq ($(PARITY),1)
+EXTRAS := test,parity
+endif
+
+.PHONY: demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip >/dev/null
+
+demo: $(PY)
+	$(PY) -m pip install -e ".[demo,viz]"
+	$(PY) examples/demo.py
+
+test: $(PY)
+	$(PY) -m pip install -e ".[$(EXTRAS)]"
+	$(PY) -m pytest
+
+bench: $(PY)
+	$(PY) -m pip install -e ".[bench,demo]"
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info
