@@ -1,0 +1,25 @@
+"""autodiff: a tiny, fast reverse-mode automatic-differentiation engine on numpy.
+
+>>> import autodiff as ad
+>>> x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> loss = (x * x).sum()
+>>> loss.backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope
+from .tensor import Tensor, tensor, set_default_dtype, get_default_dtype
+from .function import Function
+from .engine import backward, grad, unbroadcast
+from .ops import (
+    add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
+    minimum, clip, clamp, where, matmul, sum, mean, max, min, var, std, prod, argmax, argmin,
+    reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to, flatten,
+)
+from .creation import (
+    zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
+    rand_like, randn_like, manual_seed, default_generator,
+)
+from .gradcheck import gradcheck, GradcheckError
+
+__version__ = "0.1.0"

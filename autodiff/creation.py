@@ -1,0 +1,131 @@
+"""Tensor creation: constants, ranges and random tensors from the project's seeded generator."""
+import numpy as np
+
+from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
+
+__all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
+           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator"]
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed):
+    """Seed the generator used by ``rand``, ``randn``, ``nn`` initialisation and dropout."""
+    global _generator
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def default_generator():
+    """The project's ``np.random.Generator`` (replaced by ``manual_seed``)."""
+    return _generator
+
+
+def _shape(shape, op):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        shape = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: a shape is ints, e.g. {op}(2, 3) or {op}((2, 3)); got {shape!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: negative dimension in shape {shape}")
+    return shape
+
+
+def _make(array, requires_grad, op):
+    if requires_grad:
+        _check_can_require_grad(array.dtype, f"{op}(requires_grad=True)")
+    return _wrap(array, bool(requires_grad))
+
+
+def _float_dtype(dtype):
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; default dtype float32."""
+    return _make(np.zeros(_shape(shape, "zeros"), _float_dtype(dtype)), requires_grad, "zeros")
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; default dtype float32."""
+    return _make(np.ones(_shape(shape, "ones"), _float_dtype(dtype)), requires_grad, "ones")
+
+
+def _value_dtype(value, dtype):
+    if dtype is not None:
+        return np.dtype(dtype)
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    return get_default_dtype()
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False):
+    """A tensor filled with ``fill_value`` (dtype from the value as PyTorch: int64, bool or float32)."""
+    shape = _shape((shape,) if isinstance(shape, (tuple, list)) else (shape,), "full")
+    return _make(np.full(shape, fill_value, _value_dtype(fill_value, dtype)), requires_grad, "full")
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The (n, m) identity matrix (m defaults to n)."""
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, "eye")
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+    """Evenly spaced values in [start, stop): int64 for int arguments, float32 otherwise."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
+        dtype = np.int64 if ints else get_default_dtype()
+    return _make(np.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
+
+
+def linspace(start, stop, num=50, dtype=None, requires_grad=False):
+    """``num`` evenly spaced values from start to stop inclusive."""
+    return _make(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad, "linspace")
+
+
+def rand(*shape, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the seeded generator."""
+    dtype = _float_dtype(dtype)
+    return _make(_generator.random(_shape(shape, "rand"), dtype=dtype), requires_grad, "rand")
+
+
+def randn(*shape, dtype=None, requires_grad=False):
+    """Standard normal samples from the seeded generator."""
+    dtype = _float_dtype(dtype)
+    return _make(_generator.standard_normal(_shape(shape, "randn"), dtype=dtype), requires_grad, "randn")
+
+
+def _like(t):
+    data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return data.shape, data.dtype
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    shape, own = _like(t)
+    return _make(np.zeros(shape, own if dtype is None else dtype), requires_grad, "zeros_like")
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    shape, own = _like(t)
+    return _make(np.ones(shape, own if dtype is None else dtype), requires_grad, "ones_like")
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    shape, own = _like(t)
+    return _make(np.full(shape, fill_value, own if dtype is None else dtype), requires_grad, "full_like")
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    shape, own = _like(t)
+    return rand(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    shape, own = _like(t)
+    return randn(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)

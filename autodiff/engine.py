@@ -1,0 +1,303 @@
+"""Backprop: an iterative walk of the graph in reverse topological order.
+
+Nodes are ``Function`` instances; an edge points from a node to each input's node, or to the input
+tensor itself when that input is a leaf that requires grad. Gradients of a broadcast input are
+summed back to its shape, and cast to its dtype, in one place: ``_fit``.
+"""
+import numpy as np
+
+from .function import Function
+from .grad_mode import state
+from .tensor import Tensor, _wrap
+
+__all__ = ["backward", "grad", "unbroadcast"]
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast: the leading
+    axes it lacked and the axes where it had size 1. Works on arrays and Tensors alike."""
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if extra or grad.shape != shape else grad
+
+
+def _fit(grad, shape, dtype, node, index):
+    """Give ``grad`` the input's shape (un-broadcasting) and dtype, or say which op got it wrong."""
+    if grad.shape != shape:
+        if grad.ndim < len(shape) or any(
+                g != n and n != 1 for g, n in zip(grad.shape[grad.ndim - len(shape):], shape)):
+            raise RuntimeError(
+                f"{type(node).__name__}.backward returned a gradient of shape {grad.shape} for input "
+                f"{index}, whose shape is {shape}; it must have the input's shape (or one that "
+                "broadcasts from it)")
+        grad = unbroadcast(grad, shape)
+    if grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return grad
+
+
+def _normalize(grad, create_graph, node):
+    """Accept what a backward returned: arrays, numbers, or Tensors (under create_graph)."""
+    if create_graph:
+        if isinstance(grad, Tensor):
+            return grad
+        return _wrap(np.asarray(grad))
+    if isinstance(grad, Tensor):
+        return grad.data
+    if isinstance(grad, (np.generic, int, float)):
+        return np.asarray(grad)
+    raise TypeError(f"{type(node).__name__}.backward returned a {type(grad).__name__}; "
+                    "return arrays (or Tensors), one per input, None where there is no gradient")
+
+
+_FREED_MESSAGE = (
+    "trying to backward through the graph a second time (or to use a tensor's graph after its "
+    "saved values were freed by backward). Pass retain_graph=True to the first backward() or "
+    "ad.grad() if you need to go through the graph again.")
+
+
+def _run(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Propagate ``root_grads`` from ``roots`` (tensors) to the leaves.
+
+    Without ``capture`` the leaves' ``.grad`` accumulate. With ``capture`` (a dict from a leaf
+    tensor or a node to a slot index) gradients go into the returned list instead and no ``.grad``
+    is touched.
+    """
+    captured = None if capture is None else [None] * (max(capture.values()) + 1 if capture else 0)
+    grads = {}          # node -> gradient of its output, summed over its consumers
+    start = []
+    for root, g in zip(roots, root_grads):
+        node = root.grad_fn
+        if node is None:        # a leaf was asked to backward
+            _deliver_leaf(root, g, g, (), create_graph, capture, captured)
+            continue
+        if node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            start.append(node)
+
+    # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
+    pending = {}
+    stack = list(start)
+    seen = set(start)
+    while stack:
+        node = stack.pop()
+        if node.freed:
+            raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
+        for nxt in node.next_functions:
+            if nxt is not None and nxt.__class__ is not Tensor and isinstance(nxt, Function):
+                pending[nxt] = pending.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    del seen
+
+    ready = [node for node in start if node not in pending]
+    previous_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            if g is not None:
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g)
+                if node.retained is not None:
+                    _retain(node, g, create_graph)
+                if capture is not None and node in capture:
+                    _capture(captured, capture[node], g)
+                input_grads = type(node).backward(node, g)
+                if type(input_grads) is not tuple:
+                    input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
+            else:
+                input_grads = ()
+            next_functions = node.next_functions
+            input_meta = node.input_meta
+            if not retain_graph:
+                node.saved = None
+                node.saved_sources = None
+                node.freed = True
+            if g is not None and len(input_grads) < len(next_functions) and any(
+                    f is not None for f in next_functions[len(input_grads):]):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
+                    f"forward had {len(next_functions)} input(s); return one per input (None where "
+                    "an input needs no gradient)")
+            for i, nxt in enumerate(next_functions):
+                if nxt is None:
+                    continue
+                gi = input_grads[i] if g is not None else None
+                if gi is not None:
+                    if type(gi) is not np.ndarray:
+                        gi = _normalize(gi, create_graph, node)
+                    shape, dtype = input_meta[i]
+                    if gi.shape != shape or gi.dtype != dtype:
+                        gi = _fit(gi, shape, dtype, node, i)
+                if nxt.__class__ is Tensor or isinstance(nxt, Tensor):
+                    if gi is not None:
+                        _deliver_leaf(nxt, gi, g, input_grads, create_graph, capture, captured,
+                                      node.saved if retain_graph else ())
+                    continue
+                if gi is not None:
+                    previous = grads.get(nxt)
+                    grads[nxt] = gi if previous is None else previous + gi
+                count = pending[nxt] - 1
+                if count:
+                    pending[nxt] = count
+                else:
+                    del pending[nxt]
+                    ready.append(nxt)
+    finally:
+        state.grad_enabled = previous_mode
+    return captured
+
+
+def _run_hooks(hooks, g):
+    for hook in list(hooks):
+        result = hook(g if isinstance(g, Tensor) else _wrap(g))
+        if result is not None:
+            g = result if isinstance(g, Tensor) else np.asarray(result.data if isinstance(result, Tensor) else result)
+    return g
+
+
+def _retain(node, g, create_graph):
+    tensor = node.retained()
+    if tensor is None:
+        return
+    if not create_graph:
+        g = _wrap(g.copy())
+    tensor.grad = g if tensor.grad is None else tensor.grad + g
+
+
+def _capture(captured, slot, g):
+    captured[slot] = g if captured[slot] is None else captured[slot] + g
+
+
+def _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved=()):
+    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
+    if leaf._hooks:
+        gi = _run_hooks(leaf._hooks, gi)
+    if capture is not None:
+        slot = capture.get(leaf)
+        if slot is not None:
+            _capture(captured, slot, gi)
+        return
+    if create_graph:
+        if not isinstance(gi, Tensor):
+            gi = _wrap(gi)
+        leaf.grad = gi if leaf.grad is None else leaf.grad + gi
+        return
+    existing = leaf.grad
+    if existing is None:
+        # the array may be held elsewhere (the incoming gradient passed through, a view, a sibling
+        # or a saved array): copy it so that in-place accumulation never writes into another tensor
+        if gi is g or gi.base is not None or sum(x is gi for x in siblings) > 1 or any(
+                x is gi for x in saved):
+            gi = gi.copy()
+        leaf.grad = _wrap(gi)
+    elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
+        leaf.grad = _wrap(existing.data + gi)
+    else:
+        np.add(existing.data, gi, out=existing.data)
+
+
+def _as_root_grad(root, gradient, create_graph, op):
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for a one-element output, but this one has "
+                f"shape {root.data.shape}; reduce it first (e.g. loss.sum() or loss.mean()) or pass "
+                "gradient= with the output's shape")
+        g = np.ones_like(root.data)
+    else:
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.data.dtype)
+        if g.shape != root.data.shape:
+            raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape "
+                               f"{root.data.shape}; they must match")
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient
+    return _wrap(g) if create_graph else g
+
+
+def _check_roots(tensors, op):
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"{op}: a tensor that does not require grad has no graph to differentiate; "
+                "make its inputs with requires_grad=True (and compute it outside ad.no_grad())")
+    return tensors
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the leaves' ``.grad``.
+
+    With ``inputs``, only those tensors' ``.grad`` are accumulated. The graph is freed afterwards
+    unless ``retain_graph`` (default: ``create_graph``).
+    """
+    tensors = _check_roots(tensors, "backward")
+    if grad_tensors is None or isinstance(grad_tensors, (Tensor, np.ndarray)):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
+    root_grads = [_as_root_grad(t, g, create_graph, "backward") for t, g in zip(tensors, grad_tensors)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        _run(tensors, root_grads, retain_graph, create_graph)
+        return
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    results = grad(tensors, inputs, root_grads, retain_graph, create_graph, allow_unused=True)
+    for t, g in zip(inputs, results):
+        if g is not None:
+            t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; ``.grad`` is untouched.
+
+    ``grad_outputs`` weights each output (required for outputs with more than one element). With
+    ``create_graph=True`` the results are on the graph, so they can be differentiated again.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor(3.0, dtype="float64", requires_grad=True)
+    >>> (dx,) = ad.grad(x ** 3, x, create_graph=True)
+    >>> dx.item(), ad.grad(dx, x)[0].item()
+    (27.0, 18.0)
+    """
+    outputs = _check_roots(outputs, "grad")
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError("grad: every input must be a Tensor that requires grad")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    root_grads = [g if (isinstance(g, np.ndarray) and not create_graph) or (isinstance(g, Tensor) and create_graph
+                                                                              and g.grad_fn is not None)
+                  else _as_root_grad(t, g, create_graph, "grad")
+                  for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {}
+    for i, t in enumerate(inputs):
+        capture.setdefault(t if t.grad_fn is None else t.grad_fn, i)
+    captured = _run(outputs, root_grads, retain_graph, create_graph, capture)
+    results = []
+    for i, t in enumerate(inputs):
+        g = captured[capture[t if t.grad_fn is None else t.grad_fn]]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; pass "
+                    "allow_unused=True to get None for it")
+            results.append(None)
+        elif isinstance(g, Tensor):
+            results.append(g)
+        else:
+            results.append(_wrap(g.copy() if g.base is not None else g))
+    return tuple(results)

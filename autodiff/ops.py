@@ -1,0 +1,950 @@
+"""The differentiable ops: one ``Function`` each, forward and backward side by side.
+
+Backward formulas use only operations that both ndarrays and Tensors understand, so the same code
+runs on raw arrays in an ordinary backward and on Tensors (recording a graph) under
+``create_graph=True``. Broadcast inputs are un-broadcast by the engine, not here.
+"""
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from .function import Function
+from .tensor import Tensor, _wrap, _to_array
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _array(x):
+    """The ndarray behind x (for masks and other constants of a backward)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _shape(x):
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+
+
+def _ndim(x):
+    return x.ndim if isinstance(x, (Tensor, np.ndarray)) else np.ndim(x)
+
+
+def _normalize_axis(axis, ndim, op):
+    """axis (None, int or tuple, negatives allowed) -> None or a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim and not (ndim == 0 and a in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s); "
+                             f"use an axis in [{-ndim}, {ndim - 1}]" if ndim else
+                             f"{op}: axis {a} is out of range for a 0-d tensor; use axis=None")
+        result.append(int(a) % ndim if ndim else 0)
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(result)) if ndim else None
+
+
+def _kept_shape(shape, axes):
+    """The shape a reduction over ``axes`` leaves with keepdims=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand(grad, shape, axes, keepdims):
+    """Spread the gradient of a reduction back over the reduced axes (input shape ``shape``)."""
+    if not keepdims:
+        grad = grad.reshape(_kept_shape(shape, axes))
+    if isinstance(grad, np.ndarray):
+        out = np.empty(shape, grad.dtype)
+        out[...] = grad
+        return out
+    return broadcast_to(grad, shape)
+
+
+def _reduced_count(shape, axes):
+    if axes is None:
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
+
+
+# ---------------------------------------------------------------------------------------------
+# elementwise arithmetic
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    # a primitive rather than add-of-neg: one node instead of two on a hot path
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad / b if need_a else None), (-(grad * a) / (b * b) if need_b else None)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class PowScalar(Function):
+    """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x ** p
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return grad * 0.0, None
+        if p == 1:
+            return grad, None
+        if p == 2:
+            return grad * (2.0 * x), None
+        return grad * (p * x ** (p - 1)), None
+
+
+class Pow(Function):
+    """a ** b with b a tensor: d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0, b >= 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
+        if need_b:
+            base_zero = (_array(a) == 0) & (_array(b) >= 0)
+            grad_b = grad * where(base_zero, 0.0, out * log(where(base_zero, 1.0, a)))
+        return grad_a, grad_b
+
+
+def pow(x, exponent):
+    """x ** exponent, elementwise; exponent a number or a tensor (both broadcast)."""
+    if isinstance(exponent, (int, float, np.integer, np.floating)) and not isinstance(exponent, bool) \
+            and isinstance(x, Tensor):
+        return PowScalar.apply(x, exponent)
+    return Pow.apply(x, exponent)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2.0 * out)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # exp of -|x| never overflows, and e/(1+e) keeps full precision for large negative x
+        e = np.exp(-np.abs(x))
+        r = 1.0 / (1.0 + e)
+        out = np.where(x >= 0, r, e * r)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out * (1.0 - out))
+
+
+class Relu(Function):
+    """max(x, 0); its derivative at 0 is 0 (PyTorch's choice)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (_array(out) > 0)
+
+
+class Abs(Function):
+    """|x|; its derivative at 0 is 0 (PyTorch's choice)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(_array(x))
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * -np.sin(x)
+
+
+class Maximum(Function):
+    """Elementwise max; a tie sends half the gradient to each side (PyTorch's choice)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = _tie_share(_array(a), _array(b), np.greater)
+        return grad * share_a, grad * (1.0 - share_a)
+
+
+class Minimum(Function):
+    """Elementwise min; a tie sends half the gradient to each side (PyTorch's choice)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = _tie_share(_array(a), _array(b), np.less)
+        return grad * share_a, grad * (1.0 - share_a)
+
+
+def _tie_share(a, b, wins):
+    """1 where a wins, 0.5 on ties, 0 where b wins: a's share of the gradient."""
+    dtype = np.result_type(a, b)
+    return wins(a, b).astype(dtype) + 0.5 * (a == b).astype(dtype)
+
+
+class Clip(Function):
+    """Clip to [low, high]; the gradient passes where low <= x <= high, bounds included (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        out = x
+        if low is not None:
+            out = np.maximum(out, low)
+        if high is not None:
+            out = np.minimum(out, high)
+        return out if out is not x else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        x = _array(x)
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return grad * inside, None, None
+
+
+class Where(Function):
+    """cond ? a : b elementwise (all three broadcast); the gradient goes to the chosen side."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved
+        need_a, need_b = ctx.needs_input_grad[1:]
+        return (None, where(cond, grad, 0.0) if need_a else None,
+                where(cond, 0.0, grad) if need_b else None)
+
+
+def where(condition, x, y):
+    """Elementwise ``x`` where ``condition`` else ``y`` (numpy's ``where``, differentiable in x, y)."""
+    cond = _array(condition)
+    if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
+        cond = np.asarray(cond).astype(bool)
+    return Where.apply(cond, x, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# matrix product
+
+
+class MatMul(Function):
+    """numpy's matmul: 1-D operands are promoted to matrices and the added axis removed after."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        a_vector, b_vector = a.ndim == 1, b.ndim == 1
+        if a_vector and b_vector:
+            return (grad * b if need_a else None), (grad * a if need_b else None)
+        if a_vector:
+            a = a.reshape((1,) + a.shape)
+            grad = grad.reshape(grad.shape[:-1] + (1, grad.shape[-1]))
+        if b_vector:
+            b = b.reshape(b.shape + (1,))
+            grad = grad.reshape(grad.shape + (1,))
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad @ b.swapaxes(-1, -2)
+            if a_vector:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if need_b:
+            grad_b = a.swapaxes(-1, -2) @ grad
+            if b_vector:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    """Matrix product with numpy's rules: (n,k)@(k,m), batched (..., n, k)@(..., k, m) with
+    broadcast batch axes, and 1-D operands as row/column vectors."""
+    shape_a, shape_b = _shape(a), _shape(b)
+    if len(shape_a) == 0 or len(shape_b) == 0:
+        raise ValueError(f"matmul: {shape_a} @ {shape_b}: both operands need at least one dimension; "
+                         "use * to multiply by a scalar")
+    inner_b = shape_b[-2] if len(shape_b) >= 2 else shape_b[0]
+    if shape_a[-1] != inner_b:
+        raise ValueError(f"matmul: {shape_a} @ {shape_b}: inner dimensions {shape_a[-1]} and {inner_b} "
+                         "differ")
+    return MatMul.apply(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand(grad, ctx.shape, ctx.axes, ctx.keepdims), None, None
+
+
+class Max(Function):
+    """max over axes (PyTorch's amax): tied maxima share the gradient evenly."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, reduce):
+        out = reduce(x, axis=axes, keepdims=keepdims)
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = (_array(t) for t in ctx.saved_tensors)
+        kept = _kept_shape(x.shape, ctx.axes)
+        if not ctx.keepdims:
+            grad = grad.reshape(kept)
+        chosen = x == out.reshape(kept)
+        share = chosen / chosen.sum(axis=ctx.axes, keepdims=True)
+        return grad * share.astype(x.dtype, copy=False), None, None, None
+
+
+class Var(Function):
+    """Variance with ``ddof`` (numpy's default 0): sum((x - mean)^2) / (n - ddof)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, ddof, keepdims):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.ddof, ctx.keepdims = axes, ddof, keepdims
+        return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        n = _reduced_count(x.shape, ctx.axes)
+        centered = x - x.mean(axis=ctx.axes, keepdims=True)
+        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * centered * (2.0 / (n - ctx.ddof)), None, None, None
+
+
+class Prod(Function):
+    """Product over axes; the gradient of each element is the product of the others (exact at zeros)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return x.prod(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        axes = tuple(range(x.ndim)) if ctx.axes is None else ctx.axes
+        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * _product_of_others(x, axes), None, None
+
+
+def _product_of_others(x, axes):
+    """For each element, the product of the other elements along ``axes`` (no division)."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    order = kept + list(axes)
+    inverse = tuple(np.argsort(order))
+    moved = x.transpose(order)
+    lead = moved.shape[:len(kept)]
+    n = math.prod(moved.shape[len(kept):])
+    flat = moved.reshape(lead + (n,))
+    if isinstance(flat, np.ndarray):
+        ones = np.ones(lead + (1,), flat.dtype)
+        before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = before * after
+    else:
+        # differentiable form for create_graph: an (n, n) table with the diagonal replaced by 1
+        table = broadcast_to(flat.reshape(lead + (1, n)), lead + (n, n))
+        others = prod(where(np.eye(n, dtype=bool), 1.0, table), axis=-1)
+    return others.reshape(moved.shape).transpose(inverse)
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all; int or tuple, negatives allowed). (…) -> reduced shape."""
+    x = _as_tensor(x)
+    return Sum.apply(x, _normalize_axis(axis, x.ndim, "sum"), bool(keepdims))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (numpy's semantics)."""
+    x = _as_tensor(x)
+    axes = _normalize_axis(axis, x.ndim, "mean")
+    count = _reduced_count(x.shape, axes)
+    total = Sum.apply(x, axes, bool(keepdims))
+    return total / count if count else total * np.nan
+
+
+def _extremum(x, axis, keepdims, reduce, op):
+    x = _as_tensor(x)
+    axes = _normalize_axis(axis, x.ndim, op)
+    if x.size == 0:
+        raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op}imum")
+    return Max.apply(x, axes, bool(keepdims), reduce)
+
+
+def max(x, axis=None, keepdims=False):
+    """Largest value over ``axis``; tied maxima share the gradient evenly."""
+    return _extremum(x, axis, keepdims, np.max, "max")
+
+
+def min(x, axis=None, keepdims=False):
+    """Smallest value over ``axis``; tied minima share the gradient evenly."""
+    return _extremum(x, axis, keepdims, np.min, "min")
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` with ``ddof`` (0: biased, numpy's default)."""
+    x = _as_tensor(x)
+    return Var.apply(x, _normalize_axis(axis, x.ndim, "var"), ddof, bool(keepdims))
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis``: sqrt(var)."""
+    return sqrt(var(x, axis, ddof, keepdims))
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis``."""
+    x = _as_tensor(x)
+    return Prod.apply(x, _normalize_axis(axis, x.ndim, "prod"), bool(keepdims))
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the largest value (int64, no gradient)."""
+    x = _as_tensor(x)
+    if axis is not None:
+        _normalize_axis(axis, x.ndim, "argmax")
+    return _wrap(np.asarray(x.data.argmax(axis=axis, keepdims=keepdims)))
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index of the smallest value (int64, no gradient)."""
+    x = _as_tensor(x)
+    if axis is not None:
+        _normalize_axis(axis, x.ndim, "argmin")
+    return _wrap(np.asarray(x.data.argmin(axis=axis, keepdims=keepdims)))
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Transpose(Function):
+    """Permute axes: ``axes`` is a permutation (numpy's transpose)."""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(tuple(np.argsort(ctx.axes))), None
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None     # the engine sums it back to the input's shape
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None     # the engine casts it back to the input's dtype
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _shape_arg(shape, op):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"{op}: a shape is a sequence of ints, got {shape!r}") from None
+
+
+def reshape(x, *shape):
+    """Same data, new shape (one entry may be -1). Accepts ``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``."""
+    x = _as_tensor(x)
+    shape = _shape_arg(shape, "reshape")
+    if shape == x.shape:
+        return x
+    try:
+        return Reshape.apply(x, shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
+                         f"shape {shape}") from None
+
+
+def transpose(x, *axes):
+    """Permute the axes (numpy's meaning: ``axes`` is a permutation; none reverses them).
+    PyTorch's two-axis swap is ``swapaxes(a, b)``."""
+    x = _as_tensor(x)
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    if axes is None or len(axes) == 0:
+        axes = tuple(range(x.ndim))[::-1]
+    axes = tuple(axes)
+    normalized = [a % x.ndim if isinstance(a, (int, np.integer)) and -x.ndim <= a < x.ndim else None
+                  for a in axes]
+    if len(axes) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
+                         f"shape {x.shape}; to swap two axes use swapaxes(a, b)")
+    return Transpose.apply(x, tuple(normalized))
+
+
+def permute(x, *axes):
+    """Same as ``transpose(x, *axes)`` (PyTorch's name)."""
+    return transpose(x, *axes)
+
+
+def swapaxes(x, axis1, axis2):
+    """Swap two axes (PyTorch's ``transpose(a, b)``)."""
+    x = _as_tensor(x)
+    a, b = (_normalize_axis(axis, x.ndim, "swapaxes")[0] for axis in (axis1, axis2))
+    order = list(range(x.ndim))
+    order[a], order[b] = order[b], order[a]
+    return Transpose.apply(x, tuple(order))
+
+
+def squeeze(x, axis=None):
+    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+    x = _as_tensor(x)
+    if axis is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = _normalize_axis(axis, x.ndim, "squeeze") or ()
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+    return reshape(x, shape)
+
+
+def unsqueeze(x, axis):
+    """Insert an axis of length 1 at ``axis`` (numpy's ``expand_dims``)."""
+    x = _as_tensor(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    axes = _normalize_axis(axes, ndim, "unsqueeze")
+    shape = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(shape) for i in range(ndim)))
+
+
+expand_dims = unsqueeze
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` (a read-only view); the gradient is summed back."""
+    x = _as_tensor(x)
+    shape = _shape_arg((shape,) if isinstance(shape, (tuple, list)) else (shape,), "broadcast_to")
+    if shape == x.shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
+    return BroadcastTo.apply(x, shape)
+
+
+def flatten(x, start_axis=0, end_axis=-1):
+    """Merge axes ``start_axis..end_axis`` into one (all of them by default)."""
+    x = _as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = (_normalize_axis(a, x.ndim, "flatten")[0] for a in (start_axis, end_axis))
+    if start > end:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+    shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
+    return reshape(x, shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# the rest of the elementwise functions
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else _wrap(_to_array(x, op="autodiff"))
+
+
+def exp(x):
+    """e ** x, elementwise."""
+    return Exp.apply(x)
+
+
+def log(x):
+    """Natural logarithm, elementwise."""
+    return Log.apply(x)
+
+
+def sqrt(x):
+    """Square root, elementwise."""
+    return Sqrt.apply(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent, elementwise."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x), elementwise, stable for large |x|."""
+    return Sigmoid.apply(x)
+
+
+def relu(x):
+    """max(x, 0), elementwise (derivative 0 at 0)."""
+    return Relu.apply(x)
+
+
+def abs(x):
+    """|x|, elementwise (derivative 0 at 0)."""
+    return Abs.apply(x)
+
+
+def sin(x):
+    """Sine, elementwise."""
+    return Sin.apply(x)
+
+
+def cos(x):
+    """Cosine, elementwise."""
+    return Cos.apply(x)
+
+
+def neg(x):
+    """-x, elementwise."""
+    return Neg.apply(x)
+
+
+def maximum(a, b):
+    """Elementwise maximum of two broadcastable operands (a tie splits the gradient)."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum of two broadcastable operands (a tie splits the gradient)."""
+    return Minimum.apply(a, b)
+
+
+def clip(x, min=None, max=None):
+    """Limit values to [min, max] (either may be None); gradient passes at the bounds."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    return Clip.apply(x, min, max)
+
+
+clamp = clip
+
+
+def add(a, b):
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    return Div.apply(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy interoperability: ufuncs and array functions on Tensors stay on the graph or say why not
+
+_UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
+    np.negative: neg, np.positive: lambda x: x, np.exp: exp, np.log: log, np.sqrt: sqrt,
+    np.tanh: tanh, np.sin: sin, np.cos: cos, np.absolute: abs, np.maximum: maximum,
+    np.minimum: minimum, np.matmul: matmul, np.square: lambda x: pow(x, 2),
+}
+# ufuncs whose result carries no gradient (piecewise constant or not floating): computed on the data
+_CONSTANT_UFUNCS = {
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal, np.sign,
+    np.isnan, np.isinf, np.isfinite, np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+    np.floor, np.ceil, np.rint, np.trunc, np.signbit, np.bitwise_and, np.bitwise_or, np.invert,
+}
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    name = f"np.{ufunc.__name__}"
+    if method != "__call__":
+        raise TypeError(f"{name}.{method} is not supported on autodiff tensors; use the tensor's methods "
+                        "(e.g. t.sum(axis=...), t.max(...))")
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{name}(..., out=...) would write around the graph; autodiff tensors are not "
+                        "written in place by numpy")
+    if ufunc in _CONSTANT_UFUNCS:
+        arrays = [_array(x) for x in inputs]
+        return _wrap(np.asarray(ufunc(*arrays, **kwargs)))
+    op = _UFUNCS.get(ufunc)
+    if op is None or kwargs:
+        raise TypeError(f"{name} has no autodiff op, so it would silently cut the graph; use an autodiff "
+                        "op instead (ad.exp, ad.log, ad.sqrt, ad.tanh, ad.maximum, ...), or work on "
+                        "t.detach().numpy() if you do not need its gradient")
+    return op(*inputs)
+
+
+def _func_where(condition, x=None, y=None):
+    if x is None and y is None:
+        return np.where(_array(condition))
+    return where(condition, x, y)
+
+
+def _func_shape(x):
+    return _shape(x)
+
+
+_ARRAY_FUNCTIONS = {
+    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
+    np.var: var, np.std: std, np.prod: prod, np.argmax: argmax, np.argmin: argmin,
+    np.reshape: lambda x, shape: reshape(x, shape), np.transpose: lambda x, axes=None: transpose(x, axes),
+    np.swapaxes: swapaxes, np.squeeze: squeeze, np.expand_dims: unsqueeze,
+    np.broadcast_to: broadcast_to, np.where: _func_where, np.clip: lambda x, a_min=None, a_max=None: clip(x, a_min, a_max),
+    np.shape: _func_shape, np.ndim: lambda x: _ndim(x), np.size: lambda x: _array(x).size,
+    np.dot: lambda a, b: matmul(a, b) if _ndim(a) and _ndim(b) else mul(a, b),
+}
+
+
+def array_function(func, args, kwargs):
+    op = _ARRAY_FUNCTIONS.get(func)
+    if op is None:
+        raise TypeError(f"np.{func.__name__} has no autodiff op, so it would silently cut the graph; use "
+                        "an autodiff function instead, or call it on t.detach().numpy() if you do not "
+                        "need its gradient")
+    return op(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor methods: the same functions, called as t.exp(), t.sum(axis=0), ...
+
+def _method_reshape(self, *shape):
+    return reshape(self, *shape)
+
+
+def _method_transpose(self, *axes):
+    return transpose(self, *axes)
+
+
+for _name, _fn in {
+    "exp": exp, "log": log, "sqrt": sqrt, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
+    "abs": abs, "sin": sin, "cos": cos, "neg": neg, "maximum": maximum, "minimum": minimum,
+    "clip": clip, "clamp": clamp, "pow": pow, "matmul": matmul, "sum": sum, "mean": mean,
+    "max": max, "min": min, "amax": max, "amin": min, "var": var, "std": std, "prod": prod,
+    "argmax": argmax, "argmin": argmin, "reshape": _method_reshape, "view": _method_reshape,
+    "transpose": _method_transpose, "permute": _method_transpose, "swapaxes": swapaxes,
+    "squeeze": squeeze, "unsqueeze": unsqueeze, "expand_dims": unsqueeze,
+    "broadcast_to": broadcast_to, "flatten": flatten,
+}.items():
+    setattr(Tensor, _name, _fn)
+del _name, _fn
+

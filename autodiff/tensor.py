@@ -1,0 +1,463 @@
+"""Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
+import numbers
+
+import numpy as np
+
+from .grad_mode import state
+
+__all__ = ["Tensor", "tensor", "set_default_dtype", "get_default_dtype"]
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype):
+    """Set the dtype that Python floats become (float32 unless changed; float64 for gradchecks)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype such as float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    """The dtype that Python floats become when made into tensors (float32 by default)."""
+    return _default_dtype
+
+
+def _to_array(data, dtype=None, copy=False, op="tensor"):
+    """Turn user data (Tensor, array, number, nested list) into an ndarray following PyTorch's
+    creation rules: arrays keep their dtype, Python floats take the default dtype, Python ints and
+    bools become int64 and bool."""
+    if isinstance(data, Tensor):
+        array = data.data
+        from_python = False
+    elif isinstance(data, np.ndarray):
+        array = data
+        from_python = False
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
+        from_python = False
+    else:
+        if data is None:
+            raise TypeError(f"{op}: got None; pass a number, a (nested) list of numbers or a numpy array")
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.data if isinstance(x, Tensor) else x for x in data]
+        try:
+            array = np.asarray(data)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{op}: could not make an array of {type(data).__name__} data ({error}); "
+                             "nested lists must be rectangular (all rows the same length)") from None
+        from_python = True
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{op}: data of dtype {array.dtype} is not numeric; autodiff tensors hold "
+                        "floating, integer or bool values (convert strings or objects to numbers first)")
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fiub":
+            raise TypeError(f"{op}: dtype {dtype} is not supported; use a floating, integer or bool dtype")
+        array = array.astype(dtype, copy=copy)
+    elif from_python and array.dtype.kind == "f":
+        array = array.astype(_default_dtype, copy=False)
+    elif from_python and array.dtype.kind in "iu":
+        array = array.astype(np.int64, copy=False)
+    elif copy:
+        array = array.copy()
+    return array
+
+
+def _check_can_require_grad(dtype, op="requires_grad"):
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: only floating-point tensors can require gradients, this one is {dtype}; "
+                        "convert it first with .float() or .double()")
+
+
+class Tensor:
+    """An n-dimensional array (``.data``, an ``np.ndarray``) on the autodiff graph.
+
+    Leaves are made by the user (``ad.tensor(..., requires_grad=True)``); every op on tensors that
+    require grad returns a non-leaf whose ``grad_fn`` is the node that made it. ``loss.backward()``
+    fills ``.grad`` of the leaves.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_retains_grad", "_version",
+                 "__weakref__")
+    # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        self.data = _to_array(data, dtype, op="Tensor")
+        self.grad = None
+        self.grad_fn = None
+        self._hooks = None
+        self._retains_grad = False
+        self._version = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # ---- graph attributes --------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value:
+            _check_can_require_grad(self.data.dtype)
+        elif self.grad_fn is not None:
+            raise RuntimeError("requires_grad: only leaf tensors can have requires_grad changed; "
+                               "use .detach() to get a tensor that is off the graph")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user (no grad_fn); only leaves keep ``.grad`` after backward."""
+        return self.grad_fn is None
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` (same shape as self) is required unless self has one element. The graph's saved
+        values are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
+        """
+        from .engine import backward
+        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("retain_grad: this tensor does not require grad")
+            return
+        if not self._retains_grad:
+            import weakref
+            self._retains_grad = True
+            node = self.grad_fn
+            node.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when the gradient of this tensor is computed; a non-None return
+        replaces the gradient. Returns a handle with ``.remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node.hooks is None:
+                node.hooks = []
+            hooks = node.hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def detach(self):
+        """A tensor sharing this one's data, off the graph (no grad_fn, no requires_grad)."""
+        out = _wrap(self.data)
+        out._version = self._version
+        return out
+
+    def detach_(self):
+        """Make this tensor a leaf that does not require grad, in place."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ---- array attributes ----------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """Number of elements, as numpy's ``.size`` (``numel()`` is the PyTorch spelling)."""
+        return self.data.size
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def T(self):
+        """Axes reversed, as numpy's ``.T``."""
+        if self.data.ndim < 2:
+            return self
+        return self.transpose()
+
+    @property
+    def mT(self):
+        """The last two axes swapped (a batch of transposed matrices)."""
+        return self.swapaxes(-1, -2)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to Python numbers, "
+                             f"this one has shape {self.data.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self):
+        """The data as an ndarray (shared, not copied). Like PyTorch, refuses tensors that require
+        grad: call ``.detach().numpy()`` to say you mean to leave the graph."""
+        if self._requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise TypeError("np.asarray(tensor): the tensor requires grad and converting it would silently "
+                            "detach it from the graph; use tensor.detach().numpy(), or an autodiff op")
+        if dtype is not None:
+            return self.data.astype(dtype, copy=bool(copy))
+        return self.data.copy() if copy else self.data
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __hash__(self):
+        # by identity: tensors are dict keys (optimizer state) although == is elementwise
+        return id(self)
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"bool(tensor): the truth value of a tensor with {self.data.size} elements "
+                             "is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self.data.item())
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype != _default_dtype and self.data.dtype not in (np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ---- copies and casts ---------------------------------------------------------------------
+    def clone(self):
+        """A copy of the data that stays on the graph (gradients flow back to self)."""
+        return _ops.Clone.apply(self)
+
+    def astype(self, dtype):
+        """Cast to ``dtype``; differentiable between floating dtypes (the gradient is cast back)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return _ops.Cast.apply(self, dtype)
+
+    def to(self, dtype):
+        return self.astype(dtype)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def int(self):
+        return self.astype(np.int64)
+
+    def long(self):
+        return self.astype(np.int64)
+
+    def bool(self):
+        return self.astype(np.bool_)
+
+    # ---- arithmetic (micrograd's one line each) -------------------------------------------------
+    def __add__(self, other):      # self + other
+        return _ops.Add.apply(self, other)
+
+    def __radd__(self, other):     # other + self
+        return _ops.Add.apply(other, self)
+
+    def __sub__(self, other):      # self - other
+        return _ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):     # other - self
+        return _ops.Sub.apply(other, self)
+
+    def __mul__(self, other):      # self * other
+        return _ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):     # other * self
+        return _ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):  # self / other
+        return _ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):  # other / self
+        return _ops.Div.apply(other, self)
+
+    def __pow__(self, other):      # self ** other
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):     # other ** self
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):   # self @ other
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):  # other @ self
+        return _ops.matmul(other, self)
+
+    def __neg__(self):             # -self
+        return _ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.Abs.apply(self)
+
+    # comparisons give bool tensors off the graph
+    def __eq__(self, other):
+        return _wrap(self.data == _data(other))
+
+    def __ne__(self, other):
+        return _wrap(self.data != _data(other))
+
+    def __lt__(self, other):
+        return _wrap(self.data < _data(other))
+
+    def __le__(self, other):
+        return _wrap(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return _wrap(self.data > _data(other))
+
+    def __ge__(self, other):
+        return _wrap(self.data >= _data(other))
+
+    def __invert__(self):
+        if self.data.dtype != np.bool_:
+            raise TypeError(f"~: only bool tensors can be inverted, this one is {self.data.dtype}")
+        return _wrap(~self.data)
+
+    def __and__(self, other):
+        return _wrap(self.data & _data(other))
+
+    def __or__(self, other):
+        return _wrap(self.data | _data(other))
+
+    def __xor__(self, other):
+        return _wrap(self.data ^ _data(other))
+
+    def any(self, axis=None, keepdims=False):
+        return _wrap(np.asarray(self.data.any(axis=axis, keepdims=keepdims)))
+
+    def all(self, axis=None, keepdims=False):
+        return _wrap(np.asarray(self.data.all(axis=axis, keepdims=keepdims)))
+
+    # ---- numpy interoperability ---------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _ops.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _ops.array_function(func, args, kwargs)
+
+
+class _VersionCounter:
+    """How many times a tensor's data (shared by its views) was changed in place."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class _HookHandle:
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks = hooks
+        self.hook = hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+_new_tensor = object.__new__
+
+
+def _wrap(data, requires_grad=False, grad_fn=None):
+    """Make a Tensor around an ndarray without checks (the engine's fast path)."""
+    out = _new_tensor(Tensor)
+    out.data = data
+    out.grad = None
+    out._requires_grad = requires_grad
+    out.grad_fn = grad_fn
+    out._hooks = None
+    out._retains_grad = False
+    out._version = None
+    return out
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """Make a leaf tensor holding a copy of ``data``.
+
+    numpy arrays keep their dtype; Python floats become the default dtype (float32); Python ints
+    and bools become int64 and bool. Only floating tensors can require grad.
+
+    >>> import autodiff as ad
+    >>> ad.tensor([1.0, 2.0], requires_grad=True)
+    tensor([1., 2.], requires_grad=True)
+    >>> ad.tensor([1, 2]).dtype
+    dtype('int64')
+    """
+    array = _to_array(data, dtype, copy=True)
+    if requires_grad:
+        _check_can_require_grad(array.dtype, "tensor(requires_grad=True)")
+    return _wrap(array, bool(requires_grad))
+
+
+from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
