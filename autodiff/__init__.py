@@ -15,11 +15,14 @@ from .ops import (
     add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
     minimum, clip, clamp, where, matmul, sum, mean, max, min, var, std, prod, argmax, argmin,
     reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to, flatten,
+    logsumexp, softmax, log_softmax,
 )
+from .indexing import concatenate, stack, split, pad, repeat, tile
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like, manual_seed, default_generator,
 )
-from .gradcheck import gradcheck, GradcheckError
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __version__ = "0.1.0"
+from . import functional

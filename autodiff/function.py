@@ -121,12 +121,24 @@ class Function:
         scope = state.scope
         if scope is not None:
             ctx.scope = scope
-        if state.anomaly:
+        if state.tracing:
             ctx.trace = traceback.extract_stack()[:-1]
+            if state.record_inputs:
+                ctx.recorded_inputs = (args, kwargs)
         return _wrap(out, True, ctx)
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+    def creation_site(self):
+        """'file:line in function' of the user's code that made this node (traced modes only)."""
+        if not self.trace:
+            return None
+        package = __file__.rsplit("/", 1)[0]
+        for frame in reversed(self.trace):
+            if not frame.filename.startswith(package):
+                return f"{frame.filename}:{frame.lineno} in {frame.name}"
+        return None
 
     @property
     def name(self):

@@ -14,6 +14,8 @@ class _State(threading.local):
     grad_enabled = True
     scope = None          # "mlp.0" style path of the innermost ad.name_scope, or None
     anomaly = False       # ad.detect_anomaly() active
+    tracing = False       # record creation stacks (anomaly mode, gradcheck's localization)
+    record_inputs = False  # nodes keep their inputs (gradcheck's localization)
 
 
 state = _State()

@@ -1,11 +1,13 @@
-"""gradcheck: compare backprop's gradients with central differences, in float64."""
+"""gradcheck and gradgradcheck: compare backprop with central differences, in float64, and on a
+mismatch point at the op whose backward is wrong."""
 import numpy as np
 
 from .engine import grad
-from .grad_mode import no_grad
-from .tensor import Tensor
+from .function import Function
+from .grad_mode import state
+from .tensor import Tensor, _wrap
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(RuntimeError):
@@ -50,21 +52,22 @@ def analytic_jacobians(fn, inputs, differentiable):
             for j, g in enumerate(grads):
                 if g is not None:
                     jacobians[k][j][row] = g.data.reshape(-1)
-    return jacobians
+    return jacobians, [o.shape for o in outputs]
 
 
 def numerical_jacobians(fn, inputs, differentiable, eps):
     """Central differences (f(x + eps) - f(x - eps)) / 2 eps, one input element at a time."""
     def evaluate():
-        with no_grad():
-            return [o.data.astype(np.float64).reshape(-1).copy() for o in _float_outputs(_as_tuple(fn(*inputs)))]
+        # grad mode stays on: fn may itself differentiate (gradgradcheck)
+        return [o.data.astype(np.float64).reshape(-1).copy() for o in _float_outputs(_as_tuple(fn(*inputs)))]
 
     base = evaluate()
     jacobians = [[np.zeros((b.size, inputs[i].size)) for i in differentiable] for b in base]
     for j, i in enumerate(differentiable):
-        flat = inputs[i].data.reshape(-1)   # a view: writes reach the tensor
-        if not np.shares_memory(flat, inputs[i].data):
-            raise ValueError("gradcheck: inputs must be contiguous arrays (use t.clone())")
+        data = inputs[i].data
+        if not data.flags.c_contiguous or not data.flags.writeable:
+            inputs[i].data = data = data.copy()
+        flat = data.reshape(-1)     # a view: writes reach the tensor
         for e in range(flat.size):
             original = flat[e]
             flat[e] = original + eps
@@ -77,8 +80,8 @@ def numerical_jacobians(fn, inputs, differentiable, eps):
     return jacobians
 
 
-def _first_mismatch(analytic, numerical, atol, rtol):
-    """The worst (output, input, row, col) where |a - n| > atol + rtol |n|, or None."""
+def _worst_mismatch(analytic, numerical, atol, rtol):
+    """The worst (excess, output, input, row, col) where |a - n| > atol + rtol |n|, or None."""
     worst = None
     for k, (a_row, n_row) in enumerate(zip(analytic, numerical)):
         for j, (a, n) in enumerate(zip(a_row, n_row)):
@@ -91,16 +94,104 @@ def _first_mismatch(analytic, numerical, atol, rtol):
     return worst
 
 
-def _describe(worst, analytic, numerical, inputs, differentiable, outputs_shapes, what="gradient"):
+def _describe(worst, analytic, numerical, inputs, differentiable, output_shapes, what):
     _, k, j, r, c = worst
     i = differentiable[j]
-    a, n = analytic[k][j][r, c], numerical[k][j][r, c]
-    in_index = np.unravel_index(c, inputs[i].shape) if inputs[i].ndim else ()
-    out_index = np.unravel_index(r, outputs_shapes[k]) if len(outputs_shapes[k]) else ()
+    a, n = float(analytic[k][j][r, c]), float(numerical[k][j][r, c])
+    in_index = [int(v) for v in np.unravel_index(c, inputs[i].shape)] if inputs[i].ndim else []
+    out_index = [int(v) for v in np.unravel_index(r, output_shapes[k])] if len(output_shapes[k]) else []
     relative = abs(a - n) / max(abs(n), 1e-300)
-    return (f"{what} of output {k} with respect to input {i} (shape {inputs[i].shape}) is wrong at "
-            f"d out{list(out_index)} / d in{list(in_index)}: analytic {a!r}, numerical {n!r} "
+    return (f"{what} of output {k} with respect to input {i} (shape {inputs[i].shape}) disagrees at "
+            f"d out{out_index} / d in{in_index}: analytic {a!r}, numerical {n!r} "
             f"(relative error {relative:.3g})")
+
+
+def _compare(fn, inputs, eps, atol, rtol, what):
+    differentiable = _check_inputs(inputs, what)
+    analytic, shapes = analytic_jacobians(fn, inputs, differentiable)
+    numerical = numerical_jacobians(fn, inputs, differentiable, eps)
+    worst = _worst_mismatch(analytic, numerical, atol, rtol)
+    if worst is None:
+        return None
+    return _describe(worst, analytic, numerical, inputs, differentiable, shapes, what)
+
+
+def _first_order(fn):
+    return fn
+
+
+def _second_order(fn, inputs, grad_outputs):
+    """The function inputs -> gradients of fn (weighted by fixed grad_outputs), on the graph."""
+    differentiable = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [rng.standard_normal(o.shape) for o in _float_outputs(_as_tuple(fn(*inputs)))]
+    weights = [g.data if isinstance(g, Tensor) else np.asarray(g) for g in _as_tuple(grad_outputs)]
+
+    def gradients(*xs):
+        outputs = _float_outputs(_as_tuple(fn(*xs)))
+        live = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
+        wrt = [xs[i] for i in differentiable]
+        if not live:
+            return tuple(_wrap(np.zeros_like(t.data)) for t in wrt)
+        result = grad([o for o, _ in live], wrt, [w.astype(o.dtype) for o, w in live],
+                      create_graph=True, allow_unused=True)
+        return tuple(_wrap(np.zeros_like(t.data)) if g is None else g for g, t in zip(result, wrt))
+    return gradients
+
+
+def _graph_nodes(outputs):
+    """Every node of the graph behind ``outputs``, inputs first (iterative)."""
+    order, seen = [], set()
+    stack = [(o.grad_fn, False) for o in outputs if o.grad_fn is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for nxt in node.next_functions:
+            if isinstance(nxt, Function) and nxt not in seen:
+                stack.append((nxt, False))
+    return order
+
+
+def _localize(fn, inputs, eps, atol, rtol, second_order):
+    """Re-run fn recording each node's inputs, and check every node's backward on its own."""
+    state.tracing, state.record_inputs = True, True
+    try:
+        outputs = _float_outputs(_as_tuple(fn(*inputs)))
+    finally:
+        state.tracing, state.record_inputs = state.anomaly, False
+    for node in _graph_nodes(outputs):
+        recorded = getattr(node, "recorded_inputs", None)
+        if recorded is None:
+            continue
+        args, kwargs = recorded
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        local_inputs = [_wrap(args[i].data.astype(np.float64), True) for i in positions]
+
+        def local(*xs, cls=type(node), args=args, kwargs=kwargs, positions=positions):
+            full = list(args)
+            for p, x in zip(positions, xs):
+                full[p] = x
+            return cls.apply(*full, **kwargs)
+
+        check = _second_order(local, local_inputs, None) if second_order else local
+        try:
+            problem = _compare(check, local_inputs, eps, atol, rtol, "its gradient")
+        except Exception:       # an op that cannot run alone in float64 is not the one to blame
+            continue
+        if problem is not None:
+            site = node.creation_site()
+            where = f" (created at {site})" if site else ""
+            order = "second-order " if second_order else ""
+            return (f"\nThe op whose {order}backward disagrees with its forward: "
+                    f"{type(node).__name__}{where}: {problem}")
+    return ""
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -108,7 +199,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; every input with ``requires_grad``
     must be float64. Returns True, or raises ``GradcheckError`` naming the input, the worst
-    element, both values and their relative error.
+    element, both values, their relative error, and the op (built-in or your ``Function``
+    subclass, by class name) whose backward disagrees with its own forward.
 
     >>> import autodiff as ad
     >>> x = ad.tensor([0.5, -1.0], dtype="float64", requires_grad=True)
@@ -116,14 +208,24 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     True
     """
     inputs = _as_tuple(inputs)
-    differentiable = _check_inputs(inputs, "gradcheck")
-    analytic = analytic_jacobians(fn, inputs, differentiable)
-    numerical = numerical_jacobians(fn, inputs, differentiable, eps)
-    worst = _first_mismatch(analytic, numerical, atol, rtol)
-    if worst is None:
+    problem = _compare(fn, inputs, eps, atol, rtol, "gradient")
+    if problem is None:
         return True
     if not raise_exception:
         return False
-    shapes = [o.shape for o in _float_outputs(_as_tuple(fn(*inputs)))]
-    message = "gradcheck: " + _describe(worst, analytic, numerical, inputs, differentiable, shapes)
-    raise GradcheckError(message)
+    raise GradcheckError("gradcheck: " + problem + _localize(fn, inputs, eps, atol, rtol, False))
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check second-order gradients: the gradients of ``fn`` (weighted by ``grad_outputs``, random
+    by default), computed with ``create_graph=True``, are checked with gradcheck. Fails on a
+    backward that is right at first order but cuts the graph (e.g. uses ``.detach()``)."""
+    inputs = _as_tuple(inputs)
+    _check_inputs(inputs, "gradgradcheck")
+    problem = _compare(_second_order(fn, inputs, grad_outputs), inputs, eps, atol, rtol,
+                       "second-order gradient")
+    if problem is None:
+        return True
+    if not raise_exception:
+        return False
+    raise GradcheckError("gradgradcheck: " + problem + _localize(fn, inputs, eps, atol, rtol, True))

@@ -600,6 +600,94 @@ def argmin(x, axis=None, keepdims=False):
 
 
 # ---------------------------------------------------------------------------------------------
+# the softmax family: fused, because the composed forms take 5-6 nodes and lose stability
+
+class LogSumExp(Function):
+    """log(sum(exp(x))) over axes, shifted by the max so that logits of +-1e4 stay finite."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        shift = _finite_max(x, axes)
+        out = np.log(np.exp(x - shift).sum(axis=axes, keepdims=True)) + shift
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out_kept = ctx.saved_tensors     # out_kept: the keepdims form, so it broadcasts
+        if isinstance(x, Tensor):           # create_graph: out_kept must be on the graph too
+            out_kept = LogSumExp.apply(x, ctx.axes, True)
+        if not ctx.keepdims:
+            grad = grad.reshape(_kept_shape(x.shape, ctx.axes))
+        return grad * np.exp(x - out_kept), None, None
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        e = np.exp(x - _finite_max(x, (axis,)))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        shifted = x - _finite_max(x, (axis,))
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True), None
+
+
+def _finite_max(x, axes):
+    """The max over axes (keepdims), with non-finite maxima replaced by 0 so shifting is safe."""
+    if x.size == 0:
+        return np.zeros(_kept_shape(x.shape, axes), x.dtype)
+    shift = x.max(axis=axes, keepdims=True)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype)
+    return shift
+
+
+def _reduced_shape(shape, axes):
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, computed stably (finite for logits of +-1e4)."""
+    x = _as_tensor(x)
+    return LogSumExp.apply(x, _normalize_axis(axis, x.ndim, "logsumexp"), bool(keepdims))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (default: the last), computed stably."""
+    x = _as_tensor(x)
+    return Softmax.apply(x, _normalize_axis(axis, x.ndim, "softmax")[0])
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis`` (default: the last), computed stably."""
+    x = _as_tensor(x)
+    return LogSoftmax.apply(x, _normalize_axis(axis, x.ndim, "log_softmax")[0])
+
+
+# ---------------------------------------------------------------------------------------------
 # shapes
 
 
@@ -943,7 +1031,8 @@ for _name, _fn in {
     "argmax": argmax, "argmin": argmin, "reshape": _method_reshape, "view": _method_reshape,
     "transpose": _method_transpose, "permute": _method_transpose, "swapaxes": swapaxes,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "expand_dims": unsqueeze,
-    "broadcast_to": broadcast_to, "flatten": flatten,
+    "broadcast_to": broadcast_to, "flatten": flatten, "logsumexp": logsumexp, "softmax": softmax,
+    "log_softmax": log_softmax,
 }.items():
     setattr(Tensor, _name, _fn)
 del _name, _fn
