@@ -83,77 +83,95 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
     pending = {}
     stack = list(start)
-    seen = set(start)
     while stack:
         node = stack.pop()
-        if node.freed:
+        if node.saved is None:
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
         for nxt in node.next_functions:
-            if nxt is not None and nxt.__class__ is not Tensor and isinstance(nxt, Function):
-                pending[nxt] = pending.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
+            if nxt is not None and not isinstance(nxt, Tensor):
+                if nxt in pending:
+                    pending[nxt] += 1
+                else:
+                    pending[nxt] = 1
                     stack.append(nxt)
-    del seen
 
-    ready = [node for node in start if node not in pending]
+    # ready: (node, gradient) pairs whose consumers are all done; grads holds partial sums only
+    ready = [(node, grads.pop(node)) for node in start if node not in pending]
     previous_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         while ready:
-            node = ready.pop()
-            g = grads.pop(node, None)
+            node, g = ready.pop()
+            next_functions = node.next_functions
+            saved = node.saved
             if g is not None:
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g)
-                if node.retained is not None:
-                    _retain(node, g, create_graph)
-                if capture is not None and node in capture:
-                    _capture(captured, capture[node], g)
-                input_grads = type(node).backward(node, g)
+                if node.hooks is not None or node.retained is not None or capture is not None:
+                    g = _node_extras(node, g, create_graph, capture, captured)
+                if create_graph and saved:
+                    node.saved_tensors = node.unpack_saved()
+                input_grads = node.backward(node, g)
                 if type(input_grads) is not tuple:
                     input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
+                if len(input_grads) < len(next_functions):
+                    input_grads = _pad_grads(node, input_grads)
+            if retain_graph:
+                if create_graph and saved:
+                    node.saved_tensors = saved
             else:
-                input_grads = ()
-            next_functions = node.next_functions
-            input_meta = node.input_meta
-            if not retain_graph:
-                node.saved = None
-                node.saved_sources = None
-                node.freed = True
-            if g is not None and len(input_grads) < len(next_functions) and any(
-                    f is not None for f in next_functions[len(input_grads):]):
-                raise RuntimeError(
-                    f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
-                    f"forward had {len(next_functions)} input(s); return one per input (None where "
-                    "an input needs no gradient)")
-            for i, nxt in enumerate(next_functions):
+                node.saved = node.saved_tensors = None
+                if node.saved_sources is not None:
+                    node.saved_sources = None
+            if g is None:
+                input_grads = (None,) * len(next_functions)
+            for i, (nxt, gi) in enumerate(zip(next_functions, input_grads)):
                 if nxt is None:
                     continue
-                gi = input_grads[i] if g is not None else None
                 if gi is not None:
                     if type(gi) is not np.ndarray:
                         gi = _normalize(gi, create_graph, node)
-                    shape, dtype = input_meta[i]
+                    shape, dtype = node.input_meta[i]
                     if gi.shape != shape or gi.dtype != dtype:
                         gi = _fit(gi, shape, dtype, node, i)
-                if nxt.__class__ is Tensor or isinstance(nxt, Tensor):
+                if isinstance(nxt, Tensor):
                     if gi is not None:
-                        _deliver_leaf(nxt, gi, g, input_grads, create_graph, capture, captured,
-                                      node.saved if retain_graph else ())
+                        _deliver_leaf(nxt, gi, g, input_grads, create_graph, capture, captured, saved or ())
                     continue
-                if gi is not None:
-                    previous = grads.get(nxt)
-                    grads[nxt] = gi if previous is None else previous + gi
                 count = pending[nxt] - 1
                 if count:
                     pending[nxt] = count
+                    if gi is not None:
+                        previous = grads.get(nxt)
+                        grads[nxt] = gi if previous is None else previous + gi
                 else:
                     del pending[nxt]
-                    ready.append(nxt)
+                    previous = grads.pop(nxt, None)
+                    if previous is not None:
+                        gi = previous if gi is None else previous + gi
+                    ready.append((nxt, gi))
     finally:
         state.grad_enabled = previous_mode
     return captured
+
+
+def _node_extras(node, g, create_graph, capture, captured):
+    """The rare per-node work: tensor hooks, retain_grad, and capture for ad.grad."""
+    if node.hooks:
+        g = _run_hooks(node.hooks, g)
+    if node.retained is not None:
+        _retain(node, g, create_graph)
+    if capture is not None and node in capture:
+        _capture(captured, capture[node], g)
+    return g
+
+
+def _pad_grads(node, input_grads):
+    missing = node.next_functions[len(input_grads):]
+    if any(f is not None for f in missing):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
+            f"forward had {len(node.next_functions)} input(s); return one per input (None where "
+            "an input needs no gradient)")
+    return input_grads + (None,) * len(missing)
 
 
 def _run_hooks(hooks, g):

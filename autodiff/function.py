@@ -34,6 +34,7 @@ from .tensor import Tensor, _wrap
 __all__ = ["Function"]
 
 _OUTPUT = object()      # marks a saved array that is the op's own output
+_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 _new = object.__new__
 
 
@@ -51,7 +52,16 @@ class Function:
     retained = None         # weakref to the output tensor when it called retain_grad()
     scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
-    freed = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # forward/backward are called as plain functions with ctx first, static or not
+        for name in ("forward", "backward"):
+            method = cls.__dict__.get(name)
+            if method is not None and not isinstance(method, staticmethod):
+                if isinstance(method, classmethod):
+                    raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
+                setattr(cls, name, staticmethod(method))
 
     @staticmethod
     def forward(ctx, *inputs):
@@ -62,21 +72,17 @@ class Function:
         raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
 
     def save_for_backward(self, *arrays):
-        """Keep arrays (inputs, the output, or anything else) for backward."""
-        self.saved = arrays
+        """Keep arrays (inputs, the output, or anything else) for backward, as ``saved_tensors``."""
+        self.saved = self.saved_tensors = arrays
 
-    @property
-    def saved_tensors(self):
-        """The saved arrays; under ``create_graph=True`` the same values as Tensors on the graph
-        (inputs as the input tensors, the output as a tensor whose grad_fn is this node)."""
+    # In an ordinary backward ``saved_tensors`` is the saved arrays (a plain attribute: no cost);
+    # under create_graph=True the engine swaps in ``unpack_saved()`` for the call.
+    saved_tensors = ()
+
+    def unpack_saved(self):
+        """The saved values as Tensors on the graph: inputs as the input tensors, the output as a
+        tensor whose grad_fn is this node, anything else as a constant."""
         saved = self.saved
-        if saved is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: trying to backward through the graph a second time; its saved "
-                "values were freed by the first backward. Pass retain_graph=True to the first "
-                "backward() (or ad.grad) if you need to go through the graph again.")
-        if not state.grad_enabled or not saved:
-            return saved
         sources = self.saved_sources or (None,) * len(saved)
         tensors = []
         for array, source in zip(saved, sources):
@@ -87,6 +93,11 @@ class Function:
             else:
                 tensors.append(_wrap(array) if isinstance(array, np.ndarray) else array)
         return tuple(tensors)
+
+    @property
+    def freed(self):
+        """True once a backward without retain_graph has released this node's saved values."""
+        return self.saved is None
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -108,23 +119,17 @@ class Function:
                 if next_functions is None:
                     next_functions = [None] * len(args)
                     input_meta = [None] * len(args)
-                fn = a.grad_fn
-                next_functions[i] = a if fn is None else fn
+                next_functions[i] = a.grad_fn or a
                 input_meta[i] = (arrays[i].shape, arrays[i].dtype)
         if next_functions is None:
             return _wrap(out)
-        ctx.next_functions = next_functions
-        ctx.input_meta = input_meta
-        ctx.needs_input_grad = [f is not None for f in next_functions]
+        ctx.next_functions = tuple(next_functions)
+        ctx.input_meta = tuple(input_meta)
+        ctx.needs_input_grad = tuple(f is not None for f in next_functions)
         if ctx.saved:
             ctx.saved_sources = _saved_sources(ctx.saved, args, arrays, out)
-        scope = state.scope
-        if scope is not None:
-            ctx.scope = scope
-        if state.tracing:
-            ctx.trace = traceback.extract_stack()[:-1]
-            if state.record_inputs:
-                ctx.recorded_inputs = (args, kwargs)
+        if state.annotate:
+            _annotate(ctx, args, kwargs)
         return _wrap(out, True, ctx)
 
     def __repr__(self):
@@ -143,6 +148,99 @@ class Function:
     @property
     def name(self):
         return type(self).__name__
+
+
+def apply1(cls, x, *params):
+    """``cls.apply(x, *params)`` for one tensor input and constant params: the unary ops' fast path."""
+    ctx = _new(cls)
+    if isinstance(x, Tensor):
+        data = x.data
+        requires = x._requires_grad
+    else:
+        data = x
+        requires = False
+    try:
+        out = cls.forward(ctx, data, *params)
+    except (ValueError, TypeError) as error:
+        raise _explain(cls, (data,) + params, error) from None
+    if type(out) is not np.ndarray:
+        out = _as_output_array(out, cls)
+    if not requires or not state.grad_enabled:
+        return _wrap(out)
+    if out.dtype.kind != "f":
+        return _wrap(out)
+    ctx.next_functions = (x.grad_fn or x,)
+    ctx.input_meta = ((data.shape, data.dtype),)
+    ctx.needs_input_grad = _FIRST
+    saved = ctx.saved
+    if saved:
+        if len(saved) == 1:
+            ctx.saved_sources = (_OUTPUT if saved[0] is out else x if saved[0] is data else None,)
+        else:
+            ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
+    if state.annotate:
+        _annotate(ctx, (x,) + params, {})
+    return _wrap(out, True, ctx)
+
+
+def apply2(cls, a, b):
+    """``cls.apply(a, b)`` for two operands (tensors, arrays or numbers): the binary ops' fast path."""
+    ctx = _new(cls)
+    if isinstance(a, Tensor):
+        data_a = a.data
+        requires_a = a._requires_grad
+    else:
+        data_a = a
+        requires_a = False
+    if isinstance(b, Tensor):
+        data_b = b.data
+        requires_b = b._requires_grad
+    else:
+        data_b = b
+        requires_b = False
+    try:
+        out = cls.forward(ctx, data_a, data_b)
+    except (ValueError, TypeError) as error:
+        raise _explain(cls, (data_a, data_b), error) from None
+    if type(out) is not np.ndarray:
+        out = _as_output_array(out, cls)
+    if not (requires_a or requires_b) or not state.grad_enabled:
+        return _wrap(out)
+    if out.dtype.kind != "f":
+        return _wrap(out)
+    if requires_a and requires_b:
+        ctx.next_functions = (a.grad_fn or a, b.grad_fn or b)
+        ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
+        ctx.needs_input_grad = _BOTH
+    elif requires_a:
+        ctx.next_functions = (a.grad_fn or a, None)
+        ctx.input_meta = ((data_a.shape, data_a.dtype), None)
+        ctx.needs_input_grad = _FIRST
+    else:
+        ctx.next_functions = (None, b.grad_fn or b)
+        ctx.input_meta = (None, (data_b.shape, data_b.dtype))
+        ctx.needs_input_grad = _SECOND
+    saved = ctx.saved
+    if saved:
+        if len(saved) == 2 and saved[0] is data_a and saved[1] is data_b:
+            ctx.saved_sources = (a if a is not data_a else None, b if b is not data_b else None)
+        else:
+            ctx.saved_sources = tuple(
+                _OUTPUT if s is out else a if (s is data_a and a is not s) else
+                b if (s is data_b and b is not s) else None for s in saved)
+    if state.annotate:
+        _annotate(ctx, (a, b), {})
+    return _wrap(out, True, ctx)
+
+
+def _annotate(ctx, args, kwargs):
+    """The rare extras: the name scope, and in traced modes the creation stack (and inputs)."""
+    if state.scope is not None:
+        ctx.scope = state.scope
+    if state.tracing:
+        ctx.trace = traceback.extract_stack()[:-2]
+        if state.record_inputs:
+            ctx.recorded_inputs = (args, kwargs)
 
 
 def _explain(cls, arrays, error):

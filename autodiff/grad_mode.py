@@ -17,6 +17,11 @@ class _State(threading.local):
     tracing = False       # record creation stacks (anomaly mode, gradcheck's localization)
     record_inputs = False  # nodes keep their inputs (gradcheck's localization)
 
+    annotate = False      # scope or tracing: does a new node need more than the basics?
+
+    def refresh(self):
+        self.annotate = self.scope is not None or self.tracing
+
 
 state = _State()
 
@@ -103,8 +108,10 @@ class name_scope:
     def __enter__(self):
         self.previous = state.scope
         state.scope = self.name if self.previous is None else f"{self.previous}.{self.name}"
+        state.refresh()
         return self
 
     def __exit__(self, *exc):
         state.scope = self.previous
+        state.refresh()
         return False

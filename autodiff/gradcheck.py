@@ -162,10 +162,12 @@ def _graph_nodes(outputs):
 def _localize(fn, inputs, eps, atol, rtol, second_order):
     """Re-run fn recording each node's inputs, and check every node's backward on its own."""
     state.tracing, state.record_inputs = True, True
+    state.refresh()
     try:
         outputs = _float_outputs(_as_tuple(fn(*inputs)))
     finally:
         state.tracing, state.record_inputs = state.anomaly, False
+        state.refresh()
     for node in _graph_nodes(outputs):
         recorded = getattr(node, "recorded_inputs", None)
         if recorded is None:

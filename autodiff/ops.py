@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from .function import Function
+from .function import Function, apply1, apply2
 from .tensor import Tensor, _wrap, _to_array
 
 # ---------------------------------------------------------------------------------------------
@@ -182,8 +182,8 @@ def pow(x, exponent):
     """x ** exponent, elementwise; exponent a number or a tensor (both broadcast)."""
     if isinstance(exponent, (int, float, np.integer, np.floating)) and not isinstance(exponent, bool) \
             and isinstance(x, Tensor):
-        return PowScalar.apply(x, exponent)
-    return Pow.apply(x, exponent)
+        return apply1(PowScalar, x, exponent)
+    return apply2(Pow, x, exponent)
 
 
 class Exp(Function):
@@ -440,7 +440,7 @@ def matmul(a, b):
     if shape_a[-1] != inner_b:
         raise ValueError(f"matmul: {shape_a} @ {shape_b}: inner dimensions {shape_a[-1]} and {inner_b} "
                          "differ")
-    return MatMul.apply(a, b)
+    return apply2(MatMul, a, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,7 +536,7 @@ def _product_of_others(x, axes):
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all; int or tuple, negatives allowed). (…) -> reduced shape."""
     x = _as_tensor(x)
-    return Sum.apply(x, _normalize_axis(axis, x.ndim, "sum"), bool(keepdims))
+    return apply1(Sum, x, _normalize_axis(axis, x.ndim, "sum"), bool(keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -544,7 +544,7 @@ def mean(x, axis=None, keepdims=False):
     x = _as_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "mean")
     count = _reduced_count(x.shape, axes)
-    total = Sum.apply(x, axes, bool(keepdims))
+    total = apply1(Sum, x, axes, bool(keepdims))
     return total / count if count else total * np.nan
 
 
@@ -761,7 +761,7 @@ def reshape(x, *shape):
     if shape == x.shape:
         return x
     try:
-        return Reshape.apply(x, shape)
+        return apply1(Reshape, x, shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
                          f"shape {shape}") from None
@@ -781,7 +781,7 @@ def transpose(x, *axes):
     if len(axes) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
                          f"shape {x.shape}; to swap two axes use swapaxes(a, b)")
-    return Transpose.apply(x, tuple(normalized))
+    return apply1(Transpose, x, tuple(normalized))
 
 
 def permute(x, *axes):
@@ -862,62 +862,62 @@ def _as_tensor(x):
 
 def exp(x):
     """e ** x, elementwise."""
-    return Exp.apply(x)
+    return apply1(Exp, x)
 
 
 def log(x):
     """Natural logarithm, elementwise."""
-    return Log.apply(x)
+    return apply1(Log, x)
 
 
 def sqrt(x):
     """Square root, elementwise."""
-    return Sqrt.apply(x)
+    return apply1(Sqrt, x)
 
 
 def tanh(x):
     """Hyperbolic tangent, elementwise."""
-    return Tanh.apply(x)
+    return apply1(Tanh, x)
 
 
 def sigmoid(x):
     """1 / (1 + e^-x), elementwise, stable for large |x|."""
-    return Sigmoid.apply(x)
+    return apply1(Sigmoid, x)
 
 
 def relu(x):
     """max(x, 0), elementwise (derivative 0 at 0)."""
-    return Relu.apply(x)
+    return apply1(Relu, x)
 
 
 def abs(x):
     """|x|, elementwise (derivative 0 at 0)."""
-    return Abs.apply(x)
+    return apply1(Abs, x)
 
 
 def sin(x):
     """Sine, elementwise."""
-    return Sin.apply(x)
+    return apply1(Sin, x)
 
 
 def cos(x):
     """Cosine, elementwise."""
-    return Cos.apply(x)
+    return apply1(Cos, x)
 
 
 def neg(x):
     """-x, elementwise."""
-    return Neg.apply(x)
+    return apply1(Neg, x)
 
 
 def maximum(a, b):
     """Elementwise maximum of two broadcastable operands (a tie splits the gradient)."""
-    return Maximum.apply(a, b)
+    return apply2(Maximum, a, b)
 
 
 def minimum(a, b):
     """Elementwise minimum of two broadcastable operands (a tie splits the gradient)."""
-    return Minimum.apply(a, b)
+    return apply2(Minimum, a, b)
 
 
 def clip(x, min=None, max=None):
@@ -931,19 +931,19 @@ clamp = clip
 
 
 def add(a, b):
-    return Add.apply(a, b)
+    return apply2(Add, a, b)
 
 
 def sub(a, b):
-    return Sub.apply(a, b)
+    return apply2(Sub, a, b)
 
 
 def mul(a, b):
-    return Mul.apply(a, b)
+    return apply2(Mul, a, b)
 
 
 def div(a, b):
-    return Div.apply(a, b)
+    return apply2(Div, a, b)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -310,28 +310,28 @@ class Tensor:
 
     # ---- arithmetic (micrograd's one line each) -------------------------------------------------
     def __add__(self, other):      # self + other
-        return _ops.Add.apply(self, other)
+        return _apply2(_ops.Add, self, other)
 
     def __radd__(self, other):     # other + self
-        return _ops.Add.apply(other, self)
+        return _apply2(_ops.Add, other, self)
 
     def __sub__(self, other):      # self - other
-        return _ops.Sub.apply(self, other)
+        return _apply2(_ops.Sub, self, other)
 
     def __rsub__(self, other):     # other - self
-        return _ops.Sub.apply(other, self)
+        return _apply2(_ops.Sub, other, self)
 
     def __mul__(self, other):      # self * other
-        return _ops.Mul.apply(self, other)
+        return _apply2(_ops.Mul, self, other)
 
     def __rmul__(self, other):     # other * self
-        return _ops.Mul.apply(other, self)
+        return _apply2(_ops.Mul, other, self)
 
     def __truediv__(self, other):  # self / other
-        return _ops.Div.apply(self, other)
+        return _apply2(_ops.Div, self, other)
 
     def __rtruediv__(self, other):  # other / self
-        return _ops.Div.apply(other, self)
+        return _apply2(_ops.Div, other, self)
 
     def __pow__(self, other):      # self ** other
         return _ops.pow(self, other)
@@ -346,7 +346,7 @@ class Tensor:
         return _ops.matmul(other, self)
 
     def __neg__(self):             # -self
-        return _ops.Neg.apply(self)
+        return _apply1(_ops.Neg, self)
 
     def __pos__(self):
         return self
@@ -461,3 +461,4 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+from .function import apply1 as _apply1, apply2 as _apply2  # noqa: E402
