@@ -26,3 +26,4 @@ from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __version__ = "0.1.0"
 from . import functional
+from .anomaly import detect_anomaly, AnomalyError

@@ -6,9 +6,9 @@ summed back to its shape, and cast to its dtype, in one place: ``_fit``.
 """
 import numpy as np
 
-from .function import Function
+from .function import Function, _OUTPUT
 from .grad_mode import state
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, inplace_epoch
 
 __all__ = ["backward", "grad", "unbroadcast"]
 
@@ -67,6 +67,12 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     is touched.
     """
     captured = None if capture is None else [None] * (max(capture.values()) + 1 if capture else 0)
+    anomaly = state.anomaly
+    consumers = {} if anomaly else None
+    if anomaly:
+        from . import anomaly as anomaly_checks
+        for root in roots:
+            anomaly_checks.check_root(root)
     grads = {}          # node -> gradient of its output, summed over its consumers
     start = []
     for root, g in zip(roots, root_grads):
@@ -105,6 +111,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             next_functions = node.next_functions
             saved = node.saved
             if g is not None:
+                if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
+                    _check_versions(node)
                 if node.hooks is not None or node.retained is not None or capture is not None:
                     g = _node_extras(node, g, create_graph, capture, captured)
                 if create_graph and saved:
@@ -114,6 +122,11 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
                 if len(input_grads) < len(next_functions):
                     input_grads = _pad_grads(node, input_grads)
+                if anomaly:
+                    anomaly_checks.check_gradients(node, g, input_grads, consumers)
+                    for nxt in next_functions:
+                        if nxt is not None and not isinstance(nxt, Tensor):
+                            consumers.setdefault(nxt, []).append(node)
             if retain_graph:
                 if create_graph and saved:
                     node.saved_tensors = saved
@@ -151,6 +164,29 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     finally:
         state.grad_enabled = previous_mode
     return captured
+
+
+def _check_versions(node):
+    """Fail if a tensor the node saved was changed in place after the node was made."""
+    for i, source in enumerate(node.saved_sources):
+        if source is None:
+            continue
+        counter = node.output_version if source is _OUTPUT else source._counter
+        if counter is None or counter[2] <= node.epoch:
+            continue
+        name = type(node).__name__
+        array = node.saved[i]
+        what = "its own output" if source is _OUTPUT else (
+            f"{'a leaf' if source.grad_fn is None else 'a'} tensor of shape {array.shape} ({array.dtype})")
+        writer = f" by {counter[1]}" if counter[1] else (
+            " (run under ad.detect_anomaly() to see the line that changed it)")
+        site = node.creation_site()
+        made = f" (created at {site})" if site else ""
+        raise RuntimeError(
+            f"backward: {name}{made} saved {what} for its backward, but it was changed in place "
+            f"afterwards{writer}; it is now at version {counter[0]}. Use an out-of-place op (y = y + 1 "
+            "instead of y += 1), or change it only after backward (e.g. call optimizer.step() after "
+            "loss.backward(), not between the forward and the backward)")
 
 
 def _node_extras(node, g, create_graph, capture, captured):

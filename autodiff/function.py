@@ -29,7 +29,7 @@ import traceback
 import numpy as np
 
 from .grad_mode import state
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, inplace_epoch
 
 __all__ = ["Function"]
 
@@ -52,6 +52,8 @@ class Function:
     retained = None         # weakref to the output tensor when it called retain_grad()
     scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
+    epoch = 0               # the in-place epoch when the node saved its arrays
+    output_version = None   # the output's version counter, when the output itself was saved
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -126,10 +128,11 @@ class Function:
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
         ctx.needs_input_grad = tuple(f is not None for f in next_functions)
+        if state.annotate:
+            _annotate(ctx, args, kwargs, out)
         if ctx.saved:
             ctx.saved_sources = _saved_sources(ctx.saved, args, arrays, out)
-        if state.annotate:
-            _annotate(ctx, args, kwargs)
+            return _saving_output(ctx, out)
         return _wrap(out, True, ctx)
 
     def __repr__(self):
@@ -172,14 +175,15 @@ def apply1(cls, x, *params):
     ctx.next_functions = (x.grad_fn or x,)
     ctx.input_meta = ((data.shape, data.dtype),)
     ctx.needs_input_grad = _FIRST
+    if state.annotate:
+        _annotate(ctx, (x,) + params, {}, out)
     saved = ctx.saved
     if saved:
         if len(saved) == 1:
             ctx.saved_sources = (_OUTPUT if saved[0] is out else x if saved[0] is data else None,)
         else:
             ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
-    if state.annotate:
-        _annotate(ctx, (x,) + params, {})
+        return _saving_output(ctx, out)
     return _wrap(out, True, ctx)
 
 
@@ -220,6 +224,8 @@ def apply2(cls, a, b):
         ctx.next_functions = (None, b.grad_fn or b)
         ctx.input_meta = (None, (data_b.shape, data_b.dtype))
         ctx.needs_input_grad = _SECOND
+    if state.annotate:
+        _annotate(ctx, (a, b), {}, out)
     saved = ctx.saved
     if saved:
         if len(saved) == 2 and saved[0] is data_a and saved[1] is data_b:
@@ -228,12 +234,23 @@ def apply2(cls, a, b):
             ctx.saved_sources = tuple(
                 _OUTPUT if s is out else a if (s is data_a and a is not s) else
                 b if (s is data_b and b is not s) else None for s in saved)
-    if state.annotate:
-        _annotate(ctx, (a, b), {})
+        return _saving_output(ctx, out)
     return _wrap(out, True, ctx)
 
 
-def _annotate(ctx, args, kwargs):
+def _saving_output(ctx, out):
+    """The output of a node that saved arrays: remember the in-place epoch, and give the output a
+    version counter of its own when the node saved it, so in-place changes are caught at backward."""
+    ctx.epoch = inplace_epoch[0]
+    output = _wrap(out, True, ctx)
+    for source in ctx.saved_sources:
+        if source is _OUTPUT:
+            ctx.output_version = output._counter = [0, None, 0]
+            break
+    return output
+
+
+def _annotate(ctx, args, kwargs, out):
     """The rare extras: the name scope, and in traced modes the creation stack (and inputs)."""
     if state.scope is not None:
         ctx.scope = state.scope
@@ -241,6 +258,9 @@ def _annotate(ctx, args, kwargs):
         ctx.trace = traceback.extract_stack()[:-2]
         if state.record_inputs:
             ctx.recorded_inputs = (args, kwargs)
+        if state.anomaly:
+            from .anomaly import record_forward
+            record_forward(ctx, args, out)
 
 
 def _explain(cls, arrays, error):

@@ -3,7 +3,7 @@ repeat and tile. All follow numpy's semantics."""
 import numpy as np
 
 from .function import Function
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, share_version
 from .ops import _as_tensor, _normalize_axis
 
 __all__ = ["getitem", "concatenate", "stack", "split", "pad", "repeat", "tile"]
@@ -83,7 +83,8 @@ def getitem(x, index):
     """``x[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
     index, advanced = _normalize_index(index)
     try:
-        return GetItem.apply(x, index, advanced)
+        out = GetItem.apply(x, index, advanced)
+        return out if advanced or not isinstance(x, Tensor) else share_version(out, x)
     except IndexError as error:
         raise IndexError(f"getitem: index {index!r} does not fit a tensor of shape {x.shape}: {error}") from None
 

@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from .function import Function, apply1, apply2
-from .tensor import Tensor, _wrap, _to_array
+from .tensor import Tensor, _wrap, _to_array, share_version
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -112,6 +112,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    anomaly_hint = "Division by 0: d(a/b)/db = -a/b² and d(a/b)/da = 1/b are infinite where b = 0."
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -137,6 +139,8 @@ class Neg(Function):
 class PowScalar(Function):
     """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch)."""
 
+    anomaly_hint = "pow at 0: d(x^p)/dx = p x^(p-1) is infinite at x = 0 when p < 1."
+
     @staticmethod
     def forward(ctx, x, p):
         ctx.save_for_backward(x)
@@ -158,6 +162,8 @@ class PowScalar(Function):
 
 class Pow(Function):
     """a ** b with b a tensor: d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0, b >= 0)."""
+
+    anomaly_hint = "pow at 0: d(a^b)/da = b a^(b-1) is infinite at a = 0 when b < 1; d/db needs ln(a)."
 
     @staticmethod
     def forward(ctx, a, b):
@@ -200,6 +206,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    anomaly_hint = "log'(x) = 1/x is infinite at x = 0 (and log is nan for x < 0)."
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -212,6 +220,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    anomaly_hint = "sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."
+
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -761,10 +771,11 @@ def reshape(x, *shape):
     if shape == x.shape:
         return x
     try:
-        return apply1(Reshape, x, shape)
+        out = apply1(Reshape, x, shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
                          f"shape {shape}") from None
+    return share_version(out, x) if out.data.base is not None else out
 
 
 def transpose(x, *axes):
@@ -781,7 +792,7 @@ def transpose(x, *axes):
     if len(axes) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
                          f"shape {x.shape}; to swap two axes use swapaxes(a, b)")
-    return apply1(Transpose, x, tuple(normalized))
+    return share_version(apply1(Transpose, x, tuple(normalized)), x)
 
 
 def permute(x, *axes):
@@ -795,7 +806,7 @@ def swapaxes(x, axis1, axis2):
     a, b = (_normalize_axis(axis, x.ndim, "swapaxes")[0] for axis in (axis1, axis2))
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
-    return Transpose.apply(x, tuple(order))
+    return share_version(Transpose.apply(x, tuple(order)), x)
 
 
 def squeeze(x, axis=None):
@@ -837,7 +848,7 @@ def broadcast_to(x, shape):
             raise ValueError
     except ValueError:
         raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
-    return BroadcastTo.apply(x, shape)
+    return share_version(BroadcastTo.apply(x, shape), x)
 
 
 def flatten(x, start_axis=0, end_axis=-1):

@@ -79,7 +79,7 @@ class Tensor:
     fills ``.grad`` of the leaves.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_retains_grad", "_version",
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_retains_grad", "_counter",
                  "__weakref__")
     # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
     __array_priority__ = 1000
@@ -90,7 +90,7 @@ class Tensor:
         self.grad_fn = None
         self._hooks = None
         self._retains_grad = False
-        self._version = None
+        self._counter = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -165,7 +165,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data, off the graph (no grad_fn, no requires_grad)."""
         out = _wrap(self.data)
-        out._version = self._version
+        out._counter = version_counter(self)
         return out
 
     def detach_(self):
@@ -277,6 +277,89 @@ class Tensor:
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    @property
+    def _version(self):
+        """How many times this tensor (or a view of its data) was changed in place."""
+        return 0 if self._counter is None else self._counter[0]
+
+    # ---- in-place ops: change .data itself, keep the graph honest -----------------------------------
+    def _inplace(self, op, other, compute):
+        """Apply ``compute(self_value, other) -> Tensor`` in place. On the graph (grad mode on and
+        anything requiring grad) the result takes over this tensor's history; otherwise numpy
+        writes into ``.data`` directly. Either way the version counter is bumped."""
+        other_requires = isinstance(other, Tensor) and other._requires_grad
+        if state.grad_enabled and (self._requires_grad or other_requires):
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad cannot be changed in place outside "
+                    "ad.no_grad() (its gradient would no longer match its value); do the update "
+                    "inside `with ad.no_grad():` as the optimizers do, or work on t.clone()")
+            snapshot = _wrap(self.data.copy(), self._requires_grad, self.grad_fn)
+            result = compute(snapshot, other)
+            _check_inplace_result(op, self, result.data)
+            np.copyto(self.data, result.data, casting="same_kind")
+            self.grad_fn = result.grad_fn
+            self._requires_grad = result._requires_grad
+        else:
+            value = compute(_wrap(self.data), _data(other)).data
+            _check_inplace_result(op, self, value)
+            np.copyto(self.data, value, casting="same_kind")
+        bump_version(self)
+        return self
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place."""
+        return self._inplace("add_", other, lambda a, b: a + (b if alpha == 1 else b * alpha))
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        return self._inplace("sub_", other, lambda a, b: a - (b if alpha == 1 else b * alpha))
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._inplace("mul_", other, lambda a, b: a * b)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        return self._inplace("div_", other, lambda a, b: a / b)
+
+    def pow_(self, exponent):
+        """self **= exponent, in place."""
+        return self._inplace("pow_", exponent, lambda a, b: a ** b)
+
+    def clip_(self, min=None, max=None):
+        """Clip to [min, max] in place."""
+        return self._inplace("clip_", None, lambda a, _: a.clip(min, max))
+
+    clamp_ = clip_
+
+    def fill_(self, value):
+        """Set every element to ``value``, in place (no gradient flows to the old values)."""
+        keep = np.zeros(self.data.shape, dtype=bool)
+        return self._inplace("fill_", value, lambda a, v: _ops.where(keep, a, v))
+
+    def zero_(self):
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def copy_(self, source):
+        """Copy ``source`` (broadcast to this shape, cast to this dtype) into self, in place; the
+        gradient flows to ``source``."""
+        keep = np.zeros(self.data.shape, dtype=bool)
+        return self._inplace("copy_", source, lambda a, src: _ops.where(keep, a, src))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     # ---- copies and casts ---------------------------------------------------------------------
     def clone(self):
@@ -401,13 +484,43 @@ class Tensor:
         return _ops.array_function(func, args, kwargs)
 
 
-class _VersionCounter:
-    """How many times a tensor's data (shared by its views) was changed in place."""
+# In-place changes are counted per tensor (views share their base's counter) and in one global
+# epoch. A node that saved arrays remembers the epoch it was made in; at backward, a saved tensor
+# whose counter was bumped in a later epoch has changed under the node, which is an error.
+inplace_epoch = [0]
 
-    __slots__ = ("value",)
 
-    def __init__(self):
-        self.value = 0
+def version_counter(t):
+    """The [version, last writer's site, epoch of last write] list of ``t``, shared with its views."""
+    counter = t._counter
+    if counter is None:
+        counter = t._counter = [0, None, 0]
+    return counter
+
+
+def share_version(view, base):
+    """Make ``view`` (whose data is a view of ``base``'s) count in-place changes with ``base``."""
+    view._counter = version_counter(base)
+    return view
+
+
+def bump_version(t):
+    """Record an in-place change of ``t``'s data (optimizer steps and state loading call this too)."""
+    counter = version_counter(t)
+    inplace_epoch[0] += 1
+    counter[0] += 1
+    counter[2] = inplace_epoch[0]
+    if state.anomaly:
+        import traceback
+        counter[1] = _user_site(traceback.extract_stack()[:-1])
+
+
+def _user_site(stack):
+    package = __file__.rsplit("/", 1)[0]
+    for frame in reversed(stack):
+        if not frame.filename.startswith(package):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return None
 
 
 class _HookHandle:
@@ -434,12 +547,23 @@ def _wrap(data, requires_grad=False, grad_fn=None):
     out.grad_fn = grad_fn
     out._hooks = None
     out._retains_grad = False
-    out._version = None
+    out._counter = None
     return out
 
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _check_inplace_result(op, target, value):
+    if value.shape != target.data.shape:
+        raise ValueError(f"{op}: the result has shape {value.shape} but the tensor changed in place has "
+                         f"shape {target.data.shape}; in-place ops cannot change a tensor's shape")
+    if not np.can_cast(value.dtype, target.data.dtype, casting="same_kind"):
+        raise TypeError(f"{op}: the result is {value.dtype} but the tensor changed in place is "
+                        f"{target.data.dtype}; use an out-of-place op or convert with .astype()")
+    if not target.data.flags.writeable:
+        raise ValueError(f"{op}: this tensor's data is read-only (a broadcast view); use .clone() first")
 
 
 def tensor(data, dtype=None, requires_grad=False):

@@ -1,0 +1,104 @@
+"""detect_anomaly: find where a NaN or inf is born, and blame the op (and the line) that made it.
+
+Only inside ``with ad.detect_anomaly():`` do nodes record their creation stack and whether their
+forward values were finite; normal runs pay nothing.
+"""
+import itertools
+
+import numpy as np
+
+from .grad_mode import state
+from .tensor import Tensor
+
+__all__ = ["detect_anomaly", "AnomalyError"]
+
+_sequence = itertools.count()
+
+
+class AnomalyError(RuntimeError):
+    """A non-finite value found by ``detect_anomaly``, with the op and line that produced it."""
+
+
+class detect_anomaly:
+    """Context manager: during backward, raise as soon as a gradient becomes non-finite, naming the
+    forward op whose local derivative made it so, its shapes and the line of your code that created
+    it; before backward, report a non-finite loss with the first op on its path that produced a
+    non-finite value."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+        self.previous = None
+
+    def __enter__(self):
+        self.previous = (state.anomaly, state.tracing)
+        state.anomaly = state.tracing = bool(self.check_nan)
+        state.refresh()
+        return self
+
+    def __exit__(self, *exc):
+        state.anomaly, state.tracing = self.previous
+        state.refresh()
+        return False
+
+
+def record_forward(ctx, args, out):
+    """Anomaly mode, at node creation: creation order, and which forward values were finite."""
+    ctx.sequence = next(_sequence)
+    finite = np.isfinite(out)
+    ctx.nonfinite_output = None if finite.all() else ~finite
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    ctx.inputs_finite = all(np.isfinite(a).all() for a in arrays
+                            if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+
+
+def _describe(node):
+    site = node.creation_site()
+    shapes = ", ".join(str(meta[0]) for meta in node.input_meta if meta is not None)
+    return f"{type(node).__name__} (inputs of shape {shapes}" + (f"; created at {site})" if site else ")")
+
+
+def check_root(root):
+    """A non-finite loss: name the first op on its path that turned finite inputs into non-finite values."""
+    if np.isfinite(root.data).all() or root.grad_fn is None:
+        return
+    origins, seen, stack = [], set(), [root.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if getattr(node, "nonfinite_output", None) is not None and getattr(node, "inputs_finite", False):
+            origins.append(node)
+        stack.extend(n for n in node.next_functions if n is not None and not isinstance(n, Tensor))
+    if not origins:
+        return
+    first = min(origins, key=lambda n: getattr(n, "sequence", 0))
+    raise AnomalyError(
+        f"detect_anomaly: the output you are differentiating is not finite ({root.data.ravel()[:4]}...). "
+        f"The first op on its path that produced a non-finite value from finite inputs is "
+        f"{_describe(first)}. {getattr(type(first), 'anomaly_hint', '')}".rstrip())
+
+
+def check_gradients(node, g, input_grads, consumers):
+    """After ``node``'s backward: a finite incoming gradient must not give non-finite input gradients."""
+    incoming = g.data if isinstance(g, Tensor) else g
+    if not np.isfinite(incoming).all():
+        return
+    for i, gi in enumerate(input_grads):
+        if gi is None:
+            continue
+        array = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+        if np.isfinite(array).all():
+            continue
+        bad = "nan" if np.isnan(array).any() else "inf"
+        message = (f"detect_anomaly: the backward of {_describe(node)} turned a finite gradient into "
+                   f"{bad} for its input {i}. {getattr(type(node), 'anomaly_hint', '')}").rstrip()
+        masked = getattr(node, "nonfinite_output", None)
+        wheres = [c for c in consumers.get(node, ()) if type(c).__name__ == "Where"]
+        if masked is not None and wheres:
+            message += (
+                f"\nThis op's forward already had non-finite values, which a `where` "
+                f"({_describe(wheres[0])}) masked out; but the zero gradient that `where` sends back "
+                "to the masked positions times this op's non-finite derivative is nan. Fix: mask the "
+                "input, not only the output, e.g. where(x > 0, sqrt(where(x > 0, x, 1)), 0).")
+        raise AnomalyError(message)
