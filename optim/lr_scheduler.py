@@ -197,8 +197,6 @@ class CosineAnnealingLR(LRScheduler):
         epoch, T_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
-        if self._step_count == 1 and epoch > 0:  # resumed with last_epoch >= 0
-            return self.closed_form_lr()
         if (epoch - 1 - T_max) % (2 * T_max) == 0:
             # just past the bottom, where the ratio below would divide by 1 + cos(pi) = 0
             return [lr + (base - eta_min) * (1 - math.cos(math.pi / T_max)) / 2
