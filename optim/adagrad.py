@@ -62,8 +62,11 @@ class Adagrad(Optimizer):
         total = state["sum"]
         np.multiply(g, g, out=tmp)
         np.add(total, tmp, out=total)
+        if lr == 0:
+            return
+        # lr_t * g / (sqrt(s) + eps) == g / (sqrt(s) / lr_t + eps / lr_t): one pass fewer
         denom = np.sqrt(total, out=tmp)
-        np.add(denom, float(group["eps"]), out=denom)
+        np.multiply(denom, 1 / lr, out=denom)
+        np.add(denom, float(group["eps"]) / lr, out=denom)
         update = np.divide(g, denom, out=denom)
-        np.multiply(update, lr, out=update)
         np.subtract(param, update, out=param)

@@ -104,11 +104,14 @@ class Adam(Optimizer):
             second = exp_avg_sq
 
         step_size = lr / (1 - beta1 ** step)
+        if step_size == 0:
+            return
+        # lr * m_hat / (sqrt(v_hat) + eps) == m / (sqrt(v) * c + eps / step_size), with
+        # c = 1 / (sqrt(1 - beta2 ** t) * step_size): one pass over the arrays fewer
         denom = np.sqrt(second, out=tmp)
-        np.divide(denom, math.sqrt(1 - beta2 ** step), out=denom)
-        np.add(denom, float(group["eps"]), out=denom)
+        np.multiply(denom, 1 / (math.sqrt(1 - beta2 ** step) * step_size), out=denom)
+        np.add(denom, float(group["eps"]) / step_size, out=denom)
         update = np.divide(exp_avg, denom, out=tmp)
-        np.multiply(update, step_size, out=update)
         np.subtract(param, update, out=param)
 
 

@@ -91,14 +91,19 @@ class RMSprop(Optimizer):
             np.sqrt(denom, out=denom)
         else:
             denom = np.sqrt(square_avg, out=tmp)
-        np.add(denom, float(group["eps"]), out=denom)
+        eps = float(group["eps"])
 
-        update = np.divide(g, denom, out=tmp)
         if momentum > 0:
+            np.add(denom, eps, out=denom)
             buf = state["momentum_buffer"]
             np.multiply(buf, momentum, out=buf)
-            np.add(buf, update, out=buf)
+            np.add(buf, np.divide(g, denom, out=tmp), out=buf)
             update = np.multiply(buf, lr, out=tmp)
+        elif lr == 0:
+            return
         else:
-            np.multiply(update, lr, out=update)
+            # lr * g / (d + eps) == g / (d / lr + eps / lr): one pass over the arrays fewer
+            np.multiply(denom, 1 / lr, out=denom)
+            np.add(denom, eps / lr, out=denom)
+            update = np.divide(g, denom, out=tmp)
         np.subtract(param, update, out=param)
