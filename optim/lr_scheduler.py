@@ -2,10 +2,10 @@
 
 PyTorch's semantics: the constructor records each group's starting rate as
 ``group["initial_lr"]`` (the base rate) and performs the first ``step()`` (so ``last_epoch``
-is 0 afterwards); call ``scheduler.step()`` once per epoch *after* ``optimizer.step()``. The
-schedules are applied multiplicatively to the group's current rate, as PyTorch does, so two
-schedulers on one optimizer compose; each also has ``closed_form_lr()``, the rate as a
-function of ``last_epoch`` alone.
+is 0 afterwards); call ``scheduler.step()`` once per epoch *after* ``optimizer.step()``. As in
+PyTorch, every schedule but LambdaLR is applied as a factor on the group's *current* rate, so
+two schedulers on one optimizer compose; each also has ``closed_form_lr()``, the rate as a
+function of ``last_epoch`` and the base rates alone.
 
 >>> import autodiff as ad, optim
 >>> opt = optim.SGD([ad.tensor([0.0], requires_grad=True)], lr=1.0)
