@@ -1,0 +1,298 @@
+"""Optimizer: the base class that holds parameter groups and per-parameter state.
+
+Subclasses write one method, ``_update(param, grad, state, group, scratch)``, that applies their
+rule in place to ``param.data``; the base class walks the groups, skips parameters without a
+gradient, runs everything under ``ad.no_grad()`` and handles ``zero_grad`` and the state dict.
+"""
+import copy
+import numbers
+
+import numpy as np
+
+from autodiff import Tensor, enable_grad, no_grad
+
+__all__ = ["Optimizer", "ParameterError"]
+
+
+class ParameterError(TypeError, ValueError):
+    """A wrong kind of thing in the parameter list (not a tensor, an integer tensor, ...).
+
+    It is both a ``TypeError`` (what PyTorch raises for these) and a ``ValueError`` (what this
+    project raises for every bad constructor argument), so either ``except`` catches it.
+    """
+
+
+def _describe(value):
+    return f"a {type(value).__name__}" if not isinstance(value, Tensor) else f"a {value.dtype} tensor"
+
+
+def check_number(group, name, owner, low=0.0, high=None, high_open=False, hint=""):
+    """Raise a ValueError naming ``name`` unless ``group[name]`` is a real number in range."""
+    value = group[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not value >= low or too_high:  # `not >=` also catches nan
+        if high is None:
+            wanted = f">= {low}"
+        else:
+            wanted = f"in [{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be {wanted}, got {value!r}" + (f"; {hint}" if hint else ""))
+
+
+class Optimizer:
+    """Base class of all optimizers: updates a list of tensors from their ``.grad``.
+
+    ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ..., ...}`` that
+    make parameter groups with their own hyper-parameters (missing ones come from ``defaults``).
+
+    Attributes:
+        param_groups: list of dicts, each with ``"params"`` (a list of tensors) and every
+            hyper-parameter of the optimizer; schedulers change ``group["lr"]`` here.
+        defaults: the hyper-parameters given to the constructor.
+        state: dict from parameter tensor to a dict of its running statistics (numpy arrays
+            and Python numbers), created at the parameter's first update.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = {}
+        self.param_groups = []
+        self._scratch = {}  # (shape, dtype) -> work arrays reused across steps; not state
+        name = type(self).__name__
+        if isinstance(params, (Tensor, dict)):
+            raise ParameterError(
+                f"{name}: params must be an iterable of tensors or of parameter-group dicts, got "
+                f"{_describe(params) if isinstance(params, Tensor) else 'a dict'}; wrap it in a list: "
+                f"{name}([param], ...) or {name}([{{'params': [...]}}], ...)")
+        try:
+            param_groups = list(params)
+        except TypeError:
+            raise ParameterError(f"{name}: params must be an iterable of tensors, got {_describe(params)}; "
+                                 f"pass a list such as model.parameters()") from None
+        if not param_groups:
+            raise ValueError(f"{name}: got an empty parameter list; pass the tensors to optimize "
+                             "(if you froze everything, there is nothing to train)")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ---- groups ---------------------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own hyper-parameters (the others from ``defaults``).
+
+        Useful to start training layers that were frozen: ``opt.add_param_group({"params":
+        layer.parameters(), "lr": 1e-4})``.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise ParameterError(f"{name}: a parameter group must be a dict with a 'params' key, got "
+                                 f"{_describe(param_group)}; pass either a list of tensors or a list of dicts")
+        if "params" not in param_group:
+            raise ValueError(f"{name}: parameter group {param_group!r} has no 'params' key; "
+                             "write {'params': [tensors...], ...}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise ParameterError(f"{name}: parameters must be an ordered sequence, not a set (the order of "
+                                 "a set changes between runs, so the state dict could not be matched); "
+                                 "pass a list")
+        else:
+            params = list(params)
+        group = dict(param_group)
+        group["params"] = params
+
+        existing = {p for g in self.param_groups for p in g["params"]}
+        seen = set()
+        for i, p in enumerate(params):
+            where = f"parameter {i} of group {len(self.param_groups)}"
+            if not isinstance(p, Tensor):
+                hint = " (pass model.parameters(), not named_parameters())" if isinstance(p, tuple) else ""
+                raise ParameterError(f"{name}: {where} is {_describe(p)}, not an autodiff Tensor; "
+                                     f"make it with ad.tensor(..., requires_grad=True){hint}")
+            if p.dtype.kind != "f":
+                raise ParameterError(f"{name}: {where} has dtype {p.dtype}; only floating-point tensors can "
+                                     "be optimized: convert it with .float() or .double() before making it a parameter")
+            if p.grad_fn is not None:
+                raise ValueError(f"{name}: {where} is not a leaf tensor (it was computed by "
+                                 f"{type(p.grad_fn).__name__}), so it can't be updated in place; pass the tensor "
+                                 "you created, or x.detach().requires_grad_()")
+            if p in seen:
+                raise ValueError(f"{name}: {where} appears twice in the group; each parameter may be "
+                                 "listed only once (it would be updated twice per step)")
+            if p in existing:
+                raise ValueError(f"{name}: {where} is already in another parameter group; each parameter "
+                                 "may belong to only one group")
+            seen.add(p)
+        for key, default in self.defaults.items():
+            group.setdefault(key, default)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate a group's hyper-parameters (raise ValueError naming the bad one). Per subclass."""
+
+    # ---- gradients ------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters.
+
+        ``set_to_none=True`` (default) drops them (``p.grad = None``: less memory, and the next
+        backward writes instead of adds); ``set_to_none=False`` sets the existing arrays to zero
+        in place, so references to ``p.grad.data`` stay valid.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif grad.grad_fn is not None or grad.requires_grad or not grad.data.flags.writeable:
+                    # a gradient on a graph (create_graph=True) may share its array with that graph
+                    p.grad = Tensor(np.zeros_like(grad.data))
+                else:
+                    grad.data.fill(0)
+
+    # ---- the update -----------------------------------------------------------------------------
+    def step(self, closure=None):
+        """Update every parameter that has a gradient, in place; return ``closure()``'s value.
+
+        ``closure`` (optional) re-evaluates the model and returns the loss; it runs under
+        ``ad.enable_grad()`` (so it may call ``backward``) before the update. Parameters whose
+        ``.grad`` is None are skipped, so frozen layers stay frozen.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        name = type(self).__name__
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    grad = p.grad
+                    if grad is None:
+                        continue
+                    grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+                    if grad.shape != p.data.shape:
+                        raise ValueError(f"{name}.step: a parameter of shape {p.data.shape} has a gradient "
+                                         f"of shape {grad.shape}; its .grad must have the parameter's shape")
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = {}
+                    self._update(p.data, grad, state, group, self._buffers(p.data))
+        return loss
+
+    def _update(self, param, grad, state, group, scratch):
+        """Apply the rule to ``param`` (an ndarray, in place) given ``grad`` (read only).
+
+        ``scratch`` is a pair of work arrays shaped like ``param``, free to overwrite.
+        """
+        raise NotImplementedError
+
+    def _buffers(self, array):
+        key = (array.shape, array.dtype)
+        buffers = self._scratch.get(key)
+        if buffers is None:
+            buffers = self._scratch[key] = (np.empty_like(array, order="C"), np.empty_like(array, order="C"))
+        return buffers
+
+    # ---- saving and resuming -------------------------------------------------------------------
+    def state_dict(self):
+        """The optimizer's state as plain data, in PyTorch's layout.
+
+        ``{"state": {index: {name: ndarray or number}}, "param_groups": [{hyper-parameters...,
+        "params": [index, ...]}]}`` where parameters are numbered 0, 1, ... in order across the
+        groups. Arrays are copies (a snapshot, unlike PyTorch, which hands out its live tensors),
+        so continuing to train does not change a state dict already taken.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: copy.deepcopy(value) for key, value in group.items() if key != "params"}
+            packed["params"] = [index.setdefault(p, len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p, values in self.state.items():
+            if p in index and values:
+                state[index[p]] = {key: _copy_value(value) for key, value in values.items()}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a state from :meth:`state_dict`; training then continues exactly as before.
+
+        The current groups keep their parameters and take the saved hyper-parameters; the saved
+        arrays are copied and cast to each parameter's dtype. Integer keys that came back as
+        strings (from JSON) are accepted.
+        """
+        name = type(self).__name__
+        try:
+            saved_groups = state_dict["param_groups"]
+            saved_state = state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                             "(what state_dict() returns)") from None
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter "
+                             f"group(s) but this optimizer has {len(self.param_groups)}; build the optimizer "
+                             "with the same groups as the one that was saved")
+        by_index = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} "
+                                 f"parameter(s) in the state dict but {len(group['params'])} here; build the "
+                                 "optimizer with the same parameters as the one that was saved")
+            for index, p in zip(saved["params"], group["params"]):
+                by_index[int(index)] = p
+
+        state = {}
+        for index, values in saved_state.items():
+            p = by_index.get(int(index))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which no group lists")
+            state[p] = {key: _load_value(value, p, key, name) for key, value in values.items()}
+
+        groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            new = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
+            for key, default in self.defaults.items():
+                new.setdefault(key, default)
+            new["params"] = group["params"]
+            self._check_group(new)
+            groups.append(new)
+        self.param_groups = groups
+        self.state = state
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _copy_value(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, np.generic):
+        return value.item()
+    return copy.deepcopy(value)
+
+
+def _load_value(value, param, key, owner):
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.shape != param.data.shape:
+            raise ValueError(f"{owner}.load_state_dict: state '{key}' has shape {value.shape} but its "
+                             f"parameter has shape {param.data.shape}; the state dict belongs to other parameters")
+        # a copy in the parameter's dtype: the loaded optimizer must not share buffers with the saved one
+        return np.array(value, dtype=param.data.dtype, copy=True)
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = value.item()
+    if key == "step" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return copy.deepcopy(value)

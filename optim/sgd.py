@@ -1,0 +1,89 @@
+"""SGD: stochastic gradient descent with optional (Nesterov) momentum."""
+import numpy as np
+
+from .optimizer import Optimizer, check_number
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's formulation.
+
+    For each parameter ``p`` with gradient ``g``, every step::
+
+        g <- -g                                 if maximize
+        g <- g + weight_decay * p               if weight_decay != 0 (coupled: an L2 term in g)
+        if momentum != 0:
+            b <- g                              at the parameter's first step (a copy, no dampening)
+            b <- momentum * b + (1 - dampening) * g    at later steps
+            g <- g + momentum * b               if nesterov
+            g <- b                              otherwise
+        p <- p - lr * g
+
+    The momentum buffer ``b`` is kept in ``state[p]["momentum_buffer"]``. Note the convention:
+    ``lr`` multiplies the whole buffer (unlike Sutskever et al., who put it inside).
+
+    Args:
+        params: tensors, or dicts of parameter groups.
+        lr: learning rate (default 1e-3).
+        momentum: momentum factor mu (default 0).
+        dampening: dampening of the new gradient in the buffer (default 0).
+        weight_decay: L2 penalty lambda (default 0).
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: ascend the objective instead of descending.
+
+    >>> import autodiff as ad, optim
+    >>> x = ad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.SGD([x], lr=0.1, momentum=0.9)
+    >>> (x * x).sum().backward()
+    >>> opt.step()
+    >>> x
+    tensor([ 0.8, -1.6], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        check_number(group, "lr", "SGD", hint="pass a non-negative learning rate such as lr=0.01")
+        check_number(group, "momentum", "SGD", hint="use momentum=0 for none, or e.g. momentum=0.9")
+        check_number(group, "dampening", "SGD", hint="use dampening=0 (the default)")
+        check_number(group, "weight_decay", "SGD", hint="use weight_decay=0 for none, or e.g. 1e-4")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                             f"{group['momentum']!r} and dampening={group['dampening']!r}; set momentum (e.g. 0.9) "
+                             "and leave dampening at 0, or use nesterov=False")
+
+    def _update(self, param, grad, state, group, scratch):
+        work, tmp = scratch
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        weight_decay = float(group["weight_decay"])
+        g = grad
+        if group["maximize"]:
+            g = np.negative(grad, out=work)
+        if weight_decay != 0:
+            np.multiply(param, weight_decay, out=tmp)
+            g = np.add(g, tmp, out=work)
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, dtype=param.dtype, copy=True)
+            else:
+                np.multiply(buf, momentum, out=buf)
+                dampening = float(group["dampening"])
+                if dampening != 0:
+                    np.multiply(g, 1 - dampening, out=tmp)
+                    np.add(buf, tmp, out=buf)
+                else:
+                    np.add(buf, g, out=buf)
+            if group["nesterov"]:
+                np.multiply(buf, momentum, out=tmp)
+                g = np.add(g, tmp, out=work)
+            else:
+                g = buf
+        np.multiply(g, lr, out=tmp)
+        np.subtract(param, tmp, out=param)
