@@ -35,6 +35,7 @@ __all__ = ["Function"]
 
 _OUTPUT = object()      # marks a saved array that is the op's own output
 _BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
+_OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
 
 
@@ -177,14 +178,27 @@ def apply1(cls, x, *params):
     ctx.needs_input_grad = _FIRST
     if state.annotate:
         _annotate(ctx, (x,) + params, {}, out)
+    output = _new(Tensor)
+    output.data = out
+    output.grad = output._hooks = None
+    output._requires_grad = True
+    output.grad_fn = ctx
+    output._retains_grad = False
+    output._counter = None
     saved = ctx.saved
     if saved:
+        ctx.epoch = inplace_epoch[0]
         if len(saved) == 1:
-            ctx.saved_sources = (_OUTPUT if saved[0] is out else x if saved[0] is data else None,)
+            source = saved[0]
+            if source is out:
+                ctx.saved_sources = _OUTPUT_ONLY
+                output._counter = ctx.output_version = [0, None, 0]
+            else:
+                ctx.saved_sources = (x if source is data else None,)
         else:
             ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
-        return _saving_output(ctx, out)
-    return _wrap(out, True, ctx)
+            _count_saved_output(ctx, output)
+    return output
 
 
 def apply2(cls, a, b):
@@ -226,28 +240,41 @@ def apply2(cls, a, b):
         ctx.needs_input_grad = _SECOND
     if state.annotate:
         _annotate(ctx, (a, b), {}, out)
+    output = _new(Tensor)
+    output.data = out
+    output.grad = output._hooks = None
+    output._requires_grad = True
+    output.grad_fn = ctx
+    output._retains_grad = False
+    output._counter = None
     saved = ctx.saved
     if saved:
+        ctx.epoch = inplace_epoch[0]
         if len(saved) == 2 and saved[0] is data_a and saved[1] is data_b:
             ctx.saved_sources = (a if a is not data_a else None, b if b is not data_b else None)
         else:
             ctx.saved_sources = tuple(
                 _OUTPUT if s is out else a if (s is data_a and a is not s) else
                 b if (s is data_b and b is not s) else None for s in saved)
-        return _saving_output(ctx, out)
-    return _wrap(out, True, ctx)
+            _count_saved_output(ctx, output)
+    return output
 
 
 def _saving_output(ctx, out):
-    """The output of a node that saved arrays: remember the in-place epoch, and give the output a
-    version counter of its own when the node saved it, so in-place changes are caught at backward."""
+    """The output of a node that saved arrays: remember the in-place epoch (see _count_saved_output)."""
     ctx.epoch = inplace_epoch[0]
     output = _wrap(out, True, ctx)
+    _count_saved_output(ctx, output)
+    return output
+
+
+def _count_saved_output(ctx, output):
+    """Give the output a version counter of its own when the node saved it, so that in-place
+    changes of the output (or its views) are caught at backward."""
     for source in ctx.saved_sources:
         if source is _OUTPUT:
             ctx.output_version = output._counter = [0, None, 0]
             break
-    return output
 
 
 def _annotate(ctx, args, kwargs, out):

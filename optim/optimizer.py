@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from autodiff import Tensor, enable_grad, no_grad
+from autodiff.tensor import bump_version
 
 __all__ = ["Optimizer", "ParameterError"]
 
@@ -182,6 +183,8 @@ class Optimizer:
                     if state is None:
                         state = self.state[p] = {}
                     self._update(p.data, grad, state, group, self._buffers(p.data))
+                    # an in-place change: a graph that saved p before this step now refuses to backward
+                    bump_version(p)
         return loss
 
     def _update(self, param, grad, state, group, scratch):

@@ -158,7 +158,7 @@ def test_inplace_dtype_and_shape_errors_leave_tensor_unchanged():
 # ---- no leaks -------------------------------------------------------------------------------------
 
 def _live(kind):
-    return sum(1 for o in gc.get_objects() if isinstance(o, kind))
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), kind))
 
 
 def test_thousand_training_steps_keep_objects_and_memory_constant():
@@ -290,3 +290,15 @@ def test_nonfinite_and_empty_values_never_crash(values):
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, equal_nan=True)
     out.backward()
     assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
+
+
+def test_optimizer_step_between_forward_and_backward_is_an_error():
+    import optim
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    x = ad.tensor([3.0, 4.0])
+    opt = optim.SGD([w], lr=0.1)
+    (w * x).sum().backward()
+    loss = (w * x).sum()          # a new forward ...
+    opt.step()                    # ... then a step with the old gradient, before its backward
+    with pytest.raises(RuntimeError, match="optimizer.step"):
+        loss.backward()
