@@ -1,0 +1,88 @@
+"""Mini-batches in PyTorch's shape: ``TensorDataset`` and ``DataLoader``.
+
+The loader indexes the dataset's arrays with one index array per batch, so an epoch never copies
+the whole data set (only each batch is gathered).
+"""
+import numpy as np
+
+import autodiff as ad
+from autodiff import Tensor
+
+__all__ = ["Dataset", "TensorDataset", "DataLoader"]
+
+
+class Dataset:
+    """Anything with ``__len__`` and ``__getitem__(index) -> tuple of arrays or tensors``."""
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of the given tensors or arrays (all with the same first dimension).
+
+    >>> ds = TensorDataset(np.zeros((5, 2)), np.arange(5))
+    >>> len(ds), ds[1][1]
+    (5, tensor(1))
+    """
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: give at least one tensor or array")
+        self.tensors = tuple(t if isinstance(t, Tensor) else ad.Tensor(np.asarray(t)) for t in tensors)
+        sizes = {len(t.data) if t.data.ndim else None for t in self.tensors}
+        if len(sizes) != 1 or None in sizes:
+            raise ValueError("TensorDataset: all tensors must have the same first dimension, got shapes "
+                             f"{[t.shape for t in self.tensors]}")
+
+    def __len__(self):
+        return len(self.tensors[0].data)
+
+    def __getitem__(self, index):
+        return tuple(ad.Tensor(t.data[index]) for t in self.tensors)
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches.
+
+    ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, seed=None)``: each epoch
+    (each ``iter()``) yields tuples of tensors with a leading batch axis. With ``shuffle`` the order
+    is a fresh permutation per epoch from a generator seeded by ``seed`` (or the project's generator,
+    ``ad.manual_seed``, when ``seed`` is None), so runs are reproducible.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.generator = np.random.default_rng(seed) if seed is not None else None
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self):
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        generator = self.generator if self.generator is not None else ad.default_generator()
+        return generator.permutation(n)
+
+    def __iter__(self):
+        order = self._order()
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(order)), self.batch_size):
+            index = order[start:start + self.batch_size]
+            if isinstance(self.dataset, TensorDataset):
+                yield tuple(ad.Tensor(t.data[index]) for t in self.dataset.tensors)
+            else:
+                samples = [self.dataset[int(i)] for i in index]
+                yield tuple(ad.Tensor(np.stack([np.asarray(s[k].data if isinstance(s[k], Tensor) else s[k])
+                                                for s in samples]))
+                            for k in range(len(samples[0])))
