@@ -113,7 +113,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             if g is not None:
                 if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
                     _check_versions(node)
-                if node.hooks is not None or node.retained is not None or capture is not None:
+                if node.special or capture is not None:
                     g = _node_extras(node, g, create_graph, capture, captured)
                 if create_graph and saved:
                     node.saved_tensors = node.unpack_saved()
@@ -143,7 +143,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     if type(gi) is not np.ndarray:
                         gi = _normalize(gi, create_graph, node)
                     shape, dtype = node.input_meta[i]
-                    if gi.shape != shape or gi.dtype != dtype:
+                    if gi.shape != shape or (gi.dtype is not dtype and gi.dtype != dtype):
                         gi = _fit(gi, shape, dtype, node, i)
                 if isinstance(nxt, Tensor):
                     if gi is not None:
@@ -155,8 +155,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     if gi is not None:
                         previous = grads.get(nxt)
                         grads[nxt] = gi if previous is None else previous + gi
-                else:
-                    del pending[nxt]
+                else:       # the last consumer: nxt is ready (its stale count of 0 is never read)
                     previous = grads.pop(nxt, None)
                     if previous is not None:
                         gi = previous if gi is None else previous + gi

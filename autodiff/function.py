@@ -51,6 +51,7 @@ class Function:
     saved_sources = None    # per saved array: its input Tensor, _OUTPUT, or None (a constant)
     hooks = None            # gradient hooks registered on the output tensor
     retained = None         # weakref to the output tensor when it called retain_grad()
+    special = False         # hooks or retained is set: the engine looks at them only then
     scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
     epoch = 0               # the in-place epoch when the node saved its arrays

@@ -140,6 +140,7 @@ class Tensor:
             self._retains_grad = True
             node = self.grad_fn
             node.retained = weakref.ref(self)
+            node.special = True
 
     @property
     def retains_grad(self):
@@ -158,6 +159,7 @@ class Tensor:
             node = self.grad_fn
             if node.hooks is None:
                 node.hooks = []
+                node.special = True
             hooks = node.hooks
         hooks.append(hook)
         return _HookHandle(hooks, hook)
