@@ -179,13 +179,7 @@ def apply1(cls, x, *params):
     ctx.needs_input_grad = _FIRST
     if state.annotate:
         _annotate(ctx, (x,) + params, {}, out)
-    output = _new(Tensor)
-    output.data = out
-    output.grad = output._hooks = None
-    output._requires_grad = True
-    output.grad_fn = ctx
-    output._retains_grad = False
-    output._counter = None
+    output = _wrap(out, True, ctx)
     saved = ctx.saved
     if saved:
         ctx.epoch = inplace_epoch[0]
@@ -241,13 +235,7 @@ def apply2(cls, a, b):
         ctx.needs_input_grad = _SECOND
     if state.annotate:
         _annotate(ctx, (a, b), {}, out)
-    output = _new(Tensor)
-    output.data = out
-    output.grad = output._hooks = None
-    output._requires_grad = True
-    output.grad_fn = ctx
-    output._retains_grad = False
-    output._counter = None
+    output = _wrap(out, True, ctx)
     saved = ctx.saved
     if saved:
         ctx.epoch = inplace_epoch[0]
