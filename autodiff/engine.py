@@ -192,7 +192,7 @@ def _node_extras(node, g, create_graph, capture, captured):
     """The rare per-node work: tensor hooks, retain_grad, and capture for ad.grad."""
     if node.hooks:
         g = _run_hooks(node.hooks, g)
-    if node.retained is not None:
+    if node.retained is not None and capture is None:     # ad.grad leaves every .grad alone
         _retain(node, g, create_graph)
     if capture is not None and node in capture:
         _capture(captured, capture[node], g)
