@@ -427,6 +427,18 @@ def _describe(kind, array, summary_only=False):
     if array.size <= _SMALL and not summary_only:
         if array.ndim == 0:
             return [f"{kind} {_number(array.item())}"]
+        if array.ndim >= 2 and array.size == array.shape[0]:
+            # a column (n, 1): numpy would give each element a line; wrap it like a row instead
+            nest = array.ndim - 1
+            items = ["[" * nest + _number(x) + "]" * nest for x in array.reshape(-1)]
+            lines, line = [], kind + " ["
+            for i, item in enumerate(items):
+                piece = item + ("]" if i == len(items) - 1 else ",")
+                if len(line) + len(piece) > 44 and not line.endswith("["):
+                    lines.append(line)
+                    line = " " * (len(kind) + 2)
+                line += ("" if line.endswith("[") or not line.strip() else " ") + piece
+            return lines + [line]
         # numpy wraps long rows and nests brackets; lines of about 40 characters keep nodes narrow
         text = np.array2string(array, separator=", ", max_line_width=46 - len(kind),
                                formatter={"all": _number}, prefix=kind + " ")
@@ -642,6 +654,7 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     drawn_leaves = [item for item in order if isinstance(item, Tensor)
                     and (item in role_root or any(op in kept for op in consumers.get(item, ())))]
     drawn_leaf_set = set(drawn_leaves)
+    leaf_ids = {index[item] for item in drawn_leaves}
     absorbed = [0] * len(regions)
     for item in order:
         if isinstance(item, Tensor) and item not in drawn_leaf_set:
@@ -654,7 +667,7 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
         name="autodiff", graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11",
                                      "nodesep": "0.2", "ranksep": "0.3", "labelloc": "b",
                                      "labeljust": "l"},
-        node_attr={"fontname": "Helvetica", "fontsize": "10", "margin": "0.08,0.04"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "margin": "0.11,0.05"},
         edge_attr={"color": _LINE_COLOR, "arrowsize": "0.6"})
 
     # (scope, statement) pairs; statements go into the cluster of their scope
@@ -700,28 +713,35 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
             fillcolor="#f4f4f4", fontsize="11"))))
 
     edges, seen_edges = [], set()
+    scope_of_node = {node: scope for scope, (_, node, _) in statements}
 
     def source_of(child):
         if not isinstance(child, Tensor) and child not in kept:
             return f"s{region_of[child]}"
         return node_id(child)
 
-    def add_edge(tail, head, dedupe):
+    def add_edge(tail, head, dedupe, attrs=None):
         if dedupe:
             if (tail, head) in seen_edges:
                 return
             seen_edges.add((tail, head))
-        edges.append((tail, head))
+        edges.append((tail, head, attrs or {}))
 
     for item in order:
         if isinstance(item, Tensor):
             continue
         if item in kept:
             head = f"op{index[item]}"
-            for child in item.next_functions:
-                if child is not None:
-                    tail = source_of(child)
-                    add_edge(tail, head, tail.startswith("s"))
+            tails = [source_of(child) for child in item.next_functions if child is not None]
+            # A parameter drawn in this op's box sits one rank above the op; an input arriving
+            # from another box must come from further up, or dot sets the two boxes side by side
+            # (they would share that rank) and the picture drifts sideways layer after layer.
+            boxed_param = item.scope is not None and any(
+                tail.startswith("t") and scope_of_node[tail] == item.scope and int(tail[1:]) in leaf_ids
+                for tail in tails)
+            for tail in tails:
+                longer = boxed_param and scope_of_node.get(tail) != item.scope
+                add_edge(tail, head, tail.startswith("s"), {"minlen": "2"} if longer else None)
             add_edge(head, node_id(item), False)
         else:
             head = f"s{region_of[item]}"
@@ -731,8 +751,8 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
                     add_edge(node_id(child), head, True)
 
     _emit(graphviz, picture, statements)
-    for tail, head in edges:
-        picture.edge(tail, head)
+    for tail, head, attrs in edges:
+        picture.edge(tail, head, **attrs)
 
     caption = []
     if show_grads:
