@@ -21,8 +21,10 @@ gradient, so the picture gathers what the graph does hold:
 * gradients: while the graph is alive (drawn before ``backward()``, or after
   ``backward(retain_graph=True)``) the picture runs ``ad.grad`` itself, with ``retain_graph=True``,
   on the roots (a non-scalar root is weighted by ones, as ``root.sum()``), for every tensor it
-  draws; ``.grad`` is left alone. After a backward that freed the graph, only the gradients that
-  survive are shown (leaves' ``.grad``, ``retain_grad()`` tensors) and the caption says so.
+  draws; ``.grad`` is left alone (hooks registered with ``register_hook`` do run, as in any
+  backward, so a hook that changes gradients is reflected). After a backward that freed the
+  graph, only the gradients that survive are shown (leaves' ``.grad``, ``retain_grad()``
+  tensors) and the caption says so.
 
 The walk is iterative (no recursion limit) and the DOT text is the same on every run: node ids
 follow the traversal (depth first from the roots, inputs in ``next_functions`` order).

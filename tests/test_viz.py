@@ -280,6 +280,26 @@ def test_non_scalar_root_uses_the_sum():
     assert "d sum(output) / d tensor" in source
 
 
+def test_several_roots_and_a_broken_backward():
+    x = ad.tensor(3.0, requires_grad=True)
+    source = ad.draw_graph(x * 2.0, x * 3.0, params={"x": x}).source
+    assert "grad 5<" in node_named(source, "x")[1]
+    assert node_named(source, "output 0") and node_named(source, "output 1")
+    assert "d sum(output 0 + output 1) / d tensor" in source
+
+    class Broken(ad.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise ValueError("boom")
+
+    source = ad.draw_graph(Broken.apply(x) * 2.0).source      # still drawn, and says why
+    assert op_nodes(source, "Broken") and "ad.grad failed" in source and "boom" in source
+
+
 def test_long_chain_collapses():
     x = ad.tensor(1.0, requires_grad=True)
     y = x
