@@ -36,11 +36,10 @@ import shutil
 import sys
 import sysconfig
 import threading
-from collections import deque
 
 import numpy as np
 
-from .function import Function, _OUTPUT
+from .function import _OUTPUT
 from .tensor import Tensor, _wrap
 
 __all__ = ["draw_graph", "find_renderer", "RendererNotFoundError"]
