@@ -7,7 +7,7 @@ Binary ops run over the fixed cross product of operand shapes (), (3,), (2,3), (
 and without keepdims, on 0-d to 3-d inputs."""
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -27,7 +27,6 @@ class Case:
     ref: object
     shapes: tuple
     domains: object = "real"
-    extra: dict = field(default_factory=dict)
 
 
 CASES = []
@@ -299,12 +298,6 @@ def test_op_float32_keeps_float32(case):
         assert t.grad is not None
         assert t.grad.shape == t.shape
         assert t.grad.dtype == np.float32
-
-
-def test_case_count_covers_the_cross_product():
-    # a guard on the table itself: every binary op runs over all 36 shape pairs
-    for name in BINARY:
-        assert sum(c.family == name for c in CASES) == len(SHAPES) ** 2
 
 
 # ---- numpy interoperability: ufuncs on tensors are the same ops ------------------------------
