@@ -341,8 +341,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         capture.setdefault(t if t.grad_fn is None else t.grad_fn, i)
     captured = _run(outputs, root_grads, retain_graph, create_graph, capture)
     results = []
+    handed_out = {id(r) for r in root_grads}
     for i, t in enumerate(inputs):
         g = captured[capture[t if t.grad_fn is None else t.grad_fn]]
+        if g is not None and not isinstance(g, Tensor):
+            if g.base is not None or id(g) in handed_out:
+                g = g.copy()    # never hand out an array the caller or another result holds
+            handed_out.add(id(g))
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
@@ -352,5 +357,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif isinstance(g, Tensor):
             results.append(g)
         else:
-            results.append(_wrap(g.copy() if g.base is not None else g))
+            results.append(_wrap(g))
     return tuple(results)

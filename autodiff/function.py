@@ -114,7 +114,7 @@ class Function:
         except (ValueError, TypeError) as error:
             raise _explain(cls, arrays, error) from None
         if type(out) is not np.ndarray:
-            out = _as_output_array(out, cls)
+            out = _as_output_array(out, cls, ctx)
         if not state.grad_enabled or out.dtype.kind != "f":
             return _wrap(out)
         next_functions = None
@@ -169,7 +169,7 @@ def apply1(cls, x, *params):
     except (ValueError, TypeError) as error:
         raise _explain(cls, (data,) + params, error) from None
     if type(out) is not np.ndarray:
-        out = _as_output_array(out, cls)
+        out = _as_output_array(out, cls, ctx)
     if not requires or not state.grad_enabled:
         return _wrap(out)
     if out.dtype.kind != "f":
@@ -216,7 +216,7 @@ def apply2(cls, a, b):
     except (ValueError, TypeError) as error:
         raise _explain(cls, (data_a, data_b), error) from None
     if type(out) is not np.ndarray:
-        out = _as_output_array(out, cls)
+        out = _as_output_array(out, cls, ctx)
     if not (requires_a or requires_b) or not state.grad_enabled:
         return _wrap(out)
     if out.dtype.kind != "f":
@@ -295,12 +295,19 @@ def _explain(cls, arrays, error):
     return error
 
 
-def _as_output_array(out, cls):
+def _as_output_array(out, cls, ctx):
+    """forward's result as an ndarray; numpy gives scalars for 0-d results, and an output that was
+    saved as such a scalar is re-pointed at the array, so it is still known as the output."""
     if isinstance(out, Tensor):
-        return out.data
-    if isinstance(out, (np.generic, int, float, bool)):
-        return np.asarray(out)
-    raise TypeError(f"{cls.__name__}.forward must return a numpy array, got {type(out).__name__}")
+        array = out.data
+    elif isinstance(out, (np.generic, int, float, bool)):
+        array = np.asarray(out)
+    else:
+        raise TypeError(f"{cls.__name__}.forward must return a numpy array, got {type(out).__name__}")
+    saved = ctx.saved
+    if saved and any(s is out for s in saved):
+        ctx.saved = ctx.saved_tensors = tuple(array if s is out else s for s in saved)
+    return array
 
 
 def _saved_sources(saved, args, arrays, out):

@@ -92,6 +92,11 @@ class set_grad_enabled(_GradModeContext):
     def __enter__(self):
         return self
 
+    def __call__(self, fn):
+        # as a decorator it applies during calls only: undo the switch the constructor made
+        state.grad_enabled = self.previous.pop()
+        return super().__call__(fn)
+
 
 class name_scope:
     """Tag the graph nodes created inside with ``name`` (nested scopes join with '.').

@@ -34,7 +34,12 @@ def _normalize_axis(axis, ndim, op):
     """axis (None, int or tuple, negatives allowed) -> None or a sorted tuple of non-negative ints."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
@@ -176,11 +181,12 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
-        if need_a:
-            grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
-        if need_b:
-            base_zero = (_array(a) == 0) & (_array(b) >= 0)
-            grad_b = grad * where(base_zero, 0.0, out * log(where(base_zero, 1.0, a)))
+        with np.errstate(divide="ignore", invalid="ignore"):   # values that where() masks off may be inf
+            if need_a:
+                grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
+            if need_b:
+                base_zero = (_array(a) == 0) & (_array(b) >= 0)
+                grad_b = grad * where(base_zero, 0.0, out * log(where(base_zero, 1.0, a)))
         return grad_a, grad_b
 
 
@@ -502,8 +508,11 @@ class Var(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         n = _reduced_count(x.shape, ctx.axes)
+        if x.size == 0:
+            return _expand(grad, x.shape, ctx.axes, ctx.keepdims), None, None, None
+        scale = 2.0 / (n - ctx.ddof) if n > ctx.ddof else np.nan    # as numpy: no variance to speak of
         centered = x - x.mean(axis=ctx.axes, keepdims=True)
-        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * centered * (2.0 / (n - ctx.ddof)), None, None, None
+        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * centered * scale, None, None, None
 
 
 class Prod(Function):
@@ -518,6 +527,8 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if x.size == 0:
+            return _expand(grad, x.shape, ctx.axes, ctx.keepdims), None, None
         axes = tuple(range(x.ndim)) if ctx.axes is None else ctx.axes
         return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * _product_of_others(x, axes), None, None
 
@@ -584,7 +595,8 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation over ``axis``: sqrt(var)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    x = _as_tensor(x)
+    return sqrt(Var.apply(x, _normalize_axis(axis, x.ndim, "std"), ddof, bool(keepdims)))
 
 
 def prod(x, axis=None, keepdims=False):
