@@ -23,6 +23,7 @@ from .creation import (
     rand_like, randn_like, manual_seed, default_generator,
 )
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from .serialization import save, load
 
 __version__ = "0.1.0"
 from . import functional
