@@ -2,7 +2,7 @@
 import operator
 from collections import OrderedDict
 
-from .module import Module
+from .module import Module, _indent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
@@ -131,6 +131,21 @@ class ModuleList(Module):
 
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __repr__(self):
+        # PyTorch's form: consecutive equal entries are shown once, as "(0-2): 3 x Linear(...)"
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return self._get_name() + "()"
+        blocks = []         # [first index, last index, repr]
+        for i, text in enumerate(reprs):
+            if blocks and blocks[-1][2] == text:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, text])
+        lines = [_indent(f"({first}): {text}" if first == last else
+                         f"({first}-{last}): {last - first + 1} x {text}", 2) for first, last, text in blocks]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -608,3 +608,48 @@ def test_layers_gradcheck_in_float64():
         ad.manual_seed(1)
         return dropout(t)
     assert ad.gradcheck(with_fixed_mask, (x,))
+
+
+def test_float32_stays_float32_through_every_layer_and_loss():
+    x = ad.tensor(rng(10).normal(size=(4, 3)).astype(np.float32), requires_grad=True)
+    layers = [nn.Linear(3, 3), nn.ReLU(), nn.LeakyReLU(), nn.Tanh(), nn.Sigmoid(), nn.GELU(), nn.GELU("tanh"),
+              nn.Softmax(), nn.LogSoftmax(), nn.Flatten(), nn.Identity(), nn.Dropout(0.3), nn.LayerNorm(3),
+              nn.BatchNorm1d(3), nn.MLP([3, 4, 3])]
+    for layer in layers:
+        for mode in (True, False):
+            layer.train(mode)
+            out = layer(x)
+            assert out.dtype == np.float32, type(layer).__name__
+            out.sum().backward()
+            assert x.grad.dtype == np.float32
+            x.grad = None
+    probs = ad.sigmoid(x)
+    targets = (rng(11).random((4, 3)) > 0.5).astype(np.float64)     # float64 arrays take the input's dtype
+    labels = np.array([0, 1, 2, 1])
+    losses = [F.mse_loss(x, targets), F.l1_loss(x, targets), F.huber_loss(x, targets), F.smooth_l1_loss(x, targets),
+              F.cross_entropy(x, labels), F.cross_entropy(x, labels, weight=np.ones(3), label_smoothing=0.1),
+              F.cross_entropy(x, targets), F.nll_loss(x, labels, weight=np.ones(3)),
+              F.binary_cross_entropy(probs, targets), F.binary_cross_entropy_with_logits(x, targets,
+                                                                                           pos_weight=np.ones(3))]
+    for loss in losses:
+        assert loss.dtype == np.float32, loss.grad_fn
+
+
+def test_module_list_repr_groups_repeated_entries_as_pytorch():
+    blocks = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(),
+                            nn.Sequential(nn.Linear(2, 1)), nn.Sequential(nn.Linear(2, 1))])
+    expected = """ModuleList(
+  (0-2): 3 x Linear(in_features=2, out_features=2, bias=True)
+  (3): ReLU()
+  (4-5): 2 x Sequential(
+    (0): Linear(in_features=2, out_features=1, bias=True)
+  )
+)"""
+    assert repr(blocks) == expected
+    assert repr(nn.ModuleList()) == "ModuleList()"
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    theirs = tn.ModuleList([tn.Linear(2, 2), tn.Linear(2, 2), tn.Linear(2, 2), tn.ReLU(),
+                            tn.Sequential(tn.Linear(2, 1)), tn.Sequential(tn.Linear(2, 1))])
+    assert repr(blocks) == repr(theirs)
+    assert repr(nn.ModuleList()) == repr(tn.ModuleList())
