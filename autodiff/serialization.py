@@ -120,11 +120,19 @@ def save(obj, path):
     try:
         with os.fdopen(handle, "wb") as f:
             np.savez(f, **members)
+        # mkstemp makes the file private (0600); give it the mode an ordinary open() would
+        os.chmod(temporary, _ordinary_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _ordinary_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 class _Decoder:

@@ -262,3 +262,10 @@ def test_archive_is_a_plain_zip_of_npy_members(tmp_path):
     path = good_file(tmp_path)
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["__autodiff__.npy", "t0.npy"]
+
+
+def test_saved_file_gets_the_ordinary_permissions(tmp_path):
+    path = good_file(tmp_path)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
