@@ -355,7 +355,8 @@ def np_class_loss(logp, target, weight, ignore_index, reduction, smoothing):
         return losses
     if reduction == "sum":
         return losses.sum()
-    return losses.sum() / denominator
+    with np.errstate(invalid="ignore"):
+        return losses.sum() / np.float64(denominator)        # nan when every target is ignored
 
 
 CLASS_OPTIONS = [
