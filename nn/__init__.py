@@ -1,0 +1,30 @@
+"""nn: layers, losses and initialisers on the autodiff engine, with PyTorch's API and state-dict keys.
+
+>>> import autodiff as ad, nn
+>>> from nn import functional as F
+>>> model = nn.MLP([4, 8, 3])
+>>> x = ad.randn(5, 4)
+>>> loss = F.cross_entropy(model(x), [0, 1, 2, 0, 1])
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 4)
+"""
+from .parameter import Parameter
+from .module import Module
+from .containers import Sequential, ModuleList, ModuleDict
+from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, LogSoftmax
+from .layers import Identity, Linear, Flatten, Dropout, MLP
+from .normalization import LayerNorm, BatchNorm1d
+from .loss import (
+    MSELoss, L1Loss, HuberLoss, SmoothL1Loss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
+)
+from . import functional, init, utils, data
+from .grad_flow import grad_flow
+
+__all__ = [
+    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ReLU", "LeakyReLU", "Tanh",
+    "Sigmoid", "GELU", "Softmax", "LogSoftmax", "Identity", "Linear", "Flatten", "Dropout", "MLP",
+    "LayerNorm", "BatchNorm1d", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "NLLLoss",
+    "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils", "data",
+    "grad_flow",
+]

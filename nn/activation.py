@@ -1,0 +1,84 @@
+"""Activation modules: thin Modules around nn.functional's activations."""
+from . import functional as F
+from .module import Module
+
+__all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax"]
+
+
+class ReLU(Module):
+    """max(x, 0) elementwise."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """tanh(x) elementwise."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class GELU(Module):
+    """x * Phi(x) (``approximate="none"``, with erf) or its tanh approximation (``"tanh"``)."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """softmax along ``dim`` (PyTorch's name; ``axis=`` is accepted too), default the last axis."""
+
+    def __init__(self, dim=-1, axis=None):
+        super().__init__()
+        self.dim = F._axis(dim, axis, "Softmax")
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log_softmax along ``dim`` (``axis=`` accepted too), default the last axis."""
+
+    def __init__(self, dim=-1, axis=None):
+        super().__init__()
+        self.dim = F._axis(dim, axis, "LogSoftmax")
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

@@ -1,0 +1,685 @@
+"""nn.functional: activations, linear, dropout and losses as functions of tensors.
+
+Everything is composed from autodiff ops except four fused ``Function``\\ s, each for a stated
+reason: ``Linear`` and ``SoftmaxCrossEntropy`` (speed: one node whose backward is two matmuls and
+a sum, or ``(softmax - smoothed one-hot) * scale``), ``Erf`` (numpy has no erf) and the two
+binary cross-entropies (PyTorch's clamped/stable forms, whose composed gradients would be NaN at
+0 and 1 or wrong at a logit of exactly 0).
+
+Loss reductions follow PyTorch: ``reduction="mean"`` (default), ``"sum"`` or ``"none"``.
+"""
+import math
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import Function, Tensor
+
+__all__ = [
+    "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "erf", "softmax", "log_softmax", "linear",
+    "dropout", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+]
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _constant(x, dtype=None):
+    """A tensor argument that is never differentiated (class weights) as an ndarray."""
+    if x is None:
+        return None
+    array = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return array.astype(dtype, copy=False) if dtype is not None else array
+
+
+def _axis(dim, axis, op):
+    if axis is not None and dim not in (None, -1) and dim != axis:
+        raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
+    if axis is not None:
+        return axis
+    return -1 if dim is None else dim
+
+
+# ---------------------------------------------------------------------------------------------
+# activations
+
+
+def relu(x):
+    """max(x, 0) elementwise (derivative 0 at 0)."""
+    return ad.relu(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x (the derivative at 0 is negative_slope, as PyTorch)."""
+    x = _tensor(x)
+    return ad.where(x.data > 0, x, x * negative_slope)
+
+
+def tanh(x):
+    """Hyperbolic tangent elementwise."""
+    return ad.tanh(x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)) elementwise, stable for large |x|."""
+    return ad.sigmoid(x)
+
+
+def softmax(x, dim=-1, axis=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too)."""
+    return ad.softmax(x, axis=_axis(dim, axis, "softmax"))
+
+
+def log_softmax(x, dim=-1, axis=None):
+    """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably."""
+    return ad.log_softmax(x, axis=_axis(dim, axis, "log_softmax"))
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def gelu(x, approximate="none"):
+    """Gaussian error linear unit. ``approximate="none"``: x * Phi(x) = x/2 (1 + erf(x / sqrt 2));
+    ``"tanh"``: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Both as PyTorch."""
+    x = _tensor(x)
+    if approximate == "none":
+        return x * 0.5 * (1.0 + erf(x * _SQRT1_2))
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * (x * x * x))
+        return 0.5 * x * (1.0 + ad.tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
+# as in his SPECFUN routine CALERF: erf on |x| <= 0.46875, erfc(x) exp(x^2) on (0.46875, 4] and an
+# asymptotic form beyond; relative error below 1e-16 in float64 over the whole real line.
+_CODY_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+           3.20937758913846947e03, 1.85777706184603153e-1)
+_CODY_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+           2.84423683343917062e03)
+_CODY_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+           2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+           2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_CODY_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+           1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+           3.43936767414372164e03, 1.23033935480374942e03)
+_CODY_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+           1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_CODY_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
+           6.05183413124413191e-2, 2.33520497626869185e-3)
+_ONE_OVER_SQRT_PI = 5.6418958354775628695e-1
+
+
+def erf_cody(x):
+    """erf of an array in pure numpy (Cody's rational approximations), computed in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.abs(x)
+    out = np.empty_like(y)
+
+    small = y <= 0.46875
+    ys = y[small]
+    ysq = np.where(ys > 1.11e-16, ys * ys, 0.0)
+    num, den = _CODY_A[4] * ysq, ysq
+    for i in range(3):
+        num = (num + _CODY_A[i]) * ysq
+        den = (den + _CODY_B[i]) * ysq
+    out[small] = x[small] * (num + _CODY_A[3]) / (den + _CODY_B[3])
+
+    middle = (y > 0.46875) & (y <= 4.0)
+    ym = y[middle]
+    num, den = _CODY_C[8] * ym, ym
+    for i in range(7):
+        num = (num + _CODY_C[i]) * ym
+        den = (den + _CODY_D[i]) * ym
+    erfc = (num + _CODY_C[7]) / (den + _CODY_D[7])
+    out[middle] = _erf_from_scaled_erfc(ym, erfc, x[middle])
+
+    large = y > 4.0
+    yl = y[large]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ysq = 1.0 / (yl * yl)
+        num, den = _CODY_P[5] * ysq, ysq
+        for i in range(4):
+            num = (num + _CODY_P[i]) * ysq
+            den = (den + _CODY_Q[i]) * ysq
+        erfc = (_ONE_OVER_SQRT_PI - ysq * (num + _CODY_P[4]) / (den + _CODY_Q[4])) / yl
+        erfc = np.where(yl >= 26.543, 0.0, erfc)
+    out[large] = _erf_from_scaled_erfc(yl, erfc, x[large])
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def _erf_from_scaled_erfc(y, scaled, x):
+    """erf from erfc(y) exp(y^2), with exp(-y^2) split as Cody does to keep its last bits."""
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        rounded = np.trunc(y * 16.0) / 16.0
+        delta = (y - rounded) * (y + rounded)
+        erfc = np.exp(-rounded * rounded) * np.exp(-delta) * scaled
+    erfc = np.where(np.isfinite(erfc), erfc, 0.0)
+    value = (0.5 - erfc) + 0.5
+    return np.where(x < 0, -value, value)
+
+
+_scipy_erf = None
+
+
+def _erf_array(x):
+    """erf of an array: scipy.special.erf when scipy is installed, else Cody's approximation."""
+    global _scipy_erf
+    if _scipy_erf is None:
+        try:
+            from scipy.special import erf as scipy_erf
+        except ImportError:
+            scipy_erf = False
+        _scipy_erf = scipy_erf
+    if _scipy_erf is False:
+        return erf_cody(x).astype(x.dtype, copy=False)
+    return _scipy_erf(x)
+
+
+class Erf(Function):
+    """The error function; d/dx erf(x) = 2/sqrt(pi) exp(-x^2). A Function because numpy has no erf."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.asarray(_erf_array(x), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (_TWO_OVER_SQRT_PI * np.exp(-(x * x)))
+
+
+def erf(x):
+    """The error function elementwise, differentiable (float64-accurate with or without scipy)."""
+    x = _tensor(x)
+    if x.dtype.kind != "f":
+        x = x.astype(ad.get_default_dtype())
+    return Erf.apply(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# linear and dropout
+
+
+class Linear(Function):
+    """x @ weight.T + bias in one node: (..., in), (out, in), (out,) -> (..., out).
+
+    Why fused: composed it is a transpose, a matmul and a broadcast add (whose bias gradient goes
+    through the engine's generic un-broadcast); fused, the backward is exactly two matmuls and a
+    row sum. Measured forward + backward, one thread, float32: 41 vs 63 us for (64, 64) inputs to
+    64 outputs, 24 vs 43 us for (32, 64) to 10, 1.56 vs 1.85 ms for (256, 256) to 256.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad_x = grad @ weight if need_x else None
+        rows = grad.reshape(-1, grad.shape[-1])
+        grad_weight = rows.T @ x.reshape(-1, x.shape[-1]) if need_weight else None
+        grad_bias = rows.sum(axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias: (..., in_features), (out, in_features), (out,) -> (..., out)."""
+    x = _tensor(x)
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{tuple(weight.shape)} (out_features, in_features); the input's last axis "
+                         f"must have {weight.shape[1] if weight.ndim == 2 else '?'} features")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of shape "
+                         f"{tuple(weight.shape)}; it must be ({weight.shape[0]},)")
+    return Linear.apply(x, weight, bias)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
+    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    x = _tensor(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros((), x.dtype)
+    dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
+    keep = ad.default_generator().random(x.shape, dtype=np.float64) >= p
+    return x * (keep * (1.0 / (1.0 - p))).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# losses: helpers
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, loss):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _input_and_target(input, target, loss):
+    """Both as tensors of the same shape; an array target takes the input's floating dtype."""
+    input = _tensor(input)
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)
+        if input.dtype.kind == "f" and target.dtype != input.dtype:
+            target = target.astype(input.dtype)
+        target = Tensor(target)
+    if input.shape != target.shape:
+        raise ValueError(f"{loss}: input of shape {input.shape} and target of shape {target.shape} differ; "
+                         "they must match exactly (broadcasting them would silently compare every "
+                         "prediction with every target). Reshape one, e.g. target.reshape(input.shape)")
+    if target.dtype.kind not in "fiub":
+        raise TypeError(f"{loss}: target must be numeric, got {target.dtype}")
+    return input, target
+
+
+# ---------------------------------------------------------------------------------------------
+# regression losses
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2, reduced. Shapes must match."""
+    _check_reduction(reduction, "mse_loss")
+    input, target = _input_and_target(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|input - target|, reduced. Shapes must match."""
+    _check_reduction(reduction, "l1_loss")
+    input, target = _input_and_target(input, target, "l1_loss")
+    return _reduce(ad.abs(input - target), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta/2), with d = input - target."""
+    _check_reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
+    input, target = _input_and_target(input, target, "huber_loss")
+    diff = input - target
+    size = ad.abs(diff)
+    loss = ad.where(size.data < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta/2 (plain L1 for beta = 0)."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta!r}")
+    input, target = _input_and_target(input, target, "smooth_l1_loss")
+    diff = input - target
+    size = ad.abs(diff)
+    if beta == 0:
+        return _reduce(size, reduction)
+    loss = ad.where(size.data < beta, (0.5 / beta) * (diff * diff), size - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# classification losses
+
+
+def _class_targets(input, target, ignore_index, loss):
+    """Check class-index targets and flatten: logits (N, C), (C,) or (N, C, d1, ...) -> (M, C) and
+    targets -> (M,). Returns (logits2d, target1d, the target's shape, C)."""
+    if input.ndim == 0:
+        raise ValueError(f"{loss}: input must have a class axis: (N, C), (C,) or (N, C, d1, ...); got a 0-d tensor")
+    classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
+    array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{loss}: class-index targets must be integers, got dtype {array.dtype} (shape "
+                        f"{array.shape}) for input of shape {input.shape}. Pass labels as an int array "
+                        "of shape " + str(expected) + (", or class probabilities of the input's shape to "
+                                                      "cross_entropy" if loss == "cross_entropy" else ""))
+    if array.shape != expected:
+        raise ValueError(f"{loss}: target of shape {array.shape} does not fit input of shape {input.shape}; "
+                         f"class-index targets must have shape {expected} (the input's shape without the "
+                         "class axis 1)")
+    flat = array.reshape(-1).astype(np.int64, copy=False)
+    bad = (flat != ignore_index) & ((flat < 0) | (flat >= classes))
+    if bad.any():
+        raise IndexError(f"{loss}: target {int(flat[bad][0])} is out of range for {classes} classes (input of "
+                         f"shape {input.shape}); class indices must be in [0, {classes - 1}] or equal "
+                         f"ignore_index={ignore_index}")
+    if input.ndim == 1:
+        logits = input.reshape(1, classes)
+    elif input.ndim == 2:
+        logits = input
+    else:
+        order = (0,) + tuple(range(2, input.ndim)) + (1,)
+        logits = ad.transpose(input, order).reshape(-1, classes)
+    return logits, flat, array.shape, classes
+
+
+def _class_weights(weight, classes, dtype, loss):
+    if weight is None:
+        return None
+    weight = _constant(weight, dtype)
+    if weight.shape != (classes,):
+        raise ValueError(f"{loss}: weight of shape {weight.shape} must have one entry per class, ({classes},)")
+    return weight
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class indices: -weight[t] * input[n, t] for log-probabilities
+    ``input`` (N, C) (or (C,), or (N, C, d1, ...)) and int targets (N,) (or (), (N, d1, ...)).
+
+    Targets equal to ``ignore_index`` contribute 0. ``reduction="mean"`` divides by the sum of the
+    weights of the targets that are not ignored (PyTorch's weighted mean; NaN if all are ignored).
+    """
+    _check_reduction(reduction, "nll_loss")
+    input = _tensor(input)
+    logp, flat, shape, classes = _class_targets(input, target, ignore_index, "nll_loss")
+    weight = _class_weights(weight, classes, input.dtype, "nll_loss")
+    valid = flat != ignore_index
+    safe = np.where(valid, flat, 0)
+    picked = logp[np.arange(flat.size), safe]
+    weights = valid.astype(input.dtype) if weight is None else weight[safe] * valid
+    losses = picked * -weights
+    if reduction == "none":
+        return losses.reshape(shape)
+    if reduction == "sum":
+        return losses.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return losses.sum() / weights.sum()
+
+
+class SoftmaxCrossEntropy(Function):
+    """log_softmax + weighted NLL + label smoothing, fused, for logits (M, C) and int targets (M,).
+
+    Per row (not ignored): (1 - s) * -w[t] logp[t] + (s / C) * -sum_c w[c] logp[c], with w = 1
+    without weights; "mean" divides by sum of w[t] over the rows not ignored (PyTorch's rule).
+    The gradient of a row is a * softmax - b, with a = (1 - s) w[t] + (s / C) sum(w) and
+    b = (1 - s) w[t] onehot(t) + (s / C) w.
+
+    Why fused: composed, the same loss takes log_softmax, a fancy-index getitem (whose backward
+    scatters with np.add.at), a multiply, a sum and a divide; fused it is one node that keeps the
+    softmax from its forward and whose backward is one in-place expression. Measured forward +
+    backward, one thread, float32, mean over class indices: 47 vs 59 us for (64, 10) logits,
+    182 vs 235 us for (1437, 10), and the fused one also carries weights and label smoothing.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, smoothing, reduction):
+        rows, classes = logits.shape
+        valid = None if ignore_index is None else target != ignore_index
+        safe = target if valid is None else np.where(valid, target, 0)
+        shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits.copy()
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        logp = shifted
+        logp -= np.log(total)
+        index = np.arange(rows)
+        if weight is None:
+            weight_t = None if valid is None else valid.astype(logits.dtype)
+            picked = logp[index, safe]
+        else:
+            weight_t = weight[safe] if valid is None else weight[safe] * valid
+            picked = weight_t * logp[index, safe]
+        if valid is not None and weight is None:
+            picked = picked * weight_t
+        per_row = -picked if not smoothing else (smoothing - 1.0) * picked
+        if smoothing:
+            smooth = -(logp.sum(axis=1) if weight is None else logp @ weight)
+            per_row += (smoothing / classes) * (smooth if valid is None else smooth * valid)
+        ctx.save_for_backward(logits)
+        exp /= total                        # the softmax, kept for backward
+        ctx.probs, ctx.index, ctx.safe, ctx.valid, ctx.weight_t = exp, index, safe, valid, weight_t
+        ctx.weight, ctx.smoothing, ctx.reduction = weight, smoothing, reduction
+        if reduction == "none":
+            return per_row
+        if reduction == "sum":
+            return np.asarray(per_row.sum(), logits.dtype)
+        ctx.denominator = rows if weight_t is None else weight_t.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(per_row.sum() / ctx.denominator, logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (logits,) = ctx.saved_tensors
+        probs, index, safe, valid, weight_t = ctx.probs, ctx.index, ctx.safe, ctx.valid, ctx.weight_t
+        rows, classes = probs.shape
+        s, weight = ctx.smoothing, ctx.weight
+        dtype = probs.dtype
+        if ctx.reduction == "none":
+            scale = grad.reshape(-1, 1)
+        elif ctx.reduction == "sum":
+            scale = grad
+        else:
+            scale = grad * (1.0 / ctx.denominator) if ctx.denominator else grad * np.nan
+        # coef: a per row; target_part: b, added where it is non-zero
+        coef = np.ones(rows, dtype) if weight_t is None else weight_t.astype(dtype, copy=True)
+        coef *= 1.0 - s
+        if s:
+            coef += (s / classes) * (classes if weight is None else weight.sum()) * \
+                (1.0 if valid is None else valid)
+        picked = (1.0 - s) * (1.0 if weight_t is None else weight_t)
+        if isinstance(logits, Tensor):
+            # create_graph: the softmax must be on the graph, the rest are constants
+            target_part = np.zeros(probs.shape, dtype)
+            target_part[index, safe] = picked
+            if s:
+                target_part += (s / classes) * (1.0 if valid is None else valid[:, None]) * \
+                    (1.0 if weight is None else weight)
+            return (ad.softmax(logits, axis=1) * coef[:, None] - target_part) * scale, None, None, None, None, None
+        out = probs * coef[:, None]
+        out[index, safe] -= picked
+        if s:
+            out -= (s / classes) * (1.0 if valid is None else valid[:, None]) * (1.0 if weight is None else weight)
+        out *= scale
+        return out, None, None, None, None, None
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of logits ``input`` (N, C) (or (C,), or (N, C, d1, ...)).
+
+    ``target`` is either class indices (ints, the input's shape without axis 1) or class
+    probabilities (floats, the input's shape). With indices: ``weight`` (C,) scales each class,
+    targets equal to ``ignore_index`` are skipped, and ``label_smoothing`` s mixes the one-hot
+    target with the uniform distribution: (1 - s) * nll + s/C * sum_c -w[c] logp[c], both parts
+    divided by the summed weight of the targets not ignored for "mean" (PyTorch's semantics).
+    With probabilities: -sum(w[c] * target * logp) summed over classes, "mean" divides by N.
+
+    >>> import autodiff as ad, numpy as np
+    >>> from nn import functional as F
+    >>> logits = ad.tensor([[2.0, 0.0], [0.0, 2.0]], dtype="float64")
+    >>> round(F.cross_entropy(logits, np.array([0, 1])).item(), 6)
+    0.126928
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    input = _tensor(input)
+    target_dtype = target.dtype if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target).dtype
+    if target_dtype.kind == "f":
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    logits, flat, shape, classes = _class_targets(input, target, ignore_index, "cross_entropy")
+    weight = _class_weights(weight, classes, input.dtype, "cross_entropy")
+    # ignore_index None tells the Function that no target is ignored (a faster path)
+    ignored = ignore_index if (flat == ignore_index).any() else None
+    loss = SoftmaxCrossEntropy.apply(logits, flat, weight, ignored, float(label_smoothing), reduction)
+    return loss.reshape(shape) if reduction == "none" else loss
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    if target.shape != input.shape:
+        expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
+        raise ValueError(f"cross_entropy: float target of shape {target.shape} does not fit logits of shape "
+                         f"{input.shape}. Class probabilities must have the logits' shape {input.shape}; "
+                         f"class indices must be integers of shape {expected}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have a class axis, got a 0-d tensor")
+    class_axis = 0 if input.ndim == 1 else 1
+    classes = input.shape[class_axis]
+    logp = ad.log_softmax(input, axis=class_axis)
+    if smoothing:
+        target = target * (1.0 - smoothing) + smoothing / classes
+    product = logp * target
+    if weight is not None:
+        weight = _class_weights(weight, classes, input.dtype, "cross_entropy")
+        product = product * weight.reshape((classes,) + (1,) * (input.ndim - class_axis - 1))
+    if reduction == "none":
+        return -product.sum(axis=class_axis)
+    if reduction == "sum":
+        return -product.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return -product.sum() / (input.size / classes if input.size else np.nan)
+
+
+def _clamped_log(x):
+    """log(x) clamped below at -100, as PyTorch's binary_cross_entropy does."""
+    if isinstance(x, Tensor):
+        return ad.clip(ad.log(x), min=-100.0)
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), -100.0)
+
+
+class BinaryCrossEntropy(Function):
+    """-w (t log x + (1 - t) log(1 - x)) elementwise with logs clamped at -100 (PyTorch).
+
+    A Function because the composed clamp would give 0 * inf = NaN gradients at x = 0 or 1; the
+    backward is PyTorch's w (x - t) / max(x (1 - x), 1e-12).
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, weight):
+        ctx.save_for_backward(x, t)
+        ctx.weight = weight
+        loss = -(t * _clamped_log(x) + (1.0 - t) * _clamped_log(1.0 - x))
+        return loss if weight is None else loss * weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        if ctx.weight is not None:
+            grad = grad * ctx.weight
+        grad_x = grad * (x - t) / np.maximum(x * (1.0 - x), 1e-12) if need_x else None
+        grad_t = grad * (_clamped_log(1.0 - x) - _clamped_log(x)) if need_t else None
+        return grad_x, grad_t, None
+
+
+def _weight_for(weight, input, loss, name="weight"):
+    if weight is None:
+        return None
+    weight = _constant(weight, input.dtype)
+    try:
+        shape = np.broadcast_shapes(weight.shape, input.shape)
+    except ValueError:
+        shape = None
+    if shape != input.shape:
+        raise ValueError(f"{loss}: {name} of shape {weight.shape} does not broadcast to the input's shape "
+                         f"{input.shape}")
+    return weight
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w (t log(x) + (1 - t) log(1 - x)) for probabilities ``input`` in [0, 1]; the logs are
+    clamped at -100 so x = 0 or 1 gives a finite loss (PyTorch). Shapes must match."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    input, target = _input_and_target(input, target, "binary_cross_entropy")
+    if input.size and ((input.data < 0).any() or (input.data > 1).any() or np.isnan(input.data).any()):
+        raise ValueError("binary_cross_entropy: every input must be a probability in [0, 1]; apply "
+                         "sigmoid first, or use binary_cross_entropy_with_logits on raw scores")
+    weight = _weight_for(weight, input, "binary_cross_entropy")
+    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+
+
+def _softplus_neg(x):
+    """log(1 + exp(-x)) = -log(sigmoid(x)), stable for any x (array or tensor)."""
+    if isinstance(x, Tensor):
+        return ad.relu(-x) + ad.log(1.0 + ad.exp(-ad.abs(x)))
+    return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid(x):
+    if isinstance(x, Tensor):
+        return ad.sigmoid(x)
+    e = np.exp(-np.abs(x))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """PyTorch's stable form: (1 - t) x + (1 + (p - 1) t) log(1 + exp(-x)), times w, with
+    log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)); finite for logits of +-100 and beyond.
+
+    A Function because the composed form differentiates |x| and max(-x, 0) at x = 0 by
+    convention, giving 1 - t instead of sigmoid(0) - t there. Gradient:
+    w ((1 + (p - 1) t) sigmoid(x) - p t); for the target: w ((p - 1) log(1 + exp(-x)) - x).
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, weight, pos_weight):
+        ctx.save_for_backward(x, t)
+        ctx.weight, ctx.pos_weight = weight, pos_weight
+        softplus = _softplus_neg(x)
+        if pos_weight is None:
+            loss = (1.0 - t) * x + softplus
+        else:
+            loss = (1.0 - t) * x + (1.0 + (pos_weight - 1.0) * t) * softplus
+        return loss if weight is None else loss * weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        pos_weight = ctx.pos_weight
+        if ctx.weight is not None:
+            grad = grad * ctx.weight
+        grad_x = grad_t = None
+        if need_x:
+            if pos_weight is None:
+                grad_x = grad * (_sigmoid(x) - t)
+            else:
+                grad_x = grad * ((1.0 + (pos_weight - 1.0) * t) * _sigmoid(x) - pos_weight * t)
+        if need_t:
+            if pos_weight is None:
+                grad_t = grad * -x
+            else:
+                grad_t = grad * ((pos_weight - 1.0) * _softplus_neg(x) - x)
+        return grad_x, grad_t, None, None
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable formula, for raw scores ``input``.
+
+    ``pos_weight`` (broadcast along the last axis, e.g. one per class) weights the positive term:
+    -[p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]. Shapes of input and target must match.
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    input, target = _input_and_target(input, target, "binary_cross_entropy_with_logits")
+    weight = _weight_for(weight, input, "binary_cross_entropy_with_logits")
+    pos_weight = _weight_for(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
+    loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
+    return _reduce(loss, reduction)

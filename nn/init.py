@@ -1,0 +1,143 @@
+"""nn.init: in-place initialisers with PyTorch's formulas, drawing from ``ad.default_generator()``.
+
+Each fills ``tensor.data`` in place (no graph is recorded: the tensor's identity, dtype and shape
+are kept, so optimizers holding it are unaffected) and returns the tensor.
+"""
+import math
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import Tensor
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+
+def _array(tensor, op):
+    if isinstance(tensor, Tensor):
+        array = tensor.data
+    elif isinstance(tensor, np.ndarray):
+        array = tensor
+    else:
+        raise TypeError(f"nn.init.{op}: expected a Tensor (or ndarray), got {type(tensor).__name__}")
+    if not array.flags.writeable:
+        raise ValueError(f"nn.init.{op}: the tensor's array is read-only and cannot be filled in place")
+    return array
+
+
+def _fill(tensor, values, op):
+    array = _array(tensor, op)
+    with ad.no_grad():
+        array[...] = values
+    return tensor
+
+
+def _generator(generator):
+    return ad.default_generator() if generator is None else generator
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for an activation (PyTorch's table): 1 for linear/conv/sigmoid,
+    5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope 0.01 unless
+    ``param``), 3/4 for selu."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d")
+    if nonlinearity in linear or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use one of linear, "
+                     "conv1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """(fan_in, fan_out) of a weight shaped (out, in, *kernel): in * receptive, out * receptive."""
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError(f"Fan in and fan out can not be computed for a tensor with fewer than 2 "
+                         f"dimensions (shape {shape})")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"nn.init: mode {mode!r} is not supported; use 'fan_in' or 'fan_out'")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with samples of U(a, b)."""
+    array = _array(tensor, "uniform_")
+    return _fill(tensor, _generator(generator).uniform(a, b, array.shape), "uniform_")
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with samples of N(mean, std^2)."""
+    array = _array(tensor, "normal_")
+    return _fill(tensor, _generator(generator).normal(mean, std, array.shape), "normal_")
+
+
+def constant_(tensor, val):
+    """Fill with ``val``."""
+    return _fill(tensor, val, "constant_")
+
+
+def ones_(tensor):
+    """Fill with 1."""
+    return _fill(tensor, 1, "ones_")
+
+
+def zeros_(tensor):
+    """Fill with 0."""
+    return _fill(tensor, 0, "zeros_")
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
+    fan = fan_in or fan_out per ``mode``."""
+    if 0 in tuple(tensor.shape):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    gain = calculate_gain(nonlinearity, a)
+    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
+    if 0 in tuple(tensor.shape):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    gain = calculate_gain(nonlinearity, a)
+    return normal_(tensor, 0.0, gain / math.sqrt(fan), generator)

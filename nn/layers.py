@@ -1,0 +1,155 @@
+"""Layers: Identity, Linear, Flatten, Dropout, and MLP (a Sequential of them)."""
+import copy
+import math
+
+import numpy as np
+
+import autodiff as ad
+
+from . import functional as F
+from . import init
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .containers import Sequential
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Identity", "Linear", "Flatten", "Dropout", "MLP"]
+
+
+def _dtype(dtype):
+    dtype = ad.get_default_dtype() if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"parameters must be floating point, got dtype {dtype}")
+    return dtype
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer); ignores constructor arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias: (..., in_features) -> (..., out_features).
+
+    ``weight`` is (out_features, in_features) and ``bias`` (out_features,), both initialised from
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) drawn from ``ad.default_generator()`` (PyTorch's
+    default), in ``dtype`` (the default dtype unless given).
+
+    >>> import autodiff as ad, nn
+    >>> layer = nn.Linear(2, 3)
+    >>> layer(ad.ones(4, 2)).shape
+    (4, 3)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = _dtype(dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Redraw weight and bias from U(-1/sqrt(in), 1/sqrt(in)) (PyTorch's kaiming_uniform_ with
+        a = sqrt(5), which reduces to that bound)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` into one: (N, C, L) -> (N, C*L) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        return ad.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p); in
+    eval mode, the identity. The mask is drawn from ``ad.default_generator()``."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace=False"
+
+
+_ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,
+                "identity": Identity, "linear": Identity}
+
+
+def _activation(spec, owner):
+    """A fresh activation module from a name ('relu'), a Module class, or a Module (copied)."""
+    if isinstance(spec, str):
+        if spec.lower() not in _ACTIVATIONS:
+            raise ValueError(f"{owner}: unknown activation {spec!r}; use one of {sorted(_ACTIVATIONS)}, "
+                             "a Module class or a Module instance")
+        return _ACTIVATIONS[spec.lower()]()
+    if isinstance(spec, type) and issubclass(spec, Module):
+        return spec()
+    if isinstance(spec, Module):
+        return copy.deepcopy(spec)
+    raise TypeError(f"{owner}: activation must be a name, a Module class or a Module instance, got "
+                    f"{type(spec).__name__}")
+
+
+class MLP(Sequential):
+    """A multilayer perceptron built as a Sequential: Linear, activation (and Dropout when
+    ``dropout > 0``) for each hidden layer, then the last Linear and ``output_activation`` if any.
+
+    Its children are numbered like a hand-written ``torch.nn.Sequential``, so
+    ``MLP([2, 3, 1]).state_dict()`` has keys ``0.weight, 0.bias, 2.weight, 2.bias``.
+
+    >>> import nn
+    >>> list(nn.MLP([2, 3, 1]).state_dict())
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, sizes, activation="relu", output_activation=None, dropout=0.0, dtype=None):
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes must list at least the input and output sizes, got {sizes}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout!r}")
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(n_in, n_out, dtype=dtype))
+            if i < len(sizes) - 2:
+                layers.append(_activation(activation, "MLP"))
+                if dropout > 0:
+                    layers.append(Dropout(dropout))
+        if output_activation is not None:
+            layers.append(_activation(output_activation, "MLP"))
+        super().__init__(*layers)
+        self.sizes = sizes

@@ -1,0 +1,441 @@
+"""Module: the base class of layers and models (PyTorch's ``nn.Module``).
+
+A module registers what is assigned to its attributes: Parameters, sub-modules, and buffers made
+with ``register_buffer``. Everything else (``parameters()``, ``state_dict()``, ``train()``,
+``to(dtype)``...) walks that registry. Calling a module runs ``forward`` inside
+``ad.name_scope(name)``, where ``name`` is the attribute the module was assigned to in its parent
+(the root module uses its class name); scopes nest, so the nodes of ``model.encoder.fc1`` are
+tagged ``"Model.encoder.fc1"`` when the whole model runs.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import Tensor
+
+from .parameter import Parameter
+
+__all__ = ["Module"]
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it did not find and the keys it did not use."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+def _check_name(name, kind, owner):
+    if not isinstance(name, str):
+        raise TypeError(f"{owner}: {kind} name must be a string, got {type(name).__name__}")
+    if name == "" or "." in name:
+        raise KeyError(f"{owner}: {kind} name {name!r} must be non-empty and contain no '.' "
+                       "(dots separate the names of nested modules)")
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign Parameters and sub-modules in
+    ``__init__`` (after ``super().__init__()``) and define ``forward``.
+
+    >>> import autodiff as ad, nn
+    >>> class Affine(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = nn.Parameter([2.0])
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['scale']
+    """
+
+    training = True      # class default, so a subclass that forgot super().__init__() still reads it
+
+    def __init__(self):
+        set_ = object.__setattr__
+        set_(self, "training", True)
+        set_(self, "_parameters", OrderedDict())
+        set_(self, "_buffers", OrderedDict())
+        set_(self, "_non_persistent_buffers", set())
+        set_(self, "_modules", OrderedDict())
+        set_(self, "_scope_name", type(self).__name__)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) "
+                                  "in the subclass")
+
+    def __call__(self, *args, **kwargs):
+        with ad.name_scope(self._scope_name):
+            return self.forward(*args, **kwargs)
+
+    # ---- registration --------------------------------------------------------------------------
+    def _registry(self, what):
+        registry = self.__dict__.get(what)
+        if registry is None:
+            raise AttributeError(f"{type(self).__name__}: cannot assign parameters, buffers or modules "
+                                 "before Module.__init__() runs; call super().__init__() first in "
+                                 f"{type(self).__name__}.__init__")
+        return registry
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to "
+                                f"parameter {name!r}; wrap it as nn.Parameter(...) or assign None")
+            self._parameters[name] = None
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to "
+                                f"sub-module {name!r}; assign a Module or None")
+            self._modules[name] = None
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to "
+                                f"buffer {name!r}; assign a Tensor or None")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # only reached when ordinary lookup fails: look in the registries
+        d = self.__dict__
+        for what in ("_parameters", "_buffers", "_modules"):
+            registry = d.get(what)
+            if registry is not None and name in registry:
+                return registry[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for what in ("_parameters", "_buffers", "_modules"):
+            registry = self.__dict__.get(what)
+            if registry is not None and name in registry:
+                del registry[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def _forget(self, name, keep):
+        """Drop ``name`` from the instance dict and from the registries other than ``keep``, which
+        is about to be assigned (so a replaced entry keeps its place, as in PyTorch)."""
+        for what in ("_parameters", "_buffers", "_modules"):
+            if what != keep:
+                self.__dict__[what].pop(name, None)
+        self._non_persistent_buffers.discard(name)
+        self.__dict__.pop(name, None)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
+        self._registry("_parameters")
+        _check_name(name, "parameter", type(self).__name__)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter({name!r}): expected an "
+                            f"nn.Parameter or None, got {type(param).__name__}")
+        self._forget(name, "_parameters")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a tensor that is state but not a parameter (BatchNorm's running mean). Persistent
+        buffers are part of ``state_dict()``. ``tensor`` may be a Tensor, an ndarray or None."""
+        self._registry("_buffers")
+        _check_name(name, "buffer", type(self).__name__)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            if not isinstance(tensor, np.ndarray):
+                raise TypeError(f"{type(self).__name__}.register_buffer({name!r}): expected a Tensor, "
+                                f"an ndarray or None, got {type(tensor).__name__}")
+            tensor = Tensor(tensor)
+        self._forget(name, "_buffers")
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Register ``module`` (or None) as the child ``name``; it takes ``name`` as its scope."""
+        self._registry("_modules")
+        _check_name(name, "module", type(self).__name__)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module({name!r}): expected a Module or None, "
+                            f"got {type(module).__name__}")
+        self._forget(name, "_modules")
+        self._modules[name] = module
+        if module is not None:
+            object.__setattr__(module, "_scope_name", name)
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at dotted path ``target`` ('' is self)."""
+        module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            children = module.__dict__.get("_modules", {})
+            if part not in children or children[part] is None:
+                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r} (looking up "
+                                     f"{target!r})")
+            module = children[part]
+        return module
+
+    # ---- walks (iterative, in registration order) -----------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every descendant, parents before children."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield name, module
+            children = [(f"{name}.{key}" if name else key, child)
+                        for key, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """(name, module) of the direct children (a module registered twice appears once)."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for module_name, module in modules:
+            for name, value in module.__dict__[registry].items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs, e.g. ``('0.weight', ...)``; a shared parameter appears
+        once, under its first name."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, persistent or not."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module, children before their parent, then on self
+        (PyTorch's order). Returns self. Typical use: custom initialisation."""
+        stack = [(self, False)]
+        while stack:
+            module, expanded = stack.pop()
+            if expanded:
+                fn(module)
+                continue
+            stack.append((module, True))
+            stack.extend((child, False) for child in reversed(list(module.children())))
+        return self
+
+    # ---- modes and gradients --------------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (Dropout drops, BatchNorm uses batch statistics) on self and every
+        sub-module. Returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"{type(self).__name__}.train: mode must be a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``. Returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of every parameter (False freezes the module). Returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the parameters' gradients: to None (default, as PyTorch), or to zeros in place."""
+        for param in self.parameters():
+            grad = param.grad
+            if grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            elif grad.grad_fn is None and not grad.requires_grad and grad.data.flags.writeable:
+                grad.data.fill(0)
+            else:
+                param.grad = Tensor(np.zeros_like(grad.data))
+
+    # ---- dtype casts --------------------------------------------------------------------------
+    def to(self, dtype):
+        """Cast floating parameters, their gradients and floating buffers to ``dtype``. The Parameter
+        objects stay the same (their ``.data`` is replaced), so an optimizer built before keeps
+        working. Integer buffers (``num_batches_tracked``) keep their dtype. Returns self."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: only floating dtypes are supported, got {dtype}")
+        seen = set()
+        for module in self.modules():
+            for tensor in list(module._parameters.values()) + list(module._buffers.values()):
+                if tensor is None or id(tensor) in seen:
+                    continue
+                seen.add(id(tensor))
+                if tensor.data.dtype.kind == "f" and tensor.data.dtype != dtype:
+                    tensor.data = tensor.data.astype(dtype)
+                grad = tensor.grad
+                if grad is not None and grad.data.dtype != dtype:
+                    grad.data = grad.data.astype(dtype)
+        return self
+
+    def double(self):
+        """``to(float64)``."""
+        return self.to(np.float64)
+
+    def float(self):
+        """``to(float32)``."""
+        return self.to(np.float32)
+
+    # ---- state dicts ----------------------------------------------------------------------------
+    def _state_items(self):
+        """(key, tensor) for every parameter and persistent buffer, PyTorch's keys and order."""
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield prefix + name, param
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent_buffers:
+                    yield prefix + name, buffer
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict from dotted names (``'0.weight'``, ``'1.running_mean'``) to tensors that
+        share the module's arrays (detached, unless ``keep_vars``): parameters and persistent
+        buffers, with PyTorch's keys, so ``torch_model.load_state_dict`` accepts it once converted
+        with ``torch.from_numpy``."""
+        destination = OrderedDict() if destination is None else destination
+        for key, tensor in self._state_items():
+            destination[prefix + key] = tensor if keep_vars else tensor.detach()
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy ``state_dict``'s values into the parameters and buffers, in place (``np.copyto``), so
+        optimizers holding the parameters keep valid references.
+
+        Values may be Tensors, ndarrays, or anything ``np.asarray`` accepts (torch tensors). Every
+        entry is validated before anything is copied: a failed load changes nothing. Shape
+        mismatches are always errors; with ``strict`` (the default) missing keys, unexpected keys
+        and dtype mismatches are too. Without ``strict`` values are cast (``same_kind``) and the
+        mismatched keys are returned as ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of tensors, got "
+                            f"{type(state_dict).__name__}")
+        own = OrderedDict(self._state_items())
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        errors = []
+        copies = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            try:
+                value = _as_array(state_dict[key])
+            except (TypeError, ValueError, RuntimeError) as error:
+                errors.append(f"{key}: could not read the value as an array ({error})")
+                continue
+            if value.shape != target.data.shape:
+                errors.append(f"size mismatch for {key}: copying a value of shape {value.shape}, the "
+                              f"shape in the current model is {target.data.shape}")
+                continue
+            if value.dtype != target.data.dtype:
+                if strict:
+                    errors.append(f"dtype mismatch for {key}: the value is {value.dtype}, the current model "
+                                  f"holds {target.data.dtype}; cast the model first (model.to("
+                                  f"{value.dtype!s})) or load with strict=False to cast the value")
+                    continue
+                if not np.can_cast(value.dtype, target.data.dtype, "same_kind"):
+                    errors.append(f"dtype mismatch for {key}: cannot cast {value.dtype} to "
+                                  f"{target.data.dtype}")
+                    continue
+            if not target.data.flags.writeable:
+                errors.append(f"{key}: the model's array is read-only, so it cannot be loaded in place")
+                continue
+            copies.append((target, value))
+        if strict:
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} (nothing was "
+                               "loaded):\n\t" + "\n\t".join(errors))
+        for target, value in copies:
+            np.copyto(target.data, value, casting="same_kind")
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -----------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside this module's parentheses in ``repr`` (a layer's sizes and options)."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        child_lines = [f"({key}): " + _indent(repr(module), 2) for key, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                body = extra_lines[0]
+            else:
+                body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{self._get_name()}({body})"
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _indent(text, spaces):
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _as_array(value):
+    """A state-dict value as an ndarray, without copying when it already is one."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, RuntimeError):
+        detach = getattr(value, "detach", None)     # a torch tensor that requires grad
+        if detach is None:
+            raise
+        return np.asarray(detach())

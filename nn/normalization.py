@@ -1,0 +1,144 @@
+"""Normalization layers: LayerNorm and BatchNorm1d (PyTorch's semantics, composed from ops)."""
+import numbers
+
+import numpy as np
+
+import autodiff as ad
+
+from .layers import _dtype
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["LayerNorm", "BatchNorm1d"]
+
+
+class LayerNorm(Module):
+    """Normalize over the last ``len(normalized_shape)`` axes of each sample:
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance. ``weight`` (ones)
+    and ``bias`` (zeros) have shape ``normalized_shape`` when ``elementwise_affine``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dtype = _dtype(dtype)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with normalized_shape "
+                             f"{self.normalized_shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ad.var(x, axis=axes, keepdims=True)
+        out = (x - mean) / ad.sqrt(var + self.eps)
+        if self.weight is not None:
+            out = out * self.weight
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class BatchNorm1d(Module):
+    """Batch normalization over (N, C) or (N, C, L) inputs, per channel C.
+
+    Training (or ``track_running_stats=False``): normalize with the batch mean and the biased batch
+    variance, and update ``running_mean``/``running_var`` as
+    running = (1 - momentum) * running + momentum * batch_statistic, using the unbiased variance
+    (``momentum=None``: a cumulative average, 1 / num_batches_tracked). Eval: normalize with the
+    running statistics. Then y = x_hat * weight + bias when ``affine`` (no bias if ``bias=False``).
+    ``num_batches_tracked`` is an int64 0-d buffer. All as PyTorch, so the state dict loads into
+    ``torch.nn.BatchNorm1d``.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 dtype=None, *, bias=True):
+        super().__init__()
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dtype = _dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(self.num_features, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_features, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", ad.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", ad.ones(self.num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", ad.tensor(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        """Running mean 0, running variance 1, no batches tracked (in place)."""
+        if self.track_running_stats:
+            self.running_mean.data.fill(0)
+            self.running_var.data.fill(1)
+            self.num_batches_tracked.data.fill(0)
+
+    def forward(self, x):
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected input of shape (N, {self.num_features}) or "
+                             f"(N, {self.num_features}, L), got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            count = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1)
+            if count <= 1 and self.training:
+                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got "
+                                 f"input of shape {x.shape}")
+            mean = x.mean(axis=axes, keepdims=True)
+            var = ad.var(x, axis=axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
+        else:
+            mean = self.running_mean.data.reshape(shape)
+            var = self.running_var.data.reshape(shape)
+        out = (x - mean) / ad.sqrt(var + self.eps)
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
+        return out
+
+    def _update_running_stats(self, mean, var, count):
+        # in place, so references to the buffers (and their state-dict views) see the update
+        tracked = self.num_batches_tracked.data
+        tracked += 1
+        factor = 1.0 / float(tracked) if self.momentum is None else self.momentum
+        unbiased = var * (count / (count - 1))
+        running_mean, running_var = self.running_mean.data, self.running_var.data
+        running_mean *= 1.0 - factor
+        running_mean += factor * mean
+        running_var *= 1.0 - factor
+        running_var += factor * unbiased
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
