@@ -80,7 +80,7 @@ def save_curves(history, path):
     left.plot(epochs, history["loss"], color="#3b528b")
     left.set(title="training loss (cross-entropy)", xlabel="epoch", yscale="log")
     right.plot(epochs, history["train_accuracy"], label="train", color="#21918c")
-    right.plot(epochs, history["test_accuracy"], label="test", color="#fde725", linestyle="--")
+    right.plot(epochs, history["test_accuracy"], label="test", color="#d95f02", linestyle="--")
     right.set(title="accuracy", xlabel="epoch", ylim=(0.8, 1.0))
     right.legend()
     figure.tight_layout()
