@@ -13,6 +13,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.tensor import bump_version
 
 from .parameter import Parameter
 
@@ -393,6 +394,7 @@ class Module:
                                "loaded):\n\t" + "\n\t".join(errors))
         for target, value in copies:
             np.copyto(target.data, value, casting="same_kind")
+            bump_version(target)    # a graph that saved the old values now refuses to backward
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------------

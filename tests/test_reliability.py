@@ -302,3 +302,50 @@ def test_optimizer_step_between_forward_and_backward_is_an_error():
     opt.step()                    # ... then a step with the old gradient, before its backward
     with pytest.raises(RuntimeError, match="optimizer.step"):
         loss.backward()
+
+
+def test_nn_training_loop_does_not_leak():
+    import nn
+    import optim
+    from nn import functional as F
+    rng = np.random.default_rng(1)
+    X = ad.tensor(rng.standard_normal((32, 8)).astype(np.float32))
+    y = rng.integers(0, 3, 32)
+    ad.manual_seed(0)
+    model = nn.MLP([8, 16, 3], activation="tanh", dropout=0.1)
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+
+    def step():
+        loss = F.cross_entropy(model(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            step()
+        tensors, nodes = _live(ad.Tensor), _live(Function)
+        tracemalloc.start()
+        for _ in range(2500):
+            step()
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(1000):
+            step()
+        after, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert (_live(ad.Tensor), _live(Function)) == (tensors, nodes)
+        assert after - base < 16 * 1024, f"traced memory grew by {after - base} bytes over 1000 steps"
+    finally:
+        gc.enable()
+
+
+def test_load_state_dict_between_forward_and_backward_is_an_error():
+    import nn
+    model = nn.Linear(3, 2)
+    saved = {k: v.data.copy() for k, v in model.state_dict().items()}
+    loss = model(ad.ones(4, 3)).sum()
+    model.load_state_dict(saved)
+    with pytest.raises(RuntimeError, match="in place"):
+        loss.backward()
