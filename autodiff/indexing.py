@@ -221,3 +221,11 @@ def _method_repeat(self, repeats, axis=None):
 Tensor.__getitem__ = getitem
 Tensor.repeat = _method_repeat
 Tensor.tile = tile
+
+# numpy's joining functions on tensors stay on the graph
+from .ops import _ARRAY_FUNCTIONS  # noqa: E402
+_ARRAY_FUNCTIONS.update({
+    np.concatenate: lambda arrays, axis=0: concatenate(arrays, axis),
+    np.stack: lambda arrays, axis=0: stack(arrays, axis),
+    np.split: split, np.pad: pad, np.repeat: repeat, np.tile: tile,
+})
