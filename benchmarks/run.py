@@ -162,13 +162,35 @@ class Samples:
         return min(ratios), max(ratios)
 
 
+QUIET = dict(threshold=0.10, probe_s=0.25, max_wait_s=30.0)
+noisy_rounds = [0, 0]    # rounds started while other processes were busy, rounds in all
+
+
+def wait_until_quiet():
+    """Hold the next round until other processes use less than QUIET["threshold"] of the CPUs
+    (probed over probe_s), for at most max_wait_s: on a shared machine, a round timed while
+    another job runs measures that job. Gives up quietly off Linux."""
+    deadline = time.perf_counter() + QUIET["max_wait_s"]
+    noisy_rounds[1] += 1
+    while True:
+        meter = LoadMeter()
+        time.sleep(QUIET["probe_s"])
+        load = meter.others()
+        if load is None or load[0] < QUIET["threshold"]:
+            return
+        if time.perf_counter() > deadline:
+            noisy_rounds[0] += 1
+            return
+
+
 def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
     """Time each zero-argument callable in ``calls`` (engine -> callable), interleaved.
 
     Warm-up: each engine runs for ``warmup_s`` (at least once; not at all when warmup_s is None),
     which also sizes its batch to about ``batch_s`` unless ``inner`` fixes it. Then ``rounds``
     rounds; in each, every engine (order rotated per round) gets gc.collect(), a PAUSE_S sleep and
-    one batch of back-to-back calls, whose mean is that round's sample.
+    one batch of back-to-back calls, whose mean is that round's sample. Each round waits for the
+    machine to be quiet first (``wait_until_quiet``).
     """
     per_batch = {}
     results = {}
@@ -187,6 +209,8 @@ def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
     engines = list(calls)
     times = {engine: [] for engine in engines}
     for round_index in range(rounds):
+        if QUIET["threshold"] is not None:
+            wait_until_quiet()
         shift = round_index % len(engines)
         for engine in engines[shift:] + engines[:shift]:
             call, count = calls[engine], per_batch[engine]
@@ -444,7 +468,13 @@ def main(argv=None):
     parser.add_argument("--output", help="where to write the markdown (default: benchmarks/RESULTS.md "
                         "for a full run, nowhere for --quick)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of autodiff on workloads 1-2")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not hold rounds until other processes leave the CPUs alone")
     args = parser.parse_args(argv)
+    if args.no_wait:
+        QUIET["threshold"] = None
+    elif args.quick:
+        QUIET["max_wait_s"] = 2.0
 
     torch = w.import_torch()
     limiter = pin_threads(torch)    # noqa: F841  (the limits hold while it lives)
@@ -484,7 +514,8 @@ def main(argv=None):
     load = meter.others()
     if load is not None:
         machine.append(f"Load: other processes used {load[0]:.1%} of the CPUs during the run "
-                       f"(hypervisor steal {load[1]:.1%})")
+                       f"(hypervisor steal {load[1]:.1%}); {noisy_rounds[0]} of {noisy_rounds[1]} "
+                       f"rounds started busy after waiting {QUIET['max_wait_s']:.0f} s for quiet")
         print(machine[-1])
 
     print()

@@ -80,6 +80,7 @@ def test_agreement_check_catches_a_wrong_engine():
 
 def test_harness_renders_a_table(monkeypatch):
     monkeypatch.setattr(run, "PAUSE_S", 0.0)
+    monkeypatch.setitem(run.QUIET, "threshold", None)
     samples = run.measure({"numpy": lambda: 1, "autodiff": lambda: 2}, rounds=2, warmup_s=None)
     assert len(samples.times["numpy"]) == len(samples.times["autodiff"]) == 2
     assert samples.results == {"numpy": 1, "autodiff": 2}
