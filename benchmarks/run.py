@@ -22,6 +22,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -142,11 +143,15 @@ class LoadMeter:
 
 
 class Samples:
-    """Per-engine seconds per call, one sample per round, and the last call's result."""
+    """Per-engine seconds per call, one sample per kept round, and the last call's result.
+    ``busy`` counts the rounds dropped because other processes used the CPUs during them;
+    ``all_busy`` says the machine was never quiet, so busy rounds had to be kept."""
 
-    def __init__(self, times, results):
+    def __init__(self, times, results, busy=0, all_busy=False):
         self.times = times
         self.results = results
+        self.busy = busy
+        self.all_busy = all_busy
 
     def median(self, engine):
         return statistics.median(self.times[engine]) if engine in self.times else None
@@ -161,25 +166,30 @@ class Samples:
         ratios = [a / b for a, b in zip(self.times[engine], self.times[reference])]
         return min(ratios), max(ratios)
 
+    def rounds_note(self):
+        kept = len(next(iter(self.times.values())))
+        if self.all_busy:
+            return f"{kept} rounds, machine busy in all of them"
+        return f"{kept} rounds" + (f" ({self.busy} busy ones dropped)" if self.busy else "")
 
-QUIET = dict(threshold=0.10, probe_s=0.25, max_wait_s=30.0)
-noisy_rounds = [0, 0]    # rounds started while other processes were busy, rounds in all
+
+# A round counts as busy when other processes used more than `threshold` of the CPUs during it
+# (on a shared machine, a round timed while another job runs measures that job). Each round
+# first waits up to max_wait_s for quiet; busy rounds are dropped and run again, up to
+# `retries` times the rounds asked for.
+QUIET = dict(threshold=0.10, probe_s=0.25, max_wait_s=10.0, retries=2)
+round_counts = {"run": 0, "busy": 0}
 
 
 def wait_until_quiet():
-    """Hold the next round until other processes use less than QUIET["threshold"] of the CPUs
-    (probed over probe_s), for at most max_wait_s: on a shared machine, a round timed while
-    another job runs measures that job. Gives up quietly off Linux."""
+    """Sleep until other processes use under QUIET["threshold"] of the CPUs (probed over
+    probe_s), for at most max_wait_s."""
     deadline = time.perf_counter() + QUIET["max_wait_s"]
-    noisy_rounds[1] += 1
-    while True:
+    while time.perf_counter() < deadline:
         meter = LoadMeter()
         time.sleep(QUIET["probe_s"])
         load = meter.others()
         if load is None or load[0] < QUIET["threshold"]:
-            return
-        if time.perf_counter() > deadline:
-            noisy_rounds[0] += 1
             return
 
 
@@ -189,8 +199,9 @@ def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
     Warm-up: each engine runs for ``warmup_s`` (at least once; not at all when warmup_s is None),
     which also sizes its batch to about ``batch_s`` unless ``inner`` fixes it. Then ``rounds``
     rounds; in each, every engine (order rotated per round) gets gc.collect(), a PAUSE_S sleep and
-    one batch of back-to-back calls, whose mean is that round's sample. Each round waits for the
-    machine to be quiet first (``wait_until_quiet``).
+    one batch of back-to-back calls, whose mean is that round's sample. Rounds during which other
+    processes were busy are dropped and run again (see QUIET); if too few quiet rounds come, all
+    rounds are kept and the result says so.
     """
     per_batch = {}
     results = {}
@@ -207,11 +218,17 @@ def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
                 break
         per_batch[engine] = inner or max(1, round(batch_s * count / elapsed))
     engines = list(calls)
-    times = {engine: [] for engine in engines}
-    for round_index in range(rounds):
+    quiet = {engine: [] for engine in engines}
+    everything = {engine: [] for engine in engines}
+    attempts = rounds * (1 + QUIET["retries"]) if QUIET["threshold"] is not None else rounds
+    for round_index in range(attempts):
+        if len(quiet[engines[0]]) == rounds:
+            break
         if QUIET["threshold"] is not None:
             wait_until_quiet()
+        meter = LoadMeter()
         shift = round_index % len(engines)
+        sample = {}
         for engine in engines[shift:] + engines[:shift]:
             call, count = calls[engine], per_batch[engine]
             gc.collect()
@@ -219,10 +236,21 @@ def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
             start = time.perf_counter()
             for _ in range(count):
                 result = call()
-            times[engine].append((time.perf_counter() - start) / count)
+            sample[engine] = (time.perf_counter() - start) / count
             results[engine] = result
             del result
-    return Samples(times, results)
+        load = meter.others()
+        busy = QUIET["threshold"] is not None and load is not None and load[0] >= QUIET["threshold"]
+        round_counts["run"] += 1
+        round_counts["busy"] += busy
+        for engine in engines:
+            everything[engine].append(sample[engine])
+            if not busy:
+                quiet[engine].append(sample[engine])
+    enough = len(quiet[engines[0]]) >= max(1, rounds // 2)
+    kept = quiet if enough else everything
+    return Samples(kept, results, busy=len(everything[engines[0]]) - len(kept[engines[0]]),
+                   all_busy=not enough)
 
 
 def peak_bytes(call, repeats=1):
@@ -270,7 +298,7 @@ def run_chain(engines, config, rows):
         low, high = samples.ratio_spread("autodiff")
         rows.append(Row(f"1. per op, chain of {w.CHAIN_OPS} ops on {shape}", "µs/op", values,
                         f"≤ ×{TARGETS['chain']}", passed=ratio <= TARGETS["chain"],
-                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}"))
+                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}; {samples.rounds_note()}"))
 
 
 def run_step(name, spec, engines, config, rows, memory_target=None):
@@ -284,7 +312,7 @@ def run_step(name, spec, engines, config, rows, memory_target=None):
     label = {"digits_step": "2. MLP step, digits-sized (64, 64-128-10, tanh, SGD)",
              "mnist_step": "3. MLP step, MNIST-sized (256, 784-512-512-10, ReLU, Adam)"}[name]
     rows.append(Row(label, "ms/step", values, f"≤ ×{target}", passed=ratio <= target,
-                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max of {len(samples.times['numpy'])})"))
+                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
     if memory_target is not None:
         memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
                   for engine in engines if engine != "torch"}
@@ -293,6 +321,12 @@ def run_step(name, spec, engines, config, rows, memory_target=None):
                         dict(memory, torch=None) if "torch" in engines else memory,
                         f"≤ ×{memory_target}", passed=memory_ratio <= memory_target,
                         note="torch's C++ allocations are not traced"))
+
+
+def _count(n):
+    """10**5 -> '1e5'."""
+    exponent = round(math.log10(n))
+    return f"1e{exponent}" if 10 ** exponent == n else str(n)
 
 
 def run_deep(engines, config, rows):
@@ -305,10 +339,10 @@ def run_deep(engines, config, rows):
         values = {engine: samples.median(engine) / n_ops * 1e6 for engine in engines}
         first = n_ops == config["deep_sizes"][0]
         ratio = samples.ratio("autodiff")
-        rows.append(Row(f"4. deep graph, {n_ops:.0e} chained 0-d ops", "µs/op", values,
+        rows.append(Row(f"4. deep graph, {_count(n_ops)} chained 0-d ops", "µs/op", values,
                         f"≤ ×{TARGETS['deep']}" if first else "—",
                         passed=(ratio <= TARGETS["deep"]) if first else None,
-                        note=f"{rounds} rounds, 1 run each"))
+                        note=f"1 run per round; {samples.rounds_note()}"))
         bytes_per_op[n_ops] = {engine: peak_bytes(calls[engine]) / n_ops
                                for engine in engines if engine != "torch"}
     small, large = config["deep_sizes"]
@@ -319,11 +353,11 @@ def run_deep(engines, config, rows):
         values = dict(bytes_per_op[n_ops])
         if "torch" in engines:
             values["torch"] = None
-        rows.append(Row(f"4. peak memory per op at {n_ops:.0e} ops (tracemalloc)", "B/op", values,
+        rows.append(Row(f"4. peak memory per op at {_count(n_ops)} ops (tracemalloc)", "B/op", values,
                         f"≤ {TARGETS['deep_bytes_per_op']:.0f} B/op, linear",
                         ratio={engine: None for engine in values if engine != "numpy"},
                         passed=worst <= TARGETS["deep_bytes_per_op"] and linear,
-                        note=f"autodiff B/op at {large:.0e} / at {small:.0e}: {growth:.3f}"))
+                        note=f"autodiff B/op at {_count(large)} / at {_count(small)}: {growth:.3f}"))
 
 
 def run_training(engines, config, rows):
@@ -343,7 +377,8 @@ def run_training(engines, config, rows):
                     f"{optimizer.upper()} {described})", "s", values,
                     f"≤ ×{TARGETS['training']}, equal accuracy",
                     passed=ratio <= TARGETS["training"] and equal and accuracy["numpy"] >= 0.97,
-                    note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())))
+                    note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())
+                    + f"; {samples.rounds_note()}"))
 
 
 def check_agreement(engines, config):
@@ -397,6 +432,10 @@ METHOD = """\
   first. A sample is the mean time of a batch (~{batch} s of calls); the table shows the median
   over rounds and the ratio of medians; "per round" spreads pair the two engines' samples of
   the same round. The garbage collector stays on: its cost is part of an engine's cost.
+- On a shared machine, each round first waits (up to {max_wait:.0f} s) until other processes use
+  under {threshold:.0%} of the CPUs, and a round during which they used more is dropped and run
+  again (the notes say how many; when too few quiet rounds come, all are kept and the note says
+  so). The load line above says how busy the machine was over the whole run.
 - Before timing, the engines' outputs, losses and gradients are checked to agree (float32:
   relative 1e-4; the chain against a float64 interpretation of its op table); the run aborts
   otherwise. Agreement (worst relative error): {agreement}.
@@ -428,7 +467,8 @@ def write_results(path, rows, engines, machine, config_name, agreement, elapsed)
         table(rows, engines),
         "",
         METHOD.format(pause=PAUSE_S, batch=(FULL if config_name == "full" else QUICK)["batch_s"],
-                      agreement=agreement),
+                      agreement=agreement, max_wait=QUIET["max_wait_s"],
+                      threshold=QUIET["threshold"] or 1.0),
     ])
     Path(path).write_text(text)
 
@@ -474,7 +514,7 @@ def main(argv=None):
     if args.no_wait:
         QUIET["threshold"] = None
     elif args.quick:
-        QUIET["max_wait_s"] = 2.0
+        QUIET.update(max_wait_s=2.0, retries=1)
 
     torch = w.import_torch()
     limiter = pin_threads(torch)    # noqa: F841  (the limits hold while it lives)
@@ -514,8 +554,8 @@ def main(argv=None):
     load = meter.others()
     if load is not None:
         machine.append(f"Load: other processes used {load[0]:.1%} of the CPUs during the run "
-                       f"(hypervisor steal {load[1]:.1%}); {noisy_rounds[0]} of {noisy_rounds[1]} "
-                       f"rounds started busy after waiting {QUIET['max_wait_s']:.0f} s for quiet")
+                       f"(hypervisor steal {load[1]:.1%}); {round_counts['busy']} of "
+                       f"{round_counts['run']} timing rounds were busy")
         print(machine[-1])
 
     print()
