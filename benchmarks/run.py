@@ -168,9 +168,10 @@ class Samples:
 
     def rounds_note(self):
         kept = len(next(iter(self.times.values())))
+        rounds = f"{kept} round{'s' if kept != 1 else ''}"
         if self.all_busy:
-            return f"{kept} rounds, machine busy in all of them"
-        return f"{kept} rounds" + (f" ({self.busy} busy ones dropped)" if self.busy else "")
+            return f"{rounds}, the machine busy in most of them"
+        return rounds + (f" ({self.busy} busy ones dropped)" if self.busy else "")
 
 
 # A round counts as busy when other processes used more than `threshold` of the CPUs during it
