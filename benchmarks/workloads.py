@@ -152,26 +152,31 @@ def chain_numpy(x0, seed_grad, repeats=CHAIN_REPEATS):
     return run
 
 
+def _chain_on_tensors(x, repeats):
+    """The cycle on a tensor that has operators and .tanh()/.exp() (autodiff's and torch's alike)."""
+    for _ in range(repeats):
+        x = x * 1.5
+        x = x + 0.25
+        x = x.tanh()
+        x = x - 0.5
+        x = x * x
+        x = -x
+        x = x.exp()
+        x = x * 2.0
+        x = x - 1.0
+        x = x.tanh()
+    return x
+
+
 def chain_autodiff(x0, seed_grad, repeats=CHAIN_REPEATS):
     """The chain on autodiff tensors, backward to the leaf: returns run() -> (y, leaf.grad)."""
     leaf = ad.tensor(x0, requires_grad=True)
 
     def run():
         leaf.grad = None
-        x = leaf
-        for _ in range(repeats):
-            x = x * 1.5
-            x = x + 0.25
-            x = x.tanh()
-            x = x - 0.5
-            x = x * x
-            x = -x
-            x = x.exp()
-            x = x * 2.0
-            x = x - 1.0
-            x = x.tanh()
-        x.backward(seed_grad)
-        return x, leaf.grad
+        y = _chain_on_tensors(leaf, repeats)
+        y.backward(seed_grad)
+        return y, leaf.grad
     return run
 
 
@@ -183,20 +188,9 @@ def chain_torch(x0, seed_grad, repeats=CHAIN_REPEATS):
 
     def run():
         leaf.grad = None
-        x = leaf
-        for _ in range(repeats):
-            x = x * 1.5
-            x = x + 0.25
-            x = x.tanh()
-            x = x - 0.5
-            x = x * x
-            x = -x
-            x = x.exp()
-            x = x * 2.0
-            x = x - 1.0
-            x = x.tanh()
-        x.backward(seed)
-        return x, leaf.grad
+        y = _chain_on_tensors(leaf, repeats)
+        y.backward(seed)
+        return y, leaf.grad
     return run
 
 
