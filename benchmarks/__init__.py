@@ -1,0 +1,1 @@
+"""Benchmarks of autodiff against hand-written numpy and PyTorch: python benchmarks/run.py."""

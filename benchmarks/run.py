@@ -1,0 +1,571 @@
+"""Benchmark autodiff against hand-written numpy and PyTorch eager: ``python benchmarks/run.py [--quick]``.
+
+All engines are timed in one process, interleaved: each round runs one batch of samples per
+engine, in an order rotated every round, after ``gc.collect()`` and a short pause (OpenBLAS's idle
+threads spin for ~0.1 s after a call and would slow whichever engine ran next). Every engine is
+warmed up first, and the workloads' results are checked to agree before anything is timed.
+The table (medians, ratios to numpy, targets) is printed and, for a full run, written to
+``benchmarks/RESULTS.md``. ``--profile`` prints where autodiff spends its time instead.
+"""
+import os
+import sys
+
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE force a slower OpenBLAS kernel; they are read when the
+# library loads, so the only way out is a fresh process without them, before numpy is imported.
+_FORCED_KERNEL_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if __name__ == "__main__":
+    _forced = [name for name in _FORCED_KERNEL_VARIABLES if name in os.environ]
+    if _forced:
+        _environment = {k: v for k, v in os.environ.items() if k not in _FORCED_KERNEL_VARIABLES}
+        _environment["AUTODIFF_BENCH_UNSET"] = ",".join(_forced)
+        os.execve(sys.executable, [sys.executable] + sys.orig_argv[1:], _environment)
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))      # time this checkout's autodiff, installed or not
+
+import numpy as np  # noqa: E402
+
+from benchmarks import workloads as w  # noqa: E402
+
+THREADS = 2          # BLAS threads for numpy and intra-op threads for torch
+PAUSE_S = 0.15       # longer than OpenBLAS's idle spin after a call
+
+FULL = dict(rounds=15, batch_s=0.2, warmup_s=0.5, deep_sizes=(10**5, 10**6), deep_rounds=(6, 3),
+            training_rounds=6, memory_repeats=3)
+QUICK = dict(rounds=3, batch_s=0.02, warmup_s=0.05, deep_sizes=(10**4, 10**5), deep_rounds=(3, 1),
+             training_rounds=1, memory_repeats=1)
+
+TARGETS = dict(chain=2.5, digits_step=1.5, mnist_step=1.10, mnist_memory=1.2, deep=3.0,
+               deep_bytes_per_op=1000.0, training=1.5)
+LINEAR_TOLERANCE = 0.25      # bytes/op at the two deep sizes may differ by this fraction
+ACCURACY_TOLERANCE = 0.006   # "equal accuracy": within 2 of the 360 test digits
+
+
+# ---------------------------------------------------------------------------------------------
+# setup: threads, BLAS kernel, machine
+
+
+def pin_threads(torch):
+    """Pin numpy's BLAS and torch to THREADS threads; returns the threadpoolctl limiter (keep it)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("benchmarks/run.py needs threadpoolctl to pin and report BLAS threads: "
+                         "pip install -e '.[bench]'") from None
+    limiter = threadpool_limits(limits=THREADS, user_api="blas")
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+    return limiter
+
+
+def blas_description():
+    """The BLAS libraries numpy (and anything else loaded) use: kernel, version, threads."""
+    from threadpoolctl import threadpool_info
+    lines = []
+    for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue
+        owner = "numpy" if "numpy" in info["filepath"] else Path(info["filepath"]).parent.name
+        lines.append(f"{info['internal_api']} {info.get('version')} kernel {info.get('architecture')}, "
+                     f"{info['num_threads']} threads ({owner})")
+    return lines
+
+
+def machine_description(torch):
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines = [
+        f"CPU: {cpu}, {os.cpu_count()} logical cores ({usable} usable)",
+        f"OS: {platform.platform()}",
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        + (f"torch {torch.__version__}" if torch is not None else "torch not installed"),
+    ]
+    lines += ["BLAS: " + line for line in blas_description()]
+    if torch is not None:
+        lines.append(f"torch: {torch.get_num_threads()} intra-op threads, "
+                     f"MKL {'yes' if torch.backends.mkl.is_available() else 'no'}")
+    unset = os.environ.get("AUTODIFF_BENCH_UNSET")
+    lines.append(f"Environment: {unset} unset by re-exec" if unset else
+                 "Environment: no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE to unset")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# timing and memory
+
+
+class LoadMeter:
+    """How much CPU other processes used while we ran: timings on a shared machine are only as
+    good as it was quiet, so the results say how quiet it was (Linux /proc; None elsewhere)."""
+
+    def __init__(self):
+        self.start = self._read()
+
+    @staticmethod
+    def _read():
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        # user nice system idle iowait irq softirq steal
+        busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / tick
+        steal = fields[7] / tick if len(fields) > 7 else 0.0
+        own = os.times()
+        return time.perf_counter(), busy, steal, own.user + own.system
+
+    def others(self):
+        """(fraction of all CPUs used by other processes, fraction stolen by the hypervisor)."""
+        end = self._read()
+        if self.start is None or end is None:
+            return None
+        wall = (end[0] - self.start[0]) * (os.cpu_count() or 1)
+        other = (end[1] - self.start[1]) - (end[3] - self.start[3])
+        return max(other, 0.0) / wall, (end[2] - self.start[2]) / wall
+
+
+
+
+class Samples:
+    """Per-engine seconds per call, one sample per kept round, and the last call's result.
+    ``busy`` counts the rounds dropped because other processes used the CPUs during them;
+    ``all_busy`` says the machine was never quiet, so busy rounds had to be kept."""
+
+    def __init__(self, times, results, busy=0, all_busy=False):
+        self.times = times
+        self.results = results
+        self.busy = busy
+        self.all_busy = all_busy
+
+    def median(self, engine):
+        return statistics.median(self.times[engine]) if engine in self.times else None
+
+    def ratio(self, engine, reference="numpy"):
+        if engine not in self.times:
+            return None
+        return self.median(engine) / self.median(reference)
+
+    def ratio_spread(self, engine, reference="numpy"):
+        """(min, max) over rounds of engine/reference, each round's two samples taken together."""
+        ratios = [a / b for a, b in zip(self.times[engine], self.times[reference])]
+        return min(ratios), max(ratios)
+
+    def rounds_note(self):
+        kept = len(next(iter(self.times.values())))
+        rounds = f"{kept} round{'s' if kept != 1 else ''}"
+        if self.all_busy:
+            return f"{rounds}, the machine busy in most of them"
+        return rounds + (f" ({self.busy} busy ones dropped)" if self.busy else "")
+
+
+# A round counts as busy when other processes used more than `threshold` of the CPUs during it
+# (on a shared machine, a round timed while another job runs measures that job). Each round
+# first waits up to max_wait_s for quiet; busy rounds are dropped and run again, up to
+# `retries` times the rounds asked for.
+QUIET = dict(threshold=0.10, probe_s=0.25, max_wait_s=10.0, retries=2)
+round_counts = {"run": 0, "busy": 0}
+
+
+def wait_until_quiet():
+    """Sleep until other processes use under QUIET["threshold"] of the CPUs (probed over
+    probe_s), for at most max_wait_s."""
+    deadline = time.perf_counter() + QUIET["max_wait_s"]
+    while time.perf_counter() < deadline:
+        meter = LoadMeter()
+        time.sleep(QUIET["probe_s"])
+        load = meter.others()
+        if load is None or load[0] < QUIET["threshold"]:
+            return
+
+
+def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
+    """Time each zero-argument callable in ``calls`` (engine -> callable), interleaved.
+
+    Warm-up: each engine runs for ``warmup_s`` (at least once; not at all when warmup_s is None),
+    which also sizes its batch to about ``batch_s`` unless ``inner`` fixes it. Then ``rounds``
+    rounds; in each, every engine (order rotated per round) gets gc.collect(), a PAUSE_S sleep and
+    one batch of back-to-back calls, whose mean is that round's sample. Rounds during which other
+    processes were busy are dropped and run again (see QUIET); if too few quiet rounds come, all
+    rounds are kept and the result says so.
+    """
+    per_batch = {}
+    results = {}
+    for engine, call in calls.items():
+        if warmup_s is None:
+            per_batch[engine] = inner or 1
+            continue
+        count, start = 0, time.perf_counter()
+        while True:
+            results[engine] = call()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= warmup_s:
+                break
+        per_batch[engine] = inner or max(1, round(batch_s * count / elapsed))
+    engines = list(calls)
+    quiet = {engine: [] for engine in engines}
+    everything = {engine: [] for engine in engines}
+    attempts = rounds * (1 + QUIET["retries"]) if QUIET["threshold"] is not None else rounds
+    for round_index in range(attempts):
+        if len(quiet[engines[0]]) == rounds:
+            break
+        if QUIET["threshold"] is not None:
+            wait_until_quiet()
+        meter = LoadMeter()
+        shift = round_index % len(engines)
+        sample = {}
+        for engine in engines[shift:] + engines[:shift]:
+            call, count = calls[engine], per_batch[engine]
+            gc.collect()
+            time.sleep(PAUSE_S)
+            start = time.perf_counter()
+            for _ in range(count):
+                result = call()
+            sample[engine] = (time.perf_counter() - start) / count
+            results[engine] = result
+            del result
+        load = meter.others()
+        busy = QUIET["threshold"] is not None and load is not None and load[0] >= QUIET["threshold"]
+        round_counts["run"] += 1
+        round_counts["busy"] += busy
+        for engine in engines:
+            everything[engine].append(sample[engine])
+            if not busy:
+                quiet[engine].append(sample[engine])
+    enough = len(quiet[engines[0]]) >= max(1, rounds // 2)
+    kept = quiet if enough else everything
+    return Samples(kept, results, busy=len(everything[engines[0]]) - len(kept[engines[0]]),
+                   all_busy=not enough)
+
+
+def peak_bytes(call, repeats=1):
+    """Peak of the memory allocated during ``call()`` (tracemalloc traces Python objects and
+    numpy's buffers, not torch's), minimum over ``repeats``."""
+    peaks = []
+    for _ in range(repeats):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            call()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    return min(peaks)
+
+
+# ---------------------------------------------------------------------------------------------
+# the workloads
+
+
+class Row:
+    """One line of the results table."""
+
+    def __init__(self, name, unit, values, target, ratio=None, passed=None, note=""):
+        self.name, self.unit, self.values, self.target = name, unit, values, target
+        self.ratio = ratio if ratio is not None else _ratios(values)
+        self.passed = passed
+        self.note = note
+
+
+def _ratios(values):
+    base = values.get("numpy")
+    return {engine: (value / base if value is not None and base else None)
+            for engine, value in values.items() if engine != "numpy"}
+
+
+def run_chain(engines, config, rows):
+    for shape in ((4,), (64, 64)):
+        x0, seed_grad = w.chain_input(shape)
+        calls = {engine: w.CHAIN[engine](x0, seed_grad) for engine in engines}
+        samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
+        values = {engine: samples.median(engine) / w.CHAIN_OPS * 1e6 for engine in engines}
+        ratio = samples.ratio("autodiff")
+        low, high = samples.ratio_spread("autodiff")
+        rows.append(Row(f"1. per op, chain of {w.CHAIN_OPS} ops on {shape}", "µs/op", values,
+                        f"≤ ×{TARGETS['chain']}", passed=ratio <= TARGETS["chain"],
+                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}; {samples.rounds_note()}"))
+
+
+def run_step(name, spec, engines, config, rows, memory_target=None):
+    models, (X, y, onehot) = w.mlp_setup(engines=engines, **spec)
+    calls = {engine: (lambda model=model: model.step(X, y, onehot)) for engine, model in models.items()}
+    samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
+    values = {engine: samples.median(engine) * 1e3 for engine in engines}
+    target = TARGETS[name]
+    ratio = samples.ratio("autodiff")
+    low, high = samples.ratio_spread("autodiff")
+    label = {"digits_step": "2. MLP step, digits-sized (64, 64-128-10, tanh, SGD)",
+             "mnist_step": "3. MLP step, MNIST-sized (256, 784-512-512-10, ReLU, Adam)"}[name]
+    rows.append(Row(label, "ms/step", values, f"≤ ×{target}", passed=ratio <= target,
+                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+    if memory_target is not None:
+        memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
+                  for engine in engines if engine != "torch"}
+        memory_ratio = memory["autodiff"] / memory["numpy"]
+        rows.append(Row("3. peak memory of one step (tracemalloc)", "MiB",
+                        dict(memory, torch=None) if "torch" in engines else memory,
+                        f"≤ ×{memory_target}", passed=memory_ratio <= memory_target,
+                        note="torch's C++ allocations are not traced"))
+
+
+def _count(n):
+    """10**5 -> '1e5'."""
+    exponent = round(math.log10(n))
+    return f"1e{exponent}" if 10 ** exponent == n else str(n)
+
+
+def run_deep(engines, config, rows):
+    bytes_per_op = {}
+    for n_ops, rounds in zip(config["deep_sizes"], config["deep_rounds"]):
+        calls = {engine: w.DEEP[engine](n_ops) for engine in engines}
+        # the first size warms up the code; the second is long enough not to need it
+        warmup = config["warmup_s"] if n_ops == config["deep_sizes"][0] else None
+        samples = measure(calls, rounds, warmup_s=warmup, inner=1)
+        values = {engine: samples.median(engine) / n_ops * 1e6 for engine in engines}
+        first = n_ops == config["deep_sizes"][0]
+        ratio = samples.ratio("autodiff")
+        rows.append(Row(f"4. deep graph, {_count(n_ops)} chained 0-d ops", "µs/op", values,
+                        f"≤ ×{TARGETS['deep']}" if first else "—",
+                        passed=(ratio <= TARGETS["deep"]) if first else None,
+                        note=f"1 run per round; {samples.rounds_note()}"))
+        bytes_per_op[n_ops] = {engine: peak_bytes(calls[engine]) / n_ops
+                               for engine in engines if engine != "torch"}
+    small, large = config["deep_sizes"]
+    growth = bytes_per_op[large]["autodiff"] / bytes_per_op[small]["autodiff"]
+    linear = abs(growth - 1.0) <= LINEAR_TOLERANCE
+    worst = max(bytes_per_op[n]["autodiff"] for n in bytes_per_op)
+    for n_ops in (small, large):
+        values = dict(bytes_per_op[n_ops])
+        if "torch" in engines:
+            values["torch"] = None
+        rows.append(Row(f"4. peak memory per op at {_count(n_ops)} ops (tracemalloc)", "B/op", values,
+                        f"≤ {TARGETS['deep_bytes_per_op']:.0f} B/op, linear",
+                        ratio={engine: None for engine in values if engine != "numpy"},
+                        passed=worst <= TARGETS["deep_bytes_per_op"] and linear,
+                        note=f"autodiff B/op at {_count(large)} / at {_count(small)}: {growth:.3f}"))
+
+
+def run_training(engines, config, rows):
+    data = w.load_digits_split()
+    spec = w.DIGITS_TRAINING
+    orders = w.epoch_orders(len(data[0]), spec["epochs"])
+    calls = {engine: (lambda engine=engine: w.train_digits(engine, data, orders=orders, **spec))
+             for engine in engines}
+    samples = measure(calls, config["training_rounds"], warmup_s=0.0, inner=1)
+    values = {engine: samples.median(engine) for engine in engines}
+    accuracy = {engine: samples.results[engine][0] for engine in engines}
+    equal = abs(accuracy["autodiff"] - accuracy["numpy"]) <= ACCURACY_TOLERANCE
+    ratio = samples.ratio("autodiff")
+    optimizer, options = spec["optimizer"]
+    described = ", ".join(f"{k} {v}" for k, v in options.items())
+    rows.append(Row(f"5. digits training, {spec['epochs']} epochs (64-128-10 {spec['activation']}, "
+                    f"{optimizer.upper()} {described})", "s", values,
+                    f"≤ ×{TARGETS['training']}, equal accuracy",
+                    passed=ratio <= TARGETS["training"] and equal and accuracy["numpy"] >= 0.97,
+                    note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())
+                    + f"; {samples.rounds_note()}"))
+
+
+def check_agreement(engines, config):
+    """Assert the engines compute the same thing before anything is timed; returns a summary."""
+    worst = {
+        "chain (4,)": w.check_chain((4,), engines),
+        "chain (64, 64)": w.check_chain((64, 64), engines),
+        "digits step": w.check_mlp(engines=engines, **w.DIGITS_STEP),
+        "MNIST step": w.check_mlp(engines=engines, **w.MNIST_STEP),
+        "deep chain": w.check_deep(config["deep_sizes"][0], engines),
+    }
+    return ", ".join(f"{name} {error:.1e}" for name, error in worst.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def _format(value):
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def table(rows, engines):
+    others = [e for e in engines if e != "numpy"]
+    head = (["workload", "unit"] + list(engines) + [f"{e}/numpy" for e in others]
+            + ["target (autodiff/numpy)", "result", "notes"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row.name, row.unit] + [_format(row.values.get(e)) for e in engines]
+        cells += [("×" + _format(row.ratio.get(e))) if row.ratio.get(e) is not None else "—" for e in others]
+        result = "—" if row.passed is None else ("pass" if row.passed else "**miss**")
+        cells += [row.target, result, row.note]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+METHOD = """\
+## How it is measured
+
+- One process, all engines interleaved: each round runs one batch of back-to-back calls per
+  engine, the engine order rotated every round; before each batch `gc.collect()` and a
+  {pause} s pause (OpenBLAS's idle threads spin ~0.1 s after a call). Every engine is warmed up
+  first. A sample is the mean time of a batch (~{batch} s of calls); the table shows the median
+  over rounds and the ratio of medians; "per round" spreads pair the two engines' samples of
+  the same round. The garbage collector stays on: its cost is part of an engine's cost.
+- On a shared machine, each round first waits (up to {max_wait:.0f} s) until other processes use
+  under {threshold:.0%} of the CPUs, and a round during which they used more is dropped and run
+  again (the notes say how many; when too few quiet rounds come, all are kept and the note says
+  so). The load line above says how busy the machine was over the whole run.
+- Before timing, the engines' outputs, losses and gradients are checked to agree (float32:
+  relative 1e-4; the chain against a float64 interpretation of its op table); the run aborts
+  otherwise. Agreement (worst relative error): {agreement}.
+- numpy is the hand-written reference: per-op forward and backward as in the classic tutorials,
+  softmax cross-entropy with its closed-form gradient (softmax - onehot) / N, plain out-of-place
+  activations. The autodiff versions use raw engine ops only (`x @ W + b`, `.tanh()`/`.relu()`,
+  cross-entropy composed from ~9 ops) with the same numpy SGD/Adam code applied to `p.data`
+  (until nn/optim land). PyTorch is idiomatic eager: `F.cross_entropy`, `torch.optim`.
+- Workload 1: the ten-op cycle (×1.5, +0.25, tanh, −0.5, square, neg, exp, ×2, −1, tanh)
+  repeated 10 times, backward from a ones seed to the leaf. Workload 4: `x = x * 1.0000001 + 1e-7`
+  on a 0-d float64 leaf (two ops per link), backward; the numpy reference saves nothing (the
+  multiply's local gradient is a constant). Peak memory: tracemalloc peak during one call
+  (Python objects and numpy buffers; torch's C++ allocations are invisible to it).
+- Workloads 2, 3 use a fixed synthetic batch; workload 5 trains on scikit-learn's digits
+  (features / 16, 80/20 stratified split, random_state=0) with the same initial weights and the
+  same shuffled batches for every engine, and reports wall time of the whole training + test.
+"""
+
+
+def write_results(path, rows, engines, machine, config_name, agreement, elapsed):
+    text = "\n".join([
+        "# Benchmark results",
+        "",
+        f"`python benchmarks/run.py{' --quick' if config_name == 'quick' else ''}`, "
+        f"{time.strftime('%Y-%m-%d')}, {elapsed:.0f} s in all.",
+        "",
+        *[f"- {line}" for line in machine],
+        "",
+        table(rows, engines),
+        "",
+        METHOD.format(pause=PAUSE_S, batch=(FULL if config_name == "full" else QUICK)["batch_s"],
+                      agreement=agreement, max_wait=QUIET["max_wait_s"],
+                      threshold=QUIET["threshold"] or 1.0),
+    ])
+    Path(path).write_text(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# profile mode
+
+
+def profile(torch):
+    """cProfile of autodiff on workloads 1 and 2: the top 15 functions by own time."""
+    import cProfile
+    import pstats
+    jobs = []
+    for shape in ((4,), (64, 64)):
+        x0, seed_grad = w.chain_input(shape)
+        jobs.append((f"workload 1, chain on {shape}, 300 runs", w.chain_autodiff(x0, seed_grad), 300))
+    models, (X, y, onehot) = w.mlp_setup(engines=("autodiff",), **w.DIGITS_STEP)
+    jobs.append(("workload 2, digits MLP step, 2000 steps",
+                 lambda: models["autodiff"].step(X, y, onehot), 2000))
+    for title, call, count in jobs:
+        call()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(count):
+            call()
+        profiler.disable()
+        print(f"\n### {title}\n")
+        pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(15)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller deep graphs (smoke test)")
+    parser.add_argument("--output", help="where to write the markdown (default: benchmarks/RESULTS.md "
+                        "for a full run, nowhere for --quick)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of autodiff on workloads 1-2")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not hold rounds until other processes leave the CPUs alone")
+    args = parser.parse_args(argv)
+    if args.no_wait:
+        QUIET["threshold"] = None
+    elif args.quick:
+        QUIET.update(max_wait_s=2.0, retries=1)
+
+    torch = w.import_torch()
+    limiter = pin_threads(torch)    # noqa: F841  (the limits hold while it lives)
+    machine = machine_description(torch)
+    print("\n".join(machine), flush=True)
+    if args.profile:
+        profile(torch)
+        return
+
+    config_name = "quick" if args.quick else "full"
+    config = QUICK if args.quick else FULL
+    engines = ("numpy", "autodiff") + (("torch",) if torch is not None else ())
+    probe = LoadMeter()
+    time.sleep(1.0)
+    busy = probe.others()
+    if busy is not None and busy[0] > 0.1:
+        print(f"warning: other processes are using {busy[0]:.0%} of the CPUs; the timings will be "
+              "noisy (the results record how busy the machine was)", flush=True)
+    meter = LoadMeter()
+    started = time.perf_counter()
+    agreement = check_agreement(engines, config)
+    print(f"engines agree (worst relative error): {agreement}", flush=True)
+
+    rows = []
+    steps = [
+        ("1. chain of small elementwise ops", lambda: run_chain(engines, config, rows)),
+        ("2. digits-sized MLP step", lambda: run_step("digits_step", w.DIGITS_STEP, engines, config, rows)),
+        ("3. MNIST-sized MLP step", lambda: run_step("mnist_step", w.MNIST_STEP, engines, config, rows,
+                                                    memory_target=TARGETS["mnist_memory"])),
+        ("4. deep graph", lambda: run_deep(engines, config, rows)),
+        ("5. digits training", lambda: run_training(engines, config, rows)),
+    ]
+    for title, step in steps:
+        print(f"running {title} ...", flush=True)
+        step()
+    elapsed = time.perf_counter() - started
+    load = meter.others()
+    if load is not None:
+        machine.append(f"Load: other processes used {load[0]:.1%} of the CPUs during the run "
+                       f"(hypervisor steal {load[1]:.1%}); {round_counts['busy']} of "
+                       f"{round_counts['run']} timing rounds were busy")
+        print(machine[-1])
+
+    print()
+    print(table(rows, engines))
+    output = args.output or (None if args.quick else ROOT / "benchmarks" / "RESULTS.md")
+    if output:
+        write_results(output, rows, engines, machine, config_name, agreement, elapsed)
+        print(f"\nwritten to {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,587 @@
+"""The benchmark workloads, each written once per engine: numpy by hand, autodiff, PyTorch eager.
+
+The numpy versions are the reference every ratio is measured against, so they are written as a
+careful person writes forward and backward by hand (the classic tutorials' code: one line per op
+forward, the local derivative per op backward, softmax cross-entropy with its closed-form
+gradient) and use nothing the engine could not also use: no in-place activation tricks, no folded
+constants, no fused kernels beyond numpy's own ufuncs.
+
+Each engine's implementation of a workload is a small function or class, so that the autodiff
+ones can be swapped for ``nn``/``optim`` when those packages land (look for "SWAP:" comments).
+Everything is float32 except the deep scalar chain (float64, so 1 + 1e-7 is representable).
+``check_*`` functions assert that the engines compute the same thing; ``run.py`` calls them once
+before timing and the smoke test calls them on tiny sizes.
+
+PyTorch is optional: ``import_torch()`` returns None when it is not installed.
+"""
+import math
+
+import numpy as np
+
+import autodiff as ad
+
+DTYPE = np.float32
+RTOL = 1e-4     # float32 agreement between engines, normwise (see ``relative_error``)
+
+
+def import_torch():
+    """The torch module, or None when it is not installed (PyTorch is an optional reference)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def relative_error(actual, expected):
+    """max |actual - expected| / max |expected|: a normwise relative error that elements near zero
+    cannot blow up."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"shapes differ: {actual.shape} vs {expected.shape}")
+    scale = np.max(np.abs(expected)) if expected.size else 0.0
+    return float(np.max(np.abs(actual - expected)) / scale) if scale > 0 else float(np.max(np.abs(actual)))
+
+
+def _agree(what, results, reference="numpy", rtol=RTOL):
+    """Assert every engine's arrays in ``results[engine]`` (a list) match the reference engine's."""
+    worst = 0.0
+    for engine, arrays in results.items():
+        if engine == reference:
+            continue
+        for i, (got, want) in enumerate(zip(arrays, results[reference])):
+            error = relative_error(got, want)
+            worst = max(worst, error)
+            if not error <= rtol:
+                raise AssertionError(f"{what}: {engine} disagrees with {reference} on item {i} "
+                                     f"(relative error {error:.2e} > {rtol:.0e}); the benchmark would "
+                                     "time different computations")
+    return worst
+
+
+def _to_numpy(x):
+    """An engine's array (ndarray, autodiff Tensor, torch tensor, number) as an ndarray."""
+    if isinstance(x, ad.Tensor):
+        return x.detach().numpy()
+    if hasattr(x, "detach") and hasattr(x, "numpy"):     # torch.Tensor, without importing torch
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 1: a chain of small elementwise ops
+#
+# One cycle of ten ops, repeated CHAIN_REPEATS times (100 ops). It contracts towards a fixed point,
+# so float32 rounding differences between engines shrink instead of growing, and the gradient stays
+# well inside float32's normal range (no denormal slow paths). Every engine writes the cycle out
+# by hand, op for op in this order; ``chain_reference`` interprets this table in float64 and the
+# check compares all three engines with it, which proves they run the same sequence.
+
+CHAIN_CYCLE = (
+    ("mul", 1.5), ("add", 0.25), ("tanh", None), ("sub", 0.5),
+    ("square", None), ("neg", None), ("exp", None),          # exp(-x^2), three ops
+    ("mul", 2.0), ("sub", 1.0), ("tanh", None),
+)
+CHAIN_REPEATS = 10
+CHAIN_OPS = len(CHAIN_CYCLE) * CHAIN_REPEATS
+
+
+def chain_input(shape, seed=0):
+    """The chain's input x0 (float32 normal samples) and the seed gradient dL/dy (ones)."""
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(shape).astype(DTYPE)
+    return x0, np.ones(shape, DTYPE)
+
+
+def chain_reference(x0, repeats=CHAIN_REPEATS):
+    """CHAIN_CYCLE interpreted in float64: (y, dy/dx0 summed against ones). Checks only."""
+    x = x0.astype(np.float64)
+    derivative = np.ones_like(x)
+    for _ in range(repeats):
+        for op, c in CHAIN_CYCLE:
+            if op == "mul":
+                x, local = x * c, c
+            elif op == "add":
+                x, local = x + c, 1.0
+            elif op == "sub":
+                x, local = x - c, 1.0
+            elif op == "tanh":
+                x = np.tanh(x)
+                local = 1.0 - x * x
+            elif op == "square":
+                x, local = x * x, 2.0 * x
+            elif op == "neg":
+                x, local = -x, -1.0
+            elif op == "exp":
+                x = np.exp(x)
+                local = x
+            derivative = derivative * local
+    return x, derivative
+
+
+def chain_numpy(x0, seed_grad, repeats=CHAIN_REPEATS):
+    """Hand-written forward and backward of the chain: returns run() -> (y, dL/dx0)."""
+    def run():
+        x = x0
+        saved = []
+        for _ in range(repeats):
+            x = x * 1.5
+            x = x + 0.25
+            t1 = np.tanh(x)
+            x = t1 - 0.5
+            u = x
+            x = u * u
+            x = -x
+            e = np.exp(x)
+            x = e * 2.0
+            x = x - 1.0
+            t2 = np.tanh(x)
+            x = t2
+            saved.append((t1, u, e, t2))
+        g = seed_grad
+        for t1, u, e, t2 in reversed(saved):
+            g = g * (1.0 - t2 * t2)     # tanh; "sub 1.0" passes g through
+            g = g * 2.0                 # mul 2.0
+            g = g * e                   # exp
+            g = -g                      # neg
+            g = g * (2.0 * u)           # square; "sub 0.5" passes g through
+            g = g * (1.0 - t1 * t1)     # tanh; "add 0.25" passes g through
+            g = g * 1.5                 # mul 1.5
+        return x, g
+    return run
+
+
+def _chain_on_tensors(x, repeats):
+    """The cycle on a tensor that has operators and .tanh()/.exp() (autodiff's and torch's alike)."""
+    for _ in range(repeats):
+        x = x * 1.5
+        x = x + 0.25
+        x = x.tanh()
+        x = x - 0.5
+        x = x * x
+        x = -x
+        x = x.exp()
+        x = x * 2.0
+        x = x - 1.0
+        x = x.tanh()
+    return x
+
+
+def chain_autodiff(x0, seed_grad, repeats=CHAIN_REPEATS):
+    """The chain on autodiff tensors, backward to the leaf: returns run() -> (y, leaf.grad)."""
+    leaf = ad.tensor(x0, requires_grad=True)
+
+    def run():
+        leaf.grad = None
+        y = _chain_on_tensors(leaf, repeats)
+        y.backward(seed_grad)
+        return y, leaf.grad
+    return run
+
+
+def chain_torch(x0, seed_grad, repeats=CHAIN_REPEATS):
+    """The chain in PyTorch eager, backward to the leaf: returns run() -> (y, leaf.grad)."""
+    torch = import_torch()
+    leaf = torch.tensor(x0, requires_grad=True)
+    seed = torch.from_numpy(seed_grad)
+
+    def run():
+        leaf.grad = None
+        y = _chain_on_tensors(leaf, repeats)
+        y.backward(seed)
+        return y, leaf.grad
+    return run
+
+
+CHAIN = {"numpy": chain_numpy, "autodiff": chain_autodiff, "torch": chain_torch}
+
+
+def check_chain(shape, engines):
+    """Assert every engine's chain output and gradient match the float64 interpretation of
+    CHAIN_CYCLE (and so each other). Returns the worst relative error."""
+    x0, seed_grad = chain_input(shape)
+    y, grad = chain_reference(x0)
+    results = {"reference": [y, grad]}
+    for engine in engines:
+        results[engine] = [_to_numpy(a) for a in CHAIN[engine](x0, seed_grad)()]
+    return _agree(f"chain of {CHAIN_OPS} ops on {shape}", results, reference="reference")
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads 2, 3 and 5: an MLP training step (forward, softmax cross-entropy, backward, update)
+
+def init_mlp(sizes, seed=0):
+    """Initial weights for an MLP with layer ``sizes`` (PyTorch Linear's default: uniform in
+    +-1/sqrt(fan_in)), from a seeded numpy RNG: a list of (W (in, out), b (out,)) float32 pairs.
+    Every engine copies these, so all start from the same point."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / math.sqrt(fan_in)
+        W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(DTYPE)
+        b = rng.uniform(-bound, bound, fan_out).astype(DTYPE)
+        layers.append((W, b))
+    return layers
+
+
+def synthetic_batch(batch, features, classes, seed=1):
+    """A fixed batch: inputs uniform in [0, 1) (like scaled pixels), labels, and their one-hot."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((batch, features), dtype=DTYPE)
+    y = rng.integers(0, classes, batch)
+    return X, y, one_hot(y, classes)
+
+
+def one_hot(y, classes):
+    """(N,) int labels -> (N, classes) float32 one-hot rows."""
+    return np.eye(classes, dtype=DTYPE)[y]
+
+
+class SGD:
+    """Plain numpy SGD on arrays, in place, PyTorch's convention: with momentum mu,
+    buf = g on the first step, then buf = mu * buf + g; p -= lr * buf."""
+
+    def __init__(self, lr, momentum=0.0):
+        self.lr, self.momentum = lr, momentum
+        self.buffers = None
+
+    def update(self, params, grads):
+        lr, momentum = self.lr, self.momentum
+        if not momentum:
+            for p, g in zip(params, grads):
+                p -= lr * g
+            return
+        if self.buffers is None:
+            self.buffers = [g.copy() for g in grads]
+        else:
+            for buf, g in zip(self.buffers, grads):
+                buf *= momentum
+                buf += g
+        for p, buf in zip(params, self.buffers):
+            p -= lr * buf
+
+
+class Adam:
+    """Plain numpy Adam on arrays, in place, PyTorch's formula (coupled, no weight decay):
+    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+        self.step_count = 0
+        self.moments = None
+
+    def update(self, params, grads):
+        beta1, beta2 = self.beta1, self.beta2
+        if self.moments is None:
+            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.step_count += 1
+        step_size = self.lr / (1.0 - beta1 ** self.step_count)
+        correction2_sqrt = math.sqrt(1.0 - beta2 ** self.step_count)
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m *= beta1
+            m += (1.0 - beta1) * g
+            v *= beta2
+            v += (1.0 - beta2) * (g * g)
+            denom = np.sqrt(v) / correction2_sqrt
+            denom += self.eps
+            p -= step_size * (m / denom)
+
+
+def make_optimizer(config):
+    """An array optimizer from a config such as ("sgd", {"lr": 0.1}) or ("adam", {"lr": 1e-3})."""
+    name, options = config
+    return {"sgd": SGD, "adam": Adam}[name](**options)
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean softmax cross-entropy of (N, C) logits against (N,) labels and its gradient, the
+    classic way: a max-shifted log-sum-exp forward and (softmax - onehot) / N backward."""
+    N = logits.shape[0]
+    rows = np.arange(N)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    log_probs = shifted - np.log(sum_exp)
+    loss = -log_probs[rows, y].mean()
+    dlogits = exp / sum_exp
+    dlogits[rows, y] -= 1.0
+    dlogits /= N
+    return loss, dlogits
+
+
+class NumpyMLP:
+    """An MLP trained with hand-written numpy forward and backward (the reference)."""
+
+    def __init__(self, layers, activation, optimizer):
+        self.layers = [(W.copy(), b.copy()) for W, b in layers]
+        self.activation = activation
+        self.optimizer = make_optimizer(optimizer)
+        self.grads = None
+
+    def loss_and_grads(self, X, y):
+        """Forward and backward on a batch: (loss, [dW1, db1, dW2, db2, ...])."""
+        relu = self.activation == "relu"
+        last = len(self.layers) - 1
+        hidden = [X]
+        h = X
+        for i, (W, b) in enumerate(self.layers):
+            a = h @ W + b
+            if i < last:
+                h = np.maximum(a, 0) if relu else np.tanh(a)
+                hidden.append(h)
+        loss, dout = softmax_cross_entropy(a, y)
+        grads = [None] * (2 * len(self.layers))
+        for i in range(last, -1, -1):
+            W, _ = self.layers[i]
+            h = hidden[i]
+            grads[2 * i] = h.T @ dout
+            grads[2 * i + 1] = dout.sum(axis=0)
+            if i:
+                dout = dout @ W.T
+                dout = dout * (h > 0) if relu else dout * (1.0 - h * h)
+        return loss, grads
+
+    def step(self, X, y, onehot):
+        """One training step on a batch; returns the loss (a float)."""
+        self.grads = None       # as p.grad = None in the other engines
+        # the activations die when loss_and_grads returns, before the update (as in the classic
+        # model.loss(X, y) -> (loss, grads) followed by the solver's update)
+        loss, self.grads = self.loss_and_grads(X, y)
+        self.optimizer.update([p for layer in self.layers for p in layer], self.grads)
+        return float(loss)
+
+    def predict(self, X):
+        """Class predictions (N,) for inputs (N, D)."""
+        h = X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0) if self.activation == "relu" else np.tanh(h)
+        return h.argmax(axis=1)
+
+    def gradients(self):
+        return list(self.grads)
+
+
+def autodiff_cross_entropy(logits, onehot):
+    """Mean softmax cross-entropy composed from engine ops; onehot is a constant (N, C) tensor.
+    SWAP: nn.functional.cross_entropy once nn lands."""
+    m = logits.detach().max(axis=1, keepdims=True)      # a constant: the shift needs no gradient
+    z = logits - m
+    logp = z - z.exp().sum(axis=1, keepdims=True).log()
+    return -(logp * onehot).sum() / logits.shape[0]
+
+
+class AutodiffMLP:
+    """The same MLP on autodiff: raw ops for the model and loss, the array optimizer on ``p.data``.
+    SWAP: nn.Linear / nn.Sequential for the layers and optim.SGD / optim.Adam for the update."""
+
+    def __init__(self, layers, activation, optimizer):
+        self.layers = [(ad.tensor(W, requires_grad=True), ad.tensor(b, requires_grad=True))
+                       for W, b in layers]
+        self.params = [p for layer in self.layers for p in layer]
+        self.activation = activation
+        self.optimizer = make_optimizer(optimizer)
+
+    def forward(self, X):
+        relu = self.activation == "relu"
+        last = len(self.layers) - 1
+        h = X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if i < last:
+                h = h.relu() if relu else h.tanh()
+        return h
+
+    def step(self, X, y, onehot):
+        """One training step on a batch; returns the loss (a float)."""
+        for p in self.params:
+            p.grad = None
+        # ad.Tensor wraps the batch without copying it (ad.tensor would copy)
+        loss = autodiff_cross_entropy(self.forward(ad.Tensor(X)), ad.Tensor(onehot))
+        loss.backward()
+        with ad.no_grad():
+            self.optimizer.update([p.data for p in self.params], [p.grad.data for p in self.params])
+        return loss.item()
+
+    def predict(self, X):
+        with ad.no_grad():
+            return self.forward(ad.Tensor(X)).data.argmax(axis=1)
+
+    def gradients(self):
+        return [p.grad.data for p in self.params]
+
+
+class TorchMLP:
+    """The same MLP in idiomatic PyTorch eager: ``x @ W + b``, F.cross_entropy, torch.optim
+    (SGD with PyTorch's momentum convention, or Adam), zero_grad(set_to_none=True)."""
+
+    def __init__(self, layers, activation, optimizer):
+        torch = self.torch = import_torch()
+        self.layers = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
+                       for W, b in layers]
+        self.params = [p for layer in self.layers for p in layer]
+        self.activation = torch.relu if activation == "relu" else torch.tanh
+        name, options = optimizer
+        make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name]
+        self.optimizer = make(self.params, **options)
+
+    def forward(self, X):
+        last = len(self.layers) - 1
+        h = X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if i < last:
+                h = self.activation(h)
+        return h
+
+    def step(self, X, y, onehot):
+        torch = self.torch
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(self.forward(torch.from_numpy(X)), torch.from_numpy(y))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def predict(self, X):
+        with self.torch.no_grad():
+            return self.forward(self.torch.from_numpy(X)).argmax(dim=1).numpy()
+
+    def gradients(self):
+        return [p.grad.numpy() for p in self.params]
+
+
+MLP = {"numpy": NumpyMLP, "autodiff": AutodiffMLP, "torch": TorchMLP}
+
+# the two step workloads: (layer sizes, batch, activation, optimizer config)
+DIGITS_STEP = dict(sizes=(64, 128, 10), batch=64, activation="tanh", optimizer=("sgd", {"lr": 0.1}))
+MNIST_STEP = dict(sizes=(784, 512, 512, 10), batch=256, activation="relu",
+                  optimizer=("adam", {"lr": 1e-3}))
+
+
+def mlp_setup(sizes, batch, activation, optimizer, engines, seed=0):
+    """Models for each engine, from the same initial weights, and one fixed synthetic batch."""
+    layers = init_mlp(sizes, seed)
+    X, y, onehot = synthetic_batch(batch, sizes[0], sizes[-1], seed + 1)
+    models = {engine: MLP[engine](layers, activation, optimizer) for engine in engines}
+    return models, (X, y, onehot)
+
+
+def check_mlp(sizes, batch, activation, optimizer, engines, steps=3):
+    """Assert the engines' losses and gradients agree over ``steps`` training steps from the same
+    weights (later steps also check that the updates agree). Returns the worst relative error."""
+    models, (X, y, onehot) = mlp_setup(sizes, batch, activation, optimizer, engines)
+    worst = 0.0
+    for step in range(steps):
+        results = {}
+        for engine, model in models.items():
+            loss = model.step(X, y, onehot)
+            results[engine] = [loss] + [np.array(g) for g in model.gradients()]
+        worst = max(worst, _agree(f"MLP {sizes} step {step + 1}", results))
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 4: a deep graph of chained scalar ops, x = x * A + B (two ops per link)
+
+DEEP_MUL, DEEP_ADD = 1.0000001, 1e-7
+
+
+def deep_numpy(n_ops):
+    """Hand-written forward and backward of n_ops chained 0-d float64 ops: run() -> (x, dx/dx0).
+    The add passes the gradient through and the multiply by a constant needs nothing saved."""
+    def run():
+        x = np.array(1.0)
+        for _ in range(n_ops // 2):
+            x = x * DEEP_MUL
+            x = x + DEEP_ADD
+        g = np.array(1.0)
+        for _ in range(n_ops // 2):
+            g = g * DEEP_MUL
+        return x, g
+    return run
+
+
+def deep_autodiff(n_ops):
+    """The chain on a 0-d float64 autodiff leaf, backward: run() -> (x, leaf.grad)."""
+    def run():
+        leaf = ad.tensor(1.0, dtype=np.float64, requires_grad=True)
+        x = leaf
+        for _ in range(n_ops // 2):
+            x = x * DEEP_MUL
+            x = x + DEEP_ADD
+        x.backward()
+        return x, leaf.grad
+    return run
+
+
+def deep_torch(n_ops):
+    """The chain on a 0-d float64 torch leaf, backward: run() -> (x, leaf.grad)."""
+    torch = import_torch()
+
+    def run():
+        leaf = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        x = leaf
+        for _ in range(n_ops // 2):
+            x = x * DEEP_MUL
+            x = x + DEEP_ADD
+        x.backward()
+        return x, leaf.grad
+    return run
+
+
+DEEP = {"numpy": deep_numpy, "autodiff": deep_autodiff, "torch": deep_torch}
+
+
+def check_deep(n_ops, engines):
+    """Assert the engines' chain value and gradient agree (float64, so to 1e-9)."""
+    results = {engine: [_to_numpy(a) for a in DEEP[engine](n_ops)()] for engine in engines}
+    return _agree(f"deep chain of {n_ops} ops", results, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 5: full training on scikit-learn's bundled digits
+
+DIGITS_TRAINING = dict(sizes=(64, 128, 10), batch=64, epochs=30, activation="relu",
+                       optimizer=("sgd", {"lr": 0.1, "momentum": 0.9}))
+
+
+def load_digits_split():
+    """scikit-learn's digits, features / 16, 80/20 stratified split (random_state=0):
+    (X_train, y_train, X_test, y_test) as float32 / int64."""
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError("the digits workload needs scikit-learn: pip install -e '.[demo]'") from None
+    digits = load_digits()
+    X = (digits.data / 16.0).astype(DTYPE)
+    y = digits.target.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
+    return X_train, y_train, X_test, y_test
+
+
+def epoch_orders(n, epochs, seed=0):
+    """The shuffled sample order of every epoch, fixed in advance so all engines see the same batches."""
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n) for _ in range(epochs)]
+
+
+def train_digits(engine, data, sizes, batch, epochs, activation, optimizer, orders=None, seed=0):
+    """Train from seeded weights for ``epochs`` on the training split, then score the test split.
+    Returns (test accuracy, last batch loss)."""
+    X_train, y_train, X_test, y_test = data
+    classes = sizes[-1]
+    onehot_train = one_hot(y_train, classes)
+    if orders is None:
+        orders = epoch_orders(len(X_train), epochs, seed)
+    model = MLP[engine](init_mlp(sizes, seed), activation, optimizer)
+    loss = float("nan")
+    for order in orders:
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            loss = model.step(X_train[idx], y_train[idx], onehot_train[idx])
+    accuracy = float((model.predict(X_test) == y_test).mean())
+    return accuracy, loss

@@ -1,0 +1,89 @@
+"""Smoke test of the benchmark: every engine computes the same thing, on tiny sizes.
+
+Timings are never asserted here (they belong to ``python benchmarks/run.py``); this only keeps the
+workloads honest: a benchmark of a wrong computation is worthless.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # benchmarks/ is not installed
+
+from benchmarks import run, workloads as w  # noqa: E402
+
+ENGINES = ("numpy", "autodiff")
+TINY_STEPS = [
+    dict(sizes=(6, 5, 3), batch=4, activation="tanh", optimizer=("sgd", {"lr": 0.1})),
+    dict(sizes=(6, 5, 3), batch=4, activation="tanh", optimizer=("sgd", {"lr": 0.1, "momentum": 0.9})),
+    dict(sizes=(7, 8, 5, 3), batch=5, activation="relu", optimizer=("adam", {"lr": 1e-3})),
+]
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 5)])
+def test_chain_matches_its_op_table(shape):
+    assert w.check_chain(shape, ENGINES) <= w.RTOL
+
+
+@pytest.mark.parametrize("spec", TINY_STEPS, ids=["sgd", "momentum", "adam"])
+def test_mlp_steps_agree(spec):
+    assert w.check_mlp(engines=ENGINES, **spec) <= w.RTOL
+
+
+def test_deep_chain_agrees():
+    x, grad = (w._to_numpy(a) for a in w.deep_autodiff(200)())
+    assert np.isclose(grad, w.DEEP_MUL ** 100, rtol=1e-12)
+    assert w.check_deep(200, ENGINES) <= 1e-9
+
+
+def test_torch_agrees(torch):
+    engines = ENGINES + ("torch",)
+    assert w.check_chain((3, 5), engines) <= w.RTOL
+    for spec in TINY_STEPS:
+        assert w.check_mlp(engines=engines, **spec) <= w.RTOL
+    assert w.check_deep(200, engines) <= 1e-9
+
+
+def test_training_runs_the_same_batches_in_every_engine():
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6), dtype=np.float32)
+    y = rng.integers(0, 3, 40)
+    data = (X[:30], y[:30], X[30:], y[30:])
+    spec = dict(sizes=(6, 5, 3), batch=8, epochs=2, activation="relu",
+                optimizer=("sgd", {"lr": 0.1, "momentum": 0.9}))
+    (acc_np, loss_np), (acc_ad, loss_ad) = (w.train_digits(e, data, **spec) for e in ENGINES)
+    assert acc_np == acc_ad
+    assert loss_ad == pytest.approx(loss_np, rel=w.RTOL)
+
+
+def test_digits_split():
+    pytest.importorskip("sklearn")
+    X_train, y_train, X_test, y_test = w.load_digits_split()
+    assert X_train.shape == (1437, 64) and X_test.shape == (360, 64)
+    assert X_train.dtype == np.float32 and 0.0 <= X_train.min() and X_train.max() <= 1.0
+    assert np.bincount(y_test).min() >= 35      # stratified: every digit is in the test split
+
+
+def test_agreement_check_catches_a_wrong_engine():
+    right = [np.array([1.0, 2.0, 3.0])]
+    wrong = [np.array([1.0, 2.0, 3.01])]
+    assert w._agree("same", {"numpy": right, "autodiff": right}) == 0.0
+    with pytest.raises(AssertionError, match="autodiff disagrees"):
+        w._agree("different", {"numpy": right, "autodiff": wrong})
+
+
+def test_harness_renders_a_table(monkeypatch):
+    monkeypatch.setattr(run, "PAUSE_S", 0.0)
+    monkeypatch.setitem(run.QUIET, "threshold", None)
+    samples = run.measure({"numpy": lambda: 1, "autodiff": lambda: 2}, rounds=2, warmup_s=None)
+    assert len(samples.times["numpy"]) == len(samples.times["autodiff"]) == 2
+    assert samples.results == {"numpy": 1, "autodiff": 2}
+    row = run.Row("demo", "s", {"numpy": 1.0, "autodiff": 2.0}, "≤ ×2.5", passed=True)
+    text = run.table([row], ("numpy", "autodiff"))
+    assert "| demo | s | 1.00 | 2.00 | ×2.00 | ≤ ×2.5 | pass |" in text
