@@ -4,6 +4,8 @@ Nodes are ``Function`` instances; an edge points from a node to each input's nod
 tensor itself when that input is a leaf that requires grad. Gradients of a broadcast input are
 summed back to its shape, and cast to its dtype, in one place: ``_fit``.
 """
+import gc
+
 import numpy as np
 
 from .function import Function, _OUTPUT
@@ -52,6 +54,8 @@ def _normalize(grad, create_graph, node):
     raise TypeError(f"{type(node).__name__}.backward returned a {type(grad).__name__}; "
                     "return arrays (or Tensors), one per input, None where there is no gradient")
 
+
+_GC_PAUSE_NODES = 10_000
 
 _FREED_MESSAGE = (
     "trying to backward through the graph a second time (or to use a tensor's graph after its "
@@ -105,6 +109,11 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     ready = [(node, grads.pop(node)) for node in start if node not in pending]
     previous_mode = state.grad_enabled
     state.grad_enabled = create_graph
+    # a backward makes no reference cycles, but on a large graph the cyclic collector would walk
+    # the whole (live) graph again and again: pause it for the walk
+    pause_gc = len(pending) > _GC_PAUSE_NODES and gc.isenabled()
+    if pause_gc:
+        gc.disable()
     try:
         while ready:
             node, g = ready.pop()
@@ -162,6 +171,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     ready.append((nxt, gi))
     finally:
         state.grad_enabled = previous_mode
+        if pause_gc:
+            gc.enable()
     return captured
 
 

@@ -305,8 +305,11 @@ def _as_output_array(out, cls, ctx):
     else:
         raise TypeError(f"{cls.__name__}.forward must return a numpy array, got {type(out).__name__}")
     saved = ctx.saved
-    if saved and any(s is out for s in saved):
-        ctx.saved = ctx.saved_tensors = tuple(array if s is out else s for s in saved)
+    if saved:
+        for s in saved:
+            if s is out:
+                ctx.saved = ctx.saved_tensors = tuple(array if s is out else s for s in saved)
+                break
     return array
 
 
