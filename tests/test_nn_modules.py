@@ -332,6 +332,16 @@ def test_repr_is_pytorchs_tree():
   )
 )"""
     assert repr(model) == expected
+    assert repr(nn.MLP([2, 3, 1])).startswith("MLP(\n  (0): Linear(in_features=2, out_features=3, bias=True)")
+    assert repr(nn.ModuleDict({"a": nn.ReLU()})) == "ModuleDict(\n  (a): ReLU()\n)"
+
+
+def test_repr_matches_torch():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.1), nn.Linear(3, 1, bias=False), nn.GELU(),
+                          nn.LeakyReLU(), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1), nn.Flatten(), nn.Identity(),
+                          nn.LayerNorm(4), nn.BatchNorm1d(3), nn.Tanh(), nn.Sigmoid(), nn.CrossEntropyLoss(),
+                          nn.GELU(approximate="tanh"), nn.LayerNorm((2, 3), elementwise_affine=False),
+                          nn.Sequential(nn.Linear(1, 1)))
     torch = pytest.importorskip("torch")
     tn = torch.nn
     theirs = tn.Sequential(tn.Linear(2, 3), tn.ReLU(), tn.Dropout(0.1), tn.Linear(3, 1, bias=False), tn.GELU(),
@@ -340,8 +350,7 @@ def test_repr_is_pytorchs_tree():
                            tn.GELU(approximate="tanh"), tn.LayerNorm((2, 3), elementwise_affine=False),
                            tn.Sequential(tn.Linear(1, 1)))
     assert repr(model) == repr(theirs)
-    assert repr(nn.MLP([2, 3, 1])).startswith("MLP(\n  (0): Linear(in_features=2, out_features=3, bias=True)")
-    assert repr(nn.ModuleDict({"a": nn.ReLU()})) == "ModuleDict(\n  (a): ReLU()\n)"
+    assert repr(nn.ModuleDict({"a": nn.ReLU()})) == repr(tn.ModuleDict({"a": tn.ReLU()}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,13 +437,16 @@ def test_linear_init_is_pytorchs_uniform_from_the_seeded_generator():
         nn.Linear(2, 3, dtype="int32")
 
 
-def test_linear_layer_against_formula_gradcheck_and_torch():
+def test_linear_layer_against_formula_and_gradcheck():
     layer = nn.Linear(4, 3, dtype="float64")
     x = rng(2).normal(size=(5, 4))
     np.testing.assert_allclose(layer(ad.tensor(x)).data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-14)
     params = [layer.weight, layer.bias]
     assert ad.gradcheck(lambda x, w, b: layer(x), (leaf(x), *params))
-    compare_module_with_torch(layer, lambda torch: torch.nn.Linear(4, 3), x)
+
+
+def test_linear_layer_matches_torch():
+    compare_module_with_torch(nn.Linear(4, 3), lambda torch: torch.nn.Linear(4, 3), rng(2).normal(size=(5, 4)))
 
 
 def compare_module_with_torch(ours, make_theirs, x, train=True):
@@ -476,6 +488,9 @@ def test_mlp_is_a_positional_sequential():
         nn.MLP([2, 2, 2], activation="swish")
     with pytest.raises(ValueError, match="at least the input and output"):
         nn.MLP([2])
+
+
+def test_mlp_matches_torch_sequential():
     torch = pytest.importorskip("torch")
     tn = torch.nn
     compare_module_with_torch(nn.MLP([3, 5, 4, 2], activation="tanh"),
@@ -514,9 +529,20 @@ def test_layer_norm(shape, normalized, affine):
     np.testing.assert_allclose(layer(ad.tensor(x)).data, expected, rtol=1e-12, atol=1e-12)
     params = list(layer.parameters())
     assert ad.gradcheck(lambda x, *p: layer(x), (leaf(x), *params))
-    compare_module_with_torch(layer, lambda torch: torch.nn.LayerNorm(normalized, elementwise_affine=affine), x)
     with pytest.raises(ValueError, match="does not end with normalized_shape"):
         layer(ad.ones(2, 7))
+
+
+@pytest.mark.parametrize("shape, normalized", [((4, 5), 5), ((2, 3, 4), (3, 4))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_matches_torch(shape, normalized, affine):
+    r = rng(6)
+    layer = nn.LayerNorm(normalized, elementwise_affine=affine)
+    if affine:
+        layer.weight.data[...] = r.normal(size=layer.weight.shape)
+        layer.bias.data[...] = r.normal(size=layer.bias.shape)
+    x = r.normal(2, 3, shape)
+    compare_module_with_torch(layer, lambda torch: torch.nn.LayerNorm(normalized, elementwise_affine=affine), x)
 
 
 def np_batch_norm_train(x, weight, bias, eps):
@@ -647,6 +673,11 @@ def test_module_list_repr_groups_repeated_entries_as_pytorch():
 )"""
     assert repr(blocks) == expected
     assert repr(nn.ModuleList()) == "ModuleList()"
+
+
+def test_module_list_repr_matches_torch():
+    blocks = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(),
+                            nn.Sequential(nn.Linear(2, 1)), nn.Sequential(nn.Linear(2, 1))])
     torch = pytest.importorskip("torch")
     tn = torch.nn
     theirs = tn.ModuleList([tn.Linear(2, 2), tn.Linear(2, 2), tn.Linear(2, 2), tn.ReLU(),
