@@ -171,7 +171,7 @@ class Samples:
         rounds = f"{kept} round{'s' if kept != 1 else ''}"
         if self.all_busy:
             return f"{rounds}, the machine busy in most of them"
-        return rounds + (f" ({self.busy} busy ones dropped)" if self.busy else "")
+        return rounds + (f" ({self.busy} busy one{'s' if self.busy != 1 else ''} dropped)" if self.busy else "")
 
 
 # A round counts as busy when other processes used more than `threshold` of the CPUs during it
@@ -303,8 +303,8 @@ def run_chain(engines, config, rows):
 
 
 def run_step(name, spec, engines, config, rows, memory_target=None):
-    models, (X, y, onehot) = w.mlp_setup(engines=engines, **spec)
-    calls = {engine: (lambda model=model: model.step(X, y, onehot)) for engine, model in models.items()}
+    models, (X, y) = w.mlp_setup(engines=engines, **spec)
+    calls = {engine: (lambda model=model: model.step(X, y)) for engine, model in models.items()}
     samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
     values = {engine: samples.median(engine) * 1e3 for engine in engines}
     target = TARGETS[name]
@@ -440,11 +440,15 @@ METHOD = """\
 - Before timing, the engines' outputs, losses and gradients are checked to agree (float32:
   relative 1e-4; the chain against a float64 interpretation of its op table); the run aborts
   otherwise. Agreement (worst relative error): {agreement}.
-- numpy is the hand-written reference: per-op forward and backward as in the classic tutorials,
-  softmax cross-entropy with its closed-form gradient (softmax - onehot) / N, plain out-of-place
-  activations. The autodiff versions use raw engine ops only (`x @ W + b`, `.tanh()`/`.relu()`,
-  cross-entropy composed from ~9 ops) with the same numpy SGD/Adam code applied to `p.data`
-  (until nn/optim land). PyTorch is idiomatic eager: `F.cross_entropy`, `torch.optim`.
+- numpy is the hand-written reference: per-op forward and backward as in the classic tutorials
+  (`h @ W + b`), softmax cross-entropy with its closed-form gradient (softmax - onehot) / N, plain
+  out-of-place activations, SGD/Adam in numpy on the arrays.
+- Workloads 1 and 4 measure the engine: autodiff and PyTorch run the same raw tensor ops. The MLP
+  workloads (2, 3, 5) are written as a user writes them: `nn.MLP` (a Sequential of `nn.Linear`
+  and `nn.Tanh`/`nn.ReLU`), `F.cross_entropy(logits, labels)` on int labels, `optim.SGD`/
+  `optim.Adam` with `zero_grad()`/`step()`; PyTorch the same with `torch.nn.Sequential`,
+  `torch.nn.Linear`, `torch.nn.functional.cross_entropy` and `torch.optim` (its defaults: the
+  per-tensor loop on CPU). All start from the same seeded weights.
 - Workload 1: the ten-op cycle (×1.5, +0.25, tanh, −0.5, square, neg, exp, ×2, −1, tanh)
   repeated 10 times, backward from a ones seed to the leaf. Workload 4: `x = x * 1.0000001 + 1e-7`
   on a 0-d float64 leaf (two ops per link), backward; the numpy reference saves nothing (the
@@ -486,9 +490,9 @@ def profile(torch):
     for shape in ((4,), (64, 64)):
         x0, seed_grad = w.chain_input(shape)
         jobs.append((f"workload 1, chain on {shape}, 300 runs", w.chain_autodiff(x0, seed_grad), 300))
-    models, (X, y, onehot) = w.mlp_setup(engines=("autodiff",), **w.DIGITS_STEP)
-    jobs.append(("workload 2, digits MLP step, 2000 steps",
-                 lambda: models["autodiff"].step(X, y, onehot), 2000))
+    models, (X, y) = w.mlp_setup(engines=("autodiff",), **w.DIGITS_STEP)
+    jobs.append(("workload 2, digits MLP step (nn.MLP, F.cross_entropy, optim.SGD), 2000 steps",
+                 lambda: models["autodiff"].step(X, y), 2000))
     for title, call, count in jobs:
         call()
         profiler = cProfile.Profile()
