@@ -45,7 +45,8 @@ QUICK = dict(rounds=3, batch_s=0.02, warmup_s=0.05, deep_sizes=(10**4, 10**5), d
              training_rounds=1, memory_repeats=1)
 
 TARGETS = dict(chain=2.5, digits_step=1.5, mnist_step=1.10, mnist_memory=1.2, deep=3.0,
-               deep_bytes_per_op=1000.0, training=1.5)
+               deep_bytes_per_op=1000.0, training=1.5, adam_step=1.10)
+# adam_step: provisional (the optimizer's overhead over plain numpy; the same bound as workload 3)
 LINEAR_TOLERANCE = 0.25      # bytes/op at the two deep sizes may differ by this fraction
 ACCURACY_TOLERANCE = 0.006   # "equal accuracy": within 2 of the 360 test digits
 
@@ -382,6 +383,19 @@ def run_training(engines, config, rows):
                     + f"; {samples.rounds_note()}"))
 
 
+def run_adam_step(engines, config, rows):
+    calls = {engine: w.ADAM_STEP[engine]() for engine in engines}
+    samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
+    values = {engine: samples.median(engine) * 1e3 for engine in engines}
+    ratio = samples.ratio("autodiff")
+    low, high = samples.ratio_spread("autodiff")
+    count = sum(math.prod(shape) for shape in w.ADAM_SHAPES)
+    rows.append(Row(f"6. Adam step over a 784-512-512-10 MLP's parameters ({count:,} float32), "
+                    "optim.Adam vs hand-written numpy Adam", "ms/step", values,
+                    f"≤ ×{TARGETS['adam_step']}", passed=ratio <= TARGETS["adam_step"],
+                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+
+
 def check_agreement(engines, config):
     """Assert the engines compute the same thing before anything is timed; returns a summary."""
     worst = {
@@ -390,6 +404,7 @@ def check_agreement(engines, config):
         "digits step": w.check_mlp(engines=engines, **w.DIGITS_STEP),
         "MNIST step": w.check_mlp(engines=engines, **w.MNIST_STEP),
         "deep chain": w.check_deep(config["deep_sizes"][0], engines),
+        "Adam step (updates)": w.check_adam_step(engines),
     }
     return ", ".join(f"{name} {error:.1e}" for name, error in worst.items())
 
@@ -449,6 +464,9 @@ METHOD = """\
   `optim.Adam` with `zero_grad()`/`step()`; PyTorch the same with `torch.nn.Sequential`,
   `torch.nn.Linear`, `torch.nn.functional.cross_entropy` and `torch.optim` (its defaults: the
   per-tensor loop on CPU). All start from the same seeded weights.
+- Workload 6 times `optimizer.step()` alone over fixed gradients: `optim.Adam`, the numpy Adam of
+  workload 3 (same formula and hyper-parameters), and `torch.optim.Adam`; the agreement
+  check compares the three engines' parameter updates over three steps.
 - Workload 1: the ten-op cycle (×1.5, +0.25, tanh, −0.5, square, neg, exp, ×2, −1, tanh)
   repeated 10 times, backward from a ones seed to the leaf. Workload 4: `x = x * 1.0000001 + 1e-7`
   on a 0-d float64 leaf (two ops per link), backward; the numpy reference saves nothing (the
@@ -551,6 +569,7 @@ def main(argv=None):
                                                     memory_target=TARGETS["mnist_memory"])),
         ("4. deep graph", lambda: run_deep(engines, config, rows)),
         ("5. digits training", lambda: run_training(engines, config, rows)),
+        ("6. Adam step", lambda: run_adam_step(engines, config, rows)),
     ]
     for title, step in steps:
         print(f"running {title} ...", flush=True)

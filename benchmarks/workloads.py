@@ -7,7 +7,7 @@ gradient) and use nothing the engine could not also use: no in-place activation 
 constants, no fused kernels beyond numpy's own ufuncs.
 
 Workloads 1 and 4 measure the engine, so their autodiff versions use raw tensor ops; the MLP
-workloads (2, 3, 5) are written as a user writes them, with ``nn``
+workloads (2, 3, 5) and the optimizer step (6) are written as a user writes them, with ``nn``
 (``nn.MLP`` of ``nn.Linear``, ``F.cross_entropy`` on integer labels) and ``optim``, and PyTorch's
 with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep scalar chain
 (float64, so 1 + 1e-7 is representable).
@@ -571,3 +571,74 @@ def train_digits(engine, data, sizes, batch, epochs, activation, optimizer, orde
     accuracy = float((model.predict(X_test) == y_test).mean())
     return accuracy, loss
 
+
+# ---------------------------------------------------------------------------------------------
+# workload 6: one Adam step over an MLP's parameters (the optimizer's own cost)
+
+ADAM_SHAPES = ((784, 512), (512,), (512, 512), (512,), (512, 10), (10,))   # a 784-512-512-10 MLP
+ADAM_OPTIONS = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+
+def adam_state(seed=0):
+    """Float32 starting parameters (~N(0, 0.05)) and fixed gradients (~N(0, 0.01)) of ADAM_SHAPES."""
+    rng = np.random.default_rng(seed)
+    params = [(rng.standard_normal(shape) * 0.05).astype(DTYPE) for shape in ADAM_SHAPES]
+    grads = [(rng.standard_normal(shape) * 1e-2).astype(DTYPE) for shape in ADAM_SHAPES]
+    return params, grads
+
+
+def adam_numpy():
+    """The hand-written numpy Adam (``Adam`` above) on arrays: run() -> the parameters."""
+    start, grads = adam_state()
+    params = [p.copy() for p in start]
+    optimizer = Adam(**ADAM_OPTIONS)
+
+    def run():
+        optimizer.update(params, grads)
+        return params
+    return run
+
+
+def adam_autodiff():
+    """optim.Adam on leaf tensors whose .grad is set: run() -> the parameters."""
+    start, grads = adam_state()
+    params = [ad.tensor(p, requires_grad=True) for p in start]
+    for p, g in zip(params, grads):
+        p.grad = ad.tensor(g)
+    optimizer = optim.Adam(params, **ADAM_OPTIONS)
+
+    def run():
+        optimizer.step()
+        return params
+    return run
+
+
+def adam_torch():
+    """torch.optim.Adam with its defaults on leaf tensors whose .grad is set: run() -> the parameters."""
+    torch = import_torch()
+    start, grads = adam_state()
+    params = [torch.tensor(p, requires_grad=True) for p in start]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g)
+    optimizer = torch.optim.Adam(params, **ADAM_OPTIONS)
+
+    def run():
+        optimizer.step()
+        return params
+    return run
+
+
+ADAM_STEP = {"numpy": adam_numpy, "autodiff": adam_autodiff, "torch": adam_torch}
+
+
+def check_adam_step(engines, steps=3):
+    """Assert the engines' parameter changes (from the common start) agree after each of
+    ``steps`` Adam steps; the changes, ~lr, are what a wrong update would get wrong. Returns the
+    worst relative error."""
+    start, _ = adam_state()
+    runs = {engine: ADAM_STEP[engine]() for engine in engines}
+    worst = 0.0
+    for step in range(steps):
+        results = {engine: [_to_numpy(p) - p0 for p, p0 in zip(run(), start)] for engine, run in runs.items()}
+        worst = max(worst, _agree(f"Adam step {step + 1}", results))
+    return worst
