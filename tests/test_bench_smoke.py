@@ -92,3 +92,6 @@ def test_harness_renders_a_table(monkeypatch):
     row = run.Row("demo", "s", {"numpy": 1.0, "autodiff": 2.0}, "≤ ×2.5", passed=True)
     text = run.table([row], ("numpy", "autodiff"))
     assert "| demo | s | 1.00 | 2.00 | ×2.00 | ≤ ×2.5 | pass |" in text
+    # without torch installed, its columns are still there and say so
+    text = run.table([row], run.COLUMNS)
+    assert "| demo | s | 1.00 | 2.00 | n/a | ×2.00 | — | ≤ ×2.5 | pass |" in text
