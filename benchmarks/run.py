@@ -362,10 +362,12 @@ def run_deep(engines, config, rows):
         values = {engine: samples.median(engine) / n_ops * 1e6 for engine in engines}
         first = n_ops == config["deep_sizes"][0]
         ratio = samples.ratio("autodiff")
+        low, high = samples.ratio_spread("autodiff")
         rows.append(Row(f"4. deep graph, {_count(n_ops)} chained 0-d ops", "µs/op", values,
                         f"≤ ×{TARGETS['deep']}" if first else "—",
                         passed=(ratio <= TARGETS["deep"]) if first else None,
-                        note=f"1 run per round; {samples.rounds_note()}"))
+                        note=f"autodiff/numpy per round {low:.0f}–{high:.0f}; 1 run per round; "
+                        f"{samples.rounds_note()}"))
         bytes_per_op[n_ops] = {engine: peak_bytes(calls[engine]) / n_ops
                                for engine in engines if engine != "torch"}
     small, large = config["deep_sizes"]
