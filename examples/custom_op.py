@@ -103,15 +103,18 @@ def main(quick=False):
     # 2. the right one passes, first and second order
     results["right_gradcheck"] = ad.gradcheck(softplus, x)
     results["right_gradgradcheck"] = ad.gradgradcheck(softplus, x)
-    print(f"2. Softplus: gradcheck {results['right_gradcheck']}, gradgradcheck {results['right_gradgradcheck']}")
+    print(f"2. Softplus: gradcheck {results['right_gradcheck']}, "
+          f"gradgradcheck {results['right_gradgradcheck']}")
 
     # 3. a pitfall: check the op's own output, not its .sum(). The sum feeds backward a gradient
     #    of all ones, and a backward that ignores its incoming gradient looks right on ones.
     results["forgetful_passes_on_sum"] = ad.gradcheck(lambda t: ForgetfulSoftplus.apply(t).sum(), x,
                                                       raise_exception=False)
-    results["forgetful_caught_on_output"] = not ad.gradcheck(ForgetfulSoftplus.apply, x, raise_exception=False)
+    results["forgetful_caught_on_output"] = not ad.gradcheck(ForgetfulSoftplus.apply, x,
+                                                             raise_exception=False)
     print(f"3. ForgetfulSoftplus (ignores grad): passes gradcheck of .sum(): "
-          f"{results['forgetful_passes_on_sum']}; caught on the raw output: {results['forgetful_caught_on_output']}")
+          f"{results['forgetful_passes_on_sum']}; "
+          f"caught on the raw output: {results['forgetful_caught_on_output']}")
 
     # 4. why the op: the composed formula overflows where the op does not
     big = ad.tensor([1000.0], dtype="float64")

@@ -20,8 +20,9 @@ Lesson: after the same small number of epochs, mini-batch SGD reaches a lower lo
 
 The catch, visible in the full run (``python examples/gd_vs_sgd.py``): at a constant learning
 rate SGD stops improving at a noise floor a little above the best possible loss, bouncing around
-the minimum, while GD keeps creeping down (and, given enough epochs, would reach the optimum). A decaying learning rate removes the floor (see
-examples/lr_schedules.py and examples/linear_regression.py).
+the minimum, while GD keeps creeping down (and, given enough epochs, would reach the optimum).
+A decaying learning rate removes the floor (see examples/lr_schedules.py and
+examples/linear_regression.py).
 """
 import os
 import sys

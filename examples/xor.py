@@ -13,7 +13,7 @@ Note that XOR is the textbook example of a loss surface with bad spots: for some
 gradient descent stalls in a local minimum (or a very flat plateau) where the net gets two of the
 four inputs right and answers about 0.5 for the other two (loss ≈ 0.125). Over seeds 0-99 with
 the settings below, 98 reach a loss under 0.05 in 500 steps; seeds 49 and 79 stall near 0.126
-and are still there after 1000 steps. ``main`` trains seed 49 too, so you can see it happen.
+and are still there after 5000 steps. ``main`` trains seed 49 too, so you can see it happen.
 """
 import os
 import sys
