@@ -9,7 +9,6 @@ from collections import namedtuple
 
 import numpy as np
 
-from autodiff import Tensor
 from autodiff.viz import named_tensors
 
 __all__ = ["grad_flow", "GradFlow", "GradFlowRow"]
