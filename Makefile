@@ -21,9 +21,10 @@ test: $(PY)
 	$(PY) -m pip install -e ".[$(EXTRAS)]"
 	$(PY) -m pytest
 
+# BENCH_ARGS=--quick: a smoke run of the benchmarks that writes nothing
 bench: $(PY)
 	$(PY) -m pip install -e ".[bench,demo]"
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info

@@ -6,9 +6,11 @@ forward, the local derivative per op backward, softmax cross-entropy with its cl
 gradient) and use nothing the engine could not also use: no in-place activation tricks, no folded
 constants, no fused kernels beyond numpy's own ufuncs.
 
-Each engine's implementation of a workload is a small function or class, so that the autodiff
-ones can be swapped for ``nn``/``optim`` when those packages land (look for "SWAP:" comments).
-Everything is float32 except the deep scalar chain (float64, so 1 + 1e-7 is representable).
+Workloads 1 and 4 measure the engine, so their autodiff versions use raw tensor ops; the MLP
+workloads (2, 3, 5) and the optimizer step (6) are written as a user writes them, with ``nn``
+(``nn.MLP`` of ``nn.Linear``, ``F.cross_entropy`` on integer labels) and ``optim``, and PyTorch's
+with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep scalar chain
+(float64, so 1 + 1e-7 is representable).
 ``check_*`` functions assert that the engines compute the same thing; ``run.py`` calls them once
 before timing and the smoke test calls them on tiny sizes.
 
@@ -19,6 +21,9 @@ import math
 import numpy as np
 
 import autodiff as ad
+import nn
+import optim
+from nn import functional as F
 
 DTYPE = np.float32
 RTOL = 1e-4     # float32 agreement between engines, normwise (see ``relative_error``)
@@ -226,16 +231,11 @@ def init_mlp(sizes, seed=0):
 
 
 def synthetic_batch(batch, features, classes, seed=1):
-    """A fixed batch: inputs uniform in [0, 1) (like scaled pixels), labels, and their one-hot."""
+    """A fixed batch: inputs uniform in [0, 1) (like scaled pixels) and int64 labels."""
     rng = np.random.default_rng(seed)
     X = rng.random((batch, features), dtype=DTYPE)
     y = rng.integers(0, classes, batch)
-    return X, y, one_hot(y, classes)
-
-
-def one_hot(y, classes):
-    """(N,) int labels -> (N, classes) float32 one-hot rows."""
-    return np.eye(classes, dtype=DTYPE)[y]
+    return X, y
 
 
 class SGD:
@@ -343,9 +343,9 @@ class NumpyMLP:
                 dout = dout * (h > 0) if relu else dout * (1.0 - h * h)
         return loss, grads
 
-    def step(self, X, y, onehot):
+    def step(self, X, y):
         """One training step on a batch; returns the loss (a float)."""
-        self.grads = None       # as p.grad = None in the other engines
+        self.grads = None       # as zero_grad() (set_to_none) in the other engines
         # the activations die when loss_and_grads returns, before the update (as in the classic
         # model.loss(X, y) -> (loss, grads) followed by the solver's update)
         loss, self.grads = self.loss_and_grads(X, y)
@@ -365,92 +365,79 @@ class NumpyMLP:
         return list(self.grads)
 
 
-def autodiff_cross_entropy(logits, onehot):
-    """Mean softmax cross-entropy composed from engine ops; onehot is a constant (N, C) tensor.
-    SWAP: nn.functional.cross_entropy once nn lands."""
-    m = logits.detach().max(axis=1, keepdims=True)      # a constant: the shift needs no gradient
-    z = logits - m
-    logp = z - z.exp().sum(axis=1, keepdims=True).log()
-    return -(logp * onehot).sum() / logits.shape[0]
+def _layer_sizes(layers):
+    """[in, hidden..., out] of the (W (in, out), b) pairs from ``init_mlp``."""
+    return [layers[0][0].shape[0]] + [W.shape[1] for W, _ in layers]
 
 
 class AutodiffMLP:
-    """The same MLP on autodiff: raw ops for the model and loss, the array optimizer on ``p.data``.
-    SWAP: nn.Linear / nn.Sequential for the layers and optim.SGD / optim.Adam for the update."""
+    """The same MLP as a user writes it with this project: ``nn.MLP`` (a Sequential of nn.Linear
+    and nn.Tanh/nn.ReLU), ``F.cross_entropy(logits, labels)`` on int labels, ``optim.SGD`` or
+    ``optim.Adam`` with ``zero_grad()`` / ``step()``."""
 
     def __init__(self, layers, activation, optimizer):
-        self.layers = [(ad.tensor(W, requires_grad=True), ad.tensor(b, requires_grad=True))
-                       for W, b in layers]
-        self.params = [p for layer in self.layers for p in layer]
-        self.activation = activation
-        self.optimizer = make_optimizer(optimizer)
+        self.model = nn.MLP(_layer_sizes(layers), activation=activation, dtype=DTYPE)
+        self.linears = [module for module in self.model if isinstance(module, nn.Linear)]
+        for linear, (W, b) in zip(self.linears, layers):
+            linear.weight.data[...] = W.T       # nn.Linear.weight is (out, in)
+            linear.bias.data[...] = b
+        name, options = optimizer
+        self.optimizer = {"sgd": optim.SGD, "adam": optim.Adam}[name](self.model.parameters(), **options)
 
-    def forward(self, X):
-        relu = self.activation == "relu"
-        last = len(self.layers) - 1
-        h = X
-        for i, (W, b) in enumerate(self.layers):
-            h = h @ W + b
-            if i < last:
-                h = h.relu() if relu else h.tanh()
-        return h
-
-    def step(self, X, y, onehot):
+    def step(self, X, y):
         """One training step on a batch; returns the loss (a float)."""
-        for p in self.params:
-            p.grad = None
+        self.optimizer.zero_grad()
         # ad.Tensor wraps the batch without copying it (ad.tensor would copy)
-        loss = autodiff_cross_entropy(self.forward(ad.Tensor(X)), ad.Tensor(onehot))
+        loss = F.cross_entropy(self.model(ad.Tensor(X)), y)
         loss.backward()
-        with ad.no_grad():
-            self.optimizer.update([p.data for p in self.params], [p.grad.data for p in self.params])
+        self.optimizer.step()
         return loss.item()
 
     def predict(self, X):
         with ad.no_grad():
-            return self.forward(ad.Tensor(X)).data.argmax(axis=1)
+            return self.model(ad.Tensor(X)).data.argmax(axis=1)
 
     def gradients(self):
-        return [p.grad.data for p in self.params]
+        """[dW1, db1, ...] in the reference's layout (W as (in, out))."""
+        return [g for linear in self.linears for g in (linear.weight.grad.data.T, linear.bias.grad.data)]
 
 
 class TorchMLP:
-    """The same MLP in idiomatic PyTorch eager: ``x @ W + b``, F.cross_entropy, torch.optim
-    (SGD with PyTorch's momentum convention, or Adam), zero_grad(set_to_none=True)."""
+    """The same MLP in idiomatic PyTorch eager: ``torch.nn.Sequential`` of ``torch.nn.Linear`` and
+    activations, ``F.cross_entropy``, ``torch.optim.SGD``/``Adam`` with their defaults,
+    ``zero_grad()`` (set_to_none)."""
 
     def __init__(self, layers, activation, optimizer):
         torch = self.torch = import_torch()
-        self.layers = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
-                       for W, b in layers]
-        self.params = [p for layer in self.layers for p in layer]
-        self.activation = torch.relu if activation == "relu" else torch.tanh
+        modules = []
+        for i, (W, b) in enumerate(layers):
+            linear = torch.nn.Linear(W.shape[0], W.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T))
+                linear.bias.copy_(torch.from_numpy(b))
+            modules.append(linear)
+            if i < len(layers) - 1:
+                modules.append(torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh())
+        self.model = torch.nn.Sequential(*modules)
+        self.linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
         name, options = optimizer
         make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name]
-        self.optimizer = make(self.params, **options)
+        self.optimizer = make(self.model.parameters(), **options)
 
-    def forward(self, X):
-        last = len(self.layers) - 1
-        h = X
-        for i, (W, b) in enumerate(self.layers):
-            h = h @ W + b
-            if i < last:
-                h = self.activation(h)
-        return h
-
-    def step(self, X, y, onehot):
+    def step(self, X, y):
         torch = self.torch
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(self.forward(torch.from_numpy(X)), torch.from_numpy(y))
+        self.optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(self.model(torch.from_numpy(X)), torch.from_numpy(y))
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
     def predict(self, X):
         with self.torch.no_grad():
-            return self.forward(self.torch.from_numpy(X)).argmax(dim=1).numpy()
+            return self.model(self.torch.from_numpy(X)).argmax(dim=1).numpy()
 
     def gradients(self):
-        return [p.grad.numpy() for p in self.params]
+        return [g for linear in self.linears for g in (linear.weight.grad.numpy().T, linear.bias.grad.numpy())]
 
 
 MLP = {"numpy": NumpyMLP, "autodiff": AutodiffMLP, "torch": TorchMLP}
@@ -462,22 +449,22 @@ MNIST_STEP = dict(sizes=(784, 512, 512, 10), batch=256, activation="relu",
 
 
 def mlp_setup(sizes, batch, activation, optimizer, engines, seed=0):
-    """Models for each engine, from the same initial weights, and one fixed synthetic batch."""
+    """Models for each engine, from the same initial weights, and one fixed synthetic batch (X, y)."""
     layers = init_mlp(sizes, seed)
-    X, y, onehot = synthetic_batch(batch, sizes[0], sizes[-1], seed + 1)
+    X, y = synthetic_batch(batch, sizes[0], sizes[-1], seed + 1)
     models = {engine: MLP[engine](layers, activation, optimizer) for engine in engines}
-    return models, (X, y, onehot)
+    return models, (X, y)
 
 
 def check_mlp(sizes, batch, activation, optimizer, engines, steps=3):
     """Assert the engines' losses and gradients agree over ``steps`` training steps from the same
     weights (later steps also check that the updates agree). Returns the worst relative error."""
-    models, (X, y, onehot) = mlp_setup(sizes, batch, activation, optimizer, engines)
+    models, (X, y) = mlp_setup(sizes, batch, activation, optimizer, engines)
     worst = 0.0
     for step in range(steps):
         results = {}
         for engine, model in models.items():
-            loss = model.step(X, y, onehot)
+            loss = model.step(X, y)
             results[engine] = [loss] + [np.array(g) for g in model.gradients()]
         worst = max(worst, _agree(f"MLP {sizes} step {step + 1}", results))
     return worst
@@ -573,8 +560,6 @@ def train_digits(engine, data, sizes, batch, epochs, activation, optimizer, orde
     """Train from seeded weights for ``epochs`` on the training split, then score the test split.
     Returns (test accuracy, last batch loss)."""
     X_train, y_train, X_test, y_test = data
-    classes = sizes[-1]
-    onehot_train = one_hot(y_train, classes)
     if orders is None:
         orders = epoch_orders(len(X_train), epochs, seed)
     model = MLP[engine](init_mlp(sizes, seed), activation, optimizer)
@@ -582,6 +567,78 @@ def train_digits(engine, data, sizes, batch, epochs, activation, optimizer, orde
     for order in orders:
         for start in range(0, len(order), batch):
             idx = order[start:start + batch]
-            loss = model.step(X_train[idx], y_train[idx], onehot_train[idx])
+            loss = model.step(X_train[idx], y_train[idx])
     accuracy = float((model.predict(X_test) == y_test).mean())
     return accuracy, loss
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 6: one Adam step over an MLP's parameters (the optimizer's own cost)
+
+ADAM_SHAPES = ((784, 512), (512,), (512, 512), (512,), (512, 10), (10,))   # a 784-512-512-10 MLP
+ADAM_OPTIONS = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+
+def adam_state(seed=0):
+    """Float32 starting parameters (~N(0, 0.05)) and fixed gradients (~N(0, 0.01)) of ADAM_SHAPES."""
+    rng = np.random.default_rng(seed)
+    params = [(rng.standard_normal(shape) * 0.05).astype(DTYPE) for shape in ADAM_SHAPES]
+    grads = [(rng.standard_normal(shape) * 1e-2).astype(DTYPE) for shape in ADAM_SHAPES]
+    return params, grads
+
+
+def adam_numpy():
+    """The hand-written numpy Adam (``Adam`` above) on arrays: run() -> the parameters."""
+    start, grads = adam_state()
+    params = [p.copy() for p in start]
+    optimizer = Adam(**ADAM_OPTIONS)
+
+    def run():
+        optimizer.update(params, grads)
+        return params
+    return run
+
+
+def adam_autodiff():
+    """optim.Adam on leaf tensors whose .grad is set: run() -> the parameters."""
+    start, grads = adam_state()
+    params = [ad.tensor(p, requires_grad=True) for p in start]
+    for p, g in zip(params, grads):
+        p.grad = ad.tensor(g)
+    optimizer = optim.Adam(params, **ADAM_OPTIONS)
+
+    def run():
+        optimizer.step()
+        return params
+    return run
+
+
+def adam_torch():
+    """torch.optim.Adam with its defaults on leaf tensors whose .grad is set: run() -> the parameters."""
+    torch = import_torch()
+    start, grads = adam_state()
+    params = [torch.tensor(p, requires_grad=True) for p in start]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g)
+    optimizer = torch.optim.Adam(params, **ADAM_OPTIONS)
+
+    def run():
+        optimizer.step()
+        return params
+    return run
+
+
+ADAM_STEP = {"numpy": adam_numpy, "autodiff": adam_autodiff, "torch": adam_torch}
+
+
+def check_adam_step(engines, steps=3):
+    """Assert the engines' parameter changes (from the common start) agree after each of
+    ``steps`` Adam steps; the changes, ~lr, are what a wrong update would get wrong. Returns the
+    worst relative error."""
+    start, _ = adam_state()
+    runs = {engine: ADAM_STEP[engine]() for engine in engines}
+    worst = 0.0
+    for step in range(steps):
+        results = {engine: [_to_numpy(p) - p0 for p, p0 in zip(run(), start)] for engine, run in runs.items()}
+        worst = max(worst, _agree(f"Adam step {step + 1}", results))
+    return worst

@@ -36,6 +36,10 @@ def test_mlp_steps_agree(spec):
     assert w.check_mlp(engines=ENGINES, **spec) <= w.RTOL
 
 
+def test_adam_steps_agree():
+    assert w.check_adam_step(ENGINES) <= w.RTOL
+
+
 def test_deep_chain_agrees():
     x, grad = (w._to_numpy(a) for a in w.deep_autodiff(200)())
     assert np.isclose(grad, w.DEEP_MUL ** 100, rtol=1e-12)
@@ -48,6 +52,7 @@ def test_torch_agrees(torch):
     for spec in TINY_STEPS:
         assert w.check_mlp(engines=engines, **spec) <= w.RTOL
     assert w.check_deep(200, engines) <= 1e-9
+    assert w.check_adam_step(engines) <= w.RTOL
 
 
 def test_training_runs_the_same_batches_in_every_engine():
@@ -87,3 +92,6 @@ def test_harness_renders_a_table(monkeypatch):
     row = run.Row("demo", "s", {"numpy": 1.0, "autodiff": 2.0}, "≤ ×2.5", passed=True)
     text = run.table([row], ("numpy", "autodiff"))
     assert "| demo | s | 1.00 | 2.00 | ×2.00 | ≤ ×2.5 | pass |" in text
+    # without torch installed, its columns are still there and say so
+    text = run.table([row], run.COLUMNS)
+    assert "| demo | s | 1.00 | 2.00 | n/a | ×2.00 | — | ≤ ×2.5 | pass |" in text
