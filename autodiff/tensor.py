@@ -126,8 +126,7 @@ class Tensor:
         ``gradient`` (same shape as self) is required unless self has one element. The graph's saved
         values are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        from .engine import backward
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+        _engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -588,3 +587,4 @@ def tensor(data, dtype=None, requires_grad=False):
 
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
 from .function import apply1 as _apply1, apply2 as _apply2  # noqa: E402
+from . import engine as _engine  # noqa: E402
