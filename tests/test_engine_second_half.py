@@ -286,3 +286,22 @@ def test_graph_with_hooks_and_retain_grad_is_freed_without_gc():
         assert node() is None
     finally:
         gc.enable()
+
+
+def test_setitem_in_place_with_gradients_to_value_and_old_values():
+    t = ad.zeros(4)
+    t[1] = 5.0
+    t[[0, 3]] = ad.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(t.data, [1.0, 5.0, 0.0, 2.0])
+    assert t._version == 2
+
+    def fn(x, v):
+        y = x * 2.0
+        y[0:2] = v * v
+        return y * y
+
+    x, v = leaf(3), leaf(1)
+    assert ad.gradcheck(fn, (x, v))
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w[0] = 3.0
