@@ -189,8 +189,9 @@ class Tensor:
 
     @property
     def size(self):
-        """Number of elements, as numpy's ``.size`` (``numel()`` is the PyTorch spelling)."""
-        return self.data.size
+        """Number of elements, as numpy's ``.size``; also callable as PyTorch's ``t.size()``
+        (the shape) and ``t.size(axis)`` (one dimension)."""
+        return _Size(self.data.size, self.data.shape)
 
     def numel(self):
         return self.data.size
@@ -522,6 +523,18 @@ def _user_site(stack):
         if not frame.filename.startswith(package):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return None
+
+
+class _Size(int):
+    """numpy's ``t.size`` (an int) that PyTorch users can also call: ``t.size()``, ``t.size(0)``."""
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
 
 
 class _HookHandle:

@@ -305,3 +305,8 @@ def test_setitem_in_place_with_gradients_to_value_and_old_values():
     w = ad.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="no_grad"):
         w[0] = 3.0
+
+
+def test_size_is_numpys_count_and_pytorchs_call():
+    t = ad.zeros(2, 3)
+    assert t.size == 6 and t.size() == (2, 3) and t.size(-1) == 3 and t.numel() == 6
