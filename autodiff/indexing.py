@@ -140,6 +140,11 @@ def concatenate(tensors, axis=0):
     return Concatenate.apply(axis, *tensors)
 
 
+def cat(tensors, axis=0, dim=None):
+    """PyTorch's name for ``concatenate`` (``dim`` is accepted for ``axis``)."""
+    return concatenate(tensors, axis if dim is None else dim)
+
+
 def stack(tensors, axis=0):
     """Join same-shaped tensors along a new axis (numpy's ``stack``)."""
     tensors = _join_inputs(tensors, "stack")

@@ -310,3 +310,12 @@ def test_setitem_in_place_with_gradients_to_value_and_old_values():
 def test_size_is_numpys_count_and_pytorchs_call():
     t = ad.zeros(2, 3)
     assert t.size == 6 and t.size() == (2, 3) and t.size(-1) == 3 and t.numel() == 6
+
+
+def test_reductions_take_pytorch_keywords_too():
+    t = leaf(2, 3)
+    np.testing.assert_allclose(t.sum(dim=1, keepdim=True).data, t.data.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(t.mean(dim=0).data, t.data.mean(axis=0))
+    assert ad.cat([t, t], dim=1).shape == (2, 6)
+    with pytest.raises(TypeError, match="not both"):
+        t.sum(0, dim=1)
