@@ -8,7 +8,7 @@ import gc
 
 import numpy as np
 
-from .function import Function, _OUTPUT
+from .function import _OUTPUT
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 

@@ -3,7 +3,7 @@ repeat and tile. All follow numpy's semantics."""
 import numpy as np
 
 from .function import Function
-from .tensor import Tensor, _wrap, share_version
+from .tensor import Tensor, share_version
 from .ops import _as_tensor, _normalize_axis, broadcast_to, where
 
 __all__ = ["getitem", "concatenate", "stack", "split", "pad", "repeat", "tile"]

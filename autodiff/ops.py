@@ -4,7 +4,6 @@ Backward formulas use only operations that both ndarrays and Tensors understand,
 runs on raw arrays in an ordinary backward and on Tensors (recording a graph) under
 ``create_graph=True``. Broadcast inputs are un-broadcast by the engine, not here.
 """
-import builtins
 import math
 import operator
 

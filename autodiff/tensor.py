@@ -1,6 +1,4 @@
 """Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
-import numbers
-
 import numpy as np
 
 from .grad_mode import state

@@ -11,7 +11,6 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-import autodiff as ad
 from autodiff import Tensor
 from autodiff.tensor import bump_version
 from autodiff.grad_mode import enter_scope, exit_scope
