@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 EXTRAS := test
+BENCH_EXTRAS := bench,demo
 ifeq ($(PARITY),1)
 EXTRAS := test,parity
+BENCH_EXTRAS := bench,demo,parity
 endif
 
 .PHONY: demo test bench clean
@@ -23,7 +25,7 @@ test: $(PY)
 
 # BENCH_ARGS=--quick: a smoke run of the benchmarks that writes nothing
 bench: $(PY)
-	$(PY) -m pip install -e ".[bench,demo]"
+	$(PY) -m pip install -e ".[$(BENCH_EXTRAS)]"
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:

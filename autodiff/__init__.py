@@ -17,7 +17,7 @@ from .ops import (
     reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to, flatten,
     logsumexp, softmax, log_softmax,
 )
-from .indexing import concatenate, stack, split, pad, repeat, tile
+from .indexing import concatenate, cat, stack, split, pad, repeat, tile
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like, manual_seed, default_generator,

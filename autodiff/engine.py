@@ -8,7 +8,7 @@ import gc
 
 import numpy as np
 
-from .function import Function, _OUTPUT
+from .function import _OUTPUT
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 
@@ -276,7 +276,7 @@ def _as_root_grad(root, gradient, create_graph, op):
                 f"{op}: grad can be implicitly created only for a one-element output, but this one has "
                 f"shape {root.data.shape}; reduce it first (e.g. loss.sum() or loss.mean()) or pass "
                 "gradient= with the output's shape")
-        g = np.ones_like(root.data)
+        g = np.ones(root.data.shape, root.data.dtype)
     else:
         g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.data.dtype)
         if g.shape != root.data.shape:

@@ -108,25 +108,28 @@ class Function:
         """Run forward on the arrays of ``args`` and, when grad mode is on and an input requires
         grad, record the node for backward. Returns a Tensor."""
         ctx = _new(cls)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = []
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                requires = requires or a._requires_grad
+            else:
+                arrays.append(a)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError) as error:
             raise _explain(cls, arrays, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
-        if not state.grad_enabled or out.dtype.kind != "f":
+        if not requires or not state.grad_enabled or out.dtype.kind != "f":
             return _wrap(out)
-        next_functions = None
+        next_functions = [None] * len(args)
+        input_meta = [None] * len(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and a._requires_grad:
-                if next_functions is None:
-                    next_functions = [None] * len(args)
-                    input_meta = [None] * len(args)
                 next_functions[i] = a.grad_fn or a
                 input_meta[i] = (arrays[i].shape, arrays[i].dtype)
-        if next_functions is None:
-            return _wrap(out)
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
         ctx.needs_input_grad = tuple(f is not None for f in next_functions)

@@ -111,12 +111,22 @@ class name_scope:
         self.previous = None
 
     def __enter__(self):
-        self.previous = state.scope
-        state.scope = self.name if self.previous is None else f"{self.previous}.{self.name}"
-        state.refresh()
+        self.previous = enter_scope(self.name)
         return self
 
     def __exit__(self, *exc):
-        state.scope = self.previous
-        state.refresh()
+        exit_scope(self.previous)
         return False
+
+
+def enter_scope(name):
+    """Open scope ``name`` inside the current one; returns what ``exit_scope`` restores."""
+    previous = state.scope
+    state.scope = name if previous is None else previous + "." + name
+    state.annotate = True
+    return previous
+
+
+def exit_scope(previous):
+    state.scope = previous
+    state.annotate = previous is not None or state.tracing

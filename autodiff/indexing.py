@@ -3,8 +3,8 @@ repeat and tile. All follow numpy's semantics."""
 import numpy as np
 
 from .function import Function
-from .tensor import Tensor, _wrap, share_version
-from .ops import _as_tensor, _normalize_axis
+from .tensor import Tensor, share_version
+from .ops import _as_tensor, _normalize_axis, broadcast_to, where
 
 __all__ = ["getitem", "concatenate", "stack", "split", "pad", "repeat", "tile"]
 
@@ -140,6 +140,11 @@ def concatenate(tensors, axis=0):
     return Concatenate.apply(axis, *tensors)
 
 
+def cat(tensors, axis=0, dim=None):
+    """PyTorch's name for ``concatenate`` (``dim`` is accepted for ``axis``)."""
+    return concatenate(tensors, axis if dim is None else dim)
+
+
 def stack(tensors, axis=0):
     """Join same-shaped tensors along a new axis (numpy's ``stack``)."""
     tensors = _join_inputs(tensors, "stack")
@@ -214,11 +219,36 @@ def tile(x, reps):
     return x
 
 
+def setitem(self, index, value):
+    """``t[index] = value`` in place (numpy's semantics); on the graph the gradient flows to
+    ``value`` at ``index`` and to the old values elsewhere."""
+    index, advanced = _normalize_index(index)
+    mask = np.zeros(self.data.shape, dtype=bool)
+    mask[index] = True
+
+    def assign(old, new):
+        target_shape = old.data[index].shape
+        new = _as_tensor(new) if isinstance(new, Tensor) else new
+        if isinstance(new, Tensor):
+            placed = scatter_add(broadcast_to(new, target_shape), old.shape, index, advanced)
+        else:
+            placed = np.zeros(old.shape, old.dtype)
+            placed[index] = new
+        return where(mask, placed, old)
+
+    return self._inplace("setitem", value, assign)
+
+
+def _method_setitem(self, index, value):
+    setitem(self, index, value)
+
+
 def _method_repeat(self, repeats, axis=None):
     return repeat(self, repeats, axis)
 
 
 Tensor.__getitem__ = getitem
+Tensor.__setitem__ = _method_setitem
 Tensor.repeat = _method_repeat
 Tensor.tile = tile
 

@@ -4,7 +4,6 @@ Backward formulas use only operations that both ndarrays and Tensors understand,
 runs on raw arrays in an ordinary backward and on Tensors (recording a graph) under
 ``create_graph=True``. Broadcast inputs are un-broadcast by the engine, not here.
 """
-import builtins
 import math
 import operator
 
@@ -1059,4 +1058,24 @@ for _name, _fn in {
 }.items():
     setattr(Tensor, _name, _fn)
 del _name, _fn
+
+
+def _accept_torch_names(fn):
+    """Let a reduction also take PyTorch's keyword names: dim= for axis=, keepdim= for keepdims=."""
+    def wrapper(x, *args, dim=None, keepdim=None, **kwargs):
+        if dim is not None:
+            if "axis" in kwargs or args:
+                raise TypeError(f"{fn.__name__}: give axis or dim, not both")
+            kwargs["axis"] = dim
+        if keepdim is not None:
+            kwargs["keepdims"] = keepdim
+        return fn(x, *args, **kwargs)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+for _fn in (sum, mean, max, min, var, std, prod, argmax, argmin, logsumexp, softmax, log_softmax):
+    setattr(Tensor, _fn.__name__, _accept_torch_names(_fn))
+Tensor.amax, Tensor.amin = Tensor.max, Tensor.min
+del _fn
 

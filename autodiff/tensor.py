@@ -1,6 +1,4 @@
 """Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
-import numbers
-
 import numpy as np
 
 from .grad_mode import state
@@ -126,8 +124,7 @@ class Tensor:
         ``gradient`` (same shape as self) is required unless self has one element. The graph's saved
         values are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        from .engine import backward
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+        _engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -190,8 +187,9 @@ class Tensor:
 
     @property
     def size(self):
-        """Number of elements, as numpy's ``.size`` (``numel()`` is the PyTorch spelling)."""
-        return self.data.size
+        """Number of elements, as numpy's ``.size``; also callable as PyTorch's ``t.size()``
+        (the shape) and ``t.size(axis)`` (one dimension)."""
+        return _Size(self.data.size, self.data.shape)
 
     def numel(self):
         return self.data.size
@@ -525,6 +523,18 @@ def _user_site(stack):
     return None
 
 
+class _Size(int):
+    """numpy's ``t.size`` (an int) that PyTorch users can also call: ``t.size()``, ``t.size(0)``."""
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+
 class _HookHandle:
     __slots__ = ("hooks", "hook")
 
@@ -588,3 +598,4 @@ def tensor(data, dtype=None, requires_grad=False):
 
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
 from .function import apply1 as _apply1, apply2 as _apply2  # noqa: E402
+from . import engine as _engine  # noqa: E402

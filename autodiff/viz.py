@@ -203,8 +203,9 @@ def _walk(starts):
     return order, index
 
 
-def _named_tensors(params):
-    """(name, tensor) pairs from a Module, a mapping, or an iterable of pairs."""
+def named_tensors(params, op="draw_graph"):
+    """(name, tensor) pairs from a Module, a mapping, or an iterable of pairs (``op`` names the
+    caller in errors)."""
     if params is None:
         return []
     if hasattr(params, "named_parameters"):
@@ -218,10 +219,10 @@ def _named_tensors(params):
         try:
             name, tensor = pair
         except (TypeError, ValueError):
-            raise TypeError("draw_graph: params must be a Module (with named_parameters()), a mapping "
+            raise TypeError(f"{op}: params must be a Module (with named_parameters()), a mapping "
                             f"or an iterable of (name, tensor) pairs; got an item {pair!r}") from None
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"draw_graph: params entry {name!r} is a {type(tensor).__name__}, not a Tensor")
+            raise TypeError(f"{op}: params entry {name!r} is a {type(tensor).__name__}, not a Tensor")
         named.append((str(name), tensor))
     return named
 
@@ -619,7 +620,7 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     summary_only = show_values == "summary"
     show_values = bool(show_values)
 
-    named = _named_tensors(params)
+    named = named_tensors(params)
     order, index = _walk([root.grad_fn or root for root in roots])
     names = {}
     for name, tensor in named:

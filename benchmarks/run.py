@@ -507,7 +507,7 @@ with its `bench` and `demo` extras (threadpoolctl, scikit-learn, ...) and runs
 `python benchmarks/run.py`, which checks that the engines compute the same thing, times every
 workload (about ten minutes on two cores) and rewrites `benchmarks/RESULTS.md`. PyTorch is
 optional: without it the torch columns read n/a; to fill them, install the CPU build first
-(`.venv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`).
+(`make bench PARITY=1` adds the `parity` extra, `torch==2.13.0`).
 `make bench BENCH_ARGS=--quick` is a smoke run that writes nothing, and
 `python benchmarks/run.py --profile` prints where autodiff spends its time on workloads 1 and 2.
 """

@@ -365,8 +365,10 @@ def _class_targets(input, target, ignore_index, loss):
                          f"class-index targets must have shape {expected} (the input's shape without the "
                          "class axis 1)")
     flat = array.reshape(-1).astype(np.int64, copy=False)
-    bad = (flat != ignore_index) & ((flat < 0) | (flat >= classes))
-    if bad.any():
+    # the common case, every target a valid class, costs two reductions
+    in_range = flat.size == 0 or (flat.min() >= 0 and flat.max() < classes)
+    bad = None if in_range else (flat != ignore_index) & ((flat < 0) | (flat >= classes))
+    if bad is not None and bad.any():
         raise IndexError(f"{loss}: target {int(flat[bad][0])} is out of range for {classes} classes (input of "
                          f"shape {input.shape}); class indices must be in [0, {classes - 1}] or equal "
                          f"ignore_index={ignore_index}")
@@ -524,8 +526,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     logits, flat, shape, classes = _class_targets(input, target, ignore_index, "cross_entropy")
     weight = _class_weights(weight, classes, input.dtype, "cross_entropy")
-    # ignore_index None tells the Function that no target is ignored (a faster path)
-    ignored = ignore_index if (flat == ignore_index).any() else None
+    # ignore_index None tells the Function that no target is ignored (a faster path); a default
+    # ignore_index outside [0, C) can only be present if some target is out of range
+    if 0 <= ignore_index < classes or (flat.size and (flat.min() < 0 or flat.max() >= classes)):
+        ignored = ignore_index if (flat == ignore_index).any() else None
+    else:
+        ignored = None
     loss = SoftmaxCrossEntropy.apply(logits, flat, weight, ignored, float(label_smoothing), reduction)
     return loss.reshape(shape) if reduction == "none" else loss
 

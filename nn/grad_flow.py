@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from autodiff import Tensor
+from autodiff.viz import named_tensors
 
 __all__ = ["grad_flow", "GradFlow", "GradFlowRow"]
 
@@ -53,23 +53,7 @@ def _fmt(x):
 
 
 def _named_parameters(model_or_named_parameters):
-    if hasattr(model_or_named_parameters, "named_parameters"):
-        pairs = model_or_named_parameters.named_parameters()
-    elif hasattr(model_or_named_parameters, "items"):
-        pairs = model_or_named_parameters.items()
-    else:
-        pairs = model_or_named_parameters
-    named = []
-    for pair in pairs:
-        try:
-            name, tensor = pair
-        except (TypeError, ValueError):
-            raise TypeError("grad_flow: expected a Module (with named_parameters()), a mapping or an "
-                            f"iterable of (name, tensor) pairs; got an item {pair!r}") from None
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"grad_flow: {name!r} is a {type(tensor).__name__}, not a Tensor")
-        named.append((str(name), tensor))
-    return named
+    return named_tensors(model_or_named_parameters, "grad_flow")
 
 
 def grad_flow(model_or_named_parameters, plot=False, path=None):

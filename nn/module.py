@@ -11,9 +11,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-import autodiff as ad
 from autodiff import Tensor
 from autodiff.tensor import bump_version
+from autodiff.grad_mode import enter_scope, exit_scope
 
 from .parameter import Parameter
 
@@ -68,8 +68,11 @@ class Module:
                                   "in the subclass")
 
     def __call__(self, *args, **kwargs):
-        with ad.name_scope(self._scope_name):
+        previous = enter_scope(self._scope_name)     # ad.name_scope, without a context object
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            exit_scope(previous)
 
     # ---- registration --------------------------------------------------------------------------
     def _registry(self, what):

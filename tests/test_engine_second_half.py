@@ -286,3 +286,36 @@ def test_graph_with_hooks_and_retain_grad_is_freed_without_gc():
         assert node() is None
     finally:
         gc.enable()
+
+
+def test_setitem_in_place_with_gradients_to_value_and_old_values():
+    t = ad.zeros(4)
+    t[1] = 5.0
+    t[[0, 3]] = ad.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(t.data, [1.0, 5.0, 0.0, 2.0])
+    assert t._version == 2
+
+    def fn(x, v):
+        y = x * 2.0
+        y[0:2] = v * v
+        return y * y
+
+    x, v = leaf(3), leaf(1)
+    assert ad.gradcheck(fn, (x, v))
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w[0] = 3.0
+
+
+def test_size_is_numpys_count_and_pytorchs_call():
+    t = ad.zeros(2, 3)
+    assert t.size == 6 and t.size() == (2, 3) and t.size(-1) == 3 and t.numel() == 6
+
+
+def test_reductions_take_pytorch_keywords_too():
+    t = leaf(2, 3)
+    np.testing.assert_allclose(t.sum(dim=1, keepdim=True).data, t.data.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(t.mean(dim=0).data, t.data.mean(axis=0))
+    assert ad.cat([t, t], dim=1).shape == (2, 6)
+    with pytest.raises(TypeError, match="not both"):
+        t.sum(0, dim=1)
