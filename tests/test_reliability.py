@@ -161,6 +161,30 @@ def _live(kind):
     return sum(1 for o in gc.get_objects() if issubclass(type(o), kind))
 
 
+def _assert_steps_do_not_leak(step):
+    """With the cyclic collector off, 1000 more steps keep live tensors, nodes and memory constant."""
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            step()
+        tensors, nodes = _live(ad.Tensor), _live(Function)
+        tracemalloc.start()
+        # CPython keeps up to 2000 freed tuples per size on free lists, which tracemalloc counts as
+        # live: warm up past that before measuring
+        for _ in range(2500):
+            step()
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(1000):
+            step()
+        after, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert (_live(ad.Tensor), _live(Function)) == (tensors, nodes)
+        assert after - base < 16 * 1024, f"traced memory grew by {after - base} bytes over 1000 steps"
+    finally:
+        gc.enable()
+
+
 def test_thousand_training_steps_keep_objects_and_memory_constant():
     rng = np.random.default_rng(0)
     X = ad.tensor(rng.standard_normal((32, 8)).astype(np.float32))
@@ -179,27 +203,7 @@ def test_thousand_training_steps_keep_objects_and_memory_constant():
             for p in params:
                 p -= 0.1 * p.grad
 
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(20):
-            step()
-        tensors, nodes = _live(ad.Tensor), _live(Function)
-        tracemalloc.start()
-        # CPython keeps up to 2000 freed tuples per size on free lists, which tracemalloc counts as
-        # live: warm up past that before measuring
-        for _ in range(2500):
-            step()
-        base, _ = tracemalloc.get_traced_memory()
-        for _ in range(1000):
-            step()
-        after, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        assert _live(ad.Tensor) == tensors
-        assert _live(Function) == nodes
-        assert after - base < 16 * 1024, f"traced memory grew by {after - base} bytes over 1000 steps"
-    finally:
-        gc.enable()
+    _assert_steps_do_not_leak(step)
 
 
 def test_graph_freed_by_refcount_with_create_graph():
@@ -321,24 +325,7 @@ def test_nn_training_loop_does_not_leak():
         loss.backward()
         opt.step()
 
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(20):
-            step()
-        tensors, nodes = _live(ad.Tensor), _live(Function)
-        tracemalloc.start()
-        for _ in range(2500):
-            step()
-        base, _ = tracemalloc.get_traced_memory()
-        for _ in range(1000):
-            step()
-        after, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        assert (_live(ad.Tensor), _live(Function)) == (tensors, nodes)
-        assert after - base < 16 * 1024, f"traced memory grew by {after - base} bytes over 1000 steps"
-    finally:
-        gc.enable()
+    _assert_steps_do_not_leak(step)
 
 
 def test_load_state_dict_between_forward_and_backward_is_an_error():
