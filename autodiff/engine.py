@@ -259,14 +259,27 @@ def _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved=
     if existing is None:
         # the array may be held elsewhere (the incoming gradient passed through, a view, a sibling
         # or a saved array): copy it so that in-place accumulation never writes into another tensor
-        if gi is g or gi.base is not None or sum(x is gi for x in siblings) > 1 or any(
-                x is gi for x in saved):
+        if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
             gi = gi.copy()
         leaf.grad = _wrap(gi)
     elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
         leaf.grad = _wrap(existing.data + gi)
     else:
         np.add(existing.data, gi, out=existing.data)
+
+
+def _held_elsewhere(array, siblings, saved):
+    """Is ``array`` another input's gradient too, or one of the node's saved arrays?"""
+    count = 0
+    for x in siblings:
+        if x is array:
+            count += 1
+    if count > 1:
+        return True
+    for x in saved:
+        if x is array:
+            return True
+    return False
 
 
 def _as_root_grad(root, gradient, create_graph, op):

@@ -291,7 +291,8 @@ def test_nonfinite_and_empty_values_never_crash(values):
     x = ad.tensor(values, requires_grad=True)
     out = (x.exp() * x.tanh() + x.sigmoid()).sum()
     expected = (np.exp(values) * np.tanh(values) + 1 / (1 + np.exp(-values))).sum()
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, equal_nan=True)
+    # the terms nearly cancel for large negative values: compare at the scale of the terms
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14, equal_nan=True)
     out.backward()
     assert x.grad.shape == x.shape and x.grad.dtype == x.dtype
 
