@@ -43,6 +43,15 @@ def _unpack(single, items):
     return items[0] if single else items
 
 
+def _vectors(v, like, message):
+    """``v`` as a tuple; when omitted, ones shaped like the one-element tensors ``like``."""
+    if v is None:
+        if any(t.size != 1 for t in like):
+            raise RuntimeError(message)
+        return tuple(np.ones_like(t.data) for t in like)
+    return (v,) if isinstance(v, (Tensor, np.ndarray)) else tuple(v)
+
+
 def vjp(func, inputs, v=None, create_graph=False):
     """(func(inputs), vᵀ J): the vector-Jacobian product. ``v`` may be omitted for a
     one-element output."""
@@ -50,12 +59,7 @@ def vjp(func, inputs, v=None, create_graph=False):
     with enable_grad():
         outputs = func(*inputs)
         single_out, outs = _tuple(outputs, "outputs")
-        if v is None:
-            if any(o.size != 1 for o in outs):
-                raise RuntimeError("vjp: v can be omitted only when func returns one-element tensors")
-            v = tuple(np.ones_like(o.data) for o in outs)
-        else:
-            v = (v,) if isinstance(v, (Tensor, np.ndarray)) else tuple(v)
+        v = _vectors(v, outs, "vjp: v can be omitted only when func returns one-element tensors")
         products = _grads(outs, inputs, v, create_graph)
     return _unpack(single_out, _detach_all(outs, create_graph)), _unpack(single_in, _detach_all(products, create_graph))
 
@@ -67,12 +71,7 @@ def jvp(func, inputs, v=None, create_graph=False):
     with enable_grad():
         outputs = func(*inputs)
         single_out, outs = _tuple(outputs, "outputs")
-        if v is None:
-            if any(t.size != 1 for t in inputs):
-                raise RuntimeError("jvp: v can be omitted only when the inputs have one element")
-            v = tuple(np.ones_like(t.data) for t in inputs)
-        else:
-            v = (v,) if isinstance(v, (Tensor, np.ndarray)) else tuple(v)
+        v = _vectors(v, inputs, "jvp: v can be omitted only when the inputs have one element")
         dummies = tuple(_wrap(np.zeros_like(o.data), True) for o in outs)
         vector_jacobian = _grads(outs, inputs, dummies, create_graph=True)
         pairs = [(g, w) for g, w in zip(vector_jacobian, v) if g.requires_grad]
@@ -135,7 +134,9 @@ def hessian(func, inputs, create_graph=False):
 def hvp(func, inputs, v, create_graph=False):
     """(func(inputs), H v) for a scalar ``func``: the Hessian-vector product, by double backprop."""
     single_in, inputs = _prepare(inputs)
-    v = (v,) if isinstance(v, (Tensor, np.ndarray)) else tuple(v)
+    if v is None:
+        raise RuntimeError("hvp: give v, the vector to multiply the Hessian by")
+    v = _vectors(v, (), "")
     with enable_grad():
         out = func(*inputs)
         if not isinstance(out, Tensor) or out.size != 1:
