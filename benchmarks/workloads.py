@@ -9,8 +9,8 @@ constants, no fused kernels beyond numpy's own ufuncs.
 Workloads 1 and 4 measure the engine, so their autodiff versions use raw tensor ops; the MLP
 workloads (2, 3, 5) and the optimizer step (6) are written as a user writes them, with ``nn``
 (``nn.MLP`` of ``nn.Linear``, ``F.cross_entropy`` on integer labels) and ``optim``, and PyTorch's
-with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep scalar chain
-(float64, so 1 + 1e-7 is representable).
+with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep chain of
+workload 4 (float64, so 1 + 1e-7 is representable).
 ``check_*`` functions assert that the engines compute the same thing; ``run.py`` calls them once
 before timing and the smoke test calls them on tiny sizes.
 
@@ -471,50 +471,65 @@ def check_mlp(sizes, batch, activation, optimizer, engines, steps=3):
 
 
 # ---------------------------------------------------------------------------------------------
-# workload 4: a deep graph of chained scalar ops, x = x * A + B (two ops per link)
+# workload 4: a deep graph of chained ops, x = x * A + B (two ops per link), forward and backward
+#
+# Every engine runs it on a one-element float64 array of shape (1,) (DEEP_SHAPE): numpy keeps the
+# results of ``x * A`` on such an array as arrays, so the reference is the array code a careful
+# person writes by hand, and autodiff and torch run the same computation on (1,) tensors. With
+# shape () numpy demotes every result to an ``np.float64`` scalar, and its "reference" becomes a
+# loop of Python float arithmetic (~0.07 µs/op) that no array engine can approach: ``run.py``
+# times that variant too, for information only, with no target.
 
 DEEP_MUL, DEEP_ADD = 1.0000001, 1e-7
+DEEP_SHAPE = (1,)
+DEEP_SCALAR_SHAPE = ()
 
 
-def deep_numpy(n_ops):
-    """Hand-written forward and backward of n_ops chained 0-d float64 ops: run() -> (x, dx/dx0).
-    The add passes the gradient through and the multiply by a constant needs nothing saved."""
+def deep_numpy(n_ops, shape=DEEP_SHAPE):
+    """Hand-written forward and backward of n_ops chained float64 ops on an array of ``shape``:
+    run() -> (x, dx/dx0). The add passes the gradient through and the multiply by a constant
+    needs nothing saved, so the backward is one multiply per link."""
+    seed = np.ones(shape)
+
     def run():
-        x = np.array(1.0)
+        x = np.ones(shape)
         for _ in range(n_ops // 2):
             x = x * DEEP_MUL
             x = x + DEEP_ADD
-        g = np.array(1.0)
+        g = seed
         for _ in range(n_ops // 2):
             g = g * DEEP_MUL
         return x, g
     return run
 
 
-def deep_autodiff(n_ops):
-    """The chain on a 0-d float64 autodiff leaf, backward: run() -> (x, leaf.grad)."""
+def deep_autodiff(n_ops, shape=DEEP_SHAPE):
+    """The chain on a float64 autodiff leaf of ``shape``, backward from ones: run() -> (x, leaf.grad)."""
+    seed = np.ones(shape)
+
     def run():
-        leaf = ad.tensor(1.0, dtype=np.float64, requires_grad=True)
+        leaf = ad.tensor(np.ones(shape), dtype=np.float64, requires_grad=True)
         x = leaf
         for _ in range(n_ops // 2):
             x = x * DEEP_MUL
             x = x + DEEP_ADD
-        x.backward()
+        x.backward(seed)
         return x, leaf.grad
     return run
 
 
-def deep_torch(n_ops):
-    """The chain on a 0-d float64 torch leaf, backward: run() -> (x, leaf.grad)."""
+def deep_torch(n_ops, shape=DEEP_SHAPE):
+    """The chain on a float64 torch leaf of ``shape``, backward from ones: run() -> (x, leaf.grad)."""
     torch = import_torch()
+    seed = torch.ones(shape, dtype=torch.float64)
 
     def run():
-        leaf = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        leaf = torch.ones(shape, dtype=torch.float64, requires_grad=True)
         x = leaf
         for _ in range(n_ops // 2):
             x = x * DEEP_MUL
             x = x + DEEP_ADD
-        x.backward()
+        x.backward(seed)
         return x, leaf.grad
     return run
 
@@ -522,10 +537,15 @@ def deep_torch(n_ops):
 DEEP = {"numpy": deep_numpy, "autodiff": deep_autodiff, "torch": deep_torch}
 
 
-def check_deep(n_ops, engines):
-    """Assert the engines' chain value and gradient agree (float64, so to 1e-9)."""
-    results = {engine: [_to_numpy(a) for a in DEEP[engine](n_ops)()] for engine in engines}
-    return _agree(f"deep chain of {n_ops} ops", results, rtol=1e-9)
+def check_deep(n_ops, engines, shape=DEEP_SHAPE):
+    """Assert the engines' chain value and gradient agree (float64, so to 1e-9), and that they are
+    arrays of ``shape`` (the numpy reference included: a (1,) array must stay an array)."""
+    results = {engine: [_to_numpy(a) for a in DEEP[engine](n_ops, shape)()] for engine in engines}
+    for engine, arrays in results.items():
+        for array in arrays:
+            if array.shape != shape:
+                raise AssertionError(f"deep chain on {shape}: {engine} returned shape {array.shape}")
+    return _agree(f"deep chain of {n_ops} ops on {shape}", results, rtol=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,10 +40,20 @@ def test_adam_steps_agree():
     assert w.check_adam_step(ENGINES) <= w.RTOL
 
 
-def test_deep_chain_agrees():
-    x, grad = (w._to_numpy(a) for a in w.deep_autodiff(200)())
-    assert np.isclose(grad, w.DEEP_MUL ** 100, rtol=1e-12)
-    assert w.check_deep(200, ENGINES) <= 1e-9
+@pytest.mark.parametrize("shape", [w.DEEP_SHAPE, w.DEEP_SCALAR_SHAPE], ids=["(1,)", "0-d"])
+def test_deep_chain_agrees(shape):
+    x, grad = (w._to_numpy(a) for a in w.deep_autodiff(200, shape)())
+    assert grad.shape == shape and np.allclose(grad, w.DEEP_MUL ** 100, rtol=1e-12)
+    assert w.check_deep(200, ENGINES, shape) <= 1e-9
+
+
+def test_deep_reference_is_array_code_on_one_element_arrays():
+    # on (1,) numpy keeps arrays (the reference the targets are set against); on 0-d it demotes
+    # every result to an np.float64 scalar, which is why that row has no target
+    x, grad = w.deep_numpy(4)()
+    assert type(x) is np.ndarray and type(grad) is np.ndarray and x.shape == (1,)
+    x, grad = w.deep_numpy(4, w.DEEP_SCALAR_SHAPE)()
+    assert type(x) is np.float64
 
 
 def test_torch_agrees(torch):
@@ -52,6 +62,7 @@ def test_torch_agrees(torch):
     for spec in TINY_STEPS:
         assert w.check_mlp(engines=engines, **spec) <= w.RTOL
     assert w.check_deep(200, engines) <= 1e-9
+    assert w.check_deep(200, engines, w.DEEP_SCALAR_SHAPE) <= 1e-9
     assert w.check_adam_step(engines) <= w.RTOL
 
 
