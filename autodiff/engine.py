@@ -8,7 +8,7 @@ import gc
 
 import numpy as np
 
-from .function import _OUTPUT
+from .function import _OUTPUT, _SAME
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 
@@ -78,20 +78,30 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         for root in roots:
             anomaly_checks.check_root(root)
     grads = {}          # node -> gradient of its output, summed over its consumers
-    start = []
     for root, g in zip(roots, root_grads):
         node = root.grad_fn
         if node is None:        # a leaf was asked to backward
             _deliver_leaf(root, g, g, (), create_graph, capture, captured)
-            continue
-        if node in grads:
+        elif node in grads:
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-            start.append(node)
+    leaves = ()
+    if capture is None and not create_graph and not anomaly and grads:
+        previous_mode = state.grad_enabled
+        state.grad_enabled = False
+        try:
+            grads, leaves = _run_plain(grads, retain_graph)
+        finally:
+            state.grad_enabled = previous_mode
+        if not grads:
+            _deliver_leaves(leaves)
+            return captured
+    start = list(grads)
 
     # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
     pending = {}
+    seen = set(start)       # a start node may also be reached from another one: walk it once
     stack = list(start)
     while stack:
         node = stack.pop()
@@ -99,10 +109,9 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
         for nxt in node.next_functions:
             if nxt is not None and not isinstance(nxt, Tensor):
-                if nxt in pending:
-                    pending[nxt] += 1
-                else:
-                    pending[nxt] = 1
+                pending[nxt] = pending.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
                     stack.append(nxt)
 
     # ready: (node, gradient) pairs whose consumers are all done; grads holds partial sums only
@@ -114,6 +123,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     pause_gc = len(pending) > _GC_PAUSE_NODES and gc.isenabled()
     if pause_gc:
         gc.disable()
+    _deliver_leaves(leaves)     # held back by _run_plain until no node could fail as freed
     try:
         while ready:
             node, g = ready.pop()
@@ -151,9 +161,9 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 if gi is not None:
                     if type(gi) is not np.ndarray:
                         gi = _normalize(gi, create_graph, node)
-                    shape, dtype = node.input_meta[i]
-                    if gi.shape != shape or (gi.dtype is not dtype and gi.dtype != dtype):
-                        gi = _fit(gi, shape, dtype, node, i)
+                    meta = node.input_meta[i]
+                    if meta is not _SAME and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                        gi = _fit(gi, meta[0], meta[1], node, i)
                 if isinstance(nxt, Tensor):
                     if gi is not None:
                         _deliver_leaf(nxt, gi, g, input_grads, create_graph, capture, captured, saved or ())
@@ -174,6 +184,83 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         if pause_gc:
             gc.enable()
     return captured
+
+
+def _run_plain(grads, retain_graph):
+    """The ordinary backward (no create_graph, no ad.grad capture, no anomaly mode), lean.
+
+    A node is ready when its gradient has come from all of its consumers, counted in forward
+    (``node.uses``), so no counting pass is needed. A node that waits for a consumer outside this
+    backward (an output never used, or used by another loss) is left in the returned dict with its
+    partial gradient, and the counting walk of ``_run`` finishes from there. Gradients of leaves
+    are returned too, to be delivered once no node can fail as freed: a failed backward changes
+    no ``.grad``.
+    """
+    ready = []
+    waiting = {}            # node -> [gradient so far, deliveries so far]
+    for node, g in grads.items():
+        if node.uses:       # a root that other nodes consume: let the counting walk do it all
+            return grads, ()
+        ready.append((node, g))
+    leaves = []
+    ndarray = np.ndarray
+    while ready:
+        node, g = ready.pop()
+        saved = node.saved
+        if saved is None:
+            raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
+        next_functions = node.next_functions
+        if g is not None:
+            if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
+                _check_versions(node)
+            if node.special:
+                g = _node_extras(node, g, False, None, None)
+            input_grads = node.backward(node, g)
+            if type(input_grads) is not tuple:
+                input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
+            if len(input_grads) < len(next_functions):
+                input_grads = _pad_grads(node, input_grads)
+        else:
+            input_grads = (None,) * len(next_functions)
+        if not retain_graph:
+            node.saved = node.saved_tensors = None
+            if node.saved_sources is not None:
+                node.saved_sources = None
+        i = -1
+        for nxt, gi in zip(next_functions, input_grads):
+            i += 1
+            if nxt is None:
+                continue
+            if gi is not None:
+                if type(gi) is not ndarray:
+                    gi = _normalize(gi, False, node)
+                meta = node.input_meta[i]
+                if meta is not _SAME and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                    gi = _fit(gi, meta[0], meta[1], node, i)
+            if isinstance(nxt, Tensor):
+                if gi is not None:
+                    leaves.append((nxt, gi, g, input_grads, saved or ()))
+                continue
+            uses = nxt.uses
+            if uses == 1:
+                ready.append((nxt, gi))
+                continue
+            entry = waiting.get(nxt)
+            if entry is None:
+                waiting[nxt] = entry = [gi, 1]
+            else:
+                if gi is not None:
+                    entry[0] = gi if entry[0] is None else entry[0] + gi
+                entry[1] += 1
+            if entry[1] == uses:
+                del waiting[nxt]
+                ready.append((nxt, entry[0]))
+    return {node: entry[0] for node, entry in waiting.items()}, leaves
+
+
+def _deliver_leaves(leaves):
+    for leaf, gi, g, siblings, saved in leaves:
+        _deliver_leaf(leaf, gi, g, siblings, False, None, None, saved)
 
 
 def _check_versions(node):

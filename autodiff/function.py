@@ -34,6 +34,9 @@ from .tensor import Tensor, _wrap, inplace_epoch
 __all__ = ["Function"]
 
 _OUTPUT = object()      # marks a saved array that is the op's own output
+_SAME = "same as the output"    # input_meta entry of a built-in elementwise op: the input has the
+                                # output's shape and dtype, so its gradient needs no fitting
+_SAME_NONE, _NONE_SAME, _SAME_ONLY = (_SAME, None), (None, _SAME), (_SAME,)
 _BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 _OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
@@ -56,6 +59,8 @@ class Function:
     trace = None            # creation stack, recorded in anomaly mode only
     epoch = 0               # the in-place epoch when the node saved its arrays
     output_version = None   # the output's version counter, when the output itself was saved
+    uses = 0                # how many nodes take this node's output as an input (counted in forward)
+    same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -128,7 +133,12 @@ class Function:
         input_meta = [None] * len(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and a._requires_grad:
-                next_functions[i] = a.grad_fn or a
+                source = a.grad_fn
+                if source is None:
+                    source = a
+                else:
+                    source.uses += 1
+                next_functions[i] = source
                 input_meta[i] = (arrays[i].shape, arrays[i].dtype)
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
@@ -177,8 +187,13 @@ def apply1(cls, x, *params):
         return _wrap(out)
     if out.dtype.kind != "f":
         return _wrap(out)
-    ctx.next_functions = (x.grad_fn or x,)
-    ctx.input_meta = ((data.shape, data.dtype),)
+    source = x.grad_fn
+    if source is None:
+        source = x
+    else:
+        source.uses += 1
+    ctx.next_functions = (source,)
+    ctx.input_meta = _SAME_ONLY if cls.same_shape else ((data.shape, data.dtype),)
     ctx.needs_input_grad = _FIRST
     if state.annotate:
         _annotate(ctx, (x,) + params, {}, out)
@@ -224,17 +239,41 @@ def apply2(cls, a, b):
         return _wrap(out)
     if out.dtype.kind != "f":
         return _wrap(out)
+    # a number operand (int, float) leaves an elementwise op's output with the tensor's shape and
+    # dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
     if requires_a and requires_b:
-        ctx.next_functions = (a.grad_fn or a, b.grad_fn or b)
+        source_a = a.grad_fn
+        if source_a is None:
+            source_a = a
+        else:
+            source_a.uses += 1
+        source_b = b.grad_fn
+        if source_b is None:
+            source_b = b
+        else:
+            source_b.uses += 1
+        ctx.next_functions = (source_a, source_b)
         ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
         ctx.needs_input_grad = _BOTH
     elif requires_a:
-        ctx.next_functions = (a.grad_fn or a, None)
-        ctx.input_meta = ((data_a.shape, data_a.dtype), None)
+        source_a = a.grad_fn
+        if source_a is None:
+            source_a = a
+        else:
+            source_a.uses += 1
+        ctx.next_functions = (source_a, None)
+        ctx.input_meta = _SAME_NONE if cls.same_shape and (type(b) is float or type(b) is int) \
+            else ((data_a.shape, data_a.dtype), None)
         ctx.needs_input_grad = _FIRST
     else:
-        ctx.next_functions = (None, b.grad_fn or b)
-        ctx.input_meta = (None, (data_b.shape, data_b.dtype))
+        source_b = b.grad_fn
+        if source_b is None:
+            source_b = b
+        else:
+            source_b.uses += 1
+        ctx.next_functions = (None, source_b)
+        ctx.input_meta = _NONE_SAME if cls.same_shape and (type(a) is float or type(a) is int) \
+            else (None, (data_b.shape, data_b.dtype))
         ctx.needs_input_grad = _SECOND
     if state.annotate:
         _annotate(ctx, (a, b), {}, out)
@@ -271,6 +310,8 @@ def _count_saved_output(ctx, output):
 
 def _annotate(ctx, args, kwargs, out):
     """The rare extras: the name scope, and in traced modes the creation stack (and inputs)."""
+    if _SAME in ctx.input_meta:     # spell the shapes out for messages and pictures
+        ctx.input_meta = tuple((out.shape, out.dtype) if m is _SAME else m for m in ctx.input_meta)
     if state.scope is not None:
         ctx.scope = state.scope
     if state.tracing:

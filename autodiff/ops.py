@@ -82,6 +82,8 @@ def _reduced_count(shape, axes):
 
 
 class Add(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -92,6 +94,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     # a primitive rather than add-of-neg: one node instead of two on a hot path
     @staticmethod
     def forward(ctx, a, b):
@@ -103,6 +107,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -116,6 +122,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
     anomaly_hint = "Division by 0: d(a/b)/db = -a/b² and d(a/b)/da = 1/b are infinite where b = 0."
 
     @staticmethod
@@ -131,6 +138,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -198,6 +207,8 @@ def pow(x, exponent):
 
 
 class Exp(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -211,6 +222,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
     anomaly_hint = "log'(x) = 1/x is infinite at x = 0 (and log is nan for x < 0)."
 
     @staticmethod
@@ -225,6 +237,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
     anomaly_hint = "sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."
 
     @staticmethod
@@ -240,6 +253,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -253,6 +268,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         # exp of -|x| never overflows, and e/(1+e) keeps full precision for large negative x
@@ -269,6 +286,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
     """max(x, 0); its derivative at 0 is 0 (PyTorch's choice)."""
 
     @staticmethod
@@ -284,6 +302,7 @@ class Relu(Function):
 
 
 class Abs(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
     """|x|; its derivative at 0 is 0 (PyTorch's choice)."""
 
     @staticmethod
@@ -298,6 +317,8 @@ class Abs(Function):
 
 
 class Sin(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -310,6 +331,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    same_shape = True   # elementwise: the engine skips fitting the gradient
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)

@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-from .function import _OUTPUT
+from .function import _OUTPUT, _SAME
 from .tensor import Tensor, _wrap
 
 __all__ = ["draw_graph", "find_renderer", "RendererNotFoundError"]
@@ -236,6 +236,8 @@ def _output_meta(order, roots):
     for item in order:
         if not isinstance(item, Tensor):
             for child, child_meta in zip(item.next_functions, item.input_meta or ()):
+                if child_meta is _SAME:     # an elementwise op's input: the op's own shape and dtype
+                    child_meta = meta.get(item)
                 if child is not None and child_meta is not None and not isinstance(child, Tensor):
                     meta.setdefault(child, child_meta)
     return meta

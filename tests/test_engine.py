@@ -764,3 +764,79 @@ def test_gradcheck_refuses_float32_and_inputs_without_grad():
         ad.gradcheck(lambda t: t.sum(), x32)
     with pytest.raises(ValueError, match="requires_grad|require"):
         ad.gradcheck(lambda t: t.sum(), ad.tensor(np.array([1.0])))
+
+
+# ---- consumers counted in forward (the plain backward's readiness) ----------------------------------
+# A node is ready once all the consumers counted in forward have sent their gradient; when some
+# consumer is outside the backward, the counting walk finishes. Each case is checked against the
+# same gradient computed on a fresh graph without the extra consumers.
+
+def _grad_of(build):
+    x = leaf([0.5, -1.5, 2.0])
+    build(x).backward()
+    return x.grad.data.copy()
+
+
+@pytest.mark.parametrize("extra", [
+    lambda h: h * 3.0,                      # a consumer that is never used
+    lambda h: (h.exp() * h).sum(),          # a second loss, not backwarded
+    lambda h: h[0],                         # a view of it
+], ids=["dead", "other-loss", "view"])
+def test_consumers_outside_the_backward_do_not_stall_it(extra):
+    def build(x, with_extra):
+        h = (x * x).tanh()
+        if with_extra:
+            kept = extra(h)                 # noqa: F841 (stays alive during the backward)
+        return (h * x).sum() + h.sum()
+    expected = _grad_of(lambda x: build(x, False))
+    np.testing.assert_allclose(_grad_of(lambda x: build(x, True)), expected, rtol=1e-15)
+    expected_plain = (lambda x: (2 * x * (1 - np.tanh(x * x) ** 2)) * (x + 1) + np.tanh(x * x))(
+        np.array([0.5, -1.5, 2.0]))
+    np.testing.assert_allclose(expected, expected_plain, rtol=1e-12)
+
+
+def test_backward_of_an_intermediate_then_of_the_loss_with_retain_graph():
+    x = leaf([0.3, 0.7])
+    h = x.exp()
+    loss = (h * h).sum()
+    h.sum().backward(retain_graph=True)        # h's node has a consumer outside this backward
+    np.testing.assert_allclose(x.grad.data, np.exp([0.3, 0.7]), rtol=1e-15)
+    x.grad = None
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp([0.6, 1.4]), rtol=1e-14)
+
+
+def test_backward_of_several_roots_where_one_consumes_another():
+    x = leaf([1.0, 2.0])
+    y = (x * 3.0).sum()
+    z = y * y
+    ad.backward([y, z])
+    np.testing.assert_allclose(x.grad.data, [3.0 + 2 * 9.0 * 3.0] * 2, rtol=1e-15)
+
+
+def test_a_node_used_many_times_gets_all_its_gradients():
+    x = leaf([0.2, 0.4])
+    h = x.sin()
+    total = h
+    for k in range(2, 7):
+        total = total + h * float(k)
+    total.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.cos([0.2, 0.4]) * 21.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_elementwise_ops_give_gradients_of_the_input_shape_and_dtype(dtype, shape):
+    """The engine does not fit the gradients of built-in elementwise ops (same_shape): check that
+    each one's backward really returns the input's shape and dtype, with number operands too."""
+    cases = [lambda t: t.exp(), lambda t: (t * t + 1.0).log(), lambda t: (t * t + 1.0).sqrt(),
+             lambda t: t.tanh(), lambda t: t.sigmoid(), lambda t: t.relu(), lambda t: abs(t),
+             lambda t: t.sin(), lambda t: t.cos(), lambda t: -t, lambda t: t + 2, lambda t: 2 - t,
+             lambda t: t * 1.5, lambda t: 3 * t, lambda t: t / 4.0, lambda t: 1.0 / (t * t + 1.0),
+             lambda t: t - 0.5]
+    rng = np.random.default_rng(0)
+    for case in cases:
+        x = ad.tensor(rng.uniform(0.5, 1.5, shape).astype(dtype), requires_grad=True)
+        case(x).sum().backward()
+        assert x.grad.shape == shape and x.grad.dtype == dtype
+        assert type(x.grad.data) is np.ndarray
