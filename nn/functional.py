@@ -572,6 +572,9 @@ def _general_context(ctx):
     ctx.smoothing, ctx.reduction = 0.0, "mean"
 
 
+_INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy of logits ``input`` (N, C) (or (C,), or (N, C, d1, ...)).
 
@@ -589,14 +592,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     0.126928
     """
     if weight is None and reduction == "mean" and label_smoothing == 0 and isinstance(input, Tensor):
-        # the common case in a few cheap checks: (N, C) logits, N int labels, every one a class
-        # in [0, C), none ignored; anything else, and every error, takes the general path below
+        # the common case in a few cheap checks: (N, C) logits, N int64 labels, every one a class
+        # in [0, C) (one max: a negative label read as unsigned is huge), none ignored; anything
+        # else, and every error, takes the general path below
         labels = target.data if isinstance(target, Tensor) else target
-        if type(labels) is np.ndarray and labels.dtype.kind in "iu" and labels.ndim == 1:
-            rows, classes = input.data.shape if input.data.ndim == 2 else (0, 0)
-            if rows and labels.shape[0] == rows and labels.min() >= 0 and labels.max() < classes and not (
-                    0 <= ignore_index < classes and (labels == ignore_index).any()):
-                return SoftmaxCrossEntropy.apply(input, labels.astype(np.int64, copy=False))
+        if type(labels) is np.ndarray and labels.dtype == _INT64:
+            shape = input.data.shape
+            if len(shape) == 2 and labels.shape == shape[:1] and shape[0] and (
+                    labels.view(_UINT64).max() < shape[1]) and not (
+                    0 <= ignore_index < shape[1] and (labels == ignore_index).any()):
+                return SoftmaxCrossEntropy.apply(input, labels)
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")

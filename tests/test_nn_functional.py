@@ -552,13 +552,17 @@ def test_cross_entropy_plain_path_twice_with_retain_graph_and_second_order():
 
 
 def test_cross_entropy_plain_cases_that_take_the_general_path():
-    """Labels that are ignored, int32 or in a Tensor, column-major logits, 3-d logits: the same
-    values as the plain path's formula."""
+    """Labels that are int32, uint64 or a list take the general front end (and the plain fused
+    forward), column-major logits the general forward: all with the plain path's values. Then
+    ignored labels and bad ones, whose errors come from the general path."""
     logits, target = class_case(23)
     expected = np_class_loss(np_log_softmax(logits, 1), target, None, -100, "mean", 0.0)
-    for z, t in [(logits, target.astype(np.int32)), (logits, ad.tensor(target)),
-                 (np.asfortranarray(logits), target), (logits, list(target))]:
-        np.testing.assert_allclose(F.cross_entropy(leaf(z), t).data, expected, rtol=1e-13)
+    for z, t, plain in [(logits, target, True), (logits, ad.tensor(target), True),
+                        (logits, target.astype(np.int32), True), (logits, target.astype(np.uint64), True),
+                        (logits, list(target), True), (np.asfortranarray(logits), target, False)]:
+        loss = F.cross_entropy(ad.Tensor(z, requires_grad=True), t)     # ad.Tensor keeps the layout
+        assert loss.grad_fn.plain == plain
+        np.testing.assert_allclose(loss.data, expected, rtol=1e-13)
     ignored = F.cross_entropy(leaf(logits), target, ignore_index=int(target[0]))
     assert not ignored.grad_fn.plain
     np.testing.assert_allclose(ignored.data, np_class_loss(np_log_softmax(logits, 1), target, None,
