@@ -453,7 +453,7 @@ def test_linear_weight_and_its_gradient_are_column_major_and_give_row_major_resu
     layer = nn.Linear(6, 4)
     assert layer.weight.data.flags.f_contiguous and not layer.weight.data.flags.c_contiguous
     row = [ad.tensor(np.ascontiguousarray(p.data), requires_grad=True) for p in (layer.weight, layer.bias)]
-    for shape in [(5, 6), (2, 3, 6)]:
+    for shape in [(5, 6), (2, 3, 6), (6,)]:
         x = ad.tensor(rng(3).normal(size=shape).astype(np.float32))
         out, ref = layer(x), F.linear(x, *row)
         np.testing.assert_allclose(out.data, ref.data, rtol=1e-6, atol=1e-6)
