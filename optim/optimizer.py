@@ -1,8 +1,10 @@
 """Optimizer: the base class that holds parameter groups and per-parameter state.
 
 Subclasses write one method, ``_update(param, grad, state, group, scratch)``, that applies their
-rule in place to ``param.data``; the base class walks the groups, skips parameters without a
-gradient, runs everything under ``ad.no_grad()`` and handles ``zero_grad`` and the state dict.
+rule in place to ``param.data`` (and may override ``_prepare_group`` to read a group's
+hyper-parameters once per step rather than once per parameter); the base class walks the groups,
+skips parameters without a gradient, runs everything under ``ad.no_grad()`` and handles
+``zero_grad`` and the state dict.
 """
 import copy
 import numbers
@@ -168,37 +170,55 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        name = type(self).__name__
         with no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    grad = p.grad
-                    if grad is None:
-                        continue
-                    grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-                    if grad.shape != p.data.shape:
-                        raise ValueError(f"{name}.step: a parameter of shape {p.data.shape} has a gradient "
-                                         f"of shape {grad.shape}; its .grad must have the parameter's shape")
-                    state = self.state.get(p)
-                    if state is None:
-                        state = self.state[p] = {}
-                    self._update(p.data, grad, state, group, self._buffers(p.data))
-                    # an in-place change: a graph that saved p before this step now refuses to backward
-                    bump_version(p)
+                self._step_group(group)
         return loss
+
+    def _step_group(self, group):
+        """Update the parameters of ``group`` that have a gradient: ``_update`` on each, then a
+        version bump. A subclass may override it with a loop of its own, for speed (SGD does)."""
+        options = self._prepare_group(group)     # once per group, not per parameter
+        update = self._update
+        states = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            param = p.data
+            grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            if grad.shape != param.shape:
+                raise self._shape_error(param, grad)
+            state = states.get(p)
+            if state is None:
+                state = states[p] = {}
+            update(param, grad, state, options, self._buffers(param))
+            # an in-place change: a graph that saved p before this step now refuses to backward
+            bump_version(p)
+
+    def _shape_error(self, param, grad):
+        return ValueError(f"{type(self).__name__}.step: a parameter of shape {param.shape} has a gradient "
+                          f"of shape {grad.shape}; its .grad must have the parameter's shape")
+
+    def _prepare_group(self, group):
+        """What ``_update`` receives as ``group``: the group dict itself unless a subclass reads its
+        hyper-parameters once per step here (converted to floats, say) instead of per parameter."""
+        return group
 
     def _update(self, param, grad, state, group, scratch):
         """Apply the rule to ``param`` (an ndarray, in place) given ``grad`` (read only).
 
-        ``scratch`` is a pair of work arrays shaped like ``param``, free to overwrite.
+        ``group`` is what ``_prepare_group`` made of the parameter's group (by default the dict).
+        ``scratch`` is a pair of work arrays shaped and laid out like ``param``, free to overwrite.
         """
         raise NotImplementedError
 
     def _buffers(self, array):
-        key = (array.shape, array.dtype)
+        # shared by the parameters of the same shape, dtype and memory layout (strides)
+        key = (array.shape, array.strides, array.dtype)
         buffers = self._scratch.get(key)
         if buffers is None:
-            buffers = self._scratch[key] = (np.empty_like(array, order="C"), np.empty_like(array, order="C"))
+            buffers = self._scratch[key] = (np.empty_like(array), np.empty_like(array))
         return buffers
 
     # ---- saving and resuming -------------------------------------------------------------------

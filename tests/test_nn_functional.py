@@ -517,6 +517,67 @@ def test_cross_entropy_accepts_int_tensors_and_lists_and_is_stable():
     assert np.isfinite(logits.grad.data).all()
 
 
+def test_cross_entropy_plain_path_gives_the_general_paths_bits():
+    """(N, C) logits, int labels, mean, nothing else: the lean front end and the plain fused
+    forward and backward. A weight of ones takes the general path through the same arithmetic,
+    so values and gradients must be identical to the bit."""
+    for dtype, (n, c) in [(np.float32, (64, 10)), (np.float64, (5, 3)), (np.float32, (1, 1))]:
+        r = rng(21)
+        logits = r.normal(0, 3, (n, c)).astype(dtype)
+        target = r.integers(0, c, n)
+        a, b = ad.tensor(logits, requires_grad=True), ad.tensor(logits, requires_grad=True)
+        plain = F.cross_entropy(a, target)
+        general = F.cross_entropy(b, target, weight=np.ones(c, dtype))
+        assert plain.grad_fn.plain and not general.grad_fn.plain
+        assert plain.dtype == general.dtype == dtype and plain.shape == general.shape == ()
+        np.testing.assert_array_equal(plain.data, general.data)
+        (plain * 3.0).backward()
+        (general * 3.0).backward()
+        np.testing.assert_array_equal(a.grad.data, b.grad.data)
+
+
+def test_cross_entropy_plain_path_twice_with_retain_graph_and_second_order():
+    logits, target = class_case(22)
+    a = leaf(logits)
+    loss = F.cross_entropy(a, target, ignore_index=-1)      # an ignore_index no label uses
+    assert loss.grad_fn.plain
+    loss.backward(retain_graph=True)
+    first = a.grad.data.copy()
+    loss.backward()                                         # the saved softmax is intact
+    np.testing.assert_array_equal(a.grad.data, 2 * first)
+    b = leaf(logits)
+    (g,) = ad.grad(F.cross_entropy(b, target), b, create_graph=True)
+    np.testing.assert_allclose(g.data, first, rtol=1e-13, atol=1e-16)
+    gradgradcheck(lambda z: F.cross_entropy(z, target), logits)
+
+
+def test_cross_entropy_plain_cases_that_take_the_general_path():
+    """Labels that are int32, uint64 or a list take the general front end (and the plain fused
+    forward), column-major logits the general forward: all with the plain path's values. Then
+    ignored labels and bad ones, whose errors come from the general path."""
+    logits, target = class_case(23)
+    expected = np_class_loss(np_log_softmax(logits, 1), target, None, -100, "mean", 0.0)
+    for z, t, plain in [(logits, target, True), (logits, ad.tensor(target), True),
+                        (logits, target.astype(np.int32), True), (logits, target.astype(np.uint64), True),
+                        (logits, list(target), True), (np.asfortranarray(logits), target, False)]:
+        loss = F.cross_entropy(ad.Tensor(z, requires_grad=True), t)     # ad.Tensor keeps the layout
+        assert loss.grad_fn.plain == plain
+        np.testing.assert_allclose(loss.data, expected, rtol=1e-13)
+    ignored = F.cross_entropy(leaf(logits), target, ignore_index=int(target[0]))
+    assert not ignored.grad_fn.plain
+    np.testing.assert_allclose(ignored.data, np_class_loss(np_log_softmax(logits, 1), target, None,
+                                                           int(target[0]), "mean", 0.0), rtol=1e-13)
+    with pytest.raises(IndexError, match=r"cross_entropy: target -1 is out of range for 4 classes"):
+        F.cross_entropy(leaf(logits), np.array([0, -1, 2, 1, 0, 0]))
+    with pytest.raises(IndexError, match=r"cross_entropy: target 4 is out of range for 4 classes"):
+        F.cross_entropy(leaf(logits), np.array([0, 4, 2, 1, 0, 0]))
+    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(5,\) does not fit input of "
+                                         r"shape \(6, 4\)"):
+        F.cross_entropy(leaf(logits), target[:5])
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(leaf(logits), target, reduction="average")
+
+
 def test_all_ignored_mean_is_nan_as_in_pytorch():
     logits = ad.tensor(rng(15).normal(size=(2, 3)), requires_grad=True)
     loss = F.cross_entropy(logits, np.array([-100, -100]))

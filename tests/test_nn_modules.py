@@ -445,6 +445,35 @@ def test_linear_layer_against_formula_and_gradcheck():
     assert ad.gradcheck(lambda x, w, b: layer(x), (leaf(x), *params))
 
 
+def test_linear_weight_and_its_gradient_are_column_major_and_give_row_major_results():
+    """nn.Linear stores its weight column-major (a faster product); values, gradients, the
+    optimizer's update and the state dict are those of a row-major copy."""
+    import optim
+    from nn import functional as F
+    layer = nn.Linear(6, 4)
+    assert layer.weight.data.flags.f_contiguous and not layer.weight.data.flags.c_contiguous
+    row = [ad.tensor(np.ascontiguousarray(p.data), requires_grad=True) for p in (layer.weight, layer.bias)]
+    for shape in [(5, 6), (2, 3, 6), (6,)]:
+        x = ad.tensor(rng(3).normal(size=shape).astype(np.float32))
+        out, ref = layer(x), F.linear(x, *row)
+        np.testing.assert_allclose(out.data, ref.data, rtol=1e-6, atol=1e-6)
+        ((out + 1.0) ** 2).sum().backward()
+        ((ref + 1.0) ** 2).sum().backward()
+        assert layer.weight.grad.data.flags.f_contiguous
+        for p, q in zip((layer.weight, layer.bias), row):
+            np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-5, atol=1e-6)
+    optim.SGD(layer.parameters(), lr=0.1, momentum=0.9).step()
+    optim.SGD(row, lr=0.1, momentum=0.9).step()
+    assert layer.weight.data.flags.f_contiguous
+    np.testing.assert_allclose(layer.weight.data, row[0].data, rtol=1e-5, atol=1e-6)
+    state = layer.state_dict()
+    np.testing.assert_array_equal(state["weight"].data, layer.weight.data)
+    again = nn.Linear(6, 4)
+    again.load_state_dict(state)
+    np.testing.assert_array_equal(again.weight.data, layer.weight.data)
+    assert again.weight.data.flags.f_contiguous
+
+
 def test_linear_layer_matches_torch():
     compare_module_with_torch(nn.Linear(4, 3), lambda torch: torch.nn.Linear(4, 3), rng(2).normal(size=(5, 4)))
 

@@ -565,6 +565,67 @@ def test_state_is_keyed_by_parameter_and_repr_lists_groups():
     assert "Parameter Group 0" in repr(opt) and "centered: True" in repr(opt)
 
 
+@pytest.mark.parametrize("options", [dict(lr=0.1), dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                     dict(lr=0.1, momentum=0.9, dampening=0.5, maximize=True)])
+def test_sgd_on_column_major_parameters_matches_row_major(options):
+    """Parameters of one shape but two memory layouts in one optimizer (each gets work arrays of its
+    own layout): the same values, and each keeps its layout."""
+    r = np.random.default_rng(0)
+    start = r.normal(size=(3, 4))
+    row = ad.tensor(start, requires_grad=True)
+    column = ad.Tensor(np.asfortranarray(start), requires_grad=True)     # ad.tensor would copy to C order
+    opt = optim.SGD([row, column], **options)
+    for _ in range(3):
+        g = r.normal(size=(3, 4))
+        row.grad, column.grad = ad.tensor(g), ad.Tensor(np.asfortranarray(g))
+        opt.step()
+    np.testing.assert_array_equal(row.data, column.data)
+    assert row.data.flags.c_contiguous and column.data.flags.f_contiguous
+
+
+@pytest.mark.parametrize("options", [dict(lr=0.1), dict(lr=0.05, momentum=0.9)])
+def test_sgd_inline_loop_gives_the_bits_of_its_update_rule(options):
+    """SGD's common cases run inline in _step_group; a subclass that wraps _update takes the base
+    class's loop through _update. Both must give identical parameters and momentum buffers."""
+    class Wrapped(optim.SGD):
+        def _update(self, param, grad, state, group, scratch):
+            super()._update(param, grad, state, group, scratch)
+
+    r = np.random.default_rng(1)
+    start = [r.normal(size=(4, 3)).astype(np.float32), r.normal(size=3).astype(np.float32)]
+    runs = []
+    for cls in (optim.SGD, Wrapped):
+        params = [ad.tensor(a, requires_grad=True) for a in start]
+        opt = cls(params, **options)
+        g = np.random.default_rng(2)
+        for _ in range(4):
+            for p in params:
+                p.grad = ad.tensor(g.normal(size=p.shape).astype(np.float32))
+            opt.step()
+        runs.append((params, opt))
+    (ours, fast), (theirs, slow) = runs
+    for p, q in zip(ours, theirs):
+        np.testing.assert_array_equal(p.data, q.data)
+        for key, value in slow.state[q].items():
+            np.testing.assert_array_equal(fast.state[p][key], value)
+
+
+def test_a_subclass_that_writes_only_update_gets_the_group_dict():
+    class Halving(optim.Optimizer):
+        def __init__(self, params, lr=0.5):
+            super().__init__(params, dict(lr=lr))
+
+        def _update(self, param, grad, state, group, scratch):
+            assert isinstance(group, dict) and group["params"]
+            assert scratch[0].shape == param.shape
+            param -= group["lr"] * grad
+
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = ad.tensor([2.0, 2.0])
+    Halving([x]).step()
+    np.testing.assert_array_equal(x.data, [0.0, 1.0])
+
+
 def test_optim_does_not_import_nn():
     import subprocess
     import sys
