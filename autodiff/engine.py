@@ -204,8 +204,8 @@ def _run_plain(grads, retain_graph):
         ready.append((node, g))
     leaves = []
     ndarray = np.ndarray
-    while ready:
-        node, g = ready.pop()
+    node, g = ready.pop()
+    while node is not None:
         saved = node.saved
         if saved is None:
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
@@ -226,15 +226,15 @@ def _run_plain(grads, retain_graph):
             node.saved = node.saved_tensors = None
             if node.saved_sources is not None:
                 node.saved_sources = None
+        following = None    # a ready input node, walked next without going through the list
         i = -1
-        for nxt, gi in zip(next_functions, input_grads):
+        for nxt, gi, meta in zip(next_functions, input_grads, node.input_meta):
             i += 1
             if nxt is None:
                 continue
             if gi is not None:
                 if type(gi) is not ndarray:
                     gi = _normalize(gi, False, node)
-                meta = node.input_meta[i]
                 if meta is not _SAME and (gi.shape != meta[0] or gi.dtype != meta[1]):
                     gi = _fit(gi, meta[0], meta[1], node, i)
             if isinstance(nxt, Tensor):
@@ -242,19 +242,28 @@ def _run_plain(grads, retain_graph):
                     leaves.append((nxt, gi, g, input_grads, saved or ()))
                 continue
             uses = nxt.uses
-            if uses == 1:
-                ready.append((nxt, gi))
-                continue
-            entry = waiting.get(nxt)
-            if entry is None:
-                waiting[nxt] = entry = [gi, 1]
-            else:
+            if uses != 1:
+                entry = waiting.get(nxt)
+                if entry is None:
+                    waiting[nxt] = [gi, 1]
+                    continue
                 if gi is not None:
                     entry[0] = gi if entry[0] is None else entry[0] + gi
                 entry[1] += 1
-            if entry[1] == uses:
+                if entry[1] != uses:
+                    continue
                 del waiting[nxt]
-                ready.append((nxt, entry[0]))
+                gi = entry[0]
+            if following is None:
+                following, following_grad = nxt, gi
+            else:
+                ready.append((nxt, gi))
+        if following is not None:
+            node, g = following, following_grad
+        elif ready:
+            node, g = ready.pop()
+        else:
+            node = None
     return {node: entry[0] for node, entry in waiting.items()}, leaves
 
 

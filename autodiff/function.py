@@ -40,6 +40,7 @@ _SAME_NONE, _NONE_SAME, _SAME_ONLY = (_SAME, None), (None, _SAME), (_SAME,)
 _BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 _OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
+_new_tensor = Tensor.__new__
 
 
 class Function:
@@ -185,7 +186,8 @@ def apply1(cls, x, *params):
         out = _as_output_array(out, cls, ctx)
     if not requires or not state.grad_enabled:
         return _wrap(out)
-    if out.dtype.kind != "f":
+    same_shape = cls.same_shape
+    if not same_shape and out.dtype.kind != "f":
         return _wrap(out)
     source = x.grad_fn
     if source is None:
@@ -193,11 +195,16 @@ def apply1(cls, x, *params):
     else:
         source.uses += 1
     ctx.next_functions = (source,)
-    ctx.input_meta = _SAME_ONLY if cls.same_shape else ((data.shape, data.dtype),)
+    ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
     ctx.needs_input_grad = _FIRST
     if state.annotate:
         _annotate(ctx, (x,) + params, {}, out)
-    output = _wrap(out, True, ctx)
+    output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+    output.data = out
+    output.grad = output._hooks = output._counter = None
+    output._requires_grad = True
+    output.grad_fn = ctx
+    output._retains_grad = False
     saved = ctx.saved
     if saved:
         ctx.epoch = inplace_epoch[0]
@@ -237,7 +244,8 @@ def apply2(cls, a, b):
         out = _as_output_array(out, cls, ctx)
     if not (requires_a or requires_b) or not state.grad_enabled:
         return _wrap(out)
-    if out.dtype.kind != "f":
+    same_shape = cls.same_shape
+    if not same_shape and out.dtype.kind != "f":
         return _wrap(out)
     # a number operand (int, float) leaves an elementwise op's output with the tensor's shape and
     # dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
@@ -262,7 +270,7 @@ def apply2(cls, a, b):
         else:
             source_a.uses += 1
         ctx.next_functions = (source_a, None)
-        ctx.input_meta = _SAME_NONE if cls.same_shape and (type(b) is float or type(b) is int) \
+        ctx.input_meta = _SAME_NONE if same_shape and (type(b) is float or type(b) is int) \
             else ((data_a.shape, data_a.dtype), None)
         ctx.needs_input_grad = _FIRST
     else:
@@ -272,12 +280,17 @@ def apply2(cls, a, b):
         else:
             source_b.uses += 1
         ctx.next_functions = (None, source_b)
-        ctx.input_meta = _NONE_SAME if cls.same_shape and (type(a) is float or type(a) is int) \
+        ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
             else (None, (data_b.shape, data_b.dtype))
         ctx.needs_input_grad = _SECOND
     if state.annotate:
         _annotate(ctx, (a, b), {}, out)
-    output = _wrap(out, True, ctx)
+    output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+    output.data = out
+    output.grad = output._hooks = output._counter = None
+    output._requires_grad = True
+    output.grad_fn = ctx
+    output._retains_grad = False
     saved = ctx.saved
     if saved:
         ctx.epoch = inplace_epoch[0]
@@ -310,11 +323,11 @@ def _count_saved_output(ctx, output):
 
 def _annotate(ctx, args, kwargs, out):
     """The rare extras: the name scope, and in traced modes the creation stack (and inputs)."""
-    if _SAME in ctx.input_meta:     # spell the shapes out for messages and pictures
-        ctx.input_meta = tuple((out.shape, out.dtype) if m is _SAME else m for m in ctx.input_meta)
     if state.scope is not None:
         ctx.scope = state.scope
     if state.tracing:
+        if _SAME in ctx.input_meta:     # spell the shapes out for the messages of traced modes
+            ctx.input_meta = tuple((out.shape, out.dtype) if m is _SAME else m for m in ctx.input_meta)
         ctx.trace = traceback.extract_stack()[:-2]
         if state.record_inputs:
             ctx.recorded_inputs = (args, kwargs)
