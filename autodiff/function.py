@@ -169,139 +169,171 @@ class Function:
         return type(self).__name__
 
 
-def apply1(cls, x, *params):
-    """``cls.apply(x, *params)`` for one tensor input and constant params: the unary ops' fast path."""
-    ctx = _new(cls)
-    if isinstance(x, Tensor):
-        data = x.data
-        requires = x._requires_grad
-    else:
-        data = x
-        requires = False
-    try:
-        out = cls.forward(ctx, data, *params)
-    except (ValueError, TypeError) as error:
-        raise _explain(cls, (data,) + params, error) from None
-    if type(out) is not np.ndarray:
-        out = _as_output_array(out, cls, ctx)
-    if not requires or not state.grad_enabled:
-        return _wrap(out)
+def unary_op(cls, name=None, doc=None):
+    """``cls.apply`` specialised for one tensor input and constant params: returns the function
+    ``op(x, *params) -> Tensor``, the unary ops' fast path (``ad.tanh`` is ``unary_op(Tanh)``)."""
+    forward = cls.forward
     same_shape = cls.same_shape
-    if not same_shape and out.dtype.kind != "f":
-        return _wrap(out)
-    source = x.grad_fn
-    if source is None:
-        source = x
-    else:
-        source.uses += 1
-    ctx.next_functions = (source,)
-    ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
-    ctx.needs_input_grad = _FIRST
-    if state.annotate:
-        _annotate(ctx, (x,) + params, {}, out)
-    output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
-    output.data = out
-    output.grad = output._hooks = output._counter = None
-    output._requires_grad = True
-    output.grad_fn = ctx
-    output._retains_grad = False
-    saved = ctx.saved
-    if saved:
-        ctx.epoch = inplace_epoch[0]
-        if len(saved) == 1:
-            source = saved[0]
-            if source is out:
-                ctx.saved_sources = _OUTPUT_ONLY
-                output._counter = ctx.output_version = [0, None, 0]
-            else:
-                ctx.saved_sources = (x if source is data else None,)
+
+    def op(x, *params):
+        ctx = _new(cls)
+        if isinstance(x, Tensor):
+            data = x.data
+            requires = x._requires_grad
         else:
-            ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
-            _count_saved_output(ctx, output)
-    return output
+            data = x
+            requires = False
+        try:
+            out = forward(ctx, data, *params)
+        except (ValueError, TypeError) as error:
+            raise _explain(cls, (data,) + params, error) from None
+        if type(out) is not np.ndarray:
+            out = _as_output_array(out, cls, ctx)
+        if not requires or not state.grad_enabled or (not same_shape and out.dtype.kind != "f"):
+            return _wrap(out)
+        source = x.grad_fn
+        if source is None:
+            source = x
+        else:
+            source.uses += 1
+        ctx.next_functions = (source,)
+        ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
+        ctx.needs_input_grad = _FIRST
+        if state.annotate:
+            _annotate(ctx, (x,) + params, {}, out)
+        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+        output.data = out
+        output.grad = output._hooks = output._counter = None
+        output._requires_grad = True
+        output.grad_fn = ctx
+        output._retains_grad = False
+        saved = ctx.saved
+        if saved:
+            ctx.epoch = inplace_epoch[0]
+            if len(saved) == 1:
+                source = saved[0]
+                if source is out:
+                    ctx.saved_sources = _OUTPUT_ONLY
+                    output._counter = ctx.output_version = [0, None, 0]
+                else:
+                    ctx.saved_sources = (x if source is data else None,)
+            else:
+                ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
+                _count_saved_output(ctx, output)
+        return output
+
+    op.__name__ = op.__qualname__ = name or cls.__name__.lower()
+    op.__doc__ = doc
+    return op
+
+
+def binary_op(cls, name=None, doc=None):
+    """``cls.apply`` specialised for two operands (tensors, arrays or numbers): returns the function
+    ``op(a, b) -> Tensor``, the binary ops' fast path (``Tensor.__mul__`` is ``binary_op(Mul)``)."""
+    forward = cls.forward
+    same_shape = cls.same_shape
+
+    def op(a, b):
+        ctx = _new(cls)
+        if isinstance(a, Tensor):
+            data_a = a.data
+            requires_a = a._requires_grad
+        else:
+            data_a = a
+            requires_a = False
+        if isinstance(b, Tensor):
+            data_b = b.data
+            requires_b = b._requires_grad
+        else:
+            data_b = b
+            requires_b = False
+        try:
+            out = forward(ctx, data_a, data_b)
+        except (ValueError, TypeError) as error:
+            raise _explain(cls, (data_a, data_b), error) from None
+        if type(out) is not np.ndarray:
+            out = _as_output_array(out, cls, ctx)
+        if not (requires_a or requires_b) or not state.grad_enabled or (
+                not same_shape and out.dtype.kind != "f"):
+            return _wrap(out)
+        # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
+        # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
+        if requires_a and requires_b:
+            source_a = a.grad_fn
+            if source_a is None:
+                source_a = a
+            else:
+                source_a.uses += 1
+            source_b = b.grad_fn
+            if source_b is None:
+                source_b = b
+            else:
+                source_b.uses += 1
+            ctx.next_functions = (source_a, source_b)
+            ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
+            ctx.needs_input_grad = _BOTH
+        elif requires_a:
+            source_a = a.grad_fn
+            if source_a is None:
+                source_a = a
+            else:
+                source_a.uses += 1
+            ctx.next_functions = (source_a, None)
+            ctx.input_meta = _SAME_NONE if same_shape and (type(b) is float or type(b) is int) \
+                else ((data_a.shape, data_a.dtype), None)
+            ctx.needs_input_grad = _FIRST
+        else:
+            source_b = b.grad_fn
+            if source_b is None:
+                source_b = b
+            else:
+                source_b.uses += 1
+            ctx.next_functions = (None, source_b)
+            ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
+                else (None, (data_b.shape, data_b.dtype))
+            ctx.needs_input_grad = _SECOND
+        if state.annotate:
+            _annotate(ctx, (a, b), {}, out)
+        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+        output.data = out
+        output.grad = output._hooks = output._counter = None
+        output._requires_grad = True
+        output.grad_fn = ctx
+        output._retains_grad = False
+        saved = ctx.saved
+        if saved:
+            ctx.epoch = inplace_epoch[0]
+            if len(saved) == 2 and saved[0] is data_a and saved[1] is data_b:
+                ctx.saved_sources = (a if a is not data_a else None, b if b is not data_b else None)
+            else:
+                ctx.saved_sources = tuple(
+                    _OUTPUT if s is out else a if (s is data_a and a is not s) else
+                    b if (s is data_b and b is not s) else None for s in saved)
+                _count_saved_output(ctx, output)
+        return output
+
+    op.__name__ = op.__qualname__ = name or cls.__name__.lower()
+    op.__doc__ = doc
+    return op
+
+
+_fast_paths = {}
+
+
+def apply1(cls, x, *params):
+    """``cls.apply(x, *params)`` for one tensor input and constant params, by ``unary_op(cls)``."""
+    op = _fast_paths.get(cls)
+    if op is None:
+        op = _fast_paths[cls] = unary_op(cls)
+    return op(x, *params)
 
 
 def apply2(cls, a, b):
-    """``cls.apply(a, b)`` for two operands (tensors, arrays or numbers): the binary ops' fast path."""
-    ctx = _new(cls)
-    if isinstance(a, Tensor):
-        data_a = a.data
-        requires_a = a._requires_grad
-    else:
-        data_a = a
-        requires_a = False
-    if isinstance(b, Tensor):
-        data_b = b.data
-        requires_b = b._requires_grad
-    else:
-        data_b = b
-        requires_b = False
-    try:
-        out = cls.forward(ctx, data_a, data_b)
-    except (ValueError, TypeError) as error:
-        raise _explain(cls, (data_a, data_b), error) from None
-    if type(out) is not np.ndarray:
-        out = _as_output_array(out, cls, ctx)
-    if not (requires_a or requires_b) or not state.grad_enabled:
-        return _wrap(out)
-    same_shape = cls.same_shape
-    if not same_shape and out.dtype.kind != "f":
-        return _wrap(out)
-    # a number operand (int, float) leaves an elementwise op's output with the tensor's shape and
-    # dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
-    if requires_a and requires_b:
-        source_a = a.grad_fn
-        if source_a is None:
-            source_a = a
-        else:
-            source_a.uses += 1
-        source_b = b.grad_fn
-        if source_b is None:
-            source_b = b
-        else:
-            source_b.uses += 1
-        ctx.next_functions = (source_a, source_b)
-        ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
-        ctx.needs_input_grad = _BOTH
-    elif requires_a:
-        source_a = a.grad_fn
-        if source_a is None:
-            source_a = a
-        else:
-            source_a.uses += 1
-        ctx.next_functions = (source_a, None)
-        ctx.input_meta = _SAME_NONE if same_shape and (type(b) is float or type(b) is int) \
-            else ((data_a.shape, data_a.dtype), None)
-        ctx.needs_input_grad = _FIRST
-    else:
-        source_b = b.grad_fn
-        if source_b is None:
-            source_b = b
-        else:
-            source_b.uses += 1
-        ctx.next_functions = (None, source_b)
-        ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
-            else (None, (data_b.shape, data_b.dtype))
-        ctx.needs_input_grad = _SECOND
-    if state.annotate:
-        _annotate(ctx, (a, b), {}, out)
-    output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
-    output.data = out
-    output.grad = output._hooks = output._counter = None
-    output._requires_grad = True
-    output.grad_fn = ctx
-    output._retains_grad = False
-    saved = ctx.saved
-    if saved:
-        ctx.epoch = inplace_epoch[0]
-        if len(saved) == 2 and saved[0] is data_a and saved[1] is data_b:
-            ctx.saved_sources = (a if a is not data_a else None, b if b is not data_b else None)
-        else:
-            ctx.saved_sources = tuple(
-                _OUTPUT if s is out else a if (s is data_a and a is not s) else
-                b if (s is data_b and b is not s) else None for s in saved)
-            _count_saved_output(ctx, output)
-    return output
+    """``cls.apply(a, b)`` for two operands, by ``binary_op(cls)``."""
+    op = _fast_paths.get(cls)
+    if op is None:
+        op = _fast_paths[cls] = binary_op(cls)
+    return op(a, b)
 
 
 def _saving_output(ctx, out):

@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from .function import Function, apply1, apply2
+from .function import Function, apply1, apply2, binary_op, unary_op
 from .tensor import Tensor, _wrap, _to_array, share_version
 
 # ---------------------------------------------------------------------------------------------
@@ -905,54 +905,34 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else _wrap(_to_array(x, op="autodiff"))
 
 
-def exp(x):
-    """e ** x, elementwise."""
-    return apply1(Exp, x)
+exp = unary_op(Exp, "exp", """e ** x, elementwise.""")
 
 
-def log(x):
-    """Natural logarithm, elementwise."""
-    return apply1(Log, x)
+log = unary_op(Log, "log", """Natural logarithm, elementwise.""")
 
 
-def sqrt(x):
-    """Square root, elementwise."""
-    return apply1(Sqrt, x)
+sqrt = unary_op(Sqrt, "sqrt", """Square root, elementwise.""")
 
 
-def tanh(x):
-    """Hyperbolic tangent, elementwise."""
-    return apply1(Tanh, x)
+tanh = unary_op(Tanh, "tanh", """Hyperbolic tangent, elementwise.""")
 
 
-def sigmoid(x):
-    """1 / (1 + e^-x), elementwise, stable for large |x|."""
-    return apply1(Sigmoid, x)
+sigmoid = unary_op(Sigmoid, "sigmoid", """1 / (1 + e^-x), elementwise, stable for large |x|.""")
 
 
-def relu(x):
-    """max(x, 0), elementwise (derivative 0 at 0)."""
-    return apply1(Relu, x)
+relu = unary_op(Relu, "relu", """max(x, 0), elementwise (derivative 0 at 0).""")
 
 
-def abs(x):
-    """|x|, elementwise (derivative 0 at 0)."""
-    return apply1(Abs, x)
+abs = unary_op(Abs, "abs", """|x|, elementwise (derivative 0 at 0).""")
 
 
-def sin(x):
-    """Sine, elementwise."""
-    return apply1(Sin, x)
+sin = unary_op(Sin, "sin", """Sine, elementwise.""")
 
 
-def cos(x):
-    """Cosine, elementwise."""
-    return apply1(Cos, x)
+cos = unary_op(Cos, "cos", """Cosine, elementwise.""")
 
 
-def neg(x):
-    """-x, elementwise."""
-    return apply1(Neg, x)
+neg = unary_op(Neg, "neg", """-x, elementwise.""")
 
 
 def maximum(a, b):
@@ -975,20 +955,16 @@ def clip(x, min=None, max=None):
 clamp = clip
 
 
-def add(a, b):
-    return apply2(Add, a, b)
+add = binary_op(Add, "add", "a + b, elementwise (broadcasting).")
 
 
-def sub(a, b):
-    return apply2(Sub, a, b)
+sub = binary_op(Sub, "sub", "a - b, elementwise (broadcasting).")
 
 
-def mul(a, b):
-    return apply2(Mul, a, b)
+mul = binary_op(Mul, "mul", "a * b, elementwise (broadcasting).")
 
 
-def div(a, b):
-    return apply2(Div, a, b)
+div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -392,29 +392,19 @@ class Tensor:
         return self.astype(np.bool_)
 
     # ---- arithmetic (micrograd's one line each) -------------------------------------------------
-    def __add__(self, other):      # self + other
-        return _apply2(_ops.Add, self, other)
-
+    # __add__, __sub__, __mul__, __truediv__ and __neg__ are the ops themselves (ad.add, ...: see
+    # the end of this file), so that ``x * 2`` costs no extra call
     def __radd__(self, other):     # other + self
-        return _apply2(_ops.Add, other, self)
-
-    def __sub__(self, other):      # self - other
-        return _apply2(_ops.Sub, self, other)
+        return _ops.add(other, self)
 
     def __rsub__(self, other):     # other - self
-        return _apply2(_ops.Sub, other, self)
-
-    def __mul__(self, other):      # self * other
-        return _apply2(_ops.Mul, self, other)
+        return _ops.sub(other, self)
 
     def __rmul__(self, other):     # other * self
-        return _apply2(_ops.Mul, other, self)
-
-    def __truediv__(self, other):  # self / other
-        return _apply2(_ops.Div, self, other)
+        return _ops.mul(other, self)
 
     def __rtruediv__(self, other):  # other / self
-        return _apply2(_ops.Div, other, self)
+        return _ops.div(other, self)
 
     def __pow__(self, other):      # self ** other
         return _ops.pow(self, other)
@@ -427,9 +417,6 @@ class Tensor:
 
     def __rmatmul__(self, other):  # other @ self
         return _ops.matmul(other, self)
-
-    def __neg__(self):             # -self
-        return _apply1(_ops.Neg, self)
 
     def __pos__(self):
         return self
@@ -597,5 +584,6 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
-from .function import apply1 as _apply1, apply2 as _apply2  # noqa: E402
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
+Tensor.__truediv__, Tensor.__neg__ = _ops.div, _ops.neg
 from . import engine as _engine  # noqa: E402
