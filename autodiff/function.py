@@ -130,25 +130,46 @@ class Function:
             out = _as_output_array(out, cls, ctx)
         if not requires or not state.grad_enabled or out.dtype.kind != "f":
             return _wrap(out)
-        next_functions = [None] * len(args)
-        input_meta = [None] * len(args)
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor) and a._requires_grad:
+        next_functions = []
+        input_meta = []
+        needs = []
+        for a, data in zip(args, arrays):
+            if a is not data and a._requires_grad:      # a Tensor that requires grad
                 source = a.grad_fn
                 if source is None:
                     source = a
                 else:
                     source.uses += 1
-                next_functions[i] = source
-                input_meta[i] = (arrays[i].shape, arrays[i].dtype)
+                next_functions.append(source)
+                input_meta.append((data.shape, data.dtype))
+                needs.append(True)
+            else:
+                next_functions.append(None)
+                input_meta.append(None)
+                needs.append(False)
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
-        ctx.needs_input_grad = tuple(f is not None for f in next_functions)
+        ctx.needs_input_grad = tuple(needs)
         if state.annotate:
             _annotate(ctx, args, kwargs, out)
-        if ctx.saved:
-            ctx.saved_sources = _saved_sources(ctx.saved, args, arrays, out)
-            return _saving_output(ctx, out)
+        saved = ctx.saved
+        if saved:
+            ctx.epoch = inplace_epoch[0]
+            output = _wrap(out, True, ctx)
+            sources = []
+            for array in saved:
+                source = None
+                if array is out:
+                    source = _OUTPUT
+                    ctx.output_version = output._counter = [0, None, 0]
+                else:
+                    for a, data in zip(args, arrays):
+                        if data is array and a is not data:
+                            source = a
+                            break
+                sources.append(source)
+            ctx.saved_sources = sources
+            return output
         return _wrap(out, True, ctx)
 
     def __repr__(self):
@@ -336,14 +357,6 @@ def apply2(cls, a, b):
     return op(a, b)
 
 
-def _saving_output(ctx, out):
-    """The output of a node that saved arrays: remember the in-place epoch (see _count_saved_output)."""
-    ctx.epoch = inplace_epoch[0]
-    output = _wrap(out, True, ctx)
-    _count_saved_output(ctx, output)
-    return output
-
-
 def _count_saved_output(ctx, output):
     """Give the output a version counter of its own when the node saved it, so that in-place
     changes of the output (or its views) are caught at backward."""
@@ -400,19 +413,3 @@ def _as_output_array(out, cls, ctx):
                 ctx.saved = ctx.saved_tensors = tuple(array if s is out else s for s in saved)
                 break
     return array
-
-
-def _saved_sources(saved, args, arrays, out):
-    """Match each saved array to where it came from, so create_graph can use the graph's tensors."""
-    sources = []
-    for array in saved:
-        source = None
-        if array is out:
-            source = _OUTPUT
-        else:
-            for a, data in zip(args, arrays):
-                if data is array and isinstance(a, Tensor):
-                    source = a
-                    break
-        sources.append(source)
-    return sources
