@@ -269,7 +269,12 @@ def _run_plain(grads, retain_graph):
 
 def _deliver_leaves(leaves):
     for leaf, gi, g, siblings, saved in leaves:
-        _deliver_leaf(leaf, gi, g, siblings, False, None, None, saved)
+        if leaf.grad is None and not leaf._hooks:     # _deliver_leaf's first case, inline
+            if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
+                gi = gi.copy()
+            leaf.grad = _wrap(gi)
+        else:
+            _deliver_leaf(leaf, gi, g, siblings, False, None, None, saved)
 
 
 def _check_versions(node):

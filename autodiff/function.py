@@ -151,7 +151,10 @@ class Function:
         ctx.input_meta = tuple(input_meta)
         ctx.needs_input_grad = tuple(needs)
         if state.annotate:
-            _annotate(ctx, args, kwargs, out)
+            if state.tracing:
+                _annotate(ctx, args, kwargs, out)
+            else:
+                ctx.scope = state.scope
         saved = ctx.saved
         if saved:
             ctx.epoch = inplace_epoch[0]
@@ -221,7 +224,10 @@ def unary_op(cls, name=None, doc=None):
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
         if state.annotate:
-            _annotate(ctx, (x,) + params, {}, out)
+            if state.tracing:
+                _annotate(ctx, (x,) + params, {}, out)
+            else:
+                ctx.scope = state.scope
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -314,7 +320,10 @@ def binary_op(cls, name=None, doc=None):
                 else (None, (data_b.shape, data_b.dtype))
             ctx.needs_input_grad = _SECOND
         if state.annotate:
-            _annotate(ctx, (a, b), {}, out)
+            if state.tracing:
+                _annotate(ctx, (a, b), {}, out)
+            else:
+                ctx.scope = state.scope
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
