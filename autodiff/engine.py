@@ -78,25 +78,27 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         for root in roots:
             anomaly_checks.check_root(root)
     grads = {}          # node -> gradient of its output, summed over its consumers
+    leaves = []         # (leaf, gradient, ...): delivered once the walk is through
     for root, g in zip(roots, root_grads):
         node = root.grad_fn
         if node is None:        # a leaf was asked to backward
-            _deliver_leaf(root, g, g, (), create_graph, capture, captured)
+            leaves.append((root, g, g, (), ()))
         elif node in grads:
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-    leaves = ()
     if capture is None and not create_graph and not anomaly and grads:
         previous_mode = state.grad_enabled
         state.grad_enabled = False
         try:
-            grads, leaves = _run_plain(grads, retain_graph)
+            grads, retained = _run_plain(grads, retain_graph, leaves)
         finally:
             state.grad_enabled = previous_mode
         if not grads:
-            _deliver_leaves(leaves)
+            _deliver_leaves(leaves, retained)
             return captured
+    else:
+        retained = []
     start = list(grads)
 
     # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
@@ -123,7 +125,6 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     pause_gc = len(pending) > _GC_PAUSE_NODES and gc.isenabled()
     if pause_gc:
         gc.disable()
-    _deliver_leaves(leaves)     # held back by _run_plain until no node could fail as freed
     try:
         while ready:
             node, g = ready.pop()
@@ -133,7 +134,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
                     _check_versions(node)
                 if node.special or capture is not None:
-                    g = _node_extras(node, g, create_graph, capture, captured)
+                    g = _node_extras(node, g, create_graph, capture, captured, retained)
                 if create_graph and saved:
                     node.saved_tensors = node.unpack_saved()
                 input_grads = node.backward(node, g)
@@ -166,19 +167,20 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                         gi = _fit(gi, meta[0], meta[1], node, i)
                 if isinstance(nxt, Tensor):
                     if gi is not None:
-                        _deliver_leaf(nxt, gi, g, input_grads, create_graph, capture, captured, saved or ())
+                        leaves.append((nxt, gi, g, input_grads, saved or ()))
                     continue
                 count = pending[nxt] - 1
                 if count:
                     pending[nxt] = count
                     if gi is not None:
                         previous = grads.get(nxt)
-                        grads[nxt] = gi if previous is None else previous + gi
+                        grads[nxt] = gi if previous is None else _sum(previous, gi)
                 else:       # the last consumer: nxt is ready (its stale count of 0 is never read)
                     previous = grads.pop(nxt, None)
                     if previous is not None:
-                        gi = previous if gi is None else previous + gi
+                        gi = previous if gi is None else _sum(previous, gi)
                     ready.append((nxt, gi))
+        _deliver_leaves(leaves, retained, create_graph, capture, captured)
     finally:
         state.grad_enabled = previous_mode
         if pause_gc:
@@ -186,23 +188,29 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     return captured
 
 
-def _run_plain(grads, retain_graph):
+def _sum(a, b):
+    """a + b for two gradients (numpy makes a scalar of two 0-d arrays: keep an array)."""
+    total = a + b
+    return total if type(total) is np.ndarray or isinstance(total, Tensor) else np.asarray(total)
+
+
+def _run_plain(grads, retain_graph, leaves):
     """The ordinary backward (no create_graph, no ad.grad capture, no anomaly mode), lean.
 
     A node is ready when its gradient has come from all of its consumers, counted in forward
     (``node.uses``), so no counting pass is needed. A node that waits for a consumer outside this
     backward (an output never used, or used by another loss) is left in the returned dict with its
     partial gradient, and the counting walk of ``_run`` finishes from there. Gradients of leaves
-    are returned too, to be delivered once no node can fail as freed: a failed backward changes
-    no ``.grad``.
+    go to ``leaves`` (and retain_grad's to the returned list), to be delivered once no node can
+    fail: a failed backward changes no ``.grad``.
     """
     ready = []
     waiting = {}            # node -> [gradient so far, deliveries so far]
     for node, g in grads.items():
         if node.uses:       # a root that other nodes consume: let the counting walk do it all
-            return grads, ()
+            return grads, []
         ready.append((node, g))
-    leaves = []
+    retained = []
     ndarray = np.ndarray
     node, g = ready.pop()
     while node is not None:
@@ -214,7 +222,7 @@ def _run_plain(grads, retain_graph):
             if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
                 _check_versions(node)
             if node.special:
-                g = _node_extras(node, g, False, None, None)
+                g = _node_extras(node, g, False, None, None, retained)
             input_grads = node.backward(node, g)
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
@@ -248,7 +256,7 @@ def _run_plain(grads, retain_graph):
                     waiting[nxt] = [gi, 1]
                     continue
                 if gi is not None:
-                    entry[0] = gi if entry[0] is None else entry[0] + gi
+                    entry[0] = gi if entry[0] is None else _sum(entry[0], gi)
                 entry[1] += 1
                 if entry[1] != uses:
                     continue
@@ -264,17 +272,31 @@ def _run_plain(grads, retain_graph):
             node, g = ready.pop()
         else:
             node = None
-    return {node: entry[0] for node, entry in waiting.items()}, leaves
+    return {node: entry[0] for node, entry in waiting.items()}, retained
 
 
-def _deliver_leaves(leaves):
+def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured=None):
+    """Hand out the gradients collected by a walk that went through: retain_grad's, then the
+    leaves'. A leaf's gradients are summed first, so that its hooks see the total (PyTorch)."""
+    for node, g in retained:
+        _retain(node, g, create_graph)
+    if len(leaves) > 1 and len({id(entry[0]) for entry in leaves}) < len(leaves):
+        totals = {}
+        for entry in leaves:
+            leaf = entry[0]
+            if leaf in totals:      # a sum is a new array: no alias to guard against
+                totals[leaf] = (leaf, _sum(totals[leaf][1], entry[1]), None, (), ())
+            else:
+                totals[leaf] = entry
+        leaves = totals.values()
+    plain = capture is None and not create_graph
     for leaf, gi, g, siblings, saved in leaves:
-        if leaf.grad is None and not leaf._hooks:     # _deliver_leaf's first case, inline
+        if plain and leaf.grad is None and not leaf._hooks:     # _deliver_leaf's first case, inline
             if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
                 gi = gi.copy()
             leaf.grad = _wrap(gi)
         else:
-            _deliver_leaf(leaf, gi, g, siblings, False, None, None, saved)
+            _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
 
 
 def _check_versions(node):
@@ -300,12 +322,13 @@ def _check_versions(node):
             "loss.backward(), not between the forward and the backward)")
 
 
-def _node_extras(node, g, create_graph, capture, captured):
-    """The rare per-node work: tensor hooks, retain_grad, and capture for ad.grad."""
+def _node_extras(node, g, create_graph, capture, captured, retained):
+    """The rare per-node work: tensor hooks, retain_grad (into ``retained``, handed out when the
+    walk is through), and capture for ad.grad."""
     if node.hooks:
         g = _run_hooks(node.hooks, g)
     if node.retained is not None and capture is None:     # ad.grad leaves every .grad alone
-        _retain(node, g, create_graph)
+        retained.append((node, g))
     if capture is not None and node in capture:
         _capture(captured, capture[node], g)
     return g
@@ -325,7 +348,15 @@ def _run_hooks(hooks, g):
     for hook in list(hooks):
         result = hook(g if isinstance(g, Tensor) else _wrap(g))
         if result is not None:
-            g = result if isinstance(g, Tensor) else np.asarray(result.data if isinstance(result, Tensor) else result)
+            if isinstance(g, Tensor):
+                new = result if isinstance(result, Tensor) else _wrap(np.asarray(result))
+            else:
+                new = np.asarray(result.data if isinstance(result, Tensor) else result)
+            if new.shape != g.shape:
+                raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                                   f"{tuple(new.shape)} for a tensor of shape {tuple(g.shape)}; "
+                                   "a hook must return a gradient of the same shape (or None)")
+            g = new if new.dtype == g.dtype else new.astype(g.dtype)
     return g
 
 
@@ -346,6 +377,8 @@ def _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved=
     """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
     if leaf._hooks:
         gi = _run_hooks(leaf._hooks, gi)
+        if not create_graph:        # the hook saw (or returned) this array: .grad gets its own
+            gi = gi.copy()
     if capture is not None:
         slot = capture.get(leaf)
         if slot is not None:
@@ -392,12 +425,15 @@ def _as_root_grad(root, gradient, create_graph, op):
                 "gradient= with the output's shape")
         g = np.ones(root.data.shape, root.data.dtype)
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.data.dtype)
+        dtype = root.data.dtype
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=dtype)
         if g.shape != root.data.shape:
             raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape "
                                f"{root.data.shape}; they must match")
         if create_graph and isinstance(gradient, Tensor):
-            return gradient
+            return gradient if gradient.dtype == dtype else gradient.astype(dtype)
+        if g.dtype != dtype:        # every gradient has its tensor's dtype, the roots' too
+            g = g.astype(dtype)
     return _wrap(g) if create_graph else g
 
 
@@ -455,10 +491,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
-    root_grads = [g if (isinstance(g, np.ndarray) and not create_graph) or (isinstance(g, Tensor) and create_graph
-                                                                              and g.grad_fn is not None)
-                  else _as_root_grad(t, g, create_graph, "grad")
-                  for t, g in zip(outputs, grad_outputs)]
+    root_grads = [_as_root_grad(t, g, create_graph, "grad") for t, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
     capture = {}

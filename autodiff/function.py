@@ -37,7 +37,7 @@ _OUTPUT = object()      # marks a saved array that is the op's own output
 _SAME = "same as the output"    # input_meta entry of a built-in elementwise op: the input has the
                                 # output's shape and dtype, so its gradient needs no fitting
 _SAME_NONE, _NONE_SAME, _SAME_ONLY = (_SAME, None), (None, _SAME), (_SAME,)
-_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
+_BOTH, _FIRST, _SECOND, _NEITHER = (True, True), (True, False), (False, True), (False, False)
 _OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
 _new_tensor = Tensor.__new__
@@ -115,13 +115,16 @@ class Function:
         grad, record the node for backward. Returns a Tensor."""
         ctx = _new(cls)
         arrays = []
-        requires = False
+        needs = []
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                requires = requires or a._requires_grad
+                needs.append(a._requires_grad)
             else:
                 arrays.append(a)
+                needs.append(False)
+        requires = True in needs
+        ctx.needs_input_grad = tuple(needs)     # forward may read it (to save less), as in PyTorch
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError) as error:
@@ -132,7 +135,6 @@ class Function:
             return _wrap(out)
         next_functions = []
         input_meta = []
-        needs = []
         for a, data in zip(args, arrays):
             if a is not data and a._requires_grad:      # a Tensor that requires grad
                 source = a.grad_fn
@@ -142,14 +144,11 @@ class Function:
                     source.uses += 1
                 next_functions.append(source)
                 input_meta.append((data.shape, data.dtype))
-                needs.append(True)
             else:
                 next_functions.append(None)
                 input_meta.append(None)
-                needs.append(False)
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
-        ctx.needs_input_grad = tuple(needs)
         if state.annotate:
             if state.tracing:
                 _annotate(ctx, args, kwargs, out)
@@ -274,6 +273,10 @@ def binary_op(cls, name=None, doc=None):
         else:
             data_b = b
             requires_b = False
+        if requires_a:      # known before forward, which may save only what the backward needs
+            ctx.needs_input_grad = needs = _BOTH if requires_b else _FIRST
+        else:
+            ctx.needs_input_grad = needs = _SECOND if requires_b else _NEITHER
         try:
             out = forward(ctx, data_a, data_b)
         except (ValueError, TypeError) as error:
@@ -285,7 +288,7 @@ def binary_op(cls, name=None, doc=None):
             return _wrap(out)
         # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
         # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
-        if requires_a and requires_b:
+        if needs is _BOTH:
             source_a = a.grad_fn
             if source_a is None:
                 source_a = a
@@ -298,7 +301,6 @@ def binary_op(cls, name=None, doc=None):
                 source_b.uses += 1
             ctx.next_functions = (source_a, source_b)
             ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
-            ctx.needs_input_grad = _BOTH
         elif requires_a:
             source_a = a.grad_fn
             if source_a is None:
@@ -308,7 +310,6 @@ def binary_op(cls, name=None, doc=None):
             ctx.next_functions = (source_a, None)
             ctx.input_meta = _SAME_NONE if same_shape and (type(b) is float or type(b) is int) \
                 else ((data_a.shape, data_a.dtype), None)
-            ctx.needs_input_grad = _FIRST
         else:
             source_b = b.grad_fn
             if source_b is None:
@@ -318,7 +319,6 @@ def binary_op(cls, name=None, doc=None):
             ctx.next_functions = (None, source_b)
             ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
                 else (None, (data_b.shape, data_b.dtype))
-            ctx.needs_input_grad = _SECOND
         if state.annotate:
             if state.tracing:
                 _annotate(ctx, (a, b), {}, out)

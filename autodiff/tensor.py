@@ -299,8 +299,15 @@ class Tensor:
             result = compute(snapshot, other)
             _check_inplace_result(op, self, result.data)
             np.copyto(self.data, result.data, casting="same_kind")
+            previous_node = self.grad_fn
             self.grad_fn = result.grad_fn
             self._requires_grad = result._requires_grad
+            if self._retains_grad and previous_node is not None:
+                # .grad is the gradient of the new value (PyTorch): retain on the new node
+                previous_node.retained = None
+                previous_node.special = bool(previous_node.hooks)
+                self._retains_grad = False
+                self.retain_grad()
         else:
             value = compute(_wrap(self.data), _data(other)).data
             _check_inplace_result(op, self, value)

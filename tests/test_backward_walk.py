@@ -523,7 +523,7 @@ def test_freed_graph_with_a_leaf_root_changes_no_grad():
 
 def _version_error_graph(route):
     a, b = ad_leaf([1.0, 1.0]), ad_leaf([2.0, 2.0])
-    y = b * 3.0                     # saves b
+    y = b * b                       # saves b (b * 3.0 would not: its backward needs only 3.0)
     e = y.exp()
     keep = []
     if route == "fallback":

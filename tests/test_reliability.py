@@ -137,7 +137,7 @@ def test_leaf_requiring_grad_refuses_inplace_outside_no_grad():
 def test_stepping_between_forward_and_backward_is_an_error():
     w = ad.tensor([1.0, 2.0], requires_grad=True)
     x = ad.tensor([3.0, 4.0])
-    loss = (w * x).sum()
+    loss = (w * w * x).sum()   # w * w saves w (w * x alone would not: its backward needs only x)
     with ad.no_grad():
         w.sub_(0.1 * x)        # what an optimizer step does
     with pytest.raises(RuntimeError, match="optimizer.step"):
@@ -307,7 +307,7 @@ def test_optimizer_step_between_forward_and_backward_is_an_error():
     x = ad.tensor([3.0, 4.0])
     opt = optim.SGD([w], lr=0.1)
     (w * x).sum().backward()
-    loss = (w * x).sum()          # a new forward ...
+    loss = (w * w * x).sum()      # a new forward that saves w ...
     opt.step()                    # ... then a step with the old gradient, before its backward
     with pytest.raises(RuntimeError, match="optimizer.step"):
         loss.backward()
