@@ -272,30 +272,34 @@ def _run_plain(grads, retain_graph, leaves):
             node, g = ready.pop()
         else:
             node = None
-    return {node: entry[0] for node, entry in waiting.items()}, retained
+    if waiting:
+        return {node: entry[0] for node, entry in waiting.items()}, retained
+    return waiting, retained
 
 
 def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured=None):
     """Hand out the gradients collected by a walk that went through: retain_grad's, then the
-    leaves'. A leaf's gradients are summed first, so that its hooks see the total (PyTorch)."""
+    leaves'. A leaf with hooks gets its gradients summed first, so its hooks see the total
+    (PyTorch); the others accumulate them one by one."""
     for node, g in retained:
         _retain(node, g, create_graph)
-    if len(leaves) > 1 and len({id(entry[0]) for entry in leaves}) < len(leaves):
-        totals = {}
-        for entry in leaves:
-            leaf = entry[0]
-            if leaf in totals:      # a sum is a new array: no alias to guard against
-                totals[leaf] = (leaf, _sum(totals[leaf][1], entry[1]), None, (), ())
-            else:
-                totals[leaf] = entry
-        leaves = totals.values()
     plain = capture is None and not create_graph
-    for leaf, gi, g, siblings, saved in leaves:
-        if plain and leaf.grad is None and not leaf._hooks:     # _deliver_leaf's first case, inline
+    hooked = None
+    for entry in leaves:
+        leaf, gi, g, siblings, saved = entry
+        if leaf._hooks:
+            if hooked is None:
+                hooked = {}
+            total = hooked.get(leaf)    # a sum is a new array: no alias to guard against
+            hooked[leaf] = entry if total is None else (leaf, _sum(total[1], gi), None, (), ())
+        elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
             if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
                 gi = gi.copy()
             leaf.grad = _wrap(gi)
         else:
+            _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
+    if hooked:
+        for leaf, gi, g, siblings, saved in hooked.values():
             _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
 
 
