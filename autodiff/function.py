@@ -342,15 +342,17 @@ def binary_op(cls, name=None, doc=None):
         output._retains_grad = False
         saved = ctx.saved
         if saved:
-            ctx.epoch = inplace_epoch[0]
             if len(saved) == 2 and saved[0] is not out and saved[1] is not out:
                 first, second = saved       # each: an input tensor's array, or a constant
-                ctx.saved_sources = (
-                    a if first is data_a and a is not data_a else
-                    b if first is data_b and b is not data_b else None,
-                    b if second is data_b and b is not data_b else
-                    a if second is data_a and a is not data_a else None)
+                first = (a if first is data_a and a is not data_a else
+                         b if first is data_b and b is not data_b else None)
+                second = (b if second is data_b and b is not data_b else
+                          a if second is data_a and a is not data_a else None)
+                if first is not None or second is not None:    # else constants only: nothing to check
+                    ctx.epoch = inplace_epoch[0]
+                    ctx.saved_sources = (first, second)
             else:
+                ctx.epoch = inplace_epoch[0]
                 ctx.saved_sources = tuple(
                     _OUTPUT if s is out else a if (s is data_a and a is not s) else
                     b if (s is data_b and b is not s) else None for s in saved)
