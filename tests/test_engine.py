@@ -840,3 +840,76 @@ def test_elementwise_ops_give_gradients_of_the_input_shape_and_dtype(dtype, shap
         case(x).sum().backward()
         assert x.grad.shape == shape and x.grad.dtype == dtype
         assert type(x.grad.data) is np.ndarray
+
+
+# ---- number operands (cached 0-d arrays) and needs_input_grad in forward ---------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_number_operands_give_numpys_results_bit_for_bit(dtype):
+    """Numbers next to a float tensor are handed to numpy as 0-d arrays of the tensor's dtype;
+    the values (signed zeros, nan, inf, overflow) must be exactly numpy's for the Python number."""
+    data = np.random.default_rng(1).standard_normal(40).astype(dtype)
+    numbers = [0.1, 1 / 3, -0.0, 0, 7, -3, 1e-30, 3.3e38, 2 ** 40, float("nan"), float("inf")]
+    ops = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+           "__truediv__", "__rtruediv__"]
+    with np.errstate(all="ignore"):
+        for number in numbers:
+            for op in ops:
+                for requires in (False, True):
+                    got = getattr(ad.tensor(data, requires_grad=requires), op)(number).data
+                    want = getattr(data, op)(number)
+                    assert got.dtype == want.dtype, (op, number)
+                    np.testing.assert_array_equal(got, want)
+                    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_number_operand_gradients_match_central_differences():
+    x = leaf([0.3, -1.2, 2.5])
+    assert ad.gradcheck(lambda t: (2.0 - t * 1.5) / 4 + 3 / (t * t + 1) - (-0.0) * t, (x,))
+
+
+def test_cached_constants_cannot_be_written_by_a_backward():
+    class Scale(ad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = leaf([1.0, 2.0])
+    y = x * 2.5
+    (saved,) = [s for s in y.grad_fn.saved if s is not None]
+    assert saved.shape == () and not saved.flags.writeable
+    Scale.apply(y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.5, 2.5])
+    np.testing.assert_array_equal((x * 2.5).data, [2.5, 5.0])
+
+
+def test_forward_can_read_needs_input_grad_as_in_pytorch():
+    seen = []
+
+    class Probe(ad.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            seen.append(ctx.needs_input_grad)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    Probe.apply(leaf([1.0]), ad.tensor([2.0]))
+    Probe.apply(ad.tensor([1.0]), leaf([2.0]))
+    assert seen == [(True, False), (False, True)]
+
+
+def test_a_number_product_keeps_only_the_number_so_its_input_may_change_in_place():
+    x = leaf([1.0, 2.0])
+    y = x * 1.0
+    z = y * 3.0             # needs only 3.0 for y's gradient (PyTorch does not save y either)
+    with ad.no_grad():
+        y.mul_(2.0)
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
