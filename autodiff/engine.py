@@ -2,7 +2,14 @@
 
 Nodes are ``Function`` instances; an edge points from a node to each input's node, or to the input
 tensor itself when that input is a leaf that requires grad. Gradients of a broadcast input are
-summed back to its shape, and cast to its dtype, in one place: ``_fit``.
+summed back to its shape, and cast to its dtype, in one place: ``_fit`` (built-in elementwise
+ops next to a number skip it: their gradient has the input's shape and dtype already).
+
+Two walks: ``_run_plain`` for an ordinary backward, which knows a node is ready from the
+consumers counted in forward (``node.uses``), and the counting walk of ``_run`` for everything
+else (create_graph, ad.grad, anomaly mode, and nodes that wait for a consumer outside the
+backward). Either way ``.grad`` is written only once the walk has gone through, so a backward
+that fails half way changes no gradient.
 """
 import gc
 

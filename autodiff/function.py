@@ -14,15 +14,19 @@ Every built-in op and every user op is a subclass::
 
     y = Square.apply(t)
 
-``forward`` receives the inputs' arrays (other arguments as given) and returns an array.
-``backward`` receives the gradient of the output and returns one gradient per input. Write it
+``forward`` receives the inputs' arrays (other arguments as given) and returns an array;
+``ctx.needs_input_grad`` (one bool per input) is already set, so it can save only what the
+backward will use (as ``Mul`` does: PyTorch's rule, which also lets an unsaved input change in
+place before the backward). ``backward`` receives the gradient of the output and returns one gradient per input. Write it
 with operations that both ndarrays and Tensors understand (arithmetic, ``np`` ufuncs, ``.sum``,
 ``.reshape``...): it then runs on raw arrays in an ordinary backward, and on Tensors, building a
 graph, under ``create_graph=True`` (higher-order gradients). Gradients of broadcast inputs are
 summed back to the input's shape by the engine, in one place.
 
 The instance made by ``apply`` is the context ``ctx`` and the graph node (the output's
-``grad_fn``): it holds the nodes of its inputs (``next_functions``), never its output tensor.
+``grad_fn``): it holds the nodes of its inputs (``next_functions``), never its output tensor,
+and counts the nodes that consume its output (``uses``), which lets an ordinary backward
+start walking at once, without a counting pass (see ``engine._run_plain``).
 """
 import traceback
 
