@@ -154,10 +154,7 @@ class Function:
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
         if state.annotate:
-            if state.tracing:
-                _annotate(ctx, args, kwargs, out)
-            else:
-                ctx.scope = state.scope
+            _annotate(ctx, args, kwargs, out)
         saved = ctx.saved
         if saved:
             ctx.epoch = inplace_epoch[0]
@@ -227,10 +224,7 @@ def unary_op(cls, name=None, doc=None):
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
         if state.annotate:
-            if state.tracing:
-                _annotate(ctx, (x,) + params, {}, out)
-            else:
-                ctx.scope = state.scope
+            _annotate(ctx, (x,) + params, {}, out)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -334,10 +328,7 @@ def binary_op(cls, name=None, doc=None):
             ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
                 else (None, (data_b.shape, data_b.dtype))
         if state.annotate:
-            if state.tracing:
-                _annotate(ctx, (a, b), {}, out)
-            else:
-                ctx.scope = state.scope
+            _annotate(ctx, (a, b), {}, out)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
