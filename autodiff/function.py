@@ -276,15 +276,17 @@ def binary_op(cls, name=None, doc=None):
         else:
             ctx.needs_input_grad = needs = _SECOND if requires_b else _NEITHER
         operand_a, operand_b = data_a, data_b
-        if same_shape:      # a number next to a float array: as a 0-d array of its dtype (see _constant)
+        # a number next to a float array: as a 0-d array of its dtype (see _constant; the cache
+        # holds no zeros, so a hit is truthy and ``or`` only calls _constant on a miss)
+        if same_shape:
             kind = type(data_b)
             if kind is float or kind is int:
                 if type(data_a) is np.ndarray and data_a.dtype.kind == "f":
-                    operand_b = _constant(data_b, data_a.dtype)
+                    operand_b = _constants.get((data_b, data_a.dtype)) or _constant(data_b, data_a.dtype)
             else:
                 kind = type(data_a)
                 if (kind is float or kind is int) and type(data_b) is np.ndarray and data_b.dtype.kind == "f":
-                    operand_a = _constant(data_a, data_b.dtype)
+                    operand_a = _constants.get((data_a, data_b.dtype)) or _constant(data_a, data_b.dtype)
         try:
             out = forward(ctx, operand_a, operand_b)
         except (ValueError, TypeError) as error:
