@@ -177,7 +177,7 @@ class Optimizer:
 
     def _step_group(self, group):
         """Update the parameters of ``group`` that have a gradient: ``_update`` on each, then a
-        version bump. A subclass may override it with a loop of its own, for speed (SGD does)."""
+        version bump."""
         options = self._prepare_group(group)     # once per group, not per parameter
         update = self._update
         states = self.state

@@ -1,9 +1,6 @@
 """SGD: stochastic gradient descent with optional (Nesterov) momentum."""
 import numpy as np
 
-from autodiff import Tensor
-from autodiff.tensor import bump_version
-
 from .optimizer import Optimizer, check_number
 
 __all__ = ["SGD"]
@@ -60,47 +57,24 @@ class SGD(Optimizer):
                              f"{group['momentum']!r} and dampening={group['dampening']!r}; set momentum (e.g. 0.9) "
                              "and leave dampening at 0, or use nesterov=False")
 
-    def _step_group(self, group):
-        # the base class's loop with the common cases written inline: no maximize, weight decay,
-        # dampening or nesterov, and a gradient of the parameter's dtype. The same operations as
-        # _update (p -= lr * g; with momentum first b *= mu; b += g), so the same values.
-        if type(self)._update is not SGD._update:       # a subclass with a rule of its own
-            return super()._step_group(group)
-        options = self._prepare_group(group)
-        lr, momentum, dampening, weight_decay, nesterov, maximize = options
-        simple = not (maximize or weight_decay or dampening or nesterov)
-        states = self.state
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            param = p.data
-            g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-            if g.shape != param.shape:
-                raise self._shape_error(param, g)
-            state = states.get(p)
-            if state is None:
-                state = states[p] = {}
-            if simple and g.dtype == param.dtype:
-                if momentum:
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, copy=True)
-                    else:
-                        buf *= momentum
-                        buf += g
-                    g = buf
-                param -= lr * g
-            else:
-                self._update(param, g, state, options, self._buffers(param))
-            bump_version(p)     # an in-place change: graphs that saved p refuse to backward
-
     def _prepare_group(self, group):
         return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
                 float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
 
     def _update(self, param, grad, state, options, scratch):
         lr, momentum, dampening, weight_decay, nesterov, maximize = options
+        if not (maximize or weight_decay or dampening or nesterov) and grad.dtype == param.dtype:
+            # the common cases, with fewer calls; the same operations as below, so the same values
+            if momentum:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.array(grad, copy=True)
+                else:
+                    buf *= momentum
+                    buf += grad
+                grad = buf
+            param -= lr * grad
+            return
         work, tmp = scratch
         g = grad
         if maximize:
