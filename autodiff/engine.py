@@ -231,6 +231,18 @@ def _run_plain(grads, retain_graph, leaves):
             if node.special:
                 g = _node_extras(node, g, False, None, None, retained)
             input_grads = node.backward(node, g)
+            k = node.single_input
+            if k >= 0:      # straight on to the only input, when this node is its only consumer
+                following = next_functions[k]
+                if following.uses == 1:
+                    gi = input_grads[k] if type(input_grads) is tuple else input_grads if k == 0 else None
+                    if type(gi) is ndarray:
+                        if not retain_graph:
+                            node.saved = node.saved_tensors = None
+                            if node.saved_sources is not None:
+                                node.saved_sources = None
+                        node, g = following, gi
+                        continue
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
             if len(input_grads) < len(next_functions):

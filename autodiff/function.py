@@ -51,20 +51,27 @@ class Function:
     """Base class of differentiable ops. Subclass it, define static ``forward(ctx, *inputs)`` and
     ``backward(ctx, grad_output)``, and call ``YourOp.apply(*inputs)``."""
 
-    # node attributes the engine reads; instances override them only when they differ
-    next_functions = ()     # per input: the input's node, the input itself (a leaf), or None
-    input_meta = ()         # per input: (shape, dtype) of the input, or None
-    needs_input_grad = ()   # per input: does it need a gradient
-    saved = ()              # arrays saved by save_for_backward (None once freed)
-    saved_sources = None    # per saved array: its input Tensor, _OUTPUT, or None (a constant)
+    # The node attributes the engine reads on every op are slots, set wherever a node is made
+    # (``apply``, ``unary_op``, ``binary_op``, ``__init__``): a slot costs a third of a dict entry.
+    #   next_functions: per input: the input's node, the input itself (a leaf), or None
+    #   input_meta: per input: (shape, dtype) of the input, _SAME, or None
+    #   needs_input_grad: per input: does it need a gradient
+    #   saved: arrays saved by save_for_backward (None once freed)
+    #   saved_sources: per saved array: its input Tensor, _OUTPUT, or None (a constant); or None
+    #   epoch: the in-place epoch when the node saved its arrays
+    #   uses: how many nodes take this node's output as an input (counted in forward)
+    #   special: hooks or retained is set (the engine looks at them only then)
+    #   single_input: index of the op's only input that needs a gradient, when that input is a
+    #       non-leaf with the output's shape and dtype (built-in elementwise ops): an ordinary
+    #       backward goes straight on to it (see engine._run_plain); -1 otherwise
+    # The rare ones below live in the instance __dict__, with these class defaults.
+    __slots__ = ("next_functions", "input_meta", "needs_input_grad", "saved", "saved_tensors",
+                 "saved_sources", "epoch", "uses", "special", "single_input", "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
     retained = None         # weakref to the output tensor when it called retain_grad()
-    special = False         # hooks or retained is set: the engine looks at them only then
     scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
-    epoch = 0               # the in-place epoch when the node saved its arrays
     output_version = None   # the output's version counter, when the output itself was saved
-    uses = 0                # how many nodes take this node's output as an input (counted in forward)
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
 
     def __init_subclass__(cls, **kwargs):
@@ -76,6 +83,14 @@ class Function:
                 if isinstance(method, classmethod):
                     raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
                 setattr(cls, name, staticmethod(method))
+
+    def __init__(self):
+        self.next_functions = self.input_meta = self.needs_input_grad = self.saved = ()
+        self.saved_tensors = ()
+        self.saved_sources = None
+        self.epoch = self.uses = 0
+        self.special = False
+        self.single_input = -1
 
     @staticmethod
     def forward(ctx, *inputs):
@@ -91,7 +106,6 @@ class Function:
 
     # In an ordinary backward ``saved_tensors`` is the saved arrays (a plain attribute: no cost);
     # under create_graph=True the engine swaps in ``unpack_saved()`` for the call.
-    saved_tensors = ()
 
     def unpack_saved(self):
         """The saved values as Tensors on the graph: inputs as the input tensors, the output as a
@@ -117,7 +131,12 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on the arrays of ``args`` and, when grad mode is on and an input requires
         grad, record the node for backward. Returns a Tensor."""
-        ctx = _new(cls)
+        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx.saved = ctx.saved_tensors = ()
+        ctx.saved_sources = None
+        ctx.epoch = ctx.uses = 0
+        ctx.special = False
+        ctx.single_input = -1
         arrays = []
         needs = []
         for a in args:
@@ -200,7 +219,12 @@ def unary_op(cls, name=None, doc=None):
     same_shape = cls.same_shape
 
     def op(x, *params):
-        ctx = _new(cls)
+        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx.saved = ctx.saved_tensors = ()
+        ctx.saved_sources = None
+        ctx.epoch = ctx.uses = 0
+        ctx.special = False
+        ctx.single_input = -1
         if isinstance(x, Tensor):
             data = x.data
             requires = x._requires_grad
@@ -220,6 +244,8 @@ def unary_op(cls, name=None, doc=None):
             source = x
         else:
             source.uses += 1
+            if same_shape:
+                ctx.single_input = 0
         ctx.next_functions = (source,)
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
@@ -258,7 +284,12 @@ def binary_op(cls, name=None, doc=None):
     same_shape = cls.same_shape
 
     def op(a, b):
-        ctx = _new(cls)
+        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx.saved = ctx.saved_tensors = ()
+        ctx.saved_sources = None
+        ctx.epoch = ctx.uses = 0
+        ctx.special = False
+        ctx.single_input = -1
         if isinstance(a, Tensor):
             data_a = a.data
             requires_a = a._requires_grad
@@ -312,23 +343,33 @@ def binary_op(cls, name=None, doc=None):
             ctx.next_functions = (source_a, source_b)
             ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
         elif requires_a:
+            if same_shape and (type(b) is float or type(b) is int):
+                ctx.input_meta = _SAME_NONE
+                single = 0
+            else:
+                ctx.input_meta = ((data_a.shape, data_a.dtype), None)
+                single = -1
             source_a = a.grad_fn
             if source_a is None:
                 source_a = a
             else:
                 source_a.uses += 1
+                ctx.single_input = single
             ctx.next_functions = (source_a, None)
-            ctx.input_meta = _SAME_NONE if same_shape and (type(b) is float or type(b) is int) \
-                else ((data_a.shape, data_a.dtype), None)
         else:
+            if same_shape and (type(a) is float or type(a) is int):
+                ctx.input_meta = _NONE_SAME
+                single = 1
+            else:
+                ctx.input_meta = (None, (data_b.shape, data_b.dtype))
+                single = -1
             source_b = b.grad_fn
             if source_b is None:
                 source_b = b
             else:
                 source_b.uses += 1
+                ctx.single_input = single
             ctx.next_functions = (None, source_b)
-            ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
-                else (None, (data_b.shape, data_b.dtype))
         if state.annotate:
             _annotate(ctx, (a, b), {}, out)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
