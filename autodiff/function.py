@@ -64,14 +64,15 @@ class Function:
     #   single_input: index of the op's only input that needs a gradient, when that input is a
     #       non-leaf with the output's shape and dtype (built-in elementwise ops): an ordinary
     #       backward goes straight on to it (see engine._run_plain); -1 otherwise
+    #   output_version: the output's version counter, when the output itself was saved; or None
     # The rare ones below live in the instance __dict__, with these class defaults.
     __slots__ = ("next_functions", "input_meta", "needs_input_grad", "saved", "saved_tensors",
-                 "saved_sources", "epoch", "uses", "special", "single_input", "__dict__", "__weakref__")
+                 "saved_sources", "epoch", "uses", "special", "single_input", "output_version",
+                 "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
     retained = None         # weakref to the output tensor when it called retain_grad()
     scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
-    output_version = None   # the output's version counter, when the output itself was saved
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
 
     def __init_subclass__(cls, **kwargs):
@@ -91,6 +92,7 @@ class Function:
         self.epoch = self.uses = 0
         self.special = False
         self.single_input = -1
+        self.output_version = None
 
     @staticmethod
     def forward(ctx, *inputs):
@@ -137,6 +139,7 @@ class Function:
         ctx.epoch = ctx.uses = 0
         ctx.special = False
         ctx.single_input = -1
+        ctx.output_version = None
         arrays = []
         needs = []
         for a in args:
@@ -219,12 +222,8 @@ def unary_op(cls, name=None, doc=None):
     same_shape = cls.same_shape
 
     def op(x, *params):
-        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
-        ctx.saved_sources = None
-        ctx.epoch = ctx.uses = 0
-        ctx.special = False
-        ctx.single_input = -1
         if isinstance(x, Tensor):
             data = x.data
             requires = x._requires_grad
@@ -232,25 +231,27 @@ def unary_op(cls, name=None, doc=None):
             data = x
             requires = False
         try:
-            out = forward(ctx, data, *params)
+            out = forward(ctx, data, *params) if params else forward(ctx, data)
         except (ValueError, TypeError) as error:
             raise _explain(cls, (data,) + params, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         if not requires or not state.grad_enabled or (not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
+        # the slots' defaults (as in Function.__init__), inline on this hot path
+        ctx.saved_sources = ctx.output_version = None
+        ctx.epoch = ctx.uses = 0
+        ctx.special = False
         source = x.grad_fn
         if source is None:
             source = x
+            ctx.single_input = -1
         else:
             source.uses += 1
-            if same_shape:
-                ctx.single_input = 0
+            ctx.single_input = 0 if same_shape else -1
         ctx.next_functions = (source,)
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
-        if state.annotate:
-            _annotate(ctx, (x,) + params, {}, out)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -259,17 +260,14 @@ def unary_op(cls, name=None, doc=None):
         output._retains_grad = False
         saved = ctx.saved
         if saved:
-            ctx.epoch = inplace_epoch[0]
-            if len(saved) == 1:
-                source = saved[0]
-                if source is out:
-                    ctx.saved_sources = _OUTPUT_ONLY
-                    output._counter = ctx.output_version = [0, None, 0]
-                else:
-                    ctx.saved_sources = (x if source is data else None,)
+            if len(saved) == 1 and saved[0] is out:     # tanh, exp, sigmoid...: the output alone
+                ctx.epoch = inplace_epoch[0]
+                ctx.saved_sources = _OUTPUT_ONLY
+                output._counter = ctx.output_version = [0, None, 0]
             else:
-                ctx.saved_sources = tuple(_OUTPUT if s is out else x if s is data else None for s in saved)
-                _count_saved_output(ctx, output)
+                _note_saved(ctx, output, out, x, data)
+        if state.annotate:
+            _annotate(ctx, (x,) + params, {}, out)
         return output
 
     op.__name__ = op.__qualname__ = name or cls.__name__.lower()
@@ -284,12 +282,53 @@ def binary_op(cls, name=None, doc=None):
     same_shape = cls.same_shape
 
     def op(a, b):
-        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
-        ctx.saved_sources = None
-        ctx.epoch = ctx.uses = 0
-        ctx.special = False
-        ctx.single_input = -1
+        kind = type(b)
+        if (kind is float or kind is int) and type(a) is Tensor and same_shape and a._requires_grad:
+            # the usual case, ``x * 2.0`` on the graph, in one stretch: the number becomes a cached
+            # 0-d array of x's dtype (see _constant), and the output has x's shape and dtype (NEP
+            # 50), so the engine needs no shape/dtype check of x's gradient (_SAME)
+            data = a.data
+            dtype = data.dtype
+            constants = _float32_constants if dtype is _float32 else (
+                _float64_constants if dtype is _float64 else None)
+            if constants is not None and state.grad_enabled:
+                operand = constants.get(b)
+                if operand is None:
+                    operand = _constant(b, dtype)
+                ctx.needs_input_grad = _FIRST
+                try:
+                    out = forward(ctx, data, operand)
+                except (ValueError, TypeError) as error:
+                    raise _explain(cls, (data, b), error) from None
+                if type(out) is not np.ndarray:
+                    out = _as_output_array(out, cls, ctx)
+                ctx.saved_sources = ctx.output_version = None
+                ctx.epoch = ctx.uses = 0
+                ctx.special = False
+                source = a.grad_fn
+                if source is None:
+                    source = a
+                    ctx.single_input = -1
+                else:
+                    source.uses += 1
+                    ctx.single_input = 0
+                ctx.next_functions = (source, None)
+                ctx.input_meta = _SAME_NONE
+                output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+                output.data = out
+                output.grad = output._hooks = output._counter = None
+                output._requires_grad = True
+                output.grad_fn = ctx
+                output._retains_grad = False
+                for saved in ctx.saved:
+                    if saved is data or saved is out:     # not only constants (Mul saves the number)
+                        _note_saved(ctx, output, out, a, data)
+                        break
+                if state.annotate:
+                    _annotate(ctx, (a, b), {}, out)
+                return output
         if isinstance(a, Tensor):
             data_a = a.data
             requires_a = a._requires_grad
@@ -307,17 +346,15 @@ def binary_op(cls, name=None, doc=None):
         else:
             ctx.needs_input_grad = needs = _SECOND if requires_b else _NEITHER
         operand_a, operand_b = data_a, data_b
-        # a number next to a float array: as a 0-d array of its dtype (see _constant; the cache
-        # holds no zeros, so a hit is truthy and ``or`` only calls _constant on a miss)
+        # a number next to a float array: as a 0-d array of its dtype (see _constant)
         if same_shape:
-            kind = type(data_b)
             if kind is float or kind is int:
                 if type(data_a) is np.ndarray and data_a.dtype.kind == "f":
-                    operand_b = _constants.get((data_b, data_a.dtype)) or _constant(data_b, data_a.dtype)
+                    operand_b = _constant(data_b, data_a.dtype)
             else:
                 kind = type(data_a)
                 if (kind is float or kind is int) and type(data_b) is np.ndarray and data_b.dtype.kind == "f":
-                    operand_a = _constants.get((data_a, data_b.dtype)) or _constant(data_a, data_b.dtype)
+                    operand_a = _constant(data_a, data_b.dtype)
         try:
             out = forward(ctx, operand_a, operand_b)
         except (ValueError, TypeError) as error:
@@ -327,6 +364,11 @@ def binary_op(cls, name=None, doc=None):
         if not (requires_a or requires_b) or not state.grad_enabled or (
                 not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
+        # the slots' defaults (as in Function.__init__)
+        ctx.saved_sources = ctx.output_version = None
+        ctx.epoch = ctx.uses = 0
+        ctx.special = False
+        ctx.single_input = -1
         # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
         # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
         if needs is _BOTH:
@@ -343,58 +385,32 @@ def binary_op(cls, name=None, doc=None):
             ctx.next_functions = (source_a, source_b)
             ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
         elif requires_a:
-            if same_shape and (type(b) is float or type(b) is int):
-                ctx.input_meta = _SAME_NONE
-                single = 0
-            else:
-                ctx.input_meta = ((data_a.shape, data_a.dtype), None)
-                single = -1
+            same = same_shape and (type(b) is float or type(b) is int)
+            ctx.input_meta = _SAME_NONE if same else ((data_a.shape, data_a.dtype), None)
             source_a = a.grad_fn
             if source_a is None:
                 source_a = a
             else:
                 source_a.uses += 1
-                ctx.single_input = single
+                if same:
+                    ctx.single_input = 0
             ctx.next_functions = (source_a, None)
         else:
-            if same_shape and (type(a) is float or type(a) is int):
-                ctx.input_meta = _NONE_SAME
-                single = 1
-            else:
-                ctx.input_meta = (None, (data_b.shape, data_b.dtype))
-                single = -1
+            same = same_shape and (type(a) is float or type(a) is int)
+            ctx.input_meta = _NONE_SAME if same else (None, (data_b.shape, data_b.dtype))
             source_b = b.grad_fn
             if source_b is None:
                 source_b = b
             else:
                 source_b.uses += 1
-                ctx.single_input = single
+                if same:
+                    ctx.single_input = 1
             ctx.next_functions = (None, source_b)
+        output = _wrap(out, True, ctx)
+        if ctx.saved:
+            _note_saved(ctx, output, out, a, data_a, b, data_b)
         if state.annotate:
             _annotate(ctx, (a, b), {}, out)
-        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
-        output.data = out
-        output.grad = output._hooks = output._counter = None
-        output._requires_grad = True
-        output.grad_fn = ctx
-        output._retains_grad = False
-        saved = ctx.saved
-        if saved:
-            if len(saved) == 2 and saved[0] is not out and saved[1] is not out:
-                first, second = saved       # each: an input tensor's array, or a constant
-                first = (a if first is data_a and a is not data_a else
-                         b if first is data_b and b is not data_b else None)
-                second = (b if second is data_b and b is not data_b else
-                          a if second is data_a and a is not data_a else None)
-                if first is not None or second is not None:    # else constants only: nothing to check
-                    ctx.epoch = inplace_epoch[0]
-                    ctx.saved_sources = (first, second)
-            else:
-                ctx.epoch = inplace_epoch[0]
-                ctx.saved_sources = tuple(
-                    _OUTPUT if s is out else a if (s is data_a and a is not s) else
-                    b if (s is data_b and b is not s) else None for s in saved)
-                _count_saved_output(ctx, output)
         return output
 
     op.__name__ = op.__qualname__ = name or cls.__name__.lower()
@@ -402,23 +418,46 @@ def binary_op(cls, name=None, doc=None):
     return op
 
 
+def _note_saved(ctx, output, out, a, data_a, b=None, data_b=None):
+    """Note where each array the node saved came from, for the in-place checks at backward
+    (``saved_sources``): an input tensor, the output (which then gets a version counter of its
+    own), or None (a constant or a plain array). A node that saved only constants notes nothing."""
+    sources = tuple(_OUTPUT if s is out else a if (s is data_a and a is not s) else
+                    b if (s is data_b and b is not s) else None for s in ctx.saved)
+    for source in sources:
+        if source is not None:
+            break
+    else:
+        return
+    ctx.epoch = inplace_epoch[0]
+    ctx.saved_sources = sources
+    for source in sources:
+        if source is _OUTPUT:
+            ctx.output_version = output._counter = [0, None, 0]
+            break
+
+
 _fast_paths = {}
-_constants = {}
+_float32, _float64 = np.dtype(np.float32), np.dtype(np.float64)
+_float32_constants, _float64_constants = {}, {}     # number -> read-only 0-d array of that dtype
+_constants = {_float32: _float32_constants, _float64: _float64_constants}   # dtype -> such a table
 
 
 def _constant(number, dtype):
     """A Python number as a read-only 0-d array of ``dtype``, cached. The result of ``x * 1.5`` is
     the same (NEP 50 casts the number to x's dtype), but numpy handles a 0-d array operand in
     half the time of a Python number, in the forward and again in the backward (``grad * 1.5``)."""
-    key = (number, dtype)
-    array = _constants.get(key)
+    table = _constants.get(dtype)
+    if table is None:
+        table = _constants[dtype] = {}
+    array = table.get(number)
     if array is None:
         array = np.array(number, dtype)
         array.flags.writeable = False
         if number and number == number:     # not 0 (-0.0 == 0.0) nor nan: cache it
-            if len(_constants) >= 4096:
-                _constants.clear()
-            _constants[key] = array
+            if len(table) >= 4096:
+                table.clear()
+            table[number] = array
     return array
 
 
@@ -436,15 +475,6 @@ def apply2(cls, a, b):
     if op is None:
         op = _fast_paths[cls] = binary_op(cls)
     return op(a, b)
-
-
-def _count_saved_output(ctx, output):
-    """Give the output a version counter of its own when the node saved it, so that in-place
-    changes of the output (or its views) are caught at backward."""
-    for source in ctx.saved_sources:
-        if source is _OUTPUT:
-            ctx.output_version = output._counter = [0, None, 0]
-            break
 
 
 def _annotate(ctx, args, kwargs, out):
