@@ -138,7 +138,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             next_functions = node.next_functions
             saved = node.saved
             if g is not None:
-                if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
+                if node.epoch < inplace_epoch[0]:   # an in-place op came after the node saved tensors
                     _check_versions(node)
                 if node.special or capture is not None:
                     g = _node_extras(node, g, create_graph, capture, captured, retained)
@@ -224,30 +224,31 @@ def _run_plain(grads, retain_graph, leaves):
         saved = node.saved
         if saved is None:
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
-        next_functions = node.next_functions
+        if node.epoch < inplace_epoch[0]:       # an in-place op came after the node saved tensors
+            _check_versions(node)
+        following = node.straight
         if g is not None:
-            if saved and node.epoch != inplace_epoch[0] and node.saved_sources is not None:
-                _check_versions(node)
-            if node.special:
-                g = _node_extras(node, g, False, None, None, retained)
-            input_grads = node.backward(node, g)
-            k = node.single_input
-            if k >= 0:      # straight on to the only input, when this node is its only consumer
-                following = next_functions[k]
-                if following.uses == 1:
-                    gi = input_grads[k] if type(input_grads) is tuple else input_grads if k == 0 else None
-                    if type(gi) is ndarray:
-                        if not retain_graph:
-                            node.saved = node.saved_tensors = None
-                            if node.saved_sources is not None:
-                                node.saved_sources = None
-                        node, g = following, gi
-                        continue
+            if following is None:
+                if node.special:
+                    g = _node_extras(node, g, False, None, None, retained)
+                input_grads = node.backward(node, g)
+            else:   # the usual case: straight on to the only input, when this node is its only consumer
+                input_grads = node.backward(node, g)
+                gi = input_grads[0] if type(input_grads) is tuple else input_grads
+                if type(gi) is ndarray and following.uses == 1:
+                    if not retain_graph:
+                        node.saved = node.saved_tensors = None
+                        if node.saved_sources is not None:
+                            node.saved_sources = None
+                    node, g = following, gi
+                    continue
+            next_functions = node.next_functions
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
             if len(input_grads) < len(next_functions):
                 input_grads = _pad_grads(node, input_grads)
         else:
+            next_functions = node.next_functions
             input_grads = (None,) * len(next_functions)
         if not retain_graph:
             node.saved = node.saved_tensors = None
@@ -324,6 +325,8 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
 
 def _check_versions(node):
     """Fail if a tensor the node saved was changed in place after the node was made."""
+    if node.saved_sources is None:      # freed
+        return
     for i, source in enumerate(node.saved_sources):
         if source is None:
             continue

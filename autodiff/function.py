@@ -44,6 +44,7 @@ _SAME_NONE, _NONE_SAME, _SAME_ONLY = (_SAME, None), (None, _SAME), (_SAME,)
 _BOTH, _FIRST, _SECOND, _NEITHER = (True, True), (True, False), (False, True), (False, False)
 _OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
+_UNCHECKED = 1 << 62    # a node's epoch when it saved no input or output: later than any in-place op
 _new_tensor = Tensor.__new__
 
 
@@ -58,16 +59,17 @@ class Function:
     #   needs_input_grad: per input: does it need a gradient
     #   saved: arrays saved by save_for_backward (None once freed)
     #   saved_sources: per saved array: its input Tensor, _OUTPUT, or None (a constant); or None
-    #   epoch: the in-place epoch when the node saved its arrays
+    #   epoch: the in-place epoch when the node saved input or output arrays (the engine checks
+    #       their versions only if an in-place op came later); _UNCHECKED when there is nothing to check
     #   uses: how many nodes take this node's output as an input (counted in forward)
     #   special: hooks or retained is set (the engine looks at them only then)
-    #   single_input: index of the op's only input that needs a gradient, when that input is a
-    #       non-leaf with the output's shape and dtype (built-in elementwise ops): an ordinary
-    #       backward goes straight on to it (see engine._run_plain); -1 otherwise
+    #   straight: the node of input 0, when that is the only input that needs a gradient and it
+    #       has the output's shape and dtype (built-in elementwise ops): an ordinary backward goes
+    #       straight on to it (see engine._run_plain); None otherwise, and once hooks are added
     #   output_version: the output's version counter, when the output itself was saved; or None
     # The rare ones below live in the instance __dict__, with these class defaults.
     __slots__ = ("next_functions", "input_meta", "needs_input_grad", "saved", "saved_tensors",
-                 "saved_sources", "epoch", "uses", "special", "single_input", "output_version",
+                 "saved_sources", "epoch", "uses", "special", "straight", "output_version",
                  "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
     retained = None         # weakref to the output tensor when it called retain_grad()
@@ -89,9 +91,10 @@ class Function:
         self.next_functions = self.input_meta = self.needs_input_grad = self.saved = ()
         self.saved_tensors = ()
         self.saved_sources = None
-        self.epoch = self.uses = 0
+        self.epoch = _UNCHECKED
+        self.uses = 0
         self.special = False
-        self.single_input = -1
+        self.straight = None
         self.output_version = None
 
     @staticmethod
@@ -136,9 +139,10 @@ class Function:
         ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
         ctx.saved = ctx.saved_tensors = ()
         ctx.saved_sources = None
-        ctx.epoch = ctx.uses = 0
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
         ctx.special = False
-        ctx.single_input = -1
+        ctx.straight = None
         ctx.output_version = None
         arrays = []
         needs = []
@@ -240,15 +244,16 @@ def unary_op(cls, name=None, doc=None):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__), inline on this hot path
         ctx.saved_sources = ctx.output_version = None
-        ctx.epoch = ctx.uses = 0
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
         ctx.special = False
         source = x.grad_fn
         if source is None:
             source = x
-            ctx.single_input = -1
+            ctx.straight = None
         else:
             source.uses += 1
-            ctx.single_input = 0 if same_shape else -1
+            ctx.straight = source if same_shape else None
         ctx.next_functions = (source,)
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
@@ -303,15 +308,16 @@ def binary_op(cls, name=None, doc=None):
                 if type(out) is not np.ndarray:
                     out = _as_output_array(out, cls, ctx)
                 ctx.saved_sources = ctx.output_version = None
-                ctx.epoch = ctx.uses = 0
+                ctx.epoch = _UNCHECKED
+                ctx.uses = 0
                 ctx.special = False
                 source = a.grad_fn
                 if source is None:
                     source = a
-                    ctx.single_input = -1
+                    ctx.straight = None
                 else:
                     source.uses += 1
-                    ctx.single_input = 0
+                    ctx.straight = source
                 ctx.next_functions = (source, None)
                 ctx.input_meta = _SAME_NONE
                 output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
@@ -364,9 +370,10 @@ def binary_op(cls, name=None, doc=None):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__)
         ctx.saved_sources = ctx.output_version = None
-        ctx.epoch = ctx.uses = 0
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
         ctx.special = False
-        ctx.single_input = -1
+        ctx.straight = None
         # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
         # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
         if needs is _BOTH:
@@ -391,18 +398,16 @@ def binary_op(cls, name=None, doc=None):
             else:
                 source_a.uses += 1
                 if same:
-                    ctx.single_input = 0
+                    ctx.straight = source_a
             ctx.next_functions = (source_a, None)
         else:
-            same = same_shape and (type(a) is float or type(a) is int)
-            ctx.input_meta = _NONE_SAME if same else (None, (data_b.shape, data_b.dtype))
+            ctx.input_meta = _NONE_SAME if same_shape and (type(a) is float or type(a) is int) \
+                else (None, (data_b.shape, data_b.dtype))
             source_b = b.grad_fn
             if source_b is None:
                 source_b = b
             else:
                 source_b.uses += 1
-                if same:
-                    ctx.single_input = 1
             ctx.next_functions = (None, source_b)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
