@@ -161,7 +161,8 @@ class Function:
             raise _explain(cls, arrays, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
-        if not requires or not state.grad_enabled or out.dtype.kind != "f":
+        plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
+        if not requires or not (plain or state.grad_enabled) or out.dtype.kind != "f":
             return _wrap(out)
         next_functions = []
         input_meta = []
@@ -179,7 +180,7 @@ class Function:
                 input_meta.append(None)
         ctx.next_functions = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
-        if state.annotate:
+        if not plain:
             _annotate(ctx, args, kwargs, out)
         saved = ctx.saved
         if saved:
@@ -240,7 +241,8 @@ def unary_op(cls, name=None, doc=None):
             raise _explain(cls, (data,) + params, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
-        if not requires or not state.grad_enabled or (not same_shape and out.dtype.kind != "f"):
+        plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
+        if not requires or not (plain or state.grad_enabled) or (not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__), inline on this hot path
         ctx.saved_sources = ctx.output_version = None
@@ -271,7 +273,7 @@ def unary_op(cls, name=None, doc=None):
                 output._counter = ctx.output_version = [0, None, 0]
             else:
                 _note_saved(ctx, output, out, x, data)
-        if state.annotate:
+        if not plain:
             _annotate(ctx, (x,) + params, {}, out)
         return output
 
@@ -296,7 +298,8 @@ def binary_op(cls, name=None, doc=None):
             dtype = data.dtype
             constants = _float32_constants if dtype is _float32 else (
                 _float64_constants if dtype is _float64 else None)
-            if constants is not None and state.grad_enabled:
+            plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
+            if constants is not None and (plain or state.grad_enabled):
                 operand = constants.get(b)
                 if operand is None:
                     operand = _constant(b, dtype)
@@ -330,7 +333,7 @@ def binary_op(cls, name=None, doc=None):
                     if saved is data or saved is out:     # not only constants (Mul saves the number)
                         _note_saved(ctx, output, out, a, data)
                         break
-                if state.annotate:
+                if not plain:
                     _annotate(ctx, (a, b), {}, out)
                 return output
         if isinstance(a, Tensor):
@@ -365,7 +368,8 @@ def binary_op(cls, name=None, doc=None):
             raise _explain(cls, (data_a, data_b), error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
-        if not (requires_a or requires_b) or not state.grad_enabled or (
+        plain = state.plain
+        if not (requires_a or requires_b) or not (plain or state.grad_enabled) or (
                 not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__)
@@ -428,7 +432,7 @@ def binary_op(cls, name=None, doc=None):
                     ctx.saved_sources = (first, second)
             else:
                 _note_saved(ctx, output, out, a, data_a, b, data_b)
-        if state.annotate:
+        if not plain:
             _annotate(ctx, (a, b), {}, out)
         return output
 

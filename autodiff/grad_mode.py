@@ -11,16 +11,27 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "nam
 
 class _State(threading.local):
     # class attributes are the defaults every new thread starts from
-    grad_enabled = True
+    _grad_enabled = True
     scope = None          # "mlp.0" style path of the innermost ad.name_scope, or None
     anomaly = False       # ad.detect_anomaly() active
     tracing = False       # record creation stacks (anomaly mode, gradcheck's localization)
     record_inputs = False  # nodes keep their inputs (gradcheck's localization)
 
     annotate = False      # scope or tracing: does a new node need more than the basics?
+    plain = True          # grad mode on and nothing to annotate: what ops check first (one read)
+
+    @property
+    def grad_enabled(self):
+        return self._grad_enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, mode):
+        self._grad_enabled = mode
+        self.plain = mode and not self.annotate
 
     def refresh(self):
         self.annotate = self.scope is not None or self.tracing
+        self.plain = self._grad_enabled and not self.annotate
 
 
 state = _State()
@@ -124,9 +135,10 @@ def enter_scope(name):
     previous = state.scope
     state.scope = name if previous is None else previous + "." + name
     state.annotate = True
+    state.plain = False
     return previous
 
 
 def exit_scope(previous):
     state.scope = previous
-    state.annotate = previous is not None or state.tracing
+    state.refresh()
