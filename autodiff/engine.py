@@ -95,12 +95,13 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         else:
             grads[node] = g
     if capture is None and not create_graph and not anomaly and grads:
-        previous_mode = state.grad_enabled
-        state.grad_enabled = False
+        # grad mode off for the walk (as ad.no_grad(), without its calls)
+        previous_mode, previous_plain = state._grad_enabled, state.plain
+        state._grad_enabled = state.plain = False
         try:
             grads, retained = _run_plain(grads, retain_graph, leaves)
         finally:
-            state.grad_enabled = previous_mode
+            state._grad_enabled, state.plain = previous_mode, previous_plain
         if not grads:
             _deliver_leaves(leaves, retained)
             return captured
@@ -263,7 +264,8 @@ def _run_plain(grads, retain_graph, leaves):
             if gi is not None:
                 if type(gi) is not ndarray:
                     gi = _normalize(gi, False, node)
-                if meta is not _SAME and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                # (numpy's dtypes of a kind are one object each: ``is not`` is the cheap test)
+                if meta is not _SAME and (gi.shape != meta[0] or gi.dtype is not meta[1]):
                     gi = _fit(gi, meta[0], meta[1], node, i)
             if isinstance(nxt, Tensor):
                 if gi is not None:

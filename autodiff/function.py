@@ -71,13 +71,13 @@ class Function:
     #       has the output's shape and dtype (built-in elementwise ops): an ordinary backward goes
     #       straight on to it (see engine._run_plain); None otherwise, and once hooks are added
     #   output_version: the output's version counter, when the output itself was saved; or None
+    #   scope: the ad.name_scope (module path) active when the node was made, or None
     # The rare ones below live in the instance __dict__, with these class defaults.
     __slots__ = ("_edges", "_edge0", "input_meta", "needs_input_grad", "saved", "saved_tensors",
-                 "saved_sources", "epoch", "uses", "special", "straight", "output_version",
+                 "saved_sources", "epoch", "uses", "special", "straight", "output_version", "scope",
                  "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
     retained = None         # weakref to the output tensor when it called retain_grad()
-    scope = None            # ad.name_scope active when the node was made
     trace = None            # creation stack, recorded in anomaly mode only
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
 
@@ -100,7 +100,7 @@ class Function:
         self.uses = 0
         self.special = False
         self.straight = None
-        self.output_version = None
+        self.output_version = self.scope = None
 
     @staticmethod
     def forward(ctx, *inputs):
@@ -160,7 +160,7 @@ class Function:
         ctx.uses = 0
         ctx.special = False
         ctx.straight = None
-        ctx.output_version = None
+        ctx.output_version = ctx.scope = None
         arrays = []
         needs = []
         for a in args:
@@ -179,7 +179,7 @@ class Function:
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if not requires or not (plain or state.grad_enabled) or out.dtype.kind != "f":
+        if not requires or not (plain or state._grad_enabled) or out.dtype.kind != "f":
             return _wrap(out)
         next_functions = []
         input_meta = []
@@ -198,7 +198,9 @@ class Function:
         ctx._edges = tuple(next_functions)
         ctx.input_meta = tuple(input_meta)
         if not plain:
-            _annotate(ctx, args, kwargs, out)
+            ctx.scope = state.scope
+            if state.tracing:
+                _annotate(ctx, args, kwargs, out)
         saved = ctx.saved
         if saved:
             ctx.epoch = inplace_epoch[0]
@@ -259,10 +261,10 @@ def unary_op(cls, name=None, doc=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if not requires or not (plain or state.grad_enabled) or (not same_shape and out.dtype.kind != "f"):
+        if not requires or not (plain or state._grad_enabled) or (not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__), inline on this hot path
-        ctx.saved_sources = ctx.output_version = None
+        ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
         ctx.special = False
@@ -292,7 +294,9 @@ def unary_op(cls, name=None, doc=None):
             else:
                 _note_saved(ctx, output, out, x, data)
         if not plain:
-            _annotate(ctx, (x,) + params, {}, out)
+            ctx.scope = state.scope
+            if state.tracing:
+                _annotate(ctx, (x,) + params, {}, out)
         return output
 
     return _named(op, name or cls.__name__.lower(), doc)
@@ -317,7 +321,7 @@ def binary_op(cls, name=None, doc=None):
             constants = _float32_constants if dtype is _float32 else (
                 _float64_constants if dtype is _float64 else None)
             plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-            if constants is not None and (plain or state.grad_enabled):
+            if constants is not None and (plain or state._grad_enabled):
                 operand = constants.get(b)
                 if operand is None:
                     operand = _constant(b, dtype)
@@ -328,7 +332,7 @@ def binary_op(cls, name=None, doc=None):
                     raise _explain(cls, (data, b), error) from None
                 if type(out) is not np.ndarray:
                     out = _as_output_array(out, cls, ctx)
-                ctx.saved_sources = ctx.output_version = None
+                ctx.saved_sources = ctx.output_version = ctx.scope = None
                 ctx.epoch = _UNCHECKED
                 ctx.uses = 0
                 ctx.special = False
@@ -353,7 +357,9 @@ def binary_op(cls, name=None, doc=None):
                         _note_saved(ctx, output, out, a, data)
                         break
                 if not plain:
-                    _annotate(ctx, (a, b), {}, out)
+                    ctx.scope = state.scope
+                    if state.tracing:
+                        _annotate(ctx, (a, b), {}, out)
                 return output
         if isinstance(a, Tensor):
             data_a = a.data
@@ -388,11 +394,11 @@ def binary_op(cls, name=None, doc=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain
-        if not (requires_a or requires_b) or not (plain or state.grad_enabled) or (
+        if not (requires_a or requires_b) or not (plain or state._grad_enabled) or (
                 not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__)
-        ctx.saved_sources = ctx.output_version = None
+        ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
         ctx.special = False
@@ -453,7 +459,9 @@ def binary_op(cls, name=None, doc=None):
             else:
                 _note_saved(ctx, output, out, a, data_a, b, data_b)
         if not plain:
-            _annotate(ctx, (a, b), {}, out)
+            ctx.scope = state.scope
+            if state.tracing:
+                _annotate(ctx, (a, b), {}, out)
         return output
 
     return _named(op, name or cls.__name__.lower(), doc)
@@ -530,18 +538,16 @@ def apply2(cls, a, b):
 
 
 def _annotate(ctx, args, kwargs, out):
-    """The rare extras: the name scope, and in traced modes the creation stack (and inputs)."""
-    if state.scope is not None:
-        ctx.scope = state.scope
-    if state.tracing:
-        if _SAME in ctx.input_meta:     # spell the shapes out for the messages of traced modes
-            ctx.input_meta = tuple((out.shape, out.dtype) if m is _SAME else m for m in ctx.input_meta)
-        ctx.trace = traceback.extract_stack()[:-2]
-        if state.record_inputs:
-            ctx.recorded_inputs = (args, kwargs)
-        if state.anomaly:
-            from .anomaly import record_forward
-            record_forward(ctx, args, out)
+    """The extras of traced modes (anomaly mode, gradcheck's localization): the creation stack,
+    and the inputs when asked."""
+    if _SAME in ctx.input_meta:     # spell the shapes out for the messages of traced modes
+        ctx.input_meta = tuple((out.shape, out.dtype) if m is _SAME else m for m in ctx.input_meta)
+    ctx.trace = traceback.extract_stack()[:-2]
+    if state.record_inputs:
+        ctx.recorded_inputs = (args, kwargs)
+    if state.anomaly:
+        from .anomaly import record_forward
+        record_forward(ctx, args, out)
 
 
 def _explain(cls, arrays, error):

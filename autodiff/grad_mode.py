@@ -17,8 +17,7 @@ class _State(threading.local):
     tracing = False       # record creation stacks (anomaly mode, gradcheck's localization)
     record_inputs = False  # nodes keep their inputs (gradcheck's localization)
 
-    annotate = False      # scope or tracing: does a new node need more than the basics?
-    plain = True          # grad mode on and nothing to annotate: what ops check first (one read)
+    plain = True          # grad mode on, no scope, no tracing: what ops check first (one read)
 
     @property
     def grad_enabled(self):
@@ -27,11 +26,10 @@ class _State(threading.local):
     @grad_enabled.setter
     def grad_enabled(self, mode):
         self._grad_enabled = mode
-        self.plain = mode and not self.annotate
+        self.plain = mode and self.scope is None and not self.tracing
 
     def refresh(self):
-        self.annotate = self.scope is not None or self.tracing
-        self.plain = self._grad_enabled and not self.annotate
+        self.plain = self._grad_enabled and self.scope is None and not self.tracing
 
 
 state = _State()
@@ -134,11 +132,11 @@ def enter_scope(name):
     """Open scope ``name`` inside the current one; returns what ``exit_scope`` restores."""
     previous = state.scope
     state.scope = name if previous is None else previous + "." + name
-    state.annotate = True
+    state.plain = False
     state.plain = False
     return previous
 
 
 def exit_scope(previous):
     state.scope = previous
-    state.refresh()
+    state.plain = state._grad_enabled and previous is None and not state.tracing   # refresh(), inline

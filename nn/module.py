@@ -13,7 +13,7 @@ import numpy as np
 
 from autodiff import Tensor
 from autodiff.tensor import bump_version
-from autodiff.grad_mode import enter_scope, exit_scope
+from autodiff.grad_mode import state
 
 from .parameter import Parameter
 
@@ -68,11 +68,15 @@ class Module:
                                   "in the subclass")
 
     def __call__(self, *args, **kwargs):
-        previous = enter_scope(self._scope_name)     # ad.name_scope, without a context object
+        # ad.name_scope(type name), inline: grad_mode.enter_scope and exit_scope, without the calls
+        previous = state.scope
+        state.scope = self._scope_name if previous is None else previous + "." + self._scope_name
+        state.plain = False
         try:
             return self.forward(*args, **kwargs)
         finally:
-            exit_scope(previous)
+            state.scope = previous
+            state.plain = state._grad_enabled and previous is None and not state.tracing
 
     # ---- registration --------------------------------------------------------------------------
     def _registry(self, what):
