@@ -243,7 +243,9 @@ def _run_plain(grads, retain_graph, leaves):
                             node.saved_sources = None
                     node, g = following, gi
                     continue
-            next_functions = node.next_functions
+            next_functions = node._edges      # node.next_functions, without the property's call
+            if next_functions is None:
+                next_functions = node.next_functions
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
             if len(input_grads) < len(next_functions):

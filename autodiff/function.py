@@ -29,6 +29,7 @@ and counts the nodes that consume its output (``uses``), which lets an ordinary 
 start walking at once, without a counting pass (see ``engine._run_plain``).
 """
 import traceback
+import types
 
 import numpy as np
 
@@ -90,6 +91,11 @@ class Function:
                 if isinstance(method, classmethod):
                     raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
                 setattr(cls, name, staticmethod(method))
+        if "apply" not in cls.__dict__:
+            # apply with a code object of its own: see _named (CPython specialises per code object)
+            apply = Function.__dict__["apply"].__func__
+            code = apply.__code__.replace(co_qualname=f"{cls.__qualname__}.apply")
+            cls.apply = classmethod(types.FunctionType(code, apply.__globals__, "apply"))
 
     def __init__(self):
         self._edges = self.input_meta = self.needs_input_grad = self.saved = ()
@@ -153,14 +159,8 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on the arrays of ``args`` and, when grad mode is on and an input requires
         grad, record the node for backward. Returns a Tensor."""
-        ctx = _new(cls)     # the slots' defaults (Function.__init__), inline on this hot path
+        ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
-        ctx.saved_sources = None
-        ctx.epoch = _UNCHECKED
-        ctx.uses = 0
-        ctx.special = False
-        ctx.straight = None
-        ctx.output_version = ctx.scope = None
         arrays = []
         needs = []
         for a in args:
@@ -170,56 +170,51 @@ class Function:
             else:
                 arrays.append(a)
                 needs.append(False)
-        requires = True in needs
-        ctx.needs_input_grad = tuple(needs)     # forward may read it (to save less), as in PyTorch
+        ctx.needs_input_grad = needs = tuple(needs)    # forward may read it (to save less), as in PyTorch
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except (ValueError, TypeError) as error:
             raise _explain(cls, arrays, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if not requires or not (plain or state._grad_enabled) or out.dtype.kind != "f":
+        if True not in needs or not (plain or state._grad_enabled) or out.dtype.kind != "f":
             return _wrap(out)
-        next_functions = []
+        # the slots' defaults (as in Function.__init__), inline on this hot path
+        ctx.saved_sources = ctx.output_version = ctx.scope = None
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
+        ctx.special = False
+        ctx.straight = None
+        edges = []
         input_meta = []
-        for a, data in zip(args, arrays):
-            if a is not data and a._requires_grad:      # a Tensor that requires grad
+        for a, data, need in zip(args, arrays, needs):
+            if need:
                 source = a.grad_fn
                 if source is None:
                     source = a
                 else:
                     source.uses += 1
-                next_functions.append(source)
+                edges.append(source)
                 input_meta.append((data.shape, data.dtype))
             else:
-                next_functions.append(None)
+                edges.append(None)
                 input_meta.append(None)
-        ctx._edges = tuple(next_functions)
+        ctx._edges = tuple(edges)
         ctx.input_meta = tuple(input_meta)
+        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline
+        output.data = out
+        output.grad = output._hooks = output._counter = None
+        output._requires_grad = True
+        output.grad_fn = ctx
+        output._retains_grad = False
+        if ctx.saved:
+            _note_saved(ctx, output, out, args, arrays)
         if not plain:
             ctx.scope = state.scope
             if state.tracing:
                 _annotate(ctx, args, kwargs, out)
-        saved = ctx.saved
-        if saved:
-            ctx.epoch = inplace_epoch[0]
-            output = _wrap(out, True, ctx)
-            sources = []
-            for array in saved:
-                source = None
-                if array is out:
-                    source = _OUTPUT
-                    ctx.output_version = output._counter = [0, None, 0]
-                else:
-                    for a, data in zip(args, arrays):
-                        if data is array and a is not data:
-                            source = a
-                            break
-                sources.append(source)
-            ctx.saved_sources = sources
-            return output
-        return _wrap(out, True, ctx)
+        return output
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
@@ -292,7 +287,7 @@ def unary_op(cls, name=None, doc=None):
                 ctx.saved_sources = _OUTPUT_ONLY
                 output._counter = ctx.output_version = [0, None, 0]
             else:
-                _note_saved(ctx, output, out, x, data)
+                _note_saved(ctx, output, out, (x,), (data,))
         if not plain:
             ctx.scope = state.scope
             if state.tracing:
@@ -354,7 +349,7 @@ def binary_op(cls, name=None, doc=None):
                 output._retains_grad = False
                 for saved in ctx.saved:
                     if saved is data or saved is out:     # not only constants (Mul saves the number)
-                        _note_saved(ctx, output, out, a, data)
+                        _note_saved(ctx, output, out, (a,), (data,))
                         break
                 if not plain:
                     ctx.scope = state.scope
@@ -457,7 +452,7 @@ def binary_op(cls, name=None, doc=None):
                     ctx.epoch = inplace_epoch[0]
                     ctx.saved_sources = (first, second)
             else:
-                _note_saved(ctx, output, out, a, data_a, b, data_b)
+                _note_saved(ctx, output, out, (a, b), (data_a, data_b))
         if not plain:
             ctx.scope = state.scope
             if state.tracing:
@@ -478,23 +473,30 @@ def _named(op, name, doc):
     return op
 
 
-def _note_saved(ctx, output, out, a, data_a, b=None, data_b=None):
+def _note_saved(ctx, output, out, args, arrays):
     """Note where each array the node saved came from, for the in-place checks at backward
-    (``saved_sources``): an input tensor, the output (which then gets a version counter of its
-    own), or None (a constant or a plain array). A node that saved only constants notes nothing."""
-    sources = tuple(_OUTPUT if s is out else a if (s is data_a and a is not s) else
-                    b if (s is data_b and b is not s) else None for s in ctx.saved)
-    for source in sources:
+    (``saved_sources``): an input tensor (one of ``args``, whose arrays are ``arrays``), the
+    output (which then gets a version counter of its own), or None (a constant or a plain array).
+    A node that saved only constants notes nothing."""
+    sources = []
+    noted = False
+    for saved in ctx.saved:
+        source = None
+        if saved is out:
+            source = _OUTPUT
+            if ctx.output_version is None:
+                ctx.output_version = output._counter = [0, None, 0]
+        else:
+            for a, data in zip(args, arrays):
+                if data is saved and a is not data:     # an input tensor's array
+                    source = a
+                    break
         if source is not None:
-            break
-    else:
-        return
-    ctx.epoch = inplace_epoch[0]
-    ctx.saved_sources = sources
-    for source in sources:
-        if source is _OUTPUT:
-            ctx.output_version = output._counter = [0, None, 0]
-            break
+            noted = True
+        sources.append(source)
+    if noted:
+        ctx.epoch = inplace_epoch[0]
+        ctx.saved_sources = tuple(sources)
 
 
 _fast_paths = {}

@@ -35,6 +35,12 @@ class _State(threading.local):
 state = _State()
 
 
+def _set_grad_enabled(mode):
+    """``state.grad_enabled = mode`` without the property's call."""
+    state._grad_enabled = mode
+    state.plain = mode and state.scope is None and not state.tracing
+
+
 def is_grad_enabled():
     """True when operations record a graph for backward (the default)."""
     return state.grad_enabled
@@ -50,12 +56,12 @@ class _GradModeContext:
         self.previous = []
 
     def __enter__(self):
-        self.previous.append(state.grad_enabled)
-        state.grad_enabled = self.mode
+        self.previous.append(state._grad_enabled)
+        _set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.previous.pop()
+        _set_grad_enabled(self.previous.pop())
         return False
 
     def __call__(self, fn):

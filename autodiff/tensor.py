@@ -1,4 +1,6 @@
 """Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
+import traceback
+
 import numpy as np
 
 from .grad_mode import state
@@ -248,9 +250,8 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
 
-    def __hash__(self):
-        # by identity: tensors are dict keys (optimizer state) although == is elementwise
-        return id(self)
+    # by identity: tensors are dict keys (optimizer state) although == is elementwise
+    __hash__ = object.__hash__
 
     def __bool__(self):
         if self.data.size != 1:
@@ -501,14 +502,26 @@ def share_version(view, base):
 
 
 def bump_version(t):
-    """Record an in-place change of ``t``'s data (optimizer steps and state loading call this too)."""
-    counter = version_counter(t)
+    """Record an in-place change of ``t``'s data (state loading calls this too)."""
+    bump_versions((t,))
+
+
+def bump_versions(tensors):
+    """Record in-place changes of ``tensors``' data, made together (an optimizer step): one new
+    epoch for them all."""
+    if not tensors:
+        return
     inplace_epoch[0] += 1
-    counter[0] += 1
-    counter[2] = inplace_epoch[0]
-    if state.anomaly:
-        import traceback
-        counter[1] = _user_site(traceback.extract_stack()[:-1])
+    epoch = inplace_epoch[0]
+    site = _user_site(traceback.extract_stack()[:-1]) if state.anomaly else None
+    for t in tensors:
+        counter = t._counter
+        if counter is None:
+            counter = t._counter = [0, None, 0]
+        counter[0] += 1
+        counter[2] = epoch
+        if site is not None:
+            counter[1] = site
 
 
 def _user_site(stack):

@@ -258,12 +258,12 @@ def linear(x, weight, bias=None):
     if not isinstance(x, Tensor):
         x = Tensor(x)
     x_shape = x.data.shape
-    w_shape = weight.shape
+    w_shape = weight.data.shape if isinstance(weight, Tensor) else np.shape(weight)
     if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{tuple(weight.shape)} (out_features, in_features); the input's last axis "
                          f"must have {weight.shape[1] if weight.ndim == 2 else '?'} features")
-    if bias is not None and bias.shape != (w_shape[0],):
+    if bias is not None and (bias.data.shape if isinstance(bias, Tensor) else np.shape(bias)) != (w_shape[0],):
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of shape "
                          f"{tuple(weight.shape)}; it must be ({weight.shape[0]},)")
     return Linear.apply(x, weight, bias)
@@ -548,9 +548,10 @@ def _plain_forward(ctx, logits, target, rows, classes):
     target, no smoothing, C-ordered logits (M > 0, C). The general forward's operations, in the
     same order (so to the bit the same values), minus the ones that multiply by 1."""
     ctx.plain = True
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    # (np.maximum.reduce and np.add.reduce are what ndarray.max and .sum call, minus a Python layer)
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
+    total = np.add.reduce(exp, axis=1, keepdims=True)
     logp = shifted
     logp -= np.log(total)
     # row-major positions of the targets: one flat gather instead of a two-array fancy index
@@ -599,7 +600,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if type(labels) is np.ndarray and labels.dtype == _INT64:
             shape = input.data.shape
             if len(shape) == 2 and labels.shape == shape[:1] and shape[0] and (
-                    labels.view(_UINT64).max() < shape[1]) and not (
+                    np.maximum.reduce(labels.view(_UINT64)) < shape[1]) and not (
                     0 <= ignore_index < shape[1] and (labels == ignore_index).any()):
                 return SoftmaxCrossEntropy.apply(input, labels)
     _check_reduction(reduction, "cross_entropy")

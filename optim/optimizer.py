@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from autodiff import Tensor, enable_grad, no_grad
-from autodiff.tensor import bump_version
+from autodiff.tensor import bump_versions
 
 __all__ = ["Optimizer", "ParameterError"]
 
@@ -176,25 +176,31 @@ class Optimizer:
         return loss
 
     def _step_group(self, group):
-        """Update the parameters of ``group`` that have a gradient: ``_update`` on each, then a
-        version bump."""
+        """Update the parameters of ``group`` that have a gradient: ``_update`` on each, then one
+        version bump for them all."""
         options = self._prepare_group(group)     # once per group, not per parameter
         update = self._update
+        buffers = self._buffers
         states = self.state
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            param = p.data
-            grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-            if grad.shape != param.shape:
-                raise self._shape_error(param, grad)
-            state = states.get(p)
-            if state is None:
-                state = states[p] = {}
-            update(param, grad, state, options, self._buffers(param))
-            # an in-place change: a graph that saved p before this step now refuses to backward
-            bump_version(p)
+        stepped = []
+        try:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param = p.data
+                grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+                if grad.shape != param.shape:
+                    raise self._shape_error(param, grad)
+                state = states.get(p)
+                if state is None:
+                    state = states[p] = {}
+                stepped.append(p)
+                update(param, grad, state, options, buffers(param))
+        finally:
+            # an in-place change: a graph that saved a parameter before this step now refuses to
+            # backward
+            bump_versions(stepped)
 
     def _shape_error(self, param, grad):
         return ValueError(f"{type(self).__name__}.step: a parameter of shape {param.shape} has a gradient "
