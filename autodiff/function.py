@@ -67,7 +67,6 @@ class Function:
     #   epoch: the in-place epoch when the node saved input or output arrays (the engine checks
     #       their versions only if an in-place op came later); _UNCHECKED when there is nothing to check
     #   uses: how many nodes take this node's output as an input (counted in forward)
-    #   special: hooks or retained is set (the engine looks at them only then)
     #   straight: the node of input 0, when that is the only input that needs a gradient and it
     #       has the output's shape and dtype (built-in elementwise ops): an ordinary backward goes
     #       straight on to it (see engine._run_plain); None otherwise, and once hooks are added
@@ -75,9 +74,10 @@ class Function:
     #   scope: the ad.name_scope (module path) active when the node was made, or None
     # The rare ones below live in the instance __dict__, with these class defaults.
     __slots__ = ("_edges", "_edge0", "input_meta", "needs_input_grad", "saved", "saved_tensors",
-                 "saved_sources", "epoch", "uses", "special", "straight", "output_version", "scope",
+                 "saved_sources", "epoch", "uses", "straight", "output_version", "scope",
                  "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
+    special = False         # hooks or retained is set: the engine looks at them only then
     retained = None         # weakref to the output tensor when it called retain_grad()
     trace = None            # creation stack, recorded in anomaly mode only
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
@@ -92,10 +92,9 @@ class Function:
                     raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
                 setattr(cls, name, staticmethod(method))
         if "apply" not in cls.__dict__:
-            # apply with a code object of its own: see _named (CPython specialises per code object)
-            apply = Function.__dict__["apply"].__func__
-            code = apply.__code__.replace(co_qualname=f"{cls.__qualname__}.apply")
-            cls.apply = classmethod(types.FunctionType(code, apply.__globals__, "apply"))
+            # apply with a code object of its own: see _named (CPython specialises each
+            # instruction for the types it meets, per code object)
+            cls.apply = classmethod(_copy(Function.__dict__["apply"].__func__, cls))
 
     def __init__(self):
         self._edges = self.input_meta = self.needs_input_grad = self.saved = ()
@@ -104,7 +103,6 @@ class Function:
         self.saved_sources = None
         self.epoch = _UNCHECKED
         self.uses = 0
-        self.special = False
         self.straight = None
         self.output_version = self.scope = None
 
@@ -184,7 +182,6 @@ class Function:
         ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
-        ctx.special = False
         ctx.straight = None
         edges = []
         input_meta = []
@@ -262,7 +259,6 @@ def unary_op(cls, name=None, doc=None):
         ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
-        ctx.special = False
         source = x.grad_fn
         if source is None:
             source = x
@@ -330,7 +326,6 @@ def binary_op(cls, name=None, doc=None):
                 ctx.saved_sources = ctx.output_version = ctx.scope = None
                 ctx.epoch = _UNCHECKED
                 ctx.uses = 0
-                ctx.special = False
                 source = a.grad_fn
                 if source is None:
                     source = a
@@ -396,7 +391,6 @@ def binary_op(cls, name=None, doc=None):
         ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
-        ctx.special = False
         ctx.straight = None
         # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
         # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
@@ -460,6 +454,12 @@ def binary_op(cls, name=None, doc=None):
         return output
 
     return _named(op, name or cls.__name__.lower(), doc)
+
+
+def _copy(function, cls):
+    """``function`` with a code object of its own, named for ``cls``."""
+    code = function.__code__.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+    return types.FunctionType(code, function.__globals__, function.__name__, function.__defaults__)
 
 
 def _named(op, name, doc):
