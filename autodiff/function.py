@@ -28,8 +28,10 @@ The instance made by ``apply`` is the context ``ctx`` and the graph node (the ou
 and counts the nodes that consume its output (``uses``), which lets an ordinary backward
 start walking at once, without a counting pass (see ``engine._run_plain``).
 """
+import gc
 import traceback
 import types
+import weakref
 
 import numpy as np
 
@@ -199,6 +201,10 @@ class Function:
                 input_meta.append(None)
         ctx._edges = tuple(edges)
         ctx.input_meta = tuple(input_meta)
+        countdown = _gc_countdown[0] - 1     # see _pause_gc
+        _gc_countdown[0] = countdown
+        if not countdown:
+            _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -270,6 +276,10 @@ def unary_op(cls, name=None, doc=None):
         ctx._edge0 = source
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
+        countdown = _gc_countdown[0] - 1     # see _pause_gc
+        _gc_countdown[0] = countdown
+        if not countdown:
+            _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -336,6 +346,10 @@ def binary_op(cls, name=None, doc=None):
                 ctx._edges = None
                 ctx._edge0 = source
                 ctx.input_meta = _SAME_NONE
+                countdown = _gc_countdown[0] - 1     # see _pause_gc
+                _gc_countdown[0] = countdown
+                if not countdown:
+                    _pause_gc(ctx)
                 output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
                 output.data = out
                 output.grad = output._hooks = output._counter = None
@@ -428,6 +442,10 @@ def binary_op(cls, name=None, doc=None):
             else:
                 source_b.uses += 1
             ctx._edges = (None, source_b)
+        countdown = _gc_countdown[0] - 1     # see _pause_gc
+        _gc_countdown[0] = countdown
+        if not countdown:
+            _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
         output.grad = output._hooks = output._counter = None
@@ -454,6 +472,35 @@ def binary_op(cls, name=None, doc=None):
         return output
 
     return _named(op, name or cls.__name__.lower(), doc)
+
+
+# Python's cyclic collector and large graphs. Every node is an object the collector tracks, and
+# while a graph of 10^5 or 10^6 nodes is being built, CPython's full collections walk all of it
+# again and again (each time the tracked objects grow by a quarter): measured, 0.3 µs per op at
+# 10^5 ops and 0.8 µs at 10^6, against 1.5 µs for the op itself. A graph holds no reference
+# cycles (nodes point to their inputs only), so walking it finds nothing to free. Every
+# _GC_PAUSE_NODES recorded nodes, the op that records one pauses the collector until that node is
+# freed (by reference counting, when the graph dies), unless someone else had disabled it.
+_GC_PAUSE_NODES = 20_000
+_gc_countdown = [_GC_PAUSE_NODES]    # recorded nodes until the next _pause_gc
+_gc_pauses = [0]                     # nodes holding the collector paused, still alive
+
+
+def _pause_gc(node):
+    """Pause the cyclic collector until ``node`` is freed (see _GC_PAUSE_NODES)."""
+    _gc_countdown[0] = _GC_PAUSE_NODES
+    if not _gc_pauses[0]:
+        if not gc.isenabled():      # disabled by the user: theirs to turn back on
+            return
+        gc.disable()
+    _gc_pauses[0] += 1
+    weakref.finalize(node, _resume_gc)
+
+
+def _resume_gc():
+    _gc_pauses[0] -= 1
+    if not _gc_pauses[0]:
+        gc.enable()
 
 
 def _copy(function, cls):

@@ -16,6 +16,12 @@ from .tensor import Tensor, _wrap, _to_array, share_version
 # helpers
 
 _add_reduce = np.add.reduce
+# 1 as a read-only 0-d array per float dtype, for the activations' backward (1 - y*y): numpy takes
+# a 0-d array of the same dtype in about half the time of a Python float, with the same result
+_ONES = {np.dtype(t): np.array(1, t) for t in (np.float16, np.float32, np.float64)}
+for _one in _ONES.values():
+    _one.flags.writeable = False
+del _one
 
 
 def _array(x):
@@ -267,7 +273,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1.0 - out * out)
+        return grad * (_ONES.get(out.dtype, 1.0) - out * out)
 
 
 class Sigmoid(Function):
@@ -285,7 +291,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (out * (1.0 - out))
+        return grad * (out * (_ONES.get(out.dtype, 1.0) - out))
 
 
 class Relu(Function):

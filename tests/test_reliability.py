@@ -341,3 +341,49 @@ def test_load_state_dict_between_forward_and_backward_is_an_error():
     model.load_state_dict(saved)
     with pytest.raises(RuntimeError, match="in place"):
         loss.backward()
+
+
+# ---- the cyclic collector and large graphs (function._pause_gc) -------------------------------
+
+def _chain(n_ops):
+    x = ad.tensor(np.ones(3), requires_grad=True)
+    y = x
+    for _ in range(n_ops):
+        y = y * 1.0000001
+    return x, y
+
+
+def test_collector_paused_while_a_large_graph_lives_and_resumed_when_it_is_freed():
+    from autodiff import function
+    assert gc.isenabled()
+    x, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+    assert not gc.isenabled()           # paused while the graph is being built and kept
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 1.0000001 ** (2 * function._GC_PAUSE_NODES + 10))
+    assert not gc.isenabled()           # the graph (its nodes) still lives through y
+    del y
+    assert gc.isenabled()               # freed by reference counting: collector back on
+    assert function._gc_pauses[0] == 0
+
+
+def test_collector_left_alone_when_the_user_disabled_it():
+    from autodiff import function
+    gc.disable()
+    try:
+        _, y = _chain(function._GC_PAUSE_NODES + 10)
+        del y
+        assert not gc.isenabled()       # still the user's choice
+        assert function._gc_pauses[0] == 0
+    finally:
+        gc.enable()
+
+
+def test_small_graphs_never_touch_the_collector():
+    from autodiff import function
+    function._gc_countdown[0] = function._GC_PAUSE_NODES
+    for _ in range(50):
+        _, y = _chain(100)
+        assert gc.isenabled()
+        y.sum().backward()
+        del y
+    assert gc.isenabled() and function._gc_pauses[0] == 0
