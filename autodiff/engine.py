@@ -9,7 +9,8 @@ Two walks: ``_run_plain`` for an ordinary backward, which knows a node is ready 
 consumers counted in forward (``node.uses``), and the counting walk of ``_run`` for everything
 else (create_graph, ad.grad, anomaly mode, and nodes that wait for a consumer outside the
 backward). Either way ``.grad`` is written only once the walk has gone through, so a backward
-that fails half way changes no gradient.
+that fails half way changes no gradient. In the plain walk, a chain of single-input elementwise
+nodes is followed straight on (``node.straight``: no edge loop, no fitting).
 """
 import gc
 
@@ -221,11 +222,12 @@ def _run_plain(grads, retain_graph, leaves):
     retained = []
     ndarray = np.ndarray
     node, g = ready.pop()
+    epoch = inplace_epoch[0]    # read again after any code but a built-in op's backward ran
     while node is not None:
         saved = node.saved
         if saved is None:
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
-        if node.epoch < inplace_epoch[0]:       # an in-place op came after the node saved tensors
+        if node.epoch < epoch:      # an in-place op came after the node saved tensors
             _check_versions(node)
         following = node.straight
         if g is not None:
@@ -233,6 +235,7 @@ def _run_plain(grads, retain_graph, leaves):
                 if node.special:
                     g = _node_extras(node, g, False, None, None, retained)
                 input_grads = node.backward(node, g)
+                epoch = inplace_epoch[0]
             else:   # the usual case: straight on to the only input, when this node is its only consumer
                 input_grads = node.backward(node, g)
                 gi = input_grads[0] if type(input_grads) is tuple else input_grads
