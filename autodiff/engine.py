@@ -18,7 +18,7 @@ import numpy as np
 
 from .function import _OUTPUT, _SAME
 from .grad_mode import state
-from .tensor import Tensor, _wrap, inplace_epoch
+from .tensor import Tensor, _new_tensor, _wrap, inplace_epoch
 
 __all__ = ["backward", "grad", "unbroadcast"]
 
@@ -34,11 +34,14 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape) if extra or grad.shape != shape else grad
 
 
-def _fit(grad, shape, dtype, node, index):
-    """Give ``grad`` the input's shape (un-broadcasting) and dtype, or say which op got it wrong."""
+def _fit(grad, meta, node):
+    """Give ``grad`` the input's shape (un-broadcasting) and dtype (``meta``, an entry of
+    ``node.input_meta``), or say which op got it wrong."""
+    shape, dtype = meta
     if grad.shape != shape:
         if grad.ndim < len(shape) or any(
                 g != n and n != 1 for g, n in zip(grad.shape[grad.ndim - len(shape):], shape)):
+            index = next(i for i, m in enumerate(node.input_meta) if m is meta)
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned a gradient of shape {grad.shape} for input "
                 f"{index}, whose shape is {shape}; it must have the input's shape (or one that "
@@ -172,8 +175,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     if type(gi) is not np.ndarray:
                         gi = _normalize(gi, create_graph, node)
                     meta = node.input_meta[i]
-                    if meta is not _SAME and (gi.shape != meta[0] or gi.dtype != meta[1]):
-                        gi = _fit(gi, meta[0], meta[1], node, i)
+                    if meta is not _SAME and (gi.shape, gi.dtype) != meta:
+                        gi = _fit(gi, meta, node)
                 if isinstance(nxt, Tensor):
                     if gi is not None:
                         leaves.append((nxt, gi, g, input_grads, saved or ()))
@@ -261,17 +264,14 @@ def _run_plain(grads, retain_graph, leaves):
             if node.saved_sources is not None:
                 node.saved_sources = None
         following = None    # a ready input node, walked next without going through the list
-        i = -1
         for nxt, gi, meta in zip(next_functions, input_grads, node.input_meta):
-            i += 1
             if nxt is None:
                 continue
             if gi is not None:
                 if type(gi) is not ndarray:
                     gi = _normalize(gi, False, node)
-                # (numpy's dtypes of a kind are one object each: ``is not`` is the cheap test)
-                if meta is not _SAME and (gi.shape != meta[0] or gi.dtype is not meta[1]):
-                    gi = _fit(gi, meta[0], meta[1], node, i)
+                if meta is not _SAME and (gi.shape, gi.dtype) != meta:
+                    gi = _fit(gi, meta, node)
             if isinstance(nxt, Tensor):
                 if gi is not None:
                     leaves.append((nxt, gi, g, input_grads, saved or ()))
@@ -322,7 +322,10 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
         elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
             if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
                 gi = gi.copy()
-            leaf.grad = _wrap(gi)
+            grad = leaf.grad = _new_tensor(Tensor)      # _wrap(gi), inline
+            grad.data = gi
+            grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
+            grad._requires_grad = grad._retains_grad = False
         else:
             _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
     if hooked:
@@ -437,12 +440,12 @@ def _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved=
 
 def _held_elsewhere(array, siblings, saved):
     """Is ``array`` another input's gradient too, or one of the node's saved arrays?"""
-    count = 0
+    seen = False
     for x in siblings:
         if x is array:
-            count += 1
-    if count > 1:
-        return True
+            if seen:
+                return True
+            seen = True
     for x in saved:
         if x is array:
             return True
