@@ -15,6 +15,8 @@ import numpy as np
 import autodiff as ad
 from autodiff import Function, Tensor
 
+_add_reduce = np.add.reduce
+
 __all__ = [
     "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "erf", "softmax", "log_softmax", "linear",
     "dropout", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
@@ -57,9 +59,7 @@ def leaky_relu(x, negative_slope=0.01):
     return ad.where(x.data > 0, x, x * negative_slope)
 
 
-def tanh(x):
-    """Hyperbolic tangent elementwise."""
-    return ad.tanh(x)
+tanh = ad.tanh     # the op itself (one call less per use)
 
 
 def sigmoid(x):
@@ -221,6 +221,9 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
+        if not x.ndim or weight.ndim != 2 or x.shape[-1] != weight.shape[1] or (
+                bias is not None and bias.shape != weight.shape[:1]):
+            raise _linear_error(x.shape, weight.shape, None if bias is None else bias.shape)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         if bias is not None:
@@ -243,7 +246,9 @@ class Linear(Function):
                 np.matmul(inputs.T, rows, out=grad_weight.T)
             else:
                 grad_weight = rows.T @ inputs
-        grad_bias = rows.sum(axis=0) if need_bias else None
+        grad_bias = None
+        if need_bias:   # (np.add.reduce: what ndarray.sum calls, minus a Python layer)
+            grad_bias = _add_reduce(rows, 0) if type(rows) is np.ndarray else rows.sum(axis=0)
         return grad_x, grad_weight, grad_bias
 
 
@@ -253,20 +258,19 @@ def _column_major(array):
     return flags.f_contiguous and not flags.c_contiguous
 
 
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias: (..., in_features), (out, in_features), (out,) -> (..., out)."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
-    x_shape = x.data.shape
-    w_shape = weight.data.shape if isinstance(weight, Tensor) else np.shape(weight)
+def _linear_error(x_shape, w_shape, b_shape):
     if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
-                         f"{tuple(weight.shape)} (out_features, in_features); the input's last axis "
-                         f"must have {weight.shape[1] if weight.ndim == 2 else '?'} features")
-    if bias is not None and (bias.data.shape if isinstance(bias, Tensor) else np.shape(bias)) != (w_shape[0],):
-        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of shape "
-                         f"{tuple(weight.shape)}; it must be ({weight.shape[0]},)")
-    return Linear.apply(x, weight, bias)
+        return ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
+                          f"{w_shape} (out_features, in_features); the input's last axis must have "
+                          f"{w_shape[1] if len(w_shape) == 2 else '?'} features")
+    return ValueError(f"linear: bias of shape {b_shape} does not fit a weight of shape {w_shape}; "
+                      f"it must be ({w_shape[0]},)")
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias: (..., in_features), (out, in_features), (out,) -> (..., out).
+    (Shapes are checked in Linear.forward, on the arrays.)"""
+    return Linear.apply(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
 def dropout(x, p=0.5, training=True):

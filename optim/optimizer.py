@@ -180,7 +180,7 @@ class Optimizer:
         version bump for them all."""
         options = self._prepare_group(group)     # once per group, not per parameter
         update = self._update
-        buffers = self._buffers
+        buffers = self._buffers if self.wants_scratch else None
         states = self.state
         stepped = []
         try:
@@ -196,7 +196,7 @@ class Optimizer:
                 if state is None:
                     state = states[p] = {}
                 stepped.append(p)
-                update(param, grad, state, options, buffers(param))
+                update(param, grad, state, options, buffers(param) if buffers else None)
         finally:
             # an in-place change: a graph that saved a parameter before this step now refuses to
             # backward
@@ -211,11 +211,15 @@ class Optimizer:
         hyper-parameters once per step here (converted to floats, say) instead of per parameter."""
         return group
 
+    wants_scratch = True    # _update gets work arrays (False: it asks self._buffers when needed)
+
     def _update(self, param, grad, state, group, scratch):
         """Apply the rule to ``param`` (an ndarray, in place) given ``grad`` (read only).
 
         ``group`` is what ``_prepare_group`` made of the parameter's group (by default the dict).
-        ``scratch`` is a pair of work arrays shaped and laid out like ``param``, free to overwrite.
+        ``scratch`` is a pair of work arrays shaped and laid out like ``param``, free to overwrite
+        (None when the class sets ``wants_scratch = False``: it calls ``self._buffers(param)``
+        itself, when it needs them).
         """
         raise NotImplementedError
 

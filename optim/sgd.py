@@ -57,14 +57,19 @@ class SGD(Optimizer):
                              f"{group['momentum']!r} and dampening={group['dampening']!r}; set momentum (e.g. 0.9) "
                              "and leave dampening at 0, or use nesterov=False")
 
+    wants_scratch = False   # the common cases below need no work arrays
+
     def _prepare_group(self, group):
-        return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
-                float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
+        lr, momentum, dampening, weight_decay = (float(group["lr"]), float(group["momentum"]),
+                                                 float(group["dampening"]), float(group["weight_decay"]))
+        nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
+        common = not (maximize or weight_decay or dampening or nesterov)
+        return common, lr, momentum, dampening, weight_decay, nesterov, maximize
 
     def _update(self, param, grad, state, options, scratch):
-        lr, momentum, dampening, weight_decay, nesterov, maximize = options
-        if not (maximize or weight_decay or dampening or nesterov) and grad.dtype == param.dtype:
+        if options[0] and grad.dtype == param.dtype:
             # the common cases, with fewer calls; the same operations as below, so the same values
+            momentum = options[2]
             if momentum:
                 buf = state.get("momentum_buffer")
                 if buf is None:
@@ -73,9 +78,10 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += grad
                 grad = buf
-            param -= lr * grad
+            param -= options[1] * grad
             return
-        work, tmp = scratch
+        _, lr, momentum, dampening, weight_decay, nesterov, maximize = options
+        work, tmp = scratch or self._buffers(param)
         g = grad
         if maximize:
             g = np.negative(grad, out=work)
