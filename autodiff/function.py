@@ -210,6 +210,7 @@ class Function:
         countdown = _gc_countdown[0] - 1     # see _pause_gc
         _gc_countdown[0] = countdown
         if not countdown:
+            _gc_countdown[0] = _GC_PAUSE_NODES
             _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline
         output.data = out
@@ -248,8 +249,10 @@ def unary_op(cls, name=None, doc=None):
     ``op(x, *params) -> Tensor``, the unary ops' fast path (``ad.tanh`` is ``unary_op(Tanh)``)."""
     forward = cls.forward
     same_shape = cls.same_shape
+    countdown = _GC_PAUSE_NODES     # nodes this op may record until the next _pause_gc
 
     def op(x, *params):
+        nonlocal countdown
         ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
         if isinstance(x, Tensor):
@@ -282,9 +285,9 @@ def unary_op(cls, name=None, doc=None):
         ctx._edge0 = source
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
         ctx.needs_input_grad = _FIRST
-        countdown = _gc_countdown[0] - 1     # see _pause_gc
-        _gc_countdown[0] = countdown
+        countdown -= 1     # see _pause_gc
         if not countdown:
+            countdown = _GC_PAUSE_NODES
             _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
@@ -314,8 +317,10 @@ def binary_op(cls, name=None, doc=None):
     ``op(a, b) -> Tensor``, the binary ops' fast path (``Tensor.__mul__`` is ``binary_op(Mul)``)."""
     forward = cls.forward
     same_shape = cls.same_shape
+    countdown = _GC_PAUSE_NODES     # nodes this op may record until the next _pause_gc
 
     def op(a, b):
+        nonlocal countdown
         ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
         kind = type(b)
@@ -352,9 +357,9 @@ def binary_op(cls, name=None, doc=None):
                 ctx._edges = None
                 ctx._edge0 = source
                 ctx.input_meta = _SAME_NONE
-                countdown = _gc_countdown[0] - 1     # see _pause_gc
-                _gc_countdown[0] = countdown
+                countdown -= 1     # see _pause_gc
                 if not countdown:
+                    countdown = _GC_PAUSE_NODES
                     _pause_gc(ctx)
                 output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
                 output.data = out
@@ -362,10 +367,8 @@ def binary_op(cls, name=None, doc=None):
                 output._requires_grad = True
                 output.grad_fn = ctx
                 output._retains_grad = False
-                for saved in ctx.saved:
-                    if saved is data or saved is out:     # not only constants (Mul saves the number)
-                        _note_saved(ctx, output, out, (a,), (data,))
-                        break
+                # nothing for the in-place checks: next to a number, the elementwise ops (Add, Sub,
+                # Mul, Div) keep no input or output, only the number (tests/test_engine.py checks)
                 if not plain:
                     ctx.scope = state.scope
                     if state.tracing:
@@ -448,9 +451,9 @@ def binary_op(cls, name=None, doc=None):
             else:
                 source_b.uses += 1
             ctx._edges = (None, source_b)
-        countdown = _gc_countdown[0] - 1     # see _pause_gc
-        _gc_countdown[0] = countdown
+        countdown -= 1     # see _pause_gc
         if not countdown:
+            countdown = _GC_PAUSE_NODES
             _pause_gc(ctx)
         output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
         output.data = out
@@ -488,13 +491,13 @@ def binary_op(cls, name=None, doc=None):
 # _GC_PAUSE_NODES recorded nodes, the op that records one pauses the collector until that node is
 # freed (by reference counting, when the graph dies), unless someone else had disabled it.
 _GC_PAUSE_NODES = 20_000
-_gc_countdown = [_GC_PAUSE_NODES]    # recorded nodes until the next _pause_gc
+_gc_countdown = [_GC_PAUSE_NODES]    # nodes Function.apply may record until the next _pause_gc
+                                     # (the op functions each count their own)
 _gc_pauses = [0]                     # nodes holding the collector paused, still alive
 
 
 def _pause_gc(node):
     """Pause the cyclic collector until ``node`` is freed (see _GC_PAUSE_NODES)."""
-    _gc_countdown[0] = _GC_PAUSE_NODES
     if not _gc_pauses[0]:
         if not gc.isenabled():      # disabled by the user: theirs to turn back on
             return

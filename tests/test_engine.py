@@ -868,6 +868,29 @@ def test_number_operand_gradients_match_central_differences():
     assert ad.gradcheck(lambda t: (2.0 - t * 1.5) / 4 + 3 / (t * t + 1) - (-0.0) * t, (x,))
 
 
+def test_elementwise_ops_next_to_a_number_keep_only_the_number():
+    """binary_op's fast path (tensor op number) notes no saved sources: it relies on every
+    same_shape two-input op keeping neither its tensor input nor its output in that case."""
+    from autodiff.function import Function
+    binary = [cls for cls in _all_subclasses(Function)
+              if cls.same_shape and cls.forward.__code__.co_argcount == 3]
+    assert {c.__name__ for c in binary} >= {"Add", "Sub", "Mul", "Div"}
+    for cls in binary:
+        x = leaf([0.5, -1.5, 2.0])
+        y = ad.function.apply2(cls, x, 1.5)
+        assert y.grad_fn.saved_sources is None, cls.__name__
+        for saved in y.grad_fn.saved:
+            assert saved is not x.data and saved is not y.data, cls.__name__
+        x.data += 1.0      # a change in place of the tensor input: nothing saved, nothing to refuse
+        y.sum().backward()
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
 def test_cached_constants_cannot_be_written_by_a_backward():
     class Scale(ad.Function):
         @staticmethod
