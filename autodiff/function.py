@@ -49,7 +49,7 @@ __all__ = ["Function"]
 _OUTPUT = object()      # marks a saved array that is the op's own output
 _SAME = "same as the output"    # input_meta entry of a built-in elementwise op: the input has the
                                 # output's shape and dtype, so its gradient needs no fitting
-_SAME_NONE, _NONE_SAME, _SAME_ONLY = (_SAME, None), (None, _SAME), (_SAME,)
+_SAME_NONE, _NONE_SAME, _SAME_ONLY, _SAME_SAME = (_SAME, None), (None, _SAME), (_SAME,), (_SAME, _SAME)
 _BOTH, _FIRST, _SECOND, _NEITHER = (True, True), (True, False), (False, True), (False, False)
 _OUTPUT_ONLY = (_OUTPUT,)
 _new = object.__new__
@@ -429,7 +429,11 @@ def binary_op(cls, name=None, doc=None):
             else:
                 source_b.uses += 1
             ctx._edges = (source_a, source_b)
-            ctx.input_meta = ((data_a.shape, data_a.dtype), (data_b.shape, data_b.dtype))
+            shape_a, dtype_a = data_a.shape, data_a.dtype
+            if same_shape and shape_a == data_b.shape and dtype_a is data_b.dtype:
+                ctx.input_meta = _SAME_SAME     # x * y of one shape and dtype: no fitting either
+            else:
+                ctx.input_meta = ((shape_a, dtype_a), (data_b.shape, data_b.dtype))
         elif requires_a:
             same = same_shape and (type(b) is float or type(b) is int)
             ctx.input_meta = _SAME_NONE if same else ((data_a.shape, data_a.dtype), None)
