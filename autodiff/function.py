@@ -492,8 +492,11 @@ def binary_op(cls, name=None, doc=None):
 # again and again (each time the tracked objects grow by a quarter): measured, 0.3 µs per op at
 # 10^5 ops and 0.8 µs at 10^6, against 1.5 µs for the op itself. A graph holds no reference
 # cycles (nodes point to their inputs only), so walking it finds nothing to free. Every
-# _GC_PAUSE_NODES recorded nodes, the op that records one pauses the collector until that node is
-# freed (by reference counting, when the graph dies), unless someone else had disabled it.
+# _GC_PAUSE_NODES nodes that one op function (or Function.apply, all classes together) records,
+# the call that records one pauses the collector until that node is
+# freed (by reference counting, when the graph dies), unless someone else had disabled it. While
+# it is paused, other garbage with reference cycles waits (a full collection every 2·10^6 nodes
+# bounds that, for programs that keep their graphs alive).
 _GC_PAUSE_NODES = 20_000
 _gc_countdown = [_GC_PAUSE_NODES]    # nodes Function.apply may record until the next _pause_gc
                                      # (the op functions each count their own)
@@ -502,11 +505,16 @@ _gc_pauses = [0]                     # nodes holding the collector paused, still
 
 def _pause_gc(node):
     """Pause the cyclic collector until ``node`` is freed (see _GC_PAUSE_NODES)."""
-    if not _gc_pauses[0]:
+    pauses = _gc_pauses[0]
+    if not pauses:
         if not gc.isenabled():      # disabled by the user: theirs to turn back on
             return
         gc.disable()
-    _gc_pauses[0] += 1
+    elif pauses % 100 == 0:
+        # 2·10^6 nodes alive (a program that keeps its graphs, say): one full collection per 2·10^6
+        # nodes, so that other garbage with reference cycles cannot pile up without bound
+        gc.collect()
+    _gc_pauses[0] = pauses + 1
     weakref.finalize(node, _resume_gc)
 
 
