@@ -167,15 +167,32 @@ class Function:
         grad, record the node for backward. Returns a Tensor."""
         ctx = _new(cls)
         ctx.saved = ctx.saved_tensors = ()
+        # one pass over the arguments: arrays for forward, and the edges and input_meta the node
+        # will have if it is recorded (the nodes it consumes count it only then)
         arrays = []
         needs = []
+        edges = []
+        input_meta = []
+        consumed = []
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(a._requires_grad)
+                data = a.data
+                arrays.append(data)
+                if a._requires_grad:
+                    needs.append(True)
+                    source = a.grad_fn
+                    if source is None:
+                        edges.append(a)
+                    else:
+                        edges.append(source)
+                        consumed.append(source)
+                    input_meta.append((data.shape, data.dtype))
+                    continue
             else:
                 arrays.append(a)
-                needs.append(False)
+            needs.append(False)
+            edges.append(None)
+            input_meta.append(None)
         ctx.needs_input_grad = needs = tuple(needs)    # forward may read it (to save less), as in PyTorch
         try:
             out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
@@ -191,20 +208,8 @@ class Function:
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
         ctx.straight = None
-        edges = []
-        input_meta = []
-        for a, data, need in zip(args, arrays, needs):
-            if need:
-                source = a.grad_fn
-                if source is None:
-                    source = a
-                else:
-                    source.uses += 1
-                edges.append(source)
-                input_meta.append((data.shape, data.dtype))
-            else:
-                edges.append(None)
-                input_meta.append(None)
+        for source in consumed:
+            source.uses += 1
         ctx._edges = tuple(edges)
         ctx.input_meta = tuple(input_meta)
         countdown = _gc_countdown[0] - 1     # see _pause_gc
