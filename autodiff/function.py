@@ -35,6 +35,7 @@ object of its own (``_named``, ``_copy``), and a long-lived graph pauses the cyc
 (``_pause_gc``).
 """
 import gc
+import threading
 import traceback
 import types
 import weakref
@@ -508,25 +509,30 @@ _gc_countdown = [_GC_PAUSE_NODES]    # nodes Function.apply may record until the
 _gc_pauses = [0]                     # nodes holding the collector paused, still alive
 
 
+_gc_lock = threading.Lock()          # threads may record and free graphs concurrently
+
+
 def _pause_gc(node):
     """Pause the cyclic collector until ``node`` is freed (see _GC_PAUSE_NODES)."""
-    pauses = _gc_pauses[0]
-    if not pauses:
-        if not gc.isenabled():      # disabled by the user: theirs to turn back on
+    with _gc_lock:
+        pauses = _gc_pauses[0]
+        if not pauses and not gc.isenabled():       # disabled by the user: theirs to turn back on
             return
         gc.disable()
-    elif pauses % 100 == 0:
-        # 2·10^6 nodes alive (a program that keeps its graphs, say): one full collection per 2·10^6
-        # nodes, so that other garbage with reference cycles cannot pile up without bound
-        gc.collect()
-    _gc_pauses[0] = pauses + 1
+        _gc_pauses[0] = pauses + 1
     weakref.finalize(node, _resume_gc)
+    if pauses and pauses % 100 == 0:
+        # 2·10^6 nodes alive (a program that keeps its graphs, say): one full collection per
+        # 2·10^6 nodes, so that other garbage with reference cycles cannot pile up without bound
+        # (outside the lock: the collection may free paused nodes, whose finalizers take it)
+        gc.collect()
 
 
 def _resume_gc():
-    _gc_pauses[0] -= 1
-    if not _gc_pauses[0]:
-        gc.enable()
+    with _gc_lock:
+        _gc_pauses[0] -= 1
+        if not _gc_pauses[0]:
+            gc.enable()
 
 
 def _copy(function, cls):
