@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 
+from .function import _SAME
 from .grad_mode import state
 from .tensor import Tensor
 
@@ -51,9 +52,13 @@ def record_forward(ctx, args, out):
                             if isinstance(a, np.ndarray) and a.dtype.kind == "f")
 
 
-def _describe(node):
+def _describe(node, output_shape=None):
     site = node.creation_site()
-    shapes = ", ".join(str(meta[0]) for meta in node.input_meta if meta is not None)
+    # an elementwise op made outside anomaly mode keeps "same as the output" (_SAME) for inputs
+    # of the output's shape and dtype; the gradient of the output tells that shape, when known
+    same = str(output_shape) if output_shape is not None else "the output's"
+    shapes = ", ".join(same if meta is _SAME else str(meta[0])
+                       for meta in node.input_meta if meta is not None)
     return f"{type(node).__name__} (inputs of shape {shapes}" + (f"; created at {site})" if site else ")")
 
 
@@ -91,7 +96,8 @@ def check_gradients(node, g, input_grads, consumers):
         if np.isfinite(array).all():
             continue
         bad = "nan" if np.isnan(array).any() else "inf"
-        message = (f"detect_anomaly: the backward of {_describe(node)} turned a finite gradient into "
+        message = (f"detect_anomaly: the backward of {_describe(node, np.shape(incoming))} turned a "
+                   "finite gradient into "
                    f"{bad} for its input {i}. {getattr(type(node), 'anomaly_hint', '')}").rstrip()
         masked = getattr(node, "nonfinite_output", None)
         wheres = [c for c in consumers.get(node, ()) if type(c).__name__ == "Where"]

@@ -10,7 +10,7 @@ consumers counted in forward (``node.uses``), and the counting walk of ``_run`` 
 else (create_graph, ad.grad, anomaly mode, and nodes that wait for a consumer outside the
 backward). Either way ``.grad`` is written only once the walk has gone through, so a backward
 that fails half way changes no gradient. In the plain walk, a chain of single-input elementwise
-nodes is followed straight on (``node.straight``: no edge loop, no fitting).
+nodes is followed straight on (``node._straight``: no edge loop, no fitting).
 """
 import gc
 
@@ -232,7 +232,7 @@ def _run_plain(grads, retain_graph, leaves):
             raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
         if node.epoch < epoch:      # an in-place op came after the node saved tensors
             _check_versions(node)
-        following = node.straight
+        following = node._straight
         if g is not None:
             if following is None:
                 if node.special:

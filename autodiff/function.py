@@ -76,14 +76,14 @@ class Function:
     #   epoch: the in-place epoch when the node saved input or output arrays (the engine checks
     #       their versions only if an in-place op came later); _UNCHECKED when there is nothing to check
     #   uses: how many nodes take this node's output as an input (counted in forward)
-    #   straight: the node of input 0, when that is the only input that needs a gradient and it
+    #   _straight: the node of input 0, when that is the only input that needs a gradient and it
     #       has the output's shape and dtype (built-in elementwise ops): an ordinary backward goes
     #       straight on to it (see engine._run_plain); None otherwise, and once hooks are added
     #   output_version: the output's version counter, when the output itself was saved; or None
     #   scope: the ad.name_scope (module path) active when the node was made, or None
     # The rare ones below live in the instance __dict__, with these class defaults.
     __slots__ = ("_edges", "_edge0", "input_meta", "needs_input_grad", "saved", "saved_tensors",
-                 "saved_sources", "epoch", "uses", "straight", "output_version", "scope",
+                 "saved_sources", "epoch", "uses", "_straight", "output_version", "scope",
                  "__dict__", "__weakref__")
     hooks = None            # gradient hooks registered on the output tensor
     special = False         # hooks or retained is set: the engine looks at them only then
@@ -100,10 +100,12 @@ class Function:
                 if isinstance(method, classmethod):
                     raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
                 setattr(cls, name, staticmethod(method))
-        if "apply" not in cls.__dict__:
-            # apply with a code object of its own: see _named (CPython specialises each
-            # instruction for the types it meets, per code object)
+        if "apply" not in cls.__dict__ and getattr(cls.apply.__func__, "generic_apply", False):
+            # Function.apply with a code object of its own (see _named: CPython specialises each
+            # instruction for the types it meets, per code object); not when a parent class
+            # defines its own apply, which the subclass inherits
             cls.apply = classmethod(_copy(Function.__dict__["apply"].__func__, cls))
+            cls.apply.__func__.generic_apply = True
 
     def __init__(self):
         self._edges = self.input_meta = self.needs_input_grad = self.saved = ()
@@ -112,7 +114,7 @@ class Function:
         self.saved_sources = None
         self.epoch = _UNCHECKED
         self.uses = 0
-        self.straight = None
+        self._straight = None
         self.output_version = self.scope = None
 
     @staticmethod
@@ -167,7 +169,12 @@ class Function:
         """Run forward on the arrays of ``args`` and, when grad mode is on and an input requires
         grad, record the node for backward. Returns a Tensor."""
         ctx = _new(cls)
+        # the slots' defaults (as in Function.__init__), inline, before forward: forward may set
+        # attributes of its own, and they are kept (as ``scope`` outside name scopes)
         ctx.saved = ctx.saved_tensors = ()
+        ctx.saved_sources = ctx.output_version = ctx.scope = ctx._straight = None
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
         # one pass over the arguments: arrays for forward, and the edges and input_meta the node
         # will have if it is recorded (the nodes it consumes count it only then)
         arrays = []
@@ -204,11 +211,6 @@ class Function:
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
         if True not in needs or not (plain or state._grad_enabled) or out.dtype.kind != "f":
             return _wrap(out)
-        # the slots' defaults (as in Function.__init__), inline on this hot path
-        ctx.saved_sources = ctx.output_version = ctx.scope = None
-        ctx.epoch = _UNCHECKED
-        ctx.uses = 0
-        ctx.straight = None
         for source in consumed:
             source.uses += 1
         ctx._edges = tuple(edges)
@@ -250,6 +252,9 @@ class Function:
         return type(self).__name__
 
 
+Function.apply.__func__.generic_apply = True     # subclasses get their own copy (__init_subclass__)
+
+
 def unary_op(cls, name=None, doc=None):
     """``cls.apply`` specialised for one tensor input and constant params: returns the function
     ``op(x, *params) -> Tensor``, the unary ops' fast path (``ad.tanh`` is ``unary_op(Tanh)``)."""
@@ -283,10 +288,10 @@ def unary_op(cls, name=None, doc=None):
         source = x.grad_fn
         if source is None:
             source = x
-            ctx.straight = None
+            ctx._straight = None
         else:
             source.uses += 1
-            ctx.straight = source if same_shape else None
+            ctx._straight = source if same_shape else None
         ctx._edges = None
         ctx._edge0 = source
         ctx.input_meta = _SAME_ONLY if same_shape else ((data.shape, data.dtype),)
@@ -356,10 +361,10 @@ def binary_op(cls, name=None, doc=None):
                 source = a.grad_fn
                 if source is None:
                     source = a
-                    ctx.straight = None
+                    ctx._straight = None
                 else:
                     source.uses += 1
-                    ctx.straight = source
+                    ctx._straight = source
                 ctx._edges = None
                 ctx._edge0 = source
                 ctx.input_meta = _SAME_NONE
@@ -420,7 +425,7 @@ def binary_op(cls, name=None, doc=None):
         ctx.saved_sources = ctx.output_version = ctx.scope = None
         ctx.epoch = _UNCHECKED
         ctx.uses = 0
-        ctx.straight = None
+        ctx._straight = None
         # a number operand (int, float) leaves an elementwise op's output with the tensor's shape
         # and dtype (NEP 50): then the engine needs no shape/dtype check of that input's gradient
         if needs is _BOTH:
@@ -449,7 +454,7 @@ def binary_op(cls, name=None, doc=None):
             else:
                 source_a.uses += 1
                 if same:
-                    ctx.straight = source_a
+                    ctx._straight = source_a
             ctx._edges = None
             ctx._edge0 = source_a
         else:
@@ -499,32 +504,32 @@ def binary_op(cls, name=None, doc=None):
 # 10^5 ops and 0.8 µs at 10^6, against 1.5 µs for the op itself. A graph holds no reference
 # cycles (nodes point to their inputs only), so walking it finds nothing to free. Every
 # _GC_PAUSE_NODES nodes that one op function (or Function.apply, all classes together) records,
-# the call that records one pauses the collector until that node is
-# freed (by reference counting, when the graph dies), unless someone else had disabled it. While
-# it is paused, other garbage with reference cycles waits (a full collection every 2·10^6 nodes
-# bounds that, for programs that keep their graphs alive).
+# the call that records one defers the full collections until that node is freed (by reference
+# counting, when the graph dies): the collector's third threshold is set out of reach, and put
+# back then. Young garbage is still collected as usual; old garbage with reference cycles waits
+# (a full collection every 2·10^6 nodes recorded meanwhile bounds that, for programs that keep
+# their graphs alive). gc.disable() and gc.collect() work as ever.
 _GC_PAUSE_NODES = 20_000
 _gc_countdown = [_GC_PAUSE_NODES]    # nodes Function.apply may record until the next _pause_gc
                                      # (the op functions each count their own)
-_gc_pauses = [0]                     # nodes holding the collector paused, still alive
-
-
+_gc_pauses = [0]                     # nodes deferring the full collections, still alive
+_gc_threshold = [0]                  # the collector's third threshold, to put back
 _gc_lock = threading.Lock()          # threads may record and free graphs concurrently
 
 
 def _pause_gc(node):
-    """Pause the cyclic collector until ``node`` is freed (see _GC_PAUSE_NODES)."""
+    """Defer the collector's full collections until ``node`` is freed (see _GC_PAUSE_NODES)."""
     with _gc_lock:
         pauses = _gc_pauses[0]
-        if not pauses and not gc.isenabled():       # disabled by the user: theirs to turn back on
-            return
-        gc.disable()
+        if not pauses:
+            first, second, _gc_threshold[0] = gc.get_threshold()
+            gc.set_threshold(first, second, 1 << 30)
         _gc_pauses[0] = pauses + 1
     weakref.finalize(node, _resume_gc)
     if pauses and pauses % 100 == 0:
-        # 2·10^6 nodes alive (a program that keeps its graphs, say): one full collection per
-        # 2·10^6 nodes, so that other garbage with reference cycles cannot pile up without bound
-        # (outside the lock: the collection may free paused nodes, whose finalizers take it)
+        # 2·10^6 nodes (a program that keeps its graphs, say): one full collection, so that old
+        # garbage with reference cycles cannot pile up without bound (outside the lock: the
+        # collection may free paused nodes, whose finalizers take it)
         gc.collect()
 
 
@@ -532,7 +537,8 @@ def _resume_gc():
     with _gc_lock:
         _gc_pauses[0] -= 1
         if not _gc_pauses[0]:
-            gc.enable()
+            first, second, _ = gc.get_threshold()
+            gc.set_threshold(first, second, _gc_threshold[0])
 
 
 def _copy(function, cls):

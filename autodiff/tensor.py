@@ -140,7 +140,7 @@ class Tensor:
             node = self.grad_fn
             node.retained = weakref.ref(self)
             node.special = True
-            node.straight = None    # the engine's shortcut skips what special nodes need
+            node._straight = None    # the engine's shortcut skips what special nodes need
 
     @property
     def retains_grad(self):
@@ -160,7 +160,7 @@ class Tensor:
             if node.hooks is None:
                 node.hooks = []
                 node.special = True
-                node.straight = None    # the engine's shortcut skips what special nodes need
+                node._straight = None    # the engine's shortcut skips what special nodes need
             hooks = node.hooks
         hooks.append(hook)
         return _HookHandle(hooks, hook)

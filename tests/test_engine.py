@@ -936,3 +936,52 @@ def test_a_number_product_keeps_only_the_number_so_its_input_may_change_in_place
         y.mul_(2.0)
     z.sum().backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+# ---- what a user's Function may do (regressions found in review) --------------------------------
+
+def test_a_subclass_inherits_its_parents_apply():
+    class Base(ad.Function):
+        @classmethod
+        def apply(cls, x, scale=2.0):       # fills in a default argument
+            return super().apply(x, scale)
+
+    class Scale(Base):
+        @staticmethod
+        def forward(ctx, x, s):
+            ctx.s = s
+            return x * s
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.s, None
+
+    x = leaf([1.0, -2.0])
+    Scale.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_attributes_that_forward_sets_on_ctx_are_kept():
+    class StraightThrough(ad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.straight, ctx.scope, ctx.uses_sign = True, "mine", True
+            return np.sign(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad if ctx.straight else grad * 0
+
+    x = leaf([1.0, -2.0])
+    y = StraightThrough.apply(x)
+    assert y.grad_fn.straight is True and y.grad_fn.scope == "mine"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_anomaly_message_gives_shapes_of_nodes_made_outside_anomaly_mode():
+    a, b = leaf([1.0, 2.0]), leaf([0.0, 1.0])
+    c = (a * 1.0) / (b * 1.0)      # Div of two same-shape tensors: no shapes recorded
+    with np.errstate(divide="ignore"), pytest.raises(ad.AnomalyError, match=r"Div \(inputs of shape \(2,\), \(2,\)\)"):
+        with ad.detect_anomaly():
+            c.sum().backward()

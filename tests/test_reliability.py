@@ -353,35 +353,48 @@ def _chain(n_ops):
     return x, y
 
 
-def test_collector_paused_while_a_large_graph_lives_and_resumed_when_it_is_freed():
+def test_full_collections_deferred_while_a_large_graph_lives_and_restored_when_it_is_freed():
     from autodiff import function
-    assert gc.isenabled()
+    before = gc.get_threshold()
     x, y = _chain(2 * function._GC_PAUSE_NODES + 10)
-    assert not gc.isenabled()           # paused while the graph is being built and kept
+    assert gc.get_threshold()[2] > 10**8     # no full collection while the graph lives
+    assert gc.get_threshold()[:2] == before[:2] and gc.isenabled()   # young ones as usual
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, 1.0000001 ** (2 * function._GC_PAUSE_NODES + 10))
-    assert not gc.isenabled()           # the graph (its nodes) still lives through y
     del y
-    assert gc.isenabled()               # freed by reference counting: collector back on
+    assert gc.get_threshold() == before      # freed by reference counting: as it was
     assert function._gc_pauses[0] == 0
 
 
-def test_collector_left_alone_when_the_user_disabled_it():
+def test_collector_state_of_the_user_kept():
     from autodiff import function
+    before = gc.get_threshold()
     gc.disable()
     try:
-        _, y = _chain(function._GC_PAUSE_NODES + 10)
+        _, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+        assert not gc.isenabled()
         del y
-        assert not gc.isenabled()       # still the user's choice
-        assert function._gc_pauses[0] == 0
+        assert not gc.isenabled() and gc.get_threshold() == before
     finally:
         gc.enable()
 
 
-def test_small_graphs_never_keep_the_collector_paused():
+def test_a_pause_held_by_a_graph_in_a_reference_cycle_ends_with_a_collection():
     from autodiff import function
-    for _ in range(300):    # 3 * 10^4 nodes in all: some pause it, each for its own graph's life
+    before = gc.get_threshold()
+    x, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+    box = [y]
+    box.append(box)         # the graph is reachable only through a cycle once y is gone
+    del y, box
+    gc.collect()
+    assert gc.get_threshold() == before and function._gc_pauses[0] == 0
+
+
+def test_small_graphs_never_keep_full_collections_deferred():
+    from autodiff import function
+    before = gc.get_threshold()
+    for _ in range(300):    # 3 * 10^4 nodes in all: some defer them, each for its own graph's life
         _, y = _chain(100)
         y.sum().backward()
         del y
-        assert gc.isenabled() and function._gc_pauses[0] == 0
+        assert gc.get_threshold() == before and function._gc_pauses[0] == 0
