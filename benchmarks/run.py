@@ -267,6 +267,9 @@ def measure(calls, rounds, batch_s=0.2, warmup_s=0.5, inner=None):
         sample = {}
         for engine in engines[shift:] + engines[:shift]:
             call, count = calls[engine], per_batch[engine]
+            # the previous sample's result (for workload 4, a whole graph) must not stay alive
+            # through this one's timing
+            results.pop(engine, None)
             gc.collect()
             time.sleep(PAUSE_S)
             start = time.perf_counter()
