@@ -18,7 +18,7 @@ import numpy as np
 
 from .function import _OUTPUT, _SAME
 from .grad_mode import state
-from .tensor import Tensor, _new_tensor, _wrap, inplace_epoch
+from .tensor import Tensor, _wrap, inplace_epoch
 
 __all__ = ["backward", "grad", "unbroadcast"]
 
@@ -322,10 +322,7 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
         elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
             if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
                 gi = gi.copy()
-            grad = leaf.grad = _new_tensor(Tensor)      # _wrap(gi), inline
-            grad.data = gi
-            grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
-            grad._requires_grad = grad._retains_grad = False
+            leaf.grad = _wrap(gi)
         else:
             _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
     if hooked:

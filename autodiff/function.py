@@ -220,12 +220,7 @@ class Function:
         if not countdown:
             _gc_countdown[0] = _GC_PAUSE_NODES
             _pause_gc(ctx)
-        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline
-        output.data = out
-        output.grad = output._hooks = output._counter = None
-        output._requires_grad = True
-        output.grad_fn = ctx
-        output._retains_grad = False
+        output = _wrap(out, True, ctx)
         if ctx.saved:
             _note_saved(ctx, output, out, args, arrays)
         if not plain:
