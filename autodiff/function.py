@@ -63,7 +63,8 @@ class Function:
     ``backward(ctx, grad_output)``, and call ``YourOp.apply(*inputs)``."""
 
     # The node attributes the engine reads on every op are slots, set wherever a node is made
-    # (``apply``, ``unary_op``, ``binary_op``, ``__init__``): a slot costs a third of a dict entry.
+    # (``apply``, ``unary_op``, ``binary_op``, ``__init__``); a node with no __dict__ entries is
+    # cheaper to make and to free.
     #   _edges: per input: the input's node, the input itself (a leaf that requires grad), or
     #       None; or None when input 0 is the only one that needs a gradient: that one is then in
     #       _edge0 alone. ``next_functions`` builds the tuple on demand. (One tuple less per node
