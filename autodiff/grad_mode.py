@@ -35,12 +35,6 @@ class _State(threading.local):
 state = _State()
 
 
-def _set_grad_enabled(mode):
-    """``state.grad_enabled = mode`` without the property's call."""
-    state._grad_enabled = mode
-    state.plain = mode and state.scope is None and not state.tracing
-
-
 def is_grad_enabled():
     """True when operations record a graph for backward (the default)."""
     return state.grad_enabled
@@ -57,11 +51,11 @@ class _GradModeContext:
 
     def __enter__(self):
         self.previous.append(state._grad_enabled)
-        _set_grad_enabled(self.mode)
+        state.grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _set_grad_enabled(self.previous.pop())
+        state.grad_enabled = self.previous.pop()
         return False
 
     def __call__(self, fn):
