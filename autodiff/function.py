@@ -494,6 +494,99 @@ def binary_op(cls, name=None, doc=None):
     return _named(op, name or cls.__name__.lower(), doc)
 
 
+def ternary_op(cls, name=None, doc=None):
+    """``cls.apply`` specialised for three tensor inputs, the last of which may be None: returns
+    ``op(a, b, c=None) -> Tensor``, the fast path of ``F.linear`` (x, weight, bias). Any other
+    operand (an array, a number) takes ``cls.apply``. Measured on a (64, 64) -> 128 linear layer:
+    about 1.5 µs instead of 4.5 µs on top of the layer's numpy work."""
+    forward = cls.forward
+    apply = cls.apply
+    countdown = _GC_PAUSE_NODES     # nodes this op may record until the next _pause_gc
+
+    def op(a, b, c=None):
+        nonlocal countdown
+        if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+            return apply(a, b, c)
+        if c is None:
+            data_c = None
+            requires_c = False
+        elif isinstance(c, Tensor):
+            data_c = c.data
+            requires_c = c._requires_grad
+        else:
+            return apply(a, b, c)
+        ctx = _new(cls)
+        # the slots' defaults (as in Function.__init__), before forward, which may set its own
+        ctx.saved = ctx.saved_tensors = ()
+        ctx.saved_sources = ctx.output_version = ctx.scope = ctx._straight = None
+        ctx.epoch = _UNCHECKED
+        ctx.uses = 0
+        data_a = a.data
+        data_b = b.data
+        requires_a = a._requires_grad
+        requires_b = b._requires_grad
+        ctx.needs_input_grad = (requires_a, requires_b, requires_c)
+        try:
+            out = forward(ctx, data_a, data_b, data_c)
+        except (ValueError, TypeError) as error:
+            raise _explain(cls, (data_a, data_b, data_c), error) from None
+        if type(out) is not np.ndarray:
+            out = _as_output_array(out, cls, ctx)
+        plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
+        if not (requires_a or requires_b or requires_c) or not (plain or state._grad_enabled) or (
+                out.dtype.kind != "f"):
+            return _wrap(out)
+        source_a = source_b = source_c = meta_a = meta_b = meta_c = None
+        if requires_a:
+            source_a = a.grad_fn
+            if source_a is None:
+                source_a = a
+            else:
+                source_a.uses += 1
+            meta_a = (data_a.shape, data_a.dtype)
+        if requires_b:
+            source_b = b.grad_fn
+            if source_b is None:
+                source_b = b
+            else:
+                source_b.uses += 1
+            meta_b = (data_b.shape, data_b.dtype)
+        if requires_c:
+            source_c = c.grad_fn
+            if source_c is None:
+                source_c = c
+            else:
+                source_c.uses += 1
+            meta_c = (data_c.shape, data_c.dtype)
+        ctx._edges = (source_a, source_b, source_c)
+        ctx.input_meta = (meta_a, meta_b, meta_c)
+        countdown -= 1     # see _pause_gc
+        if not countdown:
+            countdown = _GC_PAUSE_NODES
+            _pause_gc(ctx)
+        output = _new_tensor(Tensor)     # _wrap(out, True, ctx), inline on this hot path
+        output.data = out
+        output.grad = output._hooks = output._counter = None
+        output._requires_grad = True
+        output.grad_fn = ctx
+        output._retains_grad = False
+        saved = ctx.saved
+        if saved:
+            if (len(saved) == 2 and saved[0] is data_a and saved[1] is data_b and out is not data_a
+                    and out is not data_b):
+                ctx.epoch = inplace_epoch[0]    # x and weight, as Linear saves them
+                ctx.saved_sources = (a, b)
+            else:
+                _note_saved(ctx, output, out, (a, b, c), (data_a, data_b, data_c))
+        if not plain:
+            ctx.scope = state.scope
+            if state.tracing:
+                _annotate(ctx, (a, b, c), {}, out)
+        return output
+
+    return _named(op, name or cls.__name__.lower(), doc)
+
+
 # Python's cyclic collector and large graphs. Every node is an object the collector tracks, and
 # while a graph of 10^5 or 10^6 nodes is being built, CPython's full collections walk all of it
 # again and again (each time the tracked objects grow by a quarter): measured, 0.3 µs per op at

@@ -14,6 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Function, Tensor
+from autodiff.function import binary_op, ternary_op
 
 _add_reduce = np.add.reduce
 
@@ -267,10 +268,13 @@ def _linear_error(x_shape, w_shape, b_shape):
                       f"it must be ({w_shape[0]},)")
 
 
+_linear = ternary_op(Linear)     # Linear.apply, faster for tensor inputs
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias: (..., in_features), (out, in_features), (out,) -> (..., out).
     (Shapes are checked in Linear.forward, on the arrays.)"""
-    return Linear.apply(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
+    return _linear(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
 def dropout(x, p=0.5, training=True):
