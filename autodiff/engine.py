@@ -16,7 +16,7 @@ import gc
 
 import numpy as np
 
-from .function import _OUTPUT, _SAME
+from .function import _OUTPUT, _SAME, _new_tensor
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 
@@ -273,8 +273,9 @@ def _run_plain(grads, retain_graph, leaves):
                 if meta is not _SAME and (gi.shape, gi.dtype) != meta:
                     gi = _fit(gi, meta, node)
             if isinstance(nxt, Tensor):
-                if gi is not None:
-                    leaves.append((nxt, gi, g, input_grads, saved or ()))
+                if gi is not None:     # (g None: fresh, see Function.fresh_grads)
+                    leaves.append((nxt, gi, None, (), ()) if node.fresh_grads else
+                                  (nxt, gi, g, input_grads, saved or ()))
                 continue
             uses = nxt.uses
             if uses != 1:
@@ -320,9 +321,13 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
             total = hooked.get(leaf)    # a sum is a new array: no alias to guard against
             hooked[leaf] = entry if total is None else (leaf, _sum(total[1], gi), None, (), ())
         elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
-            if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
+            if gi.base is not None or (g is not None and (gi is g or _held_elsewhere(gi, siblings, saved))):
                 gi = gi.copy()
-            leaf.grad = _wrap(gi)
+            grad = _new_tensor(Tensor)      # _wrap(gi), inline
+            grad.data = gi
+            grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
+            grad._requires_grad = grad._retains_grad = False
+            leaf.grad = grad
         else:
             _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
     if hooked:
@@ -508,6 +513,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t, g in zip(inputs, results):
         if g is not None:
             t.grad = g if t.grad is None else t.grad + g
+
+
+def backward_of_loss(root, retain_graph):
+    """``loss.backward()``, backward's usual call: a one-element tensor on a graph, gradient 1,
+    no create_graph, no inputs; without the general argument handling."""
+    data = root.data
+    g = np.array(1, data.dtype)      # np.ones costs four times as much
+    if data.ndim:
+        g = g.reshape(data.shape)
+    _run((root,), (g,), bool(retain_graph), False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

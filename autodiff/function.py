@@ -43,7 +43,7 @@ import weakref
 import numpy as np
 
 from .grad_mode import state
-from .tensor import Tensor, _wrap, inplace_epoch
+from .tensor import Tensor, _user_site, _wrap, inplace_epoch
 
 __all__ = ["Function"]
 
@@ -91,6 +91,10 @@ class Function:
     retained = None         # weakref to the output tensor when it called retain_grad()
     trace = None            # creation stack, recorded in anomaly mode only
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
+    fresh_grads = False     # backward returns, per input, a new array that nothing else holds (not
+                            # the incoming gradient, a view, another input's gradient or a saved
+                            # array): a leaf keeps it as its .grad without a copy or a check. Only
+                            # the class that sets it: a subclass with its own backward does not
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -101,6 +105,8 @@ class Function:
                 if isinstance(method, classmethod):
                     raise TypeError(f"{cls.__name__}.{name} must be a staticmethod taking ctx first")
                 setattr(cls, name, staticmethod(method))
+        if "backward" in cls.__dict__ and "fresh_grads" not in cls.__dict__:
+            cls.fresh_grads = False
         if "apply" not in cls.__dict__ and getattr(cls.apply.__func__, "generic_apply", False):
             # Function.apply with a code object of its own (see _named: CPython specialises each
             # instruction for the types it meets, per code object); not when a parent class
@@ -235,13 +241,7 @@ class Function:
 
     def creation_site(self):
         """'file:line in function' of the user's code that made this node (traced modes only)."""
-        if not self.trace:
-            return None
-        package = __file__.rsplit("/", 1)[0]
-        for frame in reversed(self.trace):
-            if not frame.filename.startswith(package):
-                return f"{frame.filename}:{frame.lineno} in {frame.name}"
-        return None
+        return _user_site(self.trace) if self.trace else None
 
     @property
     def name(self):

@@ -1,4 +1,5 @@
 """Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
+import os
 import traceback
 
 import numpy as np
@@ -126,6 +127,10 @@ class Tensor:
         ``gradient`` (same shape as self) is required unless self has one element. The graph's saved
         values are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
+        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None and (
+                self.data.size == 1):
+            _engine.backward_of_loss(self, retain_graph)     # loss.backward(), in fewer steps
+            return
         _engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     def retain_grad(self):
@@ -524,10 +529,14 @@ def bump_versions(tensors):
             counter[1] = site
 
 
+_PROJECT_PACKAGES = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
+                          for name in ("autodiff", "nn", "optim"))
+
+
 def _user_site(stack):
-    package = __file__.rsplit("/", 1)[0]
+    """'file:line in function' of the innermost frame of ``stack`` outside autodiff, nn and optim."""
     for frame in reversed(stack):
-        if not frame.filename.startswith(package):
+        if not frame.filename.startswith(_PROJECT_PACKAGES):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return None
 

@@ -220,6 +220,8 @@ class Linear(Function):
     arrays of the same layout.
     """
 
+    fresh_grads = True      # two matmuls and a row sum: three new arrays (see Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         if not x.ndim or weight.ndim != 2 or x.shape[-1] != weight.shape[1] or (
@@ -240,9 +242,10 @@ class Linear(Function):
         grad_weight = None
         if need_weight:
             inputs = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            if type(rows) is np.ndarray and _column_major(weight) and rows.dtype == inputs.dtype == weight.dtype:
-                # written through its transpose, which is C-ordered: an array of its own (base None,
-                # so the engine need not copy it) in the weight's layout
+            if type(rows) is np.ndarray and weight.flags.f_contiguous and rows.dtype == inputs.dtype == weight.dtype:
+                # a column-major weight (nn.Linear's): the gradient written through its transpose,
+                # which is C-ordered: an array of its own (base None, so the engine need not copy
+                # it) in the weight's layout
                 grad_weight = np.empty(weight.shape, weight.dtype, order="F")
                 np.matmul(inputs.T, rows, out=grad_weight.T)
             else:
@@ -251,12 +254,6 @@ class Linear(Function):
         if need_bias:   # (np.add.reduce: what ndarray.sum calls, minus a Python layer)
             grad_bias = _add_reduce(rows, 0) if type(rows) is np.ndarray else rows.sum(axis=0)
         return grad_x, grad_weight, grad_bias
-
-
-def _column_major(array):
-    """A 2-d ndarray stored column-major (not also row-major, as a single row or column is)."""
-    flags = array.flags
-    return flags.f_contiguous and not flags.c_contiguous
 
 
 def _linear_error(x_shape, w_shape, b_shape):
@@ -551,6 +548,9 @@ class SoftmaxCrossEntropy(Function):
         return (out,) + (None,) * (len(ctx.needs_input_grad) - 1)
 
 
+_softmax_cross_entropy = binary_op(SoftmaxCrossEntropy)    # its apply, for (logits, labels)
+
+
 def _plain_forward(ctx, logits, target, rows, classes):
     """SoftmaxCrossEntropy.forward for the common case: mean over rows, no weight, no ignored
     target, no smoothing, C-ordered logits (M > 0, C). The general forward's operations, in the
@@ -610,7 +610,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             if len(shape) == 2 and labels.shape == shape[:1] and shape[0] and (
                     np.maximum.reduce(labels.view(_UINT64)) < shape[1]) and not (
                     0 <= ignore_index < shape[1] and (labels == ignore_index).any()):
-                return SoftmaxCrossEntropy.apply(input, labels)
+                return _softmax_cross_entropy(input, labels)
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")

@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from autodiff import Tensor, enable_grad, no_grad
+from autodiff import Tensor, enable_grad
+from autodiff.grad_mode import state as grad_state
 from autodiff.tensor import bump_versions
 
 __all__ = ["Optimizer", "ParameterError"]
@@ -170,9 +171,15 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        # under no_grad (as ad.no_grad(), without its calls: the updates run on arrays, but a
+        # subclass's may use tensor ops)
+        previous_mode, previous_plain = grad_state._grad_enabled, grad_state.plain
+        grad_state._grad_enabled = grad_state.plain = False
+        try:
             for group in self.param_groups:
                 self._step_group(group)
+        finally:
+            grad_state._grad_enabled, grad_state.plain = previous_mode, previous_plain
         return loss
 
     def _step_group(self, group):

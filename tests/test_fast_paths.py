@@ -1,0 +1,235 @@
+"""The engine's specialised paths give what the general ones give: F.linear's ternary op against
+Linear.apply, the leaves' fresh gradients (Function.fresh_grads), tanh's in-place backward,
+loss.backward()'s short entry and the optimizer's step outside a no_grad object."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+import optim
+from autodiff.function import ternary_op
+from nn import functional as F
+from nn.functional import Linear
+
+
+def leaf(values, dtype=np.float64):
+    return ad.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+# ---- F.linear: ternary_op(Linear) against Linear.apply ------------------------------------------
+
+@pytest.mark.parametrize("x_grad", [True, False])
+@pytest.mark.parametrize("w_grad", [True, False])
+@pytest.mark.parametrize("bias", ["grad", "frozen", None])
+@pytest.mark.parametrize("x_shape", [(5, 3), (3,), (2, 4, 3)])
+def test_linear_fast_path_matches_the_generic_apply(x_grad, w_grad, bias, x_shape):
+    results = []
+    for op in (F.linear, Linear.apply):
+        x = ad.tensor(rand(*x_shape), requires_grad=x_grad)
+        w = ad.tensor(rand(4, 3, seed=1), requires_grad=w_grad)
+        b = None if bias is None else ad.tensor(rand(4, seed=2), requires_grad=bias == "grad")
+        y = op(x, w, b)
+        leaves = [t for t in (x, w, b) if t is not None and t.requires_grad]
+        assert y.requires_grad == bool(leaves)
+        if leaves:
+            assert len(y.grad_fn.next_functions) == 3
+            (y * y).sum().backward()
+        results.append([y.data] + [t.grad.data for t in leaves])
+    for fast, generic in zip(*results):
+        np.testing.assert_array_equal(fast, generic)
+
+
+def test_linear_fast_path_takes_arrays_and_lists_through_the_generic_apply():
+    w, b = leaf(rand(4, 3)), leaf(rand(4))
+    x = rand(5, 3)
+    expected = x @ w.data.T + b.data
+    np.testing.assert_allclose(F.linear(x, w, b).data, expected, rtol=1e-12)
+    # a list becomes a tensor of the default dtype (float32), as ad.tensor makes it
+    np.testing.assert_allclose(F.linear(x.tolist(), w, b).data, expected, rtol=1e-5)
+    y = F.linear(ad.tensor(x), w.data, b)       # an array weight: a constant
+    y.sum().backward()
+    np.testing.assert_allclose(b.grad.data, np.full(4, 5.0))
+    assert w.grad is None
+
+
+def test_linear_fast_path_gradients_match_central_differences():
+    x, w, b = leaf(rand(5, 3)), leaf(rand(4, 3, seed=1)), leaf(rand(4, seed=2))
+    assert ad.gradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+    assert ad.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+
+
+def test_linear_fast_path_records_what_the_in_place_checks_need():
+    x, w, b = leaf(rand(5, 3)), leaf(rand(4, 3, seed=1)), leaf(rand(4, seed=2))
+    h = x * 1.0
+    y = F.linear(h, w, b)
+    h.data += 1.0           # not tracked: .data
+    h.mul_(2.0)             # tracked: the saved input changed
+    with pytest.raises(RuntimeError, match="in place|inplace|version"):
+        y.sum().backward()
+    y = F.linear(x * 1.0, w, b)
+    w.data.fill(0.0)
+    with ad.no_grad():
+        w.add_(1.0)         # the saved weight changed
+    with pytest.raises(RuntimeError, match="in place|inplace|version"):
+        y.sum().backward()
+    y = F.linear(x * 1.0, w, b)
+    with ad.no_grad():
+        b.add_(1.0)         # the bias is not saved: its change does not matter (PyTorch)
+    y.sum().backward()
+
+
+def test_linear_fast_path_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"linear: input of shape \(5, 2\)"):
+        F.linear(leaf(rand(5, 2)), leaf(rand(4, 3)), leaf(rand(4)))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\)"):
+        F.linear(leaf(rand(5, 3)), leaf(rand(4, 3)), leaf(rand(3)))
+
+
+def test_linear_fast_path_honours_grad_modes_scopes_and_anomaly_mode():
+    x, w = leaf(rand(2, 3)), leaf(rand(4, 3))
+    with ad.no_grad():
+        assert not F.linear(x, w).requires_grad
+    with ad.name_scope("layer"):
+        assert F.linear(x, w).grad_fn.scope == "layer"
+    with ad.detect_anomaly():
+        node = F.linear(x, w).grad_fn
+    assert node.creation_site() is not None and "test_fast_paths.py" in node.creation_site()
+
+
+def test_ternary_op_serves_a_user_function_with_three_inputs():
+    class MulAdd(ad.Function):      # a * b + c
+        @staticmethod
+        def forward(ctx, a, b, c):
+            ctx.save_for_backward(a, b)
+            return a * b + (0.0 if c is None else c)
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a, grad
+
+    op = ternary_op(MulAdd)
+    a, b, c = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([0.5, 0.5])
+    op(a, b, c).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(c.grad.data, [1.0, 1.0])
+    y = op(a, a, None)          # one tensor twice: both gradients reach it
+    a.grad = None
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [2.0, 4.0])
+
+
+# ---- leaves keep fresh gradients without a copy -------------------------------------------------
+
+def test_linear_declares_fresh_gradients_and_its_subclasses_with_a_backward_do_not():
+    assert Linear.fresh_grads and not ad.Function.fresh_grads
+
+    class Doubled(Linear):
+        @staticmethod
+        def backward(ctx, grad):
+            gx, gw, gb = Linear.backward(ctx, grad)
+            return gx, gw, gw.sum(axis=1) * 0 + gb    # fresh, but the class did not say so
+
+    class Same(Linear):
+        pass
+
+    assert not Doubled.fresh_grads and Same.fresh_grads
+
+
+def test_a_backward_that_returns_one_array_twice_still_gives_each_leaf_its_own():
+    class Shared(ad.Function):      # a + b, whose backward hands the same array to both
+        fresh_grads = True          # a false promise: the engine must still not alias the leaves
+
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            g = grad * 1.0
+            return g, g[...]        # the second is a view: copied all the same
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    Shared.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+
+
+def test_linear_leaf_gradients_are_their_own_arrays_and_accumulate():
+    layer = nn.Linear(3, 2, dtype="float64")
+    x = ad.tensor(rand(4, 3))
+    for step in (1, 2):
+        F.cross_entropy(layer(x), np.array([0, 1, 1, 0])).backward()
+        grads = [p.grad.data for p in layer.parameters()]
+        assert not np.shares_memory(grads[0], grads[1])
+        assert all(g.base is None for g in grads)
+    layer.zero_grad()
+    F.cross_entropy(layer(x), np.array([0, 1, 1, 0])).backward()
+    np.testing.assert_allclose(grads[0], 2 * layer.weight.grad.data, rtol=1e-12)
+
+
+# ---- tanh's backward in place -------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (3,), (4, 5)])
+def test_tanh_backward_gives_the_formulas_bits(dtype, shape):
+    x = leaf(rand(*shape) if shape else 0.7, dtype)
+    g = np.asarray(rand(*shape, seed=3) if shape else -1.3, dtype=dtype)
+    y = ad.tanh(x)
+    y.backward(g)
+    out = np.tanh(x.data)
+    expected = g * (np.array(1, dtype) - out * out)
+    assert x.grad.dtype == dtype and x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad.data, expected)
+    assert not np.shares_memory(x.grad.data, g)
+
+
+def test_tanh_second_derivative_still_works():
+    x = leaf([0.3, -1.2])
+    (dx,) = ad.grad(ad.tanh(x).sum(), x, create_graph=True)
+    dx.sum().backward()
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad.data, -2 * t * (1 - t * t), rtol=1e-12)
+
+
+# ---- loss.backward() and the optimizer's step --------------------------------------------------
+
+def test_loss_backward_short_entry_matches_the_general_one():
+    x = leaf(rand(3, 2))
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    loss.backward(gradient=ad.tensor(1.0, dtype="float64"))     # the general entry
+    np.testing.assert_array_equal(x.grad.data, 2 * first)
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        loss.backward()
+    y = (x * 1.0).sum().reshape(1, 1)     # one element, not 0-d
+    y.backward()
+    assert x.grad.shape == (3, 2)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ad.tensor(1.0).backward()
+
+
+def test_optimizer_step_runs_without_grad_and_restores_the_mode_even_on_error():
+    p = leaf([1.0, 2.0])
+    seen = []
+
+    class Probe(optim.SGD):
+        def _update(self, param, grad, state, options, scratch):
+            seen.append(ad.is_grad_enabled())
+            raise ValueError("boom")
+
+    opt = Probe([p], lr=0.1)
+    (p * p).sum().backward()
+    with pytest.raises(ValueError, match="boom"):
+        opt.step()
+    assert seen == [False] and ad.is_grad_enabled()
+    with ad.no_grad():
+        with pytest.raises(ValueError):
+            opt.step()
+        assert not ad.is_grad_enabled()
+    assert (p * 2.0).requires_grad
