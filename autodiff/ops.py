@@ -716,10 +716,22 @@ def _finite_max(x, axes):
     """The max over axes (keepdims), with non-finite maxima replaced by 0 so shifting is safe."""
     if x.size == 0:
         return np.zeros(_kept_shape(x.shape, axes), x.dtype)
-    shift = x.max(axis=axes, keepdims=True)
+    shift = row_max(x) if x.ndim == 2 and axes == (1,) else x.max(axis=axes, keepdims=True)
     if not np.isfinite(shift).all():
         shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype)
     return shift
+
+
+def row_max(x):
+    """The max of each row of a 2-d array, as a column: ``x.max(axis=1, keepdims=True)``.
+
+    numpy reduces a short last axis slowly: float32, 64 rows of 10 take 4.4 µs, 1437 rows 84 µs.
+    Reducing the first axis of the transposed copy instead takes 1.5 and 8 µs; same values (the
+    same comparisons, in the same order). Logits of a few classes are the common case."""
+    rows, columns = x.shape
+    if columns <= 64 and rows >= 16:
+        return np.maximum.reduce(x.T.copy(), axis=0)[:, None]
+    return np.maximum.reduce(x, axis=1, keepdims=True)
 
 
 def _reduced_shape(shape, axes):

@@ -15,6 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Function, Tensor
 from autodiff.function import binary_op, ternary_op
+from autodiff.ops import row_max
 
 _add_reduce = np.add.reduce
 
@@ -472,7 +473,7 @@ class SoftmaxCrossEntropy(Function):
         ctx.plain = False
         valid = None if ignore_index is None else target != ignore_index
         safe = target if valid is None else np.where(valid, target, 0)
-        shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits.copy()
+        shifted = logits - row_max(logits) if logits.size else logits.copy()
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         logp = shifted
@@ -556,8 +557,8 @@ def _plain_forward(ctx, logits, target, rows, classes):
     target, no smoothing, C-ordered logits (M > 0, C). The general forward's operations, in the
     same order (so to the bit the same values), minus the ones that multiply by 1."""
     ctx.plain = True
-    # (np.maximum.reduce and np.add.reduce are what ndarray.max and .sum call, minus a Python layer)
-    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+    # (np.add.reduce is what ndarray.sum calls, minus a Python layer)
+    shifted = logits - row_max(logits)
     exp = np.exp(shifted)
     total = np.add.reduce(exp, axis=1, keepdims=True)
     logp = shifted

@@ -233,3 +233,22 @@ def test_optimizer_step_runs_without_grad_and_restores_the_mode_even_on_error():
             opt.step()
         assert not ad.is_grad_enabled()
     assert (p * 2.0).requires_grad
+
+
+# ---- row maxima for softmax and cross-entropy --------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 3), (16, 2), (64, 10), (300, 64), (20, 65), (5, 200)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_row_max_equals_numpys_max_along_rows(shape, dtype):
+    from autodiff.ops import row_max
+    x = rand(*shape).astype(dtype)
+    x.flat[::7] = -0.0
+    if x.size > 3:
+        x.flat[1], x.flat[2] = np.inf, -np.inf
+    for array in (x, np.asfortranarray(x), x[:, ::-1]):
+        expected = array.max(axis=1, keepdims=True)
+        got = row_max(array)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    x[0, 0] = np.nan
+    assert np.isnan(row_max(x)[0, 0])
