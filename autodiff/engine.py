@@ -321,7 +321,8 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
             total = hooked.get(leaf)    # a sum is a new array: no alias to guard against
             hooked[leaf] = entry if total is None else (leaf, _sum(total[1], gi), None, (), ())
         elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
-            if gi.base is not None or (g is not None and (gi is g or _held_elsewhere(gi, siblings, saved))):
+            # (g None: a fresh gradient, see Function.fresh_grads)
+            if g is not None and (gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved)):
                 gi = gi.copy()
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
             grad.data = gi

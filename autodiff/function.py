@@ -91,10 +91,11 @@ class Function:
     retained = None         # weakref to the output tensor when it called retain_grad()
     trace = None            # creation stack, recorded in anomaly mode only
     same_shape = False      # built-in elementwise op: the output has the input's shape and dtype
-    fresh_grads = False     # backward returns, per input, a new array that nothing else holds (not
-                            # the incoming gradient, a view, another input's gradient or a saved
-                            # array): a leaf keeps it as its .grad without a copy or a check. Only
-                            # the class that sets it: a subclass with its own backward does not
+    fresh_grads = False     # a promise: backward returns, per input, a new array (or a view of
+                            # one) that nothing else holds: not the incoming gradient, a view of
+                            # it, another input's gradient or a saved array. A leaf then keeps it
+                            # as its .grad without a copy or a check. It holds for the class that
+                            # sets it: a subclass with a backward of its own does not inherit it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -221,7 +221,7 @@ class Linear(Function):
     arrays of the same layout.
     """
 
-    fresh_grads = True      # two matmuls and a row sum: three new arrays (see Function.fresh_grads)
+    fresh_grads = True      # two matmuls and a row sum: new arrays (see Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -243,14 +243,10 @@ class Linear(Function):
         grad_weight = None
         if need_weight:
             inputs = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            if type(rows) is np.ndarray and weight.flags.f_contiguous and rows.dtype == inputs.dtype == weight.dtype:
-                # a column-major weight (nn.Linear's): the gradient written through its transpose,
-                # which is C-ordered: an array of its own (base None, so the engine need not copy
-                # it) in the weight's layout
-                grad_weight = np.empty(weight.shape, weight.dtype, order="F")
-                np.matmul(inputs.T, rows, out=grad_weight.T)
-            else:
-                grad_weight = rows.T @ inputs
+            # in the weight's layout: nn.Linear's weight is column-major, so its gradient is the
+            # transpose of a row-major product (a view of an array nothing else holds: fresh)
+            grad_weight = (inputs.T @ rows).T if type(weight) is np.ndarray and weight.flags.f_contiguous else (
+                rows.T @ inputs)
         grad_bias = None
         if need_bias:   # (np.add.reduce: what ndarray.sum calls, minus a Python layer)
             grad_bias = _add_reduce(rows, 0) if type(rows) is np.ndarray else rows.sum(axis=0)
