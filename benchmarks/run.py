@@ -617,6 +617,8 @@ def main(argv=None):
     parser.add_argument("--output", help="where to write the markdown (default: benchmarks/RESULTS.md "
                         "for a full run, nowhere for --quick)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of autodiff on workloads 1-2")
+    parser.add_argument("--only", metavar="N,N", help="run only these workloads (e.g. 2,5); writes nothing "
+                        "unless --output is given")
     parser.add_argument("--no-wait", action="store_true",
                         help="do not hold rounds until other processes leave the CPUs alone")
     args = parser.parse_args(argv)
@@ -658,6 +660,9 @@ def main(argv=None):
         ("5. digits training", lambda: run_training(engines, config, rows)),
         ("6. Adam step", lambda: run_adam_step(engines, config, rows)),
     ]
+    if args.only:
+        chosen = {part.strip() for part in args.only.split(",")}
+        steps = [(title, step) for title, step in steps if title.split(".")[0] in chosen]
     for title, step in steps:
         print(f"running {title} ...", flush=True)
         freeze_leftovers()
@@ -672,7 +677,7 @@ def main(argv=None):
 
     print()
     print(table(rows, COLUMNS))
-    output = args.output or (None if args.quick else ROOT / "benchmarks" / "RESULTS.md")
+    output = args.output or (None if args.quick or args.only else ROOT / "benchmarks" / "RESULTS.md")
     if output:
         write_results(output, rows, COLUMNS, machine, config_name, agreement, elapsed)
         print(f"\nwritten to {output}")
