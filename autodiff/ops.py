@@ -16,12 +16,14 @@ from .tensor import Tensor, _wrap, _to_array, share_version
 # helpers
 
 _add_reduce = np.add.reduce
-# 1 as a read-only 0-d array per float dtype, for the activations' backward (1 - y*y): numpy takes
-# a 0-d array of the same dtype in about half the time of a Python float, with the same result
+# 1 and 0 as read-only 0-d arrays per float dtype, for the activations (1 - y*y, max(x, 0)):
+# numpy takes a 0-d array of the same dtype in about half the time of a Python number, with the
+# same result
 _ONES = {np.dtype(t): np.array(1, t) for t in (np.float16, np.float32, np.float64)}
-for _one in _ONES.values():
-    _one.flags.writeable = False
-del _one
+_ZEROS = {np.dtype(t): np.array(0, t) for t in (np.float16, np.float32, np.float64)}
+for _constant in (*_ONES.values(), *_ZEROS.values()):
+    _constant.flags.writeable = False
+del _constant
 
 
 def _array(x):
@@ -273,11 +275,12 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        if type(grad) is np.ndarray and out.ndim and grad.dtype is out.dtype and grad.shape == out.shape:
+        one = _ONES.get(out.dtype) if type(grad) is np.ndarray else None
+        if one is not None and out.ndim and grad.dtype is out.dtype and grad.shape == out.shape:
             # the same operations in one new array: fewer allocations, and in place no 4K aliasing
             # between an input and a freshly allocated output (measured: up to 2x on 32 kB arrays)
             result = np.multiply(out, out)
-            np.subtract(_ONES[out.dtype], result, out=result)
+            np.subtract(one, result, out=result)
             return np.multiply(grad, result, out=result)
         return grad * (_ONES.get(out.dtype, 1.0) - out * out)
 
@@ -306,13 +309,20 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        out = np.maximum(x, _ZEROS.get(x.dtype, 0))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        zero = _ZEROS.get(out.dtype) if type(grad) is np.ndarray else None
+        if zero is not None and out.ndim and grad.dtype is out.dtype and grad.shape == out.shape:
+            # the mask as floats, then in place: 3.1 instead of 4.3 us on 64x128 float32 (numpy
+            # multiplies floats by booleans slowly); the same products
+            mask = (out > zero).astype(out.dtype)
+            mask *= grad
+            return mask
         return grad * (_array(out) > 0)
 
 

@@ -560,13 +560,22 @@ def _plain_forward(ctx, logits, target, rows, classes):
     logp = shifted
     logp -= np.log(total)
     # row-major positions of the targets: one flat gather instead of a two-array fancy index
-    flat_index = np.arange(0, rows * classes, classes)
-    flat_index += target
+    starts = _row_starts.get((rows, classes))
+    if starts is None:
+        if len(_row_starts) >= 64:
+            _row_starts.clear()
+        starts = _row_starts[rows, classes] = np.arange(0, rows * classes, classes)
+        starts.flags.writeable = False
+    flat_index = target + starts
     picked = logp.reshape(-1).take(flat_index)
     ctx.save_for_backward(logits)
     exp /= total                        # the softmax, kept for backward
     ctx.probs, ctx.flat_index, ctx.target, ctx.denominator = exp, flat_index, target, rows
-    return np.asarray((-picked).sum() / rows, logits.dtype)
+    # -(sum of picked) is the sum of -picked, bit for bit
+    return np.asarray(-_add_reduce(picked) / rows, logits.dtype)
+
+
+_row_starts = {}    # (rows, classes) -> arange(0, rows * classes, classes), read only
 
 
 def _general_context(ctx):

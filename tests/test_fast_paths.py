@@ -173,17 +173,29 @@ def test_linear_leaf_gradients_are_their_own_arrays_and_accumulate():
     np.testing.assert_allclose(grads[0], 2 * layer.weight.grad.data, rtol=1e-12)
 
 
-# ---- tanh's backward in place -------------------------------------------------------------------
+# ---- tanh's and relu's backward in place ---------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+ACTIVATIONS = {
+    "tanh": (ad.tanh, lambda x, g: g * (np.array(1, x.dtype) - np.tanh(x) * np.tanh(x))),
+    "relu": (ad.relu, lambda x, g: g * (np.maximum(x, 0) > 0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
 @pytest.mark.parametrize("shape", [(), (3,), (4, 5)])
-def test_tanh_backward_gives_the_formulas_bits(dtype, shape):
-    x = leaf(rand(*shape) if shape else 0.7, dtype)
+def test_activation_backward_gives_the_formulas_bits(name, dtype, shape):
+    op, formula = ACTIVATIONS[name]
+    values = rand(*shape) if shape else np.float64(0.7)
+    if shape:
+        values.flat[0], values.flat[-1] = 0.0, -0.0        # relu's kink: gradient 0
+    x = leaf(values, dtype)
     g = np.asarray(rand(*shape, seed=3) if shape else -1.3, dtype=dtype)
-    y = ad.tanh(x)
+    if shape:
+        g.flat[1] = np.nan if len(g.flat) > 2 else g.flat[1]
+    y = op(x)
     y.backward(g)
-    out = np.tanh(x.data)
-    expected = g * (np.array(1, dtype) - out * out)
+    expected = formula(x.data, g)
     assert x.grad.dtype == dtype and x.grad.shape == shape
     np.testing.assert_array_equal(x.grad.data, expected)
     assert not np.shares_memory(x.grad.data, g)
@@ -253,3 +265,37 @@ def test_row_max_equals_numpys_max_along_rows(shape, dtype):
         np.testing.assert_array_equal(got, expected)
     x[0, 0] = np.nan
     assert np.isnan(row_max(x)[0, 0])
+
+
+# ---- module calls: name scopes and the grad mode ------------------------------------------------
+
+def test_module_calls_restore_scope_and_grad_mode_even_when_forward_changes_or_fails():
+    from autodiff.grad_mode import state
+
+    class SwitchOff(nn.Module):
+        def forward(self, x):
+            ad.set_grad_enabled(False)      # the call form: lasts after forward
+            return x * 2.0
+
+    class Fails(nn.Module):
+        def forward(self, x):
+            raise ValueError("inner")
+
+    outer = nn.Sequential(nn.Tanh(), nn.Sequential(nn.Tanh(), nn.ReLU()))
+    x = leaf([0.5, -1.0])
+    y = outer(x)
+    assert y.grad_fn.scope == "Sequential.1.1"     # the attribute path
+    assert state.scope is None and state.plain and (x * 2.0).grad_fn.scope is None
+    nested = nn.Sequential(nn.Tanh(), Fails())
+    with pytest.raises(ValueError, match="inner"):
+        nested(x)
+    assert state.scope is None and state.plain
+    try:
+        assert not nn.Sequential(SwitchOff())(x).requires_grad
+        assert not ad.is_grad_enabled() and not state.plain and not (x * 2.0).requires_grad
+    finally:
+        ad.set_grad_enabled(True)
+    assert state.plain and (x * 2.0).requires_grad
+    with ad.no_grad():
+        outer(x)
+    assert state.plain
