@@ -484,6 +484,9 @@ def binary_op(cls, name=None, doc=None):
                 if first is not None or second is not None:    # else constants only: nothing to check
                     ctx.epoch = inplace_epoch[0]
                     ctx.saved_sources = (first, second)
+            elif len(saved) == 1 and saved[0] is data_a and a is not data_a and out is not data_a:
+                ctx.epoch = inplace_epoch[0]    # the first input alone (cross-entropy's logits)
+                ctx.saved_sources = (a,)
             else:
                 _note_saved(ctx, output, out, (a, b), (data_a, data_b))
         if not plain:
@@ -537,7 +540,6 @@ def ternary_op(cls, name=None, doc=None):
         if not (requires_a or requires_b or requires_c) or not (plain or state._grad_enabled) or (
                 out.dtype.kind != "f"):
             return _wrap(out)
-        source_a = source_b = source_c = meta_a = meta_b = meta_c = None
         if requires_a:
             source_a = a.grad_fn
             if source_a is None:
@@ -545,6 +547,8 @@ def ternary_op(cls, name=None, doc=None):
             else:
                 source_a.uses += 1
             meta_a = (data_a.shape, data_a.dtype)
+        else:
+            source_a = meta_a = None
         if requires_b:
             source_b = b.grad_fn
             if source_b is None:
@@ -552,6 +556,8 @@ def ternary_op(cls, name=None, doc=None):
             else:
                 source_b.uses += 1
             meta_b = (data_b.shape, data_b.dtype)
+        else:
+            source_b = meta_b = None
         if requires_c:
             source_c = c.grad_fn
             if source_c is None:
@@ -559,6 +565,8 @@ def ternary_op(cls, name=None, doc=None):
             else:
                 source_c.uses += 1
             meta_c = (data_c.shape, data_c.dtype)
+        else:
+            source_c = meta_c = None
         ctx._edges = (source_a, source_b, source_c)
         ctx.input_meta = (meta_a, meta_b, meta_c)
         countdown -= 1     # see _pause_gc

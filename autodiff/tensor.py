@@ -512,13 +512,10 @@ def bump_version(t):
 
 
 def bump_versions(tensors):
-    """Record in-place changes of ``tensors``' data, made together (an optimizer step): one new
-    epoch for them all."""
+    """Record in-place changes of ``tensors``' data, made together: one new epoch for them all."""
     if not tensors:
         return
-    inplace_epoch[0] += 1
-    epoch = inplace_epoch[0]
-    site = _user_site(traceback.extract_stack()[:-1]) if state.anomaly else None
+    epoch, site = new_epoch()
     for t in tensors:
         counter = t._counter
         if counter is None:
@@ -527,6 +524,14 @@ def bump_versions(tensors):
         counter[2] = epoch
         if site is not None:
             counter[1] = site
+
+
+def new_epoch():
+    """Start a new in-place epoch for changes about to be made: returns (epoch, site), where site
+    is the user's line making them in anomaly mode, else None. Each changed tensor's counter then
+    gets [version + 1, site (if not None), epoch], as ``bump_versions`` does."""
+    inplace_epoch[0] += 1
+    return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.anomaly else None)
 
 
 _PROJECT_PACKAGES = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep

@@ -13,7 +13,7 @@ import numpy as np
 
 from autodiff import Tensor, enable_grad
 from autodiff.grad_mode import state as grad_state
-from autodiff.tensor import bump_versions
+from autodiff.tensor import new_epoch
 
 __all__ = ["Optimizer", "ParameterError"]
 
@@ -183,31 +183,36 @@ class Optimizer:
         return loss
 
     def _step_group(self, group):
-        """Update the parameters of ``group`` that have a gradient: ``_update`` on each, then one
-        version bump for them all."""
+        """Update the parameters of ``group`` that have a gradient: ``_update`` on each. The
+        update is an in-place change: each parameter's version is bumped (in one new epoch for
+        the step), so a graph that saved a parameter before this step refuses to backward."""
         options = self._prepare_group(group)     # once per group, not per parameter
         update = self._update
         buffers = self._buffers if self.wants_scratch else None
         states = self.state
-        stepped = []
-        try:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                param = p.data
-                grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-                if grad.shape != param.shape:
-                    raise self._shape_error(param, grad)
-                state = states.get(p)
-                if state is None:
-                    state = states[p] = {}
-                stepped.append(p)
-                update(param, grad, state, options, buffers(param) if buffers else None)
-        finally:
-            # an in-place change: a graph that saved a parameter before this step now refuses to
-            # backward
-            bump_versions(stepped)
+        epoch, site = new_epoch()
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            param = p.data
+            grad = grad.data if type(grad) is Tensor or isinstance(grad, Tensor) else np.asarray(grad)
+            if grad.shape != param.shape:
+                raise self._shape_error(param, grad)
+            state = states.get(p)
+            if state is None:
+                state = states[p] = {}
+            counter = p._counter        # bump_version(p), inline; before the update, which may fail
+            if counter is None:         # half way
+                counter = p._counter = [0, None, 0]
+            counter[0] += 1
+            counter[2] = epoch
+            if site is not None:
+                counter[1] = site
+            if buffers is None:
+                update(param, grad, state, options, None)
+            else:
+                update(param, grad, state, options, buffers(param))
 
     def _shape_error(self, param, grad):
         return ValueError(f"{type(self).__name__}.step: a parameter of shape {param.shape} has a gradient "

@@ -299,3 +299,19 @@ def test_module_calls_restore_scope_and_grad_mode_even_when_forward_changes_or_f
     with ad.no_grad():
         outer(x)
     assert state.plain
+
+
+def test_an_optimizer_step_between_forward_and_backward_is_caught_and_located():
+    layer = nn.Linear(3, 2, dtype="float64")
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    x = ad.tensor(rand(4, 3))
+    F.cross_entropy(layer(x), np.array([0, 1, 1, 0])).backward()
+    loss = F.cross_entropy(layer(x), np.array([0, 1, 1, 0]))
+    opt.step()      # changes the weight that the new graph saved
+    with pytest.raises(RuntimeError, match="changed in place.*detect_anomaly"):
+        loss.backward()
+    with ad.detect_anomaly():
+        loss = F.cross_entropy(layer(x), np.array([0, 1, 1, 0]))
+        opt.step()
+        with pytest.raises(RuntimeError, match=r"changed in place afterwards by .*test_fast_paths.py:\d+"):
+            loss.backward()
