@@ -111,6 +111,16 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             return captured
     else:
         retained = []
+    return _run_counting(grads, leaves, retained, retain_graph, create_graph, capture, captured,
+                         anomaly_checks if anomaly else None, consumers)
+
+
+def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, capture=None,
+                  captured=None, anomaly_checks=None, consumers=None):
+    """The general walk from the nodes in ``grads`` (node -> gradient), after counting each node's
+    consumers inside the graph: create_graph, ad.grad's capture, anomaly mode, and whatever an
+    ordinary walk (``_run_plain``) left. Returns ``captured``."""
+    anomaly = anomaly_checks is not None
     start = list(grads)
 
     # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
@@ -523,7 +533,22 @@ def backward_of_loss(root, retain_graph):
     g = np.array(1, data.dtype)      # np.ones costs four times as much
     if data.ndim:
         g = g.reshape(data.shape)
-    _run((root,), (g,), bool(retain_graph), False)
+    retain_graph = bool(retain_graph)
+    if state.anomaly:
+        _run((root,), (g,), retain_graph, False)
+        return
+    leaves = []
+    # _run's plain case, without its general set-up: grad mode off for the walk
+    previous_mode, previous_plain = state._grad_enabled, state.plain
+    state._grad_enabled = state.plain = False
+    try:
+        grads, retained = _run_plain({root.grad_fn: g}, retain_graph, leaves)
+    finally:
+        state._grad_enabled, state.plain = previous_mode, previous_plain
+    if grads:
+        _run_counting(grads, leaves, retained, retain_graph)
+    else:
+        _deliver_leaves(leaves, retained)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
