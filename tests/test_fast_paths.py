@@ -315,3 +315,24 @@ def test_an_optimizer_step_between_forward_and_backward_is_caught_and_located():
         opt.step()
         with pytest.raises(RuntimeError, match=r"changed in place afterwards by .*test_fast_paths.py:\d+"):
             loss.backward()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3,), (40, 30)])      # (40, 30): the work-array path
+def test_sgd_common_path_gives_the_formulas_bits(momentum, dtype, shape):
+    start = rand(*shape).astype(dtype)
+    grads = [rand(*shape, seed=s).astype(dtype) for s in (1, 2, 3)]
+    p = ad.tensor(start.copy(), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=momentum)
+    expected, buf = start.copy(), None
+    for g in grads:
+        p.grad = ad.tensor(g.copy())
+        opt.step()
+        if momentum:            # PyTorch's rule, with Python floats
+            buf = g.copy() if buf is None else buf * momentum + g
+            expected -= 0.1 * buf
+        else:
+            expected -= 0.1 * g
+        np.testing.assert_array_equal(p.data, expected)
+    assert p.dtype == dtype
