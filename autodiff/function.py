@@ -320,9 +320,11 @@ def unary_op(cls, name=None, doc=None):
     return _named(op, name or cls.__name__.lower(), doc)
 
 
-def binary_op(cls, name=None, doc=None):
+def binary_op(cls, name=None, doc=None, same_operand=None):
     """``cls.apply`` specialised for two operands (tensors, arrays or numbers): returns the function
-    ``op(a, b) -> Tensor``, the binary ops' fast path (``Tensor.__mul__`` is ``binary_op(Mul)``)."""
+    ``op(a, b) -> Tensor``, the binary ops' fast path (``Tensor.__mul__`` is ``binary_op(Mul)``).
+    ``same_operand(a)``, if given, records ``op(a, a)`` for a tensor on the graph (``x * x``: one
+    edge instead of two, see ops.MulSelf)."""
     forward = cls.forward
     same_shape = cls.same_shape
     countdown = _GC_PAUSE_NODES     # nodes this op may record until the next _pause_gc
@@ -382,6 +384,8 @@ def binary_op(cls, name=None, doc=None):
                     if state.tracing:
                         _annotate(ctx, (a, b), {}, out)
                 return output
+        if a is b and same_operand is not None and isinstance(a, Tensor) and a._requires_grad:
+            return same_operand(a)
         if isinstance(a, Tensor):
             data_a = a.data
             requires_a = a._requires_grad

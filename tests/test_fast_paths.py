@@ -336,3 +336,41 @@ def test_sgd_common_path_gives_the_formulas_bits(momentum, dtype, shape):
             expected -= 0.1 * g
         np.testing.assert_array_equal(p.data, expected)
     assert p.dtype == dtype
+
+
+# ---- x * x: one Mul node with one edge ----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
+def test_a_tensor_times_itself_gives_mul_with_the_two_halves_summed(dtype):
+    x = leaf(rand(3, 4), dtype)
+    g = rand(3, 4, seed=5).astype(dtype)
+    y = x * x
+    assert type(y.grad_fn).__name__ == "Mul" and isinstance(y.grad_fn, ad.ops.Mul)
+    assert len(y.grad_fn.next_functions) == 1
+    np.testing.assert_array_equal(y.data, x.data * x.data)
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad.data, g * x.data + g * x.data)
+    assert x.grad.dtype == dtype
+
+
+def test_a_tensor_times_itself_keeps_checks_hooks_and_higher_derivatives():
+    x = leaf([1.5, -2.0])
+    h = x * 1.0
+    y = h * h
+    with ad.no_grad():
+        h.add_(1.0)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.sum().backward()
+    seen = []
+    h = x * 1.0
+    h.register_hook(lambda grad: seen.append(grad.data.copy()))
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(seen[0], 2 * h.data)
+    x.grad = None
+    (dx,) = ad.grad((x * x * x).sum(), x, create_graph=True)     # 3x^2
+    dx.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 6 * x.data, rtol=1e-12)
+    assert ad.gradcheck(lambda t: t * t, (leaf([0.3, -0.7]),))
+    assert ad.gradgradcheck(lambda t: t * t, (leaf([0.3, -0.7]),))
+    c = ad.tensor([2.0])            # not on the graph: an ordinary Mul
+    assert not (c * c).requires_grad and (c * c).data[0] == 4.0

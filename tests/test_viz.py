@@ -165,17 +165,25 @@ def test_large_tensors_are_summarized():
 
 def test_reused_node_is_drawn_once():
     a = ad.tensor([1.0, 2.0], requires_grad=True)
-    b = a + a
-    c = b * b
+    b = a * 3.0
+    c = b + b
     loss = c.sum()
     source = ad.draw_graph(loss, params={"a": a}).source
     assert len(op_nodes(source, "Add")) == 1 and len(op_nodes(source, "Mul")) == 1
-    assert len(nodes(source)) == 3 * 2 + 1          # Add, Mul, Sum and their outputs, and a
+    assert len(nodes(source)) == 3 * 2 + 1          # Mul, Add, Sum and their outputs, and a
     (add,), (mul,) = op_nodes(source, "Add"), op_nodes(source, "Mul")
-    b_id = [head for tail, head in edges(source) if tail == add][0]
-    assert edges(source).count((b_id, mul)) == 2     # b is used twice by b * b
+    b_id = [head for tail, head in edges(source) if tail == mul][0]
+    assert edges(source).count((b_id, add)) == 2     # b is used twice by b + b
     _, a_attrs = node_named(source, "a")
-    assert "grad [8, 16]" in a_attrs                 # d/da sum((2a)^2) = 8a
+    assert "grad [6, 6]" in a_attrs                  # d/da sum(2 * 3a) = 6
+
+
+def test_a_tensor_times_itself_is_one_mul_with_one_edge():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    source = ad.draw_graph((a * a).sum(), params={"a": a}).source
+    (mul,) = op_nodes(source, "Mul")
+    a_id = node_named(source, "a")[0]
+    assert edges(source).count((a_id, mul)) == 1
 
 
 def test_output_is_deterministic():
