@@ -339,14 +339,16 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        # the gradient passes where not (out <= 0), as in PyTorch (threshold_backward): also at nan
         zero = _ZEROS.get(out.dtype) if type(grad) is np.ndarray else None
         if zero is not None and out.ndim and grad.dtype is out.dtype and grad.shape == out.shape:
-            # the mask as floats, then in place: 3.1 instead of 4.3 us on 64x128 float32 (numpy
+            # the mask as floats, then in place: 3.6 instead of 4.9 us on 64x128 float32 (numpy
             # multiplies floats by booleans slowly); the same products
-            mask = (out > zero).astype(out.dtype)
+            blocked = out <= zero
+            mask = np.invert(blocked, out=blocked).astype(out.dtype)
             mask *= grad
             return mask
-        return grad * (_array(out) > 0)
+        return grad * ~(_array(out) <= 0)
 
 
 class Abs(Function):

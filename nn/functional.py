@@ -231,7 +231,10 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         if bias is not None:
-            out += bias
+            if bias.dtype == out.dtype:
+                out += bias
+            else:       # promoted as numpy promotes x and weight (in place would cast the bias)
+                out = out + bias
         return out
 
     @staticmethod
