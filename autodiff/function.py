@@ -505,8 +505,8 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
 def ternary_op(cls, name=None, doc=None):
     """``cls.apply`` specialised for three tensor inputs, the last of which may be None: returns
     ``op(a, b, c=None) -> Tensor``, the fast path of ``F.linear`` (x, weight, bias). Any other
-    operand (an array, a number) takes ``cls.apply``. Measured on a (64, 64) -> 128 linear layer:
-    about 1.5 µs instead of 4.5 µs on top of the layer's numpy work."""
+    operand (an array, a number) takes ``cls.apply``. Measured on a linear layer, on top of the
+    layer's own forward: about 1.3 µs instead of 2.9 µs."""
     forward = cls.forward
     apply = cls.apply
     countdown = _GC_PAUSE_NODES     # nodes this op may record until the next _pause_gc
