@@ -69,7 +69,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         # ad.name_scope(type name), inline: grad_mode.enter_scope and exit_scope, without the calls
-        # (the grad-mode state is thread-local: each access costs about four plain ones)
+        # (the grad-mode state is thread-local: each access costs about five plain ones, 45 vs 9 ns)
         # (forward(*args) when there are no keywords: no dict to build and merge)
         previous = state.scope
         if previous is None:
