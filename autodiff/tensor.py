@@ -534,8 +534,8 @@ def new_epoch():
     return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.anomaly else None)
 
 
-_PROJECT_PACKAGES = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
-                          for name in ("autodiff", "nn", "optim"))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROJECT_PACKAGES = tuple(os.path.join(_ROOT, name) + os.sep for name in ("autodiff", "nn", "optim"))
 
 
 def _user_site(stack):
