@@ -82,7 +82,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     is touched.
     """
     captured = None if capture is None else [None] * (max(capture.values()) + 1 if capture else 0)
-    anomaly = state.anomaly
+    mode = state.mode
+    anomaly = mode.anomaly
     consumers = {} if anomaly else None
     if anomaly:
         from . import anomaly as anomaly_checks
@@ -100,12 +101,12 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             grads[node] = g
     if capture is None and not create_graph and not anomaly and grads:
         # grad mode off for the walk (as ad.no_grad(), without its calls)
-        previous_mode, previous_plain = state._grad_enabled, state.plain
-        state._grad_enabled = state.plain = False
+        previous_mode, previous_plain = mode._grad_enabled, state.plain
+        mode._grad_enabled = state.plain = False
         try:
             grads, retained = _run_plain(grads, retain_graph, leaves)
         finally:
-            state._grad_enabled, state.plain = previous_mode, previous_plain
+            mode._grad_enabled, state.plain = previous_mode, previous_plain
         if not grads:
             _deliver_leaves(leaves, retained)
             return captured
@@ -534,17 +535,18 @@ def backward_of_loss(root, retain_graph):
     if data.ndim:
         g = g.reshape(data.shape)
     retain_graph = bool(retain_graph)
-    if state.anomaly:
+    mode = state.mode
+    if mode.anomaly:
         _run((root,), (g,), retain_graph, False)
         return
     leaves = []
     # _run's plain case, without its general set-up: grad mode off for the walk
-    previous_mode, previous_plain = state._grad_enabled, state.plain
-    state._grad_enabled = state.plain = False
+    previous_mode, previous_plain = mode._grad_enabled, state.plain
+    mode._grad_enabled = state.plain = False
     try:
         grads, retained = _run_plain({root.grad_fn: g}, retain_graph, leaves)
     finally:
-        state._grad_enabled, state.plain = previous_mode, previous_plain
+        mode._grad_enabled, state.plain = previous_mode, previous_plain
     if grads:
         _run_counting(grads, leaves, retained, retain_graph)
     else:

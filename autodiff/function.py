@@ -217,7 +217,9 @@ class Function:
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if True not in needs or not (plain or state._grad_enabled) or out.dtype.kind != "f":
+        if not plain:
+            mode = state.mode   # the rest of the thread's state (one thread-local access)
+        if True not in needs or not (plain or mode._grad_enabled) or out.dtype.kind != "f":
             return _wrap(out)
         for source in consumed:
             source.uses += 1
@@ -232,8 +234,8 @@ class Function:
         if ctx.saved:
             _note_saved(ctx, output, out, args, arrays)
         if not plain:
-            ctx.scope = state.scope
-            if state.tracing:
+            ctx.scope = mode.scope
+            if mode.tracing:
                 _annotate(ctx, args, kwargs, out)
         return output
 
@@ -276,7 +278,9 @@ def unary_op(cls, name=None, doc=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if not requires or not (plain or state._grad_enabled) or (not same_shape and out.dtype.kind != "f"):
+        if not plain:
+            mode = state.mode   # the rest of the thread's state (one thread-local access)
+        if not requires or not (plain or mode._grad_enabled) or (not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__), inline on this hot path
         ctx.saved_sources = ctx.output_version = ctx.scope = None
@@ -312,8 +316,8 @@ def unary_op(cls, name=None, doc=None):
             else:
                 _note_saved(ctx, output, out, (x,), (data,))
         if not plain:
-            ctx.scope = state.scope
-            if state.tracing:
+            ctx.scope = mode.scope
+            if mode.tracing:
                 _annotate(ctx, (x,) + params, {}, out)
         return output
 
@@ -343,7 +347,9 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             constants = _float32_constants if dtype is _float32 else (
                 _float64_constants if dtype is _float64 else None)
             plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-            if constants is not None and (plain or state._grad_enabled):
+            if not plain:
+                mode = state.mode   # the rest of the thread's state (one thread-local access)
+            if constants is not None and (plain or mode._grad_enabled):
                 operand = constants.get(b)
                 if operand is None:
                     operand = _constant(b, dtype)
@@ -380,8 +386,8 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
                 # nothing for the in-place checks: next to a number, the elementwise ops (Add, Sub,
                 # Mul, Div) keep no input or output, only the number (tests/test_engine.py checks)
                 if not plain:
-                    ctx.scope = state.scope
-                    if state.tracing:
+                    ctx.scope = mode.scope
+                    if mode.tracing:
                         _annotate(ctx, (a, b), {}, out)
                 return output
         if a is b and same_operand is not None and isinstance(a, Tensor) and a._requires_grad:
@@ -419,7 +425,9 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain
-        if not (requires_a or requires_b) or not (plain or state._grad_enabled) or (
+        if not plain:
+            mode = state.mode
+        if not (requires_a or requires_b) or not (plain or mode._grad_enabled) or (
                 not same_shape and out.dtype.kind != "f"):
             return _wrap(out)
         # the slots' defaults (as in Function.__init__)
@@ -494,8 +502,8 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             else:
                 _note_saved(ctx, output, out, (a, b), (data_a, data_b))
         if not plain:
-            ctx.scope = state.scope
-            if state.tracing:
+            ctx.scope = mode.scope
+            if mode.tracing:
                 _annotate(ctx, (a, b), {}, out)
         return output
 
@@ -541,7 +549,9 @@ def ternary_op(cls, name=None, doc=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         plain = state.plain     # grad mode on, no name scope, no tracing: the usual case
-        if not (requires_a or requires_b or requires_c) or not (plain or state._grad_enabled) or (
+        if not plain:
+            mode = state.mode   # the rest of the thread's state (one thread-local access)
+        if not (requires_a or requires_b or requires_c) or not (plain or mode._grad_enabled) or (
                 out.dtype.kind != "f"):
             return _wrap(out)
         if requires_a:
@@ -592,8 +602,8 @@ def ternary_op(cls, name=None, doc=None):
             else:
                 _note_saved(ctx, output, out, (a, b, c), (data_a, data_b, data_c))
         if not plain:
-            ctx.scope = state.scope
-            if state.tracing:
+            ctx.scope = mode.scope
+            if mode.tracing:
                 _annotate(ctx, (a, b, c), {}, out)
         return output
 

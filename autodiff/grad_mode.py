@@ -1,4 +1,4 @@
-"""Grad modes: one thread-local flag, read in one place (``Function.apply``).
+"""Grad modes: thread-local state, read first through one flag (``state.plain``) by every op.
 
 Also holds the other per-thread engine state: the current name scope (issue: graph pictures group
 nodes by module) and whether anomaly mode records creation tracebacks.
@@ -9,27 +9,54 @@ import threading
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "name_scope"]
 
 
-class _State(threading.local):
-    # class attributes are the defaults every new thread starts from
-    _grad_enabled = True
-    scope = None          # "mlp.0" style path of the innermost ad.name_scope, or None
-    anomaly = False       # ad.detect_anomaly() active
-    tracing = False       # record creation stacks (anomaly mode, gradcheck's localization)
-    record_inputs = False  # nodes keep their inputs (gradcheck's localization)
+class _Mode:
+    """One thread's grad-mode state, a plain object (see _State)."""
 
-    plain = True          # grad mode on, no scope, no tracing: what ops check first (one read)
+    __slots__ = ("_grad_enabled", "scope", "anomaly", "tracing", "record_inputs")
+
+    def __init__(self):
+        self._grad_enabled = True
+        self.scope = None           # "mlp.0" style path of the innermost ad.name_scope, or None
+        self.anomaly = False        # ad.detect_anomaly() active
+        self.tracing = False        # record creation stacks (anomaly mode, gradcheck's localization)
+        self.record_inputs = False  # nodes keep their inputs (gradcheck's localization)
+
+
+def _in_mode(name):
+    """A _State attribute that lives in the thread's _Mode."""
+    return property(lambda self: getattr(self.mode, name), lambda self, value: setattr(self.mode, name, value))
+
+
+class _State(threading.local):
+    """The per-thread state. ``plain`` (grad mode on, no name scope, no tracing), which every op
+    reads first, is an attribute of its own; the rest lives in ``mode``, a plain object, which
+    code that reads or writes several fields fetches once: a thread-local access costs about five
+    plain ones (45 vs 9 ns). ``state.scope`` and the like still work, through ``mode``."""
+
+    plain = True            # the default every new thread starts from
+
+    def __init__(self):     # (threading.local calls it once in every thread)
+        self.mode = _Mode()
+
+    _grad_enabled = _in_mode("_grad_enabled")
+    scope = _in_mode("scope")
+    anomaly = _in_mode("anomaly")
+    tracing = _in_mode("tracing")
+    record_inputs = _in_mode("record_inputs")
 
     @property
     def grad_enabled(self):
-        return self._grad_enabled
+        return self.mode._grad_enabled
 
     @grad_enabled.setter
-    def grad_enabled(self, mode):
-        self._grad_enabled = mode
-        self.plain = mode and self.scope is None and not self.tracing
+    def grad_enabled(self, enabled):
+        mode = self.mode
+        mode._grad_enabled = enabled
+        self.plain = enabled and mode.scope is None and not mode.tracing
 
     def refresh(self):
-        self.plain = self._grad_enabled and self.scope is None and not self.tracing
+        mode = self.mode
+        self.plain = mode._grad_enabled and mode.scope is None and not mode.tracing
 
 
 state = _State()
@@ -130,13 +157,14 @@ class name_scope:
 
 def enter_scope(name):
     """Open scope ``name`` inside the current one; returns what ``exit_scope`` restores."""
-    previous = state.scope
-    state.scope = name if previous is None else previous + "." + name
-    state.plain = False
+    mode = state.mode
+    previous = mode.scope
+    mode.scope = name if previous is None else previous + "." + name
     state.plain = False
     return previous
 
 
 def exit_scope(previous):
-    state.scope = previous
-    state.plain = state._grad_enabled and previous is None and not state.tracing   # refresh(), inline
+    mode = state.mode
+    mode.scope = previous
+    state.plain = mode._grad_enabled and previous is None and not mode.tracing   # refresh(), inline

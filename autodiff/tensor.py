@@ -531,7 +531,7 @@ def new_epoch():
     is the user's line making them in anomaly mode, else None. Each changed tensor's counter then
     gets [version + 1, site (if not None), epoch], as ``bump_versions`` does."""
     inplace_epoch[0] += 1
-    return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.anomaly else None)
+    return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.mode.anomaly else None)
 
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

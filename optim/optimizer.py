@@ -173,13 +173,14 @@ class Optimizer:
                 loss = closure()
         # under no_grad (as ad.no_grad(), without its calls: the updates run on arrays, but a
         # subclass's may use tensor ops)
-        previous_mode, previous_plain = grad_state._grad_enabled, grad_state.plain
-        grad_state._grad_enabled = grad_state.plain = False
+        mode = grad_state.mode
+        previous_mode, previous_plain = mode._grad_enabled, grad_state.plain
+        mode._grad_enabled = grad_state.plain = False
         try:
             for group in self.param_groups:
                 self._step_group(group)
         finally:
-            grad_state._grad_enabled, grad_state.plain = previous_mode, previous_plain
+            mode._grad_enabled, grad_state.plain = previous_mode, previous_plain
         return loss
 
     def _step_group(self, group):

@@ -419,3 +419,34 @@ def test_linear_promotes_a_bias_of_a_wider_dtype_as_numpy_does():
     np.testing.assert_array_equal(y.data, x.data @ w.data.T + b.data)
     y.sum().backward()
     assert b.grad.dtype == np.float64
+
+
+def test_each_thread_starts_from_the_default_grad_state_and_keeps_its_own():
+    import threading
+    from autodiff.grad_mode import state
+    seen = {}
+
+    def worker(name, off):
+        x = leaf([1.0, 2.0])
+        if off:
+            with ad.no_grad(), ad.name_scope("worker"):
+                barrier.wait()
+                seen[name] = (ad.is_grad_enabled(), state.scope, state.plain, (x * 2.0).requires_grad)
+                barrier.wait()
+        else:
+            barrier.wait()
+            y = nn.Sequential(nn.Tanh())(x)
+            seen[name] = (ad.is_grad_enabled(), state.scope, state.plain, y.grad_fn.scope)
+            barrier.wait()
+
+    barrier = threading.Barrier(2)
+    with ad.no_grad(), ad.name_scope("main"):
+        threads = [threading.Thread(target=worker, args=(name, off)) for name, off in (("a", True), ("b", False))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not ad.is_grad_enabled() and state.scope == "main" and state.mode is not None
+    assert seen["a"] == (False, "worker", False, False)
+    assert seen["b"] == (True, None, True, "Sequential.0")
+    assert state.plain and state.scope is None
