@@ -313,6 +313,9 @@ def unary_op(cls, name=None, doc=None):
                 ctx.epoch = inplace_epoch[0]
                 ctx.saved_sources = _OUTPUT_ONLY
                 output._counter = ctx.output_version = [0, None, 0]
+            elif len(saved) == 1 and saved[0] is data and x is not data:   # log, x * x...: the input
+                ctx.epoch = inplace_epoch[0]
+                ctx.saved_sources = (x,)
             else:
                 _note_saved(ctx, output, out, (x,), (data,))
         if not plain:

@@ -14,7 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Function, Tensor
-from autodiff.function import binary_op, ternary_op
+from autodiff.function import ternary_op, unary_op
 from autodiff.ops import row_max
 
 _add_reduce = np.add.reduce
@@ -548,7 +548,8 @@ class SoftmaxCrossEntropy(Function):
         return (out,) + (None,) * (len(ctx.needs_input_grad) - 1)
 
 
-_softmax_cross_entropy = binary_op(SoftmaxCrossEntropy)    # its apply, for (logits, labels)
+# its apply for (logits, labels): the labels are a constant parameter, as a unary op's are
+_softmax_cross_entropy = unary_op(SoftmaxCrossEntropy)
 
 
 def _plain_forward(ctx, logits, target, rows, classes):
