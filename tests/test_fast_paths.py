@@ -450,3 +450,29 @@ def test_each_thread_starts_from_the_default_grad_state_and_keeps_its_own():
     assert seen["a"] == (False, "worker", False, False)
     assert seen["b"] == (True, None, True, "Sequential.0")
     assert state.plain and state.scope is None
+
+
+def test_sgd_follows_every_change_of_its_hyper_parameters():
+    p = ad.tensor(np.zeros(3), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.0)
+
+    def step():
+        before = p.data.copy()
+        p.grad = ad.tensor(np.ones(3))
+        opt.step()
+        return (before - p.data)[0]
+
+    assert np.isclose(step(), 0.1) and np.isclose(step(), 0.1)
+    opt.param_groups[0]["lr"] = 0.5         # as a scheduler does
+    assert np.isclose(step(), 0.5)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    scheduler.step()
+    assert np.isclose(step(), 0.25)
+    lr = np.array(0.2)                      # an array lr, then changed in place
+    opt.param_groups[0]["lr"] = lr
+    assert np.isclose(step(), 0.2)
+    lr[...] = 0.3
+    assert np.isclose(step(), 0.3)
+    opt.param_groups[0]["lr"] = 0.1
+    opt.param_groups[0]["momentum"] = 0.9   # momentum switched on: a buffer from now on
+    assert np.isclose(step(), 0.1) and np.isclose(step(), 0.1 * 1.9)
