@@ -508,28 +508,20 @@ def share_version(view, base):
 
 def bump_version(t):
     """Record an in-place change of ``t``'s data (state loading calls this too)."""
-    bump_versions((t,))
-
-
-def bump_versions(tensors):
-    """Record in-place changes of ``tensors``' data, made together: one new epoch for them all."""
-    if not tensors:
-        return
     epoch, site = new_epoch()
-    for t in tensors:
-        counter = t._counter
-        if counter is None:
-            counter = t._counter = [0, None, 0]
-        counter[0] += 1
-        counter[2] = epoch
-        if site is not None:
-            counter[1] = site
+    counter = t._counter
+    if counter is None:
+        counter = t._counter = [0, None, 0]
+    counter[0] += 1
+    counter[2] = epoch
+    if site is not None:
+        counter[1] = site
 
 
 def new_epoch():
     """Start a new in-place epoch for changes about to be made: returns (epoch, site), where site
     is the user's line making them in anomaly mode, else None. Each changed tensor's counter then
-    gets [version + 1, site (if not None), epoch], as ``bump_versions`` does."""
+    gets [version + 1, site (if not None), epoch], as ``bump_version`` does."""
     inplace_epoch[0] += 1
     return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.mode.anomaly else None)
 
