@@ -100,20 +100,26 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         else:
             grads[node] = g
     if capture is None and not create_graph and not anomaly and grads:
-        # grad mode off for the walk (as ad.no_grad(), without its calls)
-        previous_mode, previous_plain = mode._grad_enabled, state.plain
-        mode._grad_enabled = state.plain = False
-        try:
-            grads, retained = _run_plain(grads, retain_graph, leaves)
-        finally:
-            mode._grad_enabled, state.plain = previous_mode, previous_plain
-        if not grads:
-            _deliver_leaves(leaves, retained)
-            return captured
-    else:
-        retained = []
-    return _run_counting(grads, leaves, retained, retain_graph, create_graph, capture, captured,
+        _walk(grads, retain_graph, leaves, mode)
+        return captured
+    return _run_counting(grads, leaves, [], retain_graph, create_graph, capture, captured,
                          anomaly_checks if anomaly else None, consumers)
+
+
+def _walk(grads, retain_graph, leaves, mode):
+    """An ordinary backward from ``grads`` (node -> gradient): the plain walk with grad mode off
+    (as ad.no_grad(), without its calls; ``mode`` is the thread's state), then the counting walk
+    for whatever it left, or else the leaves' gradients."""
+    previous_mode, previous_plain = mode._grad_enabled, state.plain
+    mode._grad_enabled = state.plain = False
+    try:
+        grads, retained = _run_plain(grads, retain_graph, leaves)
+    finally:
+        mode._grad_enabled, state.plain = previous_mode, previous_plain
+    if grads:
+        _run_counting(grads, leaves, retained, retain_graph)
+    else:
+        _deliver_leaves(leaves, retained)
 
 
 def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, capture=None,
@@ -539,18 +545,7 @@ def backward_of_loss(root, retain_graph):
     if mode.anomaly:
         _run((root,), (g,), retain_graph, False)
         return
-    leaves = []
-    # _run's plain case, without its general set-up: grad mode off for the walk
-    previous_mode, previous_plain = mode._grad_enabled, state.plain
-    mode._grad_enabled = state.plain = False
-    try:
-        grads, retained = _run_plain({root.grad_fn: g}, retain_graph, leaves)
-    finally:
-        mode._grad_enabled, state.plain = previous_mode, previous_plain
-    if grads:
-        _run_counting(grads, leaves, retained, retain_graph)
-    else:
-        _deliver_leaves(leaves, retained)
+    _walk({root.grad_fn: g}, retain_graph, [], mode)     # _run's plain case, without its set-up
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
