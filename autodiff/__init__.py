@@ -9,13 +9,13 @@ tensor([2., 4., 6.])
 """
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope
 from .tensor import Tensor, tensor, set_default_dtype, get_default_dtype
-from .function import Function
+from .function import Function, Elementwise
 from .engine import backward, grad, unbroadcast
 from .ops import (
-    add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
-    minimum, clip, clamp, where, matmul, sum, mean, max, min, var, std, prod, argmax, argmin,
-    reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to, flatten,
-    logsumexp, softmax, log_softmax,
+    add, sub, mul, div, neg, pow, exp, log, log1p, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
+    minimum, clip, clamp, where, matmul, sum, mean, max, min, amax, amin, var, std, prod, argmax,
+    argmin, reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
+    flatten, logsumexp, softmax, log_softmax,
 )
 from .indexing import concatenate, cat, stack, split, pad, repeat, tile
 from .creation import (
@@ -27,5 +27,5 @@ from .viz import draw_graph
 from .serialization import save, load
 
 __version__ = "0.1.0"
-from . import functional
+from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from .function import _SAME
-from .grad_mode import state
+from . import grad_mode
 from .tensor import Tensor
 
 __all__ = ["detect_anomaly", "AnomalyError"]
@@ -31,14 +31,12 @@ class detect_anomaly:
         self.previous = None
 
     def __enter__(self):
-        self.previous = (state.anomaly, state.tracing)
-        state.anomaly = state.tracing = bool(self.check_nan)
-        state.refresh()
+        on = bool(self.check_nan)
+        self.previous = grad_mode.set_tracing(on, anomaly=on)
         return self
 
     def __exit__(self, *exc):
-        state.anomaly, state.tracing = self.previous
-        state.refresh()
+        grad_mode.restore_tracing(self.previous)
         return False
 
 
@@ -59,7 +57,7 @@ def _describe(node, output_shape=None):
     same = str(output_shape) if output_shape is not None else "the output's"
     shapes = ", ".join(same if meta is _SAME else str(meta[0])
                        for meta in node.input_meta if meta is not None)
-    return f"{type(node).__name__} (inputs of shape {shapes}" + (f"; created at {site})" if site else ")")
+    return f"{node.name} (inputs of shape {shapes}" + (f"; created at {site})" if site else ")")
 
 
 def check_root(root):
@@ -100,7 +98,7 @@ def check_gradients(node, g, input_grads, consumers):
                    "finite gradient into "
                    f"{bad} for its input {i}. {getattr(type(node), 'anomaly_hint', '')}").rstrip()
         masked = getattr(node, "nonfinite_output", None)
-        wheres = [c for c in consumers.get(node, ()) if type(c).__name__ == "Where"]
+        wheres = [c for c in consumers.get(node, ()) if c.name == "Where"]
         if masked is not None and wheres:
             message += (
                 f"\nThis op's forward already had non-finite values, which a `where` "

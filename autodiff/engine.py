@@ -1,26 +1,60 @@
 """Backprop: an iterative walk of the graph in reverse topological order.
 
-Nodes are ``Function`` instances; an edge points from a node to each input's node, or to the input
-tensor itself when that input is a leaf that requires grad. Gradients of a broadcast input are
-summed back to its shape, and cast to its dtype, in one place: ``_fit`` (built-in elementwise
-ops next to a number skip it: their gradient has the input's shape and dtype already).
+The idea, in the 15 lines of ``reference_backward`` below: order the nodes so that every node
+comes after all the nodes that consume its output, then walk them in that order, each handing
+``node.backward(grad)`` (the chain rule: the gradient of its output times its local derivative)
+to its inputs, where gradients that meet are summed. Everything after it in this file is that
+walk made fast and careful:
 
-Two walks: ``_run_plain`` for an ordinary backward, which knows a node is ready from the
-consumers counted in forward (``node.uses``), and the counting walk of ``_run`` for everything
-else (create_graph, ad.grad, anomaly mode, and nodes that wait for a consumer outside the
-backward). Either way ``.grad`` is written only once the walk has gone through, so a backward
-that fails half way changes no gradient. In the plain walk, a chain of single-input elementwise
-nodes is followed straight on (``node._straight``: no edge loop, no fitting).
+- Nodes are ``Function`` instances; an edge points from a node to each input's node, or to the
+  input tensor itself when that input is a leaf that requires grad. Gradients of a broadcast
+  input are summed back to its shape, and cast to its dtype, in one place: ``_fit``.
+- Two walks. ``_run_plain``, for an ordinary ``loss.backward()``, knows that a node is ready from
+  the consumers counted as the graph was built (``node.uses``), so it needs no counting pass, and
+  it follows a chain of single-input elementwise nodes straight on (``node._straight``).
+  ``_run_counting`` counts the consumers first and serves everything else: create_graph,
+  ``ad.grad``, anomaly mode, and nodes that wait for a consumer outside the backward.
+- Either way ``.grad`` is written only once the walk has gone through (``_deliver_leaves``), so
+  a backward that fails half way changes no gradient; and a node's saved values are freed as
+  the walk leaves it (``_free``) unless ``retain_graph``.
 """
 import gc
 
 import numpy as np
 
-from .function import _OUTPUT, _SAME, _new_tensor
+from . import grad_mode
+from .function import _OUTPUT, _SAME, Function, _new_tensor
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 
-__all__ = ["backward", "grad", "unbroadcast"]
+__all__ = ["backward", "grad", "unbroadcast", "reference_backward"]
+
+
+def reference_backward(root):
+    """d(root)/d(leaf) for every leaf that requires grad, as {leaf: array}: the textbook walk.
+
+    A plain restatement of what ``backward`` computes, without its speed or its checks; the tests
+    compare the two. It leaves the graph and every ``.grad`` as they were."""
+    order, seen, stack = [], set(), [(root.grad_fn, False)]
+    while stack:                        # topological order: every node after its inputs
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((n, False) for n in node.next_functions if isinstance(n, Function))
+    grads, leaves = {root.grad_fn: np.ones_like(root.data)}, {}
+    for node in reversed(order):        # the chain rule, consumers before their inputs
+        output_grad = grads.pop(node)
+        input_grads = node.backward(node, output_grad)
+        input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+        for nxt, meta, g in zip(node.next_functions, node.input_meta, input_grads):
+            if nxt is not None and g is not None:
+                g = unbroadcast(np.asarray(g), output_grad.shape if meta is _SAME else meta[0])
+                total = grads if isinstance(nxt, Function) else leaves
+                total[nxt] = total[nxt] + g if nxt in total else g
+    return leaves
 
 
 def unbroadcast(grad, shape):
@@ -52,6 +86,31 @@ def _fit(grad, meta, node):
     return grad
 
 
+def _broken_promise(node, grad, expected):
+    """The error for an elementwise op (``Elementwise``) whose backward returned a gradient that is
+    not of its output's shape and dtype (those of ``expected``, the output's gradient)."""
+    return RuntimeError(
+        f"{type(node).__name__}.backward returned a gradient of shape {tuple(grad.shape)} and dtype "
+        f"{grad.dtype} for an input, but {type(node).__name__} is elementwise (an Elementwise "
+        f"subclass, or same_shape = True): its gradients must have the output's shape "
+        f"{tuple(expected.shape)} and dtype {expected.dtype}. Fix the backward, or do not declare "
+        "the op elementwise (then the engine sums a broadcast gradient back itself)")
+
+
+def _input_gradient(gi, meta, node, g, create_graph=False):
+    """What a backward returned for one input, made ready to route: an array (a Tensor under
+    create_graph) of the input's shape and dtype. ``g`` is the node's incoming gradient (the
+    output's shape and dtype, which an elementwise op's gradients must have)."""
+    if type(gi) is not np.ndarray:
+        gi = _normalize(gi, create_graph, node)
+    if meta is _SAME:
+        if gi.shape != g.shape or gi.dtype != g.dtype:
+            raise _broken_promise(node, gi, g)
+    elif (gi.shape, gi.dtype) != meta:
+        gi = _fit(gi, meta, node)
+    return gi
+
+
 def _normalize(grad, create_graph, node):
     """Accept what a backward returned: arrays, numbers, or Tensors (under create_graph)."""
     if create_graph:
@@ -66,7 +125,52 @@ def _normalize(grad, create_graph, node):
                     "return arrays (or Tensors), one per input, None where there is no gradient")
 
 
-_GC_PAUSE_NODES = 10_000
+def _as_tuple(input_grads, node):
+    """backward's result as one gradient per input (None for the inputs it left out)."""
+    if type(input_grads) is not tuple:
+        input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
+    if len(input_grads) < len(node.input_meta):
+        edges = node.next_functions
+        if any(f is not None for f in edges[len(input_grads):]):
+            raise RuntimeError(
+                f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
+                f"forward had {len(edges)} input(s); return one per input (None where an input "
+                "needs no gradient)")
+        input_grads += (None,) * (len(edges) - len(input_grads))
+    return input_grads
+
+
+def _free(node):
+    """Release what ``node`` saved for its backward (a backward without retain_graph). Its epoch
+    becomes _FREED, earlier than any, so that the walk's in-place check finds it (and raises)."""
+    node.saved_tensors = node.saved_sources = None
+    node.epoch = _FREED
+
+
+def _own(gi, incoming, siblings, saved):
+    """``gi`` (a gradient on its way to a leaf), or a copy of it when the array is also held
+    elsewhere: the node's incoming gradient passed through, a view, another input's gradient or
+    a saved array. A leaf may keep it as its ``.grad`` and accumulate into it in place."""
+    if gi is incoming or gi.base is not None or _held_elsewhere(gi, siblings, saved or ()):
+        return gi.copy()
+    return gi
+
+
+class _Waiting:
+    """A node's gradient summed so far, and how many of its consumers have delivered theirs."""
+
+    __slots__ = ("grad", "delivered")
+
+    def __init__(self, grad):
+        self.grad, self.delivered = grad, 1
+
+
+_FREED = -1     # the epoch of a freed node
+
+# Above this many nodes, the counting walk turns the cyclic collector off while it runs: a
+# backward makes no reference cycles, but the collector would walk the whole (live) graph again
+# and again.
+_GC_OFF_ABOVE_NODES = 10_000
 
 _FREED_MESSAGE = (
     "trying to backward through the graph a second time (or to use a tensor's graph after its "
@@ -82,40 +186,36 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     is touched.
     """
     captured = None if capture is None else [None] * (max(capture.values()) + 1 if capture else 0)
-    mode = state.mode
-    anomaly = mode.anomaly
-    consumers = {} if anomaly else None
+    anomaly = state.mode.anomaly
     if anomaly:
         from . import anomaly as anomaly_checks
         for root in roots:
             anomaly_checks.check_root(root)
     grads = {}          # node -> gradient of its output, summed over its consumers
-    leaves = []         # (leaf, gradient, ...): delivered once the walk is through
+    leaves = []         # (leaf, gradient) pairs, delivered once the walk is through
     for root, g in zip(roots, root_grads):
         node = root.grad_fn
         if node is None:        # a leaf was asked to backward
-            leaves.append((root, g, g, (), ()))
+            leaves.append((root, g if isinstance(g, Tensor) else g.copy()))
         elif node in grads:
             grads[node] = grads[node] + g
         else:
             grads[node] = g
     if capture is None and not create_graph and not anomaly and grads:
-        _walk(grads, retain_graph, leaves, mode)
+        _walk(grads, retain_graph, leaves)
         return captured
     return _run_counting(grads, leaves, [], retain_graph, create_graph, capture, captured,
-                         anomaly_checks if anomaly else None, consumers)
+                         anomaly_checks if anomaly else None)
 
 
-def _walk(grads, retain_graph, leaves, mode):
-    """An ordinary backward from ``grads`` (node -> gradient): the plain walk with grad mode off
-    (as ad.no_grad(), without its calls; ``mode`` is the thread's state), then the counting walk
-    for whatever it left, or else the leaves' gradients."""
-    previous_mode, previous_plain = mode._grad_enabled, state.plain
-    mode._grad_enabled = state.plain = False
+def _walk(grads, retain_graph, leaves):
+    """An ordinary backward from ``grads`` (node -> gradient): the plain walk with grad mode off,
+    then the counting walk for whatever it left, or else the leaves' gradients."""
+    previous = grad_mode.suspend()
     try:
         grads, retained = _run_plain(grads, retain_graph, leaves)
     finally:
-        mode._grad_enabled, state.plain = previous_mode, previous_plain
+        grad_mode.restore(previous)
     if grads:
         _run_counting(grads, leaves, retained, retain_graph)
     else:
@@ -123,98 +223,96 @@ def _walk(grads, retain_graph, leaves, mode):
 
 
 def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, capture=None,
-                  captured=None, anomaly_checks=None, consumers=None):
+                  captured=None, anomaly_checks=None):
     """The general walk from the nodes in ``grads`` (node -> gradient), after counting each node's
     consumers inside the graph: create_graph, ad.grad's capture, anomaly mode, and whatever an
     ordinary walk (``_run_plain``) left. Returns ``captured``."""
-    anomaly = anomaly_checks is not None
     start = list(grads)
+    pending = _count_consumers(start)       # node -> consumers whose gradient has not come yet
+    consumers = {} if anomaly_checks is not None else None
+    # ready: (node, gradient) pairs whose consumers are all done; grads holds partial sums only
+    ready = [(node, grads.pop(node)) for node in start if node not in pending]
+    previous = grad_mode.set_enabled(create_graph)
+    turn_gc_off = len(pending) > _GC_OFF_ABOVE_NODES and gc.isenabled()
+    if turn_gc_off:
+        gc.disable()
+    try:
+        while ready:
+            node, g = ready.pop()
+            edges = node.next_functions
+            saved = node.saved_tensors
+            if g is None:
+                input_grads = (None,) * len(edges)
+            else:
+                input_grads = _call_backward(node, g, create_graph, capture, captured, retained)
+                if anomaly_checks is not None:
+                    anomaly_checks.check_gradients(node, g, input_grads, consumers)
+                    for nxt in edges:
+                        if nxt is not None and not isinstance(nxt, Tensor):
+                            consumers.setdefault(nxt, []).append(node)
+            if not retain_graph:
+                _free(node)
+            for nxt, gi, meta in zip(edges, input_grads, node.input_meta):
+                if nxt is None:
+                    continue
+                if gi is not None:
+                    gi = _input_gradient(gi, meta, node, g, create_graph)
+                if isinstance(nxt, Tensor):
+                    if gi is not None:
+                        leaves.append((nxt, gi if create_graph else _own(gi, g, input_grads, saved)))
+                    continue
+                count = pending[nxt] - 1
+                if count:
+                    pending[nxt] = count
+                    if gi is not None:
+                        previous_sum = grads.get(nxt)
+                        grads[nxt] = gi if previous_sum is None else _sum(previous_sum, gi)
+                else:       # the last consumer: nxt is ready (its stale count of 0 is never read)
+                    previous_sum = grads.pop(nxt, None)
+                    if previous_sum is not None:
+                        gi = previous_sum if gi is None else _sum(previous_sum, gi)
+                    ready.append((nxt, gi))
+        _deliver_leaves(leaves, retained, create_graph, capture, captured)
+    finally:
+        grad_mode.restore(previous)
+        if turn_gc_off:
+            gc.enable()
+    return captured
 
-    # count each node's consumers inside this graph (iteratively: 10^6-deep chains are fine)
+
+def _count_consumers(start):
+    """For every node reachable from ``start``: how many nodes of this graph consume it."""
     pending = {}
     seen = set(start)       # a start node may also be reached from another one: walk it once
     stack = list(start)
     while stack:
         node = stack.pop()
-        if node.saved is None:
-            raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
+        if node.saved_tensors is None:
+            raise RuntimeError(f"{node.name}: " + _FREED_MESSAGE)
         for nxt in node.next_functions:
             if nxt is not None and not isinstance(nxt, Tensor):
                 pending[nxt] = pending.get(nxt, 0) + 1
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
+    return pending
 
-    # ready: (node, gradient) pairs whose consumers are all done; grads holds partial sums only
-    ready = [(node, grads.pop(node)) for node in start if node not in pending]
-    previous_mode = state.grad_enabled
-    state.grad_enabled = create_graph
-    # a backward makes no reference cycles, but on a large graph the cyclic collector would walk
-    # the whole (live) graph again and again: pause it for the walk
-    pause_gc = len(pending) > _GC_PAUSE_NODES and gc.isenabled()
-    if pause_gc:
-        gc.disable()
-    try:
-        while ready:
-            node, g = ready.pop()
-            next_functions = node.next_functions
-            saved = node.saved
-            if g is not None:
-                if node.epoch < inplace_epoch[0]:   # an in-place op came after the node saved tensors
-                    _check_versions(node)
-                if node.special or capture is not None:
-                    g = _node_extras(node, g, create_graph, capture, captured, retained)
-                if create_graph and saved:
-                    node.saved_tensors = node.unpack_saved()
-                input_grads = node.backward(node, g)
-                if type(input_grads) is not tuple:
-                    input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
-                if len(input_grads) < len(next_functions):
-                    input_grads = _pad_grads(node, input_grads)
-                if anomaly:
-                    anomaly_checks.check_gradients(node, g, input_grads, consumers)
-                    for nxt in next_functions:
-                        if nxt is not None and not isinstance(nxt, Tensor):
-                            consumers.setdefault(nxt, []).append(node)
-            if retain_graph:
-                if create_graph and saved:
-                    node.saved_tensors = saved
-            else:
-                node.saved = node.saved_tensors = None
-                if node.saved_sources is not None:
-                    node.saved_sources = None
-            if g is None:
-                input_grads = (None,) * len(next_functions)
-            for i, (nxt, gi) in enumerate(zip(next_functions, input_grads)):
-                if nxt is None:
-                    continue
-                if gi is not None:
-                    if type(gi) is not np.ndarray:
-                        gi = _normalize(gi, create_graph, node)
-                    meta = node.input_meta[i]
-                    if meta is not _SAME and (gi.shape, gi.dtype) != meta:
-                        gi = _fit(gi, meta, node)
-                if isinstance(nxt, Tensor):
-                    if gi is not None:
-                        leaves.append((nxt, gi, g, input_grads, saved or ()))
-                    continue
-                count = pending[nxt] - 1
-                if count:
-                    pending[nxt] = count
-                    if gi is not None:
-                        previous = grads.get(nxt)
-                        grads[nxt] = gi if previous is None else _sum(previous, gi)
-                else:       # the last consumer: nxt is ready (its stale count of 0 is never read)
-                    previous = grads.pop(nxt, None)
-                    if previous is not None:
-                        gi = previous if gi is None else _sum(previous, gi)
-                    ready.append((nxt, gi))
-        _deliver_leaves(leaves, retained, create_graph, capture, captured)
-    finally:
-        state.grad_enabled = previous_mode
-        if pause_gc:
-            gc.enable()
-    return captured
+
+def _call_backward(node, g, create_graph, capture, captured, retained):
+    """The counting walk's call of ``node.backward`` on its incoming gradient ``g``, with the
+    checks and extras around it; returns one gradient per input."""
+    if node.epoch < inplace_epoch[0]:   # an in-place op came after the node saved tensors
+        _check_versions(node)
+    if node.special or capture is not None:
+        g = _node_extras(node, g, create_graph, capture, captured, retained)
+    saved = node.saved_tensors
+    if create_graph and saved:
+        node.saved_tensors = node.unpack_saved()
+        try:
+            return _as_tuple(node.backward(node, g), node)
+        finally:
+            node.saved_tensors = saved
+    return _as_tuple(node.backward(node, g), node)
 
 
 def _sum(a, b):
@@ -229,84 +327,84 @@ def _run_plain(grads, retain_graph, leaves):
     A node is ready when its gradient has come from all of its consumers, counted in forward
     (``node.uses``), so no counting pass is needed. A node that waits for a consumer outside this
     backward (an output never used, or used by another loss) is left in the returned dict with its
-    partial gradient, and the counting walk of ``_run`` finishes from there. Gradients of leaves
-    go to ``leaves`` (and retain_grad's to the returned list), to be delivered once no node can
-    fail: a failed backward changes no ``.grad``.
+    partial gradient, and the counting walk finishes from there. Gradients of leaves go to
+    ``leaves`` (and retain_grad's to the returned list), to be delivered once no node can fail.
+
+    A chain of single-input elementwise nodes, each its input's only consumer (activations), is
+    walked straight through, without the edge loop: a "run". Its nodes all have one shape and
+    dtype, so the gradient that leaves a run must have those of the gradient that entered it;
+    ``_end_run`` checks that (the Elementwise promise, once per run instead of once per node),
+    then frees the run's nodes.
     """
     ready = []
-    waiting = {}            # node -> [gradient so far, deliveries so far]
+    waiting = {}            # node -> _Waiting: its gradient so far, from some of its consumers
     for node, g in grads.items():
         if node.uses:       # a root that other nodes consume: let the counting walk do it all
             return grads, []
         ready.append((node, g))
     retained = []
     ndarray = np.ndarray
+    run = None              # the nodes of the current run, after run_grad, the gradient entering it
     node, g = ready.pop()
     epoch = inplace_epoch[0]    # read again after any code but a built-in op's backward ran
     while node is not None:
-        saved = node.saved
-        if saved is None:
-            raise RuntimeError(f"{type(node).__name__}: " + _FREED_MESSAGE)
-        if node.epoch < epoch:      # an in-place op came after the node saved tensors
+        if node.epoch < epoch:      # an in-place op came after the node saved tensors (or freed)
             _check_versions(node)
         following = node._straight
-        if g is not None:
-            if following is None:
+        if following is not None and g is not None:
+            input_grads = node.backward(node, g)
+            gi = input_grads[0] if type(input_grads) is tuple else input_grads
+            if type(gi) is ndarray and following.uses == 1:    # straight on
+                if run is None:
+                    run = [node]
+                    run_grad = g
+                else:
+                    run.append(node)
+                node, g = following, gi
+                continue
+            input_grads = _as_tuple(input_grads, node)
+            if run is not None:
+                run = _end_run(run, run_grad, g, retain_graph)
+        else:
+            if run is not None:
+                run = _end_run(run, run_grad, g, retain_graph)
+            if g is None:
+                input_grads = (None,) * len(node.input_meta)
+            else:
                 if node.special:
                     g = _node_extras(node, g, False, None, None, retained)
                 input_grads = node.backward(node, g)
-                epoch = inplace_epoch[0]
-            else:   # the usual case: straight on to the only input, when this node is its only consumer
-                input_grads = node.backward(node, g)
-                gi = input_grads[0] if type(input_grads) is tuple else input_grads
-                if type(gi) is ndarray and following.uses == 1:
-                    if not retain_graph:
-                        node.saved = node.saved_tensors = None
-                        if node.saved_sources is not None:
-                            node.saved_sources = None
-                    node, g = following, gi
-                    continue
-            next_functions = node._edges      # node.next_functions, without the property's call
-            if next_functions is None:
-                next_functions = node.next_functions
-            if type(input_grads) is not tuple:
-                input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
-            if len(input_grads) < len(next_functions):
-                input_grads = _pad_grads(node, input_grads)
-        else:
-            next_functions = node.next_functions
-            input_grads = (None,) * len(next_functions)
-        if not retain_graph:
-            node.saved = node.saved_tensors = None
-            if node.saved_sources is not None:
-                node.saved_sources = None
+                if type(input_grads) is not tuple or len(input_grads) < len(node.input_meta):
+                    input_grads = _as_tuple(input_grads, node)
+                epoch = inplace_epoch[0]    # (a user's backward may change a tensor in place)
+        saved = node.saved_tensors
+        if not retain_graph:        # _free(node), inline: every node of a plain walk but runs' ends here
+            node.saved_tensors = node.saved_sources = None
+            node.epoch = _FREED
         following = None    # a ready input node, walked next without going through the list
-        for nxt, gi, meta in zip(next_functions, input_grads, node.input_meta):
+        edges = node._edges
+        for nxt, gi, meta in zip(node.next_functions if edges is None else edges, input_grads, node.input_meta):
             if nxt is None:
                 continue
-            if gi is not None:
-                if type(gi) is not ndarray:
-                    gi = _normalize(gi, False, node)
-                if meta is not _SAME and (gi.shape, gi.dtype) != meta:
-                    gi = _fit(gi, meta, node)
+            if gi is not None and (type(gi) is not ndarray or meta is _SAME or (gi.shape, gi.dtype) != meta):
+                gi = _input_gradient(gi, meta, node, g)
             if isinstance(nxt, Tensor):
-                if gi is not None:     # (g None: fresh, see Function.fresh_grads)
-                    leaves.append((nxt, gi, None, (), ()) if node.fresh_grads else
-                                  (nxt, gi, g, input_grads, saved or ()))
+                if gi is not None:
+                    leaves.append((nxt, gi if node.fresh_grads else _own(gi, g, input_grads, saved)))
                 continue
             uses = nxt.uses
             if uses != 1:
                 entry = waiting.get(nxt)
                 if entry is None:
-                    waiting[nxt] = [gi, 1]
+                    waiting[nxt] = _Waiting(gi)
                     continue
                 if gi is not None:
-                    entry[0] = gi if entry[0] is None else _sum(entry[0], gi)
-                entry[1] += 1
-                if entry[1] != uses:
+                    entry.grad = gi if entry.grad is None else _sum(entry.grad, gi)
+                entry.delivered += 1
+                if entry.delivered != uses:
                     continue
                 del waiting[nxt]
-                gi = entry[0]
+                gi = entry.grad
             if following is None:
                 following, following_grad = nxt, gi
             else:
@@ -318,62 +416,105 @@ def _run_plain(grads, retain_graph, leaves):
         else:
             node = None
     if waiting:
-        return {node: entry[0] for node, entry in waiting.items()}, retained
+        return {node: entry.grad for node, entry in waiting.items()}, retained
     return waiting, retained
 
 
+def _end_run(run, entering, leaving, retain_graph):
+    """The end of a run of elementwise nodes (see ``_run_plain``): check that the gradient
+    ``leaving`` it has the shape and dtype of the one ``entering`` it, then free its nodes.
+    Returns None (no run any more)."""
+    if leaving.shape != entering.shape or leaving.dtype != entering.dtype:
+        g = entering        # find the node that broke the promise: walk the run again
+        for node in run:
+            gi = node.backward(node, g)
+            gi = gi[0] if type(gi) is tuple else gi
+            if gi.shape != g.shape or gi.dtype != g.dtype:
+                raise _broken_promise(node, gi, g)
+            g = gi
+    if not retain_graph:
+        for node in run:            # _free(node), inline
+            node.saved_tensors = node.saved_sources = None
+            node.epoch = _FREED
+    return None
+
+
 def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured=None):
-    """Hand out the gradients collected by a walk that went through: retain_grad's, then the
-    leaves'. A leaf with hooks gets its gradients summed first, so its hooks see the total
-    (PyTorch); the others accumulate them one by one."""
+    """Hand out the gradients collected by a walk that went through (``leaves``: (leaf, gradient)
+    pairs, each gradient an array of the leaf's own): retain_grad's, then the leaves'. A leaf with
+    hooks gets its gradients summed first, so its hooks see the total (PyTorch); the others
+    accumulate them one by one."""
     for node, g in retained:
         _retain(node, g, create_graph)
     plain = capture is None and not create_graph
     hooked = None
-    for entry in leaves:
-        leaf, gi, g, siblings, saved = entry
+    for leaf, gi in leaves:
         if leaf._hooks:
             if hooked is None:
                 hooked = {}
-            total = hooked.get(leaf)    # a sum is a new array: no alias to guard against
-            hooked[leaf] = entry if total is None else (leaf, _sum(total[1], gi), None, (), ())
-        elif plain and leaf.grad is None:       # _deliver_leaf's first case, inline
-            # (g None: a fresh gradient, see Function.fresh_grads)
-            if g is not None and (gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved)):
-                gi = gi.copy()
+            total = hooked.get(leaf)
+            hooked[leaf] = gi if total is None else _sum(total, gi)
+        elif plain and leaf.grad is None:     # _deliver_leaf's first case, inline (the usual one)
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
             grad.data = gi
             grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
-            grad._requires_grad = grad._retains_grad = False
+            grad._requires_grad = False
             leaf.grad = grad
         else:
-            _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
+            _deliver_leaf(leaf, gi, create_graph, capture, captured)
     if hooked:
-        for leaf, gi, g, siblings, saved in hooked.values():
-            _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved)
+        for leaf, gi in hooked.items():
+            _deliver_leaf(leaf, gi, create_graph, capture, captured)
+
+
+def _deliver_leaf(leaf, gi, create_graph, capture, captured):
+    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
+    if leaf._hooks:
+        gi = _run_hooks(leaf._hooks, gi)
+        if not create_graph:        # the hook saw (or returned) this array: .grad gets its own
+            gi = gi.copy()
+    if capture is not None:
+        slot = capture.get(leaf)
+        if slot is not None:
+            _capture(captured, slot, gi)
+        return
+    if create_graph:
+        if not isinstance(gi, Tensor):
+            gi = _wrap(gi)
+        leaf.grad = gi if leaf.grad is None else leaf.grad + gi
+        return
+    existing = leaf.grad
+    if existing is None:
+        leaf.grad = _wrap(gi)
+    elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
+        leaf.grad = _wrap(existing.data + gi)
+    else:
+        np.add(existing.data, gi, out=existing.data)
 
 
 def _check_versions(node):
-    """Fail if a tensor the node saved was changed in place after the node was made."""
-    if node.saved_sources is None:      # freed
+    """Fail if the node's saved values were freed by an earlier backward, or if a tensor it saved
+    was changed in place after the node was made."""
+    if node.saved_tensors is None:
+        raise RuntimeError(f"{node.name}: " + _FREED_MESSAGE)
+    if node.saved_sources is None:
         return
     for i, source in enumerate(node.saved_sources):
         if source is None:
             continue
         counter = node.output_version if source is _OUTPUT else source._counter
-        if counter is None or counter[2] <= node.epoch:
+        if counter is None or counter.epoch <= node.epoch:
             continue
-        name = type(node).__name__
-        array = node.saved[i]
+        array = node.saved_tensors[i]
         what = "its own output" if source is _OUTPUT else (
             f"{'a leaf' if source.grad_fn is None else 'a'} tensor of shape {array.shape} ({array.dtype})")
-        writer = f" by {counter[1]}" if counter[1] else (
+        writer = f" by {counter.writer}" if counter.writer else (
             " (run under ad.detect_anomaly() to see the line that changed it)")
         site = node.creation_site()
         made = f" (created at {site})" if site else ""
         raise RuntimeError(
-            f"backward: {name}{made} saved {what} for its backward, but it was changed in place "
-            f"afterwards{writer}; it is now at version {counter[0]}. Use an out-of-place op (y = y + 1 "
+            f"backward: {node.name}{made} saved {what} for its backward, but it was changed in place "
+            f"afterwards{writer}; it is now at version {counter.version}. Use an out-of-place op (y = y + 1 "
             "instead of y += 1), or change it only after backward (e.g. call optimizer.step() after "
             "loss.backward(), not between the forward and the backward)")
 
@@ -388,16 +529,6 @@ def _node_extras(node, g, create_graph, capture, captured, retained):
     if capture is not None and node in capture:
         _capture(captured, capture[node], g)
     return g
-
-
-def _pad_grads(node, input_grads):
-    missing = node.next_functions[len(input_grads):]
-    if any(f is not None for f in missing):
-        raise RuntimeError(
-            f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
-            f"forward had {len(node.next_functions)} input(s); return one per input (None where "
-            "an input needs no gradient)")
-    return input_grads + (None,) * len(missing)
 
 
 def _run_hooks(hooks, g):
@@ -427,35 +558,6 @@ def _retain(node, g, create_graph):
 
 def _capture(captured, slot, g):
     captured[slot] = g if captured[slot] is None else captured[slot] + g
-
-
-def _deliver_leaf(leaf, gi, g, siblings, create_graph, capture, captured, saved=()):
-    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
-    if leaf._hooks:
-        gi = _run_hooks(leaf._hooks, gi)
-        if not create_graph:        # the hook saw (or returned) this array: .grad gets its own
-            gi = gi.copy()
-    if capture is not None:
-        slot = capture.get(leaf)
-        if slot is not None:
-            _capture(captured, slot, gi)
-        return
-    if create_graph:
-        if not isinstance(gi, Tensor):
-            gi = _wrap(gi)
-        leaf.grad = gi if leaf.grad is None else leaf.grad + gi
-        return
-    existing = leaf.grad
-    if existing is None:
-        # the array may be held elsewhere (the incoming gradient passed through, a view, a sibling
-        # or a saved array): copy it so that in-place accumulation never writes into another tensor
-        if gi is g or gi.base is not None or _held_elsewhere(gi, siblings, saved):
-            gi = gi.copy()
-        leaf.grad = _wrap(gi)
-    elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
-        leaf.grad = _wrap(existing.data + gi)
-    else:
-        np.add(existing.data, gi, out=existing.data)
 
 
 def _held_elsewhere(array, siblings, saved):
@@ -541,11 +643,10 @@ def backward_of_loss(root, retain_graph):
     if data.ndim:
         g = g.reshape(data.shape)
     retain_graph = bool(retain_graph)
-    mode = state.mode
-    if mode.anomaly:
+    if state.mode.anomaly:
         _run((root,), (g,), retain_graph, False)
         return
-    _walk({root.grad_fn: g}, retain_graph, [], mode)     # _run's plain case, without its set-up
+    _walk({root.grad_fn: g}, retain_graph, [])     # _run's plain case, without its set-up
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -1,7 +1,15 @@
-"""Grad modes: thread-local state, read first through one flag (``state.plain``) by every op.
+"""Grad modes: the per-thread state that decides whether ops record a graph, and its one owner.
 
-Also holds the other per-thread engine state: the current name scope (issue: graph pictures group
-nodes by module) and whether anomaly mode records creation tracebacks.
+The state of a thread is a ``_Mode`` (grad mode, the current ``ad.name_scope``, anomaly mode,
+tracing) plus one derived flag, ``state.plain``:
+
+    plain = grad mode on  and  no name scope  and  not tracing
+
+Every op reads ``state.plain`` first: when it is true (the usual case) a node is recorded with
+nothing else to look up. ``_refresh`` is the only place that computes it, and every change of
+the state goes through a function of this module (``suspend``/``restore``, ``enter_scope``/
+``exit_scope``, ``set_tracing``/``restore_tracing``, the context managers), which calls it. Other
+modules read ``state.plain`` and ``state.mode`` but never write them.
 """
 import functools
 import threading
@@ -10,87 +18,144 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "nam
 
 
 class _Mode:
-    """One thread's grad-mode state, a plain object (see _State)."""
+    """One thread's grad-mode state (read it as ``state.mode``; change it through this module)."""
 
-    __slots__ = ("_grad_enabled", "scope", "anomaly", "tracing", "record_inputs")
+    __slots__ = ("grad_enabled", "scope", "anomaly", "tracing", "record_inputs")
 
     def __init__(self):
-        self._grad_enabled = True
+        self.grad_enabled = True    # ops record a graph (ad.no_grad() turns it off)
         self.scope = None           # "mlp.0" style path of the innermost ad.name_scope, or None
-        self.anomaly = False        # ad.detect_anomaly() active
-        self.tracing = False        # record creation stacks (anomaly mode, gradcheck's localization)
+        self.anomaly = False        # ad.detect_anomaly() is active
+        self.tracing = False        # nodes record their creation stack (anomaly mode, gradcheck)
         self.record_inputs = False  # nodes keep their inputs (gradcheck's localization)
 
 
-def _in_mode(name):
-    """A _State attribute that lives in the thread's _Mode."""
-    return property(lambda self: getattr(self.mode, name), lambda self, value: setattr(self.mode, name, value))
-
-
 class _State(threading.local):
-    """The per-thread state. ``plain`` (grad mode on, no name scope, no tracing), which every op
-    reads first, is an attribute of its own; the rest lives in ``mode``, a plain object, which
-    code that reads or writes several fields fetches once: a thread-local access costs about five
-    plain ones (45 vs 9 ns). ``state.scope`` and the like still work, through ``mode``."""
+    """Per thread: ``plain`` (see the module docstring) and ``mode``, the rest of the state.
+
+    ``plain`` is an attribute of its own because every op reads it; the rest lives in ``mode``,
+    a plain object that code needing several fields fetches once (a thread-local attribute costs
+    several times an ordinary one)."""
 
     plain = True            # the default every new thread starts from
 
     def __init__(self):     # (threading.local calls it once in every thread)
         self.mode = _Mode()
 
-    _grad_enabled = _in_mode("_grad_enabled")
-    scope = _in_mode("scope")
-    anomaly = _in_mode("anomaly")
-    tracing = _in_mode("tracing")
-    record_inputs = _in_mode("record_inputs")
-
-    @property
-    def grad_enabled(self):
-        return self.mode._grad_enabled
-
-    @grad_enabled.setter
-    def grad_enabled(self, enabled):
-        mode = self.mode
-        mode._grad_enabled = enabled
-        self.plain = enabled and mode.scope is None and not mode.tracing
-
-    def refresh(self):
-        mode = self.mode
-        self.plain = mode._grad_enabled and mode.scope is None and not mode.tracing
-
 
 state = _State()
 
 
+def _refresh(mode):
+    """Recompute ``state.plain`` from ``mode`` (the thread's state): the one place that does."""
+    state.plain = mode.grad_enabled and mode.scope is None and not mode.tracing
+
+
 def is_grad_enabled():
     """True when operations record a graph for backward (the default)."""
-    return state.grad_enabled
+    return state.mode.grad_enabled
+
+
+def set_enabled(enabled):
+    """Turn grad mode on or off for this thread; returns the previous setting (for ``restore``)."""
+    mode = state.mode
+    previous = mode.grad_enabled
+    mode.grad_enabled = bool(enabled)
+    _refresh(mode)
+    return previous
+
+
+def suspend():
+    """Turn grad mode off (the backward walk, an optimizer's step); returns what ``restore`` needs."""
+    mode = state.mode
+    previous = mode.grad_enabled
+    mode.grad_enabled = state.plain = False     # (_refresh, knowing that grad mode is off)
+    return previous
+
+
+def restore(previous):
+    """Put back the grad mode that ``suspend`` or ``set_enabled`` returned."""
+    mode = state.mode
+    mode.grad_enabled = previous
+    _refresh(mode)
+
+
+def enter_scope(name):
+    """Open scope ``name`` inside the current one (``ad.name_scope``, every ``nn.Module`` call);
+    returns what ``exit_scope`` restores."""
+    mode = state.mode
+    previous = mode.scope
+    mode.scope = name if previous is None else previous + "." + name
+    state.plain = False     # _refresh(mode), knowing that a scope is now open
+    return previous
+
+
+def exit_scope(previous):
+    """Close the scope that ``enter_scope`` opened (``previous`` is what it returned)."""
+    mode = state.mode
+    mode.scope = previous
+    if previous is None:    # (inside an outer scope, plain stays False)
+        _refresh(mode)
+
+
+def run_in_scope(name, fn, args, kwargs):
+    """``fn(*args, **kwargs)`` inside scope ``name`` (what ``nn.Module.__call__`` does)."""
+    mode = state.mode
+    previous = mode.scope
+    mode.scope = name if previous is None else previous + "." + name
+    state.plain = False     # _refresh(mode), knowing that a scope is now open
+    try:
+        return fn(*args, **kwargs) if kwargs else fn(*args)
+    finally:
+        mode.scope = previous
+        if previous is None:    # (inside an outer scope, plain stays False)
+            _refresh(mode)
+
+
+def set_tracing(tracing, anomaly=None, record_inputs=None):
+    """Turn creation stacks on or off (and, when given, anomaly checks and input recording);
+    returns what ``restore_tracing`` restores."""
+    mode = state.mode
+    previous = (mode.tracing, mode.anomaly, mode.record_inputs)
+    mode.tracing = bool(tracing)
+    if anomaly is not None:
+        mode.anomaly = bool(anomaly)
+    if record_inputs is not None:
+        mode.record_inputs = bool(record_inputs)
+    _refresh(mode)
+    return previous
+
+
+def restore_tracing(previous):
+    """Put back what ``set_tracing`` returned."""
+    mode = state.mode
+    mode.tracing, mode.anomaly, mode.record_inputs = previous
+    _refresh(mode)
 
 
 class _GradModeContext:
     """Context manager and decorator that sets the grad mode, restoring the previous one on exit."""
 
-    __slots__ = ("mode", "previous")
+    __slots__ = ("enabled", "previous")
 
-    def __init__(self, mode):
-        self.mode = bool(mode)
+    def __init__(self, enabled):
+        self.enabled = bool(enabled)
         self.previous = []
 
     def __enter__(self):
-        self.previous.append(state._grad_enabled)
-        state.grad_enabled = self.mode
+        self.previous.append(set_enabled(self.enabled))
         return self
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.previous.pop()
+        restore(self.previous.pop())
         return False
 
     def __call__(self, fn):
-        mode = self.mode
+        enabled = self.enabled
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradModeContext(mode):
+            with _GradModeContext(enabled):
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -122,15 +187,14 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode):
         super().__init__(mode)
         # the call itself switches the mode; __enter__ then only remembers what to restore
-        self.previous.append(state.grad_enabled)
-        state.grad_enabled = self.mode
+        self.previous.append(set_enabled(self.enabled))
 
     def __enter__(self):
         return self
 
     def __call__(self, fn):
         # as a decorator it applies during calls only: undo the switch the constructor made
-        state.grad_enabled = self.previous.pop()
+        restore(self.previous.pop())
         return super().__call__(fn)
 
 
@@ -153,18 +217,3 @@ class name_scope:
     def __exit__(self, *exc):
         exit_scope(self.previous)
         return False
-
-
-def enter_scope(name):
-    """Open scope ``name`` inside the current one; returns what ``exit_scope`` restores."""
-    mode = state.mode
-    previous = mode.scope
-    mode.scope = name if previous is None else previous + "." + name
-    state.plain = False
-    return previous
-
-
-def exit_scope(previous):
-    mode = state.mode
-    mode.scope = previous
-    state.plain = mode._grad_enabled and previous is None and not mode.tracing   # refresh(), inline

@@ -4,7 +4,7 @@ import numpy as np
 
 from .engine import grad
 from .function import Function
-from .grad_mode import state
+from . import grad_mode
 from .tensor import Tensor, _wrap
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -161,13 +161,11 @@ def _graph_nodes(outputs):
 
 def _localize(fn, inputs, eps, atol, rtol, second_order):
     """Re-run fn recording each node's inputs, and check every node's backward on its own."""
-    state.tracing, state.record_inputs = True, True
-    state.refresh()
+    previous = grad_mode.set_tracing(True, record_inputs=True)
     try:
         outputs = _float_outputs(_as_tuple(fn(*inputs)))
     finally:
-        state.tracing, state.record_inputs = state.anomaly, False
-        state.refresh()
+        grad_mode.restore_tracing(previous)
     for node in _graph_nodes(outputs):
         recorded = getattr(node, "recorded_inputs", None)
         if recorded is None:
@@ -192,7 +190,7 @@ def _localize(fn, inputs, eps, atol, rtol, second_order):
             where = f" (created at {site})" if site else ""
             order = "second-order " if second_order else ""
             return (f"\nThe op whose {order}backward disagrees with its forward: "
-                    f"{type(node).__name__}{where}: {problem}")
+                    f"{node.name}{where}: {problem}")
     return ""
 
 

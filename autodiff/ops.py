@@ -1,24 +1,28 @@
 """The differentiable ops: one ``Function`` each, forward and backward side by side.
 
-Backward formulas use only operations that both ndarrays and Tensors understand, so the same code
-runs on raw arrays in an ordinary backward and on Tensors (recording a graph) under
-``create_graph=True``. Broadcast inputs are un-broadcast by the engine, not here.
+The simple elementwise ops are rows of one table (``ELEMENTWISE``): a name, the forward on
+arrays, the backward as a formula of the incoming gradient. Backward formulas use only operations
+that both ndarrays and Tensors understand, so the same code runs on raw arrays in an ordinary
+backward and on Tensors (recording a graph) under ``create_graph=True``. Broadcast inputs are
+un-broadcast by the engine, not here.
 """
+import inspect
 import math
 import operator
+from typing import NamedTuple
 
 import numpy as np
 
-from .function import Function, apply1, apply2, binary_op, unary_op
+from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
 from .tensor import Tensor, _wrap, _to_array, share_version
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 
 _add_reduce = np.add.reduce
-# 1 and 0 as read-only 0-d arrays per float dtype, for the activations (1 - y*y, max(x, 0)):
-# numpy takes a 0-d array of the same dtype in about half the time of a Python number, with the
-# same result
+# 1, 0 and 2 as read-only 0-d arrays per float dtype, for the activations (1 - y*y, max(x, 0)):
+# the same result as a Python number (NEP 50), and numpy takes a 0-d array of the array's dtype
+# faster
 _ONES = {np.dtype(t): np.array(1, t) for t in (np.float16, np.float32, np.float64)}
 _ZEROS = {np.dtype(t): np.array(0, t) for t in (np.float16, np.float32, np.float64)}
 _TWOS = {np.dtype(t): np.array(2, t) for t in (np.float16, np.float32, np.float64)}
@@ -92,9 +96,7 @@ def _reduced_count(shape, axes):
 # elementwise arithmetic
 
 
-class Add(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
+class Add(Elementwise):
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -104,9 +106,7 @@ class Add(Function):
         return grad, grad
 
 
-class Sub(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
+class Sub(Elementwise):
     # a primitive rather than add-of-neg: one node instead of two on a hot path
     @staticmethod
     def forward(ctx, a, b):
@@ -117,13 +117,11 @@ class Sub(Function):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
+class Mul(Elementwise):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad      # save only what the backward will use
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.saved_tensors = (a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -134,14 +132,15 @@ class Mul(Function):
 
 
 class MulSelf(Mul):
-    """x * x for one tensor x: what ``x * x`` records. A Mul node (by name and class) with one
-    edge to x instead of two, so the backward walks straight on: 5% less time per op on workload
-    1's chain. PyTorch records two edges; the gradient is the same to the bit, as (g * x) * 2 is
-    exactly (g * x) + (g * x)."""
+    """x * x for one tensor x: what ``x * x`` records, a Mul (pictures and messages say so) with
+    one edge to x instead of two, so the backward walks straight on. PyTorch records two edges;
+    the gradient is the same to the bit, as (g * x) * 2 is exactly (g * x) + (g * x)."""
+
+    display_name = "Mul"
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return x * x
 
     @staticmethod
@@ -150,16 +149,12 @@ class MulSelf(Mul):
         return grad * x * _TWOS.get(x.dtype, 2.0)
 
 
-MulSelf.__name__ = "Mul"      # pictures, messages and repr name the op the user wrote
-
-
-class Div(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
+class Div(Elementwise):
     anomaly_hint = "Division by 0: d(a/b)/db = -a/b² and d(a/b)/da = 1/b are infinite where b = 0."
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)   # only what backward uses
+        ctx.saved_tensors = (a if ctx.needs_input_grad[1] else None, b)   # only what backward uses
         return a / b
 
     @staticmethod
@@ -169,16 +164,6 @@ class Div(Function):
         return (grad / b if need_a else None), (-(grad * a) / (b * b) if need_b else None)
 
 
-class Neg(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
-    @staticmethod
-    def forward(ctx, x):
-        return -x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -grad
 
 
 class PowScalar(Function):
@@ -238,59 +223,17 @@ def pow(x, exponent):
     return apply2(Pow, x, exponent)
 
 
-class Exp(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
-    @staticmethod
-    def forward(ctx, x):
-        out = np.exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out
 
 
-class Log(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-    anomaly_hint = "log'(x) = 1/x is infinite at x = 0 (and log is nan for x < 0)."
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / x
 
 
-class Sqrt(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-    anomaly_hint = "sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."
-
-    @staticmethod
-    def forward(ctx, x):
-        out = np.sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad / (2.0 * out)
 
 
-class Tanh(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
+class Tanh(Elementwise):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -298,9 +241,7 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         if out.size >= 1024 and type(grad) is np.ndarray and grad.dtype is out.dtype and (
                 grad.shape == out.shape):
-            # the same operations in one new array: fewer allocations, and in place no 4K aliasing
-            # between an input and a freshly allocated output: 3.9 instead of 5.4 us on 64x128
-            # float32 (small arrays gain nothing, and skip the checks)
+            # the same operations, in one new array (small arrays gain nothing, and skip the checks)
             result = out * out
             np.subtract(_ONES.get(out.dtype, 1.0), result, out=result)
             result *= grad
@@ -308,16 +249,14 @@ class Tanh(Function):
         return grad * (_ONES.get(out.dtype, 1.0) - out * out)
 
 
-class Sigmoid(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
+class Sigmoid(Elementwise):
     @staticmethod
     def forward(ctx, x):
         # exp of -|x| never overflows, and e/(1+e) keeps full precision for large negative x
         e = np.exp(-np.abs(x))
         r = 1.0 / (1.0 + e)
         out = np.where(x >= 0, r, e * r)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -326,14 +265,15 @@ class Sigmoid(Function):
         return grad * (out * (_ONES.get(out.dtype, 1.0) - out))
 
 
-class Relu(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-    """max(x, 0); its derivative at 0 is 0 (PyTorch's choice)."""
+class Relu(Elementwise):
+    """max(x, 0); its derivative at 0 is 0 (PyTorch's choice). A class rather than a table row for
+    its backward on arrays: the mask as floats, multiplied in place (numpy multiplies floats by
+    booleans slowly), the same products."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, _ZEROS.get(x.dtype, 0))
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -342,8 +282,6 @@ class Relu(Function):
         # the gradient passes where not (out <= 0), as in PyTorch (threshold_backward): also at nan
         zero = _ZEROS.get(out.dtype) if type(grad) is np.ndarray else None
         if zero is not None and out.ndim and grad.dtype is out.dtype and grad.shape == out.shape:
-            # the mask as floats, then in place: 3.6 instead of 4.9 us on 64x128 float32 (numpy
-            # multiplies floats by booleans slowly); the same products
             blocked = out <= zero
             mask = np.invert(blocked, out=blocked).astype(out.dtype)
             mask *= grad
@@ -351,47 +289,10 @@ class Relu(Function):
         return grad * ~(_array(out) <= 0)
 
 
-class Abs(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-    """|x|; its derivative at 0 is 0 (PyTorch's choice)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.abs(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * np.sign(_array(x))
 
 
-class Sin(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.sin(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * np.cos(x)
 
 
-class Cos(Function):
-    same_shape = True   # elementwise: the engine skips fitting the gradient
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.cos(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * -np.sin(x)
 
 
 class Maximum(Function):
@@ -626,71 +527,104 @@ def _product_of_others(x, axes):
     return others.reshape(moved.shape).transpose(inverse)
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (None: all; int or tuple, negatives allowed). (…) -> reduced shape."""
-    x = _as_tensor(x)
-    return apply1(Sum, x, _normalize_axis(axis, x.ndim, "sum"), bool(keepdims))
+def _dims(x, dim, keepdim, aliases, op):
+    """The reduction axes and keepdims of ``op(x, dim, keepdim, **aliases)``: PyTorch's ``dim`` and
+    ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them)."""
+    if aliases:
+        axis = aliases.pop("axis", None)
+        keepdims = aliases.pop("keepdims", None)
+        if aliases:
+            raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(aliases))!r}")
+        if axis is not None:
+            if dim is not None:
+                raise TypeError(f"{op}: give the axis once, as dim= or axis=, not both")
+            dim = axis
+        if keepdims is not None:
+            keepdim = keepdims
+    return _normalize_axis(dim, x.ndim, op), bool(keepdim)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (numpy's semantics)."""
+def sum(x, dim=None, keepdim=False, **aliases):
+    """Sum over ``dim`` (None: all; int or tuple, negatives allowed; ``axis=`` and ``keepdims=``
+    are accepted too). (…) -> the reduced shape."""
     x = _as_tensor(x)
-    axes = _normalize_axis(axis, x.ndim, "mean")
+    return apply1(Sum, x, *_dims(x, dim, keepdim, aliases, "sum"))
+
+
+def mean(x, dim=None, keepdim=False, **aliases):
+    """Mean over ``dim``: the sum divided by the number of elements reduced."""
+    x = _as_tensor(x)
+    axes, keepdim = _dims(x, dim, keepdim, aliases, "mean")
     count = _reduced_count(x.shape, axes)
-    total = apply1(Sum, x, axes, bool(keepdims))
+    total = apply1(Sum, x, axes, keepdim)
     return total / count if count else total * np.nan
 
 
-def _extremum(x, axis, keepdims, reduce, op):
+def _extremum(x, dim, keepdim, aliases, reduce, op):
     x = _as_tensor(x)
-    axes = _normalize_axis(axis, x.ndim, op)
+    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
     if x.size == 0:
-        raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op}imum")
-    return Max.apply(x, axes, bool(keepdims), reduce)
+        raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op[1:]}imum")
+    return Max.apply(x, axes, keepdim, reduce)
 
 
-def max(x, axis=None, keepdims=False):
-    """Largest value over ``axis``; tied maxima share the gradient evenly."""
-    return _extremum(x, axis, keepdims, np.max, "max")
+def max(x, dim=None, keepdim=False, **aliases):
+    """Largest value over ``dim``; tied maxima share the gradient evenly."""
+    return _extremum(x, dim, keepdim, aliases, np.max, "max")
 
 
-def min(x, axis=None, keepdims=False):
-    """Smallest value over ``axis``; tied minima share the gradient evenly."""
-    return _extremum(x, axis, keepdims, np.min, "min")
+def min(x, dim=None, keepdim=False, **aliases):
+    """Smallest value over ``dim``; tied minima share the gradient evenly."""
+    return _extremum(x, dim, keepdim, aliases, np.min, "min")
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance over ``axis`` with ``ddof`` (0: biased, numpy's default)."""
+def amax(x, dim=None, keepdim=False, **aliases):
+    """Largest value over ``dim``; tied maxima share the gradient evenly."""
+    return _extremum(x, dim, keepdim, aliases, np.max, "amax")
+
+
+def amin(x, dim=None, keepdim=False, **aliases):
+    """Smallest value over ``dim``; tied minima share the gradient evenly."""
+    return _extremum(x, dim, keepdim, aliases, np.min, "amin")
+
+
+def var(x, dim=None, ddof=0, keepdim=False, **aliases):
+    """Variance over ``dim`` with ``ddof`` (0: biased, numpy's default)."""
     x = _as_tensor(x)
-    return Var.apply(x, _normalize_axis(axis, x.ndim, "var"), ddof, bool(keepdims))
+    axes, keepdim = _dims(x, dim, keepdim, aliases, "var")
+    return Var.apply(x, axes, ddof, keepdim)
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis``: sqrt(var)."""
+def std(x, dim=None, ddof=0, keepdim=False, **aliases):
+    """Standard deviation over ``dim``: sqrt(var)."""
     x = _as_tensor(x)
-    return sqrt(Var.apply(x, _normalize_axis(axis, x.ndim, "std"), ddof, bool(keepdims)))
+    axes, keepdim = _dims(x, dim, keepdim, aliases, "std")
+    return sqrt(Var.apply(x, axes, ddof, keepdim))
 
 
-def prod(x, axis=None, keepdims=False):
-    """Product over ``axis``."""
+def prod(x, dim=None, keepdim=False, **aliases):
+    """Product over ``dim``."""
     x = _as_tensor(x)
-    return Prod.apply(x, _normalize_axis(axis, x.ndim, "prod"), bool(keepdims))
+    return Prod.apply(x, *_dims(x, dim, keepdim, aliases, "prod"))
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the largest value (int64, no gradient)."""
+def argmax(x, dim=None, keepdim=False, **aliases):
+    """Index of the largest value over ``dim`` (None: of the flattened tensor); int64, no gradient."""
+    return _arg_extremum(x, dim, keepdim, aliases, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False, **aliases):
+    """Index of the smallest value over ``dim`` (None: of the flattened tensor); int64, no gradient."""
+    return _arg_extremum(x, dim, keepdim, aliases, "argmin")
+
+
+def _arg_extremum(x, dim, keepdim, aliases, op):
     x = _as_tensor(x)
-    if axis is not None:
-        _normalize_axis(axis, x.ndim, "argmax")
-    return _wrap(np.asarray(x.data.argmax(axis=axis, keepdims=keepdims)))
-
-
-def argmin(x, axis=None, keepdims=False):
-    """Index of the smallest value (int64, no gradient)."""
-    x = _as_tensor(x)
-    if axis is not None:
-        _normalize_axis(axis, x.ndim, "argmin")
-    return _wrap(np.asarray(x.data.argmin(axis=axis, keepdims=keepdims)))
+    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    if axes is not None and len(axes) != 1:
+        raise TypeError(f"{op}: dim must be one int (or None), got {dim!r}")
+    axis = None if axes is None else axes[0]
+    return _wrap(np.asarray(getattr(x.data, op)(axis=axis, keepdims=keepdim)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -760,9 +694,9 @@ def _finite_max(x, axes):
 def row_max(x):
     """The max of each row of a 2-d array, as a column: ``x.max(axis=1, keepdims=True)``.
 
-    numpy reduces a short last axis slowly: float32, 64 rows of 10 take 4.4 µs, 1437 rows 84 µs.
-    Reducing the first axis of the transposed copy instead takes 1.5 and 8 µs; same values (the
-    same comparisons, in the same order). Logits of a few classes are the common case."""
+    The same values as numpy's (the same comparisons, in the same order), but for a short last axis
+    (logits of a few classes, the common case) it reduces the first axis of the transposed copy,
+    which numpy does several times faster."""
     rows, columns = x.shape
     if columns <= 64 and rows >= 16:
         return np.maximum.reduce(x.T.copy(), axis=0)[:, None]
@@ -775,22 +709,34 @@ def _reduced_shape(shape, axes):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, computed stably (finite for logits of +-1e4)."""
+def logsumexp(x, dim=None, keepdim=False, **aliases):
+    """log(sum(exp(x))) over ``dim``, computed stably (finite for logits of +-1e4)."""
     x = _as_tensor(x)
-    return LogSumExp.apply(x, _normalize_axis(axis, x.ndim, "logsumexp"), bool(keepdims))
+    return LogSumExp.apply(x, *_dims(x, dim, keepdim, aliases, "logsumexp"))
 
 
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along ``axis`` (default: the last), computed stably."""
+def softmax(x, dim=-1, **aliases):
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably."""
     x = _as_tensor(x)
-    return Softmax.apply(x, _normalize_axis(axis, x.ndim, "softmax")[0])
+    return Softmax.apply(x, _one_axis(x, dim, aliases, "softmax"))
 
 
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along ``axis`` (default: the last), computed stably."""
+def log_softmax(x, dim=-1, **aliases):
+    """x - logsumexp(x) along ``dim`` (default: the last), computed stably."""
     x = _as_tensor(x)
-    return LogSoftmax.apply(x, _normalize_axis(axis, x.ndim, "log_softmax")[0])
+    return LogSoftmax.apply(x, _one_axis(x, dim, aliases, "log_softmax"))
+
+
+def _one_axis(x, dim, aliases, op):
+    """The one axis of an op along an axis (softmax), from ``dim`` or ``axis=``."""
+    if "axis" in aliases and dim == -1:
+        dim = None      # the default gives way to axis=
+    axes, _ = _dims(x, dim, False, aliases, op)
+    if axes is None:    # a 0-d tensor: the op runs along "no axis"
+        return None
+    if len(axes) != 1:
+        raise TypeError(f"{op}: dim must be one int, got {dim!r}")
+    return axes[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -967,15 +913,6 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else _wrap(_to_array(x, op="autodiff"))
 
 
-exp = unary_op(Exp, "exp", """e ** x, elementwise.""")
-
-
-log = unary_op(Log, "log", """Natural logarithm, elementwise.""")
-
-
-sqrt = unary_op(Sqrt, "sqrt", """Square root, elementwise.""")
-
-
 tanh = unary_op(Tanh, "tanh", """Hyperbolic tangent, elementwise.""")
 
 
@@ -985,16 +922,113 @@ sigmoid = unary_op(Sigmoid, "sigmoid", """1 / (1 + e^-x), elementwise, stable fo
 relu = unary_op(Relu, "relu", """max(x, 0), elementwise (derivative 0 at 0).""")
 
 
-abs = unary_op(Abs, "abs", """|x|, elementwise (derivative 0 at 0).""")
+# ---------------------------------------------------------------------------------------------
+# elementwise ops declared as table rows
 
 
-sin = unary_op(Sin, "sin", """Sine, elementwise.""")
+class Row(NamedTuple):
+    """One elementwise op of the table (see ``ELEMENTWISE``).
+
+    ``backward`` is the op's gradient: a function of ``g`` (the gradient of the output) and of
+    the values it needs, named by its parameters: ``x`` (the input) and ``out`` (the output) for
+    one input, ``a``, ``b`` and ``out`` for two, where it returns a pair. Only what it names is
+    saved for the backward. It is written with operations that run on arrays and on Tensors
+    alike (arithmetic, ``np`` ufuncs), so it serves higher-order gradients too.
+    ``kinks``: inputs where the derivative is a choice (|x| at 0): the value there is PyTorch's,
+    and the tests check it. ``domain``: where the tests draw inputs. ``hint``: what
+    ``ad.detect_anomaly`` adds when the gradient is not finite."""
+
+    name: str
+    forward: object         # arrays in, an array out (a numpy ufunc, usually)
+    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair
+    doc: str
+    kinks: tuple = ()
+    domain: tuple = (-3.0, 3.0)
+    hint: str = ""
 
 
-cos = unary_op(Cos, "cos", """Cosine, elementwise.""")
+ELEMENTWISE = (
+    #   name     forward      backward                                 docstring
+    Row("neg", np.negative, lambda g: -g, "-x, elementwise."),
+    Row("exp", np.exp, lambda g, out: g * out, "e ** x, elementwise."),
+    Row("log", np.log, lambda g, x: g / x, "Natural logarithm, elementwise.", domain=(0.1, 5.0),
+        hint="log'(x) = 1/x is infinite at x = 0 (and log is nan for x < 0)."),
+    Row("log1p", np.log1p, lambda g, x: g / (1 + x), "log(1 + x), elementwise, accurate for small x.",
+        domain=(-0.9, 5.0), hint="log1p'(x) = 1/(1 + x) is infinite at x = -1 (and nan below)."),
+    Row("sqrt", np.sqrt, lambda g, out: g / (2.0 * out), "Square root, elementwise.", domain=(0.1, 5.0),
+        hint="sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."),
+    Row("abs", np.abs, lambda g, x: g * np.sign(x), "|x|, elementwise (derivative 0 at 0).", kinks=(0.0,)),
+    Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
+    Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
+)
 
 
-neg = unary_op(Neg, "neg", """-x, elementwise.""")
+def _elementwise_class(row):
+    """The Function class of a table row: forward saves what ``row.backward`` names."""
+    takes = tuple(inspect.signature(row.backward).parameters)[1:]
+    run, gradient = row.forward, row.backward
+    if takes == ():
+        def forward(ctx, x):
+            return run(x)
+
+        def backward(ctx, grad):
+            return gradient(grad)
+    elif takes == ("x",) or takes == ("out",):
+        keep_output = takes == ("out",)
+
+        def forward(ctx, x):
+            out = run(x)
+            ctx.saved_tensors = (out if keep_output else x,)
+            return out
+
+        def backward(ctx, grad):
+            (value,) = ctx.saved_tensors
+            return gradient(grad, value)
+    elif takes == ("x", "out"):
+        def forward(ctx, x):
+            out = run(x)
+            ctx.saved_tensors = (x, out)
+            return out
+
+        def backward(ctx, grad):
+            return gradient(grad, *ctx.saved_tensors)
+    elif takes in (("a", "b"), ("a", "b", "out")):
+        keep_output = "out" in takes
+
+        def forward(ctx, a, b):
+            out = run(a, b)
+            ctx.saved_tensors = (a, b, out) if keep_output else (a, b)
+            return out
+
+        def backward(ctx, grad):
+            return gradient(grad, *ctx.saved_tensors)
+    else:
+        raise TypeError(f"elementwise row {row.name!r}: backward's parameters must be (g), (g, x), "
+                        f"(g, out), (g, x, out), (g, a, b) or (g, a, b, out), not {('g',) + takes}")
+    name = "".join(part.capitalize() for part in row.name.split("_"))
+    namespace = {"__doc__": row.doc, "__module__": __name__, "__qualname__": name,
+                 "anomaly_hint": row.hint, "row": row}
+    cls = type(name, (Elementwise,), namespace)
+    # code objects of the class's own (see Function.__init_subclass__)
+    cls.forward = staticmethod(_copy(forward, cls))
+    cls.backward = staticmethod(_copy(backward, cls))
+    return cls
+
+
+def _declare(row):
+    """Make the class and the ``ad.`` function of a table row (also the Tensor method: see
+    ELEMENTWISE_METHODS)."""
+    cls = _elementwise_class(row)
+    two_inputs = "a" in inspect.signature(row.backward).parameters
+    op = (binary_op if two_inputs else unary_op)(cls, row.name, row.doc)
+    globals()[cls.__name__] = cls
+    globals()[row.name] = op
+    return op
+
+
+# the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
+ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu,
+                       **{row.name: _declare(row) for row in ELEMENTWISE}}
 
 
 def maximum(a, b):
@@ -1029,14 +1063,18 @@ mul = binary_op(Mul, "mul", "a * b, elementwise (broadcasting).", same_operand=u
 div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
+# the Tensor operators that are these functions themselves (attached in tensor.py)
+OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg}
+
+
 # ---------------------------------------------------------------------------------------------
 # numpy interoperability: ufuncs and array functions on Tensors stay on the graph or say why not
 
 _UFUNCS = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
-    np.negative: neg, np.positive: lambda x: x, np.exp: exp, np.log: log, np.sqrt: sqrt,
-    np.tanh: tanh, np.sin: sin, np.cos: cos, np.absolute: abs, np.maximum: maximum,
-    np.minimum: minimum, np.matmul: matmul, np.square: lambda x: pow(x, 2),
+    np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
+    np.matmul: matmul, np.square: lambda x: pow(x, 2),
+    **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
 }
 # ufuncs whose result carries no gradient (piecewise constant or not floating): computed on the data
 _CONSTANT_UFUNCS = {
@@ -1093,50 +1131,3 @@ def array_function(func, args, kwargs):
                         "an autodiff function instead, or call it on t.detach().numpy() if you do not "
                         "need its gradient")
     return op(*args, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Tensor methods: the same functions, called as t.exp(), t.sum(axis=0), ...
-
-def _method_reshape(self, *shape):
-    return reshape(self, *shape)
-
-
-def _method_transpose(self, *axes):
-    return transpose(self, *axes)
-
-
-for _name, _fn in {
-    "exp": exp, "log": log, "sqrt": sqrt, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-    "abs": abs, "sin": sin, "cos": cos, "neg": neg, "maximum": maximum, "minimum": minimum,
-    "clip": clip, "clamp": clamp, "pow": pow, "matmul": matmul, "sum": sum, "mean": mean,
-    "max": max, "min": min, "amax": max, "amin": min, "var": var, "std": std, "prod": prod,
-    "argmax": argmax, "argmin": argmin, "reshape": _method_reshape, "view": _method_reshape,
-    "transpose": _method_transpose, "permute": _method_transpose, "swapaxes": swapaxes,
-    "squeeze": squeeze, "unsqueeze": unsqueeze, "expand_dims": unsqueeze,
-    "broadcast_to": broadcast_to, "flatten": flatten, "logsumexp": logsumexp, "softmax": softmax,
-    "log_softmax": log_softmax,
-}.items():
-    setattr(Tensor, _name, _fn)
-del _name, _fn
-
-
-def _accept_torch_names(fn):
-    """Let a reduction also take PyTorch's keyword names: dim= for axis=, keepdim= for keepdims=."""
-    def wrapper(x, *args, dim=None, keepdim=None, **kwargs):
-        if dim is not None:
-            if "axis" in kwargs or args:
-                raise TypeError(f"{fn.__name__}: give axis or dim, not both")
-            kwargs["axis"] = dim
-        if keepdim is not None:
-            kwargs["keepdims"] = keepdim
-        return fn(x, *args, **kwargs)
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    return wrapper
-
-
-for _fn in (sum, mean, max, min, var, std, prod, argmax, argmin, logsumexp, softmax, log_softmax):
-    setattr(Tensor, _fn.__name__, _accept_torch_names(_fn))
-Tensor.amax, Tensor.amin = Tensor.max, Tensor.min
-del _fn
-

@@ -78,9 +78,16 @@ class Tensor:
     Leaves are made by the user (``ad.tensor(..., requires_grad=True)``); every op on tensors that
     require grad returns a non-leaf whose ``grad_fn`` is the node that made it. ``loss.backward()``
     fills ``.grad`` of the leaves.
+
+    Methods: the ops, as in PyTorch (``t.sum(dim)``, ``t.reshape(2, 3)``, ``t @ w``...), each a
+    one-line call of the ``ad.`` function below. The ops that come one per node in a chain, the
+    operators ``+ - * /`` and unary ``-`` and the elementwise ops, are the ``ad.`` functions
+    themselves instead (``Tensor.__mul__ is ad.mul``), attached at the end of this module from
+    ``ops.OPERATORS`` and ``ops.ELEMENTWISE_METHODS``, since a delegation would add a call to
+    every op:
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_retains_grad", "_counter",
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_counter",
                  "__weakref__")
     # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
     __array_priority__ = 1000
@@ -90,7 +97,6 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._hooks = None
-        self._retains_grad = False
         self._counter = None
         self._requires_grad = False
         if requires_grad:
@@ -139,9 +145,8 @@ class Tensor:
             if not self._requires_grad:
                 raise RuntimeError("retain_grad: this tensor does not require grad")
             return
-        if not self._retains_grad:
+        if not self.retains_grad:
             import weakref
-            self._retains_grad = True
             node = self.grad_fn
             node.retained = weakref.ref(self)
             node.special = True
@@ -149,7 +154,9 @@ class Tensor:
 
     @property
     def retains_grad(self):
-        return self._retains_grad
+        """True for a non-leaf tensor that called retain_grad() (its node keeps a reference to it)."""
+        node = self.grad_fn
+        return node is not None and node.retained is not None and node.retained() is self
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when the gradient of this tensor is computed; a non-None return
@@ -289,7 +296,7 @@ class Tensor:
     @property
     def _version(self):
         """How many times this tensor (or a view of its data) was changed in place."""
-        return 0 if self._counter is None else self._counter[0]
+        return 0 if self._counter is None else self._counter.version
 
     # ---- in-place ops: change .data itself, keep the graph honest -----------------------------------
     def _inplace(self, op, other, compute):
@@ -297,7 +304,7 @@ class Tensor:
         anything requiring grad) the result takes over this tensor's history; otherwise numpy
         writes into ``.data`` directly. Either way the version counter is bumped."""
         other_requires = isinstance(other, Tensor) and other._requires_grad
-        if state.grad_enabled and (self._requires_grad or other_requires):
+        if state.mode.grad_enabled and (self._requires_grad or other_requires):
             if self._requires_grad and self.grad_fn is None:
                 raise RuntimeError(
                     f"{op}: a leaf tensor that requires grad cannot be changed in place outside "
@@ -307,14 +314,14 @@ class Tensor:
             result = compute(snapshot, other)
             _check_inplace_result(op, self, result.data)
             np.copyto(self.data, result.data, casting="same_kind")
+            retains = self.retains_grad
             previous_node = self.grad_fn
             self.grad_fn = result.grad_fn
             self._requires_grad = result._requires_grad
-            if self._retains_grad and previous_node is not None:
+            if retains:
                 # .grad is the gradient of the new value (PyTorch): retain on the new node
                 previous_node.retained = None
                 previous_node.special = bool(previous_node.hooks)
-                self._retains_grad = False
                 self.retain_grad()
         else:
             value = compute(_wrap(self.data), _data(other)).data
@@ -406,9 +413,7 @@ class Tensor:
     def bool(self):
         return self.astype(np.bool_)
 
-    # ---- arithmetic (micrograd's one line each) -------------------------------------------------
-    # __add__, __sub__, __mul__, __truediv__ and __neg__ are the ops themselves (ad.add, ...: see
-    # the end of this file), so that ``x * 2`` costs no extra call
+    # ---- arithmetic: micrograd's one line each (+ - * / and unary -: see the class docstring) ----
     def __radd__(self, other):     # other + self
         return _ops.add(other, self)
 
@@ -433,11 +438,142 @@ class Tensor:
     def __rmatmul__(self, other):  # other @ self
         return _ops.matmul(other, self)
 
-    def __pos__(self):
+    def __pos__(self):             # +self
         return self
 
-    def __abs__(self):
-        return _ops.Abs.apply(self)
+    def __abs__(self):             # abs(self)
+        return _ops.abs(self)
+
+    # ---- the ops as methods: t.sum() is ad.sum(t) (see autodiff/ops.py for each) -----------------
+    def pow(self, exponent):
+        """self ** exponent, elementwise."""
+        return _ops.pow(self, exponent)
+
+    def maximum(self, other):
+        """Elementwise maximum (a tie splits the gradient)."""
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        """Elementwise minimum (a tie splits the gradient)."""
+        return _ops.minimum(self, other)
+
+    def clip(self, min=None, max=None):
+        """Limit the values to [min, max]; the gradient passes at the bounds."""
+        return _ops.clip(self, min, max)
+
+    clamp = clip
+
+    def matmul(self, other):
+        """Matrix product (numpy's and PyTorch's matmul rules)."""
+        return _ops.matmul(self, other)
+
+    def sum(self, dim=None, keepdim=False, **aliases):
+        """Sum over ``dim`` (None: all; int or tuple; ``axis=`` and ``keepdims=`` accepted)."""
+        return _ops.sum(self, dim, keepdim, **aliases)
+
+    def mean(self, dim=None, keepdim=False, **aliases):
+        """Mean over ``dim``."""
+        return _ops.mean(self, dim, keepdim, **aliases)
+
+    def max(self, dim=None, keepdim=False, **aliases):
+        """Largest value over ``dim``; tied maxima share the gradient evenly."""
+        return _ops.max(self, dim, keepdim, **aliases)
+
+    def min(self, dim=None, keepdim=False, **aliases):
+        """Smallest value over ``dim``; tied minima share the gradient evenly."""
+        return _ops.min(self, dim, keepdim, **aliases)
+
+    def amax(self, dim=None, keepdim=False, **aliases):
+        """Largest value over ``dim``; tied maxima share the gradient evenly."""
+        return _ops.amax(self, dim, keepdim, **aliases)
+
+    def amin(self, dim=None, keepdim=False, **aliases):
+        """Smallest value over ``dim``; tied minima share the gradient evenly."""
+        return _ops.amin(self, dim, keepdim, **aliases)
+
+    def var(self, dim=None, ddof=0, keepdim=False, **aliases):
+        """Variance over ``dim``."""
+        return _ops.var(self, dim, ddof, keepdim, **aliases)
+
+    def std(self, dim=None, ddof=0, keepdim=False, **aliases):
+        """Standard deviation over ``dim``."""
+        return _ops.std(self, dim, ddof, keepdim, **aliases)
+
+    def prod(self, dim=None, keepdim=False, **aliases):
+        """Product over ``dim``."""
+        return _ops.prod(self, dim, keepdim, **aliases)
+
+    def argmax(self, dim=None, keepdim=False, **aliases):
+        """Index of the largest value (int64, no gradient)."""
+        return _ops.argmax(self, dim, keepdim, **aliases)
+
+    def argmin(self, dim=None, keepdim=False, **aliases):
+        """Index of the smallest value (int64, no gradient)."""
+        return _ops.argmin(self, dim, keepdim, **aliases)
+
+    def logsumexp(self, dim=None, keepdim=False, **aliases):
+        """log(sum(exp(self))) over ``dim``, computed stably."""
+        return _ops.logsumexp(self, dim, keepdim, **aliases)
+
+    def softmax(self, dim=-1, **aliases):
+        """exp(self) / sum(exp(self)) along ``dim``, computed stably."""
+        return _ops.softmax(self, dim, **aliases)
+
+    def log_softmax(self, dim=-1, **aliases):
+        """self - logsumexp(self) along ``dim``, computed stably."""
+        return _ops.log_softmax(self, dim, **aliases)
+
+    def reshape(self, *shape):
+        """Same data, new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one entry may be -1."""
+        return _ops.reshape(self, *shape)
+
+    view = reshape
+
+    def transpose(self, *axes):
+        """Permute the axes (numpy's meaning); see ``ad.transpose``."""
+        return _ops.transpose(self, *axes)
+
+    def permute(self, *axes):
+        """Permute the axes: ``t.permute(2, 0, 1)``."""
+        return _ops.permute(self, *axes)
+
+    def swapaxes(self, axis1, axis2):
+        """Swap two axes."""
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        """Remove axes of length 1 (all of them, or those in ``axis``)."""
+        return _ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        """Insert an axis of length 1 at ``axis``."""
+        return _ops.unsqueeze(self, axis)
+
+    expand_dims = unsqueeze
+
+    def broadcast_to(self, shape):
+        """Broadcast to ``shape`` (a read-only view); the gradient is summed back."""
+        return _ops.broadcast_to(self, shape)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        """Merge axes ``start_axis..end_axis`` into one (all of them by default)."""
+        return _ops.flatten(self, start_axis, end_axis)
+
+    def __getitem__(self, index):
+        """``t[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
+        return _indexing.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place; on the graph the gradient flows to ``value`` at ``index``."""
+        _indexing.setitem(self, index, value)
+
+    def repeat(self, repeats, axis=None):
+        """Repeat each element ``repeats`` times (numpy's meaning)."""
+        return _indexing.repeat(self, repeats, axis)
+
+    def tile(self, reps):
+        """Repeat the whole tensor ``reps`` times along each axis."""
+        return _indexing.tile(self, reps)
 
     # comparisons give bool tensors off the graph
     def __eq__(self, other):
@@ -492,11 +628,23 @@ class Tensor:
 inplace_epoch = [0]
 
 
+class VersionCounter:
+    """How often a tensor's data (shared with its views) was changed in place: ``version``, the
+    in-place ``epoch`` of the last change, and the ``writer`` (the user's line, anomaly mode)."""
+
+    __slots__ = ("version", "writer", "epoch")
+
+    def __init__(self):
+        self.version = 0
+        self.writer = None
+        self.epoch = 0
+
+
 def version_counter(t):
-    """The [version, last writer's site, epoch of last write] list of ``t``, shared with its views."""
+    """The VersionCounter of ``t``, shared with its views (made on first use)."""
     counter = t._counter
     if counter is None:
-        counter = t._counter = [0, None, 0]
+        counter = t._counter = VersionCounter()
     return counter
 
 
@@ -506,22 +654,23 @@ def share_version(view, base):
     return view
 
 
-def bump_version(t):
-    """Record an in-place change of ``t``'s data (state loading calls this too)."""
-    epoch, site = new_epoch()
+def bump_version(t, epoch=None, writer=None):
+    """Record an in-place change of ``t``'s data, in a new epoch unless ``epoch`` (and the
+    ``writer`` that ``new_epoch`` returned with it) is given."""
+    if epoch is None:
+        epoch, writer = new_epoch()
     counter = t._counter
     if counter is None:
-        counter = t._counter = [0, None, 0]
-    counter[0] += 1
-    counter[2] = epoch
-    if site is not None:
-        counter[1] = site
+        counter = t._counter = VersionCounter()
+    counter.version += 1
+    counter.epoch = epoch
+    if writer is not None:
+        counter.writer = writer
 
 
 def new_epoch():
-    """Start a new in-place epoch for changes about to be made: returns (epoch, site), where site
-    is the user's line making them in anomaly mode, else None. Each changed tensor's counter then
-    gets [version + 1, site (if not None), epoch], as ``bump_version`` does."""
+    """Start a new in-place epoch for changes about to be made: returns (epoch, writer), where
+    writer is the user's line making them in anomaly mode, else None (see ``bump_version``)."""
     inplace_epoch[0] += 1
     return inplace_epoch[0], (_user_site(traceback.extract_stack()) if state.mode.anomaly else None)
 
@@ -573,7 +722,6 @@ def _wrap(data, requires_grad=False, grad_fn=None):
     out._requires_grad = requires_grad
     out.grad_fn = grad_fn
     out._hooks = None
-    out._retains_grad = False
     out._counter = None
     return out
 
@@ -611,7 +759,12 @@ def tensor(data, dtype=None, requires_grad=False):
     return _wrap(array, bool(requires_grad))
 
 
-from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
-Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
-Tensor.__truediv__, Tensor.__neg__ = _ops.div, _ops.neg
+# the ops need Tensor defined first; Tensor's methods call them
+from . import ops as _ops  # noqa: E402
+from . import indexing as _indexing  # noqa: E402
 from . import engine as _engine  # noqa: E402
+
+for _name, _op in {**_ops.OPERATORS, **_ops.ELEMENTWISE_METHODS}.items():
+    setattr(Tensor, _name, _op)
+Tensor.__doc__ += "    " + ", ".join(_ops.OPERATORS) + "; " + ", ".join(_ops.ELEMENTWISE_METHODS) + ".\n"
+del _name, _op

@@ -554,7 +554,7 @@ def _common_scope(scopes):
 def _region_label(region, rank, absorbed, magnitudes):
     counts = {}
     for op in region:
-        counts[type(op).__name__] = counts.get(type(op).__name__, 0) + 1
+        counts[op.name] = counts.get(op.name, 0) + 1
     kinds = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = ", ".join(f"{name} x{n:,}" for name, n in kinds[:4])
     if len(kinds) > 4:
@@ -706,7 +706,7 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     for item in order:
         if not isinstance(item, Tensor) and item in kept:
             statements.append((item.scope, ("node", f"op{index[item]}", dict(
-                label=graphviz.nohtml(type(item).__name__), shape="ellipse", style="filled",
+                label=graphviz.nohtml(item.name), shape="ellipse", style="filled",
                 fillcolor=_OP_COLOR, fontsize="11", height="0.3"))))
             tensor_node(item, item.scope)
     for k, region in enumerate(regions):

@@ -13,7 +13,7 @@ import numpy as np
 
 from autodiff import Tensor
 from autodiff.tensor import bump_version
-from autodiff.grad_mode import state
+from autodiff.grad_mode import run_in_scope
 
 from .parameter import Parameter
 
@@ -68,24 +68,8 @@ class Module:
                                   "in the subclass")
 
     def __call__(self, *args, **kwargs):
-        # ad.name_scope(type name), inline: grad_mode.enter_scope and exit_scope, without the calls
-        # (state.mode: the thread-local state fetched once, see grad_mode._State)
-        # (forward(*args) when there are no keywords: no dict to build and merge)
-        mode = state.mode
-        previous = mode.scope
-        if previous is None:
-            mode.scope = self._scope_name
-            state.plain = False
-            try:
-                return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
-            finally:
-                mode.scope = None
-                state.plain = mode._grad_enabled and not mode.tracing
-        mode.scope = previous + "." + self._scope_name      # inside a scope, plain is already False
-        try:
-            return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
-        finally:
-            mode.scope = previous
+        """``forward(*args, **kwargs)`` inside ``ad.name_scope(name)`` (see the module docstring)."""
+        return run_in_scope(self._scope_name, self.forward, args, kwargs)
 
     # ---- registration --------------------------------------------------------------------------
     def _registry(self, what):

@@ -11,9 +11,8 @@ import numbers
 
 import numpy as np
 
-from autodiff import Tensor, enable_grad
-from autodiff.grad_mode import state as grad_state
-from autodiff.tensor import new_epoch
+from autodiff import Tensor, enable_grad, grad_mode
+from autodiff.tensor import bump_version, new_epoch
 
 __all__ = ["Optimizer", "ParameterError"]
 
@@ -171,16 +170,13 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        # under no_grad (as ad.no_grad(), without its calls: the updates run on arrays, but a
-        # subclass's may use tensor ops)
-        mode = grad_state.mode
-        previous_mode, previous_plain = mode._grad_enabled, grad_state.plain
-        mode._grad_enabled = grad_state.plain = False
+        # under no_grad: the updates run on arrays, but a subclass's may use tensor ops
+        previous = grad_mode.suspend()
         try:
             for group in self.param_groups:
                 self._step_group(group)
         finally:
-            mode._grad_enabled, grad_state.plain = previous_mode, previous_plain
+            grad_mode.restore(previous)
         return loss
 
     def _step_group(self, group):
@@ -191,7 +187,7 @@ class Optimizer:
         update = self._update
         buffers = self._buffers if self.wants_scratch else None
         states = self.state
-        epoch, site = new_epoch()
+        epoch, writer = new_epoch()
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -203,13 +199,7 @@ class Optimizer:
             state = states.get(p)
             if state is None:
                 state = states[p] = {}
-            counter = p._counter        # bump_version(p), inline; before the update, which may fail
-            if counter is None:         # half way
-                counter = p._counter = [0, None, 0]
-            counter[0] += 1
-            counter[2] = epoch
-            if site is not None:
-                counter[1] = site
+            bump_version(p, epoch, writer)     # before the update, which may fail half way
             if buffers is None:
                 update(param, grad, state, options, None)
             else:

@@ -356,11 +356,11 @@ def _chain(n_ops):
 def test_full_collections_deferred_while_a_large_graph_lives_and_restored_when_it_is_freed():
     from autodiff import function
     before = gc.get_threshold()
-    x, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+    x, y = _chain(2 * function._GC_PAUSE_EVERY + 10)
     assert gc.get_threshold()[2] > 10**8     # no full collection while the graph lives
     assert gc.get_threshold()[:2] == before[:2] and gc.isenabled()   # young ones as usual
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 1.0000001 ** (2 * function._GC_PAUSE_NODES + 10))
+    np.testing.assert_allclose(x.grad.data, 1.0000001 ** (2 * function._GC_PAUSE_EVERY + 10))
     del y
     assert gc.get_threshold() == before      # freed by reference counting: as it was
     assert function._gc_pauses[0] == 0
@@ -371,7 +371,7 @@ def test_collector_state_of_the_user_kept():
     before = gc.get_threshold()
     gc.disable()
     try:
-        _, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+        _, y = _chain(2 * function._GC_PAUSE_EVERY + 10)
         assert not gc.isenabled()
         del y
         assert not gc.isenabled() and gc.get_threshold() == before
@@ -382,7 +382,7 @@ def test_collector_state_of_the_user_kept():
 def test_a_pause_held_by_a_graph_in_a_reference_cycle_ends_with_a_collection():
     from autodiff import function
     before = gc.get_threshold()
-    x, y = _chain(2 * function._GC_PAUSE_NODES + 10)
+    x, y = _chain(2 * function._GC_PAUSE_EVERY + 10)
     box = [y]
     box.append(box)         # the graph is reachable only through a cycle once y is gone
     del y, box
