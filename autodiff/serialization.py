@@ -229,13 +229,21 @@ class _Loader:
         self.max_bytes = max_bytes
 
     def corrupt(self, problem):
-        return ValueError(f"ad.load: {self.name} is corrupt: {problem}")
+        return _Refused(f"ad.load: {self.name} is corrupt: {problem}")
 
     def foreign(self, problem):
-        return ValueError(f"ad.load: {self.name} was not written by ad.save: {problem}")
+        return _Refused(f"ad.load: {self.name} was not written by ad.save: {problem}")
 
     # -- the container ---------------------------------------------------------------------------
     def load(self):
+        try:
+            return self.read()
+        except _Refused:
+            raise
+        except _READ_ERRORS as error:       # a damage no check above foresaw: still the file's fault
+            raise self.corrupt(f"it cannot be read ({_reason(error)})") from None
+
+    def read(self):
         f = self.f
         try:
             seekable = f.seekable()
@@ -243,11 +251,12 @@ class _Loader:
             seekable = False
         if not seekable:        # zip needs random access: read a stream, at most the bound
             f = self.f = self.read_stream(f)
+        base = f.tell()         # a file object is read from where it stands, as np.load does
         f.seek(0, os.SEEK_END)
         size = f.tell()
-        f.seek(0)
+        f.seek(base)
         start = f.read(8)
-        self.sniff(start, size)
+        self.sniff(start, size - base)
         self.check_directory_size(size)
         try:
             archive = zipfile.ZipFile(f)
@@ -272,7 +281,10 @@ class _Loader:
 
     def sniff(self, start, size):
         if size == 0:
-            raise ValueError(f"ad.load: {self.name} is empty (0 bytes); it is not an ad.save archive "
+            if self.f.tell() > 0:
+                raise _Refused(f"ad.load: {self.name} has nothing left to read at its current position "
+                                 "(rewind it first: f.seek(0))")
+            raise _Refused(f"ad.load: {self.name} is empty (0 bytes); it is not an ad.save archive "
                              "(an interrupted copy?)")
         if start[:6] == b"\x93NUMPY":
             raise self.foreign("it holds a single .npy array, not an archive (read it with np.load)")
@@ -309,10 +321,9 @@ class _Loader:
         if directory > _MAX_DIRECTORY_BYTES:
             raise self.corrupt(f"its zip directory claims {directory} bytes (at most "
                                f"{_MAX_DIRECTORY_BYTES} are read)")
-        f.seek(0)
 
     def too_large(self, problem):
-        return ValueError(f"ad.load: {self.name} is too large to load: {problem}, more than max_bytes="
+        return _Refused(f"ad.load: {self.name} is too large to load: {problem}, more than max_bytes="
                           f"{self.max_bytes}; if you trust the file, pass a larger bound: "
                           "ad.load(path, max_bytes=...)")
 
@@ -388,7 +399,7 @@ class _Loader:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise self.corrupt("its manifest has no version number")
         if version > VERSION:
-            raise ValueError(f"ad.load: {self.name} was written by a newer autodiff (format version "
+            raise _Refused(f"ad.load: {self.name} was written by a newer autodiff (format version "
                              f"{version}; this one reads up to {VERSION}); upgrade autodiff to load it")
         if "root" not in manifest:
             raise self.corrupt("its manifest has no root entry")
@@ -504,8 +515,9 @@ class _Loader:
                 if len(text) != length:
                     raise self.corrupt(f"member {member!r} is truncated inside its header")
                 offset = 8 + len(length_bytes) + length
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError,
-                struct.error) as error:
+        except _Refused:
+            raise
+        except _READ_ERRORS as error:
             raise self.corrupt(f"member {member!r} cannot be read ({_reason(error)})") from None
         dtype, shape, fortran = self.parse_header(text, member)
         header = _Header(dtype, shape, fortran, offset)
@@ -572,8 +584,9 @@ class _Loader:
                     filled += len(chunk)
                 if f.read(1):
                     raise self.corrupt(f"member {member!r} holds more data than its header says")
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError,
-                struct.error) as error:
+        except _Refused:
+            raise
+        except _READ_ERRORS as error:
             raise self.corrupt(f"member {member!r} cannot be read ({_reason(error)})") from None
         array = buffer.view(header.dtype).reshape(header.shape, order="F" if header.fortran else "C")
         if header.dtype.kind == "b" and header.nbytes and buffer.max() > 1:
@@ -581,8 +594,17 @@ class _Loader:
         return array
 
 
+class _Refused(ValueError):
+    """ad.load's own refusal (the message names the file): passed through, never re-wrapped."""
+
+
 class _ManifestError(ValueError):
     pass
+
+
+# what reading a damaged archive can raise from zipfile, zlib, struct and in-memory files
+_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError,
+                struct.error, ValueError, OverflowError, IndexError, KeyError)
 
 
 def _unique_keys(pairs):

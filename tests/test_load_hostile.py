@@ -541,3 +541,54 @@ def test_load_accepts_pytorchs_keywords_and_refuses_unpickling(tmp_path):
         ad.load(path, map_location="cuda")
     with pytest.raises(ValueError, match="never|only ever reads data"):
         ad.load(path, weights_only=False)
+
+
+def test_a_file_object_is_read_from_where_it_stands(tmp_path):
+    buffer = io.BytesIO()
+    buffer.write(b"a header of the user's own\n")
+    ad.save({"w": ad.arange(3)}, buffer)
+    buffer.seek(len(b"a header of the user's own\n"))
+    assert ad.load(buffer)["w"].data.tolist() == [0, 1, 2]
+    buffer.seek(0, io.SEEK_END)
+    with pytest.raises(ValueError, match=r"nothing left to read.*f.seek\(0\)"):
+        ad.load(buffer)
+
+
+def test_random_damage_gives_a_value_error_or_a_load_never_anything_else():
+    """Seeded fuzzing: flipped, inserted, deleted bytes and truncations of a good file (stored and
+    deflated), and random edits of its manifest re-zipped with valid checksums."""
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    ad.save({"w": ad.randn(5, 4), "b": [np.arange(3), True, 1.5, "s", None, (np.int64(2),)],
+             3: ad.tensor([True, False])}, buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    files = [buffer.getvalue(), write_zip(io.BytesIO(), members.items(), zipfile.ZIP_DEFLATED).getvalue()]
+    text = np.lib.format.read_array(io.BytesIO(members["__autodiff__.npy"])).tobytes()
+    outcomes = {"loaded": 0, "refused": 0}
+    for trial in range(600):
+        if trial % 2:
+            data = bytearray(files[trial // 2 % 2])
+            at = int(rng.integers(len(data)))
+            edit = trial // 4 % 4
+            if edit == 0:
+                data[at] ^= int(rng.integers(1, 256))
+            elif edit == 1:
+                del data[at:]
+            elif edit == 2:
+                data[at:at] = rng.bytes(int(rng.integers(1, 20)))
+            else:
+                del data[at:at + int(rng.integers(1, 20))]
+            data = bytes(data)
+        else:
+            edited = bytearray(text)
+            edited[int(rng.integers(len(edited)))] = int(rng.choice(list(b'{}[]",:019tfnul-e. x')))
+            forged = dict(members, **{"__autodiff__.npy": npy(np.frombuffer(bytes(edited), np.uint8))})
+            data = write_zip(io.BytesIO(), forged.items()).getvalue()
+        try:
+            ad.load(io.BytesIO(data), max_bytes=MiB)
+            outcomes["loaded"] += 1
+        except ValueError as error:
+            assert str(error).startswith("ad.load: ") and "allow_pickle" not in str(error)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 500
