@@ -7,6 +7,7 @@ is made without pip and sees only numpy (and, to build the sdist, setuptools), l
 environment, and pip installs into it with `--no-index`. Runs in the normal suite and in CI (`build`
 and `setuptools` are in the `test` extra), so it is marked slow, never skipped.
 """
+import importlib
 import importlib.metadata
 import os
 import shutil
@@ -64,11 +65,15 @@ def clean_venv(path, *distributions):
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
     for name in distributions:
         distribution = importlib.metadata.distribution(name)
-        tops = {file.parts[0] for file in distribution.files if file.parts[0] not in ("..", "__pycache__")}
-        for top in tops:
-            source = distribution.locate_file(top)
+        if distribution.files is None:          # installed without a RECORD (a system package)
+            sources = [os.path.dirname(importlib.import_module(name).__file__),
+                       str(getattr(distribution, "_path", ""))]     # its metadata folder, for pip
+        else:
+            tops = {file.parts[0] for file in distribution.files if file.parts[0] not in ("..", "__pycache__")}
+            sources = [str(distribution.locate_file(top)) for top in tops]
+        for source in sources:
             if os.path.exists(source):
-                os.symlink(source, os.path.join(site, top))
+                os.symlink(source, os.path.join(site, os.path.basename(source)))
     return python
 
 
