@@ -29,3 +29,22 @@ from .serialization import save, load
 __version__ = "0.1.0"
 from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
+
+# PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
+from .dtypes import float16, float32, float64, int32, int64, bool, half, double, long  # noqa: E402,A001
+from ._siblings import sibling_package as _sibling_package  # noqa: E402
+
+
+def __getattr__(name):
+    """``ad.nn`` and ``ad.optim``: the top-level ``nn`` and ``optim`` packages, imported on first
+    use (they import autodiff, so autodiff cannot import them at load). Raises ImportError naming
+    the file when the ``nn``/``optim`` Python finds is not this project's (a user's ``nn.py``)."""
+    if name in ("nn", "optim"):
+        module = _sibling_package(name)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"nn", "optim"})

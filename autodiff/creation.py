@@ -89,16 +89,32 @@ def linspace(start, stop, num=50, dtype=None, requires_grad=False):
     return _make(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad, "linspace")
 
 
+def _sample_dtype(dtype, op):
+    """The floating dtype to sample in, and the one numpy's generator can draw (float32 or float64:
+    float16 samples are drawn as float32 and rounded)."""
+    try:
+        dtype = _float_dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: dtype={dtype!r} is not a dtype; use ad.float32 or ad.float64") from None
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: random samples are floating point, so dtype={dtype} cannot hold them; use a "
+                        f"floating dtype (ad.float32, ad.float64, 'float16'), or convert afterwards, e.g. "
+                        f"{op}(...).long()")
+    return dtype, (np.float64 if dtype == np.float64 else np.float32)
+
+
 def rand(*shape, dtype=None, requires_grad=False):
-    """Uniform samples in [0, 1) from the seeded generator."""
-    dtype = _float_dtype(dtype)
-    return _make(_generator.random(_shape(shape, "rand"), dtype=dtype), requires_grad, "rand")
+    """Uniform samples in [0, 1) from the seeded generator (floating dtypes only)."""
+    dtype, drawn = _sample_dtype(dtype, "rand")
+    samples = _generator.random(_shape(shape, "rand"), dtype=drawn).astype(dtype, copy=False)
+    return _make(samples, requires_grad, "rand")
 
 
 def randn(*shape, dtype=None, requires_grad=False):
-    """Standard normal samples from the seeded generator."""
-    dtype = _float_dtype(dtype)
-    return _make(_generator.standard_normal(_shape(shape, "randn"), dtype=dtype), requires_grad, "randn")
+    """Standard normal samples from the seeded generator (floating dtypes only)."""
+    dtype, drawn = _sample_dtype(dtype, "randn")
+    samples = _generator.standard_normal(_shape(shape, "randn"), dtype=drawn).astype(dtype, copy=False)
+    return _make(samples, requires_grad, "randn")
 
 
 def _like(t):

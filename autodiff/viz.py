@@ -44,7 +44,7 @@ from .tensor import Tensor, _wrap
 
 __all__ = ["draw_graph", "find_renderer", "RendererNotFoundError"]
 
-_INSTALL = 'pip install "autodiff[viz]"'
+_INSTALL = 'pip install "numpy-autodiff[viz]" (from a checkout: pip install ".[viz]")'
 _SMALL = 8               # tensors with at most this many elements are printed in full
 _MAX_SUMMARIES = 4       # more folded regions than this are merged into one summary node
 
@@ -84,7 +84,7 @@ def find_renderer():
     """Path of the program that renders pictures, or None when there is none.
 
     Looked for in this order: the ``AUTODIFF_DOT`` environment variable (a path or a program
-    name), Graphviz's ``dot`` on PATH, ``graphviz-pure`` (``pip install "autodiff[viz]"``) on
+    name), Graphviz's ``dot`` on PATH, ``graphviz-pure`` (``pip install "numpy-autodiff[viz]"``) on
     PATH, then ``graphviz-pure`` beside the running interpreter (its ``bin/`` or ``Scripts\\``
     and the user scripts directory), so that a virtualenv's renderer is found without activating it.
     """

@@ -102,8 +102,9 @@ def _plot(rows, path, pyplot):
             from matplotlib.figure import Figure
             figure = Figure(figsize=(max(4.0, 0.55 * len(rows) + 1.5), 3.6), layout="constrained")
     except ImportError:
-        raise ImportError('grad_flow(plot=True) needs matplotlib: pip install "autodiff[demo]" '
-                          "(or pip install matplotlib); the table needs nothing") from None
+        raise ImportError('grad_flow(plot=True) needs matplotlib: pip install "numpy-autodiff[demo]" '
+                          '(from a checkout: pip install ".[demo]"; or pip install matplotlib); the table '
+                          "needs nothing") from None
     axes = figure.add_subplot()
     names = [row.name for row in rows]
     positions = np.arange(len(rows))

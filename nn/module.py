@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from autodiff import Tensor
+from autodiff.dtypes import parse_to
 from autodiff.tensor import bump_version
 from autodiff.grad_mode import run_in_scope
 
@@ -289,13 +290,20 @@ class Module:
                 param.grad = Tensor(np.zeros_like(grad.data))
 
     # ---- dtype casts --------------------------------------------------------------------------
-    def to(self, dtype):
-        """Cast floating parameters, their gradients and floating buffers to ``dtype``. The Parameter
-        objects stay the same (their ``.data`` is replaced), so an optimizer built before keeps
-        working. Integer buffers (``num_batches_tracked``) keep their dtype. Returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """Cast floating parameters, their gradients and floating buffers to a floating dtype, with
+        PyTorch's forms: ``to(ad.float64)``, ``to("float64")``, ``to("cpu")`` (the one device: a
+        no-op), ``to("cpu", ad.float64)``, ``to(tensor)`` (its dtype), ``to(dtype=...)``. The
+        Parameter objects stay the same (their ``.data`` is replaced), so an optimizer built before
+        keeps working. Integer buffers (``num_batches_tracked``) keep their dtype. An integer or
+        complex dtype raises TypeError, another device RuntimeError. Returns self."""
+        dtype = parse_to(args, kwargs, f"{type(self).__name__}.to")
+        if dtype is None:
+            return self
         if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: only floating dtypes are supported, got {dtype}")
+            raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype} (parameters must stay floating to have gradients); use "
+                            "model.double(), model.float() or model.to(ad.float64)")
         seen = set()
         for module in self.modules():
             for tensor in list(module._parameters.values()) + list(module._buffers.values()):
@@ -308,6 +316,14 @@ class Module:
                 if grad is not None and grad.data.dtype != dtype:
                     grad.data = grad.data.astype(dtype)
         return self
+
+    def cpu(self):
+        """The one device: returns self (PyTorch code that calls ``model.cpu()`` runs unchanged)."""
+        return self
+
+    def half(self):
+        """``to(float16)``."""
+        return self.to(np.float16)
 
     def double(self):
         """``to(float64)``."""
@@ -343,11 +359,15 @@ class Module:
         """Copy ``state_dict``'s values into the parameters and buffers, in place (``np.copyto``), so
         optimizers holding the parameters keep valid references.
 
-        Values may be Tensors, ndarrays, or anything ``np.asarray`` accepts (torch tensors). Every
-        entry is validated before anything is copied: a failed load changes nothing. Shape
-        mismatches are always errors; with ``strict`` (the default) missing keys, unexpected keys
-        and dtype mismatches are too. Without ``strict`` values are cast (``same_kind``) and the
-        mismatched keys are returned as ``(missing_keys, unexpected_keys)``.
+        As PyTorch: each value is cast to the dtype the model holds (a float64 value into a float32
+        parameter becomes float32; to keep the file's precision, cast the model first with
+        ``model.double()`` or ``model.to(ad.float64)``), and ``strict`` is only about keys: with
+        ``strict=True`` (the default) a missing or unexpected key is an error, with ``strict=False``
+        they are returned as ``(missing_keys, unexpected_keys)``. A shape mismatch, and a cast that
+        would lose information (a float or complex value into an integer buffer, a complex value
+        into a real parameter, an integer out of the buffer's range), is always an error naming the
+        key. Values may be Tensors, ndarrays, or anything ``np.asarray`` accepts (torch tensors).
+        Every entry is checked before anything is copied: a failed load changes nothing.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of tensors, got "
@@ -369,16 +389,10 @@ class Module:
                 errors.append(f"size mismatch for {key}: copying a value of shape {value.shape}, the "
                               f"shape in the current model is {target.data.shape}")
                 continue
-            if value.dtype != target.data.dtype:
-                if strict:
-                    errors.append(f"dtype mismatch for {key}: the value is {value.dtype}, the current model "
-                                  f"holds {target.data.dtype}; cast the model first (model.to("
-                                  f"{value.dtype!s})) or load with strict=False to cast the value")
-                    continue
-                if not np.can_cast(value.dtype, target.data.dtype, "same_kind"):
-                    errors.append(f"dtype mismatch for {key}: cannot cast {value.dtype} to "
-                                  f"{target.data.dtype}")
-                    continue
+            problem = _cast_problem(value, target.data.dtype)
+            if problem:
+                errors.append(f"dtype mismatch for {key}: {problem}")
+                continue
             if not target.data.flags.writeable:
                 errors.append(f"{key}: the model's array is read-only, so it cannot be loaded in place")
                 continue
@@ -393,7 +407,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} (nothing was "
                                "loaded):\n\t" + "\n\t".join(errors))
         for target, value in copies:
-            np.copyto(target.data, value, casting="same_kind")
+            np.copyto(target.data, value, casting="unsafe")     # _cast_problem allowed it
             bump_version(target)    # a graph that saved the old values now refuses to backward
         return IncompatibleKeys(missing, unexpected)
 
@@ -441,3 +455,32 @@ def _as_array(value):
         if detach is None:
             raise
         return np.asarray(detach())
+
+
+def _cast_problem(value, dtype):
+    """Why ``value`` cannot be cast into an array of ``dtype`` without losing information (None when
+    it can: the same dtype, float to any float, int or bool to float, int into an int that holds
+    every value)."""
+    source = value.dtype
+    if source == dtype:
+        return None
+    if source.kind == "c" and dtype.kind != "c":
+        return (f"the value is {source}, the model holds {dtype}: casting would drop the imaginary part. "
+                "Models here are real (model.to takes floating dtypes: model.double() or "
+                "model.to(ad.float64)); load value.real if that is what you mean")
+    if source.kind not in "biufc":
+        return f"the value has dtype {source}, which cannot be cast to the model's {dtype}"
+    if dtype.kind in "iub" and source.kind in "fc":
+        return (f"the value is {source}, the model holds an integer buffer ({dtype}): a floating value "
+                "would lose its fraction; is this the state dict of this model? (a float value belongs in "
+                "a parameter; to change the model's float dtype use model.double() or "
+                "model.to(ad.float64))")
+    if dtype.kind == "b" and source.kind != "b":
+        return f"the value is {source}, the model holds a bool buffer"
+    if dtype.kind in "iu" and not np.can_cast(source, dtype, "safe") and value.size:
+        info = np.iinfo(dtype)
+        low, high = value.min(), value.max()
+        if low < info.min or high > info.max:
+            return (f"the value ({source}) holds numbers from {low} to {high}, outside the range of the "
+                    f"model's {dtype}")
+    return None

@@ -8,6 +8,7 @@ skips parameters without a gradient, runs everything under ``ad.no_grad()`` and 
 """
 import copy
 import numbers
+import types
 
 import numpy as np
 
@@ -68,11 +69,19 @@ class Optimizer:
                 f"{name}: params must be an iterable of tensors or of parameter-group dicts, got "
                 f"{_describe(params) if isinstance(params, Tensor) else 'a dict'}; wrap it in a list: "
                 f"{name}([param], ...) or {name}([{{'params': [...]}}], ...)")
+        # a generator that has already run to its end (model.parameters() given to an earlier
+        # optimizer) yields nothing: say so, rather than "empty" with no cause
+        spent = isinstance(params, types.GeneratorType) and params.gi_frame is None
         try:
             param_groups = list(params)
         except TypeError:
             raise ParameterError(f"{name}: params must be an iterable of tensors, got {_describe(params)}; "
                                  f"pass a list such as model.parameters()") from None
+        if not param_groups and spent:
+            raise ValueError(f"{name}: got an empty parameter list because the generator passed as params "
+                             "was already consumed: model.parameters() is a generator, which can be iterated "
+                             "only once, and something (another optimizer?) used it up. Pass "
+                             "list(model.parameters()) to share one list, or call model.parameters() again")
         if not param_groups:
             raise ValueError(f"{name}: got an empty parameter list; pass the tensors to optimize "
                              "(if you froze everything, there is nothing to train)")

@@ -254,14 +254,13 @@ def test_strict_loading_reports_every_problem_by_name_and_changes_nothing():
     del bad["head.bias"]
     bad["extra.weight"] = np.ones(2)
     bad["head.weight"] = np.ones((3, 3), np.float32)
-    bad["encoder.fc1.bias"] = np.ones(3, np.float64)
+    bad["encoder.fc1.bias"] = np.ones(3, np.float64)     # castable: not an error, but not loaded either
     with pytest.raises(RuntimeError) as error:
         net.load_state_dict(bad)
     message = str(error.value)
     for expected in ['Missing key(s) in state_dict: "head.bias"', 'Unexpected key(s) in state_dict: "extra.weight"',
                      "size mismatch for head.weight: copying a value of shape (3, 3), the shape in the current "
-                     "model is (2, 3)", "dtype mismatch for encoder.fc1.bias: the value is float64",
-                     "nothing was loaded"]:
+                     "model is (2, 3)", "nothing was loaded"]:
         assert expected in message
     for k, v in net.state_dict().items():               # the good entries were not copied either
         np.testing.assert_array_equal(v.data, before[k])
@@ -276,7 +275,8 @@ def test_non_strict_loading_returns_the_keys_and_casts():
     assert net.head.bias.dtype == np.float32
     with pytest.raises(RuntimeError, match="size mismatch for head.bias"):      # shapes always matter
         net.load_state_dict({"head.bias": np.zeros(3)}, strict=False)
-    with pytest.raises(RuntimeError, match="cannot cast float32 to int64"):
+    with pytest.raises(RuntimeError, match="num_batches_tracked: the value is float32, the model holds an "
+                                           "integer buffer"):
         nn.BatchNorm1d(2).load_state_dict({"num_batches_tracked": np.array(1.0, np.float32)}, strict=False)
     with pytest.raises(TypeError, match="expected a dict"):
         net.load_state_dict([1, 2])

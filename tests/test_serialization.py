@@ -120,7 +120,7 @@ def test_saved_state_dict_loads_into_torch_sequential(tmp_path):
         manifest = json.loads(archive["__autodiff__"].tobytes())
         refs = {key["value"]: value["ref"] for key, value in manifest["root"]["items"]}
         theirs.load_state_dict({k: torch.from_numpy(archive[ref]) for k, ref in refs.items()}, strict=True)
-    assert manifest["format"] == "autodiff.save" and manifest["version"] == 1
+    assert manifest["format"] == "autodiff.save" and manifest["version"] == 2
 
 
 # ---------------------------------------------------------------------------------------------

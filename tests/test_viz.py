@@ -374,7 +374,7 @@ def test_params_errors_are_explained():
 def test_missing_graphviz_package_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)
     a, b, c = scalar_expression()
-    with pytest.raises(ImportError, match=re.escape('pip install "autodiff[viz]"')):
+    with pytest.raises(ImportError, match=re.escape('pip install "numpy-autodiff[viz]"')):
         ad.draw_graph(c)
 
 
@@ -418,7 +418,7 @@ def test_no_renderer_error(monkeypatch):
         with pytest.raises(viz.RendererNotFoundError) as error:
             render()
         message = str(error.value)
-        assert 'pip install "autodiff[viz]"' in message and "graphviz" in message
+        assert 'pip install "numpy-autodiff[viz]"' in message and "graphviz" in message
         assert ".source" in message
 
 

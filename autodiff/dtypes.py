@@ -1,0 +1,82 @@
+"""PyTorch's dtype names as numpy dtypes (``ad.float32``...), and the reading of ``.to(...)``
+arguments (a device, a dtype, or a tensor whose dtype to take), shared by everything that has a
+``.to``.
+
+The engine runs on the CPU through numpy, so the one device is ``"cpu"``: naming it is a no-op, as
+in PyTorch code written to run anywhere; any other device is an error that says so.
+"""
+import re
+
+import numpy as np
+
+__all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
+           "as_dtype", "check_device", "parse_to"]
+
+float16 = half = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)       # noqa: A001 (PyTorch's name; numpy's bool dtype)
+
+# the device types PyTorch knows: a string starting with one of them is a device, never a dtype
+_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|xla|meta|hip|ipu|hpu|mtia|maia|ve|fpga|lazy|vulkan|mkldnn|opengl|"
+                     r"opencl|ideep|privateuseone)(:\d+)?\Z")
+
+
+def as_dtype(value, owner):
+    """``value`` (a numpy dtype or type, a name such as ``"float64"``, ``ad.float64``, or a
+    ``torch.float64``) as a numpy dtype; a TypeError naming ``owner`` otherwise."""
+    text = str(value)
+    if text.startswith("torch."):           # torch.float64 -> float64, without importing torch
+        value = text[len("torch."):]
+    try:
+        return np.dtype(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: {value!r} is not a dtype; use ad.float32, ad.float64, a numpy dtype or "
+                        "a name such as 'float64'") from None
+
+
+def check_device(device, owner):
+    """Accept the CPU (``"cpu"``, ``"cpu:0"``, a ``torch.device('cpu')``, None); refuse any other
+    device with a RuntimeError naming ``owner``."""
+    if device is None:
+        return
+    text = str(device)
+    match = _DEVICE.match(text)
+    if match is None:
+        raise RuntimeError(f"{owner}: {device!r} is not a device; the one device is 'cpu'")
+    if match.group(1) != "cpu":
+        raise RuntimeError(f"{owner}: device {text!r} is not available: autodiff computes on the CPU "
+                           "with numpy; use 'cpu' (a no-op) or leave the device out")
+
+
+def parse_to(args, kwargs, owner):
+    """The dtype that ``.to(*args, **kwargs)`` asks for (None when only a device is named), with
+    PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, and the
+    keywords ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``. Strings name a device when they
+    are one (``"cpu"``, ``"cuda:0"``) and a dtype otherwise (``"float64"``)."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"{owner}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    named = [arg for arg in args if not isinstance(arg, type(True))]    # to(x, True): non_blocking
+    if len(named) > 2:
+        raise TypeError(f"{owner}() takes a device, a dtype, or (device, dtype); got {args!r}")
+    for position, arg in enumerate(named):
+        if position == 0 and (_DEVICE.match(str(arg)) or type(arg).__name__ == "device"):
+            device = arg
+        elif not isinstance(arg, (type, np.dtype)) and hasattr(arg, "dtype") and hasattr(arg, "shape"):
+            # a tensor or an array: take its dtype
+            dtype = arg.dtype
+        elif isinstance(arg, str) and not _DEVICE.match(arg):
+            try:
+                dtype = as_dtype(arg, owner)
+            except TypeError:
+                raise RuntimeError(f"{owner}: {arg!r} is neither a device ('cpu') nor a dtype (ad.float32, "
+                                   "'float64', ...)") from None
+        else:
+            dtype = arg
+    check_device(device, owner)
+    return None if dtype is None else as_dtype(dtype, owner)

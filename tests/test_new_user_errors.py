@@ -1,0 +1,80 @@
+"""The small errors a new user met: random tensors of an integer dtype, and a spent
+model.parameters() generator given to a second optimizer."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+import optim
+
+
+@pytest.mark.parametrize("op", [ad.randn, ad.rand])
+@pytest.mark.parametrize("dtype", ["int64", ad.int32, np.int64, ad.bool])
+def test_random_tensors_of_an_integer_dtype_say_why_and_what_works(op, dtype):
+    name = op.__name__
+    with pytest.raises(TypeError, match=rf"{name}: random samples are floating point, so dtype="
+                                        rf"{np.dtype(dtype)} cannot hold them.*ad.float32"):
+        op(3, dtype=dtype)
+
+
+@pytest.mark.parametrize("op", [ad.randn_like, ad.rand_like])
+def test_random_like_an_integer_tensor_says_so(op):
+    with pytest.raises(TypeError, match="random samples are floating point"):
+        op(ad.tensor([1, 2, 3]))
+    assert op(ad.tensor([1, 2, 3]), dtype=ad.float64).dtype == np.float64
+
+
+def test_random_tensors_with_a_dtype_that_is_not_one():
+    with pytest.raises(TypeError, match=r"randn: dtype='floot32' is not a dtype"):
+        ad.randn(3, dtype="floot32")
+
+
+def test_random_tensors_in_every_float_dtype():
+    ad.manual_seed(0)
+    for dtype in (ad.float16, ad.float32, ad.float64, "float16", np.float32):
+        for op in (ad.randn, ad.rand):
+            sample = op(2000, dtype=dtype)
+            assert sample.dtype == np.dtype(dtype) and sample.shape == (2000,)
+    samples = ad.randn(20000, dtype=ad.float16).data.astype(np.float64)
+    assert abs(samples.mean()) < 0.05 and abs(samples.std() - 1) < 0.05
+    uniform = ad.rand(20000, dtype="float16").data
+    assert uniform.min() >= 0 and uniform.max() <= 1
+
+
+def test_random_float32_and_float64_streams_are_unchanged_by_the_check():
+    ad.manual_seed(3)
+    ours = ad.randn(5, dtype=ad.float64).data
+    np.testing.assert_array_equal(ours, np.random.default_rng(3).standard_normal(5))
+
+
+def test_integer_random_dtypes_raise_in_torch_too():
+    torch = pytest.importorskip("torch")
+    for op in (torch.randn, torch.rand):
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            op(3, dtype=torch.int64)
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p)])
+def test_a_spent_parameters_generator_names_the_cause_and_the_fix(make):
+    model = nn.Linear(2, 2)
+    params = model.parameters()
+    optim.SGD(params, lr=0.1)                     # the first optimizer consumes the generator
+    with pytest.raises(ValueError, match=r"empty parameter list because the generator passed as params was "
+                                         r"already consumed.*list\(model.parameters\(\)\)"):
+        make(params)
+
+
+def test_a_fresh_generator_of_no_parameters_is_not_called_spent():
+    with pytest.raises(ValueError, match="empty parameter list") as caught:
+        optim.SGD(nn.ReLU().parameters(), lr=0.1)
+    assert "consumed" not in str(caught.value)
+    with pytest.raises(ValueError, match="empty parameter list") as caught:
+        optim.SGD([], lr=0.1)
+    assert "consumed" not in str(caught.value)
+
+
+def test_the_shared_list_works_for_two_optimizers():
+    model = nn.Linear(2, 2)
+    params = list(model.parameters())
+    first, second = optim.SGD(params, lr=0.1), optim.Adam(params)
+    assert first.param_groups[0]["params"] == second.param_groups[0]["params"] == params
