@@ -160,6 +160,20 @@ def _picture_class(graphviz):
                     except graphviz.CalledProcessError as error:
                         raise _explain_render_error(error, path, args, kwargs) from None
 
+            def _repr_svg_(self):
+                """The picture as SVG text (Jupyter's display, and anything that asks for SVG)."""
+                return self.pipe(format="svg", encoding="utf-8")
+
+            def save_html(self, path, title="autodiff graph"):
+                """Write an interactive page of this picture to ``path``: one self-contained HTML
+                file (nothing fetched from the network) where module clusters collapse into one
+                node and expand again (the layout closes up), hovering or clicking a node shows
+                its shape, dtype, values and gradient (a histogram for large tensors), a search
+                box finds a tensor by name, and the wheel and a drag zoom and pan. Needs the
+                renderer (each collapse state is laid out by it). Returns the path."""
+                from .viz_html import save_html
+                return save_html(self, path, title)
+
         GraphPicture.__module__ = __name__
         _picture_type = GraphPicture
     return _picture_type
@@ -720,11 +734,12 @@ class _Node:
     """One node of the picture: DOT attributes, the scope (cluster) it sits in, and what the
     interactive page shows about it."""
 
-    __slots__ = ("id", "scope", "attrs", "kind", "name", "meta", "value", "grad", "ops")
+    __slots__ = ("id", "scope", "attrs", "kind", "name", "meta", "value", "grad", "ops", "path")
 
-    def __init__(self, id, scope, attrs, kind, name=None, meta=None, value=None, grad=None, ops=1):
+    def __init__(self, id, scope, attrs, kind, name=None, meta=None, value=None, grad=None, ops=1,
+                 path=None):
         self.id, self.scope, self.attrs, self.kind, self.name = id, scope, attrs, kind, name
-        self.meta, self.value, self.grad, self.ops = meta, value, grad, ops
+        self.meta, self.value, self.grad, self.ops, self.path = meta, value, grad, ops, path
 
 
 class _Scene:
@@ -735,14 +750,16 @@ class _Scene:
         self.caption, self.legend, self.rankdir, self.magnitudes = caption, legend, rankdir, magnitudes
 
     def clusters(self):
-        """Every scope path with a node in it (and their parents), in first-use order."""
+        """Every scope path with a node in it (and their parents), parents first, children in
+        their natural order (``MLP.2`` before ``MLP.10``)."""
         found = {}
         for node in self.nodes:
             if node.scope is not None:
                 parts = node.scope.split(".")
                 for n in range(1, len(parts) + 1):
                     found.setdefault(".".join(parts[:n]), None)
-        return list(found)
+        return sorted(found, key=lambda path: [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                                               for part in path.split(".")])
 
     def collapsed(self, paths):
         """The scene with each cluster in ``paths`` drawn as one node (edges into and out of the
@@ -761,12 +778,13 @@ class _Scene:
             return None
 
         nodes, replaced, members = [], {}, {}
+        ids = {path: f"k{i}" for i, path in enumerate(self.clusters()) if path in outer}
         for node in self.nodes:
             path = owner(node.scope)
             if path is None:
                 nodes.append(node)
             else:
-                replaced[node.id] = "k:" + path
+                replaced[node.id] = ids[path]
                 members.setdefault(path, []).append(node)
         for path in outer:
             inside = members.get(path)
@@ -781,16 +799,17 @@ class _Scene:
             if finite:
                 lines.append(f"mean |grad| {_number(min(finite))} to {_number(max(finite))}")
             parent = path.rsplit(".", 1)[0] if "." in path else None
-            nodes.append(_Node("k:" + path, parent, dict(
+            nodes.append(_Node(ids[path], parent, dict(
                 label=_nohtml("\\n".join(lines)), shape="box3d", style="filled", fillcolor="#e8eef7",
-                fontsize="11"), "collapsed", name=label, ops=n_ops))
-        edges, seen = [], set()
+                fontsize="11"), "collapsed", name=label, ops=n_ops, path=path))
+        edges, seen, closed_ids = [], set(), set(ids.values())
         for tail, head, attrs in self.edges:
             tail, head = replaced.get(tail, tail), replaced.get(head, head)
-            if tail == head or (tail, head) in seen and (tail.startswith("k:") or head.startswith("k:")):
+            closed = tail in closed_ids or head in closed_ids
+            if tail == head or closed and (tail, head) in seen:
                 continue
             seen.add((tail, head))
-            edges.append((tail, head, attrs if not (tail.startswith("k:") or head.startswith("k:")) else {}))
+            edges.append((tail, head, {} if closed else attrs))
         return _Scene(nodes, edges, self.cluster_labels, self.caption, self.legend, self.rankdir,
                       self.magnitudes)
 
