@@ -544,7 +544,7 @@ def _shape_text(shape, dtype):
     return f"({', '.join(str(n) for n in shape)}) {dtype}"
 
 
-def _tensor_label(title, italic, meta, value, grad, show_values, summary_only):
+def _tensor_label(title, italic, meta, value, grad, show_values, summary_only, grad_hidden=False):
     lines = [f'<font point-size="12"><{"i" if italic else "b"}>{_html(title)}</{"i" if italic else "b"}></font>'
              if title else None]
     if meta is not None:
@@ -552,7 +552,10 @@ def _tensor_label(title, italic, meta, value, grad, show_values, summary_only):
     if show_values and value is not None:
         lines.extend(_html(line) for line in _describe("value", value, summary_only))
     if grad is not None:
-        lines.extend(_html(line) for line in _describe("grad", grad, summary_only))
+        # hidden (animate_backward's frames before the walk reaches it): written in the fill
+        # colour, so that the layout is the same in every frame
+        lines.extend(f'<font color="{_PLAIN_COLOR}">{_html(line)}</font>' if grad_hidden else _html(line)
+                     for line in _describe("grad", grad, summary_only))
     # left-aligned lines, so that wrapped rows of numbers line up under each other
     return "<" + "".join(line + '<br align="left"/>' for line in lines if line is not None) + ">"
 
@@ -918,6 +921,7 @@ class _Reading:
                         if not users or users[-1] is not item:
                             users.append(item)
         self._extras = {}
+        self.hidden_grads = frozenset()     # see animate_backward
 
     def extras(self, op):
         """off_graph_inputs(op), read once (only for the ops a picture keeps)."""
@@ -984,7 +988,8 @@ class _Reading:
             fill, font = self.scale.color(magnitude) if show_grads else (_PLAIN_COLOR, "black")
             item_meta = (item.data.shape, item.data.dtype) if is_leaf else self.meta.get(item)
             value, grad = self.values.get(item), self.grads.get(item)
-            label = _tensor_label(name, italic, item_meta, value, grad, show_values, self.summary_only)
+            label = _tensor_label(name, italic, item_meta, value, grad, show_values, self.summary_only,
+                                  item in self.hidden_grads)
             magnitudes[node_id(item)] = magnitude
             nodes.append(_Node(node_id(item), scope, dict(
                 label=label, shape="box", fillcolor=fill, fontcolor=font, **attrs), kind,
