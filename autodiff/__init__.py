@@ -24,7 +24,7 @@ from .creation import (
 )
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
-from .explain import explain, animate_backward
+from .explainer import explain, animate_backward
 from .serialization import save, load
 
 __version__ = "0.1.0"
