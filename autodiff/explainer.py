@@ -185,7 +185,7 @@ class _Walk:
     def _backward(self, node, g):
         """node.backward on the gradient ``g``, each input's share fitted to the input (broadcast
         summed back, dtype cast), as the engine does; None where an input gets none."""
-        grads = type(node).backward(node, g)
+        grads = type(node).backward(node, g.copy())     # a backward may write into its gradient
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         grads = list(grads) + [None] * (len(node.next_functions) - len(grads))
@@ -433,7 +433,8 @@ def _masked_scene(reading, shown, kept, regions, direction, max_nodes, fit_note)
         reading.grads, reading.magnitudes, reading.hidden_grads = saved
 
 
-def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_size=None):
+def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_size=None,
+                     max_frames=400):
     """Write the backward walk of ``loss`` as frames: the picture of the graph (as
     ``ad.draw_graph`` draws it) once per node of the walk, with the gradients known by then in
     the picture's colours and the node being walked outlined in red.
@@ -442,6 +443,8 @@ def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_s
     seconds each. Ending in ``.html``: one self-contained page with a slider over the frames and
     the explanation of each step (as ``ad.explain`` prints it). Returns the path. Nothing is
     changed: no ``.grad`` written, the graph kept. Needs the renderer (``pip install "autodiff[viz]"``).
+    A walk of more than ``max_frames`` nodes raises (each frame is one render) instead of
+    running for minutes; animate a smaller graph, or raise the limit.
     """
     from . import viz
     path = os.fspath(path)
@@ -451,6 +454,11 @@ def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_s
                          f"with a slider), got {path!r}")
     if viz.find_renderer() is None:
         raise viz._no_renderer_error()
+    walked = len(_Walk(loss).nodes)
+    if max_frames is not None and walked > max_frames:
+        raise ValueError(f"animate_backward: the walk has {walked:,} nodes, one frame each, more than "
+                         f"max_frames={max_frames}; animate a smaller graph (ad.explain prints any "
+                         "size), or pass a larger max_frames")
     graphviz, scenes, header, leaf_text = _frame_scenes(loss, params, max_size)
     if kind == ".gif":
         try:

@@ -10,6 +10,12 @@ True
 
 ``picture.source`` is the DOT text and needs nothing else; ``picture.render(...)``,
 ``picture.pipe(...)`` and Jupyter's display run a renderer found by :func:`find_renderer`.
+``picture.save_html(path)`` writes the interactive page (see viz_html.py).
+
+Readable at any size: rendered at 96 dpi, a picture fits ``max_size`` (2000 x 4000 px by
+default). draw_graph lays it out top to bottom, measures the layout with the renderer, and folds
+more of the middle of long chains and deep stacks into labelled summary nodes until it fits
+(a wide, shallow graph is tried left to right first).
 
 Where values and gradients come from. A node keeps neither its output tensor nor its output's
 gradient, so the picture gathers what the graph does hold:
@@ -948,7 +954,6 @@ class _Reading:
 
     def scene(self, kept, regions, rankdir, max_nodes, fit_note=None):
         """The nodes and edges of the picture that keeps the ops in ``kept`` and folds ``regions``."""
-        graphviz_nohtml = _nohtml
         names, index, order, role_root = self.names, self.index, self.order, self.role_root
         show_grads, show_values = self.show_grads, self.show_values
         region_of = {}
@@ -1040,7 +1045,7 @@ class _Reading:
                 extras = self.extras(item)
                 op_extras[item] = extras
                 nodes.append(_Node(f"op{index[item]}", item.scope, dict(
-                    label=graphviz_nohtml(op_label(item, extras)), shape="ellipse", style="filled",
+                    label=_nohtml(op_label(item, extras)), shape="ellipse", style="filled",
                     fillcolor=_OP_COLOR, fontsize="11", height="0.3"), "op", name=op_label(item, extras)))
                 tensor_node(item, item.scope)
         for k, region in enumerate(regions):
@@ -1048,7 +1053,7 @@ class _Reading:
                                   [self.magnitudes.get(op) for op in region] if show_grads else [],
                                   self.cluster_labels)
             nodes.append(_Node(f"s{k}", _common_scope([op.scope for op in region]), dict(
-                label=graphviz_nohtml(label), shape="box", style="dashed,filled,rounded",
+                label=_nohtml(label), shape="box", style="dashed,filled,rounded",
                 fillcolor="#f4f4f4", fontsize="11"), "summary", name=label.split("\\n")[0],
                 ops=len(region)))
 
@@ -1183,7 +1188,10 @@ def _fit(graphviz, reading, rankdir, max_nodes, max_size):
     of the middle (and trying left to right for a wide, shallow graph) until it fits."""
     direction = "TB" if rankdir == "auto" else rankdir
     max_level, fit_note = None, None
-    measured = find_renderer() is not None if max_size is not None else False
+    try:
+        measured = max_size is not None and find_renderer() is not None
+    except RendererNotFoundError:   # a bad AUTODIFF_DOT: .source needs no renderer; render() says why
+        measured = False
     if max_size is not None and not measured and reading.levels() > _GUESSED_LEVELS:
         max_level, fit_note = _GUESSED_LEVELS, f"to fit {max_size[0]}x{max_size[1]} px (guessed)"
     tried_lr = False

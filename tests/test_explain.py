@@ -179,3 +179,5 @@ def test_html_slider(tmp_path):
     assert not re.search(r"https?://(?!www\.w3\.org/)", text)
     with pytest.raises(ValueError, match=r"\.gif"):
         ad.animate_backward(loss, path=tmp_path / "walk.mp4")
+    with pytest.raises(ValueError, match="max_frames"):
+        ad.animate_backward(loss, path=tmp_path / "walk.gif", max_frames=3)

@@ -567,3 +567,12 @@ def test_wide_shallow_graphs_go_left_to_right():
     picture = ad.draw_graph(total.sum(), params={f"p{i}": t for i, t in enumerate(leaves)})
     width, height = png_size(picture.pipe(format="png", quiet=True))
     assert width <= 2000 and height <= 4000
+
+
+def test_source_needs_no_renderer_even_with_a_bad_autodiff_dot(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTODIFF_DOT", str(tmp_path / "no-such-dot"))
+    a, b, c = scalar_expression()
+    picture = ad.draw_graph(c)
+    assert "Mul" in picture.source
+    with pytest.raises(viz.RendererNotFoundError, match="AUTODIFF_DOT"):
+        picture.pipe(format="svg")

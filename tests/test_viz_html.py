@@ -165,6 +165,12 @@ def test_page_in_a_browser(browser, tmp_path):
     assert "value:" in info and viz._number(model[0].bias.data[3]) in info
     assert "grad:" in info
 
+    # a large tensor (the first layer's (16, 8) output) shows a histogram of its values
+    big_id = next(i for i, n in data["nodes"].items() if n.get("shape") == [16, 8] and "value" in n)
+    ActionChains(browser).move_to_element(browser.find_element(By.CSS_SELECTOR, f'g.node[data-id="{big_id}"]')).perform()
+    assert browser.find_elements(By.CSS_SELECTOR, "#info .value svg.hist rect")
+    assert "norm" in browser.find_element(By.ID, "info").text
+
     # search finds a parameter by name and marks it in the picture
     box = browser.find_element(By.ID, "search")
     box.send_keys("2.weight")
