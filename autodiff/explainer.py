@@ -68,7 +68,8 @@ class ExplainStep:
                  "product")
 
     def __init__(self, kind, step, node, op, output, input, formula, local, incoming, product):
-        self.kind, self.step, self.node, self.op, self.output, self.input = kind, step, node, op, output, input
+        self.kind, self.step, self.node, self.op = kind, step, node, op
+        self.output, self.input = output, input
         self.formula, self.local, self.incoming, self.product = formula, local, incoming, product
 
     def __repr__(self):
@@ -102,7 +103,8 @@ def _brief(array, digits=6):
         return _number(array, digits)
     if array.size == 1:
         return "[" * array.ndim + _number(array.reshape(-1)[0], digits) + "]" * array.ndim
-    return f"{tuple(array.shape)} ‖{_number(np.linalg.norm(array.astype(np.float64).reshape(-1)), digits)}‖"
+    norm = np.linalg.norm(array.astype(np.float64).reshape(-1))
+    return f"{tuple(array.shape)} ‖{_number(norm, digits)}‖"
 
 
 class _Walk:
@@ -110,7 +112,8 @@ class _Walk:
 
     def __init__(self, root):
         if not isinstance(root, Tensor):
-            raise TypeError(f"explain: expected the Tensor to differentiate (the loss), got {type(root).__name__}")
+            raise TypeError("explain: expected the Tensor to differentiate (the loss), got "
+                            f"{type(root).__name__}")
         self.root = root
         if root.grad_fn is None:
             raise ValueError(
@@ -255,7 +258,8 @@ def _formula(op, slot, inputs):
             q = p - 1
             return f"{p_text}·{x}" if q == 1 else f"{p_text}·{x}^{_const(q)}"
     if name == "Pow" and len(inputs) == 2:
-        return f"{inputs[1]}·{inputs[0]}^({inputs[1]} - 1)" if slot == 0 else f"{inputs[0]}^{inputs[1]}·ln({inputs[0]})"
+        base, exponent = inputs
+        return f"{exponent}·{base}^({exponent} - 1)" if slot == 0 else f"{base}^{exponent}·ln({base})"
     table = _SCALAR_FORMULAS.get(name)
     if table and slot < len(table):
         return table[slot].format(x=x)
@@ -289,8 +293,8 @@ def _collect(loss, params):
                 inputs.append(names[child])
             else:
                 extra = extras.get(slot)
-                inputs.append(_const(extra.value) if extra is not None and extra.scalar and extra.value is not None
-                              else "c")
+                known = extra is not None and extra.scalar and extra.value is not None
+                inputs.append(_const(extra.value) if known else "c")
         op = _op_text(node)
         for slot, child, gi, local in rows:
             formula = _formula(node, slot, inputs) if np.size(g) == 1 else None
@@ -411,7 +415,8 @@ def _frame_scenes(loss, params, max_size):
             if grad is not None:
                 shown[leaf] = grad
         scene = _masked_scene(reading, shown, kept, regions, direction, max_nodes, fit_note)
-        target = f"op{reading.index[node]}" if node in kept else f"s{region_of[node]}" if node in region_of else None
+        target = (f"op{reading.index[node]}" if node in kept else
+                  f"s{region_of[node]}" if node in region_of else None)
         for drawn in scene.nodes:
             if drawn.id == target:
                 drawn.attrs = dict(drawn.attrs, color="#e4572e", penwidth="4")
@@ -477,7 +482,8 @@ def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_s
         for image in images:     # one canvas size: the layout is the same, but be safe
             canvas = Image.new("RGB", (width, height), "white")
             canvas.paste(image, (0, 0))
-            frames.append(canvas.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+            frames.append(canvas.quantize(colors=255, method=Image.Quantize.MEDIANCUT,
+                                          dither=Image.Dither.NONE))
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(duration * 1000),
                        loop=0, disposal=1)
         return path

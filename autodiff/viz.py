@@ -686,12 +686,15 @@ def op_label(op, extras=()):
     """The text of an op node: its name, with a scalar constant written in (``Mul × 2.0``)."""
     name = type(op).__name__
     if name == "PowScalar":
-        return f"Pow ** {_constant_text(op.p)}" if isinstance(getattr(op, "p", None), (int, float, np.number)) else "Pow"
+        p = getattr(op, "p", None)
+        return f"Pow ** {_constant_text(p)}" if isinstance(p, (int, float, np.number)) else "Pow"
     if name == "Mul" and len(op.next_functions) == 1:
         return "Mul x × x"      # x * x: one edge (see ops.MulSelf)
     if name == "Clip" and hasattr(op, "low"):
         low, high = op.low, op.high
-        return f"Clip [{'-inf' if low is None else _constant_text(low)}, {'inf' if high is None else _constant_text(high)}]"
+        low = "-inf" if low is None else _constant_text(low)
+        high = "inf" if high is None else _constant_text(high)
+        return f"Clip [{low}, {high}]"
     symbol = _SYMBOLS.get(name)
     scalars = [extra for extra in extras if extra.scalar]
     if symbol is None or len(scalars) != 1 or len(op.next_functions) != 2:
@@ -802,7 +805,8 @@ class _Scene:
             n_ops = sum(node.ops for node in inside if node.kind in ("op", "summary"))
             n_tensors = sum(1 for node in inside if node.kind in ("tensor", "parameter", "input"))
             label = self.cluster_labels.get(path, path.rsplit(".", 1)[-1])
-            lines = [label, f"{n_ops:,} op{'s' if n_ops != 1 else ''}, {n_tensors:,} tensor{'s' if n_tensors != 1 else ''} (collapsed)"]
+            lines = [label, f"{n_ops:,} op{'s' if n_ops != 1 else ''}, "
+                            f"{n_tensors:,} tensor{'s' if n_tensors != 1 else ''} (collapsed)"]
             finite = [self.magnitudes[node.id] for node in inside if self.magnitudes.get(node.id)
                       and math.isfinite(self.magnitudes[node.id])]
             if finite:
@@ -1020,7 +1024,8 @@ class _Reading:
                     else "constant")
             value = extra.value
             meta = (np.shape(value), np.asarray(value).dtype) if value is not None else None
-            lines = [f'<font point-size="10"><{"b" if named else "i"}>{_html(name)}</{"b" if named else "i"}></font>']
+            style = "b" if named else "i"
+            lines = [f'<font point-size="10"><{style}>{_html(name)}</{style}></font>']
             if meta is not None:
                 lines.append(_html(_shape_text(*meta)))
                 if show_values:
