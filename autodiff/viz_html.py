@@ -8,7 +8,8 @@ search box finds tensors and ops by name; the wheel zooms and a drag pans.
 Collapsing is real: every layout the page can show is laid out here, in Python, by the same
 renderer as the static picture (one SVG per collapse state), so a collapsed module is one node
 and the rest of the graph moves up to close the gap. The states laid out are: all expanded; each
-cluster collapsed alone; at each nesting depth, all clusters collapsed, and all but one. A click
+cluster collapsed alone; at each nesting depth, every combination of its clusters when there are
+at most 6 of them, else all collapsed, all but one, and the first or last k collapsed. A click
 whose exact state was not laid out goes to the nearest state that was (the status line says so).
 """
 import html
@@ -23,7 +24,8 @@ __all__ = ["save_html"]
 
 _FULL = 64          # tensors with at most this many elements are listed in full on the page
 _BINS = 20          # histogram bars for larger tensors
-_MAX_STATES = 80    # collapse states laid out at most (each one a render of a few ms)
+_MAX_STATES = 160   # collapse states laid out at most (each one a render of a few ms)
+_EVERY_SUBSET = 6   # up to this many modules side by side: every combination is laid out
 
 
 def _finite_number(x):
@@ -93,9 +95,17 @@ def collapse_states(clusters):
         by_depth.setdefault(c.count("."), []).append(c)
     for depth in sorted(by_depth):
         level = by_depth[depth]
-        if len(level) > 1:
-            keys.append(_state_key(level))
-            keys += [_state_key([c for c in level if c != kept]) for kept in level]
+        if len(level) < 2:
+            continue
+        if len(level) <= _EVERY_SUBSET:
+            for mask in range(1, 1 << len(level)):
+                keys.append(_state_key([c for i, c in enumerate(level) if mask >> i & 1]))
+            continue
+        keys.append(_state_key(level))
+        keys += [_state_key([c for c in level if c != kept]) for kept in level]
+        # the first k, or the last k, closed: "fold what I have read" along a stack of layers
+        keys += [_state_key(level[:k]) for k in range(2, len(level))]
+        keys += [_state_key(level[-k:]) for k in range(2, len(level))]
     unique = list(dict.fromkeys(keys))
     return unique[:_MAX_STATES]
 
@@ -198,7 +208,9 @@ function nearest(target, wanted, unwanted) {
     const paths = key ? key.split("\n") : [];
     if (wanted && !inside(wanted, paths)) continue;
     if (unwanted && inside(unwanted, paths)) continue;
-    const score = paths.filter(p => !want.includes(p)).length + want.filter(p => !paths.includes(p)).length;
+    // differences from the target; on a tie, keep closed what the user closed (over-collapse)
+    const missing = want.filter(p => !paths.includes(p)).length;
+    const score = 2 * (paths.filter(p => !want.includes(p)).length + missing) + (missing ? 1 : 0);
     if (score < bestScore) { best = paths; bestScore = score; }
   }
   return best || [];

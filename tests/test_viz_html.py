@@ -84,8 +84,16 @@ def test_large_tensors_get_a_histogram():
 def test_collapse_states():
     states = viz_html.collapse_states(["M", "M.0", "M.1", "M.2"])
     assert "" in states and "M" in states and "M.0" in states
-    assert "M.0\nM.1\nM.2" in states and "M.0\nM.2" in states       # all, and all but one
+    # three side by side: every combination
+    assert len(states) == 1 + 1 + 7 and "M.0\nM.2" in states and "M.0\nM.1\nM.2" in states
     assert viz_html._state_key(["M.0", "M", "M.1"]) == "M"            # nested ones fold into M
+    many = ["M"] + [f"M.{i}" for i in range(10)]
+    states = viz_html.collapse_states(many)
+    level = many[1:]
+    assert viz_html._state_key(level) in states                                   # all
+    assert viz_html._state_key(level[:3]) in states and viz_html._state_key(level[-4:]) in states
+    assert viz_html._state_key(level[:4] + level[5:]) in states                   # all but one
+    assert len(states) <= viz_html._MAX_STATES
 
 
 def test_save_html_needs_a_picture_from_draw_graph(tmp_path):
@@ -148,6 +156,13 @@ def test_page_in_a_browser(browser, tmp_path):
     # expand it again by clicking the collapsed node itself
     node = next(g for g in browser.find_elements(By.CSS_SELECTOR, "g.node") if "0: Linear(2→8)" in g.text)
     ActionChains(browser).move_to_element(node).click().perform()
+    assert visible_nodes(browser) == full
+    # two modules at once (every combination of the five is laid out)
+    browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP.0"]').click()
+    browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP.2"]').click()
+    assert visible_nodes(browser) < collapsed and browser.find_element(By.ID, "status").text == ""
+    for path in ("MLP.0", "MLP.2"):
+        browser.find_element(By.CSS_SELECTOR, f'#modules button[data-path="{path}"]').click()
     assert visible_nodes(browser) == full
     # collapsing the whole model leaves only the loss's ops
     browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP"]').click()
