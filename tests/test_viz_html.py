@@ -161,8 +161,8 @@ def test_page_in_a_browser(browser, tmp_path):
     browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP.0"]').click()
     browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP.2"]').click()
     assert visible_nodes(browser) < collapsed and browser.find_element(By.ID, "status").text == ""
-    for path in ("MLP.0", "MLP.2"):
-        browser.find_element(By.CSS_SELECTOR, f'#modules button[data-path="{path}"]').click()
+    for module in ("MLP.0", "MLP.2"):
+        browser.find_element(By.CSS_SELECTOR, f'#modules button[data-path="{module}"]').click()
     assert visible_nodes(browser) == full
     # collapsing the whole model leaves only the loss's ops
     browser.find_element(By.CSS_SELECTOR, '#modules button[data-path="MLP"]').click()
