@@ -24,6 +24,7 @@ from .creation import (
 )
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
+from .explainer import explain, animate_backward
 from .serialization import save, load
 
 __version__ = "0.1.0"

@@ -10,6 +10,12 @@ True
 
 ``picture.source`` is the DOT text and needs nothing else; ``picture.render(...)``,
 ``picture.pipe(...)`` and Jupyter's display run a renderer found by :func:`find_renderer`.
+``picture.save_html(path)`` writes the interactive page (see viz_html.py).
+
+Readable at any size: rendered at 96 dpi, a picture fits ``max_size`` (2000 x 4000 px by
+default). draw_graph lays it out top to bottom, measures the layout with the renderer, and folds
+more of the middle of long chains and deep stacks into labelled summary nodes until it fits
+(a wide, shallow graph is tried left to right first).
 
 Where values and gradients come from. A node keeps neither its output tensor nor its output's
 gradient, so the picture gathers what the graph does hold:
@@ -32,6 +38,7 @@ follow the traversal (depth first from the roots, inputs in ``next_functions`` o
 import contextlib
 import math
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -39,10 +46,10 @@ import threading
 
 import numpy as np
 
-from .function import _OUTPUT, _SAME
+from .function import _NONE_SAME, _OUTPUT, _SAME, _SAME_NONE
 from .tensor import Tensor, _wrap
 
-__all__ = ["draw_graph", "find_renderer", "RendererNotFoundError"]
+__all__ = ["draw_graph", "find_renderer", "RendererNotFoundError", "MAX_SIZE"]
 
 _INSTALL = 'pip install "numpy-autodiff[viz]" (from a checkout: pip install ".[viz]")'
 _SMALL = 8               # tensors with at most this many elements are printed in full
@@ -159,6 +166,20 @@ def _picture_class(graphviz):
                     except graphviz.CalledProcessError as error:
                         raise _explain_render_error(error, path, args, kwargs) from None
 
+            def _repr_svg_(self):
+                """The picture as SVG text (Jupyter's display, and anything that asks for SVG)."""
+                return self.pipe(format="svg", encoding="utf-8")
+
+            def save_html(self, path, title="autodiff graph"):
+                """Write an interactive page of this picture to ``path``: one self-contained HTML
+                file (nothing fetched from the network) where module clusters collapse into one
+                node and expand again (the layout closes up), hovering or clicking a node shows
+                its shape, dtype, values and gradient (a histogram for large tensors), a search
+                box finds a tensor by name, and the wheel and a drag zoom and pan. Needs the
+                renderer (each collapse state is laid out by it). Returns the path."""
+                from .viz_html import save_html
+                return save_html(self, path, title)
+
         GraphPicture.__module__ = __name__
         _picture_type = GraphPicture
     return _picture_type
@@ -256,7 +277,7 @@ def _values(order, given):
             tensor = item.retained()
             if tensor is not None:
                 values.setdefault(item, tensor.data)
-        saved, sources = item.saved, item.saved_sources
+        saved, sources = item.saved_tensors, item.saved_sources
         if saved and sources:
             for array, source in zip(saved, sources):
                 if source is _OUTPUT:
@@ -321,20 +342,9 @@ def _gradients(order, roots, given, meta):
 
 # ---- folding a big graph -------------------------------------------------------------------------
 
-def _fold(order, index, roots, max_nodes):
-    """Choose the ops to draw when the whole graph has more than ``max_nodes`` nodes.
-
-    Ops are ranked by their longest distance from the roots (the layers dot draws). Whole ranks
-    are kept from both ends, the output end and the input end, while they fit; the band in the
-    middle (the middle of a long chain, most blocks of a deep stack) is folded. Returns (kept ops,
-    folded regions as lists of ops in traversal order, rank of each op or None).
-    """
-    ops = [item for item in order if not isinstance(item, Tensor)]
-    leaves = len(order) - len(ops)
-    if max_nodes is None or 2 * len(ops) + leaves <= max_nodes:
-        return set(ops), [], None
-
-    # longest-path rank from the roots: visit each op after all its consumers (Kahn's order)
+def _ranks(ops):
+    """Each op's longest distance from the roots (the layers dot draws), by Kahn's order: an op
+    is visited after all its consumers. Iterative."""
     consumers = dict.fromkeys(ops, 0)
     for op in ops:
         for child in op.next_functions:
@@ -352,12 +362,31 @@ def _fold(order, index, roots, max_nodes):
                 consumers[child] -= 1
                 if consumers[child] == 0:
                     ready.append(child)
+    return rank
+
+
+def _fold(order, index, roots, max_nodes, rank, max_level=None):
+    """Choose the ops to draw when the whole graph has more than ``max_nodes`` nodes, or more
+    than ``max_level`` levels from either end.
+
+    An op's level is its distance from the nearer end of the graph (from the roots, or from the
+    deepest op): whole levels are kept from both ends, the output end and the input end, while
+    they fit; the band in the middle (the middle of a long chain, most blocks of a deep stack) is
+    folded. Returns (kept ops, folded regions as lists of ops in traversal order).
+    """
+    ops = [item for item in order if not isinstance(item, Tensor)]
+    if not ops:
+        return set(), []
     deepest = max(rank.values())
+    leaves = len(order) - len(ops)
+    fits_nodes = max_nodes is None or 2 * len(ops) + leaves <= max_nodes
+    if fits_nodes and (max_level is None or deepest // 2 < max_level):
+        return set(ops), []
     levels = {}
     for op in ops:
         levels.setdefault(min(rank[op], deepest - rank[op]), []).append(op)
 
-    budget = max_nodes - 1
+    budget = max_nodes - 1 if max_nodes is not None else math.inf
     kept, drawn_leaves, used = set(), set(), 0
 
     def cost_of(level_ops):
@@ -374,6 +403,8 @@ def _fold(order, index, roots, max_nodes):
     drawn_leaves.update(new_leaves)
     used += cost
     for level in sorted(levels):
+        if max_level is not None and level >= max_level:
+            break
         level_ops = [op for op in levels[level] if op not in kept]
         cost, new_leaves = cost_of(level_ops)
         if used + cost > budget:
@@ -406,7 +437,7 @@ def _fold(order, index, roots, max_nodes):
     regions = list(regions.values())
     if len(regions) > _MAX_SUMMARIES:
         regions = [sorted((op for region in regions for op in region), key=index.__getitem__)]
-    return kept, regions, rank
+    return kept, regions
 
 
 # ---- words and colours ----------------------------------------------------------------------------
@@ -519,7 +550,7 @@ def _shape_text(shape, dtype):
     return f"({', '.join(str(n) for n in shape)}) {dtype}"
 
 
-def _tensor_label(title, italic, meta, value, grad, show_values, summary_only):
+def _tensor_label(title, italic, meta, value, grad, show_values, summary_only, grad_hidden=False):
     lines = [f'<font point-size="12"><{"i" if italic else "b"}>{_html(title)}</{"i" if italic else "b"}></font>'
              if title else None]
     if meta is not None:
@@ -527,7 +558,10 @@ def _tensor_label(title, italic, meta, value, grad, show_values, summary_only):
     if show_values and value is not None:
         lines.extend(_html(line) for line in _describe("value", value, summary_only))
     if grad is not None:
-        lines.extend(_html(line) for line in _describe("grad", grad, summary_only))
+        # hidden (animate_backward's frames before the walk reaches it): written in the fill
+        # colour, so that the layout is the same in every frame
+        lines.extend(f'<font color="{_PLAIN_COLOR}">{_html(line)}</font>' if grad_hidden else _html(line)
+                     for line in _describe("grad", grad, summary_only))
     # left-aligned lines, so that wrapped rows of numbers line up under each other
     return "<" + "".join(line + '<br align="left"/>' for line in lines if line is not None) + ">"
 
@@ -551,7 +585,7 @@ def _common_scope(scopes):
     return ".".join(common) if common else None
 
 
-def _region_label(region, rank, absorbed, magnitudes):
+def _region_label(region, rank, absorbed, magnitudes, cluster_labels=None):
     counts = {}
     for op in region:
         counts[op.name] = counts.get(op.name, 0) + 1
@@ -565,6 +599,8 @@ def _region_label(region, rank, absorbed, magnitudes):
         scope = op.scope
         if scope is not None and (not scopes or scopes[-1] != scope) and scope not in scopes:
             scopes.append(scope)
+    cluster_labels = cluster_labels or {}
+    scopes = [f"{scope} ({cluster_labels[scope]})" if scope in cluster_labels else scope for scope in scopes]
     if len(scopes) == 1:
         lines.append(f"in {scopes[0]}")
     elif len(scopes) > 1:
@@ -580,228 +616,620 @@ def _region_label(region, rank, absorbed, magnitudes):
 
 # ---- the picture ---------------------------------------------------------------------------------
 
-def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir="LR", max_nodes=500):
+MAX_SIZE = (2000, 4000)     # px at 96 dpi, (width, length): a picture a notebook column can show
+_GUESSED_LEVELS = 12        # without a renderer to measure a layout: levels kept from each end
+_PX_PER_PT = 96 / 72
+
+# ops whose saved arrays line up with their inputs (saved[i] is input i, or None), so an input
+# that is not on the graph (a number, a data tensor) can be read back from what the op saved
+_ALIGNED_SAVES = frozenset({"Mul", "Div", "Pow", "MatMul", "Maximum", "Minimum", "Linear"})
+_SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "**", "Maximum": "max",
+            "Minimum": "min"}
+
+
+class OffGraphInput:
+    """An input of an op that has no edge on the graph: a data tensor, an array or a number.
+    ``value`` is None where the op kept no copy of it (``x + 1.0`` keeps nothing)."""
+
+    __slots__ = ("op", "slot", "tensor", "value", "number")
+
+    def __init__(self, op, slot, tensor, value, number):
+        self.op, self.slot, self.tensor, self.value, self.number = op, slot, tensor, value, number
+
+    @property
+    def scalar(self):
+        """A bare constant of one element (written into its op's label: ``× 2.0``)."""
+        return self.tensor is None and (self.number or self.value is not None and np.size(self.value) == 1)
+
+
+def off_graph_inputs(op):
+    """The inputs of ``op`` that are not on the graph (data, constants), in input order."""
+    edges = op.next_functions
+    saved = op.saved_tensors or ()
+    sources = op.saved_sources or ()
+    metas = op.input_meta or ()
+    aligned = op.name in _ALIGNED_SAVES and len(saved) >= len(edges)
+    data = [] if aligned else [source for source in sources if isinstance(source, Tensor)
+                               and not source.requires_grad]
+    found = []
+    for slot, edge in enumerate(edges):
+        if edge is not None:
+            continue
+        tensor = value = None
+        if aligned:
+            source = sources[slot] if slot < len(sources) else None
+            if isinstance(source, Tensor):
+                tensor, value = source, source.data
+            elif saved[slot] is not None:
+                value = saved[slot]
+        elif data:
+            tensor = data.pop(0)
+            value = tensor.data
+        if tensor is None and value is None and op.name == "Linear" and slot == 2:
+            continue        # bias=None, or a bias that needs no gradient: the node cannot tell which
+        # a Python number next to a tensor leaves these marks in input_meta (see binary_op)
+        number = (slot == 1 and metas is _SAME_NONE) or (slot == 0 and metas is _NONE_SAME)
+        found.append(OffGraphInput(op, slot, tensor, value, number))
+    return found
+
+
+def _constant_text(value):
+    """A constant as a person writes it: 2.0 for a float two, 2 for an integer."""
+    value = np.asarray(value).reshape(-1)[0] if not isinstance(value, (int, float)) else value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    text = f"{float(value):.4g}"
+    return text + ".0" if text.lstrip("-").isdigit() else text
+
+
+def op_label(op, extras=()):
+    """The text of an op node: its name, with a scalar constant written in (``Mul × 2.0``)."""
+    name = op.name
+    if name == "PowScalar":
+        p = getattr(op, "p", None)
+        return f"Pow ** {_constant_text(p)}" if isinstance(p, (int, float, np.number)) else "Pow"
+    if name == "Mul" and len(op.next_functions) == 1:
+        return "Mul x × x"      # x * x: one edge (see ops.MulSelf)
+    if name == "Clip" and hasattr(op, "low"):
+        low, high = op.low, op.high
+        low = "-inf" if low is None else _constant_text(low)
+        high = "inf" if high is None else _constant_text(high)
+        return f"Clip [{low}, {high}]"
+    symbol = _SYMBOLS.get(name)
+    scalars = [extra for extra in extras if extra.scalar]
+    if symbol is None or len(scalars) != 1 or len(op.next_functions) != 2:
+        return name
+    extra = scalars[0]
+    text = "a number" if extra.value is None else _constant_text(extra.value)
+    if symbol in ("max", "min"):
+        return f"{name} {symbol}(x, {text})"
+    return f"{name} {symbol} {text}" if extra.slot == 1 else f"{name} {text} {symbol} x"
+
+
+def _short(text, width=28):
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def module_description(module):
+    """``Linear(2→8)``, ``MLP(2→8→1)``, ``Tanh``: what a module is, in a few characters."""
+    kind = type(module).__name__
+    n_in, n_out = getattr(module, "in_features", None), getattr(module, "out_features", None)
+    if isinstance(n_in, int) and isinstance(n_out, int):
+        return f"{kind}({n_in}→{n_out})"
+    sizes = getattr(module, "sizes", None)
+    if isinstance(sizes, (list, tuple)) and sizes and all(isinstance(n, int) for n in sizes):
+        return f"{kind}({'→'.join(str(n) for n in sizes)})"
+    extra = ""
+    if hasattr(module, "extra_repr"):
+        try:
+            extra = str(module.extra_repr())
+        except Exception:       # a description is a nicety: never fail a picture for it
+            extra = ""
+    return f"{kind}({_short(extra)})" if extra and "\n" not in extra else kind
+
+
+def module_labels(params):
+    """scope path -> cluster label (``MLP.0`` -> ``0: Linear(2→8)``), from a Module's tree."""
+    if not hasattr(params, "named_modules"):
+        return {}
+    root = getattr(params, "_scope_name", type(params).__name__)
+    labels = {}
+    for name, module in params.named_modules():
+        if name:
+            labels[f"{root}.{name}"] = f"{name.rsplit('.', 1)[-1]}: {module_description(module)}"
+        else:
+            labels[root] = module_description(module)
+    return labels
+
+
+class _Node:
+    """One node of the picture: DOT attributes, the scope (cluster) it sits in, and what the
+    interactive page shows about it."""
+
+    __slots__ = ("id", "scope", "attrs", "kind", "name", "meta", "value", "grad", "ops", "path")
+
+    def __init__(self, id, scope, attrs, kind, name=None, meta=None, value=None, grad=None, ops=1,
+                 path=None):
+        self.id, self.scope, self.attrs, self.kind, self.name = id, scope, attrs, kind, name
+        self.meta, self.value, self.grad, self.ops, self.path = meta, value, grad, ops, path
+
+
+class _Scene:
+    """A drawn graph before it becomes DOT: nodes, edges, cluster labels, caption and legend."""
+
+    def __init__(self, nodes, edges, cluster_labels, caption, legend, rankdir, magnitudes):
+        self.nodes, self.edges, self.cluster_labels = nodes, edges, cluster_labels
+        self.caption, self.legend, self.rankdir, self.magnitudes = caption, legend, rankdir, magnitudes
+
+    def clusters(self):
+        """Every scope path with a node in it (and their parents), parents first, children in
+        their natural order (``MLP.2`` before ``MLP.10``)."""
+        found = {}
+        for node in self.nodes:
+            if node.scope is not None:
+                parts = node.scope.split(".")
+                for n in range(1, len(parts) + 1):
+                    found.setdefault(".".join(parts[:n]), None)
+        return sorted(found, key=lambda path: [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                                               for part in path.split(".")])
+
+    def collapsed(self, paths):
+        """The scene with each cluster in ``paths`` drawn as one node (edges into and out of the
+        cluster go to that node): the picture of the graph with those modules closed up."""
+        paths = sorted(set(paths), key=lambda p: (p.count("."), p))
+        outer = [p for p in paths if not any(p.startswith(q + ".") for q in paths if q != p)]
+        if not outer:
+            return self
+
+        def owner(scope):
+            if scope is None:
+                return None
+            for path in outer:
+                if scope == path or scope.startswith(path + "."):
+                    return path
+            return None
+
+        nodes, replaced, members = [], {}, {}
+        ids = {path: f"k{i}" for i, path in enumerate(self.clusters()) if path in outer}
+        for node in self.nodes:
+            path = owner(node.scope)
+            if path is None:
+                nodes.append(node)
+            else:
+                replaced[node.id] = ids[path]
+                members.setdefault(path, []).append(node)
+        for path in outer:
+            inside = members.get(path)
+            if not inside:
+                continue
+            n_ops = sum(node.ops for node in inside if node.kind in ("op", "summary"))
+            n_tensors = sum(1 for node in inside if node.kind in ("tensor", "parameter", "input"))
+            label = self.cluster_labels.get(path, path.rsplit(".", 1)[-1])
+            lines = [label, f"{n_ops:,} op{'s' if n_ops != 1 else ''}, "
+                            f"{n_tensors:,} tensor{'s' if n_tensors != 1 else ''} (collapsed)"]
+            finite = [self.magnitudes[node.id] for node in inside if self.magnitudes.get(node.id)
+                      and math.isfinite(self.magnitudes[node.id])]
+            if finite:
+                lines.append(f"mean |grad| {_number(min(finite))} to {_number(max(finite))}")
+            parent = path.rsplit(".", 1)[0] if "." in path else None
+            nodes.append(_Node(ids[path], parent, dict(
+                label=_nohtml("\\n".join(lines)), shape="box3d", style="filled", fillcolor="#e8eef7",
+                fontsize="11"), "collapsed", name=label, ops=n_ops, path=path))
+        edges, seen, closed_ids = [], set(), set(ids.values())
+        for tail, head, attrs in self.edges:
+            tail, head = replaced.get(tail, tail), replaced.get(head, head)
+            closed = tail in closed_ids or head in closed_ids
+            if tail == head or closed and (tail, head) in seen:
+                continue
+            seen.add((tail, head))
+            edges.append((tail, head, {} if closed else attrs))
+        return _Scene(nodes, edges, self.cluster_labels, self.caption, self.legend, self.rankdir,
+                      self.magnitudes)
+
+    def picture(self, graphviz, rankdir=None):
+        """The scene as a GraphPicture (DOT); nested scopes become nested clusters."""
+        picture = _picture_class(graphviz)(
+            name="autodiff", format="svg",
+            graph_attr={"rankdir": rankdir or self.rankdir, "fontname": "Helvetica", "fontsize": "11",
+                        "nodesep": "0.2", "ranksep": "0.3", "labelloc": "b", "labeljust": "l"},
+            node_attr={"fontname": "Helvetica", "fontsize": "10", "margin": "0.11,0.05"},
+            edge_attr={"color": _LINE_COLOR, "arrowsize": "0.6"})
+        clusters, order = {}, {}
+        for node in self.nodes:
+            if node.scope is None:
+                continue
+            parts = node.scope.split(".")
+            for n in range(1, len(parts) + 1):
+                path = ".".join(parts[:n])
+                if path not in clusters:
+                    label = self.cluster_labels.get(path, parts[n - 1])
+                    clusters[path] = graphviz.Digraph(name=f"cluster_{path}", graph_attr={
+                        "label": graphviz.nohtml(label), "style": "rounded,dashed", "color": "#888888",
+                        "fontcolor": "#444444", "fontsize": "11", "labeljust": "l", "labelloc": "t"})
+                    order[path] = len(order)
+        for node in self.nodes:
+            attrs = {key: (graphviz.nohtml(value.text) if isinstance(value, _nohtml) else value)
+                     for key, value in node.attrs.items()}
+            (picture if node.scope is None else clusters[node.scope]).node(node.id, **attrs)
+        # children before parents, so a parent copies finished children
+        for path in sorted(order, key=lambda p: (-p.count("."), order[p])):
+            parent = path.rsplit(".", 1)[0] if "." in path else None
+            (picture if parent is None else clusters[parent]).subgraph(clusters[path])
+        for tail, head, attrs in self.edges:
+            picture.edge(tail, head, **attrs)
+        rows = [self.legend] if self.legend else []
+        rows += [f'<tr><td align="left" border="0">{_html(line)}</td></tr>' for line in self.caption]
+        if rows:
+            picture.attr(label='<<table border="0" cellspacing="2" cellpadding="1">' + "".join(rows) + "</table>>")
+        picture._autodiff_scene = self
+        return picture
+
+
+class _nohtml:
+    """Label text that graphviz must not read as an HTML label (wrapped at DOT time)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+class _Reading:
+    """What draw_graph reads from the graph once: the walk, names, values, gradients, ranks.
+    Layouts (which ops to fold, the direction) are chosen after, without reading again."""
+
+    def __init__(self, roots, params, show_values, show_grads):
+        if len(roots) == 1 and isinstance(roots[0], (list, tuple)):
+            roots = tuple(roots[0])
+        if not roots:
+            raise TypeError("draw_graph: pass the tensor(s) to draw, e.g. ad.draw_graph(loss)")
+        unique_roots = []
+        for root in roots:
+            if not isinstance(root, Tensor):
+                raise TypeError(f"draw_graph: expected Tensors, got {type(root).__name__}")
+            if not any(root is seen for seen in unique_roots):
+                unique_roots.append(root)
+        roots = self.roots = unique_roots
+        if show_values not in ("auto", "summary", True, False):
+            raise ValueError(f'draw_graph: show_values must be "auto", "summary", True or False, got {show_values!r}')
+        self.summary_only = show_values == "summary"
+        self.show_values = bool(show_values)
+        self.show_grads = show_grads
+        self.params_given = params is not None
+
+        named = named_tensors(params)
+        self.order, self.index = order, index = _walk([root.grad_fn or root for root in roots])
+        self.names = names = {}
+        for name, tensor in named:
+            item = tensor.grad_fn or tensor
+            if item in index:
+                names.setdefault(item, name)
+        self.user_named = set(names)
+        # data tensors (requires_grad=False) are off the graph: they are named by identity
+        self.data_names = {id(tensor): name for name, tensor in named if not tensor.requires_grad}
+        self.root_items = [root.grad_fn or root for root in roots]
+        self.role_root = set(self.root_items)
+        for i, item in enumerate(self.root_items):
+            names.setdefault(item, "output" if len(roots) == 1 else f"output {i}")
+
+        given = list(roots) + [tensor for _, tensor in named if (tensor.grad_fn or tensor) in index]
+        self.meta = _output_meta(order, roots)
+        self.values = _values(order, given) if self.show_values else {}
+        self.grads, self.freed, self.failure = (_gradients(order, roots, given, self.meta) if show_grads
+                                                else ({}, False, None))
+        self.magnitudes = {item: _mean_abs(g) for item, g in self.grads.items()}
+        self.scale = _Scale(list(self.magnitudes.values()))
+        self.ops = [item for item in order if not isinstance(item, Tensor)]
+        self.rank = _ranks(self.ops) if self.ops else {}
+        self.cluster_labels = module_labels(params)
+        self.consumers = {}      # leaf -> ops that use it, in traversal order
+        for item in order:
+            if not isinstance(item, Tensor):
+                for child in item.next_functions:
+                    if child is not None and isinstance(child, Tensor):
+                        users = self.consumers.setdefault(child, [])
+                        if not users or users[-1] is not item:
+                            users.append(item)
+        self._extras = {}
+        self.hidden_grads = frozenset()     # see animate_backward
+
+    def extras(self, op):
+        """off_graph_inputs(op), read once (only for the ops a picture keeps)."""
+        found = self._extras.get(op)
+        if found is None:
+            found = self._extras[op] = off_graph_inputs(op)
+        return found
+
+    def levels(self):
+        """How many levels the fold can keep from each end (half the depth, rounded up)."""
+        return max(self.rank.values()) // 2 + 1 if self.rank else 0
+
+    def hint(self):
+        """What to say when there is no graph behind the roots."""
+        if self.ops:
+            return []
+        if all(root.requires_grad for root in self.roots):
+            return ["No graph yet: this is a leaf tensor (no op made it). Draw the result of a "
+                    "computation on it, e.g. ad.draw_graph((x * 2).sum())."]
+        return ["No graph to draw: this tensor does not require grad, so no op recorded it (it was "
+                "made under ad.no_grad(), or from tensors that do not require grad).",
+                "Create the inputs with requires_grad=True (parameters do), compute outside "
+                "no_grad, then draw the result."]
+
+    def scene(self, kept, regions, rankdir, max_nodes, fit_note=None):
+        """The nodes and edges of the picture that keeps the ops in ``kept`` and folds ``regions``."""
+        names, index, order, role_root = self.names, self.index, self.order, self.role_root
+        show_grads, show_values = self.show_grads, self.show_values
+        region_of = {}
+        for k, region in enumerate(regions):
+            for op in region:
+                region_of[op] = k
+        consumers = self.consumers
+        drawn_leaves = [item for item in order if isinstance(item, Tensor)
+                        and (item in role_root or any(op in kept for op in consumers.get(item, ())))]
+        drawn_leaf_set = set(drawn_leaves)
+        absorbed = [0] * len(regions)
+        for item in order:
+            if isinstance(item, Tensor) and item not in drawn_leaf_set:
+                absorbed[region_of[consumers[item][0]]] += 1
+
+        def node_id(item):
+            return f"t{index[item]}"
+
+        nodes = []
+        magnitudes = {}
+
+        def tensor_node(item, scope):
+            name = names.get(item)
+            is_leaf = isinstance(item, Tensor)
+            if item in role_root:
+                attrs, kind = {"style": "filled", "peripheries": "2"}, "output"
+            elif is_leaf and name is not None:
+                attrs, kind = {"style": "filled,rounded", "penwidth": "2"}, "parameter"
+            elif is_leaf:
+                attrs, kind = {"style": "filled,dashed"}, "input"
+                if name is None:
+                    name = "input" if self.params_given else "leaf"
+            else:
+                attrs, kind = {"style": "filled", "color": "#777777"}, "tensor"
+            italic = item not in self.user_named
+            magnitude = self.magnitudes.get(item)
+            fill, font = self.scale.color(magnitude) if show_grads else (_PLAIN_COLOR, "black")
+            item_meta = (item.data.shape, item.data.dtype) if is_leaf else self.meta.get(item)
+            value, grad = self.values.get(item), self.grads.get(item)
+            label = _tensor_label(name, italic, item_meta, value, grad, show_values, self.summary_only,
+                                  item in self.hidden_grads)
+            magnitudes[node_id(item)] = magnitude
+            nodes.append(_Node(node_id(item), scope, dict(
+                label=label, shape="box", fillcolor=fill, fontcolor=font, **attrs), kind,
+                name=name, meta=item_meta, value=value if show_values else None, grad=grad))
+
+        data_ids = {}       # id(tensor) or (op, slot) -> node id
+        data_scopes = {}
+        edges, seen_edges = [], set()
+
+        def data_node(extra, op_index):
+            key = id(extra.tensor) if extra.tensor is not None else (op_index, extra.slot)
+            if key in data_ids:
+                node = data_ids[key]
+                scope = extra.op.scope
+                if data_scopes[node] != scope:      # used in several modules: lift it out
+                    data_scopes[node] = _common_scope([data_scopes[node], scope])
+                return node
+            node = data_ids[key] = f"d{op_index}_{extra.slot}"
+            data_scopes[node] = extra.op.scope
+            named = extra.tensor is not None and id(extra.tensor) in self.data_names
+            name = (self.data_names[id(extra.tensor)] if named else
+                    "number" if extra.number else "data" if extra.tensor is not None or extra.value is None
+                    else "constant")
+            value = extra.value
+            meta = (np.shape(value), np.asarray(value).dtype) if value is not None else None
+            style = "b" if named else "i"
+            lines = [f'<font point-size="10"><{style}>{_html(name)}</{style}></font>']
+            if meta is not None:
+                lines.append(_html(_shape_text(*meta)))
+                if show_values:
+                    lines.extend(_html(line) for line in _describe("value", value, self.summary_only))
+            else:
+                lines.append("(value not kept by the op)")
+            nodes.append(_Node(node, None, dict(
+                label="<" + "".join(line + '<br align="left"/>' for line in lines) + ">",
+                shape="box", style="filled,dotted", fillcolor="#f7f7f7", color="#999999",
+                fontsize="9", margin="0.06,0.03", height="0.2"), "data", name=name, meta=meta,
+                value=value if show_values else None))
+            return node
+
+        for item in drawn_leaves:
+            scope = None
+            if item in names and item not in role_root:
+                scope = _common_scope([op.scope for op in consumers.get(item, ())])
+            tensor_node(item, scope)
+        op_extras = {}
+        for item in order:
+            if not isinstance(item, Tensor) and item in kept:
+                extras = self.extras(item)
+                op_extras[item] = extras
+                nodes.append(_Node(f"op{index[item]}", item.scope, dict(
+                    label=_nohtml(op_label(item, extras)), shape="ellipse", style="filled",
+                    fillcolor=_OP_COLOR, fontsize="11", height="0.3"), "op", name=op_label(item, extras)))
+                tensor_node(item, item.scope)
+        for k, region in enumerate(regions):
+            label = _region_label(region, self.rank, absorbed[k],
+                                  [self.magnitudes.get(op) for op in region] if show_grads else [],
+                                  self.cluster_labels)
+            nodes.append(_Node(f"s{k}", _common_scope([op.scope for op in region]), dict(
+                label=_nohtml(label), shape="box", style="dashed,filled,rounded",
+                fillcolor="#f4f4f4", fontsize="11"), "summary", name=label.split("\\n")[0],
+                ops=len(region)))
+
+        scope_of_node = {node.id: node.scope for node in nodes}
+        leaf_ids = {index[item] for item in drawn_leaves}
+
+        def source_of(child):
+            if not isinstance(child, Tensor) and child not in kept:
+                return f"s{region_of[child]}"
+            return node_id(child)
+
+        def add_edge(tail, head, dedupe, attrs=None):
+            if dedupe:
+                if (tail, head) in seen_edges:
+                    return
+                seen_edges.add((tail, head))
+            edges.append((tail, head, attrs or {}))
+
+        for item in order:
+            if isinstance(item, Tensor):
+                continue
+            if item in kept:
+                head = f"op{index[item]}"
+                tails = [source_of(child) for child in item.next_functions if child is not None]
+                # A parameter drawn in this op's box sits one rank above the op; an input arriving
+                # from another box must come from further up, or dot sets the two boxes side by side
+                # (they would share that rank) and the picture drifts sideways layer after layer.
+                boxed_param = item.scope is not None and any(
+                    tail.startswith("t") and scope_of_node[tail] == item.scope and int(tail[1:]) in leaf_ids
+                    for tail in tails)
+                for tail in tails:
+                    longer = boxed_param and scope_of_node.get(tail) != item.scope
+                    add_edge(tail, head, tail.startswith("s"), {"minlen": "2"} if longer else None)
+                for extra in op_extras[item]:
+                    if extra.scalar:
+                        continue        # written into the op's label
+                    add_edge(data_node(extra, index[item]), head, True)
+                add_edge(head, node_id(item), False)
+            else:
+                head = f"s{region_of[item]}"
+                for child in item.next_functions:
+                    if child is not None and (isinstance(child, Tensor) and child in drawn_leaf_set
+                                              or not isinstance(child, Tensor) and child in kept):
+                        add_edge(node_id(child), head, True)
+        for node in nodes:
+            if node.kind == "data":
+                node.scope = data_scopes[node.id]
+
+        caption = self.hint()
+        if show_grads and self.ops:
+            if self.failure is not None:
+                caption.append(f"gradients not shown: ad.grad failed on this graph ({self.failure})")
+            elif self.freed:
+                caption.append("The graph was freed by backward(): only gradients that survive it are "
+                               "shown (leaves' .grad, retain_grad() tensors).")
+                caption.append("Draw before backward(), or call backward(retain_graph=True), to see the "
+                               "gradient of every tensor.")
+            elif self.grads:
+                roots = self.roots
+                of = (names[self.root_items[0]] if len(roots) == 1 and roots[0].data.size == 1
+                      else "sum(" + " + ".join(names[item] for item in self.root_items) + ")")
+                caption.append(f"grad: d {of} / d tensor, computed with ad.grad on the live graph")
+        if regions:
+            folded = sum(len(region) for region in regions)
+            caption.append(f"{folded:,} of {len(self.ops):,} ops folded into {len(regions)} summary "
+                           f"node{'s' if len(regions) != 1 else ''} ({fit_note or f'max_nodes={max_nodes}'})")
+        legend = self.scale.legend() if show_grads else ""
+        return _Scene(nodes, edges, self.cluster_labels, caption, legend, rankdir, magnitudes)
+
+
+def _measure(picture):
+    """(width, height) in px at 96 dpi of the picture as the renderer lays it out, or None when
+    there is no renderer (or it fails: the caller then guesses)."""
+    if find_renderer() is None:
+        return None
+    try:
+        svg = picture.pipe(format="svg", encoding="utf-8", quiet=True)
+    except Exception:       # a layout that fails here fails again, with its message, on render
+        return None
+    match = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if match is None:
+        return None
+    return float(match.group(1)) * _PX_PER_PT, float(match.group(2)) * _PX_PER_PT
+
+
+def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir="auto",
+               max_nodes=500, max_size=MAX_SIZE):
     """Draw the graph that computed ``roots`` as a ``graphviz.Digraph`` (DOT text in ``.source``).
 
     Tensors are boxes with a name (from ``params``: a Module, a mapping or (name, tensor) pairs,
     so parameters read ``0.weight``), shape, dtype, value and gradient; ops are ellipses named by
-    their Function class. Edges follow the data: inputs -> op -> output. Parameters have a bold
-    rounded border, inputs a dashed one, outputs a double one. A tensor's fill is its mean |grad|
-    on viridis, log scale (legend at the bottom), so vanishing and exploding paths stand out. Ops
-    made under ``ad.name_scope`` (every nn.Module call) are boxed by module, nested scopes nested.
+    their Function class, with a scalar constant written in (``Mul × 2.0``, ``Pow ** 2``). Data
+    tensors and other constants the op kept are small dotted boxes with their arrows. Edges follow
+    the data: inputs -> op -> output. Parameters have a bold rounded border, inputs a dashed one,
+    outputs a double one. A tensor's fill is its mean |grad| on viridis, log scale (legend at the
+    bottom), so vanishing and exploding paths stand out. Ops made under ``ad.name_scope`` (every
+    nn.Module call) are boxed by module, nested scopes nested, labelled with the module when
+    ``params`` is one (``0: Linear(2→8)``).
 
     Arguments:
         roots: the tensor(s) to draw from, usually the loss.
         params: names for tensors; a Module (``named_parameters()``), a mapping, or pairs. Any
-            tensor named here (an intermediate one too) also has its value shown.
+            tensor named here (an intermediate one, or a data tensor such as ``x``) also has its
+            value shown.
         show_values: ``"auto"`` or True: tensors of up to 8 elements printed in full, larger ones
             summarized (norm, min, max); ``"summary"``: summaries only; False: no values.
         show_grads: gradients (as text and colour) of the roots' sum with respect to each tensor,
             computed with ``ad.grad`` while the graph is alive; after a backward that freed it,
             the surviving ``.grad`` only (see the caption).
-        rankdir: graphviz's direction, "LR" (left to right) or "TB".
+        rankdir: ``"auto"`` (top to bottom, or left to right when that is what fits), ``"TB"``
+            or ``"LR"``.
         max_nodes: beyond this many drawn nodes the middle of long chains and of repeated blocks
             is folded into summary nodes ("... 9,990 ops (Add x4,995, Mul x4,995) ..."). None: never.
+        max_size: (width, length) in px at 96 dpi that the rendered picture must fit
+            (default 2000 x 4000): the layout is measured with the renderer and more of the
+            middle is folded until it fits. None: no limit.
 
-    Rendering (``.render()``, ``.pipe()``, Jupyter) uses :func:`find_renderer`; ``.source`` never does.
+    The result shows itself in Jupyter (``_repr_svg_``), renders with ``.render()``/``.pipe()``
+    (svg by default, as ``view()``), and writes an interactive page with ``.save_html(path)``.
+    Rendering uses :func:`find_renderer`; ``.source`` never does (without a renderer the fit to
+    ``max_size`` is a guess by levels).
     """
     graphviz = _import_graphviz()
-    if len(roots) == 1 and isinstance(roots[0], (list, tuple)):
-        roots = tuple(roots[0])
-    if not roots:
-        raise TypeError("draw_graph: pass the tensor(s) to draw, e.g. ad.draw_graph(loss)")
-    unique_roots = []
-    for root in roots:
-        if not isinstance(root, Tensor):
-            raise TypeError(f"draw_graph: expected Tensors, got {type(root).__name__}")
-        if not any(root is seen for seen in unique_roots):
-            unique_roots.append(root)
-    roots = unique_roots
-    if show_values not in ("auto", "summary", True, False):
-        raise ValueError(f'draw_graph: show_values must be "auto", "summary", True or False, got {show_values!r}')
-    summary_only = show_values == "summary"
-    show_values = bool(show_values)
+    if rankdir not in ("auto", "TB", "LR", "BT", "RL"):
+        raise ValueError(f'draw_graph: rankdir must be "auto", "TB" or "LR", got {rankdir!r}')
+    reading = _Reading(roots, params, show_values, show_grads)
+    return _fit(graphviz, reading, rankdir, max_nodes, max_size)
 
-    named = named_tensors(params)
-    order, index = _walk([root.grad_fn or root for root in roots])
-    names = {}
-    for name, tensor in named:
-        item = tensor.grad_fn or tensor
-        if item in index:
-            names.setdefault(item, name)
-    user_named = set(names)
-    root_items = [root.grad_fn or root for root in roots]
-    role_root = set(root_items)
-    for i, item in enumerate(root_items):
-        names.setdefault(item, "output" if len(roots) == 1 else f"output {i}")
 
-    given = list(roots) + [tensor for _, tensor in named if (tensor.grad_fn or tensor) in index]
-    meta = _output_meta(order, roots)
-    values = _values(order, given) if show_values else {}
-    grads, freed, failure = _gradients(order, roots, given, meta) if show_grads else ({}, False, None)
-    magnitudes = {item: _mean_abs(g) for item, g in grads.items()}
-    scale = _Scale(list(magnitudes.values()))
-
-    kept, regions, rank = _fold(order, index, roots, max_nodes)
-    region_of = {}
-    for k, region in enumerate(regions):
-        for op in region:
-            region_of[op] = k
-    consumers = {}      # leaf -> ops that use it, in traversal order
-    for item in order:
-        if not isinstance(item, Tensor):
-            for child in item.next_functions:
-                if child is not None and isinstance(child, Tensor):
-                    users = consumers.setdefault(child, [])
-                    if not users or users[-1] is not item:
-                        users.append(item)
-    drawn_leaves = [item for item in order if isinstance(item, Tensor)
-                    and (item in role_root or any(op in kept for op in consumers.get(item, ())))]
-    drawn_leaf_set = set(drawn_leaves)
-    leaf_ids = {index[item] for item in drawn_leaves}
-    absorbed = [0] * len(regions)
-    for item in order:
-        if isinstance(item, Tensor) and item not in drawn_leaf_set:
-            absorbed[region_of[consumers[item][0]]] += 1
-
-    def node_id(item):
-        return f"t{index[item]}"
-
-    picture = _picture_class(graphviz)(
-        name="autodiff", graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11",
-                                     "nodesep": "0.2", "ranksep": "0.3", "labelloc": "b",
-                                     "labeljust": "l"},
-        node_attr={"fontname": "Helvetica", "fontsize": "10", "margin": "0.11,0.05"},
-        edge_attr={"color": _LINE_COLOR, "arrowsize": "0.6"})
-
-    # (scope, statement) pairs; statements go into the cluster of their scope
-    statements = []
-
-    def tensor_node(item, scope):
-        name = names.get(item)
-        is_leaf = isinstance(item, Tensor)
-        if item in role_root:
-            attrs = {"style": "filled", "peripheries": "2"}
-        elif is_leaf and name is not None:
-            attrs = {"style": "filled,rounded", "penwidth": "2"}
-        elif is_leaf:
-            attrs = {"style": "filled,dashed"}
-            if name is None:
-                name = "input" if params is not None else "leaf"
-        else:
-            attrs = {"style": "filled", "color": "#777777"}
-        italic = item not in user_named
-        fill, font = scale.color(magnitudes.get(item)) if show_grads else (_PLAIN_COLOR, "black")
-        item_meta = (item.data.shape, item.data.dtype) if is_leaf else meta.get(item)
-        label = _tensor_label(name, italic, item_meta, values.get(item), grads.get(item),
-                              show_values, summary_only)
-        statements.append((scope, ("node", node_id(item), dict(
-            label=label, shape="box", fillcolor=fill, fontcolor=font, **attrs))))
-
-    for item in drawn_leaves:
-        scope = None
-        if item in names and item not in role_root:
-            scope = _common_scope([op.scope for op in consumers.get(item, ())])
-        tensor_node(item, scope)
-    for item in order:
-        if not isinstance(item, Tensor) and item in kept:
-            statements.append((item.scope, ("node", f"op{index[item]}", dict(
-                label=graphviz.nohtml(item.name), shape="ellipse", style="filled",
-                fillcolor=_OP_COLOR, fontsize="11", height="0.3"))))
-            tensor_node(item, item.scope)
-    for k, region in enumerate(regions):
-        label = _region_label(region, rank, absorbed[k],
-                              [magnitudes.get(op) for op in region] if show_grads else [])
-        statements.append((_common_scope([op.scope for op in region]), ("node", f"s{k}", dict(
-            label=graphviz.nohtml(label), shape="box", style="dashed,filled,rounded",
-            fillcolor="#f4f4f4", fontsize="11"))))
-
-    edges, seen_edges = [], set()
-    scope_of_node = {node: scope for scope, (_, node, _) in statements}
-
-    def source_of(child):
-        if not isinstance(child, Tensor) and child not in kept:
-            return f"s{region_of[child]}"
-        return node_id(child)
-
-    def add_edge(tail, head, dedupe, attrs=None):
-        if dedupe:
-            if (tail, head) in seen_edges:
-                return
-            seen_edges.add((tail, head))
-        edges.append((tail, head, attrs or {}))
-
-    for item in order:
-        if isinstance(item, Tensor):
+def _fit(graphviz, reading, rankdir, max_nodes, max_size):
+    """The picture of ``reading`` within ``max_size``: measured with the renderer, folding more
+    of the middle (and trying left to right for a wide, shallow graph) until it fits."""
+    direction = "TB" if rankdir == "auto" else rankdir
+    max_level, fit_note = None, None
+    try:
+        measured = max_size is not None and find_renderer() is not None
+    except RendererNotFoundError:   # a bad AUTODIFF_DOT: .source needs no renderer; render() says why
+        measured = False
+    if max_size is not None and not measured and reading.levels() > _GUESSED_LEVELS:
+        max_level, fit_note = _GUESSED_LEVELS, f"to fit {max_size[0]}x{max_size[1]} px (guessed)"
+    tried_lr = False
+    picture = None
+    for _ in range(16):
+        kept, regions = _fold(reading.order, reading.index, reading.roots, max_nodes, reading.rank, max_level)
+        picture = reading.scene(kept, regions, direction, max_nodes, fit_note).picture(graphviz)
+        picture._autodiff_fit = (kept, regions, direction, max_nodes, fit_note)
+        picture._autodiff_reading = reading
+        if not measured:
+            return picture
+        size = _measure(picture)
+        if size is None:
+            return picture
+        width, height = size
+        if width <= max_size[0] and height <= max_size[1]:
+            return picture
+        if rankdir == "auto" and not tried_lr and direction == "TB" and width > max_size[0] \
+                and height < max_size[1] / 2:
+            tried_lr, direction = True, "LR"     # wide and shallow: left to right may fit
             continue
-        if item in kept:
-            head = f"op{index[item]}"
-            tails = [source_of(child) for child in item.next_functions if child is not None]
-            # A parameter drawn in this op's box sits one rank above the op; an input arriving
-            # from another box must come from further up, or dot sets the two boxes side by side
-            # (they would share that rank) and the picture drifts sideways layer after layer.
-            boxed_param = item.scope is not None and any(
-                tail.startswith("t") and scope_of_node[tail] == item.scope and int(tail[1:]) in leaf_ids
-                for tail in tails)
-            for tail in tails:
-                longer = boxed_param and scope_of_node.get(tail) != item.scope
-                add_edge(tail, head, tail.startswith("s"), {"minlen": "2"} if longer else None)
-            add_edge(head, node_id(item), False)
-        else:
-            head = f"s{region_of[item]}"
-            for child in item.next_functions:
-                if child is not None and (isinstance(child, Tensor) and child in drawn_leaf_set
-                                          or not isinstance(child, Tensor) and child in kept):
-                    add_edge(node_id(child), head, True)
-
-    _emit(graphviz, picture, statements)
-    for tail, head, attrs in edges:
-        picture.edge(tail, head, **attrs)
-
-    caption = []
-    if show_grads:
-        if failure is not None:
-            caption.append(f"gradients not shown: ad.grad failed on this graph ({failure})")
-        elif freed:
-            caption.append("The graph was freed by backward(): only gradients that survive it are "
-                           "shown (leaves' .grad, retain_grad() tensors).")
-            caption.append("Draw before backward(), or call backward(retain_graph=True), to see the "
-                           "gradient of every tensor.")
-        elif grads:
-            of = (names[root_items[0]] if len(roots) == 1 and roots[0].data.size == 1
-                  else "sum(" + " + ".join(names[item] for item in root_items) + ")")
-            caption.append(f"grad: d {of} / d tensor, computed with ad.grad on the live graph")
-    if regions:
-        folded = sum(len(region) for region in regions)
-        total = sum(1 for item in order if not isinstance(item, Tensor))
-        caption.append(f"{folded:,} of {total:,} ops folded into {len(regions)} summary "
-                       f"node{'s' if len(regions) != 1 else ''} (max_nodes={max_nodes})")
-    legend = scale.legend() if show_grads else ""
-    if legend or caption:
-        rows = [legend] if legend else []
-        rows += [f'<tr><td align="left" border="0">{_html(line)}</td></tr>' for line in caption]
-        picture.attr(label='<<table border="0" cellspacing="2" cellpadding="1">' + "".join(rows) + "</table>>")
+        along = height if direction in ("TB", "BT") else width
+        limit = max_size[1] if direction in ("TB", "BT") else max_size[0]
+        kept_levels = max_level if max_level is not None else reading.levels()
+        if along > limit and kept_levels > 1:
+            shrink = max(1, min(kept_levels - 1, int(kept_levels * limit / along * 0.92)))
+            max_level = shrink
+            fit_note = f"to fit {max_size[0]}x{max_size[1]} px"
+            continue
+        if max_nodes is None or max_nodes > 16:
+            total = 2 * len(reading.ops) + (len(reading.order) - len(reading.ops))
+            max_nodes = max(16, int((max_nodes or total) * 0.7))
+            fit_note = f"to fit {max_size[0]}x{max_size[1]} px"
+            continue
+        break
     return picture
-
-
-def _emit(graphviz, picture, statements):
-    """Write node statements, nesting a cluster per scope path ('a.b' inside 'a'); iterative."""
-    clusters = {}       # scope path -> Digraph, created in first-use order
-    order = {}
-    for scope, _ in statements:
-        if scope is None:
-            continue
-        parts = scope.split(".")
-        for n in range(1, len(parts) + 1):
-            path = ".".join(parts[:n])
-            if path not in clusters:
-                clusters[path] = graphviz.Digraph(name=f"cluster_{path}", graph_attr={
-                    "label": graphviz.nohtml(path), "style": "rounded,dashed", "color": "#888888",
-                    "fontcolor": "#444444", "fontsize": "11", "labeljust": "l", "labelloc": "t"})
-                order[path] = len(order)
-    for scope, (_, node, attrs) in statements:
-        (picture if scope is None else clusters[scope]).node(node, **attrs)
-    # children before parents, so a parent copies finished children
-    for path in sorted(order, key=lambda p: (-p.count("."), order[p])):
-        parent = path.rsplit(".", 1)[0] if "." in path else None
-        (picture if parent is None else clusters[parent]).subgraph(clusters[path])

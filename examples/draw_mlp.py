@@ -1,12 +1,11 @@
-"""Draw a small MLP's graph after one training step: docs/mlp_graph.png and docs/mlp_graph.svg.
+"""Draw the README's picture: an nn.MLP's training step with F.mse_loss, as a user draws it.
 
-The MLP is written with raw ops inside ad.name_scope, numbered like nn.Sequential's children
-("0", "1", ...), so the picture boxes each layer and names parameters "0.weight". The data x
-and targets y do not require grad, so, as constants, they are not drawn.
-TODO: switch to nn.MLP / nn.Sequential once the nn package lands; its Module.__call__ opens the
-same name scopes and model.named_parameters() gives the names.
+Writes docs/mlp_graph.dot (the DOT text; tests/test_viz.py regenerates it and fails when it
+differs, so the picture beside it is never stale), docs/mlp_graph.svg and docs/mlp_graph.png.
+With --sizes it also writes the size-rule pictures: a 2-4-1 MLP, a 5-layer and an 11-layer MLP,
+and a 10^5-op chain (docs/size_*.png), each within 2000 x 4000 px.
 
-    python examples/draw_mlp.py [output-directory]
+    python examples/draw_mlp.py [--sizes] [output-directory]
 """
 import os
 import sys
@@ -15,52 +14,62 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import autodiff as ad  # noqa: E402
+import nn  # noqa: E402
+import nn.functional as F  # noqa: E402
+
+DOCS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
 
 
-def make_mlp(sizes, seed=0):
-    """Parameters of Linear layers (weight (in, out), bias (out,)), named as nn.Sequential would
-    name them with an activation after every Linear but the last: 0.weight, 0.bias, 2.weight..."""
+def mlp_step(sizes=(2, 8, 8, 1), activation="tanh", batch=16, seed=0):
+    """(model, loss) of one forward pass of an nn.MLP on a small XOR-like data set."""
+    ad.manual_seed(seed)
+    model = nn.MLP(list(sizes), activation=activation)
     rng = np.random.default_rng(seed)
-    params = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        params[f"{2 * i}.weight"] = ad.tensor(rng.normal(0, 1 / np.sqrt(n_in), (n_in, n_out)),
-                                              dtype="float32", requires_grad=True)
-        params[f"{2 * i}.bias"] = ad.zeros(n_out, requires_grad=True)
-    return params
+    x = ad.tensor(rng.normal(size=(batch, sizes[0])), dtype="float32")
+    y = ad.tensor((x.data[:, :1] * x.data[:, -1:] > 0).astype(np.float32).repeat(sizes[-1], axis=1))
+    loss = F.mse_loss(model(x), y)
+    return model, loss
 
 
-def forward(params, x, n_layers):
-    for i in range(n_layers):
-        with ad.name_scope(str(2 * i)):
-            x = x @ params[f"{2 * i}.weight"] + params[f"{2 * i}.bias"]
-        if i < n_layers - 1:
-            with ad.name_scope(str(2 * i + 1)):
-                x = ad.tanh(x)
-    return x
+def picture():
+    """The README's picture: drawn before backward(), so every gradient is shown."""
+    model, loss = mlp_step()
+    return ad.draw_graph(loss, params=model)
 
 
-def main(out_dir):
-    rng = np.random.default_rng(1)
-    x = ad.tensor(rng.normal(size=(16, 2)), dtype="float32")
-    y = ad.tensor((x.data[:, :1] * x.data[:, 1:] > 0).astype(np.float32))
-    sizes = [2, 8, 8, 1]
-    params = make_mlp(sizes)
+def chain(n_ops=100_000):
+    """x, and a chain of n_ops scalar ops on it (y = y * 1.0001 + 0.001, repeated)."""
+    x = ad.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(n_ops // 2):
+        y = y * 1.0001 + 0.001
+    return x, y
 
-    prediction = forward(params, x, len(sizes) - 1)
-    loss = ((prediction - y) ** 2).mean()
-    loss.backward(retain_graph=True)     # keep the graph so the picture can show every gradient
-    # top to bottom: a deep, narrow graph reads better as a column than as one long row
-    picture = ad.draw_graph(loss, params={**params, "loss": loss}, rankdir="TB")
-    with ad.no_grad():                   # the training step's update (optim.SGD, lr=0.1)
-        for p in params.values():
-            p.data -= 0.1 * p.grad.data
-            p.grad = None
 
+def size_pictures():
+    """name -> picture of the size rule's four graphs."""
+    pictures = {}
+    for name, sizes in (("mlp_2_4_1", (2, 4, 1)), ("mlp_5_layers", (2, 16, 16, 16, 16, 1)),
+                        ("mlp_11_layers", (2,) + (16,) * 10 + (1,))):
+        model, loss = mlp_step(sizes)
+        pictures[name] = ad.draw_graph(loss, params=model)
+    x, y = chain()
+    pictures["chain_100k"] = ad.draw_graph(y, params={"x": x})
+    return pictures
+
+
+def main(out_dir, sizes=False):
     os.makedirs(out_dir, exist_ok=True)
+    graph = picture()
+    with open(os.path.join(out_dir, "mlp_graph.dot"), "w", encoding="utf-8") as file:
+        file.write(graph.source)
     for fmt in ("png", "svg"):
-        path = picture.render(outfile=os.path.join(out_dir, f"mlp_graph.{fmt}"), cleanup=True)
-        print("wrote", path)
+        print("wrote", graph.render(outfile=os.path.join(out_dir, f"mlp_graph.{fmt}"), cleanup=True, quiet=True))
+    if sizes:
+        for name, graph in size_pictures().items():
+            print("wrote", graph.render(outfile=os.path.join(out_dir, f"size_{name}.png"), cleanup=True, quiet=True))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")))
+    args = [a for a in sys.argv[1:] if a != "--sizes"]
+    main(args[0] if args else DOCS, sizes="--sizes" in sys.argv[1:])

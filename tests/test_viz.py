@@ -50,7 +50,9 @@ def node_named(source, name):
 
 
 def op_nodes(source, op):
-    return [node for node, (attrs, _) in nodes(source).items() if f"label={op} " in attrs]
+    """Op nodes named ``op`` (their label may go on: ``Mul × 2.0``)."""
+    return [node for node, (attrs, _) in nodes(source).items()
+            if re.search(rf'label="?{op}[ "]', attrs) and "shape=ellipse" in attrs]
 
 
 def fill(attrs):
@@ -314,7 +316,7 @@ def test_long_chain_collapses():
     for _ in range(5_000):
         y = y * 1.0001 + 0.001
     start = time.perf_counter()
-    source = ad.draw_graph(y, params={"x": x}, max_nodes=200).source
+    source = ad.draw_graph(y, params={"x": x}, max_nodes=200, max_size=None).source
     assert time.perf_counter() - start < 10
     found = nodes(source)
     assert len(found) <= 200 + 4
@@ -326,7 +328,7 @@ def test_long_chain_collapses():
     assert "ops folded into 1 summary node (max_nodes=200)" in source
     ids = list(found)
     assert ids == sorted(ids, key=lambda n: ids.index(n))     # and it stays deterministic
-    assert source == ad.draw_graph(y, params={"x": x}, max_nodes=200).source
+    assert source == ad.draw_graph(y, params={"x": x}, max_nodes=200, max_size=None).source
 
 
 def test_repeated_blocks_collapse_with_their_scopes():
@@ -337,7 +339,7 @@ def test_repeated_blocks_collapse_with_their_scopes():
         params[f"blocks.{i}.weight"] = w
         with ad.name_scope("blocks"), ad.name_scope(str(i)):
             h = ad.tanh(h * w) + h
-    source = ad.draw_graph(h.sum(), params=params, max_nodes=80).source
+    source = ad.draw_graph(h.sum(), params=params, max_nodes=80, max_size=None).source
     found = nodes(source)
     assert len(found) <= 80 + 4
     (summary,) = [(attrs, clusters) for attrs, clusters in found.values() if "ops (" in attrs]
@@ -461,3 +463,116 @@ def test_grad_flow_plot(tmp_path):
     rows = grad_flow(params, path=tmp_path / "flow.png")
     assert len(rows) == 6 and rows.figure is not None
     assert open(tmp_path / "flow.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- issue 20: pictures that teach ------------------------------------------------------------------
+
+def png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def need_renderer():
+    if viz.find_renderer() is None:
+        pytest.skip("no renderer (pip install \"autodiff[viz]\" brings graphviz-pure)")
+
+
+def test_size_rule_pictures_fit():
+    """A 2-4-1, a 5-layer and an 11-layer MLP and a 10^5-op chain, rendered to PNG at 96 dpi by
+    the renderer, each fit in 2000 x 4000 px (the docs/size_*.png pictures)."""
+    need_renderer()
+    from examples import draw_mlp
+    pictures = draw_mlp.size_pictures()
+    sizes = {name: png_size(picture.pipe(format="png", quiet=True)) for name, picture in pictures.items()}
+    for name, (width, height) in sizes.items():
+        assert width <= 2000 and height <= 4000, (name, width, height)
+    # and they are drawn top to bottom, with the long ones folded to fit, saying so
+    assert all("rankdir=TB" in picture.source for picture in pictures.values())
+    assert "ops folded into 1 summary node (to fit 2000x4000 px)" in pictures["chain_100k"].source
+    assert "ops folded" not in pictures["mlp_2_4_1"].source
+    # without the rule the 11-layer net is longer than 4000 px
+    model, loss = draw_mlp.mlp_step((2,) + (16,) * 10 + (1,))
+    assert png_size(ad.draw_graph(loss, params=model, max_size=None).pipe(format="png", quiet=True))[1] > 4000
+
+
+def test_readme_dot_is_current():
+    """docs/mlp_graph.dot is what examples/draw_mlp.py draws today (rerun it when this fails:
+    python examples/draw_mlp.py)."""
+    from examples import draw_mlp
+    committed = open(os.path.join(draw_mlp.DOCS, "mlp_graph.dot"), encoding="utf-8").read()
+    assert draw_mlp.picture().source == committed, "docs/mlp_graph.dot is stale: run python examples/draw_mlp.py"
+
+
+def test_module_clusters_are_labelled_with_the_module():
+    import nn
+    import nn.functional as F
+    ad.manual_seed(0)
+    model = nn.MLP([2, 8, 1], activation="tanh")
+    loss = F.mse_loss(model(ad.randn(4, 2)), ad.randn(4, 1))
+    source = ad.draw_graph(loss, params=model).source
+    assert 'label="0: Linear(2→8)"' in source and 'label="1: Tanh"' in source
+    assert 'label="2: Linear(8→1)"' in source and 'label="MLP(2→8→1)"' in source
+    found = nodes(source)
+    assert found[node_named(source, "0.weight")[0]][1] == ("MLP", "MLP.0")
+    # the data x (which Linear saved) is a small box with its shape and value; the target y,
+    # which Sub does not keep, is a small box that says so
+    data = [attrs for attrs, _ in found.values() if "dotted" in attrs]
+    assert len(data) == 2
+    assert any("(4, 2) float32" in attrs and "value [[" in attrs for attrs in data)
+    assert any("value not kept" in attrs for attrs in data)
+    x_box = next(node for node, (attrs, _) in found.items() if "(4, 2) float32" in attrs and "dotted" in attrs)
+    (linear,) = [node for node in op_nodes(source, "Linear") if found[node][1] == ("MLP", "MLP.0")]
+    assert (x_box, linear) in edges(source)
+
+
+def test_constants_are_written_into_their_op():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = ((x * 2.0) ** 2 / 4.0 - 1.0).sum() + (10.0 / x).sum() + (x * x).sum()
+    source = ad.draw_graph(y, params={"x": x}).source
+    labels = re.findall(r'label="([^"<]+)"', source)
+    for text in ("Mul × 2.0", "Pow ** 2", "Div ÷ 4.0", "Sub − a number", "Div 10.0 ÷ x", "Mul x × x"):
+        assert text in labels, (text, labels)
+    # a non-scalar constant is a box of its own, with its value
+    w = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    source = ad.draw_graph((w * ad.tensor([4.0, 5.0, 6.0])).sum(), params={"w": w}).source
+    (box,) = [attrs for attrs, _ in nodes(source).values() if "dotted" in attrs]
+    assert "value [4, 5, 6]" in box and "(3) float32" in box
+
+
+def test_a_clear_hint_when_there_is_no_graph():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    with ad.no_grad():
+        y = x * 2
+    source = ad.draw_graph(y).source
+    assert "No graph to draw" in source and "no_grad" in source and "requires_grad=True" in source
+    assert "No graph yet: this is a leaf tensor" in ad.draw_graph(x).source
+
+
+def test_svg_repr_and_view_format(tmp_path):
+    a, b, c = scalar_expression()
+    picture = ad.draw_graph(c)
+    assert picture.format == "svg"          # what view() and render() write: graphviz-pure can
+    need_renderer()
+    assert picture._repr_svg_().lstrip().startswith("<?xml") and "<svg" in picture._repr_svg_()
+    path = picture.render(tmp_path / "picture", view=False)
+    assert path.endswith(".svg") and "<svg" in open(path, encoding="utf-8").read()
+
+
+def test_wide_shallow_graphs_go_left_to_right():
+    need_renderer()
+    leaves = [ad.tensor(np.arange(8.0) + i, requires_grad=True) for i in range(40)]
+    total = leaves[0]
+    for leaf in leaves[1:]:
+        total = total + leaf          # 40 long boxes: too wide side by side
+    picture = ad.draw_graph(total.sum(), params={f"p{i}": t for i, t in enumerate(leaves)})
+    width, height = png_size(picture.pipe(format="png", quiet=True))
+    assert width <= 2000 and height <= 4000
+
+
+def test_source_needs_no_renderer_even_with_a_bad_autodiff_dot(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTODIFF_DOT", str(tmp_path / "no-such-dot"))
+    a, b, c = scalar_expression()
+    picture = ad.draw_graph(c)
+    assert "Mul" in picture.source
+    with pytest.raises(viz.RendererNotFoundError, match="AUTODIFF_DOT"):
+        picture.pipe(format="svg")
