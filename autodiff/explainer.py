@@ -447,7 +447,7 @@ def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_s
     ``path`` ending in ``.gif``: an animated GIF (Pillow), one frame per node, ``duration``
     seconds each. Ending in ``.html``: one self-contained page with a slider over the frames and
     the explanation of each step (as ``ad.explain`` prints it). Returns the path. Nothing is
-    changed: no ``.grad`` written, the graph kept. Needs the renderer (``pip install "autodiff[viz]"``).
+    changed: no ``.grad`` written, the graph kept. Needs the renderer (``pip install "numpy-autodiff[viz]"``).
     A walk of more than ``max_frames`` nodes raises (each frame is one render) instead of
     running for minutes; animate a smaller graph, or raise the limit.
     """
@@ -469,7 +469,7 @@ def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_s
         try:
             from PIL import Image
         except ImportError:
-            raise ImportError('animate_backward writes GIFs with Pillow: pip install "autodiff[demo]" '
+            raise ImportError('animate_backward writes GIFs with Pillow: pip install "numpy-autodiff[demo]" '
                               "(matplotlib brings it) or pip install pillow") from None
         import io
         images = []

@@ -34,7 +34,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
     import_or_fail("ipykernel")
     from autodiff import viz
     if viz.find_renderer() is None:
-        pytest.skip("no renderer for the inline graphs (pip install \"autodiff[viz]\")")
+        pytest.skip("no renderer for the inline graphs (pip install \"numpy-autodiff[viz]\")")
     notebook = nbformat.read(path, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
         "commit notebooks without outputs"

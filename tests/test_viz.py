@@ -474,7 +474,7 @@ def png_size(data):
 
 def need_renderer():
     if viz.find_renderer() is None:
-        pytest.skip("no renderer (pip install \"autodiff[viz]\" brings graphviz-pure)")
+        pytest.skip("no renderer (pip install \"numpy-autodiff[viz]\" brings graphviz-pure)")
 
 
 def test_size_rule_pictures_fit():

@@ -24,7 +24,7 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 def need_renderer():
     if viz.find_renderer() is None:
-        pytest.skip("no renderer (pip install \"autodiff[viz]\" brings graphviz-pure)")
+        pytest.skip("no renderer (pip install \"numpy-autodiff[viz]\" brings graphviz-pure)")
 
 
 def mlp_picture(sizes=(2, 8, 8, 1), seed=0):
@@ -112,7 +112,7 @@ def browser():
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        missing.append("selenium (pip install \"autodiff[test]\")")
+        missing.append("selenium (pip install \"numpy-autodiff[test]\")")
     if missing:
         message = ("the browser test needs " + ", ".join(missing) +
                    ": apt-get install -y chromium chromium-driver (as .ci/run does)")
