@@ -793,3 +793,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     pos_weight = _weight_for(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# spatial ops: convolution, pooling, interpolation, padding, channel dropout (nn/spatial.py)
+
+from .spatial import (  # noqa: E402
+    conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold, max_pool1d, max_pool2d, avg_pool1d,
+    avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
+    interpolate, pad, dropout1d, dropout2d,
+)
+from .spatial import __all__ as _spatial_names  # noqa: E402
+
+__all__ += _spatial_names
