@@ -154,7 +154,7 @@ def _columns(x, geometry):
     windows = windows.reshape((n,) + geometry.output_size + (groups, channels // groups) + geometry.kernel)
     order = (tuple(range(d + 2)) + tuple(range(d + 3, 2 * d + 3)) + (d + 2,))    # (N, *O, G, *K, C/G)
     columns = np.ascontiguousarray(windows.transpose(order))
-    return columns.reshape(n * math.prod(geometry.output_size), groups, -1)
+    return columns.reshape(n * math.prod(geometry.output_size), groups, math.prod(geometry.kernel) * channels // groups)
 
 
 def _grouped_weight(weight, groups):
@@ -175,7 +175,7 @@ def _conv(x, weight, bias, geometry, columns=None):
         out = columns[:, 0, :] @ grouped[0].T           # (N * P, O)
     else:
         out = np.matmul(columns.transpose(1, 0, 2), grouped.transpose(0, 2, 1))   # (G, N * P, O/G)
-        out = out.transpose(1, 0, 2).reshape(out.shape[1], -1)
+        out = out.transpose(1, 0, 2).reshape(out.shape[1], weight.shape[0])
     if bias is not None:
         if np.result_type(out, bias) == out.dtype:
             out += bias
@@ -196,7 +196,7 @@ def _conv_transpose(grad, weight, bias, geometry):
     if groups == 1:
         columns = (rows @ grouped[0])[None]             # (1, N * P, K * C)
     else:
-        columns = np.matmul(rows.reshape(rows.shape[0], groups, -1).transpose(1, 0, 2), grouped)
+        columns = np.matmul(rows.reshape(rows.shape[0], groups, out_channels // groups).transpose(1, 0, 2), grouped)
     columns = columns.reshape((groups, n) + geometry.output_size + geometry.kernel + (group_channels,))
     padded = tuple(size + before + after for size, (before, after) in zip(geometry.input_size, geometry.padding))
     buffer = np.zeros((n,) + padded + (groups * group_channels,), columns.dtype)
@@ -223,10 +223,11 @@ def _conv_weight(x, grad, geometry, columns=None):
     if groups == 1:
         out = (rows.T @ columns[:, 0, :])[None]         # (1, O, K * C)
     else:
-        out = np.matmul(rows.reshape(rows.shape[0], groups, -1).transpose(1, 2, 0), columns.transpose(1, 0, 2))
+        out = np.matmul(rows.reshape(rows.shape[0], groups, grad.shape[1] // groups).transpose(1, 2, 0),
+                        columns.transpose(1, 0, 2))
     out_channels = grad.shape[1]
     d = len(geometry.kernel)
-    out = out.reshape((out_channels,) + geometry.kernel + (-1,))      # (O, *K, C/G)
+    out = out.reshape((out_channels,) + geometry.kernel + (x.shape[1] // groups,))      # (O, *K, C/G)
     return np.ascontiguousarray(out.transpose((0, d + 1) + tuple(range(1, d + 1))))
 
 
@@ -353,7 +354,8 @@ def _unfold(x, geometry):
     d = len(geometry.kernel)
     windows = _window_view(_to_channels_last(x, geometry.padding), geometry)   # (N, *O, C, *K)
     order = (0, d + 1) + tuple(range(d + 2, 2 * d + 2)) + tuple(range(1, d + 1))   # (N, C, *K, *O)
-    return np.ascontiguousarray(windows.transpose(order)).reshape(n, channels * math.prod(geometry.kernel), -1)
+    return np.ascontiguousarray(windows.transpose(order)).reshape(
+        n, channels * math.prod(geometry.kernel), math.prod(geometry.output_size))
 
 
 def _fold(columns, geometry):
@@ -511,7 +513,8 @@ def _max_pool(x, geometry):
     # the max and the first position holding it are a few whole-array ops (numpy's argmax along
     # a leading axis would copy again, and a running loop needs masked writes: both slower)
     order = tuple(range(d + 2, 2 * d + 2)) + tuple(range(d + 2))
-    columns = np.ascontiguousarray(windows.transpose(order)).reshape((-1,) + windows.shape[:d + 2])
+    columns = np.ascontiguousarray(windows.transpose(order)).reshape(
+        (math.prod(geometry.kernel),) + windows.shape[:d + 2])
     values, best = first_max(columns)
     if geometry.padding and columns.dtype.kind == "f" and any(before for before, _ in geometry.padding):
         _fix_empty_windows(values, best, geometry)
@@ -539,9 +542,15 @@ def first_max(candidates):
     pooling picks: the first maximum in order, but the last NaN where there is NaN.
     Returns (values, best), both (...)."""
     values = np.maximum.reduce(candidates, axis=0)          # NaN wins, as in PyTorch
-    # the first k holding the max is the count of the k before it
-    reached = np.logical_or.accumulate(candidates == values, axis=0)
-    best = len(candidates) - np.add.reduce(reached, axis=0, dtype=np.intp)
+    # the first k holding the max is the count of the k before it that do not (a loop over k:
+    # np.logical_or.accumulate along axis 0 is 25x slower)
+    count = len(candidates)
+    best = np.zeros(values.shape, np.uint8 if count < 256 else np.intp)
+    found = candidates[0] == values
+    for k in range(1, count):
+        best += ~found
+        if k < count - 1:
+            found |= candidates[k] == values
     if candidates.dtype.kind == "f":
         nan = np.isnan(values)
         if nan.any():

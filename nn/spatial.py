@@ -499,7 +499,7 @@ def _adaptive_max_poolnd(d, op, input, output_size, return_indices):
         shape[i], shape[d + i] = c.shape
         plane = plane + c.reshape(shape) * math.prod(spatial[i + 1:])
     flat_plane = plane.reshape(sizes + (-1,))                                       # (*O, K)
-    values = data.reshape(data.shape[:2] + (-1,))[..., flat_plane]                  # (N, C, *O, K)
+    values = data.reshape(data.shape[:2] + (math.prod(spatial),))[..., flat_plane]                  # (N, C, *O, K)
     best = first_max(np.moveaxis(values, -1, 0))[1]                                 # (N, C, *O)
     indices = np.take_along_axis(np.broadcast_to(flat_plane, values.shape), best[..., None], -1)[..., 0]
     indices = indices.astype(np.int64)
@@ -639,8 +639,9 @@ def _source_index(size, before, after, mode):
         positions = np.where(positions >= size, 2 * (size - 1) - positions, positions)
     elif mode == "replicate":
         positions = np.clip(positions, 0, size - 1)
-    else:   # circular
-        positions = positions % size
+    else:   # circular, as PyTorch: wrapping around what is left after cropping (negative amounts)
+        start, kept = max(-before, 0), size - max(-before, 0) - max(-after, 0)
+        positions = start + (np.arange(-max(before, 0), kept + max(after, 0)) % kept)
     return positions
 
 
