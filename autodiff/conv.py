@@ -274,14 +274,14 @@ class Conv(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, geometry):
         out, columns = _conv(x, weight, bias, geometry)
-        ctx.save_for_backward(x, weight)
+        # the columns are saved (and so freed after the backward) only when dweight needs them
+        ctx.save_for_backward(x, weight, columns if ctx.needs_input_grad[1] else None)
         ctx.geometry = geometry
-        ctx.columns = columns if ctx.needs_input_grad[1] else None
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, weight, columns = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         geometry = ctx.geometry
         grad_x = conv_transpose(grad, weight, None, geometry) if need_x else None
@@ -290,7 +290,7 @@ class Conv(Function):
             if isinstance(grad, Tensor) or isinstance(x, Tensor):    # create_graph: on the graph
                 grad_weight = ConvWeight.apply(x, grad, geometry)
             else:
-                grad_weight = _conv_weight(x, grad, geometry, ctx.columns)
+                grad_weight = _conv_weight(x, grad, geometry, columns)
         grad_bias = _bias_grad(grad) if need_bias else None
         return grad_x, grad_weight, grad_bias, None
 

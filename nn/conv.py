@@ -1,5 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's arguments,
-attributes, initialisation, state-dict keys and reprs)."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+ConvTranspose3d (PyTorch's arguments, attributes, initialisation, state-dict keys and reprs)."""
 import math
 import numbers
 
@@ -11,7 +11,10 @@ from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+_CONVOLVE = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -123,7 +126,7 @@ class _Conv(_ConvNd):
         return [amount for pair in reversed(pairs) for amount in pair]
 
     def forward(self, x):
-        convolve = F.conv1d if self._dims == 1 else F.conv2d
+        convolve = _CONVOLVE[self._dims]
         if self.padding_mode != "zeros":
             amounts = self._explicit_padding()
             if amounts is not None:
@@ -153,6 +156,13 @@ class Conv2d(_Conv):
     (64, 32, 8, 8)
     """
     _dims = 2
+
+
+class Conv3d(_Conv):
+    """3-d convolution over (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out) (see
+    ``F.conv3d``); weight (C_out, C_in / groups, kD, kH, kW), bias (C_out,), initialised as
+    PyTorch's."""
+    _dims = 3
 
 
 class _ConvTranspose(_ConvNd):
@@ -186,7 +196,7 @@ class _ConvTranspose(_ConvNd):
         return tuple(extra)
 
     def forward(self, x, output_size=None):
-        convolve = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
+        convolve = _CONVOLVE_TRANSPOSED[self._dims]
         return convolve(x, self.weight, self.bias, self.stride, self.padding, self._output_padding(x, output_size),
                         self.groups, self.dilation)
 
@@ -203,3 +213,9 @@ class ConvTranspose2d(_ConvTranspose):
     ``F.conv_transpose2d``); weight (C_in, C_out / groups, kH, kW), bias (C_out,), initialised
     as PyTorch's. ``forward(x, output_size=None)``: ``output_size`` picks the output_padding."""
     _dims = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """Transposed 3-d convolution (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out) (see
+    ``F.conv_transpose3d``); weight (C_in, C_out / groups, kD, kH, kW), bias (C_out,)."""
+    _dims = 3

@@ -1,4 +1,4 @@
-"""Layers: Identity, Linear, Flatten, Dropout, Dropout1d, Dropout2d, and MLP (a Sequential of them)."""
+"""Layers: Identity, Linear, Flatten, Dropout, Dropout1d/2d/3d, and MLP (a Sequential of them)."""
 import copy
 import math
 
@@ -13,7 +13,7 @@ from .containers import Sequential
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Flatten", "Dropout", "Dropout1d", "Dropout2d", "MLP"]
+__all__ = ["Identity", "Linear", "Flatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "MLP"]
 
 
 def _dtype(dtype):
@@ -121,6 +121,14 @@ class Dropout2d(Dropout):
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """In training, zero each whole channel of (N, C, D, H, W) with probability ``p`` and scale
+    the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout3d``)."""
+
+    def forward(self, x):
+        return F.dropout3d(x, self.p, self.training)
 
 
 class Dropout1d(Dropout):

@@ -1,4 +1,5 @@
-"""Normalization layers: LayerNorm, BatchNorm1d and BatchNorm2d (PyTorch's semantics, composed from ops)."""
+"""Normalization layers: LayerNorm, BatchNorm1d, BatchNorm2d and BatchNorm3d (PyTorch's semantics, composed
+from ops)."""
 import numbers
 
 import numpy as np
@@ -9,7 +10,7 @@ from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class LayerNorm(Module):
@@ -155,5 +156,15 @@ class BatchNorm2d(BatchNorm1d):
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d: expected a 4-D input (N, {self.num_features}, H, W), got shape "
+                             f"{x.shape}")
+        return self._normalize(x)
+
+
+class BatchNorm3d(BatchNorm1d):
+    """Batch normalization of (N, C, D, H, W) inputs per channel C; otherwise as BatchNorm1d."""
+
+    def forward(self, x):
+        if x.ndim != 5 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm3d: expected a 5-D input (N, {self.num_features}, D, H, W), got shape "
                              f"{x.shape}")
         return self._normalize(x)

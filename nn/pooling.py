@@ -1,11 +1,12 @@
-"""Pooling and resampling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d,
-AdaptiveMaxPool1d/2d and Upsample, thin Modules around nn.functional (PyTorch's arguments,
-attributes and reprs)."""
+"""Pooling and resampling layers: MaxPool1d/2d/3d, MaxUnpool1d/2d/3d, AvgPool1d/2d/3d,
+AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d and Upsample, thin Modules around
+nn.functional (PyTorch's arguments, attributes and reprs)."""
 from . import functional as F
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool1d",
+           "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample"]
 
 
 class _MaxPoolNd(Module):
@@ -48,8 +49,54 @@ class MaxPool2d(_MaxPoolNd):
                             self.return_indices)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Max over sliding windows of (N, C, D, H, W) (see ``F.max_pool3d``)."""
+
+    def forward(self, x):
+        return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
 def _single(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _repeat(value, d):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
+
+
+class _MaxUnpoolNd(Module):
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _repeat(kernel_size, self._dims)
+        self.stride = _repeat(stride if stride is not None else kernel_size, self._dims)
+        self.padding = _repeat(padding, self._dims)
+
+    def forward(self, x, indices, output_size=None):
+        unpool = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[self._dims]
+        return unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d: ``forward(x, indices, output_size=None)`` (see
+    ``F.max_unpool1d``)."""
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d: ``forward(x, indices, output_size=None)`` puts each value
+    at its index, zeros elsewhere (see ``F.max_unpool2d``)."""
+    _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool3d (see ``F.max_unpool3d``)."""
+    _dims = 3
 
 
 class AvgPool1d(Module):
@@ -93,6 +140,14 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AvgPool3d(AvgPool2d):
+    """Mean over sliding windows of (N, C, D, H, W) (see ``F.avg_pool3d``)."""
+
+    def forward(self, x):
+        return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+
 class _AdaptivePool(Module):
     def __init__(self, output_size):
         super().__init__()
@@ -117,6 +172,14 @@ class AdaptiveAvgPool2d(_AdaptivePool):
         return F.adaptive_avg_pool2d(x, self.output_size)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Mean over adaptive windows: (N, C, D, H, W) -> (N, C, *output_size) (see
+    ``F.adaptive_avg_pool3d``)."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool3d(x, self.output_size)
+
+
 class _AdaptiveMaxPool(_AdaptivePool):
     def __init__(self, output_size, return_indices=False):
         super().__init__(output_size)
@@ -137,9 +200,17 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max over adaptive windows: (N, C, D, H, W) -> (N, C, *output_size) (see ``F.adaptive_max_pool3d``)."""
+
+    def forward(self, x):
+        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
+
+
 class Upsample(Module):
     """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor`` with ``mode``
-    'nearest', 'nearest-exact', 'linear', 'bilinear' or 'area' (see ``F.interpolate``)."""
+    'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear' or 'area' (see
+    ``F.interpolate``)."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):

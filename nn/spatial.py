@@ -1,13 +1,15 @@
 """nn.functional's spatial ops with PyTorch's signatures and layouts: convolution and its
-transpose, unfold/fold, max/average/adaptive pooling, interpolation, padding, channel dropout.
+transpose, unfold/fold, max/average/adaptive pooling and max unpooling, interpolation, padding,
+channel dropout.
 
-Inputs are (N, C, L) for the 1-d ops and (N, C, H, W) for the 2-d ops (or the same without N:
-an unbatched input, as PyTorch accepts); conv weights are (out_channels, in_channels / groups,
-*kernel) and transposed-conv weights (in_channels, out_channels / groups, *kernel), so a state
-dict moves to PyTorch unchanged. The differentiable ops are the Functions of ``autodiff.conv``;
-the rest is composed: average pooling is a convolution with a ones kernel, adaptive average
-pooling and linear interpolation are matmuls with constant (out, in) matrices, nearest
-interpolation and the non-constant paddings are integer-array indexing.
+Inputs are (N, C, L) for the 1-d ops, (N, C, H, W) for the 2-d ops and (N, C, D, H, W) for the
+3-d ops (or the same without N: an unbatched input, as PyTorch accepts); conv weights are
+(out_channels, in_channels / groups, *kernel) and transposed-conv weights (in_channels,
+out_channels / groups, *kernel), so a state dict moves to PyTorch unchanged. The differentiable
+ops are the Functions of ``autodiff.conv``; the rest is composed: average pooling is a
+convolution with a ones kernel, adaptive average pooling and linear/cubic interpolation are
+matmuls with constant (out, in) matrices along each spatial dim, nearest interpolation and the
+non-constant paddings are integer-array indexing.
 """
 import math
 import numbers
@@ -17,17 +19,20 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.conv import (
-    Conv, ConvGeometry, ConvTranspose, Fold, SpatialGather, Unfold, first_max, max_pool as _max_pool,
-    output_size as _window_count,
+    Conv, ConvGeometry, ConvTranspose, Fold, SpatialGather, SpatialScatter, Unfold, first_max,
+    max_pool as _max_pool, output_size as _window_count,
 )
 
 __all__ = [
-    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d",
-    "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "pad", "dropout1d", "dropout2d",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold",
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "avg_pool1d",
+    "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "interpolate", "pad", "dropout1d",
+    "dropout2d", "dropout3d",
 ]
 
-_SPATIAL = {1: "L", 2: "H, W"}
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 def _tensor(x):
@@ -74,7 +79,7 @@ def _layout_hint(x_shape, channels, d):
     """A hint when the input looks channels-last (its last axis has the expected channel count)."""
     if len(x_shape) == d + 2 and x_shape[-1] == channels and x_shape[1] != channels:
         order = (0, d + 1) + tuple(range(1, d + 1))
-        names = "(N, L, C)" if d == 1 else "(N, H, W, C)"
+        names = f"(N, {_SPATIAL[d]}, C)"
         return (f"; it looks channels-last {names}, but the layout is PyTorch's (N, C, {_SPATIAL[d]}): "
                 f"pass x.permute{order}")
     return ""
@@ -119,7 +124,7 @@ def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
     _check_floating_like(x, weight, op)
     if weight.ndim != d + 2:
         raise ValueError(f"{op}: expected a {d + 2}-D weight (out_channels, in_channels / groups, "
-                         f"{'kL' if d == 1 else 'kH, kW'}), got shape {weight.shape}")
+                         f"{_KERNEL[d]}), got shape {weight.shape}")
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     out_channels, group_channels = weight.shape[:2]
@@ -178,13 +183,19 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution (cross-correlation): (N, C_in, D, H, W), (C_out, C_in / groups, kD, kH, kW),
+    (C_out,) -> (N, C_out, D_out, H_out, W_out); per spatial dim as conv2d."""
+    return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transposend(d, op, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None):
     x, added = _batched(input, d, op)
     weight = _tensor(weight)
     _check_floating_like(x, weight, op)
     if weight.ndim != d + 2:
         raise ValueError(f"{op}: expected a {d + 2}-D weight (in_channels, out_channels / groups, "
-                         f"{'kL' if d == 1 else 'kH, kW'}), got shape {weight.shape}")
+                         f"{_KERNEL[d]}), got shape {weight.shape}")
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     in_channels, group_out = weight.shape[:2]
@@ -238,6 +249,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     (1, 2, 10, 10)
     """
     return _conv_transposend(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
+                             groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 3-d convolution: (N, C_in, D, H, W), (C_in, C_out / groups, kD, kH, kW), (C_out,)
+    -> (N, C_out, D_out, H_out, W_out); per spatial dim as conv_transpose2d."""
+    return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
                              groups, dilation)
 
 
@@ -364,6 +382,58 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_poolnd(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of (N, C, D, H, W) (as max_pool2d, per spatial dim); indices flat
+    in each (D, H, W) volume."""
+    return _max_poolnd(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _max_unpoolnd(d, op, input, indices, kernel_size, stride, padding, output_size):
+    x, added = _batched(input, d, op)
+    index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if index.ndim == d + 1:
+        index = index.reshape((1,) + index.shape)
+    if index.shape != x.shape or index.dtype.kind not in "iu":
+        raise ValueError(f"{op}: indices of shape {index.shape} ({index.dtype}) must be integers of the input's "
+                         f"shape {x.shape}, as max_pool{d}d(..., return_indices=True) gives them")
+    kernel = _ints(kernel_size, d, "kernel_size", op, minimum=1)
+    stride = kernel if stride is None else _ints(stride, d, "stride", op, minimum=1)
+    pads = _ints(padding, d, "padding", op, minimum=0)
+    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, pads, kernel))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(n) for n in tuple(output_size)[-d:])
+        if len(size) != d or any(not default[i] - stride[i] < size[i] < default[i] + stride[i] for i in range(d)):
+            raise ValueError(f"{op}: output_size {tuple(output_size)} must be within a stride of the default "
+                             f"{default} (input {x.shape}, kernel {kernel}, stride {stride}, padding {pads})")
+    plane = math.prod(size)
+    if index.size and (index.min() < 0 or index.max() >= plane):
+        raise ValueError(f"{op}: indices must lie in [0, {plane}) for an output of spatial size {size}, got "
+                         f"values in [{index.min()}, {index.max()}]")
+    # each value written to its index (assignment, as PyTorch); the backward gathers there
+    out = SpatialScatter.apply(x, index.astype(np.int64, copy=False), size, True)
+    return _unbatched(out, added)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: zeros (N, C, L_out) with each input value at its index
+    (from max_pool1d(..., return_indices=True)); L_out = (L - 1) stride - 2 padding + kernel."""
+    return _max_unpoolnd(1, "max_unpool1d", input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: zeros (N, C, H_out, W_out) with each input value at its
+    index, flat in its plane (from max_pool2d(..., return_indices=True)); per spatial dim
+    out = (in - 1) stride - 2 padding + kernel, or ``output_size``."""
+    return _max_unpoolnd(2, "max_unpool2d", input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool3d (as max_unpool2d, over (D, H, W))."""
+    return _max_unpoolnd(3, "max_unpool3d", input, indices, kernel_size, stride, padding, output_size)
+
+
 def _pool_divisors(geometry, count_include_pad):
     """Per spatial dim, the number of elements each window averages over (PyTorch's rule:
     windows end at the padded input's edge; without count_include_pad, padding is not counted)."""
@@ -419,6 +489,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                        divisor_override)
 
 
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding windows of (N, C, D, H, W) (as avg_pool2d, per spatial dim)."""
+    return _avg_poolnd(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
 def _adaptive_sizes(d, op, x, output_size):
     if isinstance(output_size, numbers.Integral) and not isinstance(output_size, bool):
         sizes = (int(output_size),) * d
@@ -453,7 +530,9 @@ def _along(x, matrix, axis):
     """Apply a constant (out, in) matrix along ``axis`` of x (a differentiable matmul)."""
     if axis == x.ndim - 1:
         return ad.matmul(x, matrix.T)
-    return ad.matmul(matrix, x)     # axis == x.ndim - 2: (out, in) @ (..., in, W)
+    if axis == x.ndim - 2:
+        return ad.matmul(matrix, x)     # (out, in) @ (..., in, W)
+    return ad.swapaxes(ad.matmul(ad.swapaxes(x, axis, -1), matrix.T), axis, -1)
 
 
 def _adaptive_avg_poolnd(d, op, input, output_size):
@@ -478,6 +557,11 @@ def adaptive_avg_pool2d(input, output_size):
     None entries keep the input size); along each dim window o is
     [floor(o in / out), ceil((o + 1) in / out)). ``output_size=1`` is global average pooling."""
     return _adaptive_avg_poolnd(2, "adaptive_avg_pool2d", input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Mean over adaptive windows of (N, C, D, H, W) (as adaptive_avg_pool2d, per spatial dim)."""
+    return _adaptive_avg_poolnd(3, "adaptive_avg_pool3d", input, output_size)
 
 
 def _adaptive_max_poolnd(d, op, input, output_size, return_indices):
@@ -518,6 +602,11 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over adaptive windows (as adaptive_avg_pool2d's): (N, C, H, W) -> (N, C, *output_size);
     ties and NaN as max_pool2d; with ``return_indices`` also where each max is, flat in its plane."""
     return _adaptive_max_poolnd(2, "adaptive_max_pool2d", input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over adaptive windows of (N, C, D, H, W) (as adaptive_max_pool2d, per spatial dim)."""
+    return _adaptive_max_poolnd(3, "adaptive_max_pool3d", input, output_size, return_indices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,20 +661,56 @@ def _linear_matrix(size, out, align_corners, scale, dtype):
     return matrix
 
 
+def _cubic_matrix(size, out, align_corners, scale, dtype):
+    """(out, size): row o holds the four weights of PyTorch's bicubic interpolation (Keys' cubic
+    convolution, A = -0.75) at output position o, the taps clamped to the edges."""
+    matrix = np.zeros((out, size), dtype)
+    if out == size:
+        np.fill_diagonal(matrix, 1)
+        return matrix
+    if align_corners:
+        ratio = dtype.type(size - 1) / dtype.type(out - 1) if out > 1 else dtype.type(0)
+        source = ratio * np.arange(out, dtype=dtype)
+    else:   # not clamped at 0 (PyTorch's cubic=True)
+        source = _scale(size, out, scale, dtype) * (np.arange(out, dtype=dtype) + dtype.type(0.5)) - dtype.type(0.5)
+    first = np.floor(source).astype(np.int64)
+    t = source - first.astype(dtype)
+    a = dtype.type(-0.75)
+
+    def near(x):    # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):     # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    rows = np.arange(out)
+    for k, weight in enumerate(weights):
+        np.add.at(matrix, (rows, np.clip(first - 1 + k, 0, size - 1)), weight.astype(dtype))
+    return matrix
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) to ``size``, or by ``scale_factor``
-    (out = floor(in * scale_factor)). Modes: 'nearest' (PyTorch's: source floor(o * in / out)),
-    'nearest-exact' (floor((o + 0.5) * in / out)), 'linear' (3-D), 'bilinear' (4-D), both with
-    ``align_corners`` (True: the corner pixels' centres align; False: pixel areas do, the
-    default), and 'area' (adaptive average pooling)."""
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size``, or by
+    ``scale_factor`` (out = floor(in * scale_factor)). Modes: 'nearest' (PyTorch's: source
+    floor(o * in / out)), 'nearest-exact' (floor((o + 0.5) * in / out)), 'linear' (3-D),
+    'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D), the interpolating ones with
+    ``align_corners`` (True: the corner pixels' centres align; False, the default: pixel areas
+    do), and 'area' (adaptive average pooling). ``recompute_scale_factor=True``: the weights
+    follow in / out instead of 1 / scale_factor.
+
+    >>> import autodiff as ad
+    >>> from nn import functional as F
+    >>> F.interpolate(ad.tensor([[[0.0, 1.0]]]), scale_factor=2, mode="linear").data
+    array([[[0.  , 0.25, 0.75, 1.  ]]], dtype=float32)
+    """
     op = "interpolate"
     x = _tensor(input)
-    if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape} "
-                         "(5-D, trilinear, is not supported)")
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(f"{op}: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) input, got "
+                         f"shape {x.shape}")
     d = x.ndim - 2
-    modes = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+    modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
     if mode not in modes:
         raise ValueError(f"{op}: mode {mode!r} is not supported; use one of {', '.join(modes)}")
     if mode in _MODE_DIMS and _MODE_DIMS[mode] != d:
@@ -621,7 +746,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             if not np.array_equal(index, np.arange(n)):
                 out = out[(slice(None),) * axis + (index,)]
         else:
-            out = _along(out, _linear_matrix(n, o, bool(align_corners), scale, x.dtype), axis)
+            weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
+            out = _along(out, weights(n, o, bool(align_corners), scale, x.dtype), axis)
     return out
 
 
@@ -750,3 +876,14 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     if x.ndim == 2:
         return _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout1d").reshape(x.shape)
     return _feature_dropout(x, p, training, "dropout1d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) (or unbatched (C, D, H, W)) with probability ``p``,
+    scaling the kept ones by 1/(1-p), when ``training``."""
+    x = _tensor(input)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"dropout3d: expected a 5-D (N, C, D, H, W) or 4-D (C, D, H, W) input, got shape {x.shape}")
+    if x.ndim == 4:
+        return _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout3d").reshape(x.shape)
+    return _feature_dropout(x, p, training, "dropout3d")

@@ -404,6 +404,9 @@ INTERPOLATE_CASES = [
     dict(scale_factor=1.3, mode="bilinear", align_corners=True),
     dict(size=(2, 3), mode="area"),
     dict(size=(1, 1), mode="bilinear", align_corners=True),
+    dict(size=(7, 9), mode="bicubic"),
+    dict(scale_factor=(0.6, 2.2), mode="bicubic"),
+    dict(scale_factor=1.5, mode="bicubic", align_corners=True),
 ]
 
 
@@ -427,6 +430,57 @@ def test_interpolate_gradcheck_and_gradgradcheck():
                     dict(size=(4, 6), mode="bilinear", align_corners=True)]:
         assert ad.gradcheck(lambda t: F.interpolate(t, **options), (x,))
         assert ad.gradgradcheck(lambda t: F.interpolate(t, **options) ** 2, (x,))
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-d ops and max unpooling
+
+THREE_D = [
+    (lambda f: lambda x, w: f.conv3d(x, w, None, (1, 2, 1), 1, (1, 1, 2), 2), [(2, 4, 5, 6, 7), (4, 2, 3, 2, 3)]),
+    (lambda f: lambda x, w: f.conv_transpose3d(x, w, None, 2, 1, (1, 0, 1)), [(1, 3, 3, 4, 2), (3, 2, 2, 3, 3)]),
+    (lambda f: lambda x: f.max_pool3d(x, 2, 2, 1, ceil_mode=True), [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.avg_pool3d(x, 3, 2, 1, count_include_pad=False), [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.adaptive_avg_pool3d(x, (2, 4, 3)), [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.adaptive_max_pool3d(x, (2, 4, 3)), [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.interpolate(x, size=(3, 8, 4), mode="trilinear"), [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.interpolate(x, scale_factor=(1.5, 0.5, 2), mode="trilinear", align_corners=True),
+     [(2, 2, 5, 6, 7)]),
+    (lambda f: lambda x: f.interpolate(x, scale_factor=(1.5, 0.5, 2), mode="nearest"), [(2, 2, 5, 6, 7)]),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("case", THREE_D, ids=["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d",
+                                               "adaptive_avg_pool3d", "adaptive_max_pool3d", "trilinear",
+                                               "trilinear_corners", "nearest3d"])
+def test_3d_ops_match_torch(torch, case, dtype):
+    make, shapes = case
+    arrays = [np.maximum(rand(*shape, seed=40 + i), -0.5) for i, shape in enumerate(shapes)]
+    compare(torch, make(F), make(torch.nn.functional), arrays, dtype)
+
+
+@pytest.mark.parametrize("case", [(2, None, 0), (3, 2, 1), (3, 1, 1)], ids=["disjoint", "overlapping", "stride1"])
+def test_max_unpool_matches_torch(torch, case):
+    kernel, stride, padding = case
+    tf = torch.nn.functional
+    data = np.maximum(rand(2, 3, 6, 7, seed=24), 0)      # ties, and (overlapping) repeated indices
+    _, indices = tf.max_pool2d(torch.tensor(data), kernel, stride, padding, return_indices=True)
+    pooled = rand(*indices.shape, seed=25)
+    compare(torch, lambda v: F.max_unpool2d(v, ad.tensor(indices.numpy()), kernel, stride, padding, output_size=(6, 7)),
+            lambda v: tf.max_unpool2d(v, indices, kernel, stride, padding, output_size=(6, 7)), [pooled], np.float64)
+    _, indices1 = tf.max_pool1d(torch.tensor(data[0]), kernel, stride, padding, return_indices=True)
+    compare(torch, lambda v: F.max_unpool1d(v, indices1.numpy(), kernel, stride, padding),
+            lambda v: tf.max_unpool1d(v, indices1, kernel, stride, padding), [rand(*indices1.shape, seed=26)],
+            np.float64)
+
+
+def test_max_unpool_gradgradcheck_and_errors():
+    values, indices = F.max_pool2d(ad.tensor(rand(1, 2, 4, 4, seed=27)), 2, return_indices=True)
+    assert ad.gradgradcheck(lambda v: F.max_unpool2d(v, indices, 2) ** 2, (leaf(values.data),))
+    with pytest.raises(ValueError, match=r"max_unpool2d: indices must lie in \[0, 4\)"):
+        F.max_unpool2d(values, indices, 1)
+    with pytest.raises(ValueError, match=r"max_unpool2d: indices of shape \(1, 2, 3, 2\)"):
+        F.max_unpool2d(values, indices.data[:, :, :, :].repeat(3, axis=2)[:, :, :3], 2)
 
 
 # ---------------------------------------------------------------------------------------------

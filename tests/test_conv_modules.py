@@ -47,6 +47,15 @@ LAYERS = [
     lambda m: m.Dropout1d(),
     lambda m: m.Upsample(scale_factor=2),
     lambda m: m.Upsample(size=(3, 5), mode="bilinear", align_corners=True),
+    lambda m: m.Conv3d(2, 4, (3, 2, 2), stride=(1, 2, 1), padding=1),
+    lambda m: m.ConvTranspose3d(2, 4, 3, stride=2, output_padding=1, bias=False),
+    lambda m: m.MaxPool3d(2),
+    lambda m: m.AvgPool3d(3, 2, 1),
+    lambda m: m.AdaptiveAvgPool3d((2, 3, 1)),
+    lambda m: m.AdaptiveMaxPool3d(2),
+    lambda m: m.BatchNorm3d(2),
+    lambda m: m.Dropout3d(),
+    lambda m: m.Upsample(scale_factor=(1.5, 2, 2), mode="trilinear"),
 ]
 
 
@@ -65,6 +74,8 @@ def test_layers_with_torch_state_give_torch_outputs(torch, make):
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     name = type(ours).__name__
     shape = (2, ours.in_channels, 7, 6) if name == "Conv2d" else INPUTS.get(name, (2, 4, 7, 6))
+    if name.endswith("3d") or getattr(ours, "mode", None) == "trilinear":
+        shape = (2, 2, 5, 6, 4)
     x = rand(*shape, seed=1)
     if name.startswith("Dropout"):
         ours.eval(), theirs.eval()
@@ -90,6 +101,18 @@ def test_initialisation_follows_torch(torch, make):
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound
         if values.size > 100:   # uniform on (-bound, bound): std bound / sqrt(3)
             assert abs(values.std() - bound / math.sqrt(3)) < 0.15 * bound
+
+
+def test_max_unpool_modules_follow_torch(torch):
+    for d in (1, 2, 3):
+        ours = getattr(nn, f"MaxUnpool{d}d")(2)
+        theirs = getattr(torch.nn, f"MaxUnpool{d}d")(2)
+        assert repr(ours) == repr(theirs)
+        x = torch.tensor(rand(2, 3, *(4,) * d, seed=d))
+        values, indices = getattr(torch.nn.functional, f"max_pool{d}d")(x, 2, return_indices=True)
+        expected = theirs(values, indices)
+        out = ours(ad.tensor(values.numpy()), ad.tensor(indices.numpy()))
+        np.testing.assert_array_equal(out.data, expected.numpy())
 
 
 def test_module_attributes_follow_torch(torch):
