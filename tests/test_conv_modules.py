@@ -222,3 +222,33 @@ def test_cnn_digits_example_trains_and_writes_its_pictures(tmp_path):
         svg = (tmp_path / "graph.svg").read_text()
         # the Sequential's children are drawn as clusters (name scopes Sequential.0, ...)
         assert "cluster_Sequential.0" in svg and "cluster_Sequential.3" in svg and "cluster_Sequential.7" in svg
+
+
+def test_cnn_digits_from_torchs_start_follows_a_torch_run(torch):
+    # from the same weights and batch orders, the engine's training run is PyTorch's: the same
+    # per-epoch losses to float32 rounding (this is how the example reproduces PyTorch's accuracies)
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, ROOT)
+    from examples import cnn_digits
+    split = cnn_digits.load_digits_split()
+    X_train, y_train = cnn_digits.images(split[0]), split[2]
+    _, history, _ = cnn_digits.train(seed=1, epochs=2, split=split, show_progress=False, from_torch=True)
+    state, orders = cnn_digits.torch_start(1, 2, len(X_train))
+    reference = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(256, 10))
+    reference.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    optimizer = torch.optim.Adam(reference.parameters(), lr=3e-3)
+    losses = []
+    for order in orders:
+        total = 0.0
+        for start in range(0, len(order), 64):
+            index = order[start:start + 64]
+            loss = torch.nn.functional.cross_entropy(reference(torch.tensor(X_train[index])), torch.tensor(y_train[index]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+        losses.append(total / len(order))
+    np.testing.assert_allclose(history["loss"], losses, rtol=1e-4)
