@@ -1,6 +1,6 @@
 """Convolution and window ops on PyTorch's layouts: inputs (N, C, *spatial), conv weights
-(out_channels, in_channels / groups, *kernel). One or more spatial dims (1-d and 2-d are what
-``nn.functional`` exposes).
+(out_channels, in_channels / groups, *kernel), for any number of spatial dims (``nn.functional``
+exposes 1, 2 and 3, with PyTorch's signatures: see nn/spatial.py).
 
 The ops, each a Function with forward and backward side by side:
 
@@ -16,9 +16,11 @@ with <., .> the sum of elementwise products, <conv(x, w), g> = <x, transpose(g, 
 
 * ``Unfold`` / ``Fold``: im2col and col2im in PyTorch's (N, C * prod(kernel), L) layout, each the
   other's backward.
-* ``SpatialGather`` / ``SpatialScatter``: values at given flat spatial indices (max pooling,
-  whose indices are PyTorch's ``return_indices``) and the scatter-add back, each the other's
-  backward.
+* ``MaxPool``: the max of each window; it keeps where each max is (flat in its plane: PyTorch's
+  ``return_indices``), and its backward is the scatter-add of the gradient there.
+* ``SpatialGather`` / ``SpatialScatter``: values at given flat spatial indices and the
+  scatter-add back, each the other's backward (max pooling's higher-order gradients, adaptive
+  max pooling, max unpooling).
 
 Speed: the kernels work in channels-last memory, (N, *spatial, C). Windows copied from a
 channels-last array read whole channel rows (measured: 40 us instead of 490 us for the im2col
@@ -39,7 +41,7 @@ from .tensor import Tensor
 
 __all__ = ["ConvGeometry", "Conv", "ConvTranspose", "ConvWeight", "Unfold", "Fold", "SpatialGather",
            "SpatialScatter", "conv", "conv_transpose", "conv_weight", "unfold", "fold",
-           "MaxPool", "spatial_gather", "spatial_scatter", "max_pool", "first_max", "disjoint"]
+           "MaxPool", "spatial_gather", "spatial_scatter", "max_pool", "first_max", "disjoint", "window_count"]
 
 
 class ConvGeometry(NamedTuple):
@@ -61,7 +63,7 @@ class ConvGeometry(NamedTuple):
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel, self.dilation))
 
 
-def output_size(size, kernel, stride, padding, dilation, ceil_mode=False):
+def window_count(size, kernel, stride, padding, dilation, ceil_mode=False):
     """Positions of a window along one dim: floor((size + before + after - span) / stride) + 1
     (``ceil_mode``: rounded up, but the last window must start inside the input or the padding
     before it, as PyTorch's pooling). ``padding`` is (before, after). May be < 1: callers check."""
@@ -203,8 +205,9 @@ def _conv_transpose(grad, weight, bias, geometry):
     by_group = buffer.reshape((n,) + padded + (groups, group_channels))
     d = len(geometry.kernel)
     to_rows = (1,) + tuple(range(2, d + 2)) + (0, d + 2)     # (G, N, *O, C/G) -> (N, *O, G, C/G)
+    lead = (slice(None),) * (d + 2)
     for k, window in _offsets(geometry):
-        by_group[(slice(None),) + window] += columns[(slice(None), slice(None)) + (slice(None),) * d + k].transpose(to_rows)
+        by_group[(slice(None),) + window] += columns[lead + k].transpose(to_rows)
     out = _crop(buffer, geometry)
     if bias is not None:
         if np.result_type(out, bias) == out.dtype:

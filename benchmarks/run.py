@@ -564,6 +564,14 @@ METHOD = """\
   returns `np.float64` scalars, so its side is a Python float loop (~0.07 µs/op) that no array
   engine approaches. Peak memory: tracemalloc peak during one call
   (Python objects and numpy buffers; torch's C++ allocations are invisible to it).
+- Workload 7: one training step of the CNN of `examples/cnn_digits.py` (Conv2d(1, 32, 3, padding=1),
+  ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), ReLU, MaxPool2d(2), Flatten, Linear(256, 10),
+  cross-entropy, Adam lr 3e-3) on a fixed batch of 64 8x8 images. The numpy reference is the
+  classic im2col CNN in NCHW: each conv copies its padded input's windows into one contiguous
+  (N·H·W, C·9) matrix and does one matmul; backward dW = doutᵀ·cols, dcols = dout·W and col2im
+  by a loop over the 9 kernel offsets; max pooling by the reshape trick and a mask of the maxima.
+  autodiff runs `nn.Sequential` of `nn.Conv2d`, `nn.ReLU`, `nn.MaxPool2d`, ... (its kernels copy
+  windows from channels-last memory), PyTorch the same `torch.nn` modules.
 - Workloads 2, 3 use a fixed synthetic batch; workload 5 trains on scikit-learn's digits
   (features / 16, 80/20 stratified split, random_state=0) with the same initial weights and the
   same shuffled batches for every engine, and reports wall time of the whole training + test.

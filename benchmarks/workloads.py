@@ -7,10 +7,10 @@ gradient) and use nothing the engine could not also use: no in-place activation 
 constants, no fused kernels beyond numpy's own ufuncs.
 
 Workloads 1 and 4 measure the engine, so their autodiff versions use raw tensor ops; the MLP
-workloads (2, 3, 5) and the optimizer step (6) are written as a user writes them, with ``nn``
-(``nn.MLP`` of ``nn.Linear``, ``F.cross_entropy`` on integer labels) and ``optim``, and PyTorch's
-with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep chain of
-workload 4 (float64, so 1 + 1e-7 is representable).
+workloads (2, 3, 5), the optimizer step (6) and the CNN step (7) are written as a user writes
+them, with ``nn`` (``nn.MLP`` of ``nn.Linear``, ``nn.Conv2d``..., ``F.cross_entropy`` on integer
+labels) and ``optim``, and PyTorch's with ``torch.nn`` and ``torch.optim``. Everything is
+float32 except the deep chain of workload 4 (float64, so 1 + 1e-7 is representable).
 ``check_*`` functions assert that the engines compute the same thing; ``run.py`` calls them once
 before timing and the smoke test calls them on tiny sizes.
 

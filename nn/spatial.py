@@ -20,7 +20,7 @@ import autodiff as ad
 from autodiff import Tensor
 from autodiff.conv import (
     Conv, ConvGeometry, ConvTranspose, Fold, SpatialGather, SpatialScatter, Unfold, first_max,
-    max_pool as _max_pool, output_size as _window_count,
+    max_pool as _max_pool, window_count as _window_count,
 )
 
 __all__ = [

@@ -417,8 +417,8 @@ def test_interpolate_2d_matches_torch(torch, options, dtype):
             [rand(2, 3, 4, 6, seed=15)], dtype)
 
 
-@pytest.mark.parametrize("options", [dict(size=9, mode="linear"), dict(scale_factor=0.7, mode="linear", align_corners=True),
-                                     dict(scale_factor=3, mode="nearest"), dict(size=4, mode="area")])
+@pytest.mark.parametrize("options", [dict(size=9, mode="linear"), dict(scale_factor=3, mode="nearest"),
+                                     dict(scale_factor=0.7, mode="linear", align_corners=True), dict(size=4, mode="area")])
 def test_interpolate_1d_matches_torch(torch, options):
     compare(torch, lambda x: F.interpolate(x, **options), lambda x: torch.nn.functional.interpolate(x, **options),
             [rand(2, 3, 7, seed=16)], np.float64)
@@ -496,8 +496,8 @@ def test_unfold_and_fold_match_torch(torch, case, dtype):
     options = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
     columns = compare(torch, lambda x: F.unfold(x, **options), lambda x: torch.nn.functional.unfold(x, **options),
                       [rand(*shape, seed=18)], dtype)
-    compare(torch, lambda c: F.fold(c, shape[2:], **options), lambda c: torch.nn.functional.fold(c, shape[2:], **options),
-            [rand(*columns.shape, seed=19)], dtype)
+    compare(torch, lambda c: F.fold(c, shape[2:], **options),
+            lambda c: torch.nn.functional.fold(c, shape[2:], **options), [rand(*columns.shape, seed=19)], dtype)
 
 
 def test_unfold_fold_gradgradcheck():
@@ -508,7 +508,8 @@ def test_unfold_fold_gradgradcheck():
 
 
 PAD_CASES = [
-    ((2, 3, 4, 5), (1, 2), "constant"), ((2, 3, 4, 5), (1, 2, 0, 3), "constant"), ((2, 3, 4, 5), (-1, 2, 1, -2), "constant"),
+    ((2, 3, 4, 5), (1, 2), "constant"), ((2, 3, 4, 5), (1, 2, 0, 3), "constant"),
+    ((2, 3, 4, 5), (-1, 2, 1, -2), "constant"),
     ((2, 3, 4, 5), (2, 1, 3, 0, 1, 1), "constant"),
     ((2, 3, 5), (2, 3), "reflect"), ((2, 3, 4, 5), (1, 2, 3, 1), "reflect"), ((3, 5), (4, 1), "reflect"),
     ((2, 3, 5), (2, 6), "replicate"), ((2, 3, 4, 5), (1, 0, 2, 3), "replicate"), ((2, 3, 5), (-1, 2), "replicate"),

@@ -245,7 +245,8 @@ def test_cnn_digits_from_torchs_start_follows_a_torch_run(torch):
         total = 0.0
         for start in range(0, len(order), 64):
             index = order[start:start + 64]
-            loss = torch.nn.functional.cross_entropy(reference(torch.tensor(X_train[index])), torch.tensor(y_train[index]))
+            logits = reference(torch.tensor(X_train[index]))
+            loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y_train[index]))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
