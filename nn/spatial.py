@@ -133,6 +133,9 @@ def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{op}: groups={groups} does not divide the weight's {out_channels} output channels "
                          f"(weight shape {weight.shape}); each group needs the same number of output channels")
     channels = x.shape[1]
+    if channels % groups and not _layout_hint(x.shape, group_channels * groups, d):
+        raise ValueError(f"{op}: groups={groups} does not divide the input's {channels} channels (input shape "
+                         f"{x.shape}, weight shape {weight.shape}); the channels must split into equal groups")
     if channels != group_channels * groups:
         raise ValueError(f"{op}: input of shape {x.shape} has {channels} channels (axis 1), but the weight of "
                          f"shape {weight.shape} with groups={groups} expects {group_channels * groups} "

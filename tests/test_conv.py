@@ -572,6 +572,9 @@ def test_conv_errors_name_the_op_the_shapes_and_the_fix():
         F.conv2d(ad.ones(1, 3, 2, 2), w)
     with pytest.raises(ValueError, match=r"conv2d: groups=3 does not divide the weight's 4 output channels"):
         F.conv2d(ad.ones(1, 3, 5, 5), ad.ones(4, 1, 3, 3), groups=3)
+    with pytest.raises(ValueError, match=r"conv2d: groups=2 does not divide the input's 5 channels \(input shape "
+                                         r"\(1, 5, 5, 5\), weight shape \(4, 2, 3, 3\)\)"):
+        F.conv2d(ad.ones(1, 5, 5, 5), ad.ones(4, 2, 3, 3), groups=2)
     with pytest.raises(ValueError, match=r"conv2d: input of shape \(1, 6, 5, 5\) has 6 channels.*groups=3 expects 3"):
         F.conv2d(ad.ones(1, 6, 5, 5), ad.ones(3, 1, 3, 3), groups=3)
     with pytest.raises(ValueError, match=r"conv2d: padding='same' is not supported for strided convolutions"):
