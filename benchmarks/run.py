@@ -50,7 +50,7 @@ QUICK = dict(rounds=3, batch_s=0.02, warmup_s=0.05, deep_sizes=(10**4, 10**5), d
              training_rounds=1, memory_repeats=1)
 
 TARGETS = dict(chain=2.5, digits_step=1.5, mnist_step=1.10, mnist_memory=1.2, deep=3.0,
-               deep_bytes_per_op=1000.0, training=1.5, adam_step=1.10)
+               deep_bytes_per_op=1000.0, training=1.5, adam_step=1.10, cnn_step=1.3, cnn_memory=1.5)
 COLUMNS = ("numpy", "autodiff", "torch")     # the table's engines; one not installed reads n/a
 # adam_step: provisional (the optimizer's overhead over plain numpy; the same bound as workload 3)
 LINEAR_TOLERANCE = 0.25      # bytes/op at the two deep sizes may differ by this fraction
@@ -457,6 +457,25 @@ def run_adam_step(engines, config, rows):
                     note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
 
 
+def run_cnn_step(engines, config, rows):
+    """Workload 7: one training step of the digits CNN, time and peak memory."""
+    models, (X, y) = w.cnn_setup(engines=engines, **w.CNN_STEP)
+    calls = {engine: (lambda model=model: model.step(X, y)) for engine, model in models.items()}
+    samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
+    values = {engine: samples.median(engine) * 1e3 for engine in engines}
+    ratio = samples.ratio("autodiff")
+    low, high = samples.ratio_spread("autodiff")
+    rows.append(Row(f"7. CNN step, digits-sized ({w.CNN_STEP['batch']}, 1x8x8, conv32-pool-conv64-pool-linear, "
+                    "ReLU, Adam)", "ms/step", values, f"≤ ×{TARGETS['cnn_step']}",
+                    passed=ratio <= TARGETS["cnn_step"],
+                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+    memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
+              for engine in engines if engine != "torch"}
+    memory_ratio = memory["autodiff"] / memory["numpy"]
+    rows.append(Row("7. peak memory of one CNN step (tracemalloc)", "MiB", memory, f"≤ ×{TARGETS['cnn_memory']}",
+                    passed=memory_ratio <= TARGETS["cnn_memory"], note="torch's C++ allocations are not traced"))
+
+
 def check_agreement(engines, config):
     """Assert the engines compute the same thing before anything is timed; returns a summary."""
     worst = {
@@ -467,6 +486,7 @@ def check_agreement(engines, config):
         f"deep chain {w.DEEP_SHAPE}": w.check_deep(config["deep_sizes"][0], engines),
         "deep chain 0-d": w.check_deep(config["deep_sizes"][0], engines, w.DEEP_SCALAR_SHAPE),
         "Adam step (updates)": w.check_adam_step(engines),
+        "CNN step": w.check_cnn(engines=engines, **w.CNN_STEP),
     }
     return ", ".join(f"{name} {error:.1e}" for name, error in worst.items())
 
@@ -544,6 +564,14 @@ METHOD = """\
   returns `np.float64` scalars, so its side is a Python float loop (~0.07 µs/op) that no array
   engine approaches. Peak memory: tracemalloc peak during one call
   (Python objects and numpy buffers; torch's C++ allocations are invisible to it).
+- Workload 7: one training step of the CNN of `examples/cnn_digits.py` (Conv2d(1, 32, 3, padding=1),
+  ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), ReLU, MaxPool2d(2), Flatten, Linear(256, 10),
+  cross-entropy, Adam lr 3e-3) on a fixed batch of 64 8x8 images. The numpy reference is the
+  classic im2col CNN in NCHW: each conv copies its padded input's windows into one contiguous
+  (N·H·W, C·9) matrix and does one matmul; backward dW = doutᵀ·cols, dcols = dout·W and col2im
+  by a loop over the 9 kernel offsets; max pooling by the reshape trick and a mask of the maxima.
+  autodiff runs `nn.Sequential` of `nn.Conv2d`, `nn.ReLU`, `nn.MaxPool2d`, ... (its kernels copy
+  windows from channels-last memory), PyTorch the same `torch.nn` modules.
 - Workloads 2, 3 use a fixed synthetic batch; workload 5 trains on scikit-learn's digits
   (features / 16, 80/20 stratified split, random_state=0) with the same initial weights and the
   same shuffled batches for every engine, and reports wall time of the whole training + test.
@@ -659,6 +687,7 @@ def main(argv=None):
         ("4. deep graph", lambda: run_deep(engines, config, rows)),
         ("5. digits training", lambda: run_training(engines, config, rows)),
         ("6. Adam step", lambda: run_adam_step(engines, config, rows)),
+        ("7. CNN step", lambda: run_cnn_step(engines, config, rows)),
     ]
     if args.only:
         chosen = {part.strip() for part in args.only.split(",")}

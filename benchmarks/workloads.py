@@ -7,10 +7,10 @@ gradient) and use nothing the engine could not also use: no in-place activation 
 constants, no fused kernels beyond numpy's own ufuncs.
 
 Workloads 1 and 4 measure the engine, so their autodiff versions use raw tensor ops; the MLP
-workloads (2, 3, 5) and the optimizer step (6) are written as a user writes them, with ``nn``
-(``nn.MLP`` of ``nn.Linear``, ``F.cross_entropy`` on integer labels) and ``optim``, and PyTorch's
-with ``torch.nn`` and ``torch.optim``. Everything is float32 except the deep chain of
-workload 4 (float64, so 1 + 1e-7 is representable).
+workloads (2, 3, 5), the optimizer step (6) and the CNN step (7) are written as a user writes
+them, with ``nn`` (``nn.MLP`` of ``nn.Linear``, ``nn.Conv2d``..., ``F.cross_entropy`` on integer
+labels) and ``optim``, and PyTorch's with ``torch.nn`` and ``torch.optim``. Everything is
+float32 except the deep chain of workload 4 (float64, so 1 + 1e-7 is representable).
 ``check_*`` functions assert that the engines compute the same thing; ``run.py`` calls them once
 before timing and the smoke test calls them on tiny sizes.
 
@@ -661,4 +661,215 @@ def check_adam_step(engines, steps=3):
     for step in range(steps):
         results = {engine: [_to_numpy(p) - p0 for p, p0 in zip(run(), start)] for engine, run in runs.items()}
         worst = max(worst, _agree(f"Adam step {step + 1}", results))
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 7: a CNN training step (the digits CNN of examples/cnn_digits.py)
+#
+# Conv2d(1, 32, 3, padding=1), ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), ReLU,
+# MaxPool2d(2), Flatten, Linear(256, 10), softmax cross-entropy, Adam; a batch of 64 8x8 images.
+# The numpy reference is the classic im2col CNN in NCHW: each conv copies its padded input's
+# windows into one contiguous (N * H_out * W_out, C * kH * kW) matrix and does one matmul;
+# backward dW = dout^T @ cols, dcols = dout @ W and col2im by a loop over the kernel offsets; max
+# pooling by the reshape trick, its backward a mask of where the maxima are.
+
+CNN_STEP = dict(batch=64, optimizer=("adam", {"lr": 3e-3}))
+CNN_CONVS = ((1, 32), (32, 64))         # (in, out) channels of the two 3x3 convs
+CNN_FEATURES, CNN_CLASSES = 256, 10
+
+
+def init_cnn(seed=0):
+    """Initial parameters with PyTorch's default bounds (U(+-1/sqrt(fan_in))), float32:
+    [W1 (32, 1, 3, 3), b1, W2 (64, 32, 3, 3), b2, W3 (256, 10) (in, out), b3]."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in_channels, out_channels in CNN_CONVS:
+        bound = 1.0 / math.sqrt(fan_in_channels * 9)
+        params.append(rng.uniform(-bound, bound, (out_channels, fan_in_channels, 3, 3)).astype(DTYPE))
+        params.append(rng.uniform(-bound, bound, out_channels).astype(DTYPE))
+    bound = 1.0 / math.sqrt(CNN_FEATURES)
+    params.append(rng.uniform(-bound, bound, (CNN_FEATURES, CNN_CLASSES)).astype(DTYPE))
+    params.append(rng.uniform(-bound, bound, CNN_CLASSES).astype(DTYPE))
+    return params
+
+
+def synthetic_images(batch, seed=1):
+    """A fixed batch of (N, 1, 8, 8) float32 images in [0, 1) and int64 labels in [0, 10)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((batch, 1, 8, 8), dtype=DTYPE), rng.integers(0, CNN_CLASSES, batch)
+
+
+def _im2col(x, pad):
+    """(N, C, H, W) -> the contiguous (N * H * W, C * 9) windows of a 3x3 'same' conv."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    n, channels, height, width = x.shape
+    padded = np.zeros((n, channels, height + 2 * pad, width + 2 * pad), x.dtype)
+    padded[:, :, pad:pad + height, pad:pad + width] = x
+    windows = sliding_window_view(padded, (3, 3), axis=(2, 3))      # (N, C, H, W, 3, 3)
+    return np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(n * height * width, channels * 9)
+
+
+def _conv_forward(x, W, b):
+    """3x3 conv, padding 1, stride 1: (N, C, H, W) -> (N, O, H, W), and the im2col matrix."""
+    n, _, height, width = x.shape
+    cols = _im2col(x, 1)
+    out = cols @ W.reshape(W.shape[0], -1).T + b                   # (N * H * W, O)
+    return out.reshape(n, height, width, -1).transpose(0, 3, 1, 2), cols
+
+
+def _conv_backward(dout, cols, W, x_shape, need_dx=True):
+    """The textbook im2col backward: (dx or None, dW, db)."""
+    n, channels, height, width = x_shape
+    out_channels = W.shape[0]
+    dout2d = dout.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+    dW = (dout2d.T @ cols).reshape(W.shape)
+    db = dout2d.sum(axis=0)
+    if not need_dx:
+        return None, dW, db
+    dcols = (dout2d @ W.reshape(out_channels, -1)).reshape(n, height, width, channels, 3, 3)
+    dpadded = np.zeros((n, channels, height + 2, width + 2), dout.dtype)
+    for i in range(3):
+        for j in range(3):
+            dpadded[:, :, i:i + height, j:j + width] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dpadded[:, :, 1:-1, 1:-1], dW, db
+
+
+def _pool_forward(x):
+    """2x2 max pooling, stride 2, by the reshape trick."""
+    n, channels, height, width = x.shape
+    return x.reshape(n, channels, height // 2, 2, width // 2, 2).max(axis=(3, 5))
+
+
+def _pool_backward(dout, x, out):
+    """The gradient to where the maxima are (all of a window's tied maxima: after a ReLU those
+    are zeros, whose gradient the ReLU's backward then drops, so the weights' gradients are
+    those of routing to one index, as the other engines do)."""
+    n, channels, height, width = x.shape
+    mask = x.reshape(n, channels, height // 2, 2, width // 2, 2) == out[:, :, :, None, :, None]
+    return (mask * dout[:, :, :, None, :, None]).reshape(x.shape)
+
+
+class NumpyCNN:
+    """The CNN trained with hand-written numpy forward and backward (the reference)."""
+
+    def __init__(self, params, optimizer):
+        self.params = [p.copy() for p in params]
+        self.optimizer = make_optimizer(optimizer)
+        self.grads = None
+
+    def loss_and_grads(self, X, y):
+        W1, b1, W2, b2, W3, b3 = self.params
+        c1, cols1 = _conv_forward(X, W1, b1)
+        r1 = np.maximum(c1, 0)
+        p1 = _pool_forward(r1)
+        c2, cols2 = _conv_forward(p1, W2, b2)
+        r2 = np.maximum(c2, 0)
+        p2 = _pool_forward(r2)
+        flat = p2.reshape(len(X), -1)
+        loss, dlogits = softmax_cross_entropy(flat @ W3 + b3, y)
+        dW3 = flat.T @ dlogits
+        db3 = dlogits.sum(axis=0)
+        dp2 = (dlogits @ W3.T).reshape(p2.shape)
+        dc2 = _pool_backward(dp2, r2, p2) * (c2 > 0)
+        dp1, dW2, db2 = _conv_backward(dc2, cols2, W2, p1.shape)
+        dc1 = _pool_backward(dp1, r1, p1) * (c1 > 0)
+        _, dW1, db1 = _conv_backward(dc1, cols1, W1, X.shape, need_dx=False)
+        return loss, [dW1, db1, dW2, db2, dW3, db3]
+
+    def step(self, X, y):
+        """One training step on a batch; returns the loss (a float)."""
+        self.grads = None
+        loss, self.grads = self.loss_and_grads(X, y)
+        self.optimizer.update(self.params, self.grads)
+        return float(loss)
+
+    def gradients(self):
+        return list(self.grads)
+
+
+class AutodiffCNN:
+    """The CNN as a user writes it with this project: nn.Sequential of nn.Conv2d, nn.ReLU,
+    nn.MaxPool2d, nn.Flatten, nn.Linear; F.cross_entropy; optim.Adam."""
+
+    def __init__(self, params, optimizer):
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1, dtype=DTYPE), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1, dtype=DTYPE), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(CNN_FEATURES, CNN_CLASSES, dtype=DTYPE))
+        self.layers = [self.model[0], self.model[3], self.model[7]]
+        W1, b1, W2, b2, W3, b3 = params
+        for layer, (W, b) in zip(self.layers, ((W1, b1), (W2, b2), (W3.T, b3))):
+            layer.weight.data[...] = W
+            layer.bias.data[...] = b
+        name, options = optimizer
+        self.optimizer = {"sgd": optim.SGD, "adam": optim.Adam}[name](self.model.parameters(), **options)
+
+    def step(self, X, y):
+        self.optimizer.zero_grad()
+        loss = F.cross_entropy(self.model(ad.Tensor(X)), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def gradients(self):
+        grads = [g.data for layer in self.layers for g in (layer.weight.grad, layer.bias.grad)]
+        grads[4] = grads[4].T
+        return grads
+
+
+class TorchCNN:
+    """The CNN in idiomatic PyTorch eager (torch.nn.Sequential, F.cross_entropy, torch.optim)."""
+
+    def __init__(self, params, optimizer):
+        torch = self.torch = import_torch()
+        self.model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(CNN_FEATURES, CNN_CLASSES))
+        self.layers = [self.model[0], self.model[3], self.model[7]]
+        W1, b1, W2, b2, W3, b3 = params
+        with torch.no_grad():
+            for layer, (W, b) in zip(self.layers, ((W1, b1), (W2, b2), (W3.T, b3))):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W)))
+                layer.bias.copy_(torch.from_numpy(b))
+        name, options = optimizer
+        make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name]
+        self.optimizer = make(self.model.parameters(), **options)
+
+    def step(self, X, y):
+        torch = self.torch
+        self.optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(self.model(torch.from_numpy(X)), torch.from_numpy(y))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def gradients(self):
+        grads = [g.grad.numpy() for layer in self.layers for g in (layer.weight, layer.bias)]
+        grads[4] = grads[4].T
+        return grads
+
+
+CNN = {"numpy": NumpyCNN, "autodiff": AutodiffCNN, "torch": TorchCNN}
+
+
+def cnn_setup(batch, optimizer, engines, seed=0):
+    """Models for each engine from the same initial parameters, and one fixed batch (X, y)."""
+    params = init_cnn(seed)
+    X, y = synthetic_images(batch, seed + 1)
+    return {engine: CNN[engine](params, optimizer) for engine in engines}, (X, y)
+
+
+def check_cnn(batch, optimizer, engines, steps=3):
+    """Assert the engines' losses and gradients agree over ``steps`` training steps from the same
+    parameters (later steps also check the updates). Returns the worst relative error."""
+    models, (X, y) = cnn_setup(batch, optimizer, engines)
+    worst = 0.0
+    for step in range(steps):
+        results = {}
+        for engine, model in models.items():
+            loss = model.step(X, y)
+            results[engine] = [loss] + [np.array(g) for g in model.gradients()]
+        worst = max(worst, _agree(f"CNN step {step + 1}", results))
     return worst

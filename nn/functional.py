@@ -585,3 +585,17 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     pos_weight = _weight_for(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# spatial ops: convolution, pooling, interpolation, padding, channel dropout (nn/spatial.py)
+
+from .spatial import (  # noqa: E402
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, unfold, fold, max_pool1d,
+    max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, avg_pool1d, avg_pool2d, avg_pool3d,
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
+    adaptive_max_pool3d, interpolate, pad, dropout1d, dropout2d, dropout3d,
+)
+from .spatial import __all__ as _spatial_names  # noqa: E402
+
+__all__ += _spatial_names

@@ -1,4 +1,4 @@
-"""Layers: Identity, Linear, Flatten, Dropout, and MLP (a Sequential of them)."""
+"""Layers: Identity, Linear, Flatten, Dropout, Dropout1d/2d/3d, and MLP (a Sequential of them)."""
 import copy
 import math
 
@@ -14,7 +14,7 @@ from .containers import Sequential
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Flatten", "Dropout", "MLP"]
+__all__ = ["Identity", "Linear", "Flatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "MLP"]
 
 
 def _dtype(dtype):
@@ -114,6 +114,30 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace=False"
+
+
+class Dropout2d(Dropout):
+    """In training, zero each whole channel (an (n, c) plane of (N, C, H, W)) with probability
+    ``p`` and scale the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout2d``)."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """In training, zero each whole channel of (N, C, D, H, W) with probability ``p`` and scale
+    the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout3d``)."""
+
+    def forward(self, x):
+        return F.dropout3d(x, self.p, self.training)
+
+
+class Dropout1d(Dropout):
+    """In training, zero each whole channel of (N, C, L) with probability ``p`` and scale the
+    rest by 1/(1-p); in eval mode, the identity (see ``F.dropout1d``)."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)
 
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,

@@ -1,4 +1,5 @@
-"""Normalization layers: LayerNorm and BatchNorm1d (PyTorch's semantics, composed from ops)."""
+"""Normalization layers: LayerNorm, BatchNorm1d, BatchNorm2d and BatchNorm3d (PyTorch's semantics, composed
+from ops)."""
 import numbers
 
 import numpy as np
@@ -9,7 +10,7 @@ from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["LayerNorm", "BatchNorm1d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class LayerNorm(Module):
@@ -105,14 +106,18 @@ class BatchNorm1d(Module):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d: expected input of shape (N, {self.num_features}) or "
                              f"(N, {self.num_features}, L), got {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
+        return self._normalize(x)
+
+    def _normalize(self, x):
+        """Per channel (axis 1), over every other axis."""
+        axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
-            count = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1)
+            count = x.size // self.num_features
             if count <= 1 and self.training:
-                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got "
-                                 f"input of shape {x.shape}")
+                raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel when training, "
+                                 f"got input of shape {x.shape}")
             mean = x.mean(axis=axes, keepdims=True)
             var = ad.var(x, axis=axes, keepdims=True)
             if self.training and self.track_running_stats:
@@ -142,3 +147,24 @@ class BatchNorm1d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization of (N, C, H, W) inputs per channel C, over N, H and W; everything
+    else as BatchNorm1d (running statistics, momentum, affine, eval mode), as PyTorch's."""
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: expected a 4-D input (N, {self.num_features}, H, W), got shape "
+                             f"{x.shape}")
+        return self._normalize(x)
+
+
+class BatchNorm3d(BatchNorm1d):
+    """Batch normalization of (N, C, D, H, W) inputs per channel C; otherwise as BatchNorm1d."""
+
+    def forward(self, x):
+        if x.ndim != 5 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm3d: expected a 5-D input (N, {self.num_features}, D, H, W), got shape "
+                             f"{x.shape}")
+        return self._normalize(x)

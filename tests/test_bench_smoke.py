@@ -106,3 +106,13 @@ def test_harness_renders_a_table(monkeypatch):
     # without torch installed, its columns are still there and say so
     text = run.table([row], run.COLUMNS)
     assert "| demo | s | 1.00 | 2.00 | n/a | ×2.00 | — | ≤ ×2.5 | pass |" in text
+
+
+def test_cnn_steps_agree():
+    # workload 7 on a batch of 5: the numpy reference, autodiff (and torch below) compute the
+    # same losses, gradients and Adam updates
+    assert w.check_cnn(batch=5, optimizer=("adam", {"lr": 3e-3}), engines=ENGINES) <= w.RTOL
+
+
+def test_cnn_steps_agree_with_torch(torch):
+    assert w.check_cnn(batch=5, optimizer=("adam", {"lr": 3e-3}), engines=ENGINES + ("torch",)) <= w.RTOL
