@@ -26,6 +26,7 @@ from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
 from .explainer import explain, animate_backward
 from .serialization import save, load
+from .compiler import compile, CompileError  # noqa: A001  (ad.compile, as jax.jit / torch.compile)
 
 __version__ = "0.1.0"
 from . import functional, fused

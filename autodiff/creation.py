@@ -1,6 +1,7 @@
 """Tensor creation: constants, ranges and random tensors from the project's seeded generator."""
 import numpy as np
 
+from .compiler import replayed
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
@@ -103,6 +104,7 @@ def _sample_dtype(dtype, op):
     return dtype, (np.float64 if dtype == np.float64 else np.float32)
 
 
+@replayed     # a compiled step draws new samples at every replay
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the seeded generator (floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "rand")
@@ -110,6 +112,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     return _make(samples, requires_grad, "rand")
 
 
+@replayed
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the seeded generator (floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "randn")
@@ -137,11 +140,13 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     return _make(np.full(shape, fill_value, own if dtype is None else dtype), requires_grad, "full_like")
 
 
+@replayed
 def rand_like(t, dtype=None, requires_grad=False):
     shape, own = _like(t)
     return rand(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
 
 
+@replayed
 def randn_like(t, dtype=None, requires_grad=False):
     shape, own = _like(t)
     return randn(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)

@@ -157,6 +157,9 @@ class Function:
             raise _explain(cls, arrays, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
+        if _observer is not None:       # ad.compile is recording (see _observer)
+            return _observer(cls, ctx, arrays, kwargs,
+                             _wrap(out) if True not in needs else cls._record(ctx, out, args))
         if True not in needs:
             return _wrap(out)
         output = cls._record(ctx, out, args)
@@ -393,6 +396,22 @@ def _note_saved(ctx, output, out, inputs):
 
 
 # ---------------------------------------------------------------------------------------------
+# ad.compile's seam. While a compiled step is being recorded (autodiff/compiler.py sets it, through
+# ``set_observer``), every op's entry hands over what it did once forward has run and the output is
+# made: ``_observer(cls, ctx, arrays, kwargs, output)``, where ``arrays`` are forward's positional
+# arguments exactly as forward received them (numbers already made 0-d arrays), and returns the
+# output tensor. None otherwise: one comparison per op.
+_observer = None
+
+
+def set_observer(observer):
+    """Install ``observer`` (or None) as the ops' recording hook; returns the previous one."""
+    global _observer
+    previous, _observer = _observer, observer
+    return previous
+
+
+# ---------------------------------------------------------------------------------------------
 # adapters: the built-in ops' entries, each a thin unpacking of its arguments before _record
 
 
@@ -423,6 +442,9 @@ def unary_op(cls, name=None, doc=None):
             raise _explain(cls, (data,) + params, error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
+        if _observer is not None:       # ad.compile is recording (see _observer)
+            return _observer(cls, ctx, (data,) + params, None,
+                             record(ctx, out, (x,), meta) if requires else _wrap(out))
         if requires:
             return record(ctx, out, (x,), meta)
         return _wrap(out)
@@ -464,6 +486,8 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
                     raise _explain(cls, (data, b), error) from None
                 if type(out) is not np.ndarray:
                     out = _as_output_array(out, cls, ctx)
+                if _observer is not None:       # ad.compile is recording (see _observer)
+                    return _observer(cls, ctx, (data, operand), None, record(ctx, out, (a, b), _SAME_NONE))
                 return record(ctx, out, (a, b), _SAME_NONE)
         if isinstance(a, Tensor):
             data_a = a.data
@@ -500,6 +524,9 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             raise _explain(cls, (data_a, data_b), error) from None
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
+        if _observer is not None:       # ad.compile is recording (see _observer)
+            return _observer(cls, ctx, (data_a, data_b), None,
+                             _wrap(out) if needs is _NEITHER else record(ctx, out, (a, b), meta))
         if needs is _NEITHER:
             return _wrap(out)
         return record(ctx, out, (a, b), meta)
@@ -541,11 +568,15 @@ def ternary_op(cls, name=None, doc=None):
         if type(out) is not np.ndarray:
             out = _as_output_array(out, cls, ctx)
         if True in needs:
-            return record(ctx, out, (a, b, c), (
+            output = record(ctx, out, (a, b, c), (
                 (data_a.shape, data_a.dtype) if needs[0] else None,
                 (data_b.shape, data_b.dtype) if needs[1] else None,
                 (data_c.shape, data_c.dtype) if requires_c else None))
-        return _wrap(out)
+        else:
+            output = _wrap(out)
+        if _observer is not None:       # ad.compile is recording (see _observer)
+            return _observer(cls, ctx, (data_a, data_b, data_c), None, output)
+        return output
 
     return _named(op, name or cls.__name__.lower(), doc)
 

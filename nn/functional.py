@@ -15,6 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Function, Tensor
 from autodiff import fused
+from autodiff.compiler import replayed
 from autodiff.fused import Linear, SoftmaxCrossEntropy, softmax_cross_entropy  # noqa: F401
 
 _add_reduce = np.add.reduce
@@ -225,8 +226,15 @@ def dropout(x, p=0.5, training=True):
     if p == 1.0:
         return x * np.zeros((), x.dtype)
     dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    keep = ad.default_generator().random(x.shape, dtype=np.float64) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(dtype)
+    return x * dropout_mask(x.shape, p, dtype)
+
+
+@replayed       # a compiled step draws a new mask at every replay, from the same generator
+def dropout_mask(shape, p, dtype):
+    """Dropout's mask of ``shape``: 0 with probability ``p``, else 1/(1-p), in ``dtype``, drawn
+    from ``ad.default_generator()``."""
+    keep = ad.default_generator().random(shape, dtype=np.float64) >= p
+    return (keep * (1.0 / (1.0 - p))).astype(dtype)
 
 
 # ---------------------------------------------------------------------------------------------

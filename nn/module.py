@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from autodiff import Tensor
+from autodiff import Tensor, compiler
 from autodiff.dtypes import parse_to
 from autodiff.tensor import bump_version
 from autodiff.grad_mode import run_in_scope
@@ -70,6 +70,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         """``forward(*args, **kwargs)`` inside ``ad.name_scope(name)`` (see the module docstring)."""
+        if compiler.recording:      # ad.compile notes the modules a step calls (their training flags)
+            compiler.note_module(self)
         return run_in_scope(self._scope_name, self.forward, args, kwargs)
 
     # ---- registration --------------------------------------------------------------------------
@@ -276,6 +278,7 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
+    @compiler.replayed      # inside a compiled step: done again at every replay
     def zero_grad(self, set_to_none=True):
         """Reset the parameters' gradients: to None (default, as PyTorch), or to zeros in place."""
         for param in self.parameters():

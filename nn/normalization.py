@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 
 from .layers import _dtype
 from .module import Module
@@ -132,6 +133,7 @@ class BatchNorm1d(Module):
             out = out + self.bias.reshape(shape)
         return out
 
+    @replayed       # a compiled step updates the running statistics at every replay
     def _update_running_stats(self, mean, var, count):
         # in place, so references to the buffers (and their state-dict views) see the update
         tracked = self.num_batches_tracked.data

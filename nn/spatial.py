@@ -856,8 +856,8 @@ def _feature_dropout(x, p, training, op):
     if p == 1.0:
         return x * np.zeros((), x.dtype)
     dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    keep = ad.default_generator().random(x.shape[:2] + (1,) * (x.ndim - 2), dtype=np.float64) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(dtype)
+    from .functional import dropout_mask     # (functional imports this module at its end)
+    return x * dropout_mask(x.shape[:2] + (1,) * (x.ndim - 2), p, dtype)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):

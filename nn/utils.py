@@ -5,6 +5,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.compiler import replayed
 
 from .grad_flow import grad_flow  # noqa: E402  (re-exported: nn.utils.grad_flow)
 
@@ -34,6 +35,7 @@ def _scale_grad(param, factor):
         param.grad = Tensor(grad.data * factor)
 
 
+@replayed       # inside a compiled step: clipped again at every replay
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients in place so that their total norm is at most ``max_norm``.
 
@@ -65,6 +67,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return ad.tensor(total)
 
 
+@replayed
 def clip_grad_value_(parameters, clip_value):
     """Clip every gradient elementwise to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)

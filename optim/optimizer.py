@@ -13,6 +13,7 @@ import types
 import numpy as np
 
 from autodiff import Tensor, enable_grad, grad_mode
+from autodiff.compiler import replayed
 from autodiff.tensor import bump_version, new_epoch
 
 __all__ = ["Optimizer", "ParameterError"]
@@ -143,10 +144,19 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a subclass's own step or zero_grad is repeated by a compiled step too (see replayed)
+        for name in ("step", "zero_grad"):
+            method = cls.__dict__.get(name)
+            if method is not None and not hasattr(method, "replayed"):
+                setattr(cls, name, replayed(method))
+
     def _check_group(self, group):
         """Validate a group's hyper-parameters (raise ValueError naming the bad one). Per subclass."""
 
     # ---- gradients ------------------------------------------------------------------------------
+    @replayed       # ad.compile: a compiled step that calls it calls it again at every replay
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters.
 
@@ -168,6 +178,7 @@ class Optimizer:
                     grad.data.fill(0)
 
     # ---- the update -----------------------------------------------------------------------------
+    @replayed       # ad.compile: repeated at every replay, with the hyper-parameters of then
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; return ``closure()``'s value.
 

@@ -1,0 +1,558 @@
+"""The replay of a compiled step: one generated Python function of numpy calls, from a record.
+
+``build(step, recorder, result)`` turns what ``autodiff.compiler.Recorder`` saw into the source of
+``replay(leaves)`` and executes it. Every array the step uses is a name in the function's
+globals: the record's buffers (its inputs, the ops' outputs, work arrays), the arrays it reads by
+reference (parameters), constants; each op is its lowering rule's lines (``autodiff.lowering``) or
+a call of its ``Function.forward``/``backward`` (the fallback). ``step.code`` shows the source.
+"""
+import math
+
+import numpy as np
+
+from . import lowering
+from .compiler import (CompileError, _GradSlot, _MISS, _OutputSlot, _accumulate, _data_slot)
+from .function import Function
+from .lowering import Decline
+from .tensor import Tensor
+
+_new = object.__new__
+
+
+class Lowering:
+    """What a lowering rule sees of its op (see ``autodiff.lowering``): names of the arguments,
+    the output, the incoming gradient and the gradients' buffers, and ``emit``."""
+
+    def __init__(self, plan, op, kept):
+        self.plan, self.op, self.kept = plan, op, kept
+        self.lines = []
+        self.record = op.backward
+        self.made = []          # (ref, array) buffers to bind if the rule is kept
+        self.new_locals = []
+
+    # ---- the forward ----------------------------------------------------------------------
+    def array(self, i):
+        """Forward's argument i as recorded (an array, a number...)."""
+        return self.op.args[i]
+
+    def arg(self, i):
+        """The name of forward's argument i."""
+        ref = self.op.inputs[i] if i < len(self.op.inputs) else None
+        return self.plan.ref(ref) if ref is not None else self.plan.const(self.op.args[i])
+
+    @property
+    def result(self):
+        if not self.op.fresh_out:
+            raise Decline
+        return self.plan.ref(self.op.out)
+
+    def view_of_input(self):
+        """The output is a view of input 0 (a reshape, a transpose): it needs no code."""
+        out, x = self.op.out.array, self.op.args[0]
+        if not (self.op.fresh_out and type(x) is np.ndarray and _root(out) is _root(x)):
+            raise Decline
+
+    # ---- the backward ---------------------------------------------------------------------
+    @property
+    def g(self):
+        ref = self.record.grad      # (a gradient is made by code that comes before the backward's)
+        return ref.name if ref.kind == "grad" else self.plan.ref(ref)
+
+    @property
+    def grad_array(self):
+        return self.record.grad.array
+
+    def _new_output(self, i):
+        record = self.record
+        ref = record.outputs[i] if i < len(record.outputs) else None
+        if ref is None or ref.kind != "grad" or ref.name in self.plan.defined or ref is record.grad or (
+                sum(r is ref for r in record.outputs) != 1):
+            raise Decline
+        return ref
+
+    def out(self, i):
+        """The buffer of input i's gradient (a new array at each position the engine made one)."""
+        ref = self._new_output(i)
+        buffer = np.empty_like(ref.array)
+        self.made.append((ref, buffer))
+        return ref.name
+
+    def passes(self, i):
+        """The engine handed the incoming gradient itself on to input i (or nothing)."""
+        outputs = self.record.outputs
+        if i < len(outputs) and outputs[i] is not None and outputs[i] is not self.record.grad:
+            raise Decline
+
+    def fresh(self, i, expression):
+        """Input i's gradient is ``expression``, a new array at each replay."""
+        ref = self._new_output(i)
+        self.emit(f"{ref.name} = {expression}")
+        self.new_locals.append(ref)
+
+    view = fresh
+
+    def fresh_or_into(self, i, head, transposed=False):
+        """``head`` is a numpy call without its closing parenthesis: into a buffer (``out=``)
+        when the gradient goes on to other ops, as a new array when only a leaf takes it."""
+        ref = self._new_output(i)
+        if self.plan.uses.get(ref.name, 0) == 1 and self.plan.leaf_only.get(ref.name):
+            self.emit(f"{ref.name} = {head})" + (".T" if transposed else ""))
+            self.new_locals.append(ref)
+            self.plan.owned.add(ref.name)
+            return
+        buffer = np.empty_like(ref.array)
+        self.made.append((ref, buffer))
+        target = self.plan.const(buffer.T) if transposed else ref.name
+        self.emit(f"{head}, out={target})")
+
+    # ---- both -----------------------------------------------------------------------------
+    def f(self, function, name=None):
+        return self.plan.function(function, name)
+
+    def const(self, value):
+        return self.plan.const(value)
+
+    def temp(self, shape, dtype):
+        return self.plan.temp(np.empty(shape, dtype))
+
+    def temp_like(self, array):
+        return self.plan.temp(np.empty_like(array))
+
+    def buffer(self, name):
+        for ref, array in self.made:
+            if ref.name == name:
+                return array
+        return self.plan.namespace[name]
+
+    def local(self, expression):
+        name = self.plan.new_local()
+        self.emit(f"{name} = {expression}")
+        return name
+
+    def keep(self, **values):
+        self.kept.update(values)
+
+    def emit(self, line):
+        self.lines.append(line)
+
+
+def _root(array):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _shares(out, arrays):
+    root = _root(out)
+    return any(type(a) is np.ndarray and _root(a) is root for a in arrays)
+
+
+class Plan:
+    """A record made into code: ``replay(leaves)`` and what ``step.stats``/``step.graph`` show."""
+
+    def __init__(self, step, recorder):
+        self.step = step
+        self.recorder = recorder
+        self.namespace = {"MISS": _MISS}
+        self.ids = {}
+        self.lines = []
+        self.defined = set()        # names of values made so far (buffers bound, locals assigned)
+        self.locals = set()
+        self.owned = set()          # locals that hold a new array only one leaf takes
+        self.buffers = {}           # id -> array the record owns (stats)
+        self.counter = 0
+        self.ops = {}               # OpRecord -> (forward lines, backward lines or None, ctx name)
+        self.lowered = self.fallbacks = 0
+        self.nodes = []             # (kind, label, input names, output names) for the picture
+        self.uses, self.leaf_only = _uses(recorder)
+
+    # ---- names ------------------------------------------------------------------------------
+    def bind(self, value, name):
+        self.namespace[name] = value
+        self.ids[id(value)] = name
+        return name
+
+    def const(self, value):
+        if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
+            return repr(value)
+        name = self.ids.get(id(value))
+        if name is not None and self.namespace.get(name) is value:
+            return name
+        self.counter += 1
+        return self.bind(value, f"k{self.counter}")
+
+    def function(self, function, name=None):
+        name = name or getattr(function, "__name__", None) or "f"
+        existing = self.namespace.get(name)
+        if existing is function or (existing is not None and existing == function and
+                                    type(existing) is type(function)):
+            return name     # (np.add.reduce is a new bound method at each access, equal to the last)
+        if existing is not None or not name.isidentifier():
+            self.counter += 1
+            name = f"{name if name.isidentifier() else 'f'}_{self.counter}"
+        return self.bind(function, name)
+
+    def temp(self, array):
+        self.counter += 1
+        self.buffers[id(array)] = array
+        return self.bind(array, f"t{self.counter}")
+
+    def new_local(self):
+        self.counter += 1
+        name = f"l{self.counter}"
+        self.locals.add(name)
+        return name
+
+    def ref(self, ref):
+        """The name of a value, binding its array the first time (a value of the backward must
+        have been made by the code before)."""
+        name = ref.name
+        if name in self.defined:
+            return name
+        if ref.kind == "grad":
+            raise CompileError(f"ad.compile: internal error, gradient {name} used before it is made; "
+                               "please report it")
+        self.bind(ref.array, name)
+        if ref.kind in ("input", "value") and ref.array.base is None:
+            self.buffers[id(ref.array)] = ref.array
+        self.defined.add(name)
+        return name
+
+    def define_buffer(self, ref, array):
+        self.bind(array, ref.name)
+        self.buffers[id(array)] = array
+        self.defined.add(ref.name)
+
+    def define_local(self, ref):
+        self.locals.add(ref.name)
+        self.defined.add(ref.name)
+
+    def emit(self, line):
+        self.lines.append(line)
+
+    # ---- ops --------------------------------------------------------------------------------
+    def forward(self, op):
+        kept = {}
+        forward_rule = lowering.FORWARD.get(op.cls)
+        backward_rule = lowering.BACKWARD.get(op.cls) if op.backward is not None else None
+        if forward_rule is not None and (op.backward is None or backward_rule is not None):
+            forward_lowering = Lowering(self, op, kept)
+            try:
+                forward_rule(forward_lowering)
+                backward_lowering = None
+                if op.backward is not None:
+                    backward_lowering = Lowering(self, op, kept)
+                    backward_rule(backward_lowering)
+            except Decline:
+                pass
+            else:
+                self._keep(forward_lowering, op)
+                self.ops[op] = (backward_lowering, None)
+                self.lowered += 1
+                self._node("op", op.name, op.inputs, [op.out])
+                return
+        self.fallbacks += 1
+        ctx = _new(op.cls)
+        ctx.needs_input_grad = op.ctx.needs_input_grad
+        ctx.saved_tensors = ()
+        ctx.scope = None
+        self.counter += 1
+        ctx_name = self.bind(ctx, f"ctx{self.counter}")
+        args = [self.ref(ref) if ref is not None else self.const(value)
+                for ref, value in zip(op.inputs, op.args)]
+        args += [f"{key}={self.const(value)}" for key, value in (op.kwargs or {}).items()]
+        call = f"{self.function(op.cls.forward, op.cls.__name__ + '_forward')}({', '.join([ctx_name] + args)})"
+        if op.fresh_out and not _shares(op.out.array, op.args):
+            self.emit(f"{self.function(np.copyto)}({self.ref(op.out)}, {call})")
+        else:
+            self.ref(op.out)
+            if op.backward is not None:
+                self.emit(call)
+        self.ops[op] = (None, ctx_name)
+        self._node("op", op.name + " (Function.forward)", op.inputs, [op.out])
+
+    def _keep(self, lowering_, op):
+        for ref, array in lowering_.made:
+            self.define_buffer(ref, array)
+        if op.fresh_out:
+            self.ref(op.out)
+        self.lines.extend(lowering_.lines)
+
+    def backward(self, record):
+        op = record.op
+        lowered, ctx_name = self.ops[op]
+        g = self.ref(record.grad)
+        if lowered is not None:
+            for ref, array in lowered.made:
+                self.define_buffer(ref, array)
+            for ref in lowered.new_locals:
+                self.define_local(ref)
+            self.lines.extend(lowered.lines)
+            self._node("backward", op.name + " backward", [record.grad], record.outputs)
+            return
+        result = self.new_local()
+        self.emit(f"{result} = {self.function(op.cls.backward, op.cls.__name__ + '_backward')}({ctx_name}, {g})")
+        for i, (ref, value) in enumerate(zip(record.outputs, record.results)):
+            if ref is None or ref.name in self.defined:
+                continue        # none, or the incoming gradient / another value handed on
+            item = f"{result}[{i}]" if record.tupled else result
+            if isinstance(value, Tensor):
+                item += ".data"
+            elif type(value) is not np.ndarray:
+                item = f"{self.function(np.asarray)}({item})"
+            self.emit(f"{ref.name} = {item}")
+            self.define_local(ref)
+            if isinstance(value, np.ndarray) and value.base is None and sum(r is ref for r in record.outputs) == 1:
+                self.owned.add(ref.name)
+        self._node("backward", op.name + " backward (Function.backward)", [record.grad], record.outputs)
+
+    def array_op(self, item):
+        function, arguments, keywords, refs, out, _ = item
+        args = [self.ref(ref) if ref is not None else self.const(value) for ref, value in zip(refs, arguments)]
+        target = self.ref(out)
+        if isinstance(function, np.ufunc) and not keywords and len(args) == function.nin:
+            self.emit(f"{self.function(function)}({', '.join(args)}, out={target})")
+        else:
+            keywords = [f"{key}={self.const(value)}" for key, value in keywords.items()]
+            self.emit(f"{self.function(np.copyto)}({target}, {self.function(function)}({', '.join(args + keywords)}))")
+        self._node("array", getattr(function, "__name__", "array op"), refs, [out])
+
+    def call(self, item):
+        function, args, kwargs, out, is_tensor, fresh, _ = item
+        arguments = [self.const(value) for value in args]
+        arguments += [f"{key}={self.const(value)}" for key, value in kwargs.items()]
+        name = getattr(function, "__qualname__", getattr(function, "__name__", "call")).replace(".", "_")
+        call = f"{self.function(function, name)}({', '.join(arguments)})"
+        if out is not None and fresh:
+            self.emit(f"{self.function(np.copyto)}({self.ref(out)}, {call}{'.data' if is_tensor else ''})")
+        else:
+            self.emit(call)
+        self._node("call", getattr(function, "__qualname__", name), [], [out] if out is not None else [])
+
+    def add(self, item):
+        a, b, total = item
+        names = self.ref(a), self.ref(b)
+        self.define_buffer(total, total.array)
+        self.emit(f"{self.function(np.add)}({names[0]}, {names[1]}, out={total.name})")
+        self._node("sum", "+", [a, b], [total])
+
+    def reduce(self, item):
+        source, axes, new = item
+        name = self.ref(source)
+        self.define_buffer(new, new.array)
+        self.emit(f"{self.function(np.add.reduce, 'add_reduce')}({name}, axis={axes!r}, keepdims=True, "
+                  f"out={new.name})")
+        self._node("sum", "sum back", [source], [new])
+
+    def reshape(self, item):
+        source, shape, new = item
+        self.emit(f"{new.name} = {self.ref(source)}.reshape({shape!r})")
+        self.define_local(new)
+
+    def cast(self, item):
+        source, new = item
+        name = self.ref(source)
+        self.define_buffer(new, new.array)
+        self.emit(f"{self.function(np.copyto)}({new.name}, {name}, casting='unsafe')")
+
+    def deliver(self, item):
+        leaf, refs = item
+        self.counter += 1
+        leaf_name = self.bind(leaf, f"leaf{self.counter}")
+        slot = self.bind(_GradSlot(), f"grads{self.counter}")
+        names = [self.ref(ref) for ref in refs]
+        self.counter += 1
+        first = f"l{self.counter}"
+        self.emit(f"if {leaf_name}.grad is None:")
+        head = names[0]
+        if head in self.owned and self.uses.get(head) == 1:
+            self.emit(f"    {first} = {head}")
+        else:
+            self.emit(f"    {first} = {head}.copy()")
+        for name in names[1:]:
+            self.emit(f"    {self.function(np.add)}({first}, {name}, out={first})")
+        self.emit(f"    {leaf_name}.grad = {slot}.take({first})")
+        self.emit("else:")
+        for name in names:
+            self.emit(f"    {self.function(_accumulate)}({leaf_name}, {name})")
+        self._node("leaf", "→ .grad", refs, [])
+
+    def _node(self, kind, label, inputs, outputs):
+        self.nodes.append((kind, label, [r.name for r in inputs if r is not None],
+                           [r.name for r in outputs if r is not None]))
+
+
+def _uses(recorder):
+    """How many times each value is read in the record, and which gradients only a leaf takes."""
+    uses, leaf_only = {}, {}
+
+    def use(ref, leaf=False):
+        if ref is not None:
+            uses[ref.name] = uses.get(ref.name, 0) + 1
+            leaf_only[ref.name] = leaf_only.get(ref.name, True) and leaf
+
+    for kind, item in recorder.steps:
+        if kind == "op":
+            for ref in item.inputs:
+                use(ref)
+        elif kind == "array":
+            for ref in item[3]:
+                use(ref)
+        elif kind == "backward":
+            use(item.grad)
+        elif kind == "add":
+            use(item[0])
+            use(item[1])
+        elif kind in ("reduce", "reshape", "cast"):
+            use(item[0])
+        elif kind == "deliver":
+            for ref in item[1]:
+                use(ref, leaf=True)
+    return uses, leaf_only
+
+
+def _template(plan, recorder, value, released):
+    """The expression that rebuilds fn's result at replay (and its output slots)."""
+    if isinstance(value, Tensor):
+        for leaf in recorder.leaves.values():
+            if leaf.grad is value:
+                return f"{plan.const(leaf)}.grad"
+        array = _data_slot.__get__(value, Tensor)
+        ref = recorder.refs.get(id(array))
+        if ref is not None and ref.kind in ("value", "input", "view"):
+            slot = _OutputSlot(array)
+            name = plan.const(slot)
+            released.append(name)
+            return f"{name}.take()"
+        if ref is not None and ref.kind == "grad":
+            raise CompileError(f"ad.compile: {plan.step.name} returns a gradient it computed "
+                               "inside the backward; return what backward() wrote into .grad instead")
+        return plan.const(value)
+    if isinstance(value, tuple) and hasattr(value, "_make"):
+        items = ", ".join(_template(plan, recorder, v, released) for v in value)
+        return f"{plan.const(type(value))}._make(({items},))"
+    if type(value) in (tuple, list):
+        items = ", ".join(_template(plan, recorder, v, released) for v in value)
+        return f"({items},)" if type(value) is tuple else f"[{items}]"
+    if type(value) is dict:
+        items = ", ".join(f"{plan.const(k)}: {_template(plan, recorder, v, released)}" for k, v in value.items())
+        return "{" + items + "}"
+    return plan.const(value)
+
+
+def _guards(plan, recorder):
+    """The conditions a replay checks first (else the step records again)."""
+    checks = []
+    used = recorder.refs
+    for module in recorder.modules.values():
+        name = plan.const(module)
+        checks.append(f"{name}.training != {bool(module.training)!r}")
+        for registry in ("_parameters", "_buffers"):
+            entries = module.__dict__.get(registry)
+            if not entries:
+                continue
+            entries_name = plan.const(entries)
+            checks.append(f"len({entries_name}) != {len(entries)}")
+            for key, tensor in entries.items():
+                checks.append(f"{entries_name}.get({key!r}) is not {plan.const(tensor)}")
+                if isinstance(tensor, Tensor):
+                    array = _data_slot.__get__(tensor, Tensor)
+                    if id(array) in used:
+                        checks.append(f"{plan.const(tensor)}.data is not {plan.ref(used[id(array)])}")
+    for leaf in recorder.leaves.values():
+        name = plan.const(leaf)
+        array = _data_slot.__get__(leaf, Tensor)
+        checks.append(f"{name}.data is not {plan.ref(recorder.refs[id(array)])}")
+        checks.append(f"{name}._requires_grad is not True")
+        checks.append(f"{name}._hooks")
+    return checks
+
+
+def build(step, recorder, result):
+    """The Plan of a record: its replay function, compiled."""
+    plan = Plan(step, recorder)
+    checks = _guards(plan, recorder)
+    for i, ref in enumerate(recorder.inputs):
+        plan.ref(ref)
+    body = []
+    checks = list(dict.fromkeys(checks))
+    for start in range(0, len(checks), 8):
+        body.append("if " + " or ".join(checks[start:start + 8]) + ":")
+        body.append("    return MISS")
+    released = []
+    template = _template(plan, recorder, result, released)
+    for name in released:
+        body.append(f"{name}.release()")
+    copyto = plan.function(np.copyto)
+    for i, ref in enumerate(recorder.inputs):
+        body.append(f"{copyto}({ref.name}, leaves[{i}] if type(leaves[{i}]) is ndarray else leaves[{i}].data)")
+    plan.namespace["ndarray"] = np.ndarray
+    handlers = {"op": plan.forward, "array": plan.array_op, "call": plan.call, "backward": plan.backward,
+                "add": plan.add, "reduce": plan.reduce, "reshape": plan.reshape, "cast": plan.cast,
+                "deliver": plan.deliver}
+    for kind, item in recorder.steps:
+        handlers[kind](item)
+    body += plan.lines
+    body.append(f"return {template}")
+    source = f"def replay(leaves):\n" + "".join(f"    {line}\n" for line in body)
+    code = compile(source, f"<ad.compile {step.name}>", "exec")
+    exec(code, plan.namespace)
+    plan.source = source
+    plan.replay = plan.namespace["replay"]
+    plan.op_count = plan.lowered + plan.fallbacks
+    plan.buffer_count = len(plan.buffers)
+    plan.buffer_bytes = sum(a.nbytes for a in plan.buffers.values())
+    plan.first_result = _FirstResult(recorder)
+    plan.draw = lambda: _draw(plan)
+    return plan
+
+
+class _FirstResult:
+    """The recorded call's own result, its tensors given arrays of their own (a replay rewrites
+    the record's buffers)."""
+
+    def __init__(self, recorder):
+        self.refs = recorder.refs
+
+    def __call__(self, value):
+        if isinstance(value, Tensor):
+            array = _data_slot.__get__(value, Tensor)
+            ref = self.refs.get(id(array))
+            if ref is not None and ref.kind in ("value", "input", "view"):
+                _data_slot.__set__(value, array.copy())
+            return value
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                self(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self(item)
+        return value
+
+
+_STYLE = {"op": ("ellipse", "#dbe9f6"), "backward": ("ellipse", "#f6e3db"), "array": ("ellipse", "#eeeeee"),
+          "call": ("box", "#e7f6db"), "sum": ("circle", "#ffffff"), "leaf": ("box", "#fff3c4")}
+
+
+def _draw(plan):
+    from .viz import _import_graphviz
+    graphviz = _import_graphviz()
+    graph = graphviz.Digraph(f"ad.compile {plan.step.name}", graph_attr={"rankdir": "TB", "fontsize": "10"},
+                             node_attr={"fontsize": "10", "style": "filled"})
+    made = {}
+    graph.node("inputs", "inputs", shape="box", fillcolor="#ffffff", style="dashed")
+    for ref in plan.recorder.inputs:
+        made[ref.name] = "inputs"
+    for index, (kind, label, inputs, outputs) in enumerate(plan.nodes):
+        shape, colour = _STYLE[kind]
+        node = f"n{index}"
+        graph.node(node, label, shape=shape, fillcolor=colour)
+        for name in inputs:
+            if name in made:
+                graph.edge(made[name], node)
+        for name in outputs:
+            made[name] = node
+    stats = plan.step.stats
+    graph.attr(label=f"{plan.step.name}: {plan.lowered} ops as numpy calls, {plan.fallbacks} by "
+                     f"Function.forward/backward; {stats.buffers} buffers, {stats.bytes:,} bytes")
+    return graph

@@ -1,0 +1,1052 @@
+"""``ad.compile``: record a training step once, replay it as straight-line numpy.
+
+    step = ad.compile(train_step)           # or @ad.compile over its definition
+    for xb, yb in loader:
+        loss = step(xb, yb)                 # first call: eager, recorded; later calls: replayed
+
+How it works
+------------
+The first call with a given signature runs ``fn`` eagerly while a recorder watches, at the array
+level, everything it does: every op's forward (``autodiff.function``'s seam hands each op over as
+it runs, also ops on tensors that need no gradient), every node's backward in the order the
+engine's walk calls them, with the routing and the summing of gradients that the walk does between
+them, the leaves' gradients, and the *replayed calls*: functions marked with ``@replayed`` whose
+effects a replay must repeat (``optimizer.step()`` and ``zero_grad()``, BatchNorm's running
+statistics, Dropout's masks, gradient clipping, random tensors). From the record it generates one
+Python function of numpy calls: each op's forward and backward lowered to numpy calls that write,
+with ``out=``, into buffers that are the arrays of the recorded call (rules per op class in
+``autodiff.lowering``; an op without a rule calls its ``Function.forward``/``backward`` on a context
+of its own, and its result is copied into the buffer), the replayed calls made again (so they read
+the optimizer's *current* hyper-parameters and state, and draw new random numbers from the same
+generator, as eager would), and the gradients delivered to the leaves as the walk would. Later calls
+copy their arrays into the input buffers and run that function: no Tensor, no node, no graph walk.
+The values are the eager values to the bit, for the forward, the gradients and the updated
+parameters (the tests check 50 steps of several models).
+
+The signature (as ``jax.jit``'s): the shapes, dtypes and memory layout of the tensor and array
+arguments, the values of the other (hashable) arguments, the grad mode and the default dtype; a
+record further checks, before each replay, that the modules it called have the same training flag
+and the same parameter and buffer objects, that the tensors it used keep their arrays and
+``requires_grad``, and that no hook was added to a parameter; otherwise it records again. A small
+cache keeps one record per signature (``cache_size``, 8 by default, least recently used out).
+Everything else is assumed constant: Python values that ``fn`` reads from elsewhere (a global
+learning rate, a flag), and arrays that it closes over (read by reference: writing into them, as
+``load_state_dict`` writes into parameters, is fine; rebinding a global to a new array is not seen).
+
+What cannot be replayed is refused while recording, with a ``CompileError`` that names the line
+(the call fails; nothing is cached): reading a value inside ``fn`` (``.item()``, ``float(t)``,
+``int(t)``, ``bool(t)`` and so an ``if`` on a tensor, ``.tolist()``, ``.numpy()``, ``.data``,
+``np.asarray(t)``, ``ad.tensor(t)`` of a tensor the step computes or takes as an argument, or of a
+parameter), an array made by the caller's numpy code during the call that enters an op (a value
+computed from data, or a random draw from numpy's own generator, would be frozen into the record),
+changes made in place to a tracked tensor, hooks and ``retain_grad`` on it, ``create_graph=True``,
+``ad.grad``/``ad.backward`` (use ``loss.backward()``), and an argument that requires grad. An error
+rather than a silent eager fallback: a step that could not be replayed would otherwise run at the
+eager speed without anyone noticing.
+
+What a replay returns: what ``fn`` returns, with this call's values, as tensors that do not require
+grad. The returned tensors and the parameters' ``.grad`` are recycled between replays, but never
+while the caller still holds them (a tensor kept from an earlier call keeps its values). Under
+``ad.detect_anomaly()``, or when called inside another step's recording, the step runs eagerly.
+"""
+import functools
+import os
+import sys
+import threading
+import tracemalloc
+import types
+
+import numpy as np
+
+from . import function as _function
+from . import grad_mode
+from .function import Function, _SAME
+from .grad_mode import state
+from .tensor import Tensor, _PROJECT_PACKAGES, _to_array, _user_site, _wrap, get_default_dtype
+
+__all__ = ["compile", "CompiledStep", "CompileError", "replayed"]
+
+
+class CompileError(RuntimeError):
+    """``ad.compile`` met something a replay could not repeat (the message says what and where)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# the recording state: how many threads record (read by nn.Module.__call__ and @replayed, so that
+# they pay one comparison when nobody records) and this thread's recorder
+
+
+recording = 0
+_recording_lock = threading.Lock()
+
+
+class _Local(threading.local):
+    recorder = None
+
+
+_local = _Local()
+
+
+def _dispatch(cls, ctx, arrays, kwargs, output):
+    """The ops' seam while some thread records: hand the op to this thread's recorder."""
+    recorder = _local.recorder
+    if recorder is None or recorder.paused:
+        return output
+    return recorder.op(cls, ctx, arrays, kwargs, output)
+
+
+def note_module(module):
+    """``nn.Module.__call__``'s seam: the recording step calls ``module`` (its training flag and
+    its parameters become part of the record's guards)."""
+    recorder = _local.recorder
+    if recorder is not None and not recorder.paused:
+        recorder.modules.setdefault(id(module), module)
+
+
+def replayed(function):
+    """Mark ``function`` as a call that a compiled step makes again at every replay.
+
+    Inside a step being recorded, a call of ``function`` runs as usual but is not looked into:
+    the ops it runs are not recorded and it may read values. The record keeps the call (the
+    function and its arguments, the same objects) and a replay makes it again at the same point.
+    Arguments that are iterators are turned into lists first. An array (or tensor) it returns is a
+    value of the step: a replay copies the new result into the recorded array. Use it for state
+    changes (``optimizer.step()``, running statistics) and for random draws.
+    """
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        if recording:
+            recorder = _local.recorder
+            if recorder is not None and not recorder.paused:
+                return recorder.replayed_call(function, args, kwargs)
+        return function(*args, **kwargs)
+
+    call.replayed = function
+    return call
+
+
+# ---------------------------------------------------------------------------------------------
+# watched tensors: while recording, the tensors the step tracks (op outputs, argument stand-ins,
+# parameters) are of a subclass that records what is done to them off the graph (comparisons...)
+# and refuses what a replay could not repeat (reading values, changing them in place)
+
+_data_slot = Tensor.__dict__["data"]
+
+
+def _caller_is_engine(depth=2):
+    code = sys._getframe(depth).f_code
+    return code.co_filename.startswith(_PROJECT_PACKAGES) and code is not _TO_ARRAY_CODE
+
+
+def _active():
+    recorder = _local.recorder
+    return recorder if recorder is not None and not recorder.paused else None
+
+
+def _get_data(self):
+    array = _data_slot.__get__(self, Tensor)
+    recorder = _active()
+    if recorder is not None and not _caller_is_engine():
+        recorder.refuse(f"reads the array of a tensor the step computes ({_describe(array)}) "
+                        "with .data (or ad.tensor(t), which copies it)",
+                        "use autodiff ops on the tensor (t.shape gives its shape)")
+    return array
+
+
+def _set_data(self, value):
+    recorder = _active()
+    if recorder is not None and not _caller_is_engine():
+        recorder.refuse("rebinds .data of a tensor the step uses", "change tensors outside the step")
+    _data_slot.__set__(self, value)
+
+
+def _value_read(what, fix="return the tensor from fn and read it after the call (loss.item() on "
+                            "what the step returns)"):
+    def read(self, *args, **kwargs):
+        recorder = _active()
+        if recorder is not None and not _caller_is_engine():
+            recorder.refuse(f"reads the value of a tensor it computes ({what})", fix)
+        return getattr(Tensor, read.__name__)(self, *args, **kwargs)
+    return read
+
+
+def _refused(what, fix):
+    def method(self, *args, **kwargs):
+        recorder = _active()
+        if recorder is not None:
+            recorder.refuse(what, fix)
+        return getattr(Tensor, method.__name__)(self, *args, **kwargs)
+    return method
+
+
+def _array_op(ufunc_or_name, how):
+    """A Tensor method that computes an array off the graph (comparisons, any, argmax): the
+    result is recorded as a value of the step (``how(self, *args)`` -> (function, arguments,
+    keywords) that computes it from arrays)."""
+    def method(self, *args, **kwargs):
+        result = getattr(Tensor, method.__name__)(self, *args, **kwargs)
+        recorder = _active()
+        if recorder is not None:
+            function, arguments, keywords = how(self, *args, **kwargs)
+            recorder.array_op(function, arguments, keywords, result)
+        return result
+    return method
+
+
+def _data(x):
+    return _data_slot.__get__(x, Tensor) if isinstance(x, Tensor) else x
+
+
+def _binary(ufunc):
+    return lambda self, other: (ufunc, (_data(self), _data(other)), {})
+
+
+def _reduction(name):
+    def how(self, axis=None, keepdims=False):
+        return getattr(np, name), (_data(self),), {"axis": axis, "keepdims": keepdims}
+    return how
+
+
+def _arg_reduction(name):
+    def how(self, dim=None, keepdim=False, **aliases):
+        axis = aliases.get("axis", dim)
+        keep = aliases.get("keepdims", keepdim)
+        if axis is not None and not isinstance(axis, int):
+            axis = tuple(axis)[0]
+        return _ArgExtremum(name), (_data(self),), {"axis": axis, "keepdims": bool(keep)}
+    return how
+
+
+class _ArgExtremum:
+    """np.argmax/argmin as the engine computes them (an int64 array, 0-d for axis=None)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.__name__ = name
+
+    def __call__(self, array, axis=None, keepdims=False):
+        return np.asarray(getattr(array, self.name)(axis=axis, keepdims=keepdims))
+
+
+def _watched_ufunc(self, ufunc, method, *inputs, **kwargs):
+    result = Tensor.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+    recorder = _active()
+    if recorder is not None and isinstance(result, Tensor) and result.grad_fn is None and (
+            not recorder.knows(_data_slot.__get__(result, Tensor))):
+        # a ufunc without a gradient (np.greater, np.sign...): computed on the arrays
+        recorder.array_op(ufunc, tuple(_data(x) for x in inputs), kwargs, result)
+    return result
+
+
+def _watched_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    recorder = _active()
+    if recorder is None:
+        return Tensor.backward(self, gradient, retain_graph, create_graph, inputs)
+    if create_graph:
+        recorder.refuse("calls backward(create_graph=True): higher-order gradients are not recorded",
+                        "compute them eagerly, without ad.compile")
+    if inputs is not None:
+        recorder.refuse("calls backward(inputs=...)", "call loss.backward() and read the leaves' .grad")
+    recorder.begin_walk(self, gradient)
+    Tensor.backward(self, gradient, retain_graph, create_graph, inputs)
+    recorder.end_walk()
+
+
+def _watched_detach(self):
+    result = Tensor.detach(self)
+    recorder = _active()
+    if recorder is not None:
+        recorder.watch(result)      # the same array: a value of the step, read-protected the same
+    return result
+
+
+def _watched_repr(self):
+    array = _data_slot.__get__(self, Tensor)
+    if _active() is None:
+        return Tensor.__repr__(self)
+    return f"tensor(<recorded by ad.compile>, shape={array.shape}, dtype={array.dtype})"
+
+
+_WATCHED_METHODS = {
+    "data": property(_get_data, _set_data),
+    "item": _value_read(".item()"),
+    "tolist": _value_read(".tolist()"),
+    "numpy": _value_read(".numpy()"),
+    "__array__": _value_read("np.asarray(t) or another numpy conversion"),
+    "__bool__": _value_read("bool(t), which an `if` or `while` on a tensor calls",
+                            "use ad.where (or ad.maximum/minimum) instead of an `if` on a tensor"),
+    "__float__": _value_read("float(t)"),
+    "__int__": _value_read("int(t)"),
+    "__index__": _value_read("a tensor used as an index or a count (operator.index)"),
+    "__repr__": _watched_repr,
+    "_inplace": _refused("changes a tensor it computes or uses in place (+=, add_, mul_, copy_, "
+                         "fill_...)", "use out-of-place ops (y = y + 1)"),
+    "__setitem__": _refused("assigns into a tensor it computes or uses (t[i] = ...)",
+                            "build the result with out-of-place ops (ad.where, ad.concatenate)"),
+    "register_hook": _refused("registers a hook", "register hooks outside ad.compile"),
+    "retain_grad": _refused("calls retain_grad()", "return the tensor from fn instead"),
+    "detach_": _refused("calls detach_()", "use detach()"),
+    "detach": _watched_detach,
+    "backward": _watched_backward,
+    "__array_ufunc__": _watched_ufunc,
+    "__eq__": _array_op("__eq__", _binary(np.equal)),
+    "__ne__": _array_op("__ne__", _binary(np.not_equal)),
+    "__lt__": _array_op("__lt__", _binary(np.less)),
+    "__le__": _array_op("__le__", _binary(np.less_equal)),
+    "__gt__": _array_op("__gt__", _binary(np.greater)),
+    "__ge__": _array_op("__ge__", _binary(np.greater_equal)),
+    "__and__": _array_op("__and__", _binary(np.bitwise_and)),
+    "__or__": _array_op("__or__", _binary(np.bitwise_or)),
+    "__xor__": _array_op("__xor__", _binary(np.bitwise_xor)),
+    "__invert__": _array_op("__invert__", lambda self: (np.invert, (_data(self),), {})),
+    "any": _array_op("any", _reduction("any")),
+    "all": _array_op("all", _reduction("all")),
+    "argmax": _array_op("argmax", _arg_reduction("argmax")),
+    "argmin": _array_op("argmin", _arg_reduction("argmin")),
+}
+for _name, _method in _WATCHED_METHODS.items():
+    if callable(_method) and not isinstance(_method, property):
+        _method.__name__ = _name
+del _name, _method
+_WATCHED_METHODS["__hash__"] = Tensor.__hash__       # (defining __eq__ would unset it)
+_watched_classes = {}
+
+
+def _watched_class(cls):
+    """The watched subclass of a Tensor class (same layout, so an object can switch to it)."""
+    watched = _watched_classes.get(cls)
+    if watched is None:
+        namespace = dict(_WATCHED_METHODS, __slots__=(), __module__=cls.__module__,
+                         __qualname__=cls.__qualname__)
+        watched = _watched_classes[cls] = type(cls.__name__, (cls,), namespace)
+        watched._watched_original = cls
+    return watched
+
+
+# ---------------------------------------------------------------------------------------------
+# the record
+
+
+class _Ref:
+    """A value of the step, as the generated code names it: ``array`` is the recorded array.
+    ``kind``: "input" (an argument's buffer), "value" (an op's output: a buffer of the record),
+    "view" (a view of a buffer, taken once), "external" (an array the step reads by reference: a
+    parameter, a closure's constant), "constant" (read-only, made by the engine), "grad" (a
+    gradient in the backward: a buffer or, when its op is not lowered, a fresh array)."""
+
+    __slots__ = ("name", "array", "kind", "uses")
+
+    def __init__(self, name, array, kind):
+        self.name, self.array, self.kind, self.uses = name, array, kind, 0
+
+    def __repr__(self):
+        return f"<{self.kind} {self.name} {self.array.shape} {self.array.dtype}>"
+
+
+class OpRecord:
+    """One op of the step: its class, the forward's arguments as recorded (arrays of the step's
+    values, numbers, parameters such as axes), and its output. ``inputs`` are the ``_Ref`` of the
+    positional array arguments (None for the others), ``backward`` the backward call if any."""
+
+    __slots__ = ("cls", "ctx", "args", "kwargs", "inputs", "out", "fresh_out", "site", "backward")
+
+    def __init__(self, cls, ctx, args, kwargs, inputs, out, fresh_out, site):
+        self.cls, self.ctx, self.args, self.kwargs, self.inputs, self.out = cls, ctx, args, kwargs, inputs, out
+        self.fresh_out, self.site, self.backward = fresh_out, site, None
+
+    @property
+    def name(self):
+        return self.cls.display_name or self.cls.__name__
+
+
+class BackwardRecord:
+    """One node's backward in the walk: the op, its incoming gradient and, per input, the
+    gradient it returned (a ``_Ref``, or None), with what the record saw (``results``)."""
+
+    __slots__ = ("op", "grad", "outputs", "results", "tupled")
+
+    def __init__(self, op, grad, outputs, results, tupled):
+        self.op, self.grad, self.outputs, self.results, self.tupled = op, grad, outputs, results, tupled
+
+
+class _Walk:
+    """A backward being recorded: the gradients still on their way (node -> list of _Ref, in
+    arrival order) and the leaves' gradients (leaf -> list of _Ref), as the engine's walk sums
+    and delivers them."""
+
+    def __init__(self, root, priors):
+        self.root = root.grad_fn
+        self.root_seen = False
+        self.pending = {}
+        self.leaves = {}
+        self.priors = priors        # leaf -> a copy of its .grad before the walk (or None)
+
+
+class Recorder:
+    """Watches one eager call of a step and keeps what a replay needs (``steps``, in order)."""
+
+    def __init__(self, step, trace_arrays):
+        self.step = step
+        self.paused = 0
+        self.steps = []             # ("op", OpRecord), ("array", ...), ("call", ...), ("backward", ...)...
+        self.refs = {}              # id(array) -> _Ref
+        self.counter = 0
+        self.ops = {}               # node -> OpRecord
+        self.modules = {}           # id -> module called
+        self.leaves = {}            # id -> leaf tensor on the graph (parameters)
+        self.externals = {}         # id(array) -> Tensor whose array it is (guards)
+        self.watched = []           # (tensor, original class): switched back at the end
+        self.walk = None
+        self.error = None
+        self.trace_arrays = trace_arrays
+        self.walks = 0
+        self.inputs = []
+
+    # ---- values ----------------------------------------------------------------------------
+    def new_ref(self, array, kind, prefix="v"):
+        self.counter += 1
+        ref = _Ref(f"{prefix}{self.counter}", array, kind)
+        self.refs[id(array)] = ref
+        return ref
+
+    def knows(self, array):
+        return id(array) in self.refs
+
+    def watch(self, tensor):
+        cls = type(tensor)
+        if getattr(cls, "_watched_original", None) is None:
+            tensor.__class__ = _watched_class(cls)
+            self.watched.append((tensor, cls))
+        return tensor
+
+    def bind(self, array, where):
+        """The _Ref of an array that enters an op (or a replayed call). Refuses an array that the
+        caller's code made during the call (see the module docstring)."""
+        ref = self.refs.get(id(array))
+        if ref is not None:
+            return ref
+        root = array
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+            ref = self.refs.get(id(root))
+            if ref is not None and ref.kind in ("input", "value", "external", "view"):
+                # a view of a buffer of the step: it stays a view of the same memory at replay
+                return self.new_ref(array, "view")
+        if self.trace_arrays and (array.ndim or array.flags.writeable):
+            made = tracemalloc.get_object_traceback(root)
+            frame = None if made is None else next(
+                (f for f in reversed(made) if not f.filename.startswith(_NUMPY_PACKAGE)), made[-1])
+            if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
+                self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(array)}, "
+                            f"made during the call at {frame.filename}:{frame.lineno})",
+                            "compute it from the step's arguments with autodiff ops, pass it as an "
+                            "argument, or make it once outside fn if it is a constant",
+                            why="A replay would reuse the values it had in this call.", site=_site())
+        return self.new_ref(array, "constant" if not array.flags.writeable else "external", "c")
+
+    # ---- ops ---------------------------------------------------------------------------------
+    def op(self, cls, ctx, arrays, kwargs, output):
+        """An op ran (the seam in autodiff.function): record it."""
+        where = (cls.display_name or cls.__name__)
+        inputs = []
+        for a in arrays:
+            if type(a) is np.ndarray:
+                inputs.append(self.bind(a, where))
+            else:
+                inputs.append(None)
+                self._bind_nested(a, where)
+        if kwargs:
+            for value in kwargs.values():
+                self._bind_nested(value, where)
+        out = _data_slot.__get__(output, Tensor)
+        existing = self.refs.get(id(out))
+        record = OpRecord(cls, ctx, tuple(arrays), dict(kwargs) if kwargs else None, inputs,
+                          existing if existing is not None else self.new_ref(out, "value"),
+                          existing is None, _site())
+        self.steps.append(("op", record))
+        self.watch(output)
+        if output.grad_fn is ctx:
+            self.ops[ctx] = record
+            ctx.backward = self._backward_hook
+            for edge in ctx.next_functions:
+                if isinstance(edge, Tensor):
+                    self._leaf(edge)
+        return output
+
+    def _bind_nested(self, value, where):
+        if type(value) is np.ndarray:
+            self.bind(value, where)
+        elif isinstance(value, Tensor):
+            self.bind(_data_slot.__get__(value, Tensor), where)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                self._bind_nested(item, where)
+
+    def _leaf(self, leaf):
+        if id(leaf) not in self.leaves:
+            self.leaves[id(leaf)] = leaf
+            array = _data_slot.__get__(leaf, Tensor)
+            if id(array) not in self.refs:
+                self.new_ref(array, "external", "p")
+            self.externals[id(array)] = leaf
+            if leaf._hooks:
+                self.refuse("uses a tensor with hooks (register_hook)", "remove the hooks, or do "
+                            "without ad.compile", site=_site())
+            self.watch(leaf)
+
+    def array_op(self, function, arguments, keywords, result):
+        """A value computed off the graph from the step's arrays (a comparison, any, argmax)."""
+        name = getattr(function, "__name__", "array op")
+        refs = [self.bind(a, name) if type(a) is np.ndarray else None for a in arguments]
+        out = _data_slot.__get__(result, Tensor)
+        ref = self.refs.get(id(out)) or self.new_ref(out, "value")
+        self.steps.append(("array", (function, tuple(arguments), dict(keywords), refs, ref, _site())))
+        self.watch(result)
+
+    # ---- replayed calls ----------------------------------------------------------------------
+    def replayed_call(self, function, args, kwargs):
+        args = tuple(list(a) if isinstance(a, (types.GeneratorType, map, filter, zip)) else a for a in args)
+        for value in list(args) + list(kwargs.values()):
+            self._mark_used(value)
+        self.paused += 1
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            self.paused -= 1
+        out, fresh = None, False
+        array = _data_slot.__get__(result, Tensor) if isinstance(result, Tensor) else result
+        if type(array) is np.ndarray:
+            out = self.refs.get(id(array))
+            if out is None:
+                out, fresh = self.new_ref(array, "value"), True
+            if isinstance(result, Tensor):
+                self.watch(result)
+        self.steps.append(("call", (function, args, kwargs, out, isinstance(result, Tensor), fresh, _site())))
+        return result
+
+    def _mark_used(self, value):
+        if type(value) is np.ndarray:
+            ref = self.refs.get(id(value))
+            if ref is None:
+                self.bind(value, "a replayed call")
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                self._mark_used(item)
+
+    # ---- backward ----------------------------------------------------------------------------
+    def begin_walk(self, root, gradient):
+        if self.walk is not None:
+            self.refuse("calls backward() inside a backward (a hook?)", "call backward once at a time")
+        if gradient is not None:
+            array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if type(array) is np.ndarray and array.ndim:
+                self.bind(array, "backward's gradient")
+        priors = {}
+        for leaf in self.leaves.values():
+            grad = leaf.grad
+            priors[leaf] = None if grad is None else np.array(grad.data, copy=True)
+        self.walk = _Walk(root, priors)
+        self.walks += 1
+
+    def _backward_hook(self, node, g):
+        """Each recorded node's ``backward`` while recording (set on the node itself)."""
+        recorder = self
+        walk = recorder.walk
+        if walk is None:
+            recorder.refuse("differentiates with ad.grad or ad.backward", "call loss.backward() "
+                            "inside fn (the leaves' .grad are then what a replay delivers)")
+        recorder.paused += 1
+        try:
+            result = type(node).backward(node, g)
+        finally:
+            recorder.paused -= 1
+        recorder.on_backward(node, g, result)
+        return result
+
+    def on_backward(self, node, g, result):
+        walk = self.walk
+        op = self.ops[node]
+        if node.special:
+            self.refuse("uses a tensor with a hook or retain_grad()", "do that outside ad.compile")
+        contributions = walk.pending.pop(node, None)
+        if contributions is None:
+            if node is not walk.root or walk.root_seen:
+                raise CompileError(f"ad.compile: the engine walked {op.name} before its gradient was "
+                                   "complete; this is a bug, please report it")
+            walk.root_seen = True
+            ref = self.refs.get(id(g))
+            grad = ref if ref is not None else self.new_ref(g, "constant", "c")
+        else:
+            grad = self.sum(contributions)
+            _check_same(grad.array, g, op.name)
+        tupled = type(result) is tuple
+        results = result if tupled else (tuple(result) if isinstance(result, list) else (result,))
+        metas = node.input_meta
+        results = results + (None,) * (len(metas) - len(results))
+        outputs = []
+        for gi in results:
+            if gi is None:
+                outputs.append(None)
+                continue
+            array = _data_slot.__get__(gi, Tensor) if isinstance(gi, Tensor) else gi
+            if type(array) is not np.ndarray:
+                array = np.asarray(array)
+            ref = self.refs.get(id(array))
+            if ref is None:
+                ref = self.new_ref(array, "grad", "g")
+            outputs.append(ref)
+        record = BackwardRecord(op, grad, outputs, results, type(result) is tuple or isinstance(result, list))
+        op.backward = record
+        self.steps.append(("backward", record))
+        for edge, meta, ref in zip(node.next_functions, metas, outputs):
+            if edge is None or ref is None:
+                continue
+            if meta is not _SAME and (ref.array.shape, ref.array.dtype) != meta:
+                ref = self.fit(ref, meta)
+            if isinstance(edge, Tensor):
+                walk.leaves.setdefault(edge, []).append(ref)
+            else:
+                walk.pending.setdefault(edge, []).append(ref)
+
+    def sum(self, refs):
+        """The walk's sum of the gradients that reached a node, in arrival order."""
+        total = refs[0]
+        for ref in refs[1:]:
+            array = total.array + ref.array
+            if type(array) is not np.ndarray:
+                array = np.asarray(array)
+            new = self.new_ref(array, "grad", "s")
+            self.steps.append(("add", (total, ref, new)))
+            total = new
+        return total
+
+    def fit(self, ref, meta):
+        """The engine's ``_fit``: sum a broadcast gradient back to the input's shape, cast it."""
+        shape, dtype = meta
+        array = ref.array
+        if array.shape != shape:
+            extra = array.ndim - len(shape)
+            axes = tuple(range(extra)) + tuple(
+                extra + i for i, n in enumerate(shape) if n == 1 and array.shape[extra + i] != 1)
+            if axes:
+                summed = np.add.reduce(array, axis=axes, keepdims=True)
+                new = self.new_ref(summed, "grad", "r")
+                self.steps.append(("reduce", (ref, axes, new)))
+                ref, array = new, summed
+            if extra or array.shape != shape:
+                view = array.reshape(shape)
+                new = self.new_ref(view, "grad", "r")
+                self.steps.append(("reshape", (ref, shape, new)))
+                ref, array = new, view
+        if array.dtype != dtype:
+            cast = array.astype(dtype)
+            new = self.new_ref(cast, "grad", "r")
+            self.steps.append(("cast", (ref, new)))
+            ref = new
+        return ref
+
+    def end_walk(self):
+        walk = self.walk
+        self.walk = None
+        if walk.pending and any(walk.pending.values()):
+            # a node that waited for a consumer outside this backward: the engine finished from
+            # there, and we saw every call it made; anything left here was never walked
+            left = [self.ops[n].name for n, refs in walk.pending.items() if refs]
+            raise CompileError(f"ad.compile: gradients for {', '.join(left)} were never used by the "
+                               "walk; this is a bug, please report it")
+        for leaf, refs in walk.leaves.items():
+            self.steps.append(("deliver", (leaf, refs)))
+            # what the engine delivered must be what a replay computes
+            expected = walk.priors.get(leaf)
+            total = None if expected is None else expected
+            for ref in refs:
+                total = ref.array.copy() if total is None else total + ref.array
+            if leaf.grad is None:
+                raise CompileError("ad.compile: a leaf got no gradient where one was recorded; "
+                                   "this is a bug, please report it")
+            _check_same(total, leaf.grad.data, "a leaf's gradient")
+
+    # ---- refusals ----------------------------------------------------------------------------
+    def refuse(self, what, fix, why="A replay could not repeat that.", site=None):
+        site = site or _site()
+        error = CompileError(f"ad.compile: {self.step.name} {what}" + (f", at {site}" if site else "")
+                             + f". {why} Fix: {fix}.")
+        if self.error is None:
+            self.error = error
+        raise error
+
+
+def _check_same(mine, engines, what):
+    """The record's own value must be the engine's, bit for bit (else the replay would differ)."""
+    if mine.shape != engines.shape or mine.dtype != engines.dtype or (
+            np.ascontiguousarray(mine).tobytes() != np.ascontiguousarray(engines).tobytes()):
+        raise CompileError(f"ad.compile: the recorded gradient of {what} differs from the engine's; "
+                           "this is a bug, please report it")
+
+
+def _describe(array):
+    return f"shape {array.shape}, {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+
+
+_ENGINE_PACKAGE = _PROJECT_PACKAGES[0]      # autodiff/: the engine's own arrays are constants
+_NUMPY_PACKAGE = os.path.dirname(np.__file__) + os.sep
+
+
+def _site():
+    """'file:line in function' of the innermost frame outside autodiff, nn and optim."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PROJECT_PACKAGES):
+        frame = frame.f_back
+    return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the signature of a call
+
+
+def _key(value, leaves):
+    """The part of the signature for one argument; appends its arrays/tensors to ``leaves``."""
+    if isinstance(value, Tensor):
+        array = _data_slot.__get__(value, Tensor)
+        leaves.append(value)
+        return ("T", array.shape, array.dtype.str, array.flags.c_contiguous, array.flags.f_contiguous,
+                value._requires_grad)
+    if type(value) is np.ndarray:
+        leaves.append(value)
+        return ("A", value.shape, value.dtype.str, value.flags.c_contiguous, value.flags.f_contiguous)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__,) + tuple(_key(item, leaves) for item in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, _key(v, leaves)) for k, v in value.items())
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"ad.compile: an argument of type {type(value).__name__} is neither an array "
+                        "or tensor nor hashable; pass arrays, tensors or hashable values (or close "
+                        "over it)") from None
+    return ("V", type(value), value)
+
+
+def signature(args, kwargs):
+    """(key, leaves): the call's signature and its arrays and tensors in order."""
+    leaves = []
+    key = tuple(_key(a, leaves) for a in args)
+    if kwargs:
+        key += tuple((name, _key(kwargs[name], leaves)) for name in sorted(kwargs))
+    return (key, state.mode.grad_enabled, get_default_dtype().str), leaves
+
+
+def _stand_ins(value, buffers):
+    """The argument fn receives while recorded: arrays and tensors as copies in the record's own
+    input buffers (a replay copies its arguments into them)."""
+    if isinstance(value, Tensor):
+        if value._requires_grad:
+            raise CompileError("ad.compile: an argument requires grad; a compiled step differentiates "
+                               "with respect to the parameters it uses (leaf tensors it closes over). "
+                               "Pass inputs that do not require grad, or do without ad.compile")
+        array = _data_slot.__get__(value, Tensor)
+        buffer = np.empty_like(array)
+        np.copyto(buffer, array)
+        buffers.append(buffer)
+        return _wrap(buffer)
+    if type(value) is np.ndarray:
+        buffer = np.empty_like(value)
+        np.copyto(buffer, value)
+        buffers.append(buffer)
+        return buffer
+    if isinstance(value, (tuple, list)):
+        return type(value)(_stand_ins(item, buffers) for item in value)
+    if isinstance(value, dict):
+        return {k: _stand_ins(v, buffers) for k, v in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# recycled tensors: what a replay hands out
+
+def _calibrate():
+    holder = [Tensor.__new__(Tensor)]
+    for t in holder:
+        return sys.getrefcount(t)
+
+
+_UNHELD = _calibrate()      # references to a pooled tensor nobody else holds, seen from the loops below
+_POOL = 4
+
+
+class _OutputSlot:
+    """The tensors a replay returns for one of fn's results: a buffer of the record, handed out
+    in recycled tensors. One that a caller still holds when the next replay starts gets a copy
+    of its values first, so it keeps them."""
+
+    __slots__ = ("array", "tensors")
+
+    def __init__(self, array):
+        self.array = array
+        self.tensors = []
+
+    def release(self):
+        array = self.array
+        for t in self.tensors:
+            if t.data is array and sys.getrefcount(t) > _UNHELD:
+                t.data = array.copy()
+
+    def take(self):
+        tensors = self.tensors
+        for t in tensors:
+            if sys.getrefcount(t) <= _UNHELD:
+                t.data = self.array
+                return t
+        t = _wrap(self.array)
+        if len(tensors) < _POOL:
+            tensors.append(t)
+        return t
+
+
+class _GradSlot:
+    """The tensors a replay makes a leaf's ``.grad`` (each replay's gradient is a new array)."""
+
+    __slots__ = ("tensors",)
+
+    def __init__(self):
+        self.tensors = []
+
+    def take(self, array):
+        tensors = self.tensors
+        for t in tensors:
+            if sys.getrefcount(t) <= _UNHELD:
+                t.data = array
+                return t
+        t = _wrap(array)
+        if len(tensors) < _POOL:
+            tensors.append(t)
+        return t
+
+
+def _accumulate(leaf, gradient):
+    """The engine's accumulation of a gradient into a ``.grad`` that exists (``_deliver_leaf``)."""
+    existing = leaf.grad
+    if existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
+        leaf.grad = _wrap(existing.data + gradient)
+    else:
+        np.add(existing.data, gradient, out=existing.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# the compiled step
+
+
+class Stats:
+    """What a compiled step holds: ``records`` (one per signature), ``buffers`` and ``bytes``
+    (the arrays they keep), ``replays`` and ``recordings`` (calls of each kind so far),
+    ``ops`` (in the records), ``lowered`` (ops replayed as numpy calls) and ``fallbacks``
+    (ops replayed by calling their Function's forward/backward)."""
+
+    __slots__ = ("records", "buffers", "bytes", "replays", "recordings", "ops", "lowered", "fallbacks")
+
+    def __init__(self, **values):
+        for name in self.__slots__:
+            setattr(self, name, values.get(name, 0))
+
+    def __repr__(self):
+        return "Stats(" + ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__) + ")"
+
+
+_MISS = object()     # a replay whose guards failed: record again
+
+
+class CompiledStep:
+    """A step compiled by ``ad.compile``: call it as ``fn``. See the module docstring."""
+
+    def __init__(self, fn, cache_size=8):
+        if not callable(fn):
+            raise TypeError(f"ad.compile: expected a function, got {type(fn).__name__}")
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"ad.compile: cache_size must be a positive int, got {cache_size!r}")
+        self.fn = fn
+        self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        self.cache_size = cache_size
+        self._records = {}          # signature -> Plan (insertion order: least recently used first)
+        self._lock = threading.RLock()
+        self._replays = 0
+        self._recordings = 0
+        self._last = None
+        functools.update_wrapper(self, fn, updated=())
+
+    def __call__(self, *args, **kwargs):
+        if _local.recorder is not None or state.mode.anomaly or state.mode.tracing:
+            return self.fn(*args, **kwargs)     # part of another step's record, or a debugging mode
+        key, leaves = signature(args, kwargs)
+        with self._lock:
+            plan = self._records.get(key)
+            if plan is not None:
+                result = plan.replay(leaves)
+                if result is not _MISS:
+                    self._replays += 1
+                    self._last = plan
+                    return result
+                del self._records[key]
+            return self._record(key, args, kwargs)
+
+    def _record(self, key, args, kwargs):
+        buffers = []
+        stand_args = tuple(_stand_ins(a, buffers) for a in args)
+        stand_kwargs = {k: _stand_ins(v, buffers) for k, v in kwargs.items()}
+        recorder = _begin(self)
+        for buffer in buffers:
+            recorder.inputs.append(recorder.new_ref(buffer, "input", "x"))
+        for value in list(stand_args) + list(stand_kwargs.values()):
+            _watch_stand_ins(recorder, value)
+        failed = True
+        try:
+            result = self.fn(*stand_args, **stand_kwargs)
+            if recorder.error is not None:      # refused, and the error was caught inside fn
+                raise recorder.error
+            for buffer, given in zip(buffers, _arrays_of(args)):
+                if not _same_bits(buffer, given):
+                    recorder.refuse("changes an argument's values in place", "compute a new tensor "
+                                    "instead of writing into an argument", site=None)
+            failed = False
+        finally:
+            _end(recorder)
+        from .codegen import build
+        plan = build(self, recorder, result)
+        self._records[key] = plan
+        while len(self._records) > self.cache_size:
+            del self._records[next(iter(self._records))]
+        self._recordings += 1
+        self._last = plan
+        del failed
+        return plan.first_result(result)
+
+    # ---- looking inside ----------------------------------------------------------------------
+    @property
+    def stats(self):
+        """Records, buffers, bytes, replays... (see ``Stats``)."""
+        plans = list(self._records.values())
+        return Stats(records=len(plans), buffers=sum(p.buffer_count for p in plans),
+                     bytes=sum(p.buffer_bytes for p in plans), replays=self._replays,
+                     recordings=self._recordings, ops=sum(p.op_count for p in plans),
+                     lowered=sum(p.lowered for p in plans), fallbacks=sum(p.fallbacks for p in plans))
+
+    @property
+    def code(self):
+        """The Python source of the most recently used record's replay (numpy calls, in order)."""
+        return self._plan("code").source
+
+    @property
+    def graph(self):
+        """The most recent record's plan as a ``graphviz.Digraph`` (as ``ad.draw_graph(step)``)."""
+        return self._plan("graph").draw()
+
+    def _plan(self, what):
+        if self._last is None:
+            raise RuntimeError(f"{what}: {self.name} has no record yet; call the step once first")
+        return self._last
+
+    def clear(self):
+        """Forget every record (the next call records again)."""
+        with self._lock:
+            self._records.clear()
+            self._last = None
+
+    def __repr__(self):
+        return f"<compiled step {self.name}: {len(self._records)} record(s), {self._replays} replay(s)>"
+
+
+def _arrays_of(args):
+    leaves = []
+    for a in args:
+        _key(a, leaves)
+    return [_data_slot.__get__(x, Tensor) if isinstance(x, Tensor) else x for x in leaves]
+
+
+def _same_bits(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and (
+        np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes())
+
+
+def _watch_stand_ins(recorder, value):
+    if isinstance(value, Tensor):
+        recorder.watch(value)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            _watch_stand_ins(recorder, item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _watch_stand_ins(recorder, item)
+
+
+_started_tracing = [0]
+
+
+def _begin(step):
+    """Make this thread record (the ops' seam on, tracemalloc on to see where arrays were made)."""
+    global recording
+    with _recording_lock:
+        if _started_tracing[0]:
+            _started_tracing[0] += 1
+            trace = True
+        elif tracemalloc.is_tracing():
+            trace = False       # someone else traces: the call's arrays cannot be told from older ones
+        else:
+            tracemalloc.start(4)      # (numpy's own Python frames, then the one that called it)
+            _started_tracing[0] = 1
+            trace = True
+        recording += 1
+        if recording == 1:
+            _function.set_observer(_dispatch)
+    recorder = Recorder(step, trace)
+    recorder.traced = trace
+    _local.recorder = recorder
+    return recorder
+
+
+def _end(recorder):
+    global recording
+    _local.recorder = None
+    for tensor, cls in reversed(recorder.watched):
+        tensor.__class__ = cls
+    for node in recorder.ops:
+        node.__dict__.pop("backward", None)
+    with _recording_lock:
+        recording -= 1
+        if recording == 0:
+            _function.set_observer(None)
+        if recorder.traced:
+            _started_tracing[0] -= 1
+            if not _started_tracing[0]:
+                tracemalloc.stop()
+
+
+def compile(fn=None, *, cache_size=8):
+    """Compile a training step: ``step = ad.compile(fn)``, or ``@ad.compile`` over its definition.
+
+    The first call with a given signature runs ``fn`` eagerly and records it; later calls with
+    the same signature replay the record as numpy calls into preallocated buffers (the same
+    values, bit for bit), without building tensors or a graph. ``fn`` may call
+    ``optimizer.zero_grad()``, ``loss.backward()`` and ``optimizer.step()``; it must not read
+    values (``.item()``, ``if`` on a tensor...), which raises ``ad.CompileError`` naming the line.
+    See ``autodiff.compiler`` for the signature, what is assumed constant and what is refused.
+
+    >>> import autodiff as ad, nn, optim, numpy as np
+    >>> model = nn.Linear(3, 1)
+    >>> opt = optim.SGD(model.parameters(), lr=0.1)
+    >>> @ad.compile
+    ... def step(x, y):
+    ...     opt.zero_grad()
+    ...     loss = ((model(x) - y) ** 2).mean()
+    ...     loss.backward()
+    ...     opt.step()
+    ...     return loss
+    >>> x, y = np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    >>> first, second = step(x, y).item(), step(x, y).item()
+    >>> step.stats.replays
+    1
+    """
+    if fn is None:
+        return lambda f: CompiledStep(f, cache_size)
+    return CompiledStep(fn, cache_size)
+
+
+_TO_ARRAY_CODE = _to_array.__code__
