@@ -14,7 +14,7 @@ from . import lowering
 from .compiler import (CompileError, _GradSlot, _MISS, _OutputSlot, _accumulate, _data_slot)
 from .function import Function
 from .lowering import Decline
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 _new = object.__new__
 
@@ -318,16 +318,21 @@ class Plan:
         self._node("array", getattr(function, "__name__", "array op"), refs, [out])
 
     def call(self, item):
-        function, args, kwargs, out, is_tensor, fresh, _ = item
+        function, args, kwargs, outs, _ = item
         arguments = [self.const(value) for value in args]
         arguments += [f"{key}={self.const(value)}" for key, value in kwargs.items()]
         name = getattr(function, "__qualname__", getattr(function, "__name__", "call")).replace(".", "_")
         call = f"{self.function(function, name)}({', '.join(arguments)})"
-        if out is not None and fresh:
-            self.emit(f"{self.function(np.copyto)}({self.ref(out)}, {call}{'.data' if is_tensor else ''})")
-        else:
+        copied = [(index, out, is_tensor) for index, out, is_tensor, fresh in outs if fresh]
+        if not copied:
             self.emit(call)
-        self._node("call", getattr(function, "__qualname__", name), [], [out] if out is not None else [])
+        else:       # its new results into the record's arrays
+            result = self.new_local()
+            self.emit(f"{result} = {call}")
+            for index, out, is_tensor in copied:
+                item = result if index is None else f"{result}[{index}]"
+                self.emit(f"{self.function(np.copyto)}({self.ref(out)}, {item}{'.data' if is_tensor else ''})")
+        self._node("call", getattr(function, "__qualname__", name), [], [out for _, out, _, _ in outs])
 
     def add(self, item):
         a, b, total = item
@@ -359,7 +364,7 @@ class Plan:
         leaf, refs = item
         self.counter += 1
         leaf_name = self.bind(leaf, f"leaf{self.counter}")
-        slot = self.bind(_GradSlot(), f"grads{self.counter}")
+        slot = self.bind(_GradSlot(refs[0].array), f"grads{self.counter}")
         names = [self.ref(ref) for ref in refs]
         self.counter += 1
         first = f"l{self.counter}"
@@ -508,25 +513,26 @@ def build(step, recorder, result):
 
 
 class _FirstResult:
-    """The recorded call's own result, its tensors given arrays of their own (a replay rewrites
-    the record's buffers)."""
+    """The recorded call's own result as a replay returns it: its tensors off the graph, with
+    arrays of their own (a replay rewrites the record's buffers)."""
 
     def __init__(self, recorder):
         self.refs = recorder.refs
+        self.leaves = recorder.leaves
 
     def __call__(self, value):
         if isinstance(value, Tensor):
             array = _data_slot.__get__(value, Tensor)
             ref = self.refs.get(id(array))
             if ref is not None and ref.kind in ("value", "input", "view"):
-                _data_slot.__set__(value, array.copy())
+                return _wrap(array.copy())
             return value
-        if isinstance(value, (tuple, list)):
-            for item in value:
-                self(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                self(item)
+        if isinstance(value, tuple) and hasattr(value, "_make"):
+            return type(value)._make(self(item) for item in value)
+        if type(value) in (tuple, list):
+            return type(value)(self(item) for item in value)
+        if type(value) is dict:
+            return {key: self(item) for key, item in value.items()}
         return value
 
 

@@ -49,6 +49,7 @@ grad. The returned tensors and the parameters' ``.grad`` are recycled between re
 while the caller still holds them (a tensor kept from an earlier call keeps its values). Under
 ``ad.detect_anomaly()``, or when called inside another step's recording, the step runs eagerly.
 """
+import collections
 import functools
 import os
 import sys
@@ -379,6 +380,7 @@ class _Walk:
         self.root_seen = False
         self.pending = {}
         self.leaves = {}
+        self.values = {}            # leaf -> copies of its gradients' values, to check the engine's
         self.priors = priors        # leaf -> a copy of its .grad before the walk (or None)
 
 
@@ -432,17 +434,24 @@ class Recorder:
             if ref is not None and ref.kind in ("input", "value", "external", "view"):
                 # a view of a buffer of the step: it stays a view of the same memory at replay
                 return self.new_ref(array, "view")
-        if self.trace_arrays and (array.ndim or array.flags.writeable):
-            made = tracemalloc.get_object_traceback(root)
-            frame = None if made is None else next(
-                (f for f in reversed(made) if not f.filename.startswith(_NUMPY_PACKAGE)), made[-1])
-            if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
-                self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(array)}, "
-                            f"made during the call at {frame.filename}:{frame.lineno})",
-                            "compute it from the step's arguments with autodiff ops, pass it as an "
-                            "argument, or make it once outside fn if it is a constant",
-                            why="A replay would reuse the values it had in this call.", site=_site())
+        if array.ndim or array.flags.writeable:
+            self.check_made(root, array, where)
         return self.new_ref(array, "constant" if not array.flags.writeable else "external", "c")
+
+    def check_made(self, value, shown, where):
+        """Refuse ``value`` (an array's memory, a numpy scalar) if code outside the engine made it
+        during the call: a replay would take it as a constant, though it may come from the data."""
+        if not self.trace_arrays:
+            return
+        made = tracemalloc.get_object_traceback(value)
+        frame = None if made is None else next(
+            (f for f in reversed(made) if not f.filename.startswith(_NUMPY_PACKAGE)), made[-1])
+        if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
+            self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(shown)}, "
+                        f"made during the call at {frame.filename}:{frame.lineno})",
+                        "compute it from the step's arguments with autodiff ops, pass it as an "
+                        "argument, or make it once outside fn if it is a constant",
+                        why="A replay would reuse the values it had in this call.", site=_site())
 
     # ---- ops ---------------------------------------------------------------------------------
     def op(self, cls, ctx, arrays, kwargs, output):
@@ -476,6 +485,8 @@ class Recorder:
     def _bind_nested(self, value, where):
         if type(value) is np.ndarray:
             self.bind(value, where)
+        elif isinstance(value, np.generic):
+            self.check_made(value, value, where)
         elif isinstance(value, Tensor):
             self.bind(_data_slot.__get__(value, Tensor), where)
         elif isinstance(value, (tuple, list)):
@@ -513,15 +524,20 @@ class Recorder:
             result = function(*args, **kwargs)
         finally:
             self.paused -= 1
-        out, fresh = None, False
-        array = _data_slot.__get__(result, Tensor) if isinstance(result, Tensor) else result
-        if type(array) is np.ndarray:
-            out = self.refs.get(id(array))
-            if out is None:
-                out, fresh = self.new_ref(array, "value"), True
-            if isinstance(result, Tensor):
-                self.watch(result)
-        self.steps.append(("call", (function, args, kwargs, out, isinstance(result, Tensor), fresh, _site())))
+        # its results (the result, or the items of a tuple or list of them): values of the step
+        outs = []
+        items = enumerate(result) if type(result) in (tuple, list) else [(None, result)]
+        for index, item in items:
+            array = _data_slot.__get__(item, Tensor) if isinstance(item, Tensor) else item
+            if type(array) is np.ndarray:
+                out = self.refs.get(id(array))
+                fresh = out is None
+                if fresh:
+                    out = self.new_ref(array, "value")
+                if isinstance(item, Tensor):
+                    self.watch(item)
+                outs.append((index, out, isinstance(item, Tensor), fresh))
+        self.steps.append(("call", (function, args, kwargs, outs, _site())))
         return result
 
     def _mark_used(self, value):
@@ -605,6 +621,8 @@ class Recorder:
                 ref = self.fit(ref, meta)
             if isinstance(edge, Tensor):
                 walk.leaves.setdefault(edge, []).append(ref)
+                # (the engine may hand this very array to the leaf and add into it later)
+                walk.values.setdefault(edge, []).append(np.array(ref.array, copy=True))
             else:
                 walk.pending.setdefault(edge, []).append(ref)
 
@@ -658,9 +676,9 @@ class Recorder:
             self.steps.append(("deliver", (leaf, refs)))
             # what the engine delivered must be what a replay computes
             expected = walk.priors.get(leaf)
-            total = None if expected is None else expected
-            for ref in refs:
-                total = ref.array.copy() if total is None else total + ref.array
+            total = expected
+            for value in walk.values[leaf]:
+                total = value if total is None else total + value
             if leaf.grad is None:
                 raise CompileError("ad.compile: a leaf got no gradient where one was recorded; "
                                    "this is a bug, please report it")
@@ -685,7 +703,9 @@ def _check_same(mine, engines, what):
 
 
 def _describe(array):
-    return f"shape {array.shape}, {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+    if isinstance(array, np.ndarray):
+        return f"shape {array.shape}, {array.dtype}"
+    return f"a {type(array).__name__} scalar" if isinstance(array, np.generic) else type(array).__name__
 
 
 _ENGINE_PACKAGE = _PROJECT_PACKAGES[0]      # autodiff/: the engine's own arrays are constants
@@ -783,7 +803,7 @@ class _OutputSlot:
 
     def __init__(self, array):
         self.array = array
-        self.tensors = []
+        self.tensors = [_wrap(array), _wrap(array)]     # (made now: a replay makes none)
 
     def release(self):
         array = self.array
@@ -808,8 +828,8 @@ class _GradSlot:
 
     __slots__ = ("tensors",)
 
-    def __init__(self):
-        self.tensors = []
+    def __init__(self, array):
+        self.tensors = [_wrap(array), _wrap(array)]     # (made now: a replay makes none)
 
     def take(self, array):
         tensors = self.tensors
@@ -866,7 +886,9 @@ class CompiledStep:
         self.fn = fn
         self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
         self.cache_size = cache_size
-        self._records = {}          # signature -> Plan (insertion order: least recently used first)
+        # signature -> its Plans, most recently used first (several when the guards differ: a
+        # module's training flag); keys in the order of use, least recent first
+        self._records = collections.OrderedDict()
         self._lock = threading.RLock()
         self._replays = 0
         self._recordings = 0
@@ -878,20 +900,24 @@ class CompiledStep:
             return self.fn(*args, **kwargs)     # part of another step's record, or a debugging mode
         key, leaves = signature(args, kwargs)
         with self._lock:
-            plan = self._records.get(key)
-            if plan is not None:
-                result = plan.replay(leaves)
-                if result is not _MISS:
-                    self._replays += 1
-                    self._last = plan
-                    return result
-                del self._records[key]
+            plans = self._records.get(key)
+            if plans is not None:
+                for plan in plans:
+                    result = plan.replay(leaves)
+                    if result is not _MISS:
+                        if plan is not plans[0]:
+                            plans.remove(plan)
+                            plans.insert(0, plan)
+                        self._records.move_to_end(key)
+                        self._replays += 1
+                        self._last = plan
+                        return result
             return self._record(key, args, kwargs)
 
     def _record(self, key, args, kwargs):
-        buffers = []
+        buffers = []        # (in the order of signature()'s leaves: the arguments, then keywords sorted)
         stand_args = tuple(_stand_ins(a, buffers) for a in args)
-        stand_kwargs = {k: _stand_ins(v, buffers) for k, v in kwargs.items()}
+        stand_kwargs = {k: _stand_ins(kwargs[k], buffers) for k in sorted(kwargs)}
         recorder = _begin(self)
         for buffer in buffers:
             recorder.inputs.append(recorder.new_ref(buffer, "input", "x"))
@@ -902,7 +928,7 @@ class CompiledStep:
             result = self.fn(*stand_args, **stand_kwargs)
             if recorder.error is not None:      # refused, and the error was caught inside fn
                 raise recorder.error
-            for buffer, given in zip(buffers, _arrays_of(args)):
+            for buffer, given in zip(buffers, _arrays_of(args + tuple(kwargs[k] for k in sorted(kwargs)))):
                 if not _same_bits(buffer, given):
                     recorder.refuse("changes an argument's values in place", "compute a new tensor "
                                     "instead of writing into an argument", site=None)
@@ -911,9 +937,13 @@ class CompiledStep:
             _end(recorder)
         from .codegen import build
         plan = build(self, recorder, result)
-        self._records[key] = plan
-        while len(self._records) > self.cache_size:
-            del self._records[next(iter(self._records))]
+        self._records.setdefault(key, []).insert(0, plan)
+        self._records.move_to_end(key)
+        while sum(len(plans) for plans in self._records.values()) > self.cache_size:
+            oldest = next(iter(self._records))
+            self._records[oldest].pop()
+            if not self._records[oldest]:
+                del self._records[oldest]
         self._recordings += 1
         self._last = plan
         del failed
@@ -923,7 +953,7 @@ class CompiledStep:
     @property
     def stats(self):
         """Records, buffers, bytes, replays... (see ``Stats``)."""
-        plans = list(self._records.values())
+        plans = [plan for plans in self._records.values() for plan in plans]
         return Stats(records=len(plans), buffers=sum(p.buffer_count for p in plans),
                      bytes=sum(p.buffer_bytes for p in plans), replays=self._replays,
                      recordings=self._recordings, ops=sum(p.op_count for p in plans),

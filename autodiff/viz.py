@@ -1159,7 +1159,8 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     ``params`` is one (``0: Linear(2→8)``).
 
     Arguments:
-        roots: the tensor(s) to draw from, usually the loss.
+        roots: the tensor(s) to draw from, usually the loss; or a step compiled with ``ad.compile``
+            (its recorded plan: ops, backward, replayed calls).
         params: names for tensors; a Module (``named_parameters()``), a mapping, or pairs. Any
             tensor named here (an intermediate one, or a data tensor such as ``x``) also has its
             value shown.
@@ -1181,6 +1182,9 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     Rendering uses :func:`find_renderer`; ``.source`` never does (without a renderer the fit to
     ``max_size`` is a guess by levels).
     """
+    from .compiler import CompiledStep
+    if len(roots) == 1 and isinstance(roots[0], CompiledStep):
+        return roots[0].graph       # a compiled step: its recorded plan
     graphviz = _import_graphviz()
     if rankdir not in ("auto", "TB", "LR", "BT", "RL"):
         raise ValueError(f'draw_graph: rankdir must be "auto", "TB" or "LR", got {rankdir!r}')

@@ -59,7 +59,7 @@ def relu(x):
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, else negative_slope * x (the derivative at 0 is negative_slope, as PyTorch)."""
     x = _tensor(x)
-    return ad.where(x.data > 0, x, x * negative_slope)
+    return ad.where(x > 0, x, x * negative_slope)       # (x > 0: a step compiled with ad.compile records it)
 
 
 tanh = ad.tanh     # the op itself (one call less per use)
@@ -300,7 +300,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     input, target = _input_and_target(input, target, "huber_loss")
     diff = input - target
     size = ad.abs(diff)
-    loss = ad.where(size.data < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
+    loss = ad.where(size < delta, 0.5 * (diff * diff), delta * (size - 0.5 * delta))
     return _reduce(loss, reduction)
 
 
@@ -314,7 +314,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     size = ad.abs(diff)
     if beta == 0:
         return _reduce(size, reduction)
-    loss = ad.where(size.data < beta, (0.5 / beta) * (diff * diff), size - 0.5 * beta)
+    loss = ad.where(size < beta, (0.5 / beta) * (diff * diff), size - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -378,17 +378,24 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     input = _tensor(input)
     logp, flat, shape, classes, _ = _class_targets(input, target, ignore_index, "nll_loss")
     weight = _class_weights(weight, classes, input.dtype, "nll_loss")
-    valid = flat != ignore_index
-    safe = np.where(valid, flat, 0)
-    picked = logp[np.arange(flat.size), safe]
-    weights = valid.astype(input.dtype) if weight is None else weight[safe] * valid
-    losses = picked * -weights
+    rows, safe, weights, negated = _nll_targets(flat, ignore_index, input.dtype, weight)
+    losses = logp[rows, safe] * negated
     if reduction == "none":
         return losses.reshape(shape)
     if reduction == "sum":
         return losses.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return losses.sum() / weights.sum()
+        return losses.sum() / ad.Tensor(weights).sum()
+
+
+@replayed       # arrays made from the labels: a compiled step makes them again from each batch's
+def _nll_targets(flat, ignore_index, dtype, weight):
+    """nll_loss's index arrays and weights for int targets ``flat`` (M,): (rows, safe targets
+    (ignored ones as 0), the targets' weights (0 if ignored), their negatives)."""
+    valid = flat != ignore_index
+    safe = np.where(valid, flat, 0)
+    weights = valid.astype(dtype) if weight is None else weight[safe] * valid
+    return np.arange(flat.size), safe, weights, -weights
 
 
 _INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)

@@ -124,8 +124,9 @@ class BatchNorm1d(Module):
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:
-            mean = self.running_mean.data.reshape(shape)
-            var = self.running_var.data.reshape(shape)
+            # tensors, so that var + eps is an op (a compiled step recomputes it from the buffers)
+            mean = ad.Tensor(self.running_mean.data.reshape(shape))
+            var = ad.Tensor(self.running_var.data.reshape(shape))
         out = (x - mean) / ad.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * self.weight.reshape(shape)
