@@ -7,6 +7,7 @@ reference (parameters), constants; each op is its lowering rule's lines (``autod
 a call of its ``Function.forward``/``backward`` (the fallback). ``step.code`` shows the source.
 """
 import math
+import sys
 
 import numpy as np
 
@@ -28,6 +29,7 @@ class Lowering:
         self.lines = []
         self.record = op.backward
         self.made = []          # (ref, array) buffers to bind if the rule is kept
+        self.views = []         # (ref, view of a buffer) to bind
         self.new_locals = []
 
     # ---- the forward ----------------------------------------------------------------------
@@ -91,6 +93,21 @@ class Lowering:
 
     view = fresh
 
+    def view_of_grad(self, i, shape=None, broadcast=None):
+        """Input i's gradient is a view of the incoming one: reshaped to ``shape`` and/or broadcast
+        (read only) to ``broadcast``; taken once when the incoming gradient is in a buffer."""
+        ref = self._new_output(i)
+        array = self.plan.persistent(self.g)
+        if array is not None:
+            view = array if shape is None else array.reshape(shape)
+            self.views.append((ref, view if broadcast is None else np.broadcast_to(view, broadcast)))
+            return
+        expression = self.g if shape is None else f"{self.g}.reshape({shape!r})"
+        if broadcast is not None:
+            expression = f"{self.f(np.broadcast_to)}({expression}, {broadcast!r})"
+        self.emit(f"{ref.name} = {expression}")
+        self.new_locals.append(ref)
+
     def fresh_or_into(self, i, head, transposed=False):
         """``head`` is a numpy call without its closing parenthesis: into a buffer (``out=``)
         when the gradient goes on to other ops, as a new array when only a leaf takes it."""
@@ -129,11 +146,54 @@ class Lowering:
         self.emit(f"{name} = {expression}")
         return name
 
+    def reshaped(self, name, shape):
+        """``name``'s value reshaped: a view taken once when it is a buffer, else at each replay."""
+        array = self.plan.persistent(name)
+        if array is not None:
+            return self.const(array.reshape(shape))
+        return self.local(f"{name}.reshape({shape!r})")
+
     def keep(self, **values):
         self.kept.update(values)
 
     def emit(self, line):
         self.lines.append(line)
+
+
+class CallLowering:
+    """What a replayed call's rule sees (``lowering.CALLS``): the call's arguments (the recorded
+    objects), names for constants, work arrays, and ``real_call()``, the line that makes the
+    call itself."""
+
+    def __init__(self, plan, args, kwargs, call):
+        self.plan, self.args, self.kwargs, self._call = plan, args, kwargs, call
+        self.lines = []
+        plan.counter += 1
+        self.tag = plan.counter
+
+    def real_call(self):
+        return self._call
+
+    def const(self, value):
+        return self.plan.const(value)
+
+    def f(self, function, name=None):
+        return self.plan.function(function, name)
+
+    def temp_like(self, array):
+        return self.plan.temp(np.empty_like(array))
+
+    def emit(self, line):
+        self.lines.append(line)
+
+
+def _unheld_count():
+    """What ``getrefcount(t)`` says in the replay's ``t = pooled...`` of a pooled tensor that nobody
+    else holds (the namespace, the slot's list, the local, the argument)."""
+    probe = _GradSlot(np.zeros(1))
+    namespace = {"getrefcount": sys.getrefcount, "pooled": probe.tensors[0]}
+    exec("def count():\n    t = pooled\n    return getrefcount(t)\n", namespace)
+    return namespace["count"]()
 
 
 def _root(array):
@@ -165,6 +225,8 @@ class Plan:
         self.lowered = self.fallbacks = 0
         self.nodes = []             # (kind, label, input names, output names) for the picture
         self.uses, self.leaf_only = _uses(recorder)
+        self.namespace["getrefcount"] = sys.getrefcount
+        self.unheld = _unheld_count()
 
     # ---- names ------------------------------------------------------------------------------
     def bind(self, value, name):
@@ -230,6 +292,14 @@ class Plan:
     def emit(self, line):
         self.lines.append(line)
 
+    def persistent(self, name):
+        """The array of a value made so far that lives in a buffer (None for a fresh one)."""
+        if name in self.defined and name not in self.locals:
+            value = self.namespace.get(name)
+            if type(value) is np.ndarray:
+                return value
+        return None
+
     # ---- ops --------------------------------------------------------------------------------
     def forward(self, op):
         kept = {}
@@ -239,15 +309,13 @@ class Plan:
             forward_lowering = Lowering(self, op, kept)
             try:
                 forward_rule(forward_lowering)
-                backward_lowering = None
-                if op.backward is not None:
-                    backward_lowering = Lowering(self, op, kept)
-                    backward_rule(backward_lowering)
+                if op.backward is not None:     # (a trial: the backward's code is made at its turn)
+                    backward_rule(Lowering(self, op, dict(kept)))
             except Decline:
                 pass
             else:
                 self._keep(forward_lowering, op)
-                self.ops[op] = (backward_lowering, None)
+                self.ops[op] = ((backward_rule, kept), None)
                 self.lowered += 1
                 self._node("op", op.name, op.inputs, [op.out])
                 return
@@ -283,10 +351,16 @@ class Plan:
         lowered, ctx_name = self.ops[op]
         g = self.ref(record.grad)
         if lowered is not None:
+            rule, kept = lowered
+            lowered = Lowering(self, op, kept)
+            rule(lowered)
             for ref, array in lowered.made:
                 self.define_buffer(ref, array)
             for ref in lowered.new_locals:
                 self.define_local(ref)
+            for ref, view in lowered.views:
+                self.bind(view, ref.name)
+                self.defined.add(ref.name)
             self.lines.extend(lowered.lines)
             self._node("backward", op.name + " backward", [record.grad], record.outputs)
             return
@@ -324,6 +398,17 @@ class Plan:
         name = getattr(function, "__qualname__", getattr(function, "__name__", "call")).replace(".", "_")
         call = f"{self.function(function, name)}({', '.join(arguments)})"
         copied = [(index, out, is_tensor) for index, out, is_tensor, fresh in outs if fresh]
+        rule = lowering.CALLS.get(function)
+        if rule is not None and not copied:
+            lowered = CallLowering(self, args, kwargs, call)
+            try:
+                rule(lowered)
+            except Decline:
+                pass
+            else:
+                self.lines.extend(lowered.lines)
+                self._node("call", getattr(function, "__qualname__", name) + " (numpy)", [], [])
+                return
         if not copied:
             self.emit(call)
         else:       # its new results into the record's arrays
@@ -351,8 +436,14 @@ class Plan:
 
     def reshape(self, item):
         source, shape, new = item
-        self.emit(f"{new.name} = {self.ref(source)}.reshape({shape!r})")
-        self.define_local(new)
+        name = self.ref(source)
+        array = self.persistent(name)
+        if array is not None:       # a view of a buffer, taken once
+            self.bind(array.reshape(shape), new.name)
+            self.defined.add(new.name)
+        else:
+            self.emit(f"{new.name} = {name}.reshape({shape!r})")
+            self.define_local(new)
 
     def cast(self, item):
         source, new = item
@@ -376,7 +467,14 @@ class Plan:
             self.emit(f"    {first} = {head}.copy()")
         for name in names[1:]:
             self.emit(f"    {self.function(np.add)}({first}, {name}, out={first})")
-        self.emit(f"    {leaf_name}.grad = {slot}.take({first})")
+        # the slot's first tensor, unless someone still holds it (then the slot finds another)
+        pooled = self.bind(self.namespace[slot].tensors[0], f"pooled{self.counter}")
+        self.emit(f"    t = {pooled}")
+        self.emit(f"    if getrefcount(t) > {self.unheld}:")
+        self.emit(f"        t = {slot}.take({first})")
+        self.emit("    else:")
+        self.emit(f"        t.data = {first}")
+        self.emit(f"    {leaf_name}.grad = t")
         self.emit("else:")
         for name in names:
             self.emit(f"    {self.function(_accumulate)}({leaf_name}, {name})")
@@ -451,13 +549,14 @@ def _guards(plan, recorder):
     used = recorder.refs
     for module in recorder.modules.values():
         name = plan.const(module)
-        checks.append(f"{name}.training != {bool(module.training)!r}")
+        training = module.training
+        checks.append(f"{name}.training is not {training!r}" if type(training) is bool else
+                      f"{name}.training != {plan.const(training)}")
         for registry in ("_parameters", "_buffers"):
             entries = module.__dict__.get(registry)
             if not entries:
                 continue
             entries_name = plan.const(entries)
-            checks.append(f"len({entries_name}) != {len(entries)}")
             for key, tensor in entries.items():
                 checks.append(f"{entries_name}.get({key!r}) is not {plan.const(tensor)}")
                 if isinstance(tensor, Tensor):
@@ -489,9 +588,8 @@ def build(step, recorder, result):
     for name in released:
         body.append(f"{name}.release()")
     copyto = plan.function(np.copyto)
-    for i, ref in enumerate(recorder.inputs):
-        body.append(f"{copyto}({ref.name}, leaves[{i}] if type(leaves[{i}]) is ndarray else leaves[{i}].data)")
-    plan.namespace["ndarray"] = np.ndarray
+    for i, (ref, given) in enumerate(zip(recorder.inputs, recorder.given)):
+        body.append(f"{copyto}({ref.name}, leaves[{i}]{'.data' if isinstance(given, Tensor) else ''})")
     handlers = {"op": plan.forward, "array": plan.array_op, "call": plan.call, "backward": plan.backward,
                 "add": plan.add, "reduce": plan.reduce, "reshape": plan.reshape, "cast": plan.cast,
                 "deliver": plan.deliver}

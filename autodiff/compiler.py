@@ -403,6 +403,7 @@ class Recorder:
         self.trace_arrays = trace_arrays
         self.walks = 0
         self.inputs = []
+        self.aliases = []           # arrays known by the _Ref of another (kept alive: ids stay theirs)
 
     # ---- values ----------------------------------------------------------------------------
     def new_ref(self, array, kind, prefix="v"):
@@ -446,6 +447,14 @@ class Recorder:
         made = tracemalloc.get_object_traceback(value)
         frame = None if made is None else next(
             (f for f in reversed(made) if not f.filename.startswith(_NUMPY_PACKAGE)), made[-1])
+        if frame is not None and _from_values(frame):
+            self.refuse(f"passes {where} an array that the engine computed from a tensor's values "
+                        f"outside an op ({_describe(shown)}, at {frame.filename}:{frame.lineno}: a "
+                        "boolean mask index, a comparison with an untracked tensor, ad.argmax, a "
+                        "non-boolean ad.where condition, pooling without grad...)",
+                        "express it with ops on the step's tensors (t.argmax(), t > 0 on a tensor the "
+                        "step computes, integer indices), or compute it outside fn",
+                        why="A replay would reuse the values it had in this call.", site=_site())
         if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
             self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(shown)}, "
                         f"made during the call at {frame.filename}:{frame.lineno})",
@@ -481,6 +490,24 @@ class Recorder:
                 if isinstance(edge, Tensor):
                     self._leaf(edge)
         return output
+
+    def check_results(self, value):
+        """What fn returns: a tensor or array the record does not know must not be one made
+        from this call's data (the replay would return it again, unchanged)."""
+        array = _data_slot.__get__(value, Tensor) if isinstance(value, Tensor) else value
+        if type(array) is np.ndarray:
+            if id(array) not in self.refs:
+                root = array
+                while isinstance(root.base, np.ndarray):
+                    root = root.base
+                if id(root) not in self.refs:
+                    self.check_made(root, array, "its result")
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                self.check_results(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self.check_results(item)
 
     def _bind_nested(self, value, where):
         if type(value) is np.ndarray:
@@ -595,6 +622,9 @@ class Recorder:
         else:
             grad = self.sum(contributions)
             _check_same(grad.array, g, op.name)
+        if id(g) not in self.refs:      # the engine's own array of this gradient: the same value
+            self.refs[id(g)] = grad     # (so that a backward handing it on is seen to, as Add's)
+            self.aliases.append(g)
         tupled = type(result) is tuple
         results = result if tupled else (tuple(result) if isinstance(result, list) else (result,))
         metas = node.input_meta
@@ -708,7 +738,30 @@ def _describe(array):
     return f"a {type(array).__name__} scalar" if isinstance(array, np.generic) else type(array).__name__
 
 
-_ENGINE_PACKAGE = _PROJECT_PACKAGES[0]      # autodiff/: the engine's own arrays are constants
+_ENGINE_PACKAGE = _PROJECT_PACKAGES[0]      # autodiff/: the engine's own arrays are constants...
+_DERIVED = []       # ...but for these functions', which compute arrays from values outside ops
+
+
+def _from_values(frame):
+    """Was this array made by one of the engine's functions that read values outside an op?"""
+    if not _DERIVED:
+        from . import conv, indexing, ops
+        for function in (ops.where, ops._arg_extremum, ops.array_ufunc, ops._func_where,
+                         indexing._normalize_index, conv.max_pool,
+                         *(getattr(Tensor, name) for name in ("__eq__", "__ne__", "__lt__", "__le__",
+                                                              "__gt__", "__ge__", "__invert__", "__and__",
+                                                              "__or__", "__xor__", "any", "all"))):
+            code = function.__code__
+            lines = [line for _, _, line in code.co_lines() if line is not None]
+            first, last = min(lines), max(lines)
+            if function is indexing._normalize_index:   # its mask's nonzero() (lists are constants)
+                import inspect
+                source, start = inspect.getsourcelines(function)
+                masks = [start + i for i, text in enumerate(source) if ".nonzero()" in text and "``" not in text]
+                if masks:
+                    first = last = masks[0]
+            _DERIVED.append((code.co_filename, first, last))
+    return any(frame.filename == name and first <= frame.lineno <= last for name, first, last in _DERIVED)
 _NUMPY_PACKAGE = os.path.dirname(np.__file__) + os.sep
 
 
@@ -729,11 +782,10 @@ def _key(value, leaves):
     if isinstance(value, Tensor):
         array = _data_slot.__get__(value, Tensor)
         leaves.append(value)
-        return ("T", array.shape, array.dtype.str, array.flags.c_contiguous, array.flags.f_contiguous,
-                value._requires_grad)
+        return ("T", array.shape, array.dtype, value._requires_grad)
     if type(value) is np.ndarray:
         leaves.append(value)
-        return ("A", value.shape, value.dtype.str, value.flags.c_contiguous, value.flags.f_contiguous)
+        return ("A", value.shape, value.dtype)
     if isinstance(value, (tuple, list)):
         return (type(value).__name__,) + tuple(_key(item, leaves) for item in value)
     if isinstance(value, dict):
@@ -747,13 +799,29 @@ def _key(value, leaves):
     return ("V", type(value), value)
 
 
-def signature(args, kwargs):
-    """(key, leaves): the call's signature and its arrays and tensors in order."""
+def signature(args, kwargs, grad_enabled=None):
+    """(key, leaves): the call's signature and its arrays and tensors in order. An array adds
+    its shape and dtype to the key, a tensor those and its requires_grad; another argument a
+    tagged tuple (``_key``)."""
     leaves = []
-    key = tuple(_key(a, leaves) for a in args)
+    key = [state.mode.grad_enabled if grad_enabled is None else grad_enabled, get_default_dtype()]
+    for value in args:
+        if type(value) is np.ndarray:
+            leaves.append(value)
+            key.append(value.shape)
+            key.append(value.dtype)
+        elif isinstance(value, Tensor):
+            array = _data_slot.__get__(value, Tensor)
+            leaves.append(value)
+            key.append(array.shape)
+            key.append(array.dtype)
+            key.append(value._requires_grad)
+        else:
+            key.append(_key(value, leaves))
     if kwargs:
-        key += tuple((name, _key(kwargs[name], leaves)) for name in sorted(kwargs))
-    return (key, state.mode.grad_enabled, get_default_dtype().str), leaves
+        for name in sorted(kwargs):
+            key.append((name, _key(kwargs[name], leaves)))
+    return tuple(key), leaves
 
 
 def _stand_ins(value, buffers):
@@ -896,9 +964,16 @@ class CompiledStep:
         functools.update_wrapper(self, fn, updated=())
 
     def __call__(self, *args, **kwargs):
-        if _local.recorder is not None or state.mode.anomaly or state.mode.tracing:
-            return self.fn(*args, **kwargs)     # part of another step's record, or a debugging mode
-        key, leaves = signature(args, kwargs)
+        if state.plain:         # grad mode on, not tracing (the usual case, in one look)
+            enabled = True
+        else:
+            mode = state.mode
+            if mode.anomaly or mode.tracing:
+                return self.fn(*args, **kwargs)     # a debugging mode: eager
+            enabled = mode.grad_enabled
+        if recording and _local.recorder is not None:
+            return self.fn(*args, **kwargs)     # part of another step's record
+        key, leaves = signature(args, kwargs, enabled)
         with self._lock:
             plans = self._records.get(key)
             if plans is not None:
@@ -912,15 +987,16 @@ class CompiledStep:
                         self._replays += 1
                         self._last = plan
                         return result
-            return self._record(key, args, kwargs)
+            return self._record(key, args, kwargs, leaves)
 
-    def _record(self, key, args, kwargs):
+    def _record(self, key, args, kwargs, leaves):
         buffers = []        # (in the order of signature()'s leaves: the arguments, then keywords sorted)
         stand_args = tuple(_stand_ins(a, buffers) for a in args)
         stand_kwargs = {k: _stand_ins(kwargs[k], buffers) for k in sorted(kwargs)}
         recorder = _begin(self)
         for buffer in buffers:
             recorder.inputs.append(recorder.new_ref(buffer, "input", "x"))
+        recorder.given = leaves
         for value in list(stand_args) + list(stand_kwargs.values()):
             _watch_stand_ins(recorder, value)
         failed = True
@@ -928,6 +1004,7 @@ class CompiledStep:
             result = self.fn(*stand_args, **stand_kwargs)
             if recorder.error is not None:      # refused, and the error was caught inside fn
                 raise recorder.error
+            recorder.check_results(result)
             for buffer, given in zip(buffers, _arrays_of(args + tuple(kwargs[k] for k in sorted(kwargs)))):
                 if not _same_bits(buffer, given):
                     recorder.refuse("changes an argument's values in place", "compute a new tensor "

@@ -17,7 +17,7 @@ makes input i's gradient a view computed at each replay (Reshape).
 """
 import numpy as np
 
-from . import ops
+from . import indexing, ops
 from .fused import Linear, SoftmaxCrossEntropy
 from .function import Function
 
@@ -203,10 +203,10 @@ def _(L):
     g = L.grad_array
     if zero is None or not y.ndim or type(g) is not np.ndarray or g.dtype is not y.dtype or g.shape != y.shape:
         raise Decline
-    # the engine's mask, not (out <= 0), as 0.0/1.0 floats (1 - [out <= 0]: exact), times grad
+    # the engine's mask, not (out <= 0), as 0.0/1.0 floats, times grad. out = max(x, 0) is never
+    # below 0, so not (out <= 0) is out != 0 (nan included), written as floats in one call
     out = L.out(0)
-    L.emit(f"{L.f(np.less_equal)}({L.result}, {L.const(zero)}, out={out})")
-    L.emit(f"{L.f(np.subtract)}({L.const(ops._ONES[y.dtype])}, {out}, out={out})")
+    L.emit(f"{L.f(np.not_equal)}({L.result}, {L.const(zero)}, out={out})")
     L.emit(f"{L.f(np.multiply)}({out}, {L.g}, out={out})")
 
 
@@ -270,18 +270,25 @@ def _(L):
 
 @backward(ops.Sum)
 def _(L):
-    # _expand: the gradient reshaped to the kept shape, broadcast into a new array
+    # _expand: the gradient reshaped to the kept shape, broadcast to the input's. The engine
+    # copies it into a new array; a read-only broadcast view holds the same values (a backward
+    # never writes into its incoming gradient), so the next op reads it without the copy
     x, axes, keepdims = L.array(0), L.op.args[1], L.op.args[2]
-    g = L.g
-    if not keepdims:
-        g = L.local(f"{g}.reshape({ops._kept_shape(x.shape, axes)!r})")
-    L.emit(f"{L.f(np.copyto)}({L.out(0)}, {g})")
+    kept = ops._kept_shape(x.shape, axes)
+    L.view_of_grad(0, kept if not keepdims else None, broadcast=x.shape)
+
+
+_EXTREMA = {np.max: (np.maximum.reduce, "maximum_reduce"), np.min: (np.minimum.reduce, "minimum_reduce"),
+            np.amax: (np.maximum.reduce, "maximum_reduce"), np.amin: (np.minimum.reduce, "minimum_reduce")}
 
 
 @forward(ops.Max)
 def _(L):
+    # np.max is np.maximum.reduce (the same reduction, without np.max's Python layer)
     _, axes, keepdims, reduce = L.op.args
-    L.emit(f"{L.f(reduce)}({L.arg(0)}, axis={axes!r}, keepdims={keepdims!r}, out={L.result})")
+    if reduce not in _EXTREMA:
+        raise Decline
+    L.emit(f"{L.f(*_EXTREMA[reduce])}({L.arg(0)}, axis={axes!r}, keepdims={keepdims!r}, out={L.result})")
 
 
 @forward(ops.MatMul)
@@ -338,7 +345,7 @@ def _(L):
 
 @backward(ops.Reshape)
 def _(L):
-    L.view(0, f"{L.g}.reshape({L.op.ctx.shape!r})")
+    L.view_of_grad(0, L.op.ctx.shape)
 
 
 @backward(ops.Transpose)
@@ -349,6 +356,27 @@ def _(L):
 @backward(ops.BroadcastTo)
 def _(L):
     L.passes(0)
+
+
+@forward(indexing.GetItem)
+def _(L):
+    _, index, advanced = L.op.args
+    if not advanced:
+        L.view_of_input()       # basic indexing: a view (a lone element is not, and declines)
+        return
+    L.emit(f"{L.result}[...] = {L.arg(0)}[{L.const(index)}]")
+
+
+@backward(indexing.GetItem)
+def _(L):
+    # indexing._scatter: zeros, then the gradient added at the index (repeated ones accumulate)
+    _, index, advanced = L.op.args
+    out = L.out(0)
+    L.emit(f"{out}.fill(0)")
+    if advanced:
+        L.emit(f"{L.f(np.add.at, 'add_at')}({out}, {L.const(index)}, {L.g})")
+    else:
+        L.emit(f"{out}[{L.const(index)}] = {L.g}")
 
 
 @forward(ops.Cast)
@@ -426,3 +454,126 @@ def _(L):
     L.emit(f"{L.f(np.put)}({flat}, {flat_index}, {picked})")
     L.emit(f"{L.f(np.multiply)}({L.g}, {1.0 / rows!r}, out={scale})")
     L.emit(f"{L.f(np.multiply)}({out}, {scale}, out={out})")
+
+
+# ---------------------------------------------------------------------------------------------
+# replayed calls: an optimizer's step and zero_grad as numpy calls on the parameters (CALLS,
+# keyed by the replayed function). The step reads the optimizer's hyper-parameters at each replay
+# (a scheduler's new learning rate) through its own _prepare_group; anything the rule does not
+# cover at that moment (another group layout, a new state, another kind of step) calls the
+# real method instead.
+
+CALLS = {}
+
+
+def call(*functions):
+    def register(rule):
+        for function in functions:
+            CALLS[function] = rule
+        return rule
+    return register
+
+
+def _optimizer_layout(C, optimizer):
+    """The condition, at replay, that the optimizer still has the groups, parameters, arrays and
+    state of the record (else the real method runs)."""
+    changed = [f"{C.const(optimizer)}.param_groups is not {C.const(optimizer.param_groups)}",
+               f"{C.const(optimizer)}.state is not {C.const(optimizer.state)}"]
+    for group in optimizer.param_groups:
+        params = group["params"]
+        changed.append(f"{C.const(group)}['params'] is not {C.const(params)}")
+        changed.append(f"len({C.const(params)}) != {len(params)}")
+        for p in params:
+            changed.append(f"{C.const(p)}.data is not {C.const(p.data)}")
+    return changed
+
+
+def _sgd_step(C):
+    from optim import SGD       # (optim stands on autodiff: imported when a step has an SGD)
+    optimizer = C.args[0] if len(C.args) == 1 and not C.kwargs else None
+    if type(optimizer) is not SGD:
+        raise Decline
+    real = C.real_call()
+    states = optimizer.state
+    new_epoch = C.f(_new_epoch, "new_epoch")
+    bump = C.f(_bump_version, "bump_version")
+    fast = []           # the lines of the fast path
+    conditions = []
+    for index, group in enumerate(optimizer.param_groups):
+        options = optimizer._prepare_group(group)
+        momentum = bool(options[2])
+        o = f"o{C.tag}_{index}"
+        C.emit(f"{o} = {C.const(optimizer._prepare_group)}({C.const(group)})")
+        conditions.append(f"{o}[0] and bool({o}[2]) is {momentum}")
+        fast.append(f"epoch, writer = {new_epoch}()")
+        scalars = {}
+        for p in group["params"]:
+            param = p.data
+            state = states.get(p)
+            if state is None or param.dtype.kind != "f" or (momentum and "momentum_buffer" not in state):
+                raise Decline   # (no update at record time: its first one takes the real method)
+            dtype = param.dtype
+            if dtype not in scalars:
+                name = scalars[dtype] = f"s{C.tag}_{index}_{len(scalars)}"
+                fast.append(f"{name} = {o}[7].get({C.const(dtype)})")
+                fast.append(f"if {name} is None:")
+                fast.append(f"    {name} = {o}[7][{C.const(dtype)}] = ({C.f(np.array, 'array')}({o}[1], "
+                            f"{C.const(dtype)}), {C.f(np.array, 'array')}({o}[2], {C.const(dtype)}))")
+            lr, mom = f"{scalars[dtype]}[0]", f"{scalars[dtype]}[1]"
+            P, work = C.const(param), C.temp_like(param)
+            leaf = C.const(p)
+            fast.append(f"g = {leaf}.grad")
+            fast.append("if g is not None:")
+            fast.append("    g = g.data")
+            # bump_version(p, epoch, writer), inline
+            fast.append(f"    c = {leaf}._counter")
+            fast.append("    if c is None or writer is not None:")
+            fast.append(f"        {bump}({leaf}, epoch, writer)")
+            fast.append("    else:")
+            fast.append("        c.version += 1")
+            fast.append("        c.epoch = epoch")
+            if momentum:
+                state_name = C.const(state)
+                fast.append(f"    b = {state_name}['momentum_buffer']")
+                fast.append(f"    {C.f(np.multiply)}(b, {mom}, out=b)")
+                fast.append(f"    {C.f(np.add)}(b, g, out=b)")
+                fast.append("    g = b")
+            # param -= lr * grad (also lr * grad into a work array first, for large ones)
+            fast.append(f"    {C.f(np.multiply)}(g, {lr}, out={work})")
+            fast.append(f"    {C.f(np.subtract)}({P}, {work}, out={P})")
+    changed = _optimizer_layout(C, optimizer)
+    C.emit("if " + " or ".join(changed) + " or not (" + " and ".join(conditions) + "):")
+    C.emit(f"    {real}")
+    C.emit("else:")
+    for line in fast:
+        C.emit("    " + line)
+
+
+def _zero_grad(C):
+    from optim import Optimizer
+    optimizer = C.args[0] if C.args else None
+    set_to_none = C.args[1] if len(C.args) > 1 else C.kwargs.get("set_to_none", True)
+    if not isinstance(optimizer, Optimizer) or type(optimizer).zero_grad is not Optimizer.zero_grad or (
+            set_to_none is not True) or len(C.args) > 2 or set(C.kwargs) - {"set_to_none"}:
+        raise Decline
+    C.emit("if " + " or ".join(_optimizer_layout(C, optimizer)) + ":")
+    C.emit(f"    {C.real_call()}")
+    C.emit("else:")
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            C.emit(f"    {C.const(p)}.grad = None")
+
+
+def _register_optimizer_rules():
+    from .tensor import bump_version, new_epoch
+    global _bump_version, _new_epoch
+    _bump_version, _new_epoch = bump_version, new_epoch
+    try:
+        from optim import Optimizer
+    except ImportError:     # (a tree without optim: the real methods run)
+        return
+    CALLS[Optimizer.step.replayed] = _sgd_step
+    CALLS[Optimizer.zero_grad.replayed] = _zero_grad
+
+
+_register_optimizer_rules()

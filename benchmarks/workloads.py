@@ -199,7 +199,24 @@ def chain_torch(x0, seed_grad, repeats=CHAIN_REPEATS):
     return run
 
 
-CHAIN = {"numpy": chain_numpy, "autodiff": chain_autodiff, "torch": chain_torch}
+def chain_compiled(x0, seed_grad, repeats=CHAIN_REPEATS):
+    """The chain of ``chain_autodiff``, its forward and backward compiled with ``ad.compile``
+    (recorded at the first call, replayed as numpy calls after): run() -> (y, leaf.grad)."""
+    leaf = ad.tensor(x0, requires_grad=True)
+
+    @ad.compile
+    def forward_backward():
+        y = _chain_on_tensors(leaf, repeats)
+        y.backward(seed_grad)
+        return y, leaf.grad
+
+    def run():
+        leaf.grad = None
+        return forward_backward()
+    return run
+
+
+CHAIN = {"numpy": chain_numpy, "autodiff": chain_autodiff, "compiled": chain_compiled, "torch": chain_torch}
 
 
 def check_chain(shape, engines):
@@ -440,7 +457,94 @@ class TorchMLP:
         return [g for linear in self.linears for g in (linear.weight.grad.numpy().T, linear.bias.grad.numpy())]
 
 
-MLP = {"numpy": NumpyMLP, "autodiff": AutodiffMLP, "torch": TorchMLP}
+class CompiledMLP(AutodiffMLP):
+    """AutodiffMLP's training step, the same user code, compiled with ``ad.compile``."""
+
+    def __init__(self, layers, activation, optimizer):
+        super().__init__(layers, activation, optimizer)
+        model, optimizer, loss_of = self.model, self.optimizer, self.loss
+
+        @ad.compile
+        def step(X, y):
+            optimizer.zero_grad()
+            loss = loss_of(model(ad.Tensor(X)), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        self.compiled = step
+
+    def loss(self, logits, y):
+        return F.cross_entropy(logits, y)
+
+    def step(self, X, y):
+        return self.compiled(X, y).item()
+
+
+def primitive_cross_entropy(logits, y, rows):
+    """The mean softmax cross-entropy built from primitive ops (max, sub, exp, sum, log,
+    indexing, mean), as a user writes it without the fused loss; ``rows`` is arange(N)."""
+    shifted = logits - logits.max(axis=1, keepdims=True).detach()
+    log_probs = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
+    return -log_probs[rows, y].mean()
+
+
+def _rows(cache, n):
+    rows = cache.get(n)
+    if rows is None:
+        rows = cache[n] = np.arange(n)
+    return rows
+
+
+class AutodiffMLPPrimitives(AutodiffMLP):
+    """AutodiffMLP with the loss built from primitives (``primitive_cross_entropy``)."""
+
+    def __init__(self, layers, activation, optimizer):
+        super().__init__(layers, activation, optimizer)
+        self.rows = {}
+
+    def step(self, X, y):
+        self.optimizer.zero_grad()
+        loss = primitive_cross_entropy(self.model(ad.Tensor(X)), y, _rows(self.rows, len(y)))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+class CompiledMLPPrimitives(CompiledMLP):
+    """AutodiffMLPPrimitives's step, compiled with ``ad.compile``."""
+
+    def __init__(self, layers, activation, optimizer):
+        self.rows = {}
+        super().__init__(layers, activation, optimizer)
+
+    def loss(self, logits, y):
+        return primitive_cross_entropy(logits, y, self.rows[len(y)])
+
+    def step(self, X, y):
+        _rows(self.rows, len(y))    # a constant is made outside the compiled step (else it is refused)
+        return self.compiled(X, y).item()
+
+
+class TorchMLPPrimitives(TorchMLP):
+    """TorchMLP with the loss built from primitives, as ``primitive_cross_entropy``."""
+
+    def step(self, X, y):
+        torch = self.torch
+        self.optimizer.zero_grad()
+        logits = self.model(torch.from_numpy(X))
+        shifted = logits - logits.max(dim=1, keepdim=True).values.detach()
+        log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+        loss = -log_probs[torch.arange(len(y)), torch.from_numpy(y)].mean()
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+MLP = {"numpy": NumpyMLP, "autodiff": AutodiffMLP, "compiled": CompiledMLP, "torch": TorchMLP}
+# workload 2's second form: the same step with the loss built from primitives (the reference is
+# the same hand-written numpy)
+MLP_PRIMITIVES = {"numpy": NumpyMLP, "autodiff": AutodiffMLPPrimitives, "compiled": CompiledMLPPrimitives,
+                  "torch": TorchMLPPrimitives}
 
 # the two step workloads: (layer sizes, batch, activation, optimizer config)
 DIGITS_STEP = dict(sizes=(64, 128, 10), batch=64, activation="tanh", optimizer=("sgd", {"lr": 0.1}))
@@ -448,18 +552,20 @@ MNIST_STEP = dict(sizes=(784, 512, 512, 10), batch=256, activation="relu",
                   optimizer=("adam", {"lr": 1e-3}))
 
 
-def mlp_setup(sizes, batch, activation, optimizer, engines, seed=0):
-    """Models for each engine, from the same initial weights, and one fixed synthetic batch (X, y)."""
+def mlp_setup(sizes, batch, activation, optimizer, engines, seed=0, form=MLP):
+    """Models for each engine, from the same initial weights, and one fixed synthetic batch (X, y).
+    ``form``: MLP (nn.MLP + F.cross_entropy) or MLP_PRIMITIVES (the loss from primitives)."""
     layers = init_mlp(sizes, seed)
     X, y = synthetic_batch(batch, sizes[0], sizes[-1], seed + 1)
-    models = {engine: MLP[engine](layers, activation, optimizer) for engine in engines}
+    models = {engine: form[engine](layers, activation, optimizer) for engine in engines}
     return models, (X, y)
 
 
-def check_mlp(sizes, batch, activation, optimizer, engines, steps=3):
+def check_mlp(sizes, batch, activation, optimizer, engines, steps=3, form=MLP):
     """Assert the engines' losses and gradients agree over ``steps`` training steps from the same
-    weights (later steps also check that the updates agree). Returns the worst relative error."""
-    models, (X, y) = mlp_setup(sizes, batch, activation, optimizer, engines)
+    weights (later steps also check that the updates agree), and that the compiled step gives
+    autodiff's eager values to the bit. Returns the worst relative error."""
+    models, (X, y) = mlp_setup(sizes, batch, activation, optimizer, engines, form=form)
     worst = 0.0
     for step in range(steps):
         results = {}
@@ -467,7 +573,17 @@ def check_mlp(sizes, batch, activation, optimizer, engines, steps=3):
             loss = model.step(X, y)
             results[engine] = [loss] + [np.array(g) for g in model.gradients()]
         worst = max(worst, _agree(f"MLP {sizes} step {step + 1}", results))
+        _same_bits(f"MLP {sizes} step {step + 1}", results)
     return worst
+
+
+def _same_bits(what, results):
+    """The compiled engine replays autodiff's eager step: the same values, bit for bit."""
+    if "compiled" in results and "autodiff" in results:
+        for i, (got, want) in enumerate(zip(results["compiled"], results["autodiff"])):
+            if np.asarray(got).tobytes() != np.asarray(want).tobytes():
+                raise AssertionError(f"{what}: the compiled step differs from autodiff's eager step "
+                                     f"on item {i}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,7 +699,7 @@ def train_digits(engine, data, sizes, batch, epochs, activation, optimizer, orde
     if orders is None:
         orders = epoch_orders(len(X_train), epochs, seed)
     model = MLP[engine](init_mlp(sizes, seed), activation, optimizer)
-    loss = float("nan")
+    loss = float("nan")     # (the last batch is smaller: a compiled step records it once more)
     for order in orders:
         for start in range(0, len(order), batch):
             idx = order[start:start + batch]
@@ -872,4 +988,158 @@ def check_cnn(batch, optimizer, engines, steps=3):
             loss = model.step(X, y)
             results[engine] = [loss] + [np.array(g) for g in model.gradients()]
         worst = max(worst, _agree(f"CNN step {step + 1}", results))
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# workload 8: micrograd's demo step
+#
+# micrograd's demo.ipynb: make_moons(100, noise=0.1, random_state=1), labels +-1, an MLP 2-16-16-1
+# with ReLU, the SVM "max-margin" loss mean(relu(1 - y * score)) plus an L2 term 1e-4 * sum(p^2),
+# full batch, SGD with lr 0.1 (micrograd decays it; a constant rate here). The numpy reference
+# writes the forward and the backward by hand, as micrograd's own loss does per sample.
+
+MICROGRAD_STEP = dict(samples=100, noise=0.1, seed=1, sizes=(2, 16, 16, 1), alpha=1e-4, lr=0.1)
+
+
+def moons(samples, noise, seed):
+    """make_moons points (N, 2) float32 and labels as +-1 float32 (N, 1)."""
+    try:
+        from sklearn.datasets import make_moons
+    except ImportError:
+        raise ImportError("the micrograd workload needs scikit-learn: pip install -e '.[demo]'") from None
+    X, y = make_moons(samples, noise=noise, random_state=seed)
+    return X.astype(DTYPE), (y * 2 - 1).astype(DTYPE).reshape(-1, 1)
+
+
+class NumpyMicrograd:
+    """micrograd's demo step by hand: forward, the max-margin loss with L2, backward, SGD."""
+
+    def __init__(self, layers, alpha, lr):
+        self.params = [p.copy() for layer in layers for p in layer]
+        self.alpha, self.lr = alpha, lr
+        self.grads = None
+
+    def step(self, X, y):
+        W1, b1, W2, b2, W3, b3 = params = self.params
+        alpha, n = self.alpha, len(X)
+        h1 = X @ W1 + b1
+        a1 = np.maximum(h1, 0)
+        h2 = a1 @ W2 + b2
+        a2 = np.maximum(h2, 0)
+        score = a2 @ W3 + b3
+        margins = 1.0 - y * score
+        loss = np.maximum(margins, 0).mean() + alpha * sum((p * p).sum() for p in params)
+        dscore = -y * (margins > 0) / n
+        dW3, db3 = a2.T @ dscore, dscore.sum(axis=0)
+        dh2 = (dscore @ W3.T) * (h2 > 0)
+        dW2, db2 = a1.T @ dh2, dh2.sum(axis=0)
+        dh1 = (dh2 @ W2.T) * (h1 > 0)
+        dW1, db1 = X.T @ dh1, dh1.sum(axis=0)
+        self.grads = [g + 2 * alpha * p for g, p in zip((dW1, db1, dW2, db2, dW3, db3), params)]
+        for p, g in zip(params, self.grads):
+            p -= self.lr * g
+        return float(loss)
+
+    def gradients(self):
+        return list(self.grads)
+
+
+class AutodiffMicrograd:
+    """The demo step as a user writes it here: nn.MLP, the loss from ops, optim.SGD."""
+
+    def __init__(self, layers, alpha, lr):
+        self.model = nn.MLP(_layer_sizes(layers), activation="relu", dtype=DTYPE)
+        self.linears = [module for module in self.model if isinstance(module, nn.Linear)]
+        for linear, (W, b) in zip(self.linears, layers):
+            linear.weight.data[...] = W.T
+            linear.bias.data[...] = b
+        self.params = list(self.model.parameters())
+        self.alpha = alpha
+        self.optimizer = optim.SGD(self.params, lr=lr)
+
+    def loss(self, X, y):
+        score = self.model(ad.Tensor(X))
+        data_loss = F.relu(1.0 - ad.Tensor(y) * score).mean()
+        return data_loss + self.alpha * sum((p * p).sum() for p in self.params)
+
+    def train_step(self, X, y):
+        self.optimizer.zero_grad()
+        loss = self.loss(X, y)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def step(self, X, y):
+        return self.train_step(X, y).item()
+
+    def gradients(self):
+        return [g for linear in self.linears for g in (linear.weight.grad.data.T, linear.bias.grad.data)]
+
+
+class CompiledMicrograd(AutodiffMicrograd):
+    """AutodiffMicrograd's step compiled with ``ad.compile``."""
+
+    def __init__(self, layers, alpha, lr):
+        super().__init__(layers, alpha, lr)
+        self.compiled = ad.compile(self.train_step)
+
+    def step(self, X, y):
+        return self.compiled(X, y).item()
+
+
+class TorchMicrograd:
+    """The demo step in PyTorch eager."""
+
+    def __init__(self, layers, alpha, lr):
+        torch = self.torch = import_torch()
+        modules = []
+        for i, (W, b) in enumerate(layers):
+            linear = torch.nn.Linear(W.shape[0], W.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T))
+                linear.bias.copy_(torch.from_numpy(b))
+            modules.append(linear)
+            if i < len(layers) - 1:
+                modules.append(torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*modules)
+        self.linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
+        self.params = list(self.model.parameters())
+        self.alpha = alpha
+        self.optimizer = torch.optim.SGD(self.params, lr=lr)
+
+    def step(self, X, y):
+        torch = self.torch
+        self.optimizer.zero_grad()
+        score = self.model(torch.from_numpy(X))
+        loss = torch.relu(1.0 - torch.from_numpy(y) * score).mean() + self.alpha * sum((p * p).sum() for p in self.params)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def gradients(self):
+        return [g for linear in self.linears for g in (linear.weight.grad.numpy().T, linear.bias.grad.numpy())]
+
+
+MICROGRAD = {"numpy": NumpyMicrograd, "autodiff": AutodiffMicrograd, "compiled": CompiledMicrograd,
+             "torch": TorchMicrograd}
+
+
+def micrograd_setup(engines, samples, noise, seed, sizes, alpha, lr, data=None):
+    """The engines' models from the same seeded weights, and the data (X, y)."""
+    X, y = data if data is not None else moons(samples, noise, seed)
+    layers = init_mlp(sizes, seed=0)
+    return {engine: MICROGRAD[engine](layers, alpha, lr) for engine in engines}, (X, y)
+
+
+def check_micrograd(engines, steps=3, data=None, **spec):
+    """Assert the engines' losses, gradients and updates agree over ``steps`` steps."""
+    spec = dict(MICROGRAD_STEP, **spec)
+    models, (X, y) = micrograd_setup(engines, data=data, **spec)
+    worst = 0.0
+    for step in range(steps):
+        results = {engine: [model.step(X, y)] + [np.array(g) for g in model.gradients()]
+                   for engine, model in models.items()}
+        worst = max(worst, _agree(f"micrograd step {step + 1}", results))
+        _same_bits(f"micrograd step {step + 1}", results)
     return worst
