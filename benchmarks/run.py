@@ -51,7 +51,10 @@ QUICK = dict(rounds=3, batch_s=0.02, warmup_s=0.05, deep_sizes=(10**4, 10**5), d
 
 TARGETS = dict(chain=2.5, digits_step=1.5, mnist_step=1.10, mnist_memory=1.2, deep=3.0,
                deep_bytes_per_op=1000.0, training=1.5, adam_step=1.10, cnn_step=1.3, cnn_memory=1.5)
-COLUMNS = ("numpy", "autodiff", "torch")     # the table's engines; one not installed reads n/a
+# the step compiled with ad.compile (issue 19): faster than the numpy written by hand
+COMPILED_TARGETS = dict(chain=0.8, digits_step=1.0, digits_step_primitives=1.0, micrograd=1.0, training=1.1)
+COLUMNS = ("numpy", "autodiff", "compiled", "torch")     # the table's engines; one not run reads n/a
+COMPILED = "compiled"       # autodiff with the step compiled by ad.compile (workloads 1, 2, 3, 5, 8)
 # adam_step: provisional (the optimizer's overhead over plain numpy; the same bound as workload 3)
 LINEAR_TOLERANCE = 0.25      # bytes/op at the two deep sizes may differ by this fraction
 ACCURACY_TOLERANCE = 0.006   # "equal accuracy": within 2 of the 360 test digits
@@ -312,19 +315,34 @@ def peak_bytes(call, repeats=1):
 
 
 class Row:
-    """One line of the results table."""
+    """One line of the results table (``compiled_target``/``compiled_passed``: the compiled
+    engine's, where it has one)."""
 
-    def __init__(self, name, unit, values, target, ratio=None, passed=None, note=""):
+    def __init__(self, name, unit, values, target, ratio=None, passed=None, note="",
+                 compiled_target="—", compiled_passed=None):
         self.name, self.unit, self.values, self.target = name, unit, values, target
         self.ratio = ratio if ratio is not None else _ratios(values)
         self.passed = passed
         self.note = note
+        self.compiled_target, self.compiled_passed = compiled_target, compiled_passed
 
 
 def _ratios(values):
     base = values.get("numpy")
     return {engine: (value / base if value is not None and base else None)
             for engine, value in values.items() if engine != "numpy"}
+
+
+def _compiled(samples, target, note_format="{:.3f}"):
+    """(target text, passed, note) of the compiled engine in ``samples`` (target None: none)."""
+    if COMPILED not in samples.times:
+        return "—", None, ""
+    ratio = samples.ratio(COMPILED)
+    low, high = samples.ratio_spread(COMPILED)
+    note = f"; compiled/numpy per round {note_format.format(low)}–{note_format.format(high)}"
+    if target is None:
+        return "none", None, note
+    return f"≤ ×{target}", ratio <= target, note
 
 
 def run_chain(engines, config, rows):
@@ -335,23 +353,30 @@ def run_chain(engines, config, rows):
         values = {engine: samples.median(engine) / w.CHAIN_OPS * 1e6 for engine in engines}
         ratio = samples.ratio("autodiff")
         low, high = samples.ratio_spread("autodiff")
+        target, passed, note = _compiled(samples, COMPILED_TARGETS["chain"] if shape == (4,) else None)
         rows.append(Row(f"1. per op, chain of {w.CHAIN_OPS} ops on {shape}", "µs/op", values,
                         f"≤ ×{TARGETS['chain']}", passed=ratio <= TARGETS["chain"],
-                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}; {samples.rounds_note()}"))
+                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
+                        compiled_target=target, compiled_passed=passed))
 
 
-def run_step(name, spec, engines, config, rows, memory_target=None):
-    models, (X, y) = w.mlp_setup(engines=engines, **spec)
+def run_step(name, spec, engines, config, rows, memory_target=None, form=w.MLP):
+    models, (X, y) = w.mlp_setup(engines=engines, form=form, **spec)
     calls = {engine: (lambda model=model: model.step(X, y)) for engine, model in models.items()}
     samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
     values = {engine: samples.median(engine) * 1e3 for engine in engines}
-    target = TARGETS[name]
+    target = TARGETS.get(name)
     ratio = samples.ratio("autodiff")
     low, high = samples.ratio_spread("autodiff")
     label = {"digits_step": "2. MLP step, digits-sized (64, 64-128-10, tanh, SGD)",
+             "digits_step_primitives": "2. MLP step, digits-sized, the loss from primitives (max, exp, "
+                                       "sum, log, indexing, mean)",
              "mnist_step": "3. MLP step, MNIST-sized (256, 784-512-512-10, ReLU, Adam)"}[name]
-    rows.append(Row(label, "ms/step", values, f"≤ ×{target}", passed=ratio <= target,
-                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+    compiled_target, compiled_passed, note = _compiled(samples, COMPILED_TARGETS.get(name))
+    rows.append(Row(label, "ms/step", values, f"≤ ×{target}" if target else "none",
+                    passed=ratio <= target if target else None,
+                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max){note}; {samples.rounds_note()}",
+                    compiled_target=compiled_target, compiled_passed=compiled_passed))
     if memory_target is not None:
         memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
                   for engine in engines if engine != "torch"}
@@ -434,6 +459,10 @@ def run_training(engines, config, rows):
     accuracy = {engine: samples.results[engine][0] for engine in engines}
     equal = abs(accuracy["autodiff"] - accuracy["numpy"]) <= ACCURACY_TOLERANCE
     ratio = samples.ratio("autodiff")
+    compiled_target, compiled_passed, compiled_note = _compiled(samples, COMPILED_TARGETS["training"])
+    if compiled_passed is not None:
+        compiled_passed = compiled_passed and abs(accuracy[COMPILED] - accuracy["numpy"]) <= ACCURACY_TOLERANCE
+        compiled_target += ", equal accuracy"
     optimizer, options = spec["optimizer"]
     described = ", ".join(f"{k} {v}" for k, v in options.items())
     rows.append(Row(f"5. digits training, {spec['epochs']} epochs (64-128-10 {spec['activation']}, "
@@ -441,7 +470,22 @@ def run_training(engines, config, rows):
                     f"≤ ×{TARGETS['training']}, equal accuracy",
                     passed=ratio <= TARGETS["training"] and equal and accuracy["numpy"] >= 0.97,
                     note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())
-                    + f"; {samples.rounds_note()}"))
+                    + f"{compiled_note}; {samples.rounds_note()}",
+                    compiled_target=compiled_target, compiled_passed=compiled_passed))
+
+
+def run_micrograd(engines, config, rows):
+    """Workload 8: micrograd's demo step (full batch), eager and compiled against numpy."""
+    models, (X, y) = w.micrograd_setup(engines, **w.MICROGRAD_STEP)
+    calls = {engine: (lambda model=model: model.step(X, y)) for engine, model in models.items()}
+    samples = measure(calls, config["rounds"], config["batch_s"], config["warmup_s"])
+    values = {engine: samples.median(engine) * 1e6 for engine in engines}
+    low, high = samples.ratio_spread("autodiff")
+    target, passed, note = _compiled(samples, COMPILED_TARGETS["micrograd"])
+    rows.append(Row("8. micrograd's demo step (make_moons(100), 2-16-16-1 ReLU, max-margin loss + L2, "
+                    "full batch, SGD)", "µs/step", values, "none", passed=None,
+                    note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
+                    compiled_target=target, compiled_passed=passed))
 
 
 def run_adam_step(engines, config, rows):
@@ -477,16 +521,20 @@ def run_cnn_step(engines, config, rows):
 
 
 def check_agreement(engines, config):
-    """Assert the engines compute the same thing before anything is timed; returns a summary."""
+    """Assert the engines compute the same thing before anything is timed (and the compiled
+    steps autodiff's eager values, to the bit); returns a summary."""
+    eager = _without_compiled(engines)
     worst = {
         "chain (4,)": w.check_chain((4,), engines),
         "chain (64, 64)": w.check_chain((64, 64), engines),
         "digits step": w.check_mlp(engines=engines, **w.DIGITS_STEP),
+        "digits step, loss from primitives": w.check_mlp(engines=engines, form=w.MLP_PRIMITIVES, **w.DIGITS_STEP),
         "MNIST step": w.check_mlp(engines=engines, **w.MNIST_STEP),
-        f"deep chain {w.DEEP_SHAPE}": w.check_deep(config["deep_sizes"][0], engines),
-        "deep chain 0-d": w.check_deep(config["deep_sizes"][0], engines, w.DEEP_SCALAR_SHAPE),
-        "Adam step (updates)": w.check_adam_step(engines),
-        "CNN step": w.check_cnn(engines=engines, **w.CNN_STEP),
+        f"deep chain {w.DEEP_SHAPE}": w.check_deep(config["deep_sizes"][0], eager),
+        "deep chain 0-d": w.check_deep(config["deep_sizes"][0], eager, w.DEEP_SCALAR_SHAPE),
+        "Adam step (updates)": w.check_adam_step(eager),
+        "CNN step": w.check_cnn(engines=eager, **w.CNN_STEP),
+        "micrograd step": w.check_micrograd(engines),
     }
     return ", ".join(f"{name} {error:.1e}" for name, error in worst.items())
 
@@ -509,16 +557,24 @@ def _format(value):
 
 def table(rows, engines):
     others = [e for e in engines if e != "numpy"]
+    compiled = COMPILED in engines
     head = (["workload", "unit"] + list(engines) + [f"{e}/numpy" for e in others]
-            + ["target (autodiff/numpy)", "result", "notes"])
+            + ["target (autodiff/numpy)", "result"]
+            + (["target (compiled/numpy)", "compiled result"] if compiled else []) + ["notes"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row.name, row.unit] + [_format(row.values.get(e)) for e in engines]
         cells += [("×" + _format(row.ratio.get(e))) if row.ratio.get(e) is not None else "—" for e in others]
-        result = "—" if row.passed is None else ("pass" if row.passed else "**miss**")
-        cells += [row.target, result, row.note]
+        cells += [row.target, _result(row.passed)]
+        if compiled:
+            cells += [row.compiled_target, _result(row.compiled_passed)]
+        cells.append(row.note)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _result(passed):
+    return "—" if passed is None else ("pass" if passed else "**miss**")
 
 
 METHOD = """\
@@ -572,6 +628,19 @@ METHOD = """\
   by a loop over the 9 kernel offsets; max pooling by the reshape trick and a mask of the maxima.
   autodiff runs `nn.Sequential` of `nn.Conv2d`, `nn.ReLU`, `nn.MaxPool2d`, ... (its kernels copy
   windows from channels-last memory), PyTorch the same `torch.nn` modules.
+- compiled: the same autodiff step, the same user code, wrapped in `ad.compile`: the first call
+  with a signature records it, later calls replay the record as numpy calls into preallocated
+  buffers (the optimizer's step included); a smaller last batch records once more. The agreement
+  check asserts it computes autodiff's eager values bit for bit. Its targets (compiled/numpy):
+  workload 1 on (4,) ≤ ×{chain}, workload 2 in both forms ≤ ×{digits}, micrograd's step
+  ≤ ×{micrograd}, digits training ≤ ×{training} at equal accuracy. JAX's `jit` would be a column
+  where installed; it is not installed here (not a dependency of the project).
+- Workload 2, second row: the same step with the loss built from primitives (`logits -
+  logits.max(1, keepdims=True).detach()`, `exp`, `sum`, `log`, `log_probs[arange(N), y]`, `mean`)
+  instead of `F.cross_entropy`; the numpy reference is the same hand-written one.
+- Workload 8: micrograd's demo step: `make_moons(100, noise=0.1, random_state=1)`, labels ±1,
+  an MLP 2-16-16-1 with ReLU, loss `mean(relu(1 - y·score)) + 1e-4·Σ p²`, full batch, SGD lr 0.1;
+  the numpy reference writes forward and backward by hand.
 - Workloads 2, 3 use a fixed synthetic batch; workload 5 trains on scikit-learn's digits
   (features / 16, 80/20 stratified split, random_state=0) with the same initial weights and the
   same shuffled batches for every engine, and reports wall time of the whole training + test.
@@ -605,13 +674,20 @@ def write_results(path, rows, engines, machine, config_name, agreement, elapsed)
         METHOD.format(pause=PAUSE_S, batch=(FULL if config_name == "full" else QUICK)["batch_s"],
                       agreement=agreement, max_wait=QUIET["max_wait_s"],
                       threshold=QUIET["threshold"] or 1.0, linear=LINEAR_TOLERANCE,
-                      growth=1 + LINEAR_TOLERANCE),
+                      growth=1 + LINEAR_TOLERANCE, chain=COMPILED_TARGETS["chain"],
+                      digits=COMPILED_TARGETS["digits_step"], micrograd=COMPILED_TARGETS["micrograd"],
+                      training=COMPILED_TARGETS["training"]),
     ])
     Path(path).write_text(text)
 
 
 # ---------------------------------------------------------------------------------------------
 # profile mode
+
+
+def _without_compiled(engines):
+    """The engines of a workload that has no compiled form (4, 6, 7)."""
+    return tuple(e for e in engines if e != COMPILED)
 
 
 def profile(torch):
@@ -666,7 +742,7 @@ def main(argv=None):
 
     config_name = "quick" if args.quick else "full"
     config = QUICK if args.quick else FULL
-    engines = ("numpy", "autodiff") + (("torch",) if torch is not None else ())
+    engines = ("numpy", "autodiff", COMPILED) + (("torch",) if torch is not None else ())
     probe = LoadMeter()
     time.sleep(1.0)
     busy = probe.others()
@@ -681,13 +757,16 @@ def main(argv=None):
     rows = []
     steps = [
         ("1. chain of small elementwise ops", lambda: run_chain(engines, config, rows)),
-        ("2. digits-sized MLP step", lambda: run_step("digits_step", w.DIGITS_STEP, engines, config, rows)),
+        ("2. digits-sized MLP step", lambda: (
+            run_step("digits_step", w.DIGITS_STEP, engines, config, rows),
+            run_step("digits_step_primitives", w.DIGITS_STEP, engines, config, rows, form=w.MLP_PRIMITIVES))),
         ("3. MNIST-sized MLP step", lambda: run_step("mnist_step", w.MNIST_STEP, engines, config, rows,
                                                     memory_target=TARGETS["mnist_memory"])),
-        ("4. deep graph", lambda: run_deep(engines, config, rows)),
+        ("4. deep graph", lambda: run_deep(_without_compiled(engines), config, rows)),
         ("5. digits training", lambda: run_training(engines, config, rows)),
-        ("6. Adam step", lambda: run_adam_step(engines, config, rows)),
-        ("7. CNN step", lambda: run_cnn_step(engines, config, rows)),
+        ("6. Adam step", lambda: run_adam_step(_without_compiled(engines), config, rows)),
+        ("7. CNN step", lambda: run_cnn_step(_without_compiled(engines), config, rows)),
+        ("8. micrograd's demo step", lambda: run_micrograd(engines, config, rows)),
     ]
     if args.only:
         chosen = {part.strip() for part in args.only.split(",")}

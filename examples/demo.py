@@ -1,7 +1,11 @@
 """The main demo (`make demo`): train an MLP on scikit-learn's bundled digits, print its test
 accuracy, and write the loss/accuracy curve and the graph of one training step to demo-out/.
 
-    python examples/demo.py [--epochs 30] [--out demo-out]
+The training step is compiled with ``ad.compile`` (recorded at its first call, then replayed as
+numpy calls); ``--eager`` runs the same step eagerly, building a graph at every call. Both give
+the same numbers, to the bit.
+
+    python examples/demo.py [--epochs 30] [--out demo-out] [--eager]
 """
 import argparse
 import os
@@ -41,22 +45,29 @@ def accuracy(model, X, y):
     return float((predicted == y).mean())
 
 
-def train(epochs=30, batch_size=64, lr=0.1, momentum=0.9, seed=0, show_progress=True):
-    """Train a 64-128-10 ReLU MLP with SGD + momentum. Returns (model, history, test accuracy)."""
+def train(epochs=30, batch_size=64, lr=0.1, momentum=0.9, seed=0, show_progress=True, compiled=True):
+    """Train a 64-128-10 ReLU MLP with SGD + momentum, the step compiled with ``ad.compile``
+    (or eager). Returns (model, history, test accuracy)."""
     X_train, X_test, y_train, y_test = load_digits_split()
     ad.manual_seed(seed)
     model = nn.MLP([64, 128, 10], activation="relu")
     optimizer = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     loader = DataLoader(TensorDataset(X_train, y_train), batch_size=batch_size, shuffle=True, seed=seed)
+
+    def train_step(xb, yb):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    step = ad.compile(train_step) if compiled else train_step
     history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for epoch in range(epochs):
         total, count = 0.0, 0
         bar = progress(loader, f"epoch {epoch + 1}/{epochs}", enabled=show_progress)
         for xb, yb in bar:
-            loss = F.cross_entropy(model(xb), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss = step(xb, yb)
             total += loss.item() * len(yb)
             count += len(yb)
             bar.set_postfix(loss=total / count)
@@ -118,12 +129,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default="demo-out")
+    parser.add_argument("--eager", action="store_true", help="run the training step eagerly (no ad.compile)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    print(f"autodiff demo: a 64-128-10 MLP on scikit-learn's digits, {args.epochs} epochs")
+    print(f"autodiff demo: a 64-128-10 MLP on scikit-learn's digits, {args.epochs} epochs, "
+          f"{'eager' if args.eager else 'compiled'} step")
     start = time.perf_counter()
     with _one_blas_thread():
-        model, history, test_accuracy = train(epochs=args.epochs)
+        model, history, test_accuracy = train(epochs=args.epochs, compiled=not args.eager)
     elapsed = time.perf_counter() - start
     print(f"test accuracy: {test_accuracy:.2%}  (training took {elapsed:.1f} s)")
     if save_curves(history, os.path.join(args.out, "loss.png")):

@@ -504,3 +504,18 @@ def test_a_step_with_no_record_says_so():
     with pytest.raises(RuntimeError, match="no record yet"):
         step.code
     gc.collect()
+
+
+def test_the_demo_trains_the_same_compiled_and_eager():
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "demo.py")
+    spec = importlib.util.spec_from_file_location("demo_for_compile", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    compiled = demo.train(epochs=3, show_progress=False)
+    eager = demo.train(epochs=3, show_progress=False, compiled=False)
+    assert compiled[1] == eager[1]      # losses and accuracies, epoch by epoch, to the bit
+    for a, b in zip(compiled[0].parameters(), eager[0].parameters()):
+        assert a.data.tobytes() == b.data.tobytes()
