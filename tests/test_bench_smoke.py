@@ -58,6 +58,7 @@ def test_deep_reference_is_array_code_on_one_element_arrays():
 
 def test_torch_agrees(torch):
     engines = ENGINES + ("torch",)
+    assert w.check_micrograd(engines + ("compiled",), steps=2) <= w.RTOL
     assert w.check_chain((3, 5), engines) <= w.RTOL
     for spec in TINY_STEPS:
         assert w.check_mlp(engines=engines, **spec) <= w.RTOL
@@ -103,9 +104,36 @@ def test_harness_renders_a_table(monkeypatch):
     row = run.Row("demo", "s", {"numpy": 1.0, "autodiff": 2.0}, "≤ ×2.5", passed=True)
     text = run.table([row], ("numpy", "autodiff"))
     assert "| demo | s | 1.00 | 2.00 | ×2.00 | ≤ ×2.5 | pass |" in text
-    # without torch installed, its columns are still there and say so
+    # without torch installed (or the compiled engine run), their columns are still there and say so
     text = run.table([row], run.COLUMNS)
-    assert "| demo | s | 1.00 | 2.00 | n/a | ×2.00 | — | ≤ ×2.5 | pass |" in text
+    assert "| demo | s | 1.00 | 2.00 | n/a | n/a | ×2.00 | — | — | ≤ ×2.5 | pass | — | — |" in text
+    row = run.Row("step", "s", {"numpy": 1.0, "autodiff": 2.0, "compiled": 0.9}, "≤ ×2.5", passed=True,
+                  compiled_target="≤ ×1.0", compiled_passed=True)
+    assert "| step | s | 1.00 | 2.00 | 0.900 | n/a | ×2.00 | ×0.900 | — | ≤ ×2.5 | pass | ≤ ×1.0 | pass |" in (
+        run.table([row], run.COLUMNS))
+
+
+@pytest.mark.parametrize("spec", TINY_STEPS, ids=["sgd", "momentum", "adam"])
+def test_compiled_steps_agree_with_numpy_and_equal_eager(spec):
+    # the compiled engine: numpy's values to float32 rounding, autodiff's eager values to the bit
+    assert w.check_mlp(engines=ENGINES + ("compiled",), **spec) <= w.RTOL
+    assert w.check_mlp(engines=ENGINES + ("compiled",), form=w.MLP_PRIMITIVES, **spec) <= w.RTOL
+
+
+def test_compiled_chain_agrees():
+    assert w.check_chain((3, 5), ENGINES + ("compiled",)) <= w.RTOL
+
+
+def test_micrograd_step_agrees():
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((20, 2)).astype(np.float32), np.sign(rng.standard_normal((20, 1))).astype(np.float32))
+    assert w.check_micrograd(ENGINES + ("compiled",), data=data, sizes=(2, 5, 4, 1)) <= w.RTOL
+
+
+def test_micrograd_data_is_the_demo_s():
+    pytest.importorskip("sklearn")
+    X, y = w.moons(**{k: w.MICROGRAD_STEP[k] for k in ("samples", "noise", "seed")})
+    assert X.shape == (100, 2) and y.shape == (100, 1) and set(np.unique(y)) == {-1.0, 1.0}
 
 
 def test_cnn_steps_agree():
