@@ -180,17 +180,20 @@ def _refused(what, fix):
     return method
 
 
-def _array_op(ufunc_or_name, how):
-    """A Tensor method that computes an array off the graph (comparisons, any, argmax): the
-    result is recorded as a value of the step (``how(self, *args)`` -> (function, arguments,
-    keywords) that computes it from arrays)."""
+def _array_op(name, how):
+    """Tensor's method ``name``, which computes an array off the graph (a comparison, any,
+    argmax), recording the result as a value of the step: ``how(self, *args)`` -> (function,
+    arguments, keywords) that computes it from arrays."""
+    original = _ORIGINALS[name]
+
     def method(self, *args, **kwargs):
-        result = getattr(Tensor, method.__name__)(self, *args, **kwargs)
+        result = original(self, *args, **kwargs)
         recorder = _active()
-        if recorder is not None:
+        if recorder is not None and isinstance(result, Tensor):
             function, arguments, keywords = how(self, *args, **kwargs)
             recorder.array_op(function, arguments, keywords, result)
         return result
+    method.__name__ = name
     return method
 
 
@@ -229,8 +232,8 @@ class _ArgExtremum:
         return np.asarray(getattr(array, self.name)(axis=axis, keepdims=keepdims))
 
 
-def _watched_ufunc(self, ufunc, method, *inputs, **kwargs):
-    result = Tensor.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+def _recorded_ufunc(self, ufunc, method, *inputs, **kwargs):
+    result = _ORIGINALS["__array_ufunc__"](self, ufunc, method, *inputs, **kwargs)
     recorder = _active()
     if recorder is not None and isinstance(result, Tensor) and result.grad_fn is None and (
             not recorder.knows(_data_slot.__get__(result, Tensor))):
@@ -289,7 +292,15 @@ _WATCHED_METHODS = {
     "detach_": _refused("calls detach_()", "use detach()"),
     "detach": _watched_detach,
     "backward": _watched_backward,
-    "__array_ufunc__": _watched_ufunc,
+}
+# Tensor's methods that compute arrays off the graph: while any thread records, Tensor has these
+# recording versions instead (on every tensor: a comparison on a parameter not yet used counts),
+# which act as the originals for a thread that does not record
+_ORIGINALS = {name: Tensor.__dict__[name] for name in (
+    "__array_ufunc__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__",
+    "__xor__", "__invert__", "any", "all", "argmax", "argmin")}
+_RECORDING_METHODS = {
+    "__array_ufunc__": _recorded_ufunc,
     "__eq__": _array_op("__eq__", _binary(np.equal)),
     "__ne__": _array_op("__ne__", _binary(np.not_equal)),
     "__lt__": _array_op("__lt__", _binary(np.less)),
@@ -305,11 +316,11 @@ _WATCHED_METHODS = {
     "argmax": _array_op("argmax", _arg_reduction("argmax")),
     "argmin": _array_op("argmin", _arg_reduction("argmin")),
 }
+_RECORDING_METHODS["__array_ufunc__"].__name__ = "__array_ufunc__"
 for _name, _method in _WATCHED_METHODS.items():
     if callable(_method) and not isinstance(_method, property):
         _method.__name__ = _name
 del _name, _method
-_WATCHED_METHODS["__hash__"] = Tensor.__hash__       # (defining __eq__ would unset it)
 _watched_classes = {}
 
 
@@ -748,9 +759,8 @@ def _from_values(frame):
         from . import conv, indexing, ops
         for function in (ops.where, ops._arg_extremum, ops.array_ufunc, ops._func_where,
                          indexing._normalize_index, conv.max_pool,
-                         *(getattr(Tensor, name) for name in ("__eq__", "__ne__", "__lt__", "__le__",
-                                                              "__gt__", "__ge__", "__invert__", "__and__",
-                                                              "__or__", "__xor__", "any", "all"))):
+                         *(_ORIGINALS[name] for name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+                                             "__invert__", "__and__", "__or__", "__xor__", "any", "all"))):
             code = function.__code__
             lines = [line for _, _, line in code.co_lines() if line is not None]
             first, last = min(lines), max(lines)
@@ -1103,6 +1113,8 @@ def _begin(step):
         recording += 1
         if recording == 1:
             _function.set_observer(_dispatch)
+            for name, method in _RECORDING_METHODS.items():
+                setattr(Tensor, name, method)
     recorder = Recorder(step, trace)
     recorder.traced = trace
     _local.recorder = recorder
@@ -1120,6 +1132,8 @@ def _end(recorder):
         recording -= 1
         if recording == 0:
             _function.set_observer(None)
+            for name, method in _ORIGINALS.items():
+                setattr(Tensor, name, method)
         if recorder.traced:
             _started_tracing[0] -= 1
             if not _started_tracing[0]:
