@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import lowering
+from . import lowering, ops
 from .compiler import (CompileError, _GradSlot, _MISS, _OutputSlot, _accumulate, _data_slot)
 from .function import Function
 from .lowering import Decline
@@ -227,6 +227,8 @@ class Plan:
         self.uses, self.leaf_only = _uses(recorder)
         self.namespace["getrefcount"] = sys.getrefcount
         self.unheld = _unheld_count()
+        self.scalars = set()        # forward values the replay holds as numpy scalars (see _scalar)
+        self.pinned = set()         # values whose recorded arrays must stay theirs (see _pins)
 
     # ---- names ------------------------------------------------------------------------------
     def bind(self, value, name):
@@ -314,7 +316,8 @@ class Plan:
             except Decline:
                 pass
             else:
-                self._keep(forward_lowering, op)
+                if not self._scalar(op):
+                    self._keep(forward_lowering, op)
                 self.ops[op] = ((backward_rule, kept), None)
                 self.lowered += 1
                 self._node("op", op.name, op.inputs, [op.out])
@@ -326,7 +329,7 @@ class Plan:
         ctx.scope = None
         self.counter += 1
         ctx_name = self.bind(ctx, f"ctx{self.counter}")
-        args = [self.ref(ref) if ref is not None else self.const(value)
+        args = [self._array_arg(ref) if ref is not None else self.const(value)
                 for ref, value in zip(op.inputs, op.args)]
         args += [f"{key}={self.const(value)}" for key, value in (op.kwargs or {}).items()]
         call = f"{self.function(op.cls.forward, op.cls.__name__ + '_forward')}({', '.join([ctx_name] + args)})"
@@ -338,6 +341,43 @@ class Plan:
                 self.emit(call)
         self.ops[op] = (None, ctx_name)
         self._node("op", op.name + " (Function.forward)", op.inputs, [op.out])
+
+    def _array_arg(self, ref):
+        """A value as a Function's argument: a 0-d array also where the replay holds a scalar."""
+        name = self.ref(ref)
+        return f"{self.function(np.asarray)}({name})" if name in self.scalars else name
+
+    def _scalar(self, op):
+        """Replay a 0-d op on 0-d operands as numpy scalar arithmetic (a tenth of a ufunc call
+        with out=, the same IEEE operation), its value a local, when nothing needs its array
+        (see ``_pins``). Returns whether it did."""
+        out = op.out
+        if not op.fresh_out or out.array.ndim or out.name in self.pinned:
+            return False
+        if op.cls is ops.Sum:
+            x, axes, keepdims = op.args
+            if keepdims or op.inputs[0] is None:
+                return False
+            expression = f"{self.function(np.add.reduce, 'add_reduce')}({self.ref(op.inputs[0])}, axis={axes!r})"
+        else:
+            form = _SCALAR_FORMS.get(op.cls)
+            if form is None or any(type(a) is np.ndarray and a.ndim for a in op.args):
+                return False
+            operands = []
+            for ref, value in zip(op.inputs, op.args):
+                if ref is None:
+                    operands.append(self.const(value))
+                elif ref.name in self.scalars:
+                    operands.append(ref.name)
+                elif ref.kind == "constant":
+                    operands.append(self.const(ref.array[()]))
+                else:
+                    operands.append(f"{self.ref(ref)}[()]")
+            expression = form.format(*operands)
+        self.emit(f"{out.name} = {expression}")
+        self.define_local(out)
+        self.scalars.add(out.name)
+        return True
 
     def _keep(self, lowering_, op):
         for ref, array in lowering_.made:
@@ -485,6 +525,53 @@ class Plan:
                            [r.name for r in outputs if r is not None]))
 
 
+_SCALAR_FORMS = {ops.Add: "{0} + {1}", ops.Sub: "{0} - {1}", ops.Mul: "{0} * {1}", ops.Div: "{0} / {1}",
+                 ops.MulSelf: "{0} * {0}", ops.Neg: "-{0}"}
+
+
+def _pins(recorder, result):
+    """The values whose recorded arrays something holds on to, so that they must stay the
+    replay's buffers: arrays handed to replayed calls and array ops, the results, the bases of
+    views taken once, a backward's given gradient."""
+    pinned = set()
+    refs = recorder.refs
+
+    def pin(value):
+        if isinstance(value, Tensor):
+            value = _data_slot.__get__(value, Tensor)
+        if type(value) is np.ndarray:
+            ref = refs.get(id(value))
+            if ref is not None:
+                pinned.add(ref.name)
+            while isinstance(value.base, np.ndarray):
+                value = value.base
+                ref = refs.get(id(value))
+                if ref is not None:
+                    pinned.add(ref.name)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                pin(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                pin(item)
+
+    for kind, item in recorder.steps:
+        if kind == "array":
+            for ref in item[3]:
+                if ref is not None:
+                    pinned.add(ref.name)
+        elif kind == "call":
+            pin(item[1])
+            pin(item[2])
+        elif kind == "backward" and item.grad.kind != "grad":
+            pinned.add(item.grad.name)
+    for ref in list(refs.values()):
+        if ref.kind == "view":
+            pin(ref.array)
+    pin(result)
+    return pinned
+
+
 def _uses(recorder):
     """How many times each value is read in the record, and which gradients only a leaf takes."""
     uses, leaf_only = {}, {}
@@ -575,6 +662,7 @@ def _guards(plan, recorder):
 def build(step, recorder, result):
     """The Plan of a record: its replay function, compiled."""
     plan = Plan(step, recorder)
+    plan.pinned = _pins(recorder, result)
     checks = _guards(plan, recorder)
     for i, ref in enumerate(recorder.inputs):
         plan.ref(ref)
