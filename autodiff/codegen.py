@@ -48,6 +48,15 @@ class Lowering:
             raise Decline
         return self.plan.ref(self.op.out)
 
+    def arg_view(self, i, expression, make):
+        """A view of forward's argument i (``make(array)``, spelled ``expression`` after its
+        name): taken once, unless the argument is an input of the step (a replay may read the
+        caller's array in place of the input buffer)."""
+        ref = self.op.inputs[i]
+        if ref is not None and ref.kind == "input":
+            return f"{self.arg(i)}{expression}"
+        return self.const(make(self.op.args[i]))
+
     def view_of_input(self):
         """The output is a view of input 0 (a reshape, a transpose): it needs no code."""
         out, x = self.op.out.array, self.op.args[0]
@@ -572,6 +581,23 @@ def _pins(recorder, result):
     return pinned
 
 
+def _held(plan, ref):
+    """Does anything but the code's name hold the input buffer of ``ref`` (a view of it taken
+    once, a replayed call's argument, a result)? Then the replay copies the caller's array into
+    it; else it reads the caller's array where it is (no copy, and its own layout, as eager)."""
+    if ref.name in plan.pinned:
+        return True
+    buffer = ref.array
+    for name, value in plan.namespace.items():
+        if type(value) is np.ndarray and value is not buffer and _root(value) is buffer:
+            return True
+    for other in plan.recorder.refs.values():
+        if other is not ref and type(other.array) is np.ndarray and _root(other.array) is buffer and (
+                other.name in plan.defined and other.name not in plan.locals):
+            return True
+    return False
+
+
 def _uses(recorder):
     """How many times each value is read in the record, and which gradients only a leaf takes."""
     uses, leaf_only = {}, {}
@@ -676,13 +702,20 @@ def build(step, recorder, result):
     for name in released:
         body.append(f"{name}.release()")
     copyto = plan.function(np.copyto)
+    inputs = []
     for i, (ref, given) in enumerate(zip(recorder.inputs, recorder.given)):
-        body.append(f"{copyto}({ref.name}, leaves[{i}]{'.data' if isinstance(given, Tensor) else ''})")
+        caller = f"leaves[{i}]{'.data' if isinstance(given, Tensor) else ''}"
+        inputs.append((ref, caller))
     handlers = {"op": plan.forward, "array": plan.array_op, "call": plan.call, "backward": plan.backward,
                 "add": plan.add, "reduce": plan.reduce, "reshape": plan.reshape, "cast": plan.cast,
                 "deliver": plan.deliver}
     for kind, item in recorder.steps:
         handlers[kind](item)
+    for ref, caller in inputs:
+        if _held(plan, ref):
+            body.append(f"{copyto}({ref.name}, {caller})")      # into the buffer others hold
+        else:
+            body.append(f"{ref.name} = {caller}")      # the caller's array itself, read in place
     body += plan.lines
     body.append(f"return {template}")
     source = f"def replay(leaves):\n" + "".join(f"    {line}\n" for line in body)

@@ -305,9 +305,11 @@ def _(L):
     if a.ndim < 2 or b.ndim < 2:
         raise Decline
     if need_a:
-        L.emit(f"{L.f(np.matmul)}({L.g}, {L.const(b.swapaxes(-1, -2))}, out={L.out(0)})")
+        bT = L.arg_view(1, ".swapaxes(-1, -2)", lambda b: b.swapaxes(-1, -2))
+        L.emit(f"{L.f(np.matmul)}({L.g}, {bT}, out={L.out(0)})")
     if need_b:
-        L.emit(f"{L.f(np.matmul)}({L.const(a.swapaxes(-1, -2))}, {L.g}, out={L.out(1)})")
+        aT = L.arg_view(0, ".swapaxes(-1, -2)", lambda a: a.swapaxes(-1, -2))
+        L.emit(f"{L.f(np.matmul)}({aT}, {L.g}, out={L.out(1)})")
 
 
 @forward(Linear)
@@ -315,7 +317,7 @@ def _(L):
     x, weight, bias = L.array(0), L.array(1), L.array(2)
     if bias is not None and bias.dtype != L.op.out.array.dtype:
         raise Decline
-    L.emit(f"{L.f(np.matmul)}({L.arg(0)}, {L.const(weight.T)}, out={L.result})")
+    L.emit(f"{L.f(np.matmul)}({L.arg(0)}, {L.arg_view(1, '.T', lambda w: w.T)}, out={L.result})")
     if bias is not None:
         L.emit(f"{L.f(np.add)}({L.result}, {L.arg(2)}, out={L.result})")
 
@@ -331,7 +333,7 @@ def _(L):
         L.emit(f"{L.f(np.matmul)}({g}, {L.arg(1)}, out={L.out(0)})")
     if need_weight:
         if weight.flags.f_contiguous:   # (inputs.T @ rows).T: in the weight's layout
-            L.fresh_or_into(1, f"{L.f(np.matmul)}({L.const(x.T)}, {g}", transposed=True)
+            L.fresh_or_into(1, f"{L.f(np.matmul)}({L.arg_view(0, '.T', lambda x: x.T)}, {g}", transposed=True)
         else:
             L.fresh_or_into(1, f"{L.f(np.matmul)}({g}.T, {L.arg(0)}")
     if need_bias:
@@ -410,7 +412,7 @@ def _(L):
     if classes <= 64 and rows >= 16:
         columns = L.temp((classes, rows), dtype)
         largest = L.temp((rows,), dtype)
-        L.emit(f"{L.f(np.copyto)}({columns}, {L.const(logits.T)})")
+        L.emit(f"{L.f(np.copyto)}({columns}, {L.arg_view(0, '.T', lambda x: x.T)})")
         L.emit(f"{L.f(np.maximum.reduce, 'maximum_reduce')}({columns}, axis=0, out={largest})")
         shift = L.const(L.buffer(largest)[:, None])
     else:

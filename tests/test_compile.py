@@ -608,3 +608,29 @@ def test_every_rule_has_a_case():
     missing = {cls.__name__ for cls in set(lowering.FORWARD) | set(lowering.BACKWARD)} - {
         cls.__name__ for cls in _SEEN_CLASSES}
     assert not missing, f"lowering rules without a case in OP_CASES: {sorted(missing)}"
+
+
+def test_arguments_viewed_inside_the_step_and_strided_arguments():
+    # views of an argument (reshape, transpose, slices, a returned slice) keep reading the
+    # argument's buffer; a strided argument gives eager's values too
+    w = ad.tensor(RNG.standard_normal((4, 4)), requires_grad=True)
+    start = w.data.copy()
+
+    def step(x):
+        out = (x.reshape(2, 8) @ ad.ones(8, 1, dtype=np.float64)).sum() + (x.T @ x[:, :3] * w[:, :3]).sum()
+        out.backward()
+        return out, x[1:]
+    data = [RNG.standard_normal((4, 8)) for _ in range(4)]
+    outputs = {}
+    for compiled in (False, True):
+        w.data[...] = start
+        w.grad = None
+        run = ad.compile(step) if compiled else step
+        got = []
+        for i, d in enumerate(data):
+            x = ad.Tensor(d[:, ::2] if i % 2 else np.ascontiguousarray(d[:, :4]))   # strided, or not
+            loss, tail = run(x)
+            got.append((loss.data.tobytes(), tail.data.copy(), w.grad.data.tobytes()))
+        outputs[compiled] = got
+    for (a, ta, ga), (b, tb, gb) in zip(outputs[False], outputs[True]):
+        assert a == b and ga == gb and np.array_equal(ta, tb)
