@@ -13,7 +13,6 @@ import numpy as np
 
 from . import lowering, ops
 from .compiler import (CompileError, _GradSlot, _MISS, _OutputSlot, _accumulate, _data_slot)
-from .function import Function
 from .lowering import Decline
 from .tensor import Tensor, _wrap
 
@@ -24,8 +23,8 @@ class Lowering:
     """What a lowering rule sees of its op (see ``autodiff.lowering``): names of the arguments,
     the output, the incoming gradient and the gradients' buffers, and ``emit``."""
 
-    def __init__(self, plan, op, kept):
-        self.plan, self.op, self.kept = plan, op, kept
+    def __init__(self, plan, op, kept, trial=False):
+        self.plan, self.op, self.kept, self.trial = plan, op, kept, trial
         self.lines = []
         self.record = op.backward
         self.made = []          # (ref, array) buffers to bind if the rule is kept
@@ -139,10 +138,10 @@ class Lowering:
         return self.plan.const(value)
 
     def temp(self, shape, dtype):
-        return self.plan.temp(np.empty(shape, dtype))
+        return self.plan.temp(np.empty(shape, dtype), count=not self.trial)
 
     def temp_like(self, array):
-        return self.plan.temp(np.empty_like(array))
+        return self.plan.temp(np.empty_like(array), count=not self.trial)
 
     def buffer(self, name):
         for ref, array in self.made:
@@ -265,9 +264,10 @@ class Plan:
             name = f"{name if name.isidentifier() else 'f'}_{self.counter}"
         return self.bind(function, name)
 
-    def temp(self, array):
+    def temp(self, array, count=True):
         self.counter += 1
-        self.buffers[id(array)] = array
+        if count:       # (a trial of a rule makes arrays it does not keep)
+            self.buffers[id(array)] = array
         return self.bind(array, f"t{self.counter}")
 
     def new_local(self):
@@ -321,7 +321,7 @@ class Plan:
             try:
                 forward_rule(forward_lowering)
                 if op.backward is not None:     # (a trial: the backward's code is made at its turn)
-                    backward_rule(Lowering(self, op, dict(kept)))
+                    backward_rule(Lowering(self, op, dict(kept), trial=True))
             except Decline:
                 pass
             else:
@@ -660,11 +660,11 @@ def _guards(plan, recorder):
     """The conditions a replay checks first (else the step records again)."""
     checks = []
     used = recorder.refs
-    for module in recorder.modules.values():
+    for module, training in recorder.modules.values():
         name = plan.const(module)
-        training = module.training
-        checks.append(f"{name}.training is not {training!r}" if type(training) is bool else
-                      f"{name}.training != {plan.const(training)}")
+        if training is not None:        # (None: the step sets the flag itself)
+            checks.append(f"{name}.training is not {training!r}" if type(training) is bool else
+                          f"{name}.training != {plan.const(training)}")
         for registry in ("_parameters", "_buffers"):
             entries = module.__dict__.get(registry)
             if not entries:
@@ -718,7 +718,7 @@ def build(step, recorder, result):
             body.append(f"{ref.name} = {caller}")      # the caller's array itself, read in place
     body += plan.lines
     body.append(f"return {template}")
-    source = f"def replay(leaves):\n" + "".join(f"    {line}\n" for line in body)
+    source = "def replay(leaves):\n" + "".join(f"    {line}\n" for line in body)
     code = compile(source, f"<ad.compile {step.name}>", "exec")
     exec(code, plan.namespace)
     plan.source = source
@@ -728,6 +728,11 @@ def build(step, recorder, result):
     plan.buffer_bytes = sum(a.nbytes for a in plan.buffers.values())
     plan.first_result = _FirstResult(recorder)
     plan.draw = lambda: _draw(plan)
+    # what the picture and the tests read; the record itself (the recorded call's arrays, which
+    # the replay does not use) is let go
+    plan.op_classes = [item.cls for kind, item in recorder.steps if kind == "op"]
+    plan.input_names = [ref.name for ref in recorder.inputs]
+    plan.recorder = plan.uses = plan.leaf_only = None
     return plan
 
 
@@ -766,8 +771,8 @@ def _draw(plan):
                              node_attr={"fontsize": "10", "style": "filled"})
     made = {}
     graph.node("inputs", "inputs", shape="box", fillcolor="#ffffff", style="dashed")
-    for ref in plan.recorder.inputs:
-        made[ref.name] = "inputs"
+    for name in plan.input_names:
+        made[name] = "inputs"
     for index, (kind, label, inputs, outputs) in enumerate(plan.nodes):
         shape, colour = _STYLE[kind]
         node = f"n{index}"

@@ -7,47 +7,61 @@
 How it works
 ------------
 The first call with a given signature runs ``fn`` eagerly while a recorder watches, at the array
-level, everything it does: every op's forward (``autodiff.function``'s seam hands each op over as
-it runs, also ops on tensors that need no gradient), every node's backward in the order the
-engine's walk calls them, with the routing and the summing of gradients that the walk does between
-them, the leaves' gradients, and the *replayed calls*: functions marked with ``@replayed`` whose
-effects a replay must repeat (``optimizer.step()`` and ``zero_grad()``, BatchNorm's running
-statistics, Dropout's masks, gradient clipping, random tensors). From the record it generates one
-Python function of numpy calls: each op's forward and backward lowered to numpy calls that write,
-with ``out=``, into buffers that are the arrays of the recorded call (rules per op class in
-``autodiff.lowering``; an op without a rule calls its ``Function.forward``/``backward`` on a context
-of its own, and its result is copied into the buffer), the replayed calls made again (so they read
-the optimizer's *current* hyper-parameters and state, and draw new random numbers from the same
-generator, as eager would), and the gradients delivered to the leaves as the walk would. Later calls
-copy their arrays into the input buffers and run that function: no Tensor, no node, no graph walk.
-The values are the eager values to the bit, for the forward, the gradients and the updated
-parameters (the tests check 50 steps of several models).
+level, everything it does: every op's forward (also ops on tensors that need no gradient), every
+node's backward in the order the engine's walk calls them, with the routing and the summing of
+gradients that the walk does between them, the leaves' gradients, and the *replayed calls*:
+functions marked ``@replayed`` whose effects a replay must repeat (``optimizer.step()`` and
+``zero_grad()``, BatchNorm's running statistics, Dropout's masks, gradient clipping, random
+tensors). ``autodiff.codegen`` makes the record into one Python function of numpy calls: each
+op's forward and backward as its class's lowering rule writes them (``autodiff.lowering``: numpy
+calls that write, with ``out=``, into the record's buffers, which are the arrays of the recorded
+call); an op without a rule calls its ``Function.forward``/``backward`` on a context of its own
+(the fallback); the replayed calls are made again (so they read the optimizer's *current*
+hyper-parameters and state, and draw from the same generator, as eager would), or, for SGD's
+step and ``zero_grad``, lowered too. Later calls run that function on their arguments: no
+Tensor, no node, no graph walk. The values are eager's to the bit: the forward, the gradients,
+the updated parameters and buffers (the tests compare 50 steps of several models).
 
-The signature (as ``jax.jit``'s): the shapes, dtypes and memory layout of the tensor and array
-arguments, the values of the other (hashable) arguments, the grad mode and the default dtype; a
-record further checks, before each replay, that the modules it called have the same training flag
+The signature (as ``jax.jit``'s): the shapes and dtypes of the tensor and array arguments (and
+their requires_grad), the values of the other (hashable) arguments, the grad mode and the default
+dtype. Before each replay a record checks that the modules it called have the same training flag
 and the same parameter and buffer objects, that the tensors it used keep their arrays and
-``requires_grad``, and that no hook was added to a parameter; otherwise it records again. A small
-cache keeps one record per signature (``cache_size``, 8 by default, least recently used out).
-Everything else is assumed constant: Python values that ``fn`` reads from elsewhere (a global
-learning rate, a flag), and arrays that it closes over (read by reference: writing into them, as
-``load_state_dict`` writes into parameters, is fine; rebinding a global to a new array is not seen).
+``requires_grad``, and that no hook was added to a parameter; else the step records again, and
+keeps both records (train and eval side by side). The cache keeps ``cache_size`` records (8 by
+default; least recently used out). Everything else is assumed constant: Python values that ``fn``
+reads from elsewhere (a global learning rate, a flag), and the arrays it closes over (read by
+reference: writing into them, as ``load_state_dict`` writes into parameters, is seen; rebinding a
+global to a new array is not).
 
-What cannot be replayed is refused while recording, with a ``CompileError`` that names the line
-(the call fails; nothing is cached): reading a value inside ``fn`` (``.item()``, ``float(t)``,
-``int(t)``, ``bool(t)`` and so an ``if`` on a tensor, ``.tolist()``, ``.numpy()``, ``.data``,
-``np.asarray(t)``, ``ad.tensor(t)`` of a tensor the step computes or takes as an argument, or of a
-parameter), an array made by the caller's numpy code during the call that enters an op (a value
-computed from data, or a random draw from numpy's own generator, would be frozen into the record),
-changes made in place to a tracked tensor, hooks and ``retain_grad`` on it, ``create_graph=True``,
-``ad.grad``/``ad.backward`` (use ``loss.backward()``), and an argument that requires grad. An error
-rather than a silent eager fallback: a step that could not be replayed would otherwise run at the
-eager speed without anyone noticing.
+What cannot be replayed is refused while recording with ``CompileError``, naming the line; the
+call fails and nothing is cached. An error rather than an eager fallback with a warning: a step
+that silently ran eagerly would lose the speed it was compiled for without anyone noticing, and
+a wrong replay is never an option. Refused:
+
+- reading a value inside ``fn``: ``.item()``, ``float(t)``, ``int(t)``, ``bool(t)`` (so an ``if`` on
+  a tensor), ``.tolist()``, ``.numpy()``, ``.data``, ``np.asarray(t)``, ``ad.tensor(t)``, of a tensor
+  the step computes, takes as an argument, or trains;
+- an array that enters an op without being a value of the record: one that the caller's code (or
+  ``nn``, ``optim``) made during the call, such as numpy computed from an argument or a draw from
+  numpy's generator (it would be frozen in), and one that the engine derived from values outside an
+  op (a boolean mask index, ``ad.argmax(t)``, a non-boolean ``ad.where`` condition). Arrays that
+  existed before the call, and constants autodiff makes (``ad.zeros``, ``ad.tensor([...])``), are
+  read by reference; numpy done on an argument and wrapped in ``ad.tensor`` (a copy) is not seen;
+- changing a tensor the step uses in place, hooks and ``retain_grad`` on it, ``create_graph=True``,
+  ``ad.grad``/``ad.backward`` (call ``loss.backward()``), an argument that requires grad.
 
 What a replay returns: what ``fn`` returns, with this call's values, as tensors that do not require
-grad. The returned tensors and the parameters' ``.grad`` are recycled between replays, but never
-while the caller still holds them (a tensor kept from an earlier call keeps its values). Under
-``ad.detect_anomaly()``, or when called inside another step's recording, the step runs eagerly.
+grad (the record's own call too). The returned tensors and the parameters' ``.grad`` are recycled
+between replays, but never while the caller still holds them (a tensor kept from an earlier call
+keeps its values). Under ``ad.detect_anomaly()``, or inside another step's recording, the step runs
+eagerly. A step is not meant to be called from several threads at once (calls are serialised).
+
+The seams in the engine (each costs nothing while no step records): every op's entry hands what
+it did to ``autodiff.function._observer`` (None otherwise); a recorded node's ``backward`` is
+looked up on the node first, so the recorder sets its own there; ``nn.Module.__call__`` and
+``@replayed`` functions read ``recording`` (a module int); and while a step records, ``Tensor``'s
+off-graph methods (comparisons, ``any``, ``argmax``...) are recording versions and the tensors the
+step tracks are of a watched subclass (``_watched_class``) that refuses value reads.
 """
 import collections
 import functools
@@ -60,10 +74,9 @@ import types
 import numpy as np
 
 from . import function as _function
-from . import grad_mode
-from .function import Function, _SAME
+from .function import _SAME
 from .grad_mode import state
-from .tensor import Tensor, _PROJECT_PACKAGES, _to_array, _user_site, _wrap, get_default_dtype
+from .tensor import Tensor, _PROJECT_PACKAGES, _to_array, _wrap, get_default_dtype
 
 __all__ = ["compile", "CompiledStep", "CompileError", "replayed"]
 
@@ -100,8 +113,19 @@ def note_module(module):
     """``nn.Module.__call__``'s seam: the recording step calls ``module`` (its training flag and
     its parameters become part of the record's guards)."""
     recorder = _local.recorder
-    if recorder is not None and not recorder.paused:
-        recorder.modules.setdefault(id(module), module)
+    if recorder is not None and not recorder.paused and id(module) not in recorder.modules:
+        # its flag as the step found it (None: the step sets it itself, with train() or eval())
+        recorder.modules[id(module)] = (module, None if id(module) in recorder.flags_set else module.training)
+
+
+def sets_training_flags(function):
+    """Register ``function(module, ...)``, a replayed call that sets the training flags of
+    ``module.modules()`` (``nn.Module.train``): a step that calls it needs no guard on them."""
+    _TRAINING_SETTERS.add(function)
+    return function
+
+
+_TRAINING_SETTERS = set()
 
 
 def replayed(function):
@@ -405,14 +429,13 @@ class Recorder:
         self.refs = {}              # id(array) -> _Ref
         self.counter = 0
         self.ops = {}               # node -> OpRecord
-        self.modules = {}           # id -> module called
+        self.modules = {}           # id -> (module called, its training flag then, or None)
+        self.flags_set = set()      # ids of modules whose flags the step sets (train(), eval())
         self.leaves = {}            # id -> leaf tensor on the graph (parameters)
-        self.externals = {}         # id(array) -> Tensor whose array it is (guards)
         self.watched = []           # (tensor, original class): switched back at the end
         self.walk = None
         self.error = None
         self.trace_arrays = trace_arrays
-        self.walks = 0
         self.inputs = []
         self.aliases = []           # arrays known by the _Ref of another (kept alive: ids stay theirs)
 
@@ -537,7 +560,6 @@ class Recorder:
             array = _data_slot.__get__(leaf, Tensor)
             if id(array) not in self.refs:
                 self.new_ref(array, "external", "p")
-            self.externals[id(array)] = leaf
             if leaf._hooks:
                 self.refuse("uses a tensor with hooks (register_hook)", "remove the hooks, or do "
                             "without ad.compile", site=_site())
@@ -562,6 +584,8 @@ class Recorder:
             result = function(*args, **kwargs)
         finally:
             self.paused -= 1
+        if function in _TRAINING_SETTERS and args:
+            self.flags_set.update(id(module) for module in args[0].modules())
         # its results (the result, or the items of a tuple or list of them): values of the step
         outs = []
         items = enumerate(result) if type(result) in (tuple, list) else [(None, result)]
@@ -600,7 +624,6 @@ class Recorder:
             grad = leaf.grad
             priors[leaf] = None if grad is None else np.array(grad.data, copy=True)
         self.walk = _Walk(root, priors)
-        self.walks += 1
 
     def _backward_hook(self, node, g):
         """Each recorded node's ``backward`` while recording (set on the node itself)."""
@@ -1034,7 +1057,8 @@ class CompiledStep:
         self._recordings += 1
         self._last = plan
         del failed
-        return plan.first_result(result)
+        result, plan.first_result = plan.first_result(result), None
+        return result
 
     # ---- looking inside ----------------------------------------------------------------------
     @property
@@ -1116,7 +1140,6 @@ def _begin(step):
             for name, method in _RECORDING_METHODS.items():
                 setattr(Tensor, name, method)
     recorder = Recorder(step, trace)
-    recorder.traced = trace
     _local.recorder = recorder
     return recorder
 
@@ -1134,7 +1157,7 @@ def _end(recorder):
             _function.set_observer(None)
             for name, method in _ORIGINALS.items():
                 setattr(Tensor, name, method)
-        if recorder.traced:
+        if recorder.trace_arrays:
             _started_tracing[0] -= 1
             if not _started_tracing[0]:
                 tracemalloc.stop()

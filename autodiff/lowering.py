@@ -10,10 +10,15 @@ its ``Function.forward``/``backward`` instead (the fallback, which every op with
 An op is lowered only when both its rules accept, since a fallback backward needs the context
 its fallback forward fills.
 
-In a backward rule, ``L.g`` is the incoming gradient, ``L.out(i)`` the buffer for input i's
-gradient (a new array the engine returned there), ``L.passes(i)`` asserts that the engine handed
-the incoming gradient itself on to input i (Add, Sub's first input), and ``L.view(i, expr)``
-makes input i's gradient a view computed at each replay (Reshape).
+In a forward rule, ``L.arg(i)`` names forward's argument i (``L.array(i)`` is it as recorded,
+for shapes and dtypes), ``L.result`` the output's buffer, ``L.arg_view(i, ...)`` a view of an
+argument, ``L.temp(shape, dtype)`` a work array, ``L.f(np.add)`` a function and ``L.emit`` writes
+a line. In a backward rule, ``L.g`` is the incoming gradient, ``L.out(i)`` the buffer for input
+i's gradient (where the engine returned a new array), ``L.passes(i)`` says that the engine handed
+the incoming gradient itself on to input i (Add, Sub's first input), ``L.view_of_grad(i, ...)``
+and ``L.view(i, expr)`` make input i's gradient a view of the incoming one (Reshape, Sum), and
+``L.fresh_or_into(i, call)`` a new array when only a leaf takes it (Linear's weight). A rule
+must decline rather than guess: a case it does not write exactly is the fallback's.
 """
 import numpy as np
 
@@ -314,7 +319,7 @@ def _(L):
 
 @forward(Linear)
 def _(L):
-    x, weight, bias = L.array(0), L.array(1), L.array(2)
+    bias = L.array(2)
     if bias is not None and bias.dtype != L.op.out.array.dtype:
         raise Decline
     L.emit(f"{L.f(np.matmul)}({L.arg(0)}, {L.arg_view(1, '.T', lambda w: w.T)}, out={L.result})")
@@ -459,123 +464,18 @@ def _(L):
 
 
 # ---------------------------------------------------------------------------------------------
-# replayed calls: an optimizer's step and zero_grad as numpy calls on the parameters (CALLS,
-# keyed by the replayed function). The step reads the optimizer's hyper-parameters at each replay
-# (a scheduler's new learning rate) through its own _prepare_group; anything the rule does not
-# cover at that moment (another group layout, a new state, another kind of step) calls the
-# real method instead.
+# replayed calls (CALLS, keyed by the function ``@replayed`` wraps): a rule gets a CallLowering
+# (``autodiff.codegen``: the call's recorded arguments, ``const``, ``f``, ``temp_like``, ``emit``
+# and ``real_call()``, the line that makes the call itself). The packages above autodiff register
+# theirs (optim: an optimizer's step and zero_grad, see optim/replay.py).
 
 CALLS = {}
 
 
 def call(*functions):
+    """Register a rule for the replayed calls of ``functions`` (the undecorated functions)."""
     def register(rule):
         for function in functions:
             CALLS[function] = rule
         return rule
     return register
-
-
-def _optimizer_layout(C, optimizer):
-    """The condition, at replay, that the optimizer still has the groups, parameters, arrays and
-    state of the record (else the real method runs)."""
-    changed = [f"{C.const(optimizer)}.param_groups is not {C.const(optimizer.param_groups)}",
-               f"{C.const(optimizer)}.state is not {C.const(optimizer.state)}"]
-    for group in optimizer.param_groups:
-        params = group["params"]
-        changed.append(f"{C.const(group)}['params'] is not {C.const(params)}")
-        changed.append(f"len({C.const(params)}) != {len(params)}")
-        for p in params:
-            changed.append(f"{C.const(p)}.data is not {C.const(p.data)}")
-    return changed
-
-
-def _sgd_step(C):
-    from optim import SGD       # (optim stands on autodiff: imported when a step has an SGD)
-    optimizer = C.args[0] if len(C.args) == 1 and not C.kwargs else None
-    if type(optimizer) is not SGD:
-        raise Decline
-    real = C.real_call()
-    states = optimizer.state
-    new_epoch = C.f(_new_epoch, "new_epoch")
-    bump = C.f(_bump_version, "bump_version")
-    fast = []           # the lines of the fast path
-    conditions = []
-    for index, group in enumerate(optimizer.param_groups):
-        options = optimizer._prepare_group(group)
-        momentum = bool(options[2])
-        o = f"o{C.tag}_{index}"
-        C.emit(f"{o} = {C.const(optimizer._prepare_group)}({C.const(group)})")
-        conditions.append(f"{o}[0] and bool({o}[2]) is {momentum}")
-        fast.append(f"epoch, writer = {new_epoch}()")
-        scalars = {}
-        for p in group["params"]:
-            param = p.data
-            state = states.get(p)
-            if state is None or param.dtype.kind != "f" or (momentum and "momentum_buffer" not in state):
-                raise Decline   # (no update at record time: its first one takes the real method)
-            dtype = param.dtype
-            if dtype not in scalars:
-                name = scalars[dtype] = f"s{C.tag}_{index}_{len(scalars)}"
-                fast.append(f"{name} = {o}[7].get({C.const(dtype)})")
-                fast.append(f"if {name} is None:")
-                fast.append(f"    {name} = {o}[7][{C.const(dtype)}] = ({C.f(np.array, 'array')}({o}[1], "
-                            f"{C.const(dtype)}), {C.f(np.array, 'array')}({o}[2], {C.const(dtype)}))")
-            lr, mom = f"{scalars[dtype]}[0]", f"{scalars[dtype]}[1]"
-            P, work = C.const(param), C.temp_like(param)
-            leaf = C.const(p)
-            fast.append(f"g = {leaf}.grad")
-            fast.append("if g is not None:")
-            fast.append("    g = g.data")
-            # bump_version(p, epoch, writer), inline
-            fast.append(f"    c = {leaf}._counter")
-            fast.append("    if c is None or writer is not None:")
-            fast.append(f"        {bump}({leaf}, epoch, writer)")
-            fast.append("    else:")
-            fast.append("        c.version += 1")
-            fast.append("        c.epoch = epoch")
-            if momentum:
-                state_name = C.const(state)
-                fast.append(f"    b = {state_name}['momentum_buffer']")
-                fast.append(f"    {C.f(np.multiply)}(b, {mom}, out=b)")
-                fast.append(f"    {C.f(np.add)}(b, g, out=b)")
-                fast.append("    g = b")
-            # param -= lr * grad (also lr * grad into a work array first, for large ones)
-            fast.append(f"    {C.f(np.multiply)}(g, {lr}, out={work})")
-            fast.append(f"    {C.f(np.subtract)}({P}, {work}, out={P})")
-    changed = _optimizer_layout(C, optimizer)
-    C.emit("if " + " or ".join(changed) + " or not (" + " and ".join(conditions) + "):")
-    C.emit(f"    {real}")
-    C.emit("else:")
-    for line in fast:
-        C.emit("    " + line)
-
-
-def _zero_grad(C):
-    from optim import Optimizer
-    optimizer = C.args[0] if C.args else None
-    set_to_none = C.args[1] if len(C.args) > 1 else C.kwargs.get("set_to_none", True)
-    if not isinstance(optimizer, Optimizer) or type(optimizer).zero_grad is not Optimizer.zero_grad or (
-            set_to_none is not True) or len(C.args) > 2 or set(C.kwargs) - {"set_to_none"}:
-        raise Decline
-    C.emit("if " + " or ".join(_optimizer_layout(C, optimizer)) + ":")
-    C.emit(f"    {C.real_call()}")
-    C.emit("else:")
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            C.emit(f"    {C.const(p)}.grad = None")
-
-
-def _register_optimizer_rules():
-    from .tensor import bump_version, new_epoch
-    global _bump_version, _new_epoch
-    _bump_version, _new_epoch = bump_version, new_epoch
-    try:
-        from optim import Optimizer
-    except ImportError:     # (a tree without optim: the real methods run)
-        return
-    CALLS[Optimizer.step.replayed] = _sgd_step
-    CALLS[Optimizer.zero_grad.replayed] = _zero_grad
-
-
-_register_optimizer_rules()

@@ -259,6 +259,7 @@ class Module:
         return self
 
     # ---- modes and gradients --------------------------------------------------------------------
+    @compiler.replayed          # inside a compiled step: set again at every replay
     def train(self, mode=True):
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) on self and every
         sub-module. Returns self."""
@@ -487,3 +488,6 @@ def _cast_problem(value, dtype):
             return (f"the value ({source}) holds numbers from {low} to {high}, outside the range of the "
                     f"model's {dtype}")
     return None
+
+
+compiler.sets_training_flags(Module.train.replayed)     # (so a step that calls train() needs no guard on it)

@@ -14,5 +14,6 @@ from .adam import Adam, AdamW
 from .optimizer import Optimizer, ParameterError
 from .rmsprop import RMSprop
 from .sgd import SGD
+from . import replay  # noqa: F401,E402  (how ad.compile replays step() and zero_grad())
 
 __all__ = ["Optimizer", "ParameterError", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -589,7 +589,7 @@ def _run_case(expression, arrays, compiled):
         results.append([loss.data.tobytes(), out.data.tobytes()] + [p.grad.data.tobytes() for p in params])
     if compiled:
         plan = run._last
-        _SEEN_CLASSES.update(op.cls for kind, op in plan.recorder.steps if kind == "op")
+        _SEEN_CLASSES.update(plan.op_classes)
         assert run.stats.replays == 2
     return results
 
@@ -634,3 +634,31 @@ def test_arguments_viewed_inside_the_step_and_strided_arguments():
         outputs[compiled] = got
     for (a, ta, ga), (b, tb, gb) in zip(outputs[False], outputs[True]):
         assert a == b and ga == gb and np.array_equal(ta, tb)
+
+
+def test_a_step_that_sets_train_mode_itself_replays_after_an_eval_outside():
+    results = []
+    for compiled in (False, True):
+        ad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.5), nn.Linear(8, 3))
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            model.train()
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        run = ad.compile(step) if compiled else step
+        ad.manual_seed(1)
+        losses = []
+        for x, y in batches(6, 8, 6, 3):
+            losses.append(run(x, y).item())
+            model.eval()            # an evaluation between steps
+            with ad.no_grad():
+                losses.append(model(ad.tensor(x)).sum().item())
+        results.append(losses)
+        if compiled:
+            assert run.stats.recordings == 1 and run.stats.replays == 5
+    assert results[0] == results[1]
