@@ -197,11 +197,17 @@ class CallLowering:
 
 def _unheld_count():
     """What ``getrefcount(t)`` says in the replay's ``t = pooled...`` of a pooled tensor that nobody
-    else holds (the namespace, the slot's list, the local, the argument)."""
-    probe = _GradSlot(np.zeros(1))
-    namespace = {"getrefcount": sys.getrefcount, "pooled": probe.tensors[0]}
-    exec("def count():\n    t = pooled\n    return getrefcount(t)\n", namespace)
-    return namespace["count"]()
+    else holds (the namespace, the slot's list, the local, the argument); measured once."""
+    if not _UNHELD:
+        probe = _GradSlot(np.zeros(1))
+        namespace = {"getrefcount": sys.getrefcount, "pooled": probe.tensors[0]}
+        exec("def count():\n    t = pooled\n    return getrefcount(t)\n", namespace)
+        _UNHELD.append(namespace["count"]())
+    return _UNHELD[0]
+
+
+_UNHELD = []
+_CODE = {}      # source -> its code object
 
 
 def _root(array):
@@ -719,7 +725,11 @@ def build(step, recorder, result):
     body += plan.lines
     body.append(f"return {template}")
     source = "def replay(leaves):\n" + "".join(f"    {line}\n" for line in body)
-    code = compile(source, f"<ad.compile {step.name}>", "exec")
+    code = _CODE.get(source)        # (the same model recorded again makes the same source)
+    if code is None:
+        if len(_CODE) >= 64:
+            _CODE.clear()
+        code = _CODE[source] = compile(source, f"<ad.compile {step.name}>", "exec")
     exec(code, plan.namespace)
     plan.source = source
     plan.replay = plan.namespace["replay"]

@@ -1131,7 +1131,7 @@ def _begin(step):
         elif tracemalloc.is_tracing():
             trace = False       # someone else traces: the call's arrays cannot be told from older ones
         else:
-            tracemalloc.start(4)      # (numpy's own Python frames, then the one that called it)
+            tracemalloc.start(2)      # (a numpy function's frame, then the one that called it)
             _started_tracing[0] = 1
             trace = True
         recording += 1
