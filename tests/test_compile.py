@@ -662,3 +662,42 @@ def test_a_step_that_sets_train_mode_itself_replays_after_an_eval_outside():
         if compiled:
             assert run.stats.recordings == 1 and run.stats.replays == 5
     assert results[0] == results[1]
+
+
+def test_a_gradient_kept_from_an_earlier_call_keeps_its_values():
+    step = _training_step(compiled=True)
+    data = list(batches(5, 16, 6, 3))
+    optimizer = next(c.cell_contents for c in step.fn.__closure__ if isinstance(c.cell_contents, optim.SGD))
+    kept = []
+    for x, y in data:
+        step(x, y)
+        kept.append([(p.grad, p.grad.data.copy()) for p in optimizer.param_groups[0]["params"]])
+    for grads in kept:
+        for grad, values in grads:
+            assert np.array_equal(grad.data, values)
+    assert len({id(grad) for grads in kept for grad, _ in grads}) > len(kept[0])
+
+
+def test_other_threads_compute_as_usual_while_a_step_records():
+    import threading
+    x = np.linspace(-1, 1, 12).reshape(3, 4)
+    expected = [(ad.tensor(x) > 0).numpy().copy(), ad.tanh(ad.tensor(x)).numpy().copy()]
+    errors = []
+
+    def eager_work():
+        try:
+            for _ in range(200):
+                t = ad.tensor(x)
+                assert np.array_equal((t > 0).numpy(), expected[0])
+                assert np.array_equal(ad.tanh(t).numpy(), expected[1])
+        except Exception as error:      # (reported below, from the main thread)
+            errors.append(error)
+
+    worker = threading.Thread(target=eager_work)
+    worker.start()
+    for _ in range(20):
+        step = _training_step(compiled=True)
+        for xb, yb in batches(2, 8, 6, 3):
+            step(xb, yb)
+    worker.join()
+    assert not errors
