@@ -13,11 +13,11 @@ from .function import Function, Elementwise
 from .engine import backward, grad, unbroadcast
 from .ops import (
     add, sub, mul, div, neg, pow, exp, log, log1p, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
-    minimum, clip, clamp, where, matmul, sum, mean, max, min, amax, amin, var, std, prod, argmax,
-    argmin, reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
-    flatten, logsumexp, softmax, log_softmax,
+    minimum, clip, clamp, where, matmul, dot, sum, mean, max, min, amax, amin, var, std, prod, argmax,
+    argmin, reshape, transpose, permute, swapaxes, swapdims, squeeze, unsqueeze, expand_dims,
+    broadcast_to, flatten, logsumexp, softmax, log_softmax,
 )
-from .indexing import concatenate, cat, stack, split, pad, repeat, tile
+from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like, manual_seed, default_generator,
@@ -33,6 +33,27 @@ from .anomaly import detect_anomaly, AnomalyError
 
 # PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
 from .dtypes import float16, float32, float64, int32, int64, bool, half, double, long  # noqa: E402,A001
+from .dtypes import device  # noqa: E402
+from .creation import from_numpy  # noqa: E402
+from . import return_types  # noqa: E402
+
+# The public names (``from autodiff import *``, and what the API tests walk); ``nn`` and ``optim``
+# are reached as attributes (see __getattr__).
+__all__ = [
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "name_scope", "Tensor", "tensor",
+    "set_default_dtype", "get_default_dtype", "Function", "Elementwise", "backward", "grad", "unbroadcast",
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "tanh", "sigmoid", "relu",
+    "abs", "sin", "cos", "maximum", "minimum", "clip", "clamp", "where", "matmul", "dot", "sum", "mean",
+    "max", "min", "amax", "amin", "var", "std", "prod", "argmax", "argmin", "reshape", "transpose",
+    "permute", "swapaxes", "swapdims", "squeeze", "unsqueeze", "expand_dims", "broadcast_to", "flatten",
+    "logsumexp", "softmax", "log_softmax", "concatenate", "cat", "stack", "split", "pad", "repeat",
+    "repeat_interleave", "tile", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
+    "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
+    "from_numpy", "gradcheck", "gradgradcheck", "GradcheckError", "draw_graph", "explain",
+    "animate_backward", "save", "load", "functional", "fused", "detect_anomaly", "AnomalyError",
+    "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long", "device",
+    "return_types",
+]
 from ._siblings import sibling_package as _sibling_package  # noqa: E402
 
 

@@ -4,7 +4,8 @@ import numpy as np
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
-           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator"]
+           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
+           "from_numpy"]
 
 _generator = np.random.default_rng()
 
@@ -145,3 +146,15 @@ def rand_like(t, dtype=None, requires_grad=False):
 def randn_like(t, dtype=None, requires_grad=False):
     shape, own = _like(t)
     return randn(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A tensor that shares ``array``'s memory (PyTorch's ``from_numpy``): changes to one show in
+    the other, and the dtype is the array's. Raises TypeError for anything but a numeric ndarray."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a np.ndarray, got {type(array).__name__}; use ad.tensor(data) "
+                        "to copy other data")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the supported dtypes are "
+                        "floating, integer and bool")
+    return _wrap(array)

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 __all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
-           "as_dtype", "check_device", "parse_to"]
+           "as_dtype", "check_device", "parse_to", "device", "type_name", "DtypeError", "layer_dtype_error"]
 
 float16 = half = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -24,17 +24,79 @@ _DEVICE = re.compile(r"(cpu|cuda|mps|xpu|xla|meta|hip|ipu|hpu|mtia|maia|ve|fpga|
                      r"opencl|ideep|privateuseone)(:\d+)?\Z")
 
 
+class DtypeError(RuntimeError, TypeError):
+    """Operands of dtypes that an op cannot combine (a float64 input to a float32 layer, a float32
+    matrix times a float64 one). A RuntimeError, as PyTorch raises, and a TypeError, as Python
+    code expects of a wrong type."""
+
+
+def layer_dtype_error(layer, input_dtype, parameter_dtype):
+    """The error for an input whose dtype is not the layer's parameters', naming both and the
+    fixes (PyTorch raises too, rather than computing silently in the wider dtype)."""
+    return DtypeError(f"{layer}: the input is {input_dtype} but the layer's parameters are {parameter_dtype}; "
+                      f"they must match (as in PyTorch). Convert the input (x.to({parameter_dtype}), e.g. "
+                      f"x.float()) or the model (model.to({input_dtype}), e.g. model.double())")
+
+
+# PyTorch's legacy tensor type names (``t.type()``), by dtype
+_TYPE_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+               np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+               np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+               np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+               np.dtype(np.bool_): "BoolTensor"}
+_BY_TYPE_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def type_name(dtype):
+    """PyTorch's type name of a tensor of ``dtype``: ``'torch.FloatTensor'`` for float32 (what
+    ``t.type()`` returns, so that code comparing it with PyTorch's names runs unchanged)."""
+    return "torch." + _TYPE_NAMES.get(np.dtype(dtype), f"{np.dtype(dtype).name}Tensor")
+
+
 def as_dtype(value, owner):
-    """``value`` (a numpy dtype or type, a name such as ``"float64"``, ``ad.float64``, or a
-    ``torch.float64``) as a numpy dtype; a TypeError naming ``owner`` otherwise."""
+    """``value`` (a numpy dtype or type, a name such as ``"float64"``, ``ad.float64``, a
+    ``torch.float64``, or a type name such as ``"torch.DoubleTensor"``) as a numpy dtype; a
+    TypeError naming ``owner`` otherwise."""
     text = str(value)
     if text.startswith("torch."):           # torch.float64 -> float64, without importing torch
         value = text[len("torch."):]
+    if isinstance(value, str) and value in _BY_TYPE_NAME:
+        return _BY_TYPE_NAME[value]
     try:
         return np.dtype(value)
     except (TypeError, ValueError):
         raise TypeError(f"{owner}: {value!r} is not a dtype; use ad.float32, ad.float64, a numpy dtype or "
                         "a name such as 'float64'") from None
+
+
+class Device:
+    """A device, as PyTorch's ``torch.device``: the one there is, ``device(type='cpu')``."""
+
+    __slots__ = ()
+    type = "cpu"
+    index = None
+
+    def __str__(self):
+        return "cpu"
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __eq__(self, other):
+        return str(other) in ("cpu", "cpu:0") if isinstance(other, (str, Device)) or type(other).__name__ == "device" \
+            else NotImplemented
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+CPU = Device()
+
+
+def device(spec="cpu", index=None):
+    """``ad.device("cpu")``: the CPU (PyTorch's ``torch.device``); any other device raises."""
+    check_device(spec if index is None else f"{spec}:{index}", "device")
+    return CPU
 
 
 def check_device(device, owner):

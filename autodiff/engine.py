@@ -443,10 +443,8 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
     """Hand out the gradients collected by a walk that went through (``leaves``: (leaf, gradient)
     pairs, each gradient an array of the leaf's own): retain_grad's, then the leaves'. A leaf with
     hooks gets its gradients summed first, so its hooks see the total (PyTorch); the others
-    accumulate them one by one."""
-    for node, g in retained:
-        _retain(node, g, create_graph)
-    plain = capture is None and not create_graph
+    accumulate them one by one. The leaves' hooks (user code, which may fail) run before any
+    gradient is handed out, so a backward that fails changes no ``.grad``."""
     hooked = None
     for leaf, gi in leaves:
         if leaf._hooks:
@@ -454,12 +452,23 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
                 hooked = {}
             total = hooked.get(leaf)
             hooked[leaf] = gi if total is None else _sum(total, gi)
-        elif plain and leaf.grad is None:     # _deliver_leaf's first case, inline (the usual one)
+    if hooked:
+        for leaf, gi in hooked.items():
+            gi = _run_hooks(leaf._hooks, gi)
+            # the hook saw (or returned) this array: .grad gets its own
+            hooked[leaf] = gi if create_graph else gi.copy()
+    for node, g in retained:
+        _retain(node, g, create_graph)
+    plain = capture is None and not create_graph
+    for leaf, gi in leaves:
+        if leaf._hooks:
+            continue
+        if plain and leaf._grad is None:     # _deliver_leaf's first case, inline (the usual one)
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
             grad.data = gi
-            grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
+            grad._grad = grad.grad_fn = grad._hooks = grad._counter = None
             grad._requires_grad = False
-            leaf.grad = grad
+            leaf._grad = grad
         else:
             _deliver_leaf(leaf, gi, create_graph, capture, captured)
     if hooked:
@@ -468,26 +477,24 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
 
 
 def _deliver_leaf(leaf, gi, create_graph, capture, captured):
-    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
-    if leaf._hooks:
-        gi = _run_hooks(leaf._hooks, gi)
-        if not create_graph:        # the hook saw (or returned) this array: .grad gets its own
-            gi = gi.copy()
+    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``
+    (written as ``_grad``: the engine's gradients have the leaf's shape and dtype, which the
+    ``.grad`` setter checks of a user's)."""
     if capture is not None:
         slot = capture.get(leaf)
         if slot is not None:
             _capture(captured, slot, gi)
         return
+    existing = leaf._grad
     if create_graph:
         if not isinstance(gi, Tensor):
             gi = _wrap(gi)
-        leaf.grad = gi if leaf.grad is None else leaf.grad + gi
+        leaf._grad = gi if existing is None else existing + gi
         return
-    existing = leaf.grad
     if existing is None:
-        leaf.grad = _wrap(gi)
+        leaf._grad = _wrap(gi)
     elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
-        leaf.grad = _wrap(existing.data + gi)
+        leaf._grad = _wrap(existing.data + gi)
     else:
         np.add(existing.data, gi, out=existing.data)
 
@@ -553,7 +560,7 @@ def _retain(node, g, create_graph):
         return
     if not create_graph:
         g = _wrap(g.copy())
-    tensor.grad = g if tensor.grad is None else tensor.grad + g
+    tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
 def _capture(captured, slot, g):
@@ -632,7 +639,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     results = grad(tensors, inputs, root_grads, retain_graph, create_graph, allow_unused=True)
     for t, g in zip(inputs, results):
         if g is not None:
-            t.grad = g if t.grad is None else t.grad + g
+            t._grad = g if t._grad is None else t._grad + g
 
 
 def backward_of_loss(root, retain_graph):

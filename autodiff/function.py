@@ -69,6 +69,7 @@ import weakref
 
 import numpy as np
 
+from . import promotion as _promotion
 from .grad_mode import state
 from .tensor import Tensor, VersionCounter, _user_site, _wrap, inplace_epoch
 
@@ -333,7 +334,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
         _pause_gc(ctx)
     output = _new_tensor(Tensor)        # _wrap(out, True, ctx), inline on this hot path
     output.data = out
-    output.grad = output._hooks = output._counter = None
+    output._grad = output._hooks = output._counter = None
     output._requires_grad = True
     output.grad_fn = ctx
     saved = ctx.saved_tensors
@@ -425,6 +426,12 @@ def unary_op(cls, name=None, doc=None):
             out = _as_output_array(out, cls, ctx)
         if requires:
             return record(ctx, out, (x,), meta)
+        if out.dtype.kind == "f" and type(data) is _ndarray and data.dtype.kind != "f":
+            # a floating value of a bool or integer tensor (exp, sqrt, x ** 0.5): computed in the
+            # default float dtype, as PyTorch (numpy would pick float64, or float16 for int8)
+            out = forward(ctx, *_promotion.floating(data), *params)
+            if type(out) is not np.ndarray:
+                out = _as_output_array(out, cls, ctx)
         return _wrap(out)
 
     return _named(op, name or cls.__name__.lower(), doc)
@@ -479,6 +486,13 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
         else:
             data_b = b
             requires_b = False
+        if type(data_a) is _ndarray and data_a.dtype.kind == "f":
+            plain = data_a.dtype is data_b.dtype if type(data_b) is _ndarray else (kind is float or kind is int)
+        else:
+            plain = type(data_b) is _ndarray and data_b.dtype.kind == "f" and (
+                type(data_a) is float or type(data_a) is int)
+        if not plain:       # PyTorch's type promotion, off the plain path (see autodiff.promotion)
+            data_a, data_b, promoted = _promotion.operands(data_a, data_b)
         meta = None
         if elementwise:     # a number next to a float array: as a 0-d array of its dtype
             if kind is float or kind is int:
@@ -496,6 +510,9 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             ctx.needs_input_grad = needs = _SECOND if requires_b else _NEITHER
         try:
             out = forward(ctx, data_a, data_b)
+            if not plain and out.dtype.kind == "f" and promoted.kind != "f":
+                # a floating value of bool or integer operands (true division): the default float dtype
+                out = forward(ctx, *_promotion.floating(data_a, data_b))
         except (ValueError, TypeError) as error:
             raise _explain(cls, (data_a, data_b), error) from None
         if type(out) is not np.ndarray:
@@ -631,6 +648,7 @@ def _named(op, name, doc):
 
 
 _float32, _float64 = np.dtype(np.float32), np.dtype(np.float64)
+_ndarray = np.ndarray
 _float32_constants, _float64_constants = {}, {}    # number -> read-only 0-d array of that dtype
 _constants = {_float32: _float32_constants, _float64: _float64_constants}   # dtype -> such a table
 

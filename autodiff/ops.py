@@ -6,6 +6,7 @@ that both ndarrays and Tensors understand, so the same code runs on raw arrays i
 backward and on Tensors (recording a graph) under ``create_graph=True``. Broadcast inputs are
 un-broadcast by the engine, not here.
 """
+import builtins
 import inspect
 import math
 import operator
@@ -14,6 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
+from . import return_types as _return_types
+from .grad_mode import is_grad_enabled
+from .dtypes import DtypeError
+from .promotion import result_type
 from .tensor import Tensor, _wrap, _to_array, share_version
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +172,11 @@ class Div(Elementwise):
 
 
 class PowScalar(Function):
-    """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch)."""
+    """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch).
+
+    The exponents 2, 3, 4, -1, -2, 0.5 and -0.5 take PyTorch's own forms (x*x, x*x*x, 1/(x*x),
+    sqrt, 1/sqrt...), forward and backward: the same values as PyTorch's, and numpy's general
+    ``pow`` costs up to a hundred times ``x*x*x`` on negative floats."""
 
     anomaly_hint = "pow at 0: d(x^p)/dx = p x^(p-1) is infinite at x = 0 when p < 1."
 
@@ -175,18 +184,46 @@ class PowScalar(Function):
     def forward(ctx, x, p):
         ctx.save_for_backward(x)
         ctx.p = p
+        if x.dtype.kind != "f" and p < 0 and p == int(p):
+            raise ValueError("pow: integers to negative integer powers are not allowed; convert the base first "
+                             "with .float()")
+        if p == 2:
+            return x * x
+        if p == 3:
+            return x * x * x
+        if p == 4:
+            squared = x * x
+            return squared * squared
+        if p == -1:
+            return 1.0 / x if x.dtype.kind == "f" else x ** p
+        if p == -2:
+            return 1.0 / (x * x)
+        if p == 0.5:
+            return np.sqrt(x)
+        if p == -0.5:
+            return 1.0 / np.sqrt(x)
         return x ** p
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         p = ctx.p
+        # PyTorch's pow_backward, grad * (p * x.pow(p - 1)), with x.pow in its own forms; written
+        # so that it runs on arrays and, under create_graph, on Tensors
         if p == 0:
             return grad * 0.0, None
         if p == 1:
             return grad, None
         if p == 2:
             return grad * (2.0 * x), None
+        if p == 3:
+            return grad * (3.0 * (x * x)), None
+        if p == 4:
+            return grad * (4.0 * (x * x * x)), None
+        if p == -1:
+            return grad * (-1.0 * (1.0 / (x * x))), None
+        if p == 0.5:
+            return grad * (0.5 * (1.0 / np.sqrt(x))), None
         return grad * (p * x ** (p - 1)), None
 
 
@@ -211,7 +248,11 @@ class Pow(Function):
                 grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
             if need_b:
                 base_zero = (_array(a) == 0) & (_array(b) >= 0)
-                grad_b = grad * where(base_zero, 0.0, out * log(where(base_zero, 1.0, a)))
+                if isinstance(a, Tensor):
+                    log_a = log(where(base_zero, 1.0, a))
+                else:       # a constant base (2.0 ** t): its log in the output's dtype
+                    log_a = np.log(np.where(base_zero, 1.0, a)).astype(_array(out).dtype, copy=False)
+                grad_b = grad * where(base_zero, 0.0, out * log_a)
         return grad_a, grad_b
 
 
@@ -374,11 +415,25 @@ class Where(Function):
 
 
 def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` else ``y`` (numpy's ``where``, differentiable in x, y)."""
+    """Elementwise ``x`` where ``condition`` else ``y`` (all three broadcast; differentiable in
+    x and y). Mixed dtypes of x and y promote as PyTorch's (an int tensor and 2.5: float32)."""
     cond = _array(condition)
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond).astype(bool)
+    data_x, data_y = _array(x), _array(y)
+    if not (type(data_x) is np.ndarray and type(data_y) is np.ndarray and data_x.dtype is data_y.dtype):
+        dtype = result_type(data_x, data_y)
+        x, y = _in_dtype(x, dtype), _in_dtype(y, dtype)
     return Where.apply(cond, x, y)
+
+
+def _in_dtype(x, dtype):
+    """An operand in ``dtype``: a tensor cast on the graph, an array cast, a number as it is."""
+    if isinstance(x, Tensor):
+        return x if x.data.dtype == dtype else x.astype(dtype)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.asarray(x).astype(dtype, copy=False)
+    return np.asarray(x, dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +484,26 @@ def matmul(a, b):
     if shape_a[-1] != inner_b:
         raise ValueError(f"matmul: {shape_a} @ {shape_b}: inner dimensions {shape_a[-1]} and {inner_b} "
                          "differ")
+    dtype_a, dtype_b = getattr(_array(a), "dtype", None), getattr(_array(b), "dtype", None)
+    if dtype_a is not dtype_b and dtype_a is not None and dtype_b is not None and dtype_a != dtype_b:
+        raise DtypeError(f"matmul: expected both operands to have the same dtype, got {dtype_a} @ {dtype_b} "
+                           f"(shapes {shape_a} and {shape_b}), as PyTorch; convert one, e.g. with .to({dtype_a}) "
+                           "or .float()/.double()")
     return apply2(MatMul, a, b)
+
+
+def dot(a, b):
+    """The dot product of two 1-D tensors of one length and dtype (PyTorch's ``dot``): (n,), (n,)
+    -> (). For matrices use ``matmul``/``@``; numpy's N-d ``np.dot`` is ``np.dot(a, b)``."""
+    shape_a, shape_b = _shape(a), _shape(b)
+    if len(shape_a) != 1 or len(shape_b) != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {len(shape_a)}D and {len(shape_b)}D tensors (shapes "
+                           f"{shape_a} and {shape_b}); use matmul (a @ b) for matrices, or np.dot(a, b) for "
+                           "numpy's N-d dot")
+    if shape_a != shape_b:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected two tensors of one length, got {shape_a} "
+                           f"and {shape_b}")
+    return matmul(a, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +522,7 @@ class Sum(Function):
 
 
 class Max(Function):
-    """max over axes (PyTorch's amax): tied maxima share the gradient evenly."""
+    """max over axes (PyTorch's amax, and max without a dim): tied maxima share the gradient evenly."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdims, reduce):
@@ -468,24 +542,123 @@ class Max(Function):
         return grad * share.astype(x.dtype, copy=False), None, None, None
 
 
-class Var(Function):
-    """Variance with ``ddof`` (numpy's default 0): sum((x - mean)^2) / (n - ddof)."""
+class SelectAlongDim(Function):
+    """x's values at ``index`` along ``axis`` (``index`` an int array of the keepdim shape): the
+    values of ``max(x, dim)``/``min(x, dim)``. Backward: each gradient goes to the one element
+    it came from (PyTorch's rule for max and min along a dim)."""
 
     @staticmethod
-    def forward(ctx, x, axes, ddof, keepdims):
+    def forward(ctx, x, index, axis, keepdims):
+        ctx.shape, ctx.index, ctx.axis, ctx.keepdims = x.shape, index, axis, keepdims
+        out = np.take_along_axis(x, index, axis)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, (axis,)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.keepdims:
+            grad = grad.reshape(ctx.index.shape)
+        return scatter_along_dim(grad, ctx.shape, ctx.index, ctx.axis), None, None, None
+
+
+class MaxAlongDim(SelectAlongDim):
+    display_name = "Max"
+
+
+class MinAlongDim(SelectAlongDim):
+    display_name = "Min"
+
+
+class ScatterAlongDim(Function):
+    """zeros(shape) with ``grad`` put at ``index`` along ``axis`` (SelectAlongDim's backward;
+    its own backward selects again, for higher-order gradients)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index, axis):
+        ctx.index, ctx.axis = index, axis
+        return _scatter_along(grad, shape, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SelectAlongDim.apply(grad, ctx.index, ctx.axis, True), None, None, None
+
+
+def _scatter_along(grad, shape, index, axis):
+    out = np.zeros(shape, grad.dtype)
+    np.put_along_axis(out, index, grad, axis)
+    return out
+
+
+def scatter_along_dim(grad, shape, index, axis):
+    """zeros(shape) with ``grad`` put at ``index`` along ``axis``: an array for an array, a graph
+    node for a Tensor (create_graph)."""
+    if isinstance(grad, Tensor):
+        return ScatterAlongDim.apply(grad, shape, index, axis)
+    return _scatter_along(grad, shape, index, axis)
+
+
+def _variance(x, axes, correction, keepdims):
+    """sum((x - mean)^2) / max(0, n - correction) over ``axes`` (an array; numpy's algorithm,
+    without numpy's warning for n <= correction: the result is then inf or nan, as PyTorch's)."""
+    n = _reduced_count(x.shape, axes)
+    centered = x - x.mean(axis=axes, keepdims=True) if x.size else x
+    squares = centered * centered
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(_add_reduce(squares, axes, None, None, keepdims), builtins.max(n - correction, 0),
+                         dtype=x.dtype)
+
+
+def _variance_grad(grad, x, axes, correction, keepdims):
+    """d var / dx for the incoming ``grad``: 2 (x - mean) / (n - correction) (inf when n <= correction,
+    as PyTorch). Runs on arrays and, under create_graph, on Tensors."""
+    if x.size == 0:
+        return _expand(grad, x.shape, axes, keepdims)
+    n = _reduced_count(x.shape, axes)
+    scale = 2.0 / (n - correction) if n > correction else math.inf
+    centered = x - x.mean(axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        return _expand(grad, x.shape, axes, keepdims) * centered * scale
+
+
+class Var(Function):
+    """Variance with ``correction`` (Bessel's 1, PyTorch's default): sum((x - mean)^2) / (n - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdims):
         ctx.save_for_backward(x)
-        ctx.axes, ctx.ddof, ctx.keepdims = axes, ddof, keepdims
-        return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+        ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
+        return _variance(x, axes, correction, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        n = _reduced_count(x.shape, ctx.axes)
-        if x.size == 0:
-            return _expand(grad, x.shape, ctx.axes, ctx.keepdims), None, None, None
-        scale = 2.0 / (n - ctx.ddof) if n > ctx.ddof else np.nan    # as numpy: no variance to speak of
-        centered = x - x.mean(axis=ctx.axes, keepdims=True)
-        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * centered * scale, None, None, None
+        return _variance_grad(grad, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
+
+
+class Std(Function):
+    """Standard deviation: sqrt(var) with ``correction``. Its gradient is d var / (2 std), and 0
+    where std is 0 (constant data, one element with correction 0), as PyTorch, not 0/0."""
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdims):
+        out = np.sqrt(_variance(x, axes, correction, keepdims))
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        zero = _array(out) == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_var = _select(zero, 0.0, grad / (2.0 * _select(zero, 1.0, out)))
+        return _variance_grad(grad_var, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
+
+
+def _select(condition, a, b):
+    """``where(condition, a, b)`` on arrays (numpy's) or, when a or b is a Tensor, on the graph."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return where(condition, a, b)
+    return np.where(condition, a, b).astype(np.result_type(a, b), copy=False)
 
 
 class Prod(Function):
@@ -507,11 +680,13 @@ class Prod(Function):
 
 
 def _product_of_others(x, axes):
-    """For each element, the product of the other elements along ``axes`` (no division)."""
+    """For each element, the product of the other elements along ``axes`` (no division). Runs on
+    arrays and, under create_graph, on Tensors (so a permutation is ``np.transpose``, whose
+    meaning is the same on both)."""
     kept = [i for i in range(x.ndim) if i not in axes]
     order = kept + list(axes)
-    inverse = tuple(np.argsort(order))
-    moved = x.transpose(order)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    moved = np.transpose(x, order)
     lead = moved.shape[:len(kept)]
     n = math.prod(moved.shape[len(kept):])
     flat = moved.reshape(lead + (n,))
@@ -523,8 +698,8 @@ def _product_of_others(x, axes):
     else:
         # differentiable form for create_graph: an (n, n) table with the diagonal replaced by 1
         table = broadcast_to(flat.reshape(lead + (1, n)), lead + (n, n))
-        others = prod(where(np.eye(n, dtype=bool), 1.0, table), axis=-1)
-    return others.reshape(moved.shape).transpose(inverse)
+        others = prod(where(np.eye(n, dtype=bool), 1.0, table), dim=-1)
+    return np.transpose(others.reshape(moved.shape), inverse)
 
 
 def _dims(x, dim, keepdim, aliases, op):
@@ -544,67 +719,168 @@ def _dims(x, dim, keepdim, aliases, op):
     return _normalize_axis(dim, x.ndim, op), bool(keepdim)
 
 
-def sum(x, dim=None, keepdim=False, **aliases):
+def _cast_for(x, dtype, op):
+    """x cast to a reduction's ``dtype=`` argument (PyTorch's: the reduction runs in that dtype)."""
+    if dtype is None:
+        return x
+    from .dtypes import as_dtype
+    return x.astype(as_dtype(dtype, op))
+
+
+def _integral_accumulator(x):
+    """PyTorch sums and multiplies bool and integer tensors in int64 (numpy keeps uint64, ...)."""
+    kind = x.data.dtype.kind
+    if (kind == "b" or kind in "iu") and x.data.dtype != np.int64:
+        return x.astype(np.int64)
+    return x
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None, **aliases):
     """Sum over ``dim`` (None: all; int or tuple, negatives allowed; ``axis=`` and ``keepdims=``
-    are accepted too). (…) -> the reduced shape."""
-    x = _as_tensor(x)
+    are accepted too); ``dtype=`` casts first. Bool and integer tensors sum in int64 (PyTorch).
+    (…) -> the reduced shape."""
+    x = _cast_for(_as_tensor(x), dtype, "sum")
+    if x.data.dtype.kind != "f":
+        x = _integral_accumulator(x)
     return apply1(Sum, x, *_dims(x, dim, keepdim, aliases, "sum"))
 
 
-def mean(x, dim=None, keepdim=False, **aliases):
-    """Mean over ``dim``: the sum divided by the number of elements reduced."""
-    x = _as_tensor(x)
+def _floating_input(x, op):
+    """Refuse a bool or integer tensor where PyTorch does (mean, var, std), naming the fix."""
+    if x.data.dtype.kind != "f":
+        raise DtypeError(f"{op}(): the input is {x.data.dtype}, but {op} needs a floating point tensor "
+                           f"(as PyTorch); convert it first: x.float(){'.' + op + '()'}"
+                           + (f" or {op}(x, dtype=ad.float32)" if op == "mean" else ""))
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+    """Mean over ``dim``: the sum divided by the number of elements reduced. A bool or integer
+    tensor raises (PyTorch): convert it with ``.float()`` or pass ``dtype=``."""
+    x = _cast_for(_as_tensor(x), dtype, "mean")
+    _floating_input(x, "mean")
     axes, keepdim = _dims(x, dim, keepdim, aliases, "mean")
     count = _reduced_count(x.shape, axes)
     total = apply1(Sum, x, axes, keepdim)
     return total / count if count else total * np.nan
 
 
-def _extremum(x, dim, keepdim, aliases, reduce, op):
+def _extremum(x, dim, keepdim, aliases, op):
+    """PyTorch's max/min: over all elements (dim None), along one dim -> (values, indices), or
+    against another tensor (``max(x, other)``: the elementwise maximum)."""
+    other = aliases.pop("other", None) if aliases else None
+    if other is None and isinstance(dim, (Tensor, np.ndarray)):
+        other, dim = dim, None
+    if other is not None:
+        if dim is not None or keepdim or aliases:
+            raise TypeError(f"{op}(input, other) takes no dim or keepdim; use {op}(input, dim) for a reduction")
+        return (maximum if op == "max" else minimum)(x, other)
+    x = _as_tensor(x)
+    if dim is None and (not aliases or aliases.get("axis") is None):
+        if aliases.pop("keepdims", None) or keepdim:
+            raise TypeError(f"{op}(input) over all elements takes no keepdim; give a dim, or use a{op}(input, "
+                            "dims, keepdim=True)")
+        if aliases:
+            raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(aliases))!r}")
+        if x.size == 0:
+            raise ValueError(f"{op}(): the tensor (shape {x.shape}) is empty, so it has no {op}imum; give a dim "
+                             "of non-zero size")
+        return Max.apply(x, None, False, np.max if op == "max" else np.min)
+    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    if axes is not None and len(axes) != 1:
+        raise TypeError(f"{op}(input, dim) takes one dim (PyTorch), got {dim!r}; to reduce several dims use "
+                        f"a{op}(input, dims), which returns the values alone")
+    result = getattr(_return_types, op)
+    if x.ndim == 0:         # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
+        values = _extremum(reshape(x, (1,)), 0, keepdim, {}, op).values
+        return result(reshape(values, ()), _wrap(np.zeros((), np.int64)))
+    axis = axes[0]
+    if x.shape[axis] == 0:
+        raise IndexError(f"{op}(): dim {axis} of shape {x.shape} has size 0, so it has no {op}imum; reduce "
+                         "a dim of non-zero size")
+    index = (np.argmax if op == "max" else np.argmin)(x.data, axis=axis, keepdims=True)
+    values = (MaxAlongDim if op == "max" else MinAlongDim).apply(x, index, axis, keepdim)
+    return result(values, _wrap(index if keepdim else index.reshape(values.shape)))
+
+
+def max(x, dim=None, keepdim=False, **aliases):
+    """PyTorch's three forms: ``max(x)``, the largest value (tied maxima share the gradient
+    evenly); ``max(x, dim, keepdim=False)``, ``(values, indices)`` along ``dim`` (a named tuple;
+    the first index at ties, which alone gets the gradient); ``max(x, other)``, the elementwise
+    ``maximum``. Several dims at once: ``amax``."""
+    return _extremum(x, dim, keepdim, aliases, "max")
+
+
+def min(x, dim=None, keepdim=False, **aliases):
+    """PyTorch's three forms: ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``,
+    ``min(x, other)``; as ``max``."""
+    return _extremum(x, dim, keepdim, aliases, "min")
+
+
+def _extreme_values(x, dim, keepdim, aliases, reduce, op):
     x = _as_tensor(x)
     axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    if axes == ():      # PyTorch's default dim=(): every dim
+        axes = None
     if x.size == 0:
         raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op[1:]}imum")
     return Max.apply(x, axes, keepdim, reduce)
 
 
-def max(x, dim=None, keepdim=False, **aliases):
-    """Largest value over ``dim``; tied maxima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.max, "max")
+def amax(x, dim=(), keepdim=False, **aliases):
+    """Largest values over ``dim`` (an int or a tuple; all dims by default); tied maxima share the
+    gradient evenly (PyTorch)."""
+    return _extreme_values(x, dim, keepdim, aliases, np.max, "amax")
 
 
-def min(x, dim=None, keepdim=False, **aliases):
-    """Smallest value over ``dim``; tied minima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.min, "min")
+def amin(x, dim=(), keepdim=False, **aliases):
+    """Smallest values over ``dim``; tied minima share the gradient evenly (PyTorch)."""
+    return _extreme_values(x, dim, keepdim, aliases, np.min, "amin")
 
 
-def amax(x, dim=None, keepdim=False, **aliases):
-    """Largest value over ``dim``; tied maxima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.max, "amax")
-
-
-def amin(x, dim=None, keepdim=False, **aliases):
-    """Smallest value over ``dim``; tied minima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.min, "amin")
-
-
-def var(x, dim=None, ddof=0, keepdim=False, **aliases):
-    """Variance over ``dim`` with ``ddof`` (0: biased, numpy's default)."""
+def _variance_args(x, dim, unbiased, keepdim, correction, aliases, op):
+    """PyTorch's argument forms of var/std -> (x, axes, correction, keepdim): ``(dim, unbiased,
+    keepdim)``, ``(dim=None, *, correction=1, keepdim=False)``, ``(unbiased)``; numpy's ``ddof=``
+    is accepted for ``correction=``."""
     x = _as_tensor(x)
-    axes, keepdim = _dims(x, dim, keepdim, aliases, "var")
-    return Var.apply(x, axes, ddof, keepdim)
+    if isinstance(dim, (bool, np.bool_)):       # var(False): the unbiased flag alone
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice")
+        dim, unbiased = None, bool(dim)
+    ddof = aliases.pop("ddof", None) if aliases else None
+    if ddof is not None:
+        if correction is not None:
+            raise TypeError(f"{op}: give correction= or ddof= (numpy's name for it), not both")
+        correction = ddof
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: give unbiased= or correction=, not both (unbiased=False is correction=0)")
+    if correction is None:
+        correction = 0 if unbiased is not None and not unbiased else 1
+    _floating_input(x, op)
+    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    return x, axes, correction, keepdim
 
 
-def std(x, dim=None, ddof=0, keepdim=False, **aliases):
-    """Standard deviation over ``dim``: sqrt(var)."""
-    x = _as_tensor(x)
-    axes, keepdim = _dims(x, dim, keepdim, aliases, "std")
-    return sqrt(Var.apply(x, axes, ddof, keepdim))
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+    """Variance over ``dim``: sum((x - mean)^2) / (n - correction), unbiased (``correction=1``)
+    by default, as PyTorch; ``unbiased=False`` or ``correction=0`` is the biased (numpy's
+    default) form. PyTorch's forms: ``var(dim, unbiased, keepdim)``, ``var(dim, correction=,
+    keepdim=)``, ``var(unbiased)``."""
+    x, axes, correction, keepdim = _variance_args(x, dim, unbiased, keepdim, correction, aliases, "var")
+    return Var.apply(x, axes, correction, keepdim)
 
 
-def prod(x, dim=None, keepdim=False, **aliases):
-    """Product over ``dim``."""
-    x = _as_tensor(x)
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+    """Standard deviation over ``dim``: sqrt(var) with var's arguments (unbiased by default); the
+    gradient is 0 where the standard deviation is 0 (PyTorch)."""
+    x, axes, correction, keepdim = _variance_args(x, dim, unbiased, keepdim, correction, aliases, "std")
+    return Std.apply(x, axes, correction, keepdim)
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+    """Product over ``dim``; ``dtype=`` casts first; bool and integer tensors multiply in int64."""
+    x = _cast_for(_as_tensor(x), dtype, "prod")
+    if x.data.dtype.kind != "f":
+        x = _integral_accumulator(x)
     return Prod.apply(x, *_dims(x, dim, keepdim, aliases, "prod"))
 
 
@@ -709,22 +985,42 @@ def _reduced_shape(shape, axes):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
+def _floating(x):
+    """x itself, or a bool/integer tensor cast to the default float dtype (PyTorch's promotion for
+    ops whose result is floating)."""
+    x = _as_tensor(x)
+    return x if x.data.dtype.kind == "f" else x.astype(_default_float())
+
+
+def _default_float():
+    from .tensor import get_default_dtype
+    return get_default_dtype()
+
+
 def logsumexp(x, dim=None, keepdim=False, **aliases):
     """log(sum(exp(x))) over ``dim``, computed stably (finite for logits of +-1e4)."""
-    x = _as_tensor(x)
+    x = _floating(x)
     return LogSumExp.apply(x, *_dims(x, dim, keepdim, aliases, "logsumexp"))
 
 
 def softmax(x, dim=-1, **aliases):
     """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably."""
-    x = _as_tensor(x)
-    return Softmax.apply(x, _one_axis(x, dim, aliases, "softmax"))
+    return _along_one_axis(Softmax, x, dim, aliases, "softmax")
 
 
 def log_softmax(x, dim=-1, **aliases):
     """x - logsumexp(x) along ``dim`` (default: the last), computed stably."""
-    x = _as_tensor(x)
-    return LogSoftmax.apply(x, _one_axis(x, dim, aliases, "log_softmax"))
+    return _along_one_axis(LogSoftmax, x, dim, aliases, "log_softmax")
+
+
+def _along_one_axis(cls, x, dim, aliases, op):
+    x = _floating(x)
+    if dim is None and not aliases and x.ndim:
+        dim = 0 if x.ndim in (1, 3) else 1     # PyTorch's implicit dim (deprecated there)
+    axis = _one_axis(x, dim, aliases, op)
+    if axis is None:    # a 0-d tensor (dim 0 or -1): the op along the one element
+        return reshape(cls.apply(reshape(x, (1,)), 0), ())
+    return cls.apply(x, axis)
 
 
 def _one_axis(x, dim, aliases, op):
@@ -755,7 +1051,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Permute axes: ``axes`` is a permutation (numpy's transpose)."""
+    """Permute axes: ``axes`` is a permutation (``permute``; ``transpose(a, b)`` is the permutation
+    that swaps a and b)."""
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -764,7 +1061,9 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(tuple(np.argsort(ctx.axes))), None
+        inverse = tuple(int(i) for i in np.argsort(ctx.axes))
+        # grad.transpose would mean a two-axis swap on a Tensor (create_graph): permute it
+        return (grad.transpose(inverse) if type(grad) is np.ndarray else permute(grad, inverse)), None
 
 
 class BroadcastTo(Function):
@@ -820,54 +1119,77 @@ def reshape(x, *shape):
     return share_version(out, x) if out.data.base is not None else out
 
 
-def transpose(x, *axes):
-    """Permute the axes (numpy's meaning: ``axes`` is a permutation; none reverses them).
-    PyTorch's two-axis swap is ``swapaxes(a, b)``."""
+def transpose(x, *dims):
+    """PyTorch's ``transpose(x, dim0, dim1)``: swap two dims. With no dims, reverse them all (as
+    numpy's ``transpose(x)`` and ``x.T``). A full permutation is ``permute(x, dims)`` (or
+    ``np.transpose(x, axes)``, numpy's meaning); anything else raises."""
     x = _as_tensor(x)
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    if axes is None or len(axes) == 0:
-        axes = tuple(range(x.ndim))[::-1]
-    axes = tuple(axes)
-    normalized = [a % x.ndim if isinstance(a, (int, np.integer)) and -x.ndim <= a < x.ndim else None
-                  for a in axes]
-    if len(axes) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
-                         f"shape {x.shape}; to swap two axes use swapaxes(a, b)")
+    if not dims:
+        return _permute(x, tuple(range(x.ndim))[::-1], "transpose")
+    if len(dims) != 2 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        hint = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        raise TypeError(f"transpose: takes two dims to swap (PyTorch's transpose(dim0, dim1)), got {dims!r}; "
+                        f"for a permutation of all the dims use permute({', '.join(map(str, hint))}) (or "
+                        "np.transpose(x, axes))")
+    return swapaxes(x, *dims)
+
+
+def permute(x, *dims):
+    """Permute the dims: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))`` (PyTorch's); dim i of the
+    result is dim ``dims[i]`` of x."""
+    x = _as_tensor(x)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return _permute(x, dims, "permute")
+
+
+def _permute(x, dims, op):
+    normalized = [int(d) % x.ndim if isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                  and -x.ndim <= d < x.ndim else None for d in dims]
+    if x.ndim == 0 and tuple(dims) in ((), (0,), (-1,)):
+        normalized = []
+    if len(normalized) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
+        raise ValueError(f"{op}: dims {tuple(dims)} are not a permutation of the {x.ndim} dims of a tensor of "
+                         f"shape {x.shape}; to swap two dims use transpose(dim0, dim1)")
+    if normalized == list(range(x.ndim)):
+        return x
     return share_version(apply1(Transpose, x, tuple(normalized)), x)
 
 
-def permute(x, *axes):
-    """Same as ``transpose(x, *axes)`` (PyTorch's name)."""
-    return transpose(x, *axes)
-
-
 def swapaxes(x, axis1, axis2):
-    """Swap two axes (PyTorch's ``transpose(a, b)``)."""
+    """Swap two axes (PyTorch's ``transpose(dim0, dim1)``, ``swapaxes``, ``swapdims``)."""
     x = _as_tensor(x)
+    if x.ndim == 0:
+        _normalize_axis(axis1, 0, "swapaxes"), _normalize_axis(axis2, 0, "swapaxes")
+        return x
     a, b = (_normalize_axis(axis, x.ndim, "swapaxes")[0] for axis in (axis1, axis2))
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
-    return share_version(Transpose.apply(x, tuple(order)), x)
+    return share_version(apply1(Transpose, x, tuple(order)), x)
 
 
-def squeeze(x, axis=None):
-    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+swapdims = swapaxes
+
+
+def squeeze(x, dim=None, **aliases):
+    """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size
+    1; a dim of another size is left as it is (PyTorch; numpy's ``np.squeeze`` raises)."""
     x = _as_tensor(x)
-    if axis is None:
+    if aliases:     # axis= (numpy's name, which PyTorch accepts too)
+        dim = _dims(x, dim, False, aliases, "squeeze")[0]
+    if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = _normalize_axis(axis, x.ndim, "squeeze") or ()
-        for a in axes:
-            if x.shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
-        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        axes = _normalize_axis(dim, x.ndim, "squeeze") or ()
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1)
     return reshape(x, shape)
 
 
-def unsqueeze(x, axis):
-    """Insert an axis of length 1 at ``axis`` (numpy's ``expand_dims``)."""
+def unsqueeze(x, dim=None, **aliases):
+    """Insert a dim of size 1 at ``dim`` (``axis=`` accepted; a tuple inserts several, as numpy's
+    ``expand_dims``)."""
     x = _as_tensor(x)
+    axis = _one_of(dim, aliases, "unsqueeze", "dim")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = x.ndim + len(axes)
     axes = _normalize_axis(axes, ndim, "unsqueeze")
@@ -893,14 +1215,30 @@ def broadcast_to(x, shape):
     return share_version(BroadcastTo.apply(x, shape), x)
 
 
-def flatten(x, start_axis=0, end_axis=-1):
-    """Merge axes ``start_axis..end_axis`` into one (all of them by default)."""
+def _one_of(dim, aliases, op, name):
+    """The required dim of ``op``, given as ``dim`` or (numpy's name) ``axis=``."""
+    axis = aliases.pop("axis", None) if aliases else None
+    if aliases:
+        raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(aliases))!r}")
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: give the dim once, as {name}= or axis=, not both")
+        return axis
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument: '{name}'")
+    return dim
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one (all of them by default); a 0-d tensor becomes
+    1-d."""
     x = _as_tensor(x)
     if x.ndim == 0:
+        _normalize_axis(start_dim, 0, "flatten"), _normalize_axis(end_dim, 0, "flatten")
         return reshape(x, (1,))
-    start, end = (_normalize_axis(a, x.ndim, "flatten")[0] for a in (start_axis, end_axis))
+    start, end = (_normalize_axis(a, x.ndim, "flatten")[0] for a in (start_dim, end_dim))
     if start > end:
-        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
     return reshape(x, shape)
 
@@ -1042,10 +1380,16 @@ def minimum(a, b):
 
 
 def clip(x, min=None, max=None):
-    """Limit values to [min, max] (either may be None); gradient passes at the bounds."""
+    """Limit values to [min, max] (either may be None); gradient passes at the bounds. An integer
+    tensor with a float bound becomes the default float dtype (PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    return Clip.apply(x, min, max)
+    data = _array(x)
+    if isinstance(data, np.ndarray) and data.dtype.kind != "f":
+        dtype = result_type(data, *(bound for bound in (min, max) if bound is not None))
+        if dtype != data.dtype:
+            x = _in_dtype(_as_tensor(x), dtype)
+    return Clip.apply(x, _array(min), _array(max))
 
 
 clamp = clip
@@ -1085,13 +1429,15 @@ _CONSTANT_UFUNCS = {
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    """``np.<ufunc>(...)`` on tensors: numpy's meaning (its dtypes, e.g. float64 for integers),
+    on the graph. With ``out=`` a plain array (``p.data -= lr * p.grad``), numpy computes into
+    it, unless that would write a result that needs a gradient around the graph."""
     name = f"np.{ufunc.__name__}"
     if method != "__call__":
         raise TypeError(f"{name}.{method} is not supported on autodiff tensors; use the tensor's methods "
-                        "(e.g. t.sum(axis=...), t.max(...))")
+                        "(e.g. t.sum(dim), t.amax(dim))")
     if kwargs.get("out") is not None:
-        raise TypeError(f"{name}(..., out=...) would write around the graph; autodiff tensors are not "
-                        "written in place by numpy")
+        return _ufunc_into(ufunc, name, inputs, kwargs)
     if ufunc in _CONSTANT_UFUNCS:
         arrays = [_array(x) for x in inputs]
         return _wrap(np.asarray(ufunc(*arrays, **kwargs)))
@@ -1100,28 +1446,45 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"{name} has no autodiff op, so it would silently cut the graph; use an autodiff "
                         "op instead (ad.exp, ad.log, ad.sqrt, ad.tanh, ad.maximum, ...), or work on "
                         "t.detach().numpy() if you do not need its gradient")
-    return op(*inputs)
+    return op(*_numpy_operands(ufunc, inputs))
 
 
-def _func_where(condition, x=None, y=None):
-    if x is None and y is None:
-        return np.where(_array(condition))
-    return where(condition, x, y)
+def _numpy_operands(ufunc, inputs):
+    """The inputs in the dtypes numpy's own loop for ``ufunc`` takes (numpy's promotion: an int64
+    tensor plus 1.5 is float64), tensors cast on the graph."""
+    arrays = [_array(x) for x in inputs]
+    first = arrays[0]
+    if type(first) is np.ndarray and all(type(a) is np.ndarray and a.dtype is first.dtype for a in arrays) and (
+            first.dtype.kind == "f"):
+        return inputs       # one float dtype: numpy's and PyTorch's answers are the same
+    signature = tuple(a.dtype if isinstance(a, (np.ndarray, np.generic)) else type(a) for a in arrays)
+    try:
+        dtypes = ufunc.resolve_dtypes(signature + (None,) * ufunc.nout)
+    except (TypeError, ValueError):
+        return inputs       # numpy has no loop for these: the op says so
+    return [_in_dtype(x, dtype) if isinstance(x, (Tensor, np.ndarray, np.generic)) else x
+            for x, dtype in zip(inputs, dtypes)]
 
 
-def _func_shape(x):
-    return _shape(x)
+def _ufunc_into(ufunc, name, inputs, kwargs):
+    """``np.<ufunc>(..., out=array)``: numpy's own call on the data, written into plain arrays. A
+    result that needs a gradient (grad mode on, an input requiring grad) would leave the graph
+    there, so that raises."""
+    out = kwargs["out"]
+    targets = out if isinstance(out, tuple) else (out,)
+    if any(isinstance(t, Tensor) for t in targets):
+        raise TypeError(f"{name}(..., out=tensor) would write into a tensor around the graph; use its in-place "
+                        "methods (t.add_(...), t.copy_(...), t[...] = ...), inside `with ad.no_grad():` for a "
+                        "parameter update")
+    if is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+        raise RuntimeError(f"{name}(..., out=array): the result requires grad, and writing it into a plain array "
+                           "would cut it off the graph. Update parameters with `with ad.no_grad(): p -= lr * "
+                           "p.grad` (or p.data -= lr * p.grad.data), or detach() the input")
+    return ufunc(*[_array(x) for x in inputs], **kwargs)
 
 
-_ARRAY_FUNCTIONS = {
-    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.var: var, np.std: std, np.prod: prod, np.argmax: argmax, np.argmin: argmin,
-    np.reshape: lambda x, shape: reshape(x, shape), np.transpose: lambda x, axes=None: transpose(x, axes),
-    np.swapaxes: swapaxes, np.squeeze: squeeze, np.expand_dims: unsqueeze,
-    np.broadcast_to: broadcast_to, np.where: _func_where, np.clip: lambda x, a_min=None, a_max=None: clip(x, a_min, a_max),
-    np.shape: _func_shape, np.ndim: lambda x: _ndim(x), np.size: lambda x: _array(x).size,
-    np.dot: lambda a, b: matmul(a, b) if _ndim(a) and _ndim(b) else mul(a, b),
-}
+# np.<function>(tensor, ...) -> numpy's meaning on the graph: filled by autodiff.numpy_api
+_ARRAY_FUNCTIONS = {}
 
 
 def array_function(func, args, kwargs):
@@ -1131,3 +1494,6 @@ def array_function(func, args, kwargs):
                         "an autodiff function instead, or call it on t.detach().numpy() if you do not "
                         "need its gradient")
     return op(*args, **kwargs)
+
+
+from . import numpy_api  # noqa: E402,F401  (fills _ARRAY_FUNCTIONS)

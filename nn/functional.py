@@ -50,15 +50,21 @@ def _axis(dim, axis, op):
 # activations
 
 
-def relu(x):
-    """max(x, 0) elementwise (derivative 0 at 0)."""
-    return ad.relu(x)
+def _in_place(x, result, inplace):
+    """``inplace=True`` (PyTorch's flag): x itself, changed to ``result`` (``x.copy_``: on the
+    graph the gradient flows through ``result``); otherwise ``result``."""
+    return x.copy_(result) if inplace else result
 
 
-def leaky_relu(x, negative_slope=0.01):
+def relu(x, inplace=False):
+    """max(x, 0) elementwise (derivative 0 at 0); ``inplace=True`` changes x and returns it."""
+    return _in_place(x, ad.relu(x), inplace)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x (the derivative at 0 is negative_slope, as PyTorch)."""
     x = _tensor(x)
-    return ad.where(x.data > 0, x, x * negative_slope)
+    return _in_place(x, ad.where(x.data > 0, x, x * negative_slope), inplace)
 
 
 tanh = ad.tanh     # the op itself (one call less per use)
@@ -214,19 +220,20 @@ def linear(x, weight, bias=None):
     return fused.linear(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
-    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``."""
+    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``.
+    ``inplace=True`` changes x and returns it."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     x = _tensor(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x * np.zeros((), x.dtype)
+        return _in_place(x, x * np.zeros((), x.dtype), inplace)
     dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
     keep = ad.default_generator().random(x.shape, dtype=np.float64) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(dtype)
+    return _in_place(x, x * (keep * (1.0 / (1.0 - p))).astype(dtype), inplace)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +353,7 @@ def _class_targets(input, target, ignore_index, loss):
         logits = input
     else:
         order = (0,) + tuple(range(2, input.ndim)) + (1,)
-        logits = ad.transpose(input, order).reshape(-1, classes)
+        logits = ad.permute(input, order).reshape(-1, classes)
     return logits, flat, array.shape, classes, in_range
 
 

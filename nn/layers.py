@@ -103,17 +103,18 @@ class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p); in
     eval mode, the identity. The mask is drawn from ``ad.default_generator()``."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):
@@ -121,7 +122,7 @@ class Dropout2d(Dropout):
     ``p`` and scale the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout2d``)."""
 
     def forward(self, x):
-        return F.dropout2d(x, self.p, self.training)
+        return F.dropout2d(x, self.p, self.training, self.inplace)
 
 
 class Dropout3d(Dropout):
@@ -129,7 +130,7 @@ class Dropout3d(Dropout):
     the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout3d``)."""
 
     def forward(self, x):
-        return F.dropout3d(x, self.p, self.training)
+        return F.dropout3d(x, self.p, self.training, self.inplace)
 
 
 class Dropout1d(Dropout):
@@ -137,7 +138,7 @@ class Dropout1d(Dropout):
     rest by 1/(1-p); in eval mode, the identity (see ``F.dropout1d``)."""
 
     def forward(self, x):
-        return F.dropout1d(x, self.p, self.training)
+        return F.dropout1d(x, self.p, self.training, self.inplace)
 
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,

@@ -95,10 +95,14 @@ def test_concatenate_stack_split():
     stacked = ad.stack([a, c], axis=1)
     np.testing.assert_array_equal(stacked.data, np.stack([a.data, c.data], axis=1))
     check_both_orders(lambda a, c: ad.stack([a, c.exp()], axis=2), a, c)
-    pieces = ad.split(b, [1, 3], axis=1)
+    # PyTorch's split takes the pieces' sizes; numpy's np.split on a tensor takes split points
+    pieces = ad.split(b, [1, 2, 2], dim=1)
     for piece, expected in zip(pieces, np.split(b.data, [1, 3], axis=1)):
         np.testing.assert_array_equal(piece.data, expected)
-    check_both_orders(lambda b: ad.split(b, [2], axis=1)[1] ** 2, b)
+    for piece, expected in zip(np.split(b, [1, 3], axis=1), np.split(b.data, [1, 3], axis=1)):
+        np.testing.assert_array_equal(piece.data, expected)
+    check_both_orders(lambda b: ad.split(b, [2, 3], dim=1)[1] ** 2, b)
+    check_both_orders(lambda b: np.split(b, [2], axis=1)[1] ** 2, b)
 
 
 def test_concatenate_shape_error_names_op():
@@ -116,10 +120,14 @@ def test_where_pad_repeat_tile():
     np.testing.assert_array_equal(ad.pad(a, ((1, 0), (2, 1)), constant_values=3.0).data,
                                   np.pad(a.data, ((1, 0), (2, 1)), constant_values=3.0))
     check_both_orders(lambda a: ad.pad(a, 1) ** 2, a)
-    np.testing.assert_array_equal(a.repeat(2, axis=1).data, np.repeat(a.data, 2, axis=1))
+    # numpy's element repeat is repeat_interleave (and np.repeat); PyTorch's repeat tiles
+    np.testing.assert_array_equal(a.repeat_interleave(2, dim=1).data, np.repeat(a.data, 2, axis=1))
+    np.testing.assert_array_equal(np.repeat(a, 2, axis=1).data, np.repeat(a.data, 2, axis=1))
     np.testing.assert_array_equal(a.tile((2, 2)).data, np.tile(a.data, (2, 2)))
-    check_both_orders(lambda a: a.repeat(3, axis=0) ** 2, a)
+    np.testing.assert_array_equal(a.repeat(2, 2).data, np.tile(a.data, (2, 2)))
+    check_both_orders(lambda a: a.repeat_interleave(3, dim=0) ** 2, a)
     check_both_orders(lambda a: a.tile((1, 2, 2)) ** 2, a)
+    check_both_orders(lambda a: a.repeat(2, 1, 3) ** 2, a)
 
 
 # ---- softmax family ------------------------------------------------------------------------------
