@@ -75,8 +75,10 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, "eye")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, stop): int64 for int arguments, float32 otherwise."""
+def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, *, stop=None):
+    """Evenly spaced values in [start, end): int64 for int arguments, float32 otherwise
+    (PyTorch's ``arange(end)``, ``arange(start, end, step)``; numpy's ``stop=`` accepted)."""
+    stop = end if stop is None else stop
     if stop is None:
         start, stop = 0, start
     if dtype is None:
@@ -85,9 +87,13 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     return _make(np.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
 
 
-def linspace(start, stop, num=50, dtype=None, requires_grad=False):
-    """``num`` evenly spaced values from start to stop inclusive."""
-    return _make(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad, "linspace")
+def linspace(start, end, steps=None, dtype=None, requires_grad=False, *, num=None):
+    """``steps`` evenly spaced values from start to end inclusive (PyTorch's names; numpy's
+    ``num=`` accepted)."""
+    steps = num if steps is None else steps
+    if steps is None:
+        raise TypeError("linspace() missing required argument 'steps' (the number of values)")
+    return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, "linspace")
 
 
 def _sample_dtype(dtype, op):

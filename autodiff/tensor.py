@@ -641,10 +641,10 @@ class Tensor:
         """``t[index] = value`` in place; on the graph the gradient flows to ``value`` at ``index``."""
         _indexing.setitem(self, index, value)
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes, **numpy_style):
         """Repeat the whole tensor ``sizes[i]`` times along dim i (PyTorch's ``repeat``, numpy's
         ``tile``): ``t.repeat(2, 1)``. Each element repeated is ``repeat_interleave``."""
-        return _indexing.repeat(self, *sizes)
+        return _indexing.repeat(self, *sizes, **numpy_style)
 
     def repeat_interleave(self, repeats, dim=None, **kwargs):
         """Repeat each element ``repeats`` times along ``dim`` (flattened when None); numpy's
