@@ -492,7 +492,7 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             plain = type(data_b) is _ndarray and data_b.dtype.kind == "f" and (
                 type(data_a) is float or type(data_a) is int)
         if not plain:       # PyTorch's type promotion, off the plain path (see autodiff.promotion)
-            data_a, data_b, promoted = _promotion.operands(data_a, data_b)
+            data_a, data_b, promoted = _promotion.operands(data_a, data_b, cls)
         meta = None
         if elementwise:     # a number next to a float array: as a 0-d array of its dtype
             if kind is float or kind is int:

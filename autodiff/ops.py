@@ -113,6 +113,7 @@ class Add(Elementwise):
 
 class Sub(Elementwise):
     # a primitive rather than add-of-neg: one node instead of two on a hot path
+    refuses_bool = "operand"     # as PyTorch (see promotion.operands)
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -236,6 +237,8 @@ def _power(x, p):
 
 class Pow(Function):
     """a ** b with b a tensor: d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0, b >= 0)."""
+
+    refuses_bool = "result"      # bool ** bool, as PyTorch (see promotion.operands)
 
     anomaly_hint = "pow at 0: d(a^b)/da = b a^(b-1) is infinite at a = 0 when b < 1; d/db needs ln(a)."
 
@@ -827,8 +830,8 @@ def min(x, dim=None, keepdim=False, **aliases):
 
 def _extreme_values(x, dim, keepdim, aliases, reduce, op):
     x = _as_tensor(x)
-    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
-    if axes == ():      # PyTorch's default dim=(): every dim
+    axes, keepdim = _dims(x, None if dim == () else dim, keepdim, aliases, op)
+    if axes == ():      # PyTorch's dim=(): every dim
         axes = None
     if x.size == 0:
         raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op[1:]}imum")
@@ -1012,18 +1015,22 @@ def logsumexp(x, dim=None, keepdim=False, **aliases):
     return LogSumExp.apply(x, *_dims(x, dim, keepdim, aliases, "logsumexp"))
 
 
-def softmax(x, dim=-1, **aliases):
-    """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably."""
-    return _along_one_axis(Softmax, x, dim, aliases, "softmax")
+def softmax(x, dim=-1, *, dtype=None, **aliases):
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably; ``dtype=`` casts
+    first (an integer tensor needs it, or ``.float()``, as in PyTorch)."""
+    return _along_one_axis(Softmax, x, dim, dtype, aliases, "softmax")
 
 
-def log_softmax(x, dim=-1, **aliases):
-    """x - logsumexp(x) along ``dim`` (default: the last), computed stably."""
-    return _along_one_axis(LogSoftmax, x, dim, aliases, "log_softmax")
+def log_softmax(x, dim=-1, *, dtype=None, **aliases):
+    """x - logsumexp(x) along ``dim`` (default: the last), computed stably; ``dtype=`` as softmax's."""
+    return _along_one_axis(LogSoftmax, x, dim, dtype, aliases, "log_softmax")
 
 
-def _along_one_axis(cls, x, dim, aliases, op):
-    x = _floating(x)
+def _along_one_axis(cls, x, dim, dtype, aliases, op):
+    x = _cast_for(_as_tensor(x), dtype, op)
+    if x.data.dtype.kind != "f":
+        raise DtypeError(f"{op}: the input is {x.data.dtype}; {op} needs a floating point tensor (as PyTorch): "
+                         f"convert it with x.float(), or pass dtype=ad.float32")
     if dim is None and not aliases and x.ndim:
         dim = 0 if x.ndim in (1, 3) else 1     # PyTorch's implicit dim (deprecated there)
     axis = _one_axis(x, dim, aliases, op)
@@ -1398,6 +1405,15 @@ def clip(x, min=None, max=None):
         dtype = result_type(data, *(bound for bound in (min, max) if bound is not None))
         if dtype != data.dtype:
             x = _in_dtype(_as_tensor(x), dtype)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # tensor bounds (PyTorch's clamp(x, min=t)): each element's gradient goes to what was chosen,
+        # to x from min to max inclusive
+        out = x
+        if min is not None:
+            out = where(_array(out) >= _array(min), out, min)
+        if max is not None:
+            out = where(_array(out) <= _array(max), out, max)
+        return out
     return Clip.apply(x, _array(min), _array(max))
 
 

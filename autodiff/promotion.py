@@ -80,10 +80,17 @@ def _cast(x, dtype):
     return x
 
 
-def operands(a, b):
+def operands(a, b, cls=None):
     """``(a, b, dtype)``: the two operands of a binary op (arrays or numbers) cast to PyTorch's
-    result dtype, and that dtype."""
+    result dtype, and that dtype. An op class that refuses bool operands as PyTorch does says so
+    with ``refuses_bool``: ``"operand"`` (subtraction), ``"result"`` (pow of two bools)."""
     dtype = result_type(a, b)
+    refuses = getattr(cls, "refuses_bool", None)
+    if refuses is not None and (dtype == _BOOL if refuses == "result" else _BOOL in (
+            getattr(a, "dtype", None), getattr(b, "dtype", None)) or isinstance(a, bool) or isinstance(b, bool)):
+        op = (cls.display_name or cls.__name__).lower()
+        raise TypeError(f"{op}: bool operands are not supported (as in PyTorch); to invert a mask use ~mask, "
+                        "and for arithmetic convert first with .int() or .float()")
     return _cast(a, dtype), _cast(b, dtype), dtype
 
 

@@ -237,6 +237,8 @@ class Tensor:
     @property
     def mT(self):
         """The last two dims swapped (a batch of transposed matrices); at least 2 dims."""
+        if self.data.ndim == 0:
+            return self         # PyTorch: the identity (deprecated there)
         if self.data.ndim < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices, got a "
                                f"{self.data.ndim}-D tensor; use .T or .reshape first")
@@ -408,6 +410,10 @@ class Tensor:
         return self.div_(other)
 
     # ---- copies and casts ---------------------------------------------------------------------
+    def contiguous(self, memory_format=None):
+        """The same values in C order: self when its data already is, else a copy on the graph."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
     def clone(self):
         """A copy of the data that stays on the graph (gradients flow back to self)."""
         return _ops.Clone.apply(self)
@@ -513,6 +519,24 @@ class Tensor:
         return _ops.abs(self)
 
     # ---- the ops as methods: t.sum() is ad.sum(t) (see autodiff/ops.py for each) -----------------
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        """self * other."""
+        return _ops.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other (true division; PyTorch's rounding modes are not supported here)."""
+        if rounding_mode is not None:
+            raise NotImplementedError(f"div: rounding_mode={rounding_mode!r} is not supported; use true division")
+        return _ops.div(self, other)
+
     def pow(self, exponent):
         """self ** exponent, elementwise."""
         return _ops.pow(self, exponent)

@@ -81,7 +81,9 @@ def test_python_scalars_never_upcast_float32(name):
 def test_tensor_tensor_promotion_follows_pytorch(left, right, expected):
     # PyTorch's rule: the higher category's dtype (numpy: int64 + float32 is float64)
     a, b = ad.tensor(np.ones(2, dtype=left)), ad.tensor(np.ones(2, dtype=right))
-    assert (a + b).dtype == expected and (a * b).dtype == expected and (b - a).dtype == expected
+    assert (a + b).dtype == expected and (a * b).dtype == expected
+    if np.bool_ not in (left, right):      # PyTorch refuses subtraction with a bool tensor
+        assert (b - a).dtype == expected
 
 
 def test_zero_d_tensors_and_numpy_scalars_combine_like_python_scalars():
