@@ -22,8 +22,7 @@ def _normalize_index(index, shape=None):
     items = index if isinstance(index, tuple) else (index,)
     normalized = []
     advanced = False
-    if shape is not None:
-        masks = _mask_positions(items, len(shape))
+    masks = None
     for position, item in enumerate(items):
         if isinstance(item, Tensor):
             item = item.data
@@ -34,6 +33,8 @@ def _normalize_index(index, shape=None):
         if isinstance(item, np.ndarray):
             if item.dtype == np.bool_:
                 if shape is not None:
+                    if masks is None:
+                        masks = _mask_positions(items, len(shape))
                     _check_mask(item, shape, masks[position])
                 normalized.extend(item.nonzero())
                 advanced = True
@@ -346,7 +347,7 @@ def tile(x, dims):
 def setitem(self, index, value):
     """``t[index] = value`` in place (numpy's semantics); on the graph the gradient flows to
     ``value`` at ``index`` and to the old values elsewhere."""
-    index, advanced = _normalize_index(index)
+    index, advanced = _normalize_index(index, self.data.shape)
     mask = np.zeros(self.data.shape, dtype=bool)
     mask[index] = True
 

@@ -41,7 +41,7 @@ def _in(x, dtype):
 
 
 def _reduce_args(x, axis, keepdims, op):
-    return ops._dims(x, axis, bool(keepdims), {}, op)
+    return ops._dims(x, axis, bool(keepdims), {}, op, empty_is_all=False)
 
 
 def np_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):

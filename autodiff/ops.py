@@ -714,9 +714,11 @@ def _product_of_others(x, axes):
     return np.transpose(others.reshape(moved.shape), inverse)
 
 
-def _dims(x, dim, keepdim, aliases, op):
+def _dims(x, dim, keepdim, aliases, op, empty_is_all=True):
     """The reduction axes and keepdims of ``op(x, dim, keepdim, **aliases)``: PyTorch's ``dim`` and
-    ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them)."""
+    ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them). An empty
+    ``dim=()`` reduces every dim, as PyTorch's reductions do (numpy's ``axis=()`` reduces none:
+    ``empty_is_all=False``)."""
     if aliases:
         axis = aliases.pop("axis", None)
         keepdims = aliases.pop("keepdims", None)
@@ -728,6 +730,8 @@ def _dims(x, dim, keepdim, aliases, op):
             dim = axis
         if keepdims is not None:
             keepdim = keepdims
+    if empty_is_all and isinstance(dim, (tuple, list)) and not dim:
+        dim = None
     return _normalize_axis(dim, x.ndim, op), bool(keepdim)
 
 

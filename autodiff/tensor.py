@@ -723,12 +723,12 @@ class Tensor:
 
     def any(self, dim=None, keepdim=False, **aliases):
         """Whether any element (over ``dim``) is non-zero: a bool tensor, off the graph."""
-        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "any")
+        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "any", empty_is_all=False)
         return _wrap(np.asarray(self.data.any(axis=axes, keepdims=keepdim)))
 
     def all(self, dim=None, keepdim=False, **aliases):
         """Whether every element (over ``dim``) is non-zero: a bool tensor, off the graph."""
-        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "all")
+        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "all", empty_is_all=False)
         return _wrap(np.asarray(self.data.all(axis=axes, keepdims=keepdim)))
 
     # ---- numpy interoperability ---------------------------------------------------------------

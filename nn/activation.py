@@ -65,11 +65,12 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """softmax along ``dim`` (PyTorch's name; ``axis=`` is accepted too), default the last axis."""
+    """softmax along ``dim`` (PyTorch's name; ``axis=`` is accepted too); without one, PyTorch's
+    implicit dim (0 for 0-, 1- and 3-d inputs, else 1)."""
 
-    def __init__(self, dim=-1, axis=None):
+    def __init__(self, dim=None, axis=None):
         super().__init__()
-        self.dim = F._axis(dim, axis, "Softmax")
+        self.dim = F._implicit_dim(dim, axis, "Softmax")
 
     def forward(self, x):
         return F.softmax(x, self.dim)
@@ -79,11 +80,11 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """log_softmax along ``dim`` (``axis=`` accepted too), default the last axis."""
+    """log_softmax along ``dim`` (``axis=`` accepted too); without one, as Softmax."""
 
-    def __init__(self, dim=-1, axis=None):
+    def __init__(self, dim=None, axis=None):
         super().__init__()
-        self.dim = F._axis(dim, axis, "LogSoftmax")
+        self.dim = F._implicit_dim(dim, axis, "LogSoftmax")
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)

@@ -38,14 +38,6 @@ def _constant(x, dtype=None):
     return array.astype(dtype, copy=False) if dtype is not None else array
 
 
-def _axis(dim, axis, op):
-    if axis is not None and dim not in (None, -1) and dim != axis:
-        raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
-    if axis is not None:
-        return axis
-    return -1 if dim is None else dim
-
-
 # ---------------------------------------------------------------------------------------------
 # activations
 
@@ -75,14 +67,23 @@ def sigmoid(x):
     return ad.sigmoid(x)
 
 
-def softmax(x, dim=-1, axis=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too)."""
-    return ad.softmax(x, axis=_axis(dim, axis, "softmax"))
+def softmax(x, dim=None, axis=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too). Without a
+    dim, PyTorch's implicit one: 0 for 0-, 1- and 3-d inputs, else 1 (deprecated there: give it)."""
+    return ad.softmax(x, _implicit_dim(dim, axis, "softmax"), dtype=dtype)
 
 
-def log_softmax(x, dim=-1, axis=None):
-    """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably."""
-    return ad.log_softmax(x, axis=_axis(dim, axis, "log_softmax"))
+def log_softmax(x, dim=None, axis=None, dtype=None):
+    """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably; no dim: as softmax."""
+    return ad.log_softmax(x, _implicit_dim(dim, axis, "log_softmax"), dtype=dtype)
+
+
+def _implicit_dim(dim, axis, op):
+    if axis is not None:
+        if dim is not None and dim != axis:
+            raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
+        return axis
+    return dim      # None: ad.softmax's implicit dim, as PyTorch's
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)

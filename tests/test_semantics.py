@@ -747,3 +747,25 @@ def test_a_list_of_sequences_indexes_as_an_index_array_as_numpy():
     x = leaf(data)
     np.testing.assert_array_equal(x[[(0, 1), (1, 2)]].data, data[[(0, 1), (1, 2)]])
     assert x[[(0, 1), (1, 2)]].shape == (2, 2, 4)
+
+
+def test_an_empty_dim_tuple_reduces_every_dim_as_torch_and_none_through_numpy(torch):
+    data = np.random.default_rng(17).standard_normal((2, 3))
+    ours, theirs = both(torch, data)
+    for name in ("sum", "mean", "amax", "var", "std"):
+        assert_same(getattr(ours, name)(dim=()), getattr(theirs, name)(dim=()))
+    assert np.sum(ours, axis=()).shape == (2, 3)            # numpy's axis=(): no reduction
+    assert_same(ours.any(dim=()), theirs.any(dim=()))
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_softmax_modules_without_a_dim_take_torchs_implicit_dim(torch, shape):
+    data = np.random.default_rng(18).standard_normal(shape)
+    ours, theirs = both(torch, data)
+    with pytest.warns(UserWarning):
+        expected = torch.nn.Softmax()(theirs), torch.nn.functional.log_softmax(theirs)
+    assert_same(nn.Softmax()(ours), expected[0])
+    assert_same(F.log_softmax(ours), expected[1])
+    assert repr(nn.Softmax()) == repr(torch.nn.Softmax())
+    # ad.softmax's own default is the last dim (torch.softmax has no default: it raises)
+    np.testing.assert_allclose(ad.softmax(ours).data, torch.softmax(theirs, -1).detach().numpy(), rtol=1e-12)
