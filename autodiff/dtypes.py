@@ -5,9 +5,13 @@ arguments (a device, a dtype, or a tensor whose dtype to take), shared by everyt
 The engine runs on the CPU through numpy, so the one device is ``"cpu"``: naming it is a no-op, as
 in PyTorch code written to run anywhere; any other device is an error that says so.
 """
+from __future__ import annotations
+
 import re
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
            "as_dtype", "check_device", "parse_to", "device", "type_name", "DtypeError", "layer_dtype_error"]
@@ -30,7 +34,7 @@ class DtypeError(RuntimeError, TypeError):
     code expects of a wrong type."""
 
 
-def layer_dtype_error(layer, input_dtype, parameter_dtype):
+def layer_dtype_error(layer: str, input_dtype: object, parameter_dtype: object) -> DtypeError:
     """The error for an input whose dtype is not the layer's parameters', naming both and the
     fixes (PyTorch raises too, rather than computing silently in the wider dtype)."""
     return DtypeError(f"{layer}: the input is {input_dtype} but the layer's parameters are {parameter_dtype}; "
@@ -47,13 +51,13 @@ _TYPE_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "Doubl
 _BY_TYPE_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
 
 
-def type_name(dtype):
+def type_name(dtype: DTypeLike) -> str:
     """PyTorch's type name of a tensor of ``dtype``: ``'torch.FloatTensor'`` for float32 (what
     ``t.type()`` returns, so that code comparing it with PyTorch's names runs unchanged)."""
     return "torch." + _TYPE_NAMES.get(np.dtype(dtype), f"{np.dtype(dtype).name}Tensor")
 
 
-def as_dtype(value, owner):
+def as_dtype(value: DTypeLike, owner: str) -> np.dtype:
     """``value`` (a numpy dtype or type, a name such as ``"float64"``, ``ad.float64``, a
     ``torch.float64``, or a type name such as ``"torch.DoubleTensor"``) as a numpy dtype; a
     TypeError naming ``owner`` otherwise."""
@@ -76,30 +80,30 @@ class Device:
     type = "cpu"
     index = None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "cpu"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "device(type='cpu')"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return str(other) in ("cpu", "cpu:0") if isinstance(other, (str, Device)) or type(other).__name__ == "device" \
             else NotImplemented
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash("cpu")
 
 
 CPU = Device()
 
 
-def device(spec="cpu", index=None):
+def device(spec: object = "cpu", index: int | None = None) -> Device:
     """``ad.device("cpu")``: the CPU (PyTorch's ``torch.device``); any other device raises."""
     check_device(spec if index is None else f"{spec}:{index}", "device")
     return CPU
 
 
-def check_device(device, owner):
+def check_device(device: object, owner: str) -> None:
     """Accept the CPU (``"cpu"``, ``"cpu:0"``, a ``torch.device('cpu')``, None); refuse any other
     device with a RuntimeError naming ``owner``."""
     if device is None:
@@ -113,7 +117,7 @@ def check_device(device, owner):
                            "with numpy; use 'cpu' (a no-op) or leave the device out")
 
 
-def parse_to(args, kwargs, owner):
+def parse_to(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str) -> np.dtype | None:
     """The dtype that ``.to(*args, **kwargs)`` asks for (None when only a device is named), with
     PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, and the
     keywords ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``. Strings name a device when they
