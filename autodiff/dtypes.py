@@ -7,6 +7,7 @@ in PyTorch code written to run anywhere; any other device is an error that says 
 """
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -43,12 +44,12 @@ def layer_dtype_error(layer: str, input_dtype: object, parameter_dtype: object) 
 
 
 # PyTorch's legacy tensor type names (``t.type()``), by dtype
-_TYPE_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+_TYPE_NAMES: dict[np.dtype, str] = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
                np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
                np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
                np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
                np.dtype(np.bool_): "BoolTensor"}
-_BY_TYPE_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+_BY_TYPE_NAME: dict[str, np.dtype] = {name: dtype for dtype, name in _TYPE_NAMES.items()}
 
 
 def type_name(dtype: DTypeLike) -> str:
@@ -86,7 +87,7 @@ class Device:
     def __repr__(self) -> str:
         return "device(type='cpu')"
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> builtins.bool:     # (bool is the dtype here)
         return str(other) in ("cpu", "cpu:0") if isinstance(other, (str, Device)) or type(other).__name__ == "device" \
             else NotImplemented
 
