@@ -33,7 +33,7 @@ from .anomaly import detect_anomaly, AnomalyError
 
 # PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
 from .dtypes import float16, float32, float64, int32, int64, bool, half, double, long  # noqa: E402,A001
-from .dtypes import device  # noqa: E402
+from .dtypes import device, DtypeError  # noqa: E402
 from .creation import from_numpy  # noqa: E402
 from . import return_types  # noqa: E402
 
@@ -52,7 +52,7 @@ __all__ = [
     "from_numpy", "gradcheck", "gradgradcheck", "GradcheckError", "draw_graph", "explain",
     "animate_backward", "save", "load", "functional", "fused", "detect_anomaly", "AnomalyError",
     "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long", "device",
-    "return_types",
+    "DtypeError", "return_types",
 ]
 from ._siblings import sibling_package as _sibling_package  # noqa: E402
 

@@ -66,7 +66,12 @@ def np_mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     x = _as_tensor(a)
     if dtype is None and x.dtype.kind != "f":
         dtype = np.float64
-    return ops.mean(x if dtype is None else _in(x, np.dtype(dtype)), axis, bool(keepdims))
+    if dtype is not None:
+        x = _in(x, np.dtype(dtype))
+    axes, keepdims = _reduce_args(x, axis, keepdims, "mean")
+    count = ops._reduced_count(x.shape, axes)
+    total = ops.apply1(ops.Sum, x, axes, keepdims)
+    return total / count if count else total * np.nan
 
 
 def _np_extremum(reduce, name):

@@ -16,7 +16,7 @@ PyTorch's.
 """
 import numpy as np
 
-from .tensor import get_default_dtype
+from .tensor import _to_array, get_default_dtype
 
 __all__ = ["result_type", "operands", "floating"]
 
@@ -84,6 +84,10 @@ def operands(a, b, cls=None):
     """``(a, b, dtype)``: the two operands of a binary op (arrays or numbers) cast to PyTorch's
     result dtype, and that dtype. An op class that refuses bool operands as PyTorch does says so
     with ``refuses_bool``: ``"operand"`` (subtraction), ``"result"`` (pow of two bools)."""
+    if isinstance(a, (list, tuple)):        # nested lists: a tensor by ad.tensor's rules
+        a = _to_array(a)
+    if isinstance(b, (list, tuple)):
+        b = _to_array(b)
     dtype = result_type(a, b)
     refuses = getattr(cls, "refuses_bool", None)
     if refuses is not None and (dtype == _BOOL if refuses == "result" else _BOOL in (
