@@ -17,9 +17,9 @@ import numpy as np
 from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
 from . import return_types as _return_types
 from .grad_mode import is_grad_enabled
-from .dtypes import DtypeError
+from .dtypes import DtypeError, as_dtype
 from .promotion import result_type
-from .tensor import Tensor, _wrap, _to_array, share_version
+from .tensor import Tensor, _wrap, _to_array, get_default_dtype, share_version
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -739,7 +739,6 @@ def _cast_for(x, dtype, op):
     """x cast to a reduction's ``dtype=`` argument (PyTorch's: the reduction runs in that dtype)."""
     if dtype is None:
         return x
-    from .dtypes import as_dtype
     return x.astype(as_dtype(dtype, op))
 
 
@@ -765,8 +764,8 @@ def _floating_input(x, op):
     """Refuse a bool or integer tensor where PyTorch does (mean, var, std), naming the fix."""
     if x.data.dtype.kind != "f":
         raise DtypeError(f"{op}(): the input is {x.data.dtype}, but {op} needs a floating point tensor "
-                           f"(as PyTorch); convert it first: x.float(){'.' + op + '()'}"
-                           + (f" or {op}(x, dtype=ad.float32)" if op == "mean" else ""))
+                         f"(as PyTorch); convert it first: x.float().{op}()"
+                         + (f" or {op}(x, dtype=ad.float32)" if op == "mean" else ""))
 
 
 def mean(x, dim=None, keepdim=False, *, dtype=None, **aliases):
@@ -1009,7 +1008,6 @@ def _floating(x):
 
 
 def _default_float():
-    from .tensor import get_default_dtype
     return get_default_dtype()
 
 
