@@ -15,6 +15,7 @@ import numpy as np
 
 from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
 from .tensor import Tensor, _wrap, _to_array, share_version
+from . import special as _special
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -373,8 +374,11 @@ class Where(Function):
                 where(cond, 0.0, grad) if need_b else None)
 
 
-def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` else ``y`` (numpy's ``where``, differentiable in x, y)."""
+def where(condition, x=None, y=None):
+    """Elementwise ``x`` where ``condition`` else ``y`` (numpy's ``where``, differentiable in x, y).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: int64 indices per axis."""
+    if x is None and y is None:
+        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(_array(condition)))
     cond = _array(condition)
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond).astype(bool)
@@ -933,18 +937,53 @@ class Row(NamedTuple):
     the values it needs, named by its parameters: ``x`` (the input) and ``out`` (the output) for
     one input, ``a``, ``b`` and ``out`` for two, where it returns a pair. Only what it names is
     saved for the backward. It is written with operations that run on arrays and on Tensors
-    alike (arithmetic, ``np`` ufuncs), so it serves higher-order gradients too.
+    alike (arithmetic, ``np`` ufuncs, ``np.where``), so it serves higher-order gradients too.
+    ``backward=None``: a result off the graph (comparisons, predicates, bitwise ops: bool or
+    integer tensors); the op then takes any operands and keyword arguments.
     ``kinks``: inputs where the derivative is a choice (|x| at 0): the value there is PyTorch's,
     and the tests check it. ``domain``: where the tests draw inputs. ``hint``: what
     ``ad.detect_anomaly`` adds when the gradient is not finite."""
 
     name: str
     forward: object         # arrays in, an array out (a numpy ufunc, usually)
-    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair
+    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair; None
     doc: str
     kinks: tuple = ()
     domain: tuple = (-3.0, 3.0)
     hint: str = ""
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _integers_kept(rounding):
+    """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
+    is that tensor; numpy's would be float64)."""
+    return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
+
+
+def _sign(x):
+    """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
+    return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
+
+
+def _xlogy(a, b):
+    """a * log(b), 0 where a == 0 unless b is nan (PyTorch's xlogy)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
+
+
+def _no_derivative(name):
+    def backward(g, a, b):
+        raise RuntimeError(f"{name} has no derivative (nor has PyTorch's); detach its operands, or use "
+                           f"a differentiable form such as floor(a / b)")
+    return backward
+
+
+def _zero(g):
+    """The gradient of a piecewise-constant op (floor, sign...): zeros, as PyTorch's."""
+    return g * 0
 
 
 ELEMENTWISE = (
@@ -960,7 +999,95 @@ ELEMENTWISE = (
     Row("abs", np.abs, lambda g, x: g * np.sign(x), "|x|, elementwise (derivative 0 at 0).", kinks=(0.0,)),
     Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
     Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
+    Row("tan", np.tan, lambda g, out: g * (1 + out * out), "Tangent, elementwise.", domain=(-1.4, 1.4)),
+    Row("asin", np.arcsin, lambda g, x: g / np.sqrt(1 - x * x), "Inverse sine, elementwise.",
+        domain=(-0.95, 0.95), hint="asin'(x) = 1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("acos", np.arccos, lambda g, x: -g / np.sqrt(1 - x * x), "Inverse cosine, elementwise.",
+        domain=(-0.95, 0.95), hint="acos'(x) = -1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("atan", np.arctan, lambda g, x: g / (1 + x * x), "Inverse tangent, elementwise."),
+    Row("sinh", np.sinh, lambda g, x: g * np.cosh(x), "Hyperbolic sine, elementwise."),
+    Row("cosh", np.cosh, lambda g, x: g * np.sinh(x), "Hyperbolic cosine, elementwise."),
+    Row("asinh", np.arcsinh, lambda g, x: g / np.sqrt(x * x + 1), "Inverse hyperbolic sine, elementwise."),
+    Row("acosh", np.arccosh, lambda g, x: g / np.sqrt(x * x - 1), "Inverse hyperbolic cosine (x >= 1).",
+        domain=(1.1, 5.0), hint="acosh'(x) = 1/sqrt(x^2 - 1) is infinite at x = 1."),
+    Row("atanh", np.arctanh, lambda g, x: g / (1 - x * x), "Inverse hyperbolic tangent (|x| < 1).",
+        domain=(-0.95, 0.95), hint="atanh'(x) = 1/(1 - x^2) is infinite at x = +-1."),
+    Row("log2", np.log2, lambda g, x: g / (x * _LN2), "Base-2 logarithm, elementwise.", domain=(0.1, 5.0),
+        hint="log2'(x) = 1/(x ln 2) is infinite at x = 0."),
+    Row("log10", np.log10, lambda g, x: g / (x * _LN10), "Base-10 logarithm, elementwise.",
+        domain=(0.1, 5.0), hint="log10'(x) = 1/(x ln 10) is infinite at x = 0."),
+    Row("exp2", np.exp2, lambda g, out: g * out * _LN2, "2 ** x, elementwise."),
+    Row("expm1", np.expm1, lambda g, out: g * (out + 1), "e ** x - 1, elementwise, accurate for small x."),
+    Row("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, out: -0.5 * g * out * out * out,
+        "1 / sqrt(x), elementwise.", domain=(0.1, 5.0), hint="rsqrt'(x) = -x^(-3/2)/2 is infinite at x = 0."),
+    Row("reciprocal", lambda x: 1 / x, lambda g, out: -g * out * out, "1 / x, elementwise.",
+        domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
+    Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
+    Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
+    Row("sgn", _sign, _zero, "The sign of x (PyTorch's sgn: sign for real tensors); gradient 0.", kinks=(0.0,)),
+    Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
+        "rint); gradient 0. ``ad.round(x, decimals=n)`` rounds to n decimals.", kinks=(0.5,)),
+    Row("trunc", _integers_kept(np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("fix", _integers_kept(np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
+    Row("frac", lambda x: x - np.trunc(x), lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
+        kinks=(1.0,)),
+    Row("erf", _special.erf, lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),
+    Row("erfc", _special.erfc, lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "1 - erf(x), elementwise, accurate for large x."),
+    # two inputs: each gradient has the broadcast shape (the engine sums it back)
+    Row("atan2", np.arctan2, lambda g, a, b: _atan2_grads(g, a, b), "The angle of (b, a): atan(a / b) "
+        "in the right quadrant, elementwise. At a = b = 0 the gradients are 0 (PyTorch).", kinks=(0.0,)),
+    Row("hypot", np.hypot, lambda g, a, b, out: (g * a / out, g * b / out),
+        "sqrt(a^2 + b^2), elementwise, without overflow (gradient nan at 0, 0 as PyTorch)."),
+    Row("logaddexp", np.logaddexp, lambda g, a, b: (g / (1 + np.exp(b - a)), g / (1 + np.exp(a - b))),
+        "log(exp(a) + exp(b)), elementwise, computed stably."),
+    Row("logaddexp2", np.logaddexp2, lambda g, a, b: (g / (1 + np.exp2(b - a)), g / (1 + np.exp2(a - b))),
+        "log2(2^a + 2^b), elementwise, computed stably."),
+    Row("xlogy", _xlogy, lambda g, a, b: (g * _xlogy(a != 0, b), g * a / b),
+        "a * log(b), and 0 where a = 0 (unless b is nan), elementwise.", domain=(0.1, 3.0)),
+    Row("fmod", np.fmod, lambda g, a, b: (g, -g * np.trunc(a / b)),
+        "C's remainder of a / b, with the sign of a (PyTorch's fmod), elementwise.", domain=(0.3, 3.0)),
+    Row("remainder", np.remainder, lambda g, a, b: (g, -g * np.floor(a / b)),
+        "Python's a % b, with the sign of b (PyTorch's remainder), elementwise.", domain=(0.3, 3.0)),
+    Row("floor_divide", np.floor_divide, _no_derivative("floor_divide"),
+        "floor(a / b), elementwise (``a // b``); no derivative, as in PyTorch.", domain=(0.3, 3.0)),
+    # off the graph: bool or integer results
+    *(Row(name, forward, None, doc) for name, forward, doc in (
+        ("eq", np.equal, "a == b, elementwise (bool)."), ("ne", np.not_equal, "a != b (bool)."),
+        ("lt", np.less, "a < b (bool)."), ("le", np.less_equal, "a <= b (bool)."),
+        ("gt", np.greater, "a > b (bool)."), ("ge", np.greater_equal, "a >= b (bool)."),
+        ("logical_and", np.logical_and, "a and b, elementwise (bool)."),
+        ("logical_or", np.logical_or, "a or b, elementwise (bool)."),
+        ("logical_xor", np.logical_xor, "a xor b, elementwise (bool)."),
+        ("logical_not", np.logical_not, "not x, elementwise (bool)."),
+        ("bitwise_and", np.bitwise_and, "a & b on integer or bool tensors."),
+        ("bitwise_or", np.bitwise_or, "a | b on integer or bool tensors."),
+        ("bitwise_xor", np.bitwise_xor, "a ^ b on integer or bool tensors."),
+        ("bitwise_not", np.invert, "~x on integer or bool tensors."),
+        ("bitwise_left_shift", np.left_shift, "a << b on integer tensors."),
+        ("bitwise_right_shift", np.right_shift, "a >> b on integer tensors."),
+        ("isnan", np.isnan, "x is nan (bool)."), ("isinf", np.isinf, "x is +-inf (bool)."),
+        ("isfinite", np.isfinite, "x is neither inf nor nan (bool)."),
+        ("isposinf", np.isposinf, "x is +inf (bool)."), ("isneginf", np.isneginf, "x is -inf (bool)."),
+        ("signbit", np.signbit, "The sign bit of x is set (True for -0.0), bool."),
+        ("isclose", np.isclose, "|a - b| <= atol + rtol |b| (``rtol=1e-05, atol=1e-08, equal_nan=False``), "
+                                "elementwise (bool)."),
+    )),
 )
+# PyTorch's other names of the same ops
+ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2", "arcsinh": "asinh",
+           "arccosh": "acosh", "arctanh": "atanh", "absolute": "abs", "negative": "neg",
+           "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne"}
+
+
+def _atan2_grads(g, a, b):
+    squares = a * a + b * b
+    # at the origin both numerators are 0: dividing them by 1 gives PyTorch's zeros there
+    scale = g / np.where(squares == 0, 1, squares)
+    return scale * b, -scale * a
 
 
 def _elementwise_class(row):
@@ -1018,17 +1145,34 @@ def _elementwise_class(row):
 def _declare(row):
     """Make the class and the ``ad.`` function of a table row (also the Tensor method: see
     ELEMENTWISE_METHODS)."""
-    cls = _elementwise_class(row)
-    two_inputs = "a" in inspect.signature(row.backward).parameters
-    op = (binary_op if two_inputs else unary_op)(cls, row.name, row.doc)
-    globals()[cls.__name__] = cls
+    if row.backward is None:
+        op = _off_graph(row)
+    else:
+        cls = _elementwise_class(row)
+        two_inputs = "a" in inspect.signature(row.backward).parameters
+        op = (binary_op if two_inputs else unary_op)(cls, row.name, row.doc)
+        globals()[cls.__name__] = cls
     globals()[row.name] = op
+    return op
+
+
+def _off_graph(row):
+    """The function of a row without a derivative: numpy on the operands' arrays, a tensor off the graph."""
+    run = row.forward
+
+    def op(*operands, **options):
+        return _wrap(np.asarray(run(*(_array(x) for x in operands), **options)))
+
+    op.__name__ = op.__qualname__ = row.name
+    op.__doc__ = row.doc
     return op
 
 
 # the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
 ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu,
                        **{row.name: _declare(row) for row in ELEMENTWISE}}
+ELEMENTWISE_METHODS.update({alias: ELEMENTWISE_METHODS[name] for alias, name in ALIASES.items()})
+globals().update({alias: ELEMENTWISE_METHODS[alias] for alias in ALIASES})
 
 
 def maximum(a, b):
@@ -1064,7 +1208,8 @@ div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
 # the Tensor operators that are these functions themselves (attached in tensor.py)
-OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg}
+OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
+             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": ELEMENTWISE_METHODS["floor_divide"]}
 
 
 # ---------------------------------------------------------------------------------------------
