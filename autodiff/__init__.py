@@ -74,6 +74,41 @@ from .dtypes import float16, float32, float64, int32, int64, bool, half, double,
 from ._siblings import sibling_package as _sibling_package  # noqa: E402
 
 
+# the public names (the vocabulary's families are in autodiff/ops.py's table, pointwise.py, scans.py,
+# gathering.py, shapes.py, contractions.py and linalg.py)
+__all__ = [
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "name_scope", "tensor", "Tensor",
+    "set_default_dtype", "get_default_dtype", "Function", "Elementwise", "backward", "grad",
+    "unbroadcast", "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "tanh",
+    "sigmoid", "relu", "abs", "sin", "cos", "maximum", "minimum", "clip", "clamp", "where", "matmul",
+    "sum", "mean", "max", "min", "amax", "amin", "var", "std", "prod", "argmax", "argmin", "reshape",
+    "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "broadcast_to",
+    "flatten", "logsumexp", "softmax", "log_softmax", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "asinh", "acosh", "atanh", "log2", "log10", "exp2", "expm1", "rsqrt", "reciprocal", "square",
+    "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "erf", "erfc", "atan2", "hypot",
+    "logaddexp", "logaddexp2", "xlogy", "fmod", "remainder", "floor_divide", "eq", "ne", "lt", "le",
+    "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "isnan", "isinf",
+    "isfinite", "isposinf", "isneginf", "signbit", "isclose", "arcsin", "arccos", "arctan", "arctan2",
+    "arcsinh", "arccosh", "arctanh", "absolute", "negative", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "round", "lerp", "nan_to_num", "allclose", "equal", "concatenate", "cat",
+    "stack", "split", "pad", "repeat", "tile", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+    "sort", "argsort", "msort", "topk", "kthvalue", "median", "gather", "take_along_dim",
+    "index_select", "masked_fill", "masked_select", "scatter", "scatter_add", "scatter_reduce",
+    "index_add", "nonzero", "bincount", "unique", "flip", "fliplr", "flipud", "roll", "rot90", "tril",
+    "triu", "diag", "diagonal", "diag_embed", "trace", "chunk", "unbind", "expand", "expand_as",
+    "unflatten", "movedim", "moveaxis", "narrow", "atleast_1d", "atleast_2d", "atleast_3d", "vstack",
+    "row_stack", "hstack", "dstack", "column_stack", "tensor_split", "array_split", "meshgrid",
+    "broadcast_tensors", "broadcast_shapes", "cartesian_prod", "einsum", "tensordot", "outer", "ger",
+    "inner", "kron", "cross", "norm", "cdist", "det", "inverse", "slogdet", "logdet", "zeros", "ones",
+    "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like", "ones_like", "full_like",
+    "rand_like", "randn_like", "manual_seed", "default_generator", "gradcheck", "gradgradcheck",
+    "GradcheckError", "draw_graph", "explain", "animate_backward", "save", "load", "detect_anomaly",
+    "AnomalyError", "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
+    "functional", "fused", "linalg", "nn", "optim",
+]
+
+
 def __getattr__(name):
     """``ad.nn`` and ``ad.optim``: the top-level ``nn`` and ``optim`` packages, imported on first
     use (they import autodiff, so autodiff cannot import them at load). Raises ImportError naming

@@ -503,3 +503,22 @@ from .spatial import (  # noqa: E402
 from .spatial import __all__ as _spatial_names  # noqa: E402
 
 __all__ += _spatial_names
+
+# ---------------------------------------------------------------------------------------------
+# the vocabulary of custom losses: more activations, distances and lookups, margin and likelihood
+# losses (nn/functional_activations.py, functional_layers.py, functional_losses.py)
+
+from .functional_activations import (  # noqa: E402
+    softplus, logsigmoid, silu, mish, elu, selu, celu, hardtanh, relu6, hardswish, hardsigmoid, softsign,
+    tanhshrink, softshrink, hardshrink, glu, softmin, prelu,
+)
+from .functional_layers import normalize, cosine_similarity, pairwise_distance, embedding, bilinear, one_hot  # noqa: E402
+from .functional_losses import (  # noqa: E402
+    kl_div, soft_margin_loss, multilabel_soft_margin_loss, margin_ranking_loss, hinge_embedding_loss,
+    cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss, poisson_nll_loss,
+    gaussian_nll_loss, multi_margin_loss,
+)
+from . import functional_activations as _activations, functional_layers as _layers  # noqa: E402
+from . import functional_losses as _losses  # noqa: E402
+
+__all__ += _activations.__all__ + _layers.__all__ + _losses.__all__
