@@ -174,6 +174,10 @@ class _SignLogAbsDet(tuple):
 # norms
 
 
+def _reduced(shape, axes):
+    return () if axes is None else tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
 def _masked_root(total, power):
     """total ** (1 / power), with gradient 0 where total is 0 (not the inf of the root's slope)."""
     zero = total.data == 0
@@ -201,8 +205,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
         return sum(abs(x), axes, keepdim)
     if ord == 2:
         return _masked_root(sum(x * x, axes, keepdim), 2)
-    if ord < 0:
-        return sum(abs(x) ** ord, axes, keepdim) ** (1.0 / ord)
+    if ord < 0:     # 0 where an element is 0, with gradient 0 there (x replaced by 1 in those slices)
+        with np.errstate(divide="ignore"):
+            zero = np.isinf((np.abs(x.data) ** ord).sum(axis=axes, keepdims=True))
+        safe = where(zero, 1.0, x)
+        return where(zero if keepdim else zero.reshape(_reduced(x.shape, axes)), 0.0,
+                     sum(abs(safe) ** ord, axes, keepdim) ** (1.0 / ord))
     nonzero = x.data != 0
     powered = where(nonzero, abs(where(nonzero, x, 1.0)) ** ord, 0.0)
     return _masked_root(sum(powered, axes, keepdim), ord)

@@ -113,12 +113,12 @@ class LogCumSumExp(Function):
         x, out = ctx.saved_tensors
         axis = ctx.axis
         lowest = np.finfo(x.dtype).min
-        with np.errstate(divide="ignore"):
-            log_size = np.log(np.abs(grad))
         parts = []
-        for side in (grad > 0, grad < 0):
-            scaled = np.where(side, log_size, lowest) - out
-            parts.append(np.exp(_flip(LogCumSumExp.apply(_flip(scaled, axis), axis), axis) + x))
+        with np.errstate(divide="ignore", over="ignore"):    # log(0) and lowest - out: -inf, as meant
+            log_size = np.log(np.abs(grad))
+            for side in (grad > 0, grad < 0):
+                scaled = np.where(side, log_size, lowest) - out
+                parts.append(np.exp(_flip(LogCumSumExp.apply(_flip(scaled, axis), axis), axis) + x))
         return parts[0] - parts[1], None
 
 
