@@ -127,8 +127,8 @@ def main(quick=True):
     scores = embeddings(6, 5)
     smoothed = np.full((6, 5), 0.1 / 5) + 0.9 * np.eye(5)[labels]
     entropy = -(smoothed * np.log(smoothed)).sum(axis=1).mean()
-    kl_is_ce_minus_entropy = abs(kl_label_smoothing(scores, labels).item() - (
-        F.cross_entropy(scores, labels, label_smoothing=0.1).item() - entropy)) < 1e-12
+    kl_is_ce_minus_entropy = bool(abs(kl_label_smoothing(scores, labels).item() - (
+        F.cross_entropy(scores, labels, label_smoothing=0.1).item() - entropy)) < 1e-12)
 
     points, labels = make_data(256 if quick else 2048, rng)
     x = ad.tensor(points, dtype="float32")
