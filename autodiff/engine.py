@@ -352,7 +352,12 @@ def _run_plain(grads, retain_graph, leaves):
             _check_versions(node)
         following = node._straight
         if following is not None and g is not None:
-            input_grads = node.backward(node, g)
+            try:
+                input_grads = node.backward(node, g)
+            except Exception:
+                if run is not None:     # a gradient of the wrong shape may be the cause: say so
+                    _end_run(run, run_grad, None, True)
+                raise
             gi = input_grads[0] if type(input_grads) is tuple else input_grads
             if type(gi) is ndarray and following.uses == 1:    # straight on
                 if run is None:
@@ -422,9 +427,13 @@ def _run_plain(grads, retain_graph, leaves):
 
 def _end_run(run, entering, leaving, retain_graph):
     """The end of a run of elementwise nodes (see ``_run_plain``): check that the gradient
-    ``leaving`` it has the shape and dtype of the one ``entering`` it, then free its nodes.
-    Returns None (no run any more)."""
-    if leaving.shape != entering.shape or leaving.dtype != entering.dtype:
+    ``leaving`` it (None: unknown, check every node) has the shape and dtype of the one
+    ``entering`` it, then free its nodes. Returns None (no run any more).
+
+    Checked once per run, a gradient of the wrong shape that numpy broadcasts back to the right
+    one inside the run (a backward returning ``g.sum()``) goes unnoticed; every other broken
+    promise raises, naming the node."""
+    if leaving is None or leaving.shape != entering.shape or leaving.dtype != entering.dtype:
         g = entering        # find the node that broke the promise: walk the run again
         for node in run:
             gi = node.backward(node, g)

@@ -48,7 +48,7 @@ The node (the instance ``apply`` makes, which is also forward's ``ctx``) holds, 
 ``saved_sources``   per saved array: its input tensor, ``_OUTPUT``, or None (a constant)
 ``epoch``           the in-place epoch when the node saved an input or the output; the engine
                     checks their versions only if an in-place op came later (``_UNCHECKED``:
-                    nothing to check)
+                    nothing to check; ``engine._FREED``: freed by a backward)
 ``uses``            how many recorded nodes consume this node's output (counted as they are made)
 ``_straight``       input 0's node when it is the only input on the graph and elementwise
                     (``_SAME``): the plain walk goes straight on to it; None otherwise
@@ -58,8 +58,11 @@ The node (the instance ``apply`` makes, which is also forward's ``ctx``) holds, 
 
 A class's promise, ``Elementwise``: forward's output has the broadcast shape of its array
 operands and their result dtype, and backward returns, for each input, a gradient of the output's
-shape and dtype. The engine then skips fitting those gradients, and checks the promise on every
-path (``engine._broken_promise``).
+shape and dtype. The engine then skips fitting those gradients, and checks the promise whichever
+way the op was called (``engine._input_gradient`` and ``engine._end_run``).
+
+The engine's names above (and ``hooks``, ``retained``, ``special``, ``trace``) are reserved on
+``ctx``; ``forward`` may set any other attribute for its backward, as in PyTorch.
 """
 import gc
 import threading
