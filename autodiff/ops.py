@@ -938,15 +938,13 @@ class Row(NamedTuple):
     one input, ``a``, ``b`` and ``out`` for two, where it returns a pair. Only what it names is
     saved for the backward. It is written with operations that run on arrays and on Tensors
     alike (arithmetic, ``np`` ufuncs, ``np.where``), so it serves higher-order gradients too.
-    ``backward=None``: a result off the graph (comparisons, predicates, bitwise ops: bool or
-    integer tensors); the op then takes any operands and keyword arguments.
     ``kinks``: inputs where the derivative is a choice (|x| at 0): the value there is PyTorch's,
     and the tests check it. ``domain``: where the tests draw inputs. ``hint``: what
     ``ad.detect_anomaly`` adds when the gradient is not finite."""
 
     name: str
     forward: object         # arrays in, an array out (a numpy ufunc, usually)
-    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair; None
+    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair
     doc: str
     kinks: tuple = ()
     domain: tuple = (-3.0, 3.0)
@@ -972,13 +970,6 @@ def _xlogy(a, b):
     """a * log(b), 0 where a == 0 unless b is nan (PyTorch's xlogy)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
-
-
-def _no_derivative(name):
-    def backward(g, a, b):
-        raise RuntimeError(f"{name} has no derivative (nor has PyTorch's); detach its operands, or use "
-                           f"a differentiable form such as floor(a / b)")
-    return backward
 
 
 def _zero(g):
@@ -1025,7 +1016,6 @@ ELEMENTWISE = (
         domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
     Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
     Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
-    Row("sgn", _sign, _zero, "The sign of x (PyTorch's sgn: sign for real tensors); gradient 0.", kinks=(0.0,)),
     Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
     Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
     Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
@@ -1053,35 +1043,52 @@ ELEMENTWISE = (
         "C's remainder of a / b, with the sign of a (PyTorch's fmod), elementwise.", domain=(0.3, 3.0)),
     Row("remainder", np.remainder, lambda g, a, b: (g, -g * np.floor_divide(_array(a), _array(b))),
         "Python's a % b, with the sign of b (PyTorch's remainder), elementwise.", domain=(0.3, 3.0)),
-    Row("floor_divide", np.floor_divide, _no_derivative("floor_divide"),
-        "floor(a / b), elementwise (``a // b``); no derivative, as in PyTorch.", domain=(0.3, 3.0)),
-    # off the graph: bool or integer results
-    *(Row(name, forward, None, doc) for name, forward, doc in (
-        ("eq", np.equal, "a == b, elementwise (bool)."), ("ne", np.not_equal, "a != b (bool)."),
-        ("lt", np.less, "a < b (bool)."), ("le", np.less_equal, "a <= b (bool)."),
-        ("gt", np.greater, "a > b (bool)."), ("ge", np.greater_equal, "a >= b (bool)."),
-        ("logical_and", np.logical_and, "a and b, elementwise (bool)."),
-        ("logical_or", np.logical_or, "a or b, elementwise (bool)."),
-        ("logical_xor", np.logical_xor, "a xor b, elementwise (bool)."),
-        ("logical_not", np.logical_not, "not x, elementwise (bool)."),
-        ("bitwise_and", np.bitwise_and, "a & b on integer or bool tensors."),
-        ("bitwise_or", np.bitwise_or, "a | b on integer or bool tensors."),
-        ("bitwise_xor", np.bitwise_xor, "a ^ b on integer or bool tensors."),
-        ("bitwise_not", np.invert, "~x on integer or bool tensors."),
-        ("bitwise_left_shift", np.left_shift, "a << b on integer tensors."),
-        ("bitwise_right_shift", np.right_shift, "a >> b on integer tensors."),
-        ("isnan", np.isnan, "x is nan (bool)."), ("isinf", np.isinf, "x is +-inf (bool)."),
-        ("isfinite", np.isfinite, "x is neither inf nor nan (bool)."),
-        ("isposinf", np.isposinf, "x is +inf (bool)."), ("isneginf", np.isneginf, "x is -inf (bool)."),
-        ("signbit", np.signbit, "The sign bit of x is set (True for -0.0), bool."),
-        ("isclose", np.isclose, "|a - b| <= atol + rtol |b| (``rtol=1e-05, atol=1e-08, equal_nan=False``), "
-                                "elementwise (bool)."),
-    )),
 )
+
+
+class FloorDivide(Function):
+    """floor(a / b), elementwise (``a // b``). It has no derivative (nor has PyTorch's): its
+    backward raises, so a loss that goes through it fails loudly rather than losing a term."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("floor_divide has no derivative (nor has PyTorch's); detach its operands, or use a "
+                           "differentiable form such as floor(a / b) if a zero gradient is meant")
+
+
+# elementwise ops without a derivative: numpy on the operands' arrays, bool or integer tensors off
+# the graph (comparisons, predicates, logical and bitwise ops): (name, forward, docstring)
+OFF_GRAPH = (
+    ("eq", np.equal, "a == b, elementwise (bool)."), ("ne", np.not_equal, "a != b (bool)."),
+    ("lt", np.less, "a < b (bool)."), ("le", np.less_equal, "a <= b (bool)."),
+    ("gt", np.greater, "a > b (bool)."), ("ge", np.greater_equal, "a >= b (bool)."),
+    ("logical_and", np.logical_and, "a and b, elementwise (bool)."),
+    ("logical_or", np.logical_or, "a or b, elementwise (bool)."),
+    ("logical_xor", np.logical_xor, "a xor b, elementwise (bool)."),
+    ("logical_not", np.logical_not, "not x, elementwise (bool)."),
+    ("bitwise_and", np.bitwise_and, "a & b on integer or bool tensors."),
+    ("bitwise_or", np.bitwise_or, "a | b on integer or bool tensors."),
+    ("bitwise_xor", np.bitwise_xor, "a ^ b on integer or bool tensors."),
+    ("bitwise_not", np.invert, "~x on integer or bool tensors."),
+    ("bitwise_left_shift", np.left_shift, "a << b on integer tensors."),
+    ("bitwise_right_shift", np.right_shift, "a >> b on integer tensors."),
+    ("isnan", np.isnan, "x is nan (bool)."), ("isinf", np.isinf, "x is +-inf (bool)."),
+    ("isfinite", np.isfinite, "x is neither inf nor nan (bool)."),
+    ("isposinf", np.isposinf, "x is +inf (bool)."), ("isneginf", np.isneginf, "x is -inf (bool)."),
+    ("signbit", np.signbit, "The sign bit of x is set (True for -0.0), bool."),
+    ("isclose", np.isclose, "|a - b| <= atol + rtol |b| (``rtol=1e-05, atol=1e-08, equal_nan=False``), "
+                            "elementwise (bool)."),
+)
+
 # PyTorch's other names of the same ops
 ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2", "arcsinh": "asinh",
            "arccosh": "acosh", "arctanh": "atanh", "absolute": "abs", "negative": "neg",
-           "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne"}
+           "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne",
+           "sgn": "sign"}      # (sgn differs from sign for complex tensors only)
 
 
 def _atan2_grads(g, a, b):
@@ -1146,32 +1153,30 @@ def _elementwise_class(row):
 def _declare(row):
     """Make the class and the ``ad.`` function of a table row (also the Tensor method: see
     ELEMENTWISE_METHODS)."""
-    if row.backward is None:
-        op = _off_graph(row)
-    else:
-        cls = _elementwise_class(row)
-        two_inputs = "a" in inspect.signature(row.backward).parameters
-        op = (binary_op if two_inputs else unary_op)(cls, row.name, row.doc)
-        globals()[cls.__name__] = cls
+    cls = _elementwise_class(row)
+    two_inputs = "a" in inspect.signature(row.backward).parameters
+    op = (binary_op if two_inputs else unary_op)(cls, row.name, row.doc)
+    globals()[cls.__name__] = cls
     globals()[row.name] = op
     return op
 
 
-def _off_graph(row):
-    """The function of a row without a derivative: numpy on the operands' arrays, a tensor off the graph."""
-    run = row.forward
-
+def _off_graph(name, run, doc):
+    """The function of an OFF_GRAPH entry: numpy on the operands' arrays, a tensor off the graph."""
     def op(*operands, **options):
         return _wrap(np.asarray(run(*(_array(x) for x in operands), **options)))
 
-    op.__name__ = op.__qualname__ = row.name
-    op.__doc__ = row.doc
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    globals()[name] = op
     return op
 
 
 # the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
-ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-                       **{row.name: _declare(row) for row in ELEMENTWISE}}
+floor_divide = binary_op(FloorDivide, "floor_divide", FloorDivide.__doc__)
+ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu, "floor_divide": floor_divide,
+                       **{row.name: _declare(row) for row in ELEMENTWISE},
+                       **{name: _off_graph(name, run, doc) for name, run, doc in OFF_GRAPH}}
 ELEMENTWISE_METHODS.update({alias: ELEMENTWISE_METHODS[name] for alias, name in ALIASES.items()})
 globals().update({alias: ELEMENTWISE_METHODS[alias] for alias in ALIASES})
 
@@ -1210,7 +1215,7 @@ div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 # the Tensor operators that are these functions themselves (attached in tensor.py)
 OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
-             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": ELEMENTWISE_METHODS["floor_divide"]}
+             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": floor_divide}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1221,6 +1226,7 @@ _UFUNCS = {
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
     np.matmul: matmul, np.square: lambda x: pow(x, 2),
     **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
+    np.floor_divide: floor_divide,
 }
 # ufuncs whose result carries no gradient (piecewise constant or not floating): computed on the data
 _CONSTANT_UFUNCS = {
