@@ -5,9 +5,13 @@ arguments (a device, a dtype, or a tensor whose dtype to take), shared by everyt
 The engine runs on the CPU through numpy, so the one device is ``"cpu"``: naming it is a no-op, as
 in PyTorch code written to run anywhere; any other device is an error that says so.
 """
+from __future__ import annotations
+
 import re
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
            "as_dtype", "check_device", "parse_to"]
@@ -24,7 +28,7 @@ _DEVICE = re.compile(r"(cpu|cuda|mps|xpu|xla|meta|hip|ipu|hpu|mtia|maia|ve|fpga|
                      r"opencl|ideep|privateuseone)(:\d+)?\Z")
 
 
-def as_dtype(value, owner):
+def as_dtype(value: DTypeLike, owner: str) -> np.dtype:
     """``value`` (a numpy dtype or type, a name such as ``"float64"``, ``ad.float64``, or a
     ``torch.float64``) as a numpy dtype; a TypeError naming ``owner`` otherwise."""
     text = str(value)
@@ -37,7 +41,7 @@ def as_dtype(value, owner):
                         "a name such as 'float64'") from None
 
 
-def check_device(device, owner):
+def check_device(device: object, owner: str) -> None:
     """Accept the CPU (``"cpu"``, ``"cpu:0"``, a ``torch.device('cpu')``, None); refuse any other
     device with a RuntimeError naming ``owner``."""
     if device is None:
@@ -51,7 +55,7 @@ def check_device(device, owner):
                            "with numpy; use 'cpu' (a no-op) or leave the device out")
 
 
-def parse_to(args, kwargs, owner):
+def parse_to(args: tuple[Any, ...], kwargs: dict[str, Any], owner: str) -> np.dtype | None:
     """The dtype that ``.to(*args, **kwargs)`` asks for (None when only a device is named), with
     PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, and the
     keywords ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``. Strings name a device when they

@@ -1,9 +1,11 @@
 """SGD: stochastic gradient descent with optional (Nesterov) momentum."""
-from typing import NamedTuple
+from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, Params, Scratch, check_number
 
 __all__ = ["SGD"]
 
@@ -59,14 +61,15 @@ class SGD(Optimizer):
     tensor([ 0.8, -1.6], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
-        self._prepared = {}     # id(group) -> (hyper-parameters, what _prepare_group made of them)
+        # id(group) -> (hyper-parameters, what _prepare_group made of them)
+        self._prepared: dict[int, tuple[tuple[Any, ...], _Options]] = {}
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         check_number(group, "lr", "SGD", hint="pass a non-negative learning rate such as lr=0.01")
         check_number(group, "momentum", "SGD", hint="use momentum=0 for none, or e.g. momentum=0.9")
         check_number(group, "dampening", "SGD", hint="use dampening=0 (the default)")
@@ -78,7 +81,7 @@ class SGD(Optimizer):
 
     wants_scratch = False   # the common cases below need no work arrays
 
-    def _prepare_group(self, group):
+    def _prepare_group(self, group: dict[str, Any]) -> _Options:
         hyper = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
                  group["nesterov"], group["maximize"])
         cached = self._prepared.get(id(group))
@@ -95,7 +98,8 @@ class SGD(Optimizer):
             self._prepared.pop(id(group), None)
         return options
 
-    def _update(self, param, grad, state, options, scratch):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], options: _Options,
+                scratch: Scratch | None) -> None:
         dtype = param.dtype
         if options.common and grad.dtype == dtype:
             # the common cases, with fewer calls; the same operations as below, so the same values
