@@ -3,8 +3,8 @@ scatter-add, and whose scatter-add's backward is a gather again), ``where`` and 
 so first and second derivatives come free. Also the ops without a gradient that go with them:
 nonzero, one_hot, bincount, unique.
 
-``index`` arguments are integer tensors or arrays; like PyTorch, an index out of range raises
-(negative indices are refused by gather and scatter, accepted by index_select as PyTorch does not).
+``index`` arguments are integer tensors or arrays; as in PyTorch, an index out of range (or
+negative) raises an IndexError naming the op, the index and the size.
 """
 import numpy as np
 
@@ -31,9 +31,9 @@ def _dim(x, dim, op):
 def _along(index, dim):
     """The numpy index that reads ``x[i0, .., index[i0, .., id, ..], ..]`` for every position of
     ``index`` (PyTorch's gather rule): open grids on every axis but ``dim``."""
-    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)]) if index.ndim > 1 else [None]
-    if index.ndim == 1:
+    if index.ndim <= 1:
         return (index,)
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
     grids[dim] = index
     return tuple(grids)
 
@@ -53,10 +53,11 @@ def _check_gather(x_shape, index, dim, op, other="input"):
                          f"indices must be in [0, {size - 1}]")
 
 
-def gather(input, dim, index):
+def gather(input, dim, index, sparse_grad=False):
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on): (index's shape) out, values of
     ``input`` picked along ``dim``. index has input's number of dimensions and is no larger off
-    ``dim``. The gradient scatter-adds into the picked positions (repeats accumulate)."""
+    ``dim``. The gradient scatter-adds into the picked positions (repeats accumulate; it is
+    dense whatever ``sparse_grad`` says)."""
     input = _as_tensor(input)
     dim = _dim(input, dim, "gather")
     index = _indices(index, "gather")

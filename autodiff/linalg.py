@@ -6,6 +6,7 @@ det, inv, solve and slogdet are Functions (numpy's LAPACK in forward); their bac
 written with inv/solve/matmul that run on arrays and, under create_graph, on Tensors.
 """
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from .ops import _as_tensor, _normalize_axis, abs, amax, amin, log, matmul, resh
 from .tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross"]
+
+slogdet_result = namedtuple("slogdet", "sign logabsdet")     # PyTorch's torch.return_types.slogdet
 
 
 def _square_matrices(A, op):
@@ -141,7 +144,7 @@ def slogdet(A):
     log |det| differentiable (its gradient A^-T; -inf for a singular matrix)."""
     A = _square_matrices(A, "slogdet")
     sign = Tensor(np.linalg.slogdet(A.data)[0])
-    return _SignLogAbsDet(sign, LogAbsDet.apply(A))
+    return slogdet_result(sign, LogAbsDet.apply(A))
 
 
 def solve(A, B, left=True):
@@ -158,16 +161,6 @@ def solve(A, B, left=True):
     if vector:      # as a one-column matrix
         return Solve.apply(A, reshape(B, B.shape + (1,)))[..., 0]
     return Solve.apply(A, B)
-
-
-class _SignLogAbsDet(tuple):
-    """PyTorch's torch.return_types.slogdet: (sign, logabsdet), also by name."""
-
-    def __new__(cls, sign, logabsdet):
-        return super().__new__(cls, (sign, logabsdet))
-
-    sign = property(lambda self: self[0])
-    logabsdet = property(lambda self: self[1])
 
 
 # ---------------------------------------------------------------------------------------------
