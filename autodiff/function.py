@@ -620,7 +620,11 @@ def _resume_gc():
 def _copy(function, cls, defaults=None):
     """``function`` with a code object of its own, named for ``cls`` (see __init_subclass__), and
     other ``defaults`` if given."""
-    code = function.__code__.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+    code = function.__code__
+    if hasattr(code, "co_qualname"):        # (Python 3.11 and later)
+        code = code.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+    else:                                   # a new code object all the same
+        code = code.replace(co_name=code.co_name)
     return types.FunctionType(code, function.__globals__, function.__name__,
                               function.__defaults__ if defaults is None else defaults, function.__closure__)
 
