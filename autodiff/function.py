@@ -354,7 +354,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
     elif len(saved) == 1 and type(inputs[0]) is Tensor and saved[0] is inputs[0].data:
         ctx.epoch = inplace_epoch[0]                # log, x * x...: input 0 alone
         ctx.saved_sources = inputs[:1]
-    elif len(saved) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and (
+    elif len(saved) == 2 and len(inputs) > 1 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and (
             saved[0] is inputs[0].data and saved[1] is inputs[1].data):
         ctx.epoch = inplace_epoch[0]                # x * y, linear's x and weight: inputs 0 and 1
         ctx.saved_sources = inputs[:2]

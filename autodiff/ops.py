@@ -16,6 +16,7 @@ import numpy as np
 
 from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
 from . import return_types as _return_types
+from . import special as _special
 from .grad_mode import is_grad_enabled
 from .dtypes import DtypeError, as_dtype
 from .promotion import result_type
@@ -426,9 +427,12 @@ class Where(Function):
                 where(cond, 0.0, grad) if need_b else None)
 
 
-def where(condition, x, y):
+def where(condition, x=None, y=None):
     """Elementwise ``x`` where ``condition`` else ``y`` (all three broadcast; differentiable in
-    x and y). Mixed dtypes of x and y promote as PyTorch's (an int tensor and 2.5: float32)."""
+    x and y). Mixed dtypes of x and y promote as PyTorch's (an int tensor and 2.5: float32).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: int64 indices per axis."""
+    if x is None and y is None:
+        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(_array(condition)))
     cond = _array(condition)
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond).astype(bool)
@@ -1289,7 +1293,7 @@ class Row(NamedTuple):
     the values it needs, named by its parameters: ``x`` (the input) and ``out`` (the output) for
     one input, ``a``, ``b`` and ``out`` for two, where it returns a pair. Only what it names is
     saved for the backward. It is written with operations that run on arrays and on Tensors
-    alike (arithmetic, ``np`` ufuncs), so it serves higher-order gradients too.
+    alike (arithmetic, ``np`` ufuncs, ``np.where``), so it serves higher-order gradients too.
     ``kinks``: inputs where the derivative is a choice (|x| at 0): the value there is PyTorch's,
     and the tests check it. ``domain``: where the tests draw inputs. ``hint``: what
     ``ad.detect_anomaly`` adds when the gradient is not finite."""
@@ -1303,6 +1307,32 @@ class Row(NamedTuple):
     hint: str = ""
 
 
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _integers_kept(rounding):
+    """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
+    is that tensor; numpy's would be float64)."""
+    return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
+
+
+def _sign(x):
+    """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
+    return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
+
+
+def _xlogy(a, b):
+    """a * log(b), 0 where a == 0 unless b is nan (PyTorch's xlogy)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
+
+
+def _zero(g):
+    """The gradient of a piecewise-constant op (floor, sign...): zeros, as PyTorch's."""
+    return g * 0
+
+
 ELEMENTWISE = (
     #   name     forward      backward                                 docstring
     Row("neg", np.negative, lambda g: -g, "-x, elementwise."),
@@ -1313,10 +1343,115 @@ ELEMENTWISE = (
         domain=(-0.9, 5.0), hint="log1p'(x) = 1/(1 + x) is infinite at x = -1 (and nan below)."),
     Row("sqrt", np.sqrt, lambda g, out: g / (2.0 * out), "Square root, elementwise.", domain=(0.1, 5.0),
         hint="sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."),
-    Row("abs", np.abs, lambda g, x: g * np.sign(x), "|x|, elementwise (derivative 0 at 0).", kinks=(0.0,)),
+    Row("abs", np.abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
+        "PyTorch).", kinks=(0.0,)),
     Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
     Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
+    Row("tan", np.tan, lambda g, out: g * (1 + out * out), "Tangent, elementwise.", domain=(-1.4, 1.4)),
+    Row("asin", np.arcsin, lambda g, x: g / np.sqrt(1 - x * x), "Inverse sine, elementwise.",
+        domain=(-0.95, 0.95), hint="asin'(x) = 1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("acos", np.arccos, lambda g, x: -g / np.sqrt(1 - x * x), "Inverse cosine, elementwise.",
+        domain=(-0.95, 0.95), hint="acos'(x) = -1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("atan", np.arctan, lambda g, x: g / (1 + x * x), "Inverse tangent, elementwise."),
+    Row("sinh", np.sinh, lambda g, x: g * np.cosh(x), "Hyperbolic sine, elementwise."),
+    Row("cosh", np.cosh, lambda g, x: g * np.sinh(x), "Hyperbolic cosine, elementwise."),
+    Row("asinh", np.arcsinh, lambda g, x: g / np.sqrt(x * x + 1), "Inverse hyperbolic sine, elementwise."),
+    Row("acosh", np.arccosh, lambda g, x: g / np.sqrt(x * x - 1), "Inverse hyperbolic cosine (x >= 1).",
+        domain=(1.1, 5.0), hint="acosh'(x) = 1/sqrt(x^2 - 1) is infinite at x = 1."),
+    Row("atanh", np.arctanh, lambda g, x: g / (1 - x * x), "Inverse hyperbolic tangent (|x| < 1).",
+        domain=(-0.95, 0.95), hint="atanh'(x) = 1/(1 - x^2) is infinite at x = +-1."),
+    Row("log2", np.log2, lambda g, x: g / (x * _LN2), "Base-2 logarithm, elementwise.", domain=(0.1, 5.0),
+        hint="log2'(x) = 1/(x ln 2) is infinite at x = 0."),
+    Row("log10", np.log10, lambda g, x: g / (x * _LN10), "Base-10 logarithm, elementwise.",
+        domain=(0.1, 5.0), hint="log10'(x) = 1/(x ln 10) is infinite at x = 0."),
+    Row("exp2", np.exp2, lambda g, out: g * out * _LN2, "2 ** x, elementwise."),
+    Row("expm1", np.expm1, lambda g, out: g * (out + 1), "e ** x - 1, elementwise, accurate for small x."),
+    Row("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, out: -0.5 * g * out * out * out,
+        "1 / sqrt(x), elementwise.", domain=(0.1, 5.0), hint="rsqrt'(x) = -x^(-3/2)/2 is infinite at x = 0."),
+    Row("reciprocal", lambda x: 1 / x, lambda g, out: -g * out * out, "1 / x, elementwise.",
+        domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
+    Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
+    Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
+    Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
+        "rint); gradient 0. ``ad.round(x, decimals=n)`` rounds to n decimals.", kinks=(0.5,)),
+    Row("trunc", _integers_kept(np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("fix", _integers_kept(np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
+    Row("frac", lambda x: x - np.trunc(x), lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
+        kinks=(1.0,)),
+    Row("erf", _special.erf, lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),
+    Row("erfc", _special.erfc, lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "1 - erf(x), elementwise, accurate for large x."),
+    # two inputs: each gradient has the broadcast shape (the engine sums it back)
+    Row("atan2", np.arctan2, lambda g, a, b: _atan2_grads(g, a, b), "The angle of (b, a): atan(a / b) "
+        "in the right quadrant, elementwise. At a = b = 0 the gradients are 0 (PyTorch).", kinks=(0.0,)),
+    Row("hypot", np.hypot, lambda g, a, b, out: (g * a / out, g * b / out),
+        "sqrt(a^2 + b^2), elementwise, without overflow (gradient nan at 0, 0 as PyTorch)."),
+    Row("logaddexp", np.logaddexp, lambda g, a, b: (g / (1 + np.exp(b - a)), g / (1 + np.exp(a - b))),
+        "log(exp(a) + exp(b)), elementwise, computed stably."),
+    Row("logaddexp2", np.logaddexp2, lambda g, a, b: (g / (1 + np.exp2(b - a)), g / (1 + np.exp2(a - b))),
+        "log2(2^a + 2^b), elementwise, computed stably."),
+    Row("xlogy", _xlogy, lambda g, a, b: (np.where((a == 0) & (b <= 0), 0, _xlogy(g, b)), g * a / b),
+        "a * log(b), and 0 where a = 0 (unless b is nan), elementwise.", domain=(0.1, 3.0)),
+    Row("fmod", np.fmod, lambda g, a, b: (g, -g * np.trunc(a / b)),
+        "C's remainder of a / b, with the sign of a (PyTorch's fmod), elementwise.", domain=(0.3, 3.0)),
+    Row("remainder", np.remainder, lambda g, a, b: (g, -g * np.floor_divide(_array(a), _array(b))),
+        "Python's a % b, with the sign of b (PyTorch's remainder), elementwise.", domain=(0.3, 3.0)),
 )
+
+
+class FloorDivide(Function):
+    """floor(a / b), elementwise (``a // b``). It has no derivative (nor has PyTorch's): its
+    backward raises, so a loss that goes through it fails loudly rather than losing a term."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("floor_divide has no derivative (nor has PyTorch's); detach its operands, or use a "
+                           "differentiable form such as floor(a / b) if a zero gradient is meant")
+
+
+# elementwise ops without a derivative: numpy on the operands' arrays, bool or integer tensors off
+# the graph (comparisons, predicates, logical and bitwise ops): (name, forward, docstring)
+OFF_GRAPH = (
+    ("eq", np.equal, "a == b, elementwise (bool)."), ("ne", np.not_equal, "a != b (bool)."),
+    ("lt", np.less, "a < b (bool)."), ("le", np.less_equal, "a <= b (bool)."),
+    ("gt", np.greater, "a > b (bool)."), ("ge", np.greater_equal, "a >= b (bool)."),
+    ("logical_and", np.logical_and, "a and b, elementwise (bool)."),
+    ("logical_or", np.logical_or, "a or b, elementwise (bool)."),
+    ("logical_xor", np.logical_xor, "a xor b, elementwise (bool)."),
+    ("logical_not", np.logical_not, "not x, elementwise (bool)."),
+    ("bitwise_and", np.bitwise_and, "a & b on integer or bool tensors."),
+    ("bitwise_or", np.bitwise_or, "a | b on integer or bool tensors."),
+    ("bitwise_xor", np.bitwise_xor, "a ^ b on integer or bool tensors."),
+    ("bitwise_not", np.invert, "~x on integer or bool tensors."),
+    ("bitwise_left_shift", np.left_shift, "a << b on integer tensors."),
+    ("bitwise_right_shift", np.right_shift, "a >> b on integer tensors."),
+    ("isnan", np.isnan, "x is nan (bool)."), ("isinf", np.isinf, "x is +-inf (bool)."),
+    ("isfinite", np.isfinite, "x is neither inf nor nan (bool)."),
+    ("isposinf", np.isposinf, "x is +inf (bool)."), ("isneginf", np.isneginf, "x is -inf (bool)."),
+    ("signbit", np.signbit, "The sign bit of x is set (True for -0.0), bool."),
+    ("isclose", np.isclose, "|a - b| <= atol + rtol |b| (``rtol=1e-05, atol=1e-08, equal_nan=False``), "
+                            "elementwise (bool)."),
+)
+
+# PyTorch's other names of the same ops
+ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2", "arcsinh": "asinh",
+           "arccosh": "acosh", "arctanh": "atanh", "absolute": "abs", "negative": "neg",
+           "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne",
+           "sgn": "sign"}      # (sgn differs from sign for complex tensors only)
+
+
+def _atan2_grads(g, a, b):
+    squares = a * a + b * b
+    # at the origin both numerators are 0: dividing them by 1 gives PyTorch's zeros there
+    scale = g / np.where(squares == 0, 1, squares)
+    return scale * b, -scale * a
 
 
 def _elementwise_class(row):
@@ -1382,9 +1517,24 @@ def _declare(row):
     return op
 
 
+def _off_graph(name, run, doc):
+    """The function of an OFF_GRAPH entry: numpy on the operands' arrays, a tensor off the graph."""
+    def op(*operands, **options):
+        return _wrap(np.asarray(run(*(_array(x) for x in operands), **options)))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    globals()[name] = op
+    return op
+
+
 # the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
-ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-                       **{row.name: _declare(row) for row in ELEMENTWISE}}
+floor_divide = binary_op(FloorDivide, "floor_divide", FloorDivide.__doc__)
+ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu, "floor_divide": floor_divide,
+                       **{row.name: _declare(row) for row in ELEMENTWISE},
+                       **{name: _off_graph(name, run, doc) for name, run, doc in OFF_GRAPH}}
+ELEMENTWISE_METHODS.update({alias: ELEMENTWISE_METHODS[name] for alias, name in ALIASES.items()})
+globals().update({alias: ELEMENTWISE_METHODS[alias] for alias in ALIASES})
 
 
 def maximum(a, b):
@@ -1435,7 +1585,8 @@ div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
 # the Tensor operators that are these functions themselves (attached in tensor.py)
-OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg}
+OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
+             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": floor_divide}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1446,6 +1597,7 @@ _UFUNCS = {
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
     np.matmul: matmul, np.square: lambda x: pow(x, 2),
     **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
+    np.floor_divide: floor_divide,
 }
 # ufuncs whose result carries no gradient (piecewise constant or not floating): computed on the data
 _CONSTANT_UFUNCS = {

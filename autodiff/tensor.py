@@ -81,7 +81,7 @@ class Tensor:
 
     Methods: the ops, as in PyTorch (``t.sum(dim)``, ``t.reshape(2, 3)``, ``t @ w``...), each a
     one-line call of the ``ad.`` function below. The ops that come one per node in a chain, the
-    operators ``+ - * /`` and unary ``-`` and the elementwise ops, are the ``ad.`` functions
+    operators ``+ - * / % //`` and unary ``-`` and the elementwise ops, are the ``ad.`` functions
     themselves instead (``Tensor.__mul__ is ad.mul``), attached at the end of this module from
     ``ops.OPERATORS`` and ``ops.ELEMENTWISE_METHODS``, since a delegation would add a call to
     every op:
@@ -499,6 +499,12 @@ class Tensor:
 
     def __rtruediv__(self, other):  # other / self
         return _ops.div(other, self)
+
+    def __rmod__(self, other):     # other % self
+        return _ops.remainder(other, self)
+
+    def __rfloordiv__(self, other):  # other // self
+        return _ops.floor_divide(other, self)
 
     def __pow__(self, other):      # self ** other
         return _ops.pow(self, other)

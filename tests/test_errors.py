@@ -297,8 +297,8 @@ def test_truth_value_of_many_elements_is_ambiguous():
 
 
 def test_unknown_numpy_ufunc_is_a_type_error_naming_it():
-    with pytest.raises(TypeError, match="arctan"):
-        np.arctan(leaf((2,)))
+    with pytest.raises(TypeError, match="cbrt"):
+        np.cbrt(leaf((2,)))
 
 
 def test_ufunc_methods_and_out_are_refused():
@@ -312,8 +312,8 @@ def test_ufunc_methods_and_out_are_refused():
 
 
 def test_unknown_numpy_function_is_a_type_error_naming_it():
-    with pytest.raises(TypeError, match="cumsum"):
-        np.cumsum(leaf((2,)))
+    with pytest.raises(TypeError, match="histogram"):
+        np.histogram(leaf((2,)))
     # numpy's joining functions have autodiff ops, so they stay on the graph
     joined = np.concatenate([leaf((2,)), leaf((2,))])
     assert isinstance(joined, ad.Tensor) and joined.requires_grad
