@@ -443,8 +443,8 @@ def compare_form(name, spec, method):
 
 def _default_forms(name, method):
     """Forms for a name without an entry: the ones PyTorch accepts among the usual shapes of call."""
-    candidates = [form(X), form(N), form(X, Y), form(X, 1), form(N, 0)] if not method else \
-        [form(X), form(N), form(X, Y), form(X, 1)]
+    candidates = [form(X), form(N), form(I), form(X, Y), form(I, L), form(X, 1), form(N, 0)] if not method else \
+        [form(X), form(N), form(I), form(X, Y), form(I, L), form(X, 1)]
     accepted = []
     for spec in candidates:
         try:
