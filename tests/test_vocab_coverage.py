@@ -22,8 +22,9 @@ import test_vocab_ops
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 # the files that tested the earlier ops (by name: ``ad.sum(``, ``.sum(``, ``F.conv2d(`` or ``"sum"``)
-EARLIER_TABLES = ["test_parity_torch.py", "test_parity_torch_second_half.py", "test_ops.py", "test_nn_functional.py",
-                  "test_conv.py", "test_tensor.py", "test_edges.py", "test_engine.py", "test_engine_second_half.py",
+EARLIER_TABLES = ["test_parity_torch.py", "test_parity_torch_indexing_and_functional.py", "test_ops.py", "test_nn_functional.py",
+                  "test_conv.py", "test_tensor.py", "test_edges.py", "test_engine.py", "test_indexing_and_joining.py", "test_softmax_and_functional.py",
+                  "test_gradcheck_hooks_and_scopes.py",
                   "test_backward_walk.py", "test_reliability.py", "test_fast_paths.py", "test_hypothesis.py",
                   # issue 16: PyTorch's meanings (each item against PyTorch and a formula), the walk of every
                   # shared name with PyTorch's documented forms, PyTorch idioms run verbatim
