@@ -29,4 +29,4 @@ bench: $(PY)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) demo-out cnn-out build dist *.egg-info
+	rm -rf $(VENV) demo-out cnn-out build dist *.egg-info .mypy_cache

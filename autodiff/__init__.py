@@ -13,11 +13,37 @@ from .function import Function, Elementwise
 from .engine import backward, grad, unbroadcast
 from .ops import (
     add, sub, mul, div, neg, pow, exp, log, log1p, sqrt, tanh, sigmoid, relu, abs, sin, cos, maximum,
-    minimum, clip, clamp, where, matmul, sum, mean, max, min, amax, amin, var, std, prod, argmax,
-    argmin, reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
-    flatten, logsumexp, softmax, log_softmax,
+    minimum, clip, clamp, where, matmul, dot, sum, mean, max, min, amax, amin, var, std, prod, argmax,
+    argmin, reshape, transpose, permute, swapaxes, swapdims, squeeze, unsqueeze, expand_dims,
+    broadcast_to, flatten, logsumexp, softmax, log_softmax,
 )
-from .indexing import concatenate, cat, stack, split, pad, repeat, tile
+from .ops import (  # the elementwise table's rows and aliases (autodiff.ops.ELEMENTWISE)
+    tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1, rsqrt, reciprocal,
+    square, sign, sgn, floor, ceil, trunc, fix, frac, erf, erfc, atan2, hypot, logaddexp, logaddexp2, xlogy,
+    fmod, remainder, floor_divide, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift, bitwise_right_shift, isnan, isinf,
+    isfinite, isposinf, isneginf, signbit, isclose, arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh,
+    absolute, negative, greater, greater_equal, less, less_equal, not_equal,
+)
+from .pointwise import round, lerp, nan_to_num, allclose, equal  # noqa: A004
+from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
+from .scans import (
+    cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median,
+)
+from .gathering import (
+    gather, take_along_dim, index_select, masked_fill, masked_select, scatter, scatter_add, scatter_reduce,
+    index_add, nonzero, bincount, unique,
+)
+from .shapes import (
+    flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
+    expand_as, unflatten, movedim, moveaxis, narrow, atleast_1d, atleast_2d, atleast_3d, vstack, row_stack,
+    hstack, dstack, column_stack, tensor_split, array_split, meshgrid, broadcast_tensors, broadcast_shapes,
+    cartesian_prod,
+)
+from .contractions import (
+    einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet,
+)
+from . import linalg
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like, manual_seed, default_generator,
@@ -32,9 +58,62 @@ __version__ = "0.1.0"
 from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
 
+from . import contractions as _contractions, gathering as _gathering, pointwise as _pointwise  # noqa: E402
+from . import scans as _scans, shapes as _shapes  # noqa: E402
+
+# the vocabulary's Tensor methods: t.cumsum(1) is ad.cumsum(t, 1), and so on (help(ad.Tensor) lists them)
+_METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.TENSOR_METHODS,
+            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS}
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)
+Tensor.__doc__ += "\n    PyTorch's methods of the vocabulary, the ``ad.`` functions with the tensor first:\n    " + \
+    ", ".join(_METHODS) + ".\n"
+del _name, _method
+
 # PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
 from .dtypes import float16, float32, float64, int32, int64, bool, half, double, long  # noqa: E402,A001
+from .dtypes import device, DtypeError  # noqa: E402
+from .creation import from_numpy  # noqa: E402
+from . import return_types  # noqa: E402
+
 from ._siblings import sibling_package as _sibling_package  # noqa: E402
+
+
+# the public names (the vocabulary's families are in autodiff/ops.py's table, pointwise.py, scans.py,
+# gathering.py, shapes.py, contractions.py and linalg.py)
+__all__ = [
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "name_scope", "tensor", "Tensor",
+    "set_default_dtype", "get_default_dtype", "Function", "Elementwise", "backward", "grad",
+    "unbroadcast", "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "tanh",
+    "sigmoid", "relu", "abs", "sin", "cos", "maximum", "minimum", "clip", "clamp", "where", "matmul",
+    "sum", "mean", "max", "min", "amax", "amin", "var", "std", "prod", "argmax", "argmin", "reshape",
+    "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "broadcast_to",
+    "flatten", "logsumexp", "softmax", "log_softmax", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "asinh", "acosh", "atanh", "log2", "log10", "exp2", "expm1", "rsqrt", "reciprocal", "square",
+    "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "erf", "erfc", "atan2", "hypot",
+    "logaddexp", "logaddexp2", "xlogy", "fmod", "remainder", "floor_divide", "eq", "ne", "lt", "le",
+    "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "isnan", "isinf",
+    "isfinite", "isposinf", "isneginf", "signbit", "isclose", "arcsin", "arccos", "arctan", "arctan2",
+    "arcsinh", "arccosh", "arctanh", "absolute", "negative", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "round", "lerp", "nan_to_num", "allclose", "equal", "concatenate", "cat",
+    "stack", "split", "pad", "repeat", "tile", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+    "sort", "argsort", "msort", "topk", "kthvalue", "median", "gather", "take_along_dim",
+    "index_select", "masked_fill", "masked_select", "scatter", "scatter_add", "scatter_reduce",
+    "index_add", "nonzero", "bincount", "unique", "flip", "fliplr", "flipud", "roll", "rot90", "tril",
+    "triu", "diag", "diagonal", "diag_embed", "trace", "chunk", "unbind", "expand", "expand_as",
+    "unflatten", "movedim", "moveaxis", "narrow", "atleast_1d", "atleast_2d", "atleast_3d", "vstack",
+    "row_stack", "hstack", "dstack", "column_stack", "tensor_split", "array_split", "meshgrid",
+    "broadcast_tensors", "broadcast_shapes", "cartesian_prod", "einsum", "tensordot", "outer", "ger",
+    "inner", "kron", "cross", "norm", "cdist", "det", "inverse", "slogdet", "logdet", "zeros", "ones",
+    "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like", "ones_like", "full_like",
+    "rand_like", "randn_like", "manual_seed", "default_generator", "gradcheck", "gradgradcheck",
+    "GradcheckError", "draw_graph", "explain", "animate_backward", "save", "load", "detect_anomaly",
+    "AnomalyError", "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
+    "functional", "fused", "linalg", "nn", "optim",
+    # issue 16: PyTorch's names that had none here
+    "dot", "swapdims", "repeat_interleave", "from_numpy", "device", "DtypeError", "return_types",
+]
 
 
 def __getattr__(name):

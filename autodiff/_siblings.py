@@ -7,15 +7,18 @@ with a baffling AttributeError; importing the real package under another name wo
 copy with its own classes. So the package Python would import is located first (``find_spec``,
 which runs nothing), and when it is not the one installed beside autodiff the error names it.
 """
+from __future__ import annotations
+
 import importlib
 import importlib.util
 import os
 import sys
+import types
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the folder holding autodiff/
 
 
-def sibling_package(name):
+def sibling_package(name: str) -> types.ModuleType:
     """Import and return the top-level package ``name`` installed beside ``autodiff``."""
     expected = os.path.join(_ROOT, name)
     found = _location(name)
@@ -33,7 +36,7 @@ def sibling_package(name):
     return importlib.import_module(name)
 
 
-def _location(name):
+def _location(name: str) -> str | None:
     """The file or folder ``import name`` would load (or has loaded), without running it."""
     module = sys.modules.get(name)
     if module is not None:

@@ -3,11 +3,14 @@
 Only inside ``with ad.detect_anomaly():`` do nodes record their creation stack and whether their
 forward values were finite; normal runs pay nothing.
 """
+from __future__ import annotations
+
 import itertools
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from .function import _SAME
+from .function import _SAME, Function
 from . import grad_mode
 from .tensor import Tensor
 
@@ -26,22 +29,23 @@ class detect_anomaly:
     it; before backward, report a non-finite loss with the first op on its path that produced a
     non-finite value."""
 
-    def __init__(self, check_nan=True):
+    def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = check_nan
-        self.previous = None
+        self.previous: tuple[bool, bool, bool] | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> detect_anomaly:
         on = bool(self.check_nan)
         self.previous = grad_mode.set_tracing(on, anomaly=on)
         return self
 
-    def __exit__(self, *exc):
-        grad_mode.restore_tracing(self.previous)
+    def __exit__(self, *exc: object) -> Literal[False]:
+        grad_mode.restore_tracing(self.previous)  # type: ignore[arg-type]  # (set by __enter__)
         return False
 
 
-def record_forward(ctx, args, out):
-    """Anomaly mode, at node creation: creation order, and which forward values were finite."""
+def record_forward(ctx: Any, args: Sequence[object], out: np.ndarray) -> None:
+    """Anomaly mode, at node creation: creation order, and which forward values were finite.
+    (``ctx``: the new node, a Function; Any, as these attributes are its instance dict's.)"""
     ctx.sequence = next(_sequence)
     finite = np.isfinite(out)
     ctx.nonfinite_output = None if finite.all() else ~finite
@@ -50,7 +54,7 @@ def record_forward(ctx, args, out):
                             if isinstance(a, np.ndarray) and a.dtype.kind == "f")
 
 
-def _describe(node, output_shape=None):
+def _describe(node: Function, output_shape: tuple[int, ...] | None = None) -> str:
     site = node.creation_site()
     # an elementwise op made outside anomaly mode keeps "same as the output" (_SAME) for inputs
     # of the output's shape and dtype; the gradient of the output tells that shape, when known
@@ -60,11 +64,13 @@ def _describe(node, output_shape=None):
     return f"{node.name} (inputs of shape {shapes}" + (f"; created at {site})" if site else ")")
 
 
-def check_root(root):
+def check_root(root: Tensor) -> None:
     """A non-finite loss: name the first op on its path that turned finite inputs into non-finite values."""
     if np.isfinite(root.data).all() or root.grad_fn is None:
         return
-    origins, seen, stack = [], set(), [root.grad_fn]
+    origins: list[Function] = []
+    seen: set[Function] = set()
+    stack = [root.grad_fn]
     while stack:
         node = stack.pop()
         if node in seen:
@@ -82,7 +88,8 @@ def check_root(root):
         f"{_describe(first)}. {getattr(type(first), 'anomaly_hint', '')}".rstrip())
 
 
-def check_gradients(node, g, input_grads, consumers):
+def check_gradients(node: Function, g: Any, input_grads: Sequence[Any],
+                    consumers: dict[Function, list[Function]]) -> None:
     """After ``node``'s backward: a finite incoming gradient must not give non-finite input gradients."""
     incoming = g.data if isinstance(g, Tensor) else g
     if not np.isfinite(incoming).all():

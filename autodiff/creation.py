@@ -5,7 +5,8 @@ from .compiler import replayed
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
-           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator"]
+           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
+           "from_numpy"]
 
 _generator = np.random.default_rng()
 
@@ -75,8 +76,10 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, "eye")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, stop): int64 for int arguments, float32 otherwise."""
+def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, *, stop=None):
+    """Evenly spaced values in [start, end): int64 for int arguments, float32 otherwise
+    (PyTorch's ``arange(end)``, ``arange(start, end, step)``; numpy's ``stop=`` accepted)."""
+    stop = end if stop is None else stop
     if stop is None:
         start, stop = 0, start
     if dtype is None:
@@ -85,9 +88,13 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     return _make(np.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
 
 
-def linspace(start, stop, num=50, dtype=None, requires_grad=False):
-    """``num`` evenly spaced values from start to stop inclusive."""
-    return _make(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad, "linspace")
+def linspace(start, end, steps=None, dtype=None, requires_grad=False, *, num=None):
+    """``steps`` evenly spaced values from start to end inclusive (PyTorch's names; numpy's
+    ``num=`` accepted)."""
+    steps = num if steps is None else steps
+    if steps is None:
+        raise TypeError("linspace() missing required argument 'steps' (the number of values)")
+    return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, "linspace")
 
 
 def _sample_dtype(dtype, op):
@@ -150,3 +157,15 @@ def rand_like(t, dtype=None, requires_grad=False):
 def randn_like(t, dtype=None, requires_grad=False):
     shape, own = _like(t)
     return randn(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A tensor that shares ``array``'s memory (PyTorch's ``from_numpy``): changes to one show in
+    the other, and the dtype is the array's. Raises TypeError for anything but a numeric ndarray."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a np.ndarray, got {type(array).__name__}; use ad.tensor(data) "
+                        "to copy other data")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the supported dtypes are "
+                        "floating, integer and bool")
+    return _wrap(array)

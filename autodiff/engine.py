@@ -18,24 +18,40 @@ walk made fast and careful:
   a backward that fails half way changes no gradient; and a node's saved values are freed as
   the walk leaves it (``_free``) unless ``retain_graph``.
 """
+from __future__ import annotations
+
 import gc
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import grad_mode
 from .function import _OUTPUT, _SAME, Function, _new_tensor
 from .grad_mode import state
 from .tensor import Tensor, _wrap, inplace_epoch
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 __all__ = ["backward", "grad", "unbroadcast", "reference_backward"]
 
+_G = TypeVar("_G", np.ndarray, Tensor)
+# A gradient on its way through a walk: an ndarray, or a Tensor under create_graph=True. (Any, as
+# Tensor's arithmetic is not declared in its class body yet.)
+_Gradient = Any
+# An entry of node.input_meta: (shape, dtype), function._SAME, or None (an input without a
+# gradient). (Any: a test `meta is _SAME` cannot narrow it.)
+_InputMeta = Any
 
-def reference_backward(root):
+def reference_backward(root: Tensor) -> dict[Tensor, np.ndarray]:
     """d(root)/d(leaf) for every leaf that requires grad, as {leaf: array}: the textbook walk.
 
     A plain restatement of what ``backward`` computes, without its speed or its checks; the tests
     compare the two. It leaves the graph and every ``.grad`` as they were."""
-    order, seen, stack = [], set(), [(root.grad_fn, False)]
+    order: list[Function] = []
+    seen: set[Function] = set()
+    stack: list[tuple[Function, bool]] = [(root.grad_fn, False)]
     while stack:                        # topological order: every node after its inputs
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -44,7 +60,8 @@ def reference_backward(root):
             seen.add(node)
             stack.append((node, True))
             stack.extend((n, False) for n in node.next_functions if isinstance(n, Function))
-    grads, leaves = {root.grad_fn: np.ones_like(root.data)}, {}
+    grads: dict[Function, np.ndarray] = {root.grad_fn: np.ones_like(root.data)}
+    leaves: dict[Tensor, np.ndarray] = {}
     for node in reversed(order):        # the chain rule, consumers before their inputs
         output_grad = grads.pop(node)
         input_grads = node.backward(node, output_grad)
@@ -57,7 +74,7 @@ def reference_backward(root):
     return leaves
 
 
-def unbroadcast(grad, shape):
+def unbroadcast(grad: _G, shape: tuple[int, ...]) -> _G:
     """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast: the leading
     axes it lacked and the axes where it had size 1. Works on arrays and Tensors alike."""
     extra = grad.ndim - len(shape)
@@ -68,7 +85,7 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape) if extra or grad.shape != shape else grad
 
 
-def _fit(grad, meta, node):
+def _fit(grad: _G, meta: tuple[tuple[int, ...], np.dtype], node: Function) -> _G:
     """Give ``grad`` the input's shape (un-broadcasting) and dtype (``meta``, an entry of
     ``node.input_meta``), or say which op got it wrong."""
     shape, dtype = meta
@@ -86,7 +103,7 @@ def _fit(grad, meta, node):
     return grad
 
 
-def _broken_promise(node, grad, expected):
+def _broken_promise(node: Function, grad: _Gradient, expected: _Gradient) -> RuntimeError:
     """The error for an elementwise op (``Elementwise``) whose backward returned a gradient that is
     not of its output's shape and dtype (those of ``expected``, the output's gradient)."""
     return RuntimeError(
@@ -97,7 +114,8 @@ def _broken_promise(node, grad, expected):
         "the op elementwise (then the engine sums a broadcast gradient back itself)")
 
 
-def _input_gradient(gi, meta, node, g, create_graph=False):
+def _input_gradient(gi: Any, meta: _InputMeta, node: Function, g: _Gradient,
+                    create_graph: bool = False) -> _Gradient:
     """What a backward returned for one input, made ready to route: an array (a Tensor under
     create_graph) of the input's shape and dtype. ``g`` is the node's incoming gradient (the
     output's shape and dtype, which an elementwise op's gradients must have)."""
@@ -111,7 +129,7 @@ def _input_gradient(gi, meta, node, g, create_graph=False):
     return gi
 
 
-def _normalize(grad, create_graph, node):
+def _normalize(grad: object, create_graph: bool, node: Function) -> _Gradient:
     """Accept what a backward returned: arrays, numbers, or Tensors (under create_graph)."""
     if create_graph:
         if isinstance(grad, Tensor):
@@ -125,7 +143,7 @@ def _normalize(grad, create_graph, node):
                     "return arrays (or Tensors), one per input, None where there is no gradient")
 
 
-def _as_tuple(input_grads, node):
+def _as_tuple(input_grads: object, node: Function) -> tuple[Any, ...]:
     """backward's result as one gradient per input (None for the inputs it left out)."""
     if type(input_grads) is not tuple:
         input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
@@ -140,14 +158,15 @@ def _as_tuple(input_grads, node):
     return input_grads
 
 
-def _free(node):
+def _free(node: Function) -> None:
     """Release what ``node`` saved for its backward (a backward without retain_graph). Its epoch
     becomes _FREED, earlier than any, so that the walk's in-place check finds it (and raises)."""
     node.saved_tensors = node.saved_sources = None
     node.epoch = _FREED
 
 
-def _own(gi, incoming, siblings, saved):
+def _own(gi: np.ndarray, incoming: object, siblings: Sequence[object],
+         saved: Sequence[object] | None) -> np.ndarray:
     """``gi`` (a gradient on its way to a leaf), or a copy of it when the array is also held
     elsewhere: the node's incoming gradient passed through, a view, another input's gradient or
     a saved array. A leaf may keep it as its ``.grad`` and accumulate into it in place."""
@@ -161,7 +180,7 @@ class _Waiting:
 
     __slots__ = ("grad", "delivered")
 
-    def __init__(self, grad):
+    def __init__(self, grad: np.ndarray | None) -> None:
         self.grad, self.delivered = grad, 1
 
 
@@ -178,7 +197,8 @@ _FREED_MESSAGE = (
     "ad.grad() if you need to go through the graph again.")
 
 
-def _run(roots, root_grads, retain_graph, create_graph, capture=None):
+def _run(roots: Sequence[Tensor], root_grads: Sequence[_Gradient], retain_graph: bool, create_graph: bool,
+         capture: dict[Function | Tensor, int] | None = None) -> list[_Gradient] | None:
     """Propagate ``root_grads`` from ``roots`` (tensors) to the leaves.
 
     Without ``capture`` the leaves' ``.grad`` accumulate. With ``capture`` (a dict from a leaf
@@ -191,8 +211,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
         from . import anomaly as anomaly_checks
         for root in roots:
             anomaly_checks.check_root(root)
-    grads = {}          # node -> gradient of its output, summed over its consumers
-    leaves = []         # (leaf, gradient) pairs, delivered once the walk is through
+    grads: dict[Function, _Gradient] = {}     # node -> gradient of its output, summed over its consumers
+    leaves: list[tuple[Tensor, _Gradient]] = []     # (leaf, gradient) pairs, delivered once the walk is through
     for root, g in zip(roots, root_grads):
         node = root.grad_fn
         if node is None:        # a leaf was asked to backward
@@ -208,7 +228,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                          anomaly_checks if anomaly else None)
 
 
-def _walk(grads, retain_graph, leaves):
+def _walk(grads: dict[Function, np.ndarray | None], retain_graph: bool,
+          leaves: list[tuple[Tensor, np.ndarray]]) -> None:
     """An ordinary backward from ``grads`` (node -> gradient): the plain walk with grad mode off,
     then the counting walk for whatever it left, or else the leaves' gradients."""
     previous = grad_mode.suspend()
@@ -222,14 +243,16 @@ def _walk(grads, retain_graph, leaves):
         _deliver_leaves(leaves, retained)
 
 
-def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, capture=None,
-                  captured=None, anomaly_checks=None):
+def _run_counting(grads: dict[Function, _Gradient], leaves: list[tuple[Tensor, _Gradient]],
+                  retained: list[tuple[Function, _Gradient]], retain_graph: bool, create_graph: bool = False,
+                  capture: dict[Function | Tensor, int] | None = None, captured: list[_Gradient] | None = None,
+                  anomaly_checks: ModuleType | None = None) -> list[_Gradient] | None:
     """The general walk from the nodes in ``grads`` (node -> gradient), after counting each node's
     consumers inside the graph: create_graph, ad.grad's capture, anomaly mode, and whatever an
     ordinary walk (``_run_plain``) left. Returns ``captured``."""
     start = list(grads)
     pending = _count_consumers(start)       # node -> consumers whose gradient has not come yet
-    consumers = {} if anomaly_checks is not None else None
+    consumers: dict[Function, list[Function]] | None = {} if anomaly_checks is not None else None
     # ready: (node, gradient) pairs whose consumers are all done; grads holds partial sums only
     ready = [(node, grads.pop(node)) for node in start if node not in pending]
     previous = grad_mode.set_enabled(create_graph)
@@ -249,7 +272,8 @@ def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, cap
                     anomaly_checks.check_gradients(node, g, input_grads, consumers)
                     for nxt in edges:
                         if nxt is not None and not isinstance(nxt, Tensor):
-                            consumers.setdefault(nxt, []).append(node)
+                            # (consumers is a dict whenever anomaly_checks is given)
+                            consumers.setdefault(nxt, []).append(node)  # type: ignore[union-attr]
             if not retain_graph:
                 _free(node)
             for nxt, gi, meta in zip(edges, input_grads, node.input_meta):
@@ -280,9 +304,9 @@ def _run_counting(grads, leaves, retained, retain_graph, create_graph=False, cap
     return captured
 
 
-def _count_consumers(start):
+def _count_consumers(start: list[Function]) -> dict[Function, int]:
     """For every node reachable from ``start``: how many nodes of this graph consume it."""
-    pending = {}
+    pending: dict[Function, int] = {}
     seen = set(start)       # a start node may also be reached from another one: walk it once
     stack = list(start)
     while stack:
@@ -298,7 +322,9 @@ def _count_consumers(start):
     return pending
 
 
-def _call_backward(node, g, create_graph, capture, captured, retained):
+def _call_backward(node: Function, g: _Gradient, create_graph: bool,
+                   capture: dict[Function | Tensor, int] | None, captured: list[_Gradient] | None,
+                   retained: list[tuple[Function, _Gradient]]) -> tuple[Any, ...]:
     """The counting walk's call of ``node.backward`` on its incoming gradient ``g``, with the
     checks and extras around it; returns one gradient per input."""
     if node.epoch < inplace_epoch[0]:   # an in-place op came after the node saved tensors
@@ -315,13 +341,15 @@ def _call_backward(node, g, create_graph, capture, captured, retained):
     return _as_tuple(node.backward(node, g), node)
 
 
-def _sum(a, b):
+def _sum(a: _Gradient, b: _Gradient) -> _Gradient:
     """a + b for two gradients (numpy makes a scalar of two 0-d arrays: keep an array)."""
     total = a + b
     return total if type(total) is np.ndarray or isinstance(total, Tensor) else np.asarray(total)
 
 
-def _run_plain(grads, retain_graph, leaves):
+def _run_plain(grads: dict[Function, np.ndarray | None], retain_graph: bool,
+               leaves: list[tuple[Tensor, np.ndarray]],
+               ) -> tuple[dict[Function, np.ndarray | None], list[tuple[Function, np.ndarray]]]:
     """The ordinary backward (no create_graph, no ad.grad capture, no anomaly mode), lean.
 
     A node is ready when its gradient has come from all of its consumers, counted in forward
@@ -337,12 +365,13 @@ def _run_plain(grads, retain_graph, leaves):
     then frees the run's nodes.
     """
     ready = []
-    waiting = {}            # node -> _Waiting: its gradient so far, from some of its consumers
+    waiting: dict[Function, _Waiting] = {}     # node -> its gradient so far, from some of its consumers
+    node: Function | None
     for node, g in grads.items():
         if node.uses:       # a root that other nodes consume: let the counting walk do it all
             return grads, []
         ready.append((node, g))
-    retained = []
+    retained: list[tuple[Function, np.ndarray]] = []
     ndarray = np.ndarray
     run = None              # the nodes of the current run, after run_grad, the gradient entering it
     node, g = ready.pop()
@@ -352,7 +381,12 @@ def _run_plain(grads, retain_graph, leaves):
             _check_versions(node)
         following = node._straight
         if following is not None and g is not None:
-            input_grads = node.backward(node, g)
+            try:
+                input_grads = node.backward(node, g)
+            except Exception:
+                if run is not None:     # a gradient of the wrong shape may be the cause: say so
+                    _end_run(run, run_grad, None, True)
+                raise
             gi = input_grads[0] if type(input_grads) is tuple else input_grads
             if type(gi) is ndarray and following.uses == 1:    # straight on
                 if run is None:
@@ -417,14 +451,19 @@ def _run_plain(grads, retain_graph, leaves):
             node = None
     if waiting:
         return {node: entry.grad for node, entry in waiting.items()}, retained
-    return waiting, retained
+    return waiting, retained    # type: ignore[return-value]  # (empty)
 
 
-def _end_run(run, entering, leaving, retain_graph):
+def _end_run(run: list[Function], entering: np.ndarray, leaving: np.ndarray | None,
+             retain_graph: bool) -> list[Function] | None:
     """The end of a run of elementwise nodes (see ``_run_plain``): check that the gradient
-    ``leaving`` it has the shape and dtype of the one ``entering`` it, then free its nodes.
-    Returns None (no run any more)."""
-    if leaving.shape != entering.shape or leaving.dtype != entering.dtype:
+    ``leaving`` it (None: unknown, check every node) has the shape and dtype of the one
+    ``entering`` it, then free its nodes. Returns None (no run any more).
+
+    Checked once per run, a gradient of the wrong shape that numpy broadcasts back to the right
+    one inside the run (a backward returning ``g.sum()``) goes unnoticed; every other broken
+    promise raises, naming the node."""
+    if leaving is None or leaving.shape != entering.shape or leaving.dtype != entering.dtype:
         g = entering        # find the node that broke the promise: walk the run again
         for node in run:
             gi = node.backward(node, g)
@@ -439,27 +478,38 @@ def _end_run(run, entering, leaving, retain_graph):
     return None
 
 
-def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured=None):
+def _deliver_leaves(leaves: list[tuple[Tensor, _Gradient]], retained: list[tuple[Function, _Gradient]],
+                    create_graph: bool = False, capture: dict[Function | Tensor, int] | None = None,
+                    captured: list[_Gradient] | None = None) -> None:
     """Hand out the gradients collected by a walk that went through (``leaves``: (leaf, gradient)
     pairs, each gradient an array of the leaf's own): retain_grad's, then the leaves'. A leaf with
     hooks gets its gradients summed first, so its hooks see the total (PyTorch); the others
-    accumulate them one by one."""
-    for node, g in retained:
-        _retain(node, g, create_graph)
-    plain = capture is None and not create_graph
-    hooked = None
+    accumulate them one by one. The leaves' hooks (user code, which may fail) run before any
+    gradient is handed out, so a backward that fails changes no ``.grad``."""
+    hooked: dict[Tensor, _Gradient] | None = None
     for leaf, gi in leaves:
         if leaf._hooks:
             if hooked is None:
                 hooked = {}
             total = hooked.get(leaf)
             hooked[leaf] = gi if total is None else _sum(total, gi)
-        elif plain and leaf.grad is None:     # _deliver_leaf's first case, inline (the usual one)
+    if hooked:
+        for leaf, gi in hooked.items():
+            gi = _run_hooks(leaf._hooks, gi)
+            # the hook saw (or returned) this array: .grad gets its own
+            hooked[leaf] = gi if create_graph else gi.copy()
+    for node, g in retained:
+        _retain(node, g, create_graph)
+    plain = capture is None and not create_graph
+    for leaf, gi in leaves:
+        if leaf._hooks:
+            continue
+        if plain and leaf._grad is None:     # _deliver_leaf's first case, inline (the usual one)
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
             grad.data = gi
-            grad.grad = grad.grad_fn = grad._hooks = grad._counter = None
+            grad._grad = grad.grad_fn = grad._hooks = grad._counter = None
             grad._requires_grad = False
-            leaf.grad = grad
+            leaf._grad = grad
         else:
             _deliver_leaf(leaf, gi, create_graph, capture, captured)
     if hooked:
@@ -467,32 +517,31 @@ def _deliver_leaves(leaves, retained, create_graph=False, capture=None, captured
             _deliver_leaf(leaf, gi, create_graph, capture, captured)
 
 
-def _deliver_leaf(leaf, gi, create_graph, capture, captured):
-    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``."""
-    if leaf._hooks:
-        gi = _run_hooks(leaf._hooks, gi)
-        if not create_graph:        # the hook saw (or returned) this array: .grad gets its own
-            gi = gi.copy()
+def _deliver_leaf(leaf: Tensor, gi: _Gradient, create_graph: bool, capture: dict[Function | Tensor, int] | None,
+                  captured: list[_Gradient] | None) -> None:
+    """Hand a gradient to a leaf: into ``captured`` for ad.grad, else accumulate into ``.grad``
+    (written as ``_grad``: the engine's gradients have the leaf's shape and dtype, which the
+    ``.grad`` setter checks of a user's)."""
     if capture is not None:
         slot = capture.get(leaf)
         if slot is not None:
-            _capture(captured, slot, gi)
+            _capture(captured, slot, gi)  # type: ignore[arg-type]  # (a list when capture is given)
         return
+    existing = leaf._grad
     if create_graph:
         if not isinstance(gi, Tensor):
             gi = _wrap(gi)
-        leaf.grad = gi if leaf.grad is None else leaf.grad + gi
+        leaf._grad = gi if existing is None else existing + gi
         return
-    existing = leaf.grad
     if existing is None:
-        leaf.grad = _wrap(gi)
+        leaf._grad = _wrap(gi)
     elif existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
-        leaf.grad = _wrap(existing.data + gi)
+        leaf._grad = _wrap(existing.data + gi)
     else:
         np.add(existing.data, gi, out=existing.data)
 
 
-def _check_versions(node):
+def _check_versions(node: Function) -> None:
     """Fail if the node's saved values were freed by an earlier backward, or if a tensor it saved
     was changed in place after the node was made."""
     if node.saved_tensors is None:
@@ -519,7 +568,8 @@ def _check_versions(node):
             "loss.backward(), not between the forward and the backward)")
 
 
-def _node_extras(node, g, create_graph, capture, captured, retained):
+def _node_extras(node: Function, g: _Gradient, create_graph: bool, capture: dict[Function | Tensor, int] | None,
+                 captured: list[_Gradient] | None, retained: list[tuple[Function, _Gradient]]) -> _Gradient:
     """The rare per-node work: tensor hooks, retain_grad (into ``retained``, handed out when the
     walk is through), and capture for ad.grad."""
     if node.hooks:
@@ -527,11 +577,11 @@ def _node_extras(node, g, create_graph, capture, captured, retained):
     if node.retained is not None and capture is None:     # ad.grad leaves every .grad alone
         retained.append((node, g))
     if capture is not None and node in capture:
-        _capture(captured, capture[node], g)
+        _capture(captured, capture[node], g)  # type: ignore[arg-type]  # (a list when capture is given)
     return g
 
 
-def _run_hooks(hooks, g):
+def _run_hooks(hooks: list[Callable[[Tensor], Any]], g: _Gradient) -> _Gradient:
     for hook in list(hooks):
         result = hook(g if isinstance(g, Tensor) else _wrap(g))
         if result is not None:
@@ -547,20 +597,20 @@ def _run_hooks(hooks, g):
     return g
 
 
-def _retain(node, g, create_graph):
-    tensor = node.retained()
+def _retain(node: Function, g: _Gradient, create_graph: bool) -> None:
+    tensor = node.retained()  # type: ignore[misc]  # (a weakref here; function.py types it as None)
     if tensor is None:
         return
     if not create_graph:
         g = _wrap(g.copy())
-    tensor.grad = g if tensor.grad is None else tensor.grad + g
+    tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
-def _capture(captured, slot, g):
+def _capture(captured: list[_Gradient], slot: int, g: _Gradient) -> None:
     captured[slot] = g if captured[slot] is None else captured[slot] + g
 
 
-def _held_elsewhere(array, siblings, saved):
+def _held_elsewhere(array: np.ndarray, siblings: Iterable[object], saved: Iterable[object]) -> bool:
     """Is ``array`` another input's gradient too, or one of the node's saved arrays?"""
     seen = False
     for x in siblings:
@@ -574,7 +624,7 @@ def _held_elsewhere(array, siblings, saved):
     return False
 
 
-def _as_root_grad(root, gradient, create_graph, op):
+def _as_root_grad(root: Tensor, gradient: Tensor | ArrayLike | None, create_graph: bool, op: str) -> _Gradient:
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
@@ -597,7 +647,7 @@ def _as_root_grad(root, gradient, create_graph, op):
     return _wrap(g) if create_graph else g
 
 
-def _check_roots(tensors, op):
+def _check_roots(tensors: Tensor | Iterable[Tensor], op: str) -> tuple[Tensor, ...]:
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
@@ -609,7 +659,10 @@ def _check_roots(tensors, op):
     return tensors
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors: Tensor | Sequence[Tensor],
+             grad_tensors: Tensor | np.ndarray | Sequence[Tensor | ArrayLike | None] | None = None,
+             retain_graph: bool | None = None, create_graph: bool = False,
+             inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the leaves' ``.grad``.
 
     With ``inputs``, only those tensors' ``.grad`` are accumulated. The graph is freed afterwards
@@ -632,10 +685,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     results = grad(tensors, inputs, root_grads, retain_graph, create_graph, allow_unused=True)
     for t, g in zip(inputs, results):
         if g is not None:
-            t.grad = g if t.grad is None else t.grad + g
+            t._grad = g if t._grad is None else t._grad + g
 
 
-def backward_of_loss(root, retain_graph):
+def backward_of_loss(root: Tensor, retain_graph: bool | None) -> None:
     """``loss.backward()``, backward's usual call: a one-element tensor on a graph, gradient 1,
     no create_graph, no inputs; without the general argument handling."""
     data = root.data
@@ -649,7 +702,10 @@ def backward_of_loss(root, retain_graph):
     _walk({root.grad_fn: g}, retain_graph, [])     # _run's plain case, without its set-up
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | np.ndarray | Sequence[Tensor | ArrayLike | None] | None = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; ``.grad`` is untouched.
 
     ``grad_outputs`` weights each output (required for outputs with more than one element). With
@@ -663,7 +719,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _check_roots(outputs, "grad")
     single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
+    inputs = (inputs,) if single else tuple(inputs)  # type: ignore[assignment]  # (single: a Tensor)
     for t in inputs:
         if not isinstance(t, Tensor) or not t._requires_grad:
             raise RuntimeError("grad: every input must be a Tensor that requires grad")
@@ -672,14 +728,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     root_grads = [_as_root_grad(t, g, create_graph, "grad") for t, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    capture = {}
+    capture: dict[Function | Tensor, int] = {}
     for i, t in enumerate(inputs):
         capture.setdefault(t if t.grad_fn is None else t.grad_fn, i)
     captured = _run(outputs, root_grads, retain_graph, create_graph, capture)
-    results = []
+    results: list[Tensor | None] = []
     handed_out = {id(r) for r in root_grads}
     for i, t in enumerate(inputs):
-        g = captured[capture[t if t.grad_fn is None else t.grad_fn]]
+        g = captured[capture[t if t.grad_fn is None else t.grad_fn]]  # type: ignore[index]  # (capture given)
         if g is not None and not isinstance(g, Tensor):
             if g.base is not None or id(g) in handed_out:
                 g = g.copy()    # never hand out an array the caller or another result holds

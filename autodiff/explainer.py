@@ -23,15 +23,29 @@ The walk runs each node's own ``backward`` on the saved values (as the engine do
 gradients of broadcast inputs summed back by ``ad.unbroadcast``), and accumulates gradients in
 its own dictionary, out of place: ``.grad`` is not written, no hook runs, nothing is freed.
 """
+from __future__ import annotations
+
 import math
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .engine import unbroadcast
-from .function import _SAME
+from .function import _SAME, Function
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .viz import NamedTensors, _Reading, _Scene
+
+# a node of the walk, or a leaf tensor
+_Item = Union[Function, Tensor]
+# one input of a walked node: (slot, input, its share of the gradient, local derivative)
+_Row = tuple[int, _Item, Any, Any]
+# one step of the walk as animate_backward draws it: (step, node, gradient, leaf gradients so far)
+_Frame = tuple[int, Function, Any, dict[Tensor, Any]]
 
 __all__ = ["explain", "animate_backward", "ExplainStep"]
 
@@ -67,19 +81,20 @@ class ExplainStep:
     __slots__ = ("kind", "step", "node", "op", "output", "input", "formula", "local", "incoming",
                  "product")
 
-    def __init__(self, kind, step, node, op, output, input, formula, local, incoming, product):
+    def __init__(self, kind: str, step: int | None, node: _Item, op: str | None, output: str | None, input: str,
+                 formula: str | None, local: Any, incoming: Any, product: Any) -> None:
         self.kind, self.step, self.node, self.op = kind, step, node, op
         self.output, self.input = output, input
         self.formula, self.local, self.incoming, self.product = formula, local, incoming, product
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.kind == "leaf":
             return f"ExplainStep(leaf {self.input}: grad {_brief(self.product)})"
         return (f"ExplainStep({self.step}: {self.op}, d{self.output}/d{self.input} = {_brief(self.local)}, "
                 f"incoming {_brief(self.incoming)}, product {_brief(self.product)})")
 
 
-def _number(x, digits=6):
+def _number(x: Any, digits: int = 6) -> str:
     x = float(x)
     if x == 0:
         return "0"
@@ -88,7 +103,7 @@ def _number(x, digits=6):
     return f"{x:.{digits}g}" if 1e-4 <= abs(x) < 1e6 else f"{x:.{digits - 2}e}"
 
 
-def _is_number(text):
+def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -96,7 +111,7 @@ def _is_number(text):
     return True
 
 
-def _brief(array, digits=6):
+def _brief(array: ArrayLike, digits: int = 6) -> str:
     """A scalar as its number; a tensor as its shape and norm."""
     array = np.asarray(array)
     if array.ndim == 0:
@@ -110,7 +125,9 @@ def _brief(array, digits=6):
 class _Walk:
     """The backward walk of ``root``, in the engine's order, without touching the graph."""
 
-    def __init__(self, root):
+    leaf_grads: dict[Tensor, np.ndarray | None]
+
+    def __init__(self, root: Tensor) -> None:
         if not isinstance(root, Tensor):
             raise TypeError("explain: expected the Tensor to differentiate (the loss), got "
                             f"{type(root).__name__}")
@@ -122,7 +139,9 @@ class _Walk:
                  "it does not require grad: it was made under ad.no_grad() or from tensors that do "
                  "not require grad; create the inputs with requires_grad=True") + ")")
         # consumers of each node within the graph behind root, one per edge (as node.uses counts)
-        pending, order, seen = {}, [], {root.grad_fn}
+        pending: dict[Function, int] = {}
+        order: list[Function] = []
+        seen = {root.grad_fn}
         stack = [root.grad_fn]
         while stack:
             node = stack.pop()
@@ -141,12 +160,12 @@ class _Walk:
         self.nodes = order
         self.pending = pending
 
-    def run(self):
+    def run(self) -> Iterator[tuple[int, Function, np.ndarray, list[_Row]]]:
         """Yield (step, node, incoming gradient, [(slot, input, contribution, local)]) per node,
         and keep the leaves' gradients in ``self.leaf_grads`` (first-reached order)."""
         root = self.root
         pending = dict(self.pending)
-        waiting = {}
+        waiting: dict[Function, np.ndarray] = {}
         self.leaf_grads = {}
         ready = []
         node, g = root.grad_fn, np.ones_like(root.data)
@@ -185,14 +204,14 @@ class _Walk:
             if node is not None and g is None:
                 g = np.zeros(node_shape(node, self), dtype=root.data.dtype)
 
-    def _backward(self, node, g):
+    def _backward(self, node: Function, g: np.ndarray) -> list[np.ndarray | None]:
         """node.backward on the gradient ``g``, each input's share fitted to the input (broadcast
         summed back, dtype cast), as the engine does; None where an input gets none."""
         grads = type(node).backward(node, g.copy())     # a backward may write into its gradient
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         grads = list(grads) + [None] * (len(node.next_functions) - len(grads))
-        fitted = []
+        fitted: list[np.ndarray | None] = []
         for child, gi, meta in zip(node.next_functions, grads, node.input_meta):
             if child is None or gi is None:
                 fitted.append(None)
@@ -210,7 +229,7 @@ class _Walk:
         return fitted
 
 
-def node_shape(node, walk):
+def node_shape(node: Function, walk: _Walk) -> tuple[int, ...]:
     """The shape of a node's output, from a consumer's input_meta (a node reached with no
     gradient at all, every path to it having given None)."""
     for other in walk.nodes:
@@ -220,11 +239,12 @@ def node_shape(node, walk):
     return ()
 
 
-def _walk_names(walk, params, visited):
+def _walk_names(walk: _Walk, params: NamedTensors | None,
+                visited: Sequence[tuple[int, Function]]) -> dict[_Item, str]:
     """Names for the walk's nodes and leaves: those in ``params``, 'L' for an unnamed root, then
     t2, t3... by the step that walks the node, and leaf1, leaf2... for unnamed leaves."""
     from .viz import named_tensors
-    names = {}
+    names: dict[_Item, str] = {}
     for name, tensor in named_tensors(params, op="explain"):
         names.setdefault(tensor.grad_fn or tensor, name)
     names.setdefault(walk.root.grad_fn, "L")
@@ -235,14 +255,15 @@ def _walk_names(walk, params, visited):
     return names
 
 
-def _input_text(op, slot, child, names, values):
+def _input_text(op: Function, slot: int, child: _Item | None, names: dict[_Item, str],
+                values: object) -> str:
     """How an input reads in a formula: its name, or the constant it is."""
     if child is not None:
         return names.get(child, "x")
     return "c"
 
 
-def _formula(op, slot, inputs):
+def _formula(op: Function, slot: int, inputs: list[str]) -> str | None:
     """The local derivative of a scalar op with respect to input ``slot``, in words, or None."""
     name = op.name
     x = inputs[slot]
@@ -266,17 +287,18 @@ def _formula(op, slot, inputs):
     return None
 
 
-def _const(value):
+def _const(value: Any) -> str:
     from .viz import _constant_text
     return _constant_text(value)
 
 
-def _op_text(op):
+def _op_text(op: Function) -> str:
     from .viz import op_label, off_graph_inputs
     return op_label(op, off_graph_inputs(op))
 
 
-def _collect(loss, params):
+def _collect(loss: Tensor, params: NamedTensors | None,
+             ) -> tuple[_Walk, dict[_Item, str], list[ExplainStep], list[_Frame]]:
     walk = _Walk(loss)
     from .viz import off_graph_inputs
     visited = []
@@ -294,7 +316,7 @@ def _collect(loss, params):
             else:
                 extra = extras.get(slot)
                 known = extra is not None and extra.scalar and extra.value is not None
-                inputs.append(_const(extra.value) if known else "c")
+                inputs.append(_const(extra.value) if known else "c")  # type: ignore[union-attr]  # (known)
         op = _op_text(node)
         for slot, child, gi, local in rows:
             formula = _formula(node, slot, inputs) if np.size(g) == 1 else None
@@ -306,7 +328,7 @@ def _collect(loss, params):
     return walk, names, steps, frames
 
 
-def _lines(walk, names, steps):
+def _lines(walk: _Walk, names: dict[_Item, str], steps: list[ExplainStep]) -> list[str]:
     """The printed explanation, line by line."""
     root = walk.root
     L = names[root.grad_fn]
@@ -316,7 +338,7 @@ def _lines(walk, names, steps):
              f"them; d{L}/d{L} = 1." if scalar else
              f"Backward walk of {L} {tuple(root.data.shape)} (gradient of sum({L}): ones): "
              f"{len(walk.nodes)} ops in the order backward visits them."]
-    current = None
+    current: str | int | None = None     # the step being written, or "leaves"
     for s in steps:
         if s.kind == "leaf":
             if current != "leaves":
@@ -346,12 +368,13 @@ def _lines(walk, names, steps):
             cols = np.size(s.product)
             lines.append(f"    d{s.output}/d{inp}: a {rows}×{cols} Jacobian, applied as a vector-Jacobian "
                          f"product (d sum({s.output})/d{inp} = {_brief(s.local)})")
-            lines.append(f"    d{L}/d{inp} += d{L}/d{s.output} {_brief(s.incoming)} through {s.op.split()[0]} "
-                         f"= {_brief(s.product)}")
+            lines.append(f"    d{L}/d{inp} += d{L}/d{s.output} {_brief(s.incoming)} through "
+                         f"{s.op.split()[0]} = {_brief(s.product)}")  # type: ignore[union-attr]  # (an edge's op)
     return lines
 
 
-def explain(loss, params=None, file=sys.stdout):
+def explain(loss: Tensor, params: NamedTensors | None = None,
+            file: TextIO | None = sys.stdout) -> list[ExplainStep]:
     """Print backprop through ``loss`` step by step, and return the steps as ExplainStep records.
 
     In the order of the backward walk, for each node: its gradient d loss / d output, then for
@@ -378,7 +401,8 @@ def explain(loss, params=None, file=sys.stdout):
 
 # ---- the walk as frames -------------------------------------------------------------------------
 
-def _frame_scenes(loss, params, max_size):
+def _frame_scenes(loss: Tensor, params: NamedTensors | None, max_size: tuple[int, int] | None,
+                  ) -> tuple[Any, list[tuple[_Scene, str]], str, str]:
     """(reading, frames, texts): per walk step, the picture's scene with the gradients known by
     then coloured in and the node being walked outlined in red."""
     from . import viz
@@ -388,7 +412,8 @@ def _frame_scenes(loss, params, max_size):
     reading = picture._autodiff_reading
     kept, regions, direction, max_nodes, fit_note = picture._autodiff_fit
     lines = _lines(walk, names, steps)
-    texts, current = [], []
+    texts: list[str] = []
+    current: list[str] = []
     for line in lines[1:]:
         if line.startswith("[") and current:
             texts.append("\n".join(current))
@@ -424,7 +449,8 @@ def _frame_scenes(loss, params, max_size):
     return graphviz, scenes, lines[0], leaf_text
 
 
-def _masked_scene(reading, shown, kept, regions, direction, max_nodes, fit_note):
+def _masked_scene(reading: _Reading, shown: dict[_Item, Any], kept: set[Function], regions: list[list[Function]],
+                  direction: str, max_nodes: int | None, fit_note: str | None) -> _Scene:
     """The reading's scene where only the gradients in ``shown`` are coloured and written; the
     others' text is there but drawn in the fill colour, so every frame has the same layout."""
     from . import viz
@@ -438,8 +464,9 @@ def _masked_scene(reading, shown, kept, regions, direction, max_nodes, fit_note)
         reading.grads, reading.magnitudes, reading.hidden_grads = saved
 
 
-def animate_backward(loss, params=None, path="backward.gif", duration=0.8, max_size=None,
-                     max_frames=400):
+def animate_backward(loss: Tensor, params: NamedTensors | None = None,
+                     path: str | os.PathLike[str] = "backward.gif", duration: float = 0.8,
+                     max_size: tuple[int, int] | None = None, max_frames: int | None = 400) -> str:
     """Write the backward walk of ``loss`` as frames: the picture of the graph (as
     ``ad.draw_graph`` draws it) once per node of the walk, with the gradients known by then in
     the picture's colours and the node being walked outlined in red.

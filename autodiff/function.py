@@ -48,7 +48,7 @@ The node (the instance ``apply`` makes, which is also forward's ``ctx``) holds, 
 ``saved_sources``   per saved array: its input tensor, ``_OUTPUT``, or None (a constant)
 ``epoch``           the in-place epoch when the node saved an input or the output; the engine
                     checks their versions only if an in-place op came later (``_UNCHECKED``:
-                    nothing to check)
+                    nothing to check; ``engine._FREED``: freed by a backward)
 ``uses``            how many recorded nodes consume this node's output (counted as they are made)
 ``_straight``       input 0's node when it is the only input on the graph and elementwise
                     (``_SAME``): the plain walk goes straight on to it; None otherwise
@@ -58,8 +58,11 @@ The node (the instance ``apply`` makes, which is also forward's ``ctx``) holds, 
 
 A class's promise, ``Elementwise``: forward's output has the broadcast shape of its array
 operands and their result dtype, and backward returns, for each input, a gradient of the output's
-shape and dtype. The engine then skips fitting those gradients, and checks the promise on every
-path (``engine._broken_promise``).
+shape and dtype. The engine then skips fitting those gradients, and checks the promise whichever
+way the op was called (``engine._input_gradient`` and ``engine._end_run``).
+
+The engine's names above (and ``hooks``, ``retained``, ``special``, ``trace``) are reserved on
+``ctx``; ``forward`` may set any other attribute for its backward, as in PyTorch.
 """
 import gc
 import threading
@@ -69,6 +72,7 @@ import weakref
 
 import numpy as np
 
+from . import promotion as _promotion
 from .grad_mode import state
 from .tensor import Tensor, VersionCounter, _user_site, _wrap, inplace_epoch
 
@@ -336,7 +340,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
         _pause_gc(ctx)
     output = _new_tensor(Tensor)        # _wrap(out, True, ctx), inline on this hot path
     output.data = out
-    output.grad = output._hooks = output._counter = None
+    output._grad = output._hooks = output._counter = None
     output._requires_grad = True
     output.grad_fn = ctx
     saved = ctx.saved_tensors
@@ -353,7 +357,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
     elif len(saved) == 1 and type(inputs[0]) is Tensor and saved[0] is inputs[0].data:
         ctx.epoch = inplace_epoch[0]                # log, x * x...: input 0 alone
         ctx.saved_sources = inputs[:1]
-    elif len(saved) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and (
+    elif len(saved) == 2 and len(inputs) > 1 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and (
             saved[0] is inputs[0].data and saved[1] is inputs[1].data):
         ctx.epoch = inplace_epoch[0]                # x * y, linear's x and weight: inputs 0 and 1
         ctx.saved_sources = inputs[:2]
@@ -447,6 +451,12 @@ def unary_op(cls, name=None, doc=None):
                              record(ctx, out, (x,), meta) if requires else _wrap(out))
         if requires:
             return record(ctx, out, (x,), meta)
+        if out.dtype.kind == "f" and type(data) is _ndarray and data.dtype.kind != "f":
+            # a floating value of a bool or integer tensor (exp, sqrt, x ** 0.5): computed in the
+            # default float dtype, as PyTorch (numpy would pick float64, or float16 for int8)
+            out = forward(ctx, *_promotion.floating(data), *params)
+            if type(out) is not np.ndarray:
+                out = _as_output_array(out, cls, ctx)
         return _wrap(out)
 
     return _named(op, name or cls.__name__.lower(), doc)
@@ -503,6 +513,13 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
         else:
             data_b = b
             requires_b = False
+        if type(data_a) is _ndarray and data_a.dtype.kind == "f":
+            plain = data_a.dtype is data_b.dtype if type(data_b) is _ndarray else (kind is float or kind is int)
+        else:
+            plain = type(data_b) is _ndarray and data_b.dtype.kind == "f" and (
+                type(data_a) is float or type(data_a) is int)
+        if not plain:       # PyTorch's type promotion, off the plain path (see autodiff.promotion)
+            data_a, data_b, promoted = _promotion.operands(data_a, data_b, cls)
         meta = None
         if elementwise:     # a number next to a float array: as a 0-d array of its dtype
             if kind is float or kind is int:
@@ -520,6 +537,9 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
             ctx.needs_input_grad = needs = _SECOND if requires_b else _NEITHER
         try:
             out = forward(ctx, data_a, data_b)
+            if not plain and out.dtype.kind == "f" and promoted.kind != "f":
+                # a floating value of bool or integer operands (true division): the default float dtype
+                out = forward(ctx, *_promotion.floating(data_a, data_b))
         except (ValueError, TypeError) as error:
             raise _explain(cls, (data_a, data_b), error) from None
         if type(out) is not np.ndarray:
@@ -648,7 +668,11 @@ def _resume_gc():
 def _copy(function, cls, defaults=None):
     """``function`` with a code object of its own, named for ``cls`` (see __init_subclass__), and
     other ``defaults`` if given."""
-    code = function.__code__.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+    code = function.__code__
+    if hasattr(code, "co_qualname"):        # (Python 3.11 and later)
+        code = code.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+    else:                                   # a new code object all the same
+        code = code.replace(co_name=code.co_name)
     return types.FunctionType(code, function.__globals__, function.__name__,
                               function.__defaults__ if defaults is None else defaults, function.__closure__)
 
@@ -662,6 +686,7 @@ def _named(op, name, doc):
 
 
 _float32, _float64 = np.dtype(np.float32), np.dtype(np.float64)
+_ndarray = np.ndarray
 _float32_constants, _float64_constants = {}, {}    # number -> read-only 0-d array of that dtype
 _constants = {_float32: _float32_constants, _float64: _float64_constants}   # dtype -> such a table
 

@@ -1,7 +1,12 @@
 """Higher-order tools with PyTorch's semantics (``torch.autograd.functional``): vjp, jvp, jacobian,
 hessian, hvp. ``func`` takes tensors and returns a tensor (or a tuple of them); ``inputs`` is a
 tensor or a tuple of tensors, and results follow the same nesting."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence, Union
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .engine import grad
 from .grad_mode import enable_grad
@@ -9,8 +14,16 @@ from .tensor import Tensor, _wrap
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]
 
+# a tensor or a tuple of them (inputs, outputs, v)
+_Tensors = Union[Tensor, Sequence[Tensor]]
+# the vectors v: tensors or arrays, one per input or output
+_Vectors = Union[Tensor, np.ndarray, Sequence[Union[Tensor, ArrayLike]]]
+# a result nested as the arguments are: a Tensor, or tuples (of tuples) of Tensors. Any, so that
+# the caller needs no isinstance check to use the single-tensor case.
+_Nested = Any
 
-def _tuple(x, what):
+
+def _tuple(x: _Tensors, what: str) -> tuple[bool, tuple[Tensor, ...]]:
     single = isinstance(x, Tensor)
     items = (x,) if single else tuple(x)
     for t in items:
@@ -19,13 +32,14 @@ def _tuple(x, what):
     return single, items
 
 
-def _prepare(inputs):
+def _prepare(inputs: _Tensors) -> tuple[bool, tuple[Tensor, ...]]:
     """Fresh leaves (sharing data) that require grad, so the caller's tensors are untouched."""
     single, items = _tuple(inputs, "inputs")
     return single, tuple(_wrap(t.data, True) if t.dtype.kind == "f" else t for t in items)
 
 
-def _grads(outputs, inputs, grad_outputs, create_graph):
+def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Any],
+           create_graph: bool) -> tuple[Tensor, ...]:
     """ad.grad that gives zeros (not None) for inputs the outputs do not depend on."""
     live = [o for o in outputs if o.requires_grad]
     weights = [g for o, g in zip(outputs, grad_outputs) if o.requires_grad]
@@ -35,15 +49,15 @@ def _grads(outputs, inputs, grad_outputs, create_graph):
     return tuple(_wrap(np.zeros_like(t.data)) if g is None else g for g, t in zip(result, inputs))
 
 
-def _detach_all(items, create_graph):
+def _detach_all(items: tuple[Tensor, ...], create_graph: bool) -> tuple[Tensor, ...]:
     return items if create_graph else tuple(t.detach() for t in items)
 
 
-def _unpack(single, items):
+def _unpack(single: bool, items: tuple[Any, ...]) -> _Nested:
     return items[0] if single else items
 
 
-def _vectors(v, like, message):
+def _vectors(v: _Vectors | None, like: Iterable[Tensor], message: str) -> tuple[Any, ...]:
     """``v`` as a tuple; when omitted, ones shaped like the one-element tensors ``like``."""
     if v is None:
         if any(t.size != 1 for t in like):
@@ -52,7 +66,8 @@ def _vectors(v, like, message):
     return (v,) if isinstance(v, (Tensor, np.ndarray)) else tuple(v)
 
 
-def vjp(func, inputs, v=None, create_graph=False):
+def vjp(func: Callable[..., _Tensors], inputs: _Tensors, v: _Vectors | None = None,
+        create_graph: bool = False) -> tuple[_Nested, _Nested]:
     """(func(inputs), vᵀ J): the vector-Jacobian product. ``v`` may be omitted for a
     one-element output."""
     single_in, inputs = _prepare(inputs)
@@ -64,7 +79,8 @@ def vjp(func, inputs, v=None, create_graph=False):
     return _unpack(single_out, _detach_all(outs, create_graph)), _unpack(single_in, _detach_all(products, create_graph))
 
 
-def jvp(func, inputs, v=None, create_graph=False):
+def jvp(func: Callable[..., _Tensors], inputs: _Tensors, v: _Vectors | None = None,
+        create_graph: bool = False) -> tuple[_Nested, _Nested]:
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick (J v is the
     gradient of uᵀ J v with respect to a dummy u)."""
     single_in, inputs = _prepare(inputs)
@@ -75,6 +91,7 @@ def jvp(func, inputs, v=None, create_graph=False):
         dummies = tuple(_wrap(np.zeros_like(o.data), True) for o in outs)
         vector_jacobian = _grads(outs, inputs, dummies, create_graph=True)
         pairs = [(g, w) for g, w in zip(vector_jacobian, v) if g.requires_grad]
+        products: tuple[Any, ...]   # (Tensors, once the Nones are replaced)
         if pairs:
             products = grad([g for g, _ in pairs], dummies, [w for _, w in pairs],
                             retain_graph=True, create_graph=create_graph, allow_unused=True)
@@ -84,7 +101,7 @@ def jvp(func, inputs, v=None, create_graph=False):
     return _unpack(single_out, _detach_all(outs, create_graph)), _unpack(single_out, _detach_all(products, create_graph))
 
 
-def jacobian(func, inputs, create_graph=False):
+def jacobian(func: Callable[..., _Tensors], inputs: _Tensors, create_graph: bool = False) -> _Nested:
     """The Jacobian d func / d inputs, shaped ``output.shape + input.shape`` (nested as PyTorch:
     per output, per input, when either is a tuple)."""
     single_in, inputs = _prepare(inputs)
@@ -93,7 +110,7 @@ def jacobian(func, inputs, create_graph=False):
         single_out, outs = _tuple(outputs, "outputs")
         table = []
         for out in outs:
-            rows = [[] for _ in inputs]
+            rows: list[list[Tensor]] = [[] for _ in inputs]
             for k in range(out.size):
                 seed = np.zeros(out.size, dtype=out.dtype)
                 seed[k] = 1.0
@@ -113,12 +130,12 @@ def jacobian(func, inputs, create_graph=False):
     return _unpack(single_out, tuple(table))
 
 
-def hessian(func, inputs, create_graph=False):
+def hessian(func: Callable[..., Tensor], inputs: _Tensors, create_graph: bool = False) -> _Nested:
     """The Hessian of a scalar ``func``: shaped ``input.shape + input.shape`` (nested per input
     pair when inputs is a tuple)."""
     single_in, items = _tuple(inputs, "inputs")
 
-    def gradient(*xs):
+    def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
         with enable_grad():
             out = func(*xs)
             if not isinstance(out, Tensor) or out.size != 1:
@@ -131,7 +148,8 @@ def hessian(func, inputs, create_graph=False):
     return result
 
 
-def hvp(func, inputs, v, create_graph=False):
+def hvp(func: Callable[..., Tensor], inputs: _Tensors, v: _Vectors,
+        create_graph: bool = False) -> tuple[Tensor, _Nested]:
     """(func(inputs), H v) for a scalar ``func``: the Hessian-vector product, by double backprop."""
     single_in, inputs = _prepare(inputs)
     if v is None:
@@ -144,7 +162,7 @@ def hvp(func, inputs, v, create_graph=False):
         gradients = _grads((out,), inputs, (np.ones_like(out.data),), create_graph=True)
         pairs = [(g, w) for g, w in zip(gradients, v) if g.requires_grad]
         if pairs:
-            dot = None
+            dot: Any = None     # (a Tensor after the loop: pairs is not empty)
             for g, w in pairs:
                 term = (g * (w.data if isinstance(w, Tensor) else w)).sum()
                 dot = term if dot is None else dot + term

@@ -6,6 +6,7 @@ arguments unpacked inline, then the one recording path) because ``nn`` calls the
 """
 import numpy as np
 
+from .dtypes import layer_dtype_error
 from .function import Function, ternary_op, unary_op
 from .ops import row_max, softmax
 from .tensor import Tensor
@@ -34,6 +35,8 @@ class Linear(Function):
         if not x.ndim or weight.ndim != 2 or x.shape[-1] != weight.shape[1] or (
                 bias is not None and bias.shape != weight.shape[:1]):
             raise _linear_error(x.shape, weight.shape, None if bias is None else bias.shape)
+        if x.dtype is not weight.dtype and x.dtype != weight.dtype:
+            raise layer_dtype_error("linear", x.dtype, weight.dtype)
         ctx.saved_tensors = (x, weight)
         out = x @ weight.T
         if bias is not None:

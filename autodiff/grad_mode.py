@@ -11,8 +11,13 @@ the state goes through a function of this module (``suspend``/``restore``, ``ent
 ``exit_scope``, ``set_tracing``/``restore_tracing``, the context managers), which calls it. Other
 modules read ``state.plain`` and ``state.mode`` but never write them.
 """
+from __future__ import annotations
+
 import functools
 import threading
+from typing import Any, Callable, Literal, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "name_scope"]
 
@@ -22,9 +27,9 @@ class _Mode:
 
     __slots__ = ("grad_enabled", "scope", "anomaly", "tracing", "record_inputs")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.grad_enabled = True    # ops record a graph (ad.no_grad() turns it off)
-        self.scope = None           # "mlp.0" style path of the innermost ad.name_scope, or None
+        self.scope: str | None = None  # "mlp.0" style path of the innermost ad.name_scope, or None
         self.anomaly = False        # ad.detect_anomaly() is active
         self.tracing = False        # nodes record their creation stack (anomaly mode, gradcheck)
         self.record_inputs = False  # nodes keep their inputs (gradcheck's localization)
@@ -39,24 +44,24 @@ class _State(threading.local):
 
     plain = True            # the default every new thread starts from
 
-    def __init__(self):     # (threading.local calls it once in every thread)
+    def __init__(self) -> None:     # (threading.local calls it once in every thread)
         self.mode = _Mode()
 
 
 state = _State()
 
 
-def _refresh(mode):
+def _refresh(mode: _Mode) -> None:
     """Recompute ``state.plain`` from ``mode`` (the thread's state): the one place that does."""
     state.plain = mode.grad_enabled and mode.scope is None and not mode.tracing
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when operations record a graph for backward (the default)."""
     return state.mode.grad_enabled
 
 
-def set_enabled(enabled):
+def set_enabled(enabled: bool) -> bool:
     """Turn grad mode on or off for this thread; returns the previous setting (for ``restore``)."""
     mode = state.mode
     previous = mode.grad_enabled
@@ -65,7 +70,7 @@ def set_enabled(enabled):
     return previous
 
 
-def suspend():
+def suspend() -> bool:
     """Turn grad mode off (the backward walk, an optimizer's step); returns what ``restore`` needs."""
     mode = state.mode
     previous = mode.grad_enabled
@@ -73,14 +78,14 @@ def suspend():
     return previous
 
 
-def restore(previous):
+def restore(previous: bool) -> None:
     """Put back the grad mode that ``suspend`` or ``set_enabled`` returned."""
     mode = state.mode
     mode.grad_enabled = previous
     _refresh(mode)
 
 
-def enter_scope(name):
+def enter_scope(name: str) -> str | None:
     """Open scope ``name`` inside the current one (``ad.name_scope``, every ``nn.Module`` call);
     returns what ``exit_scope`` restores."""
     mode = state.mode
@@ -90,7 +95,7 @@ def enter_scope(name):
     return previous
 
 
-def exit_scope(previous):
+def exit_scope(previous: str | None) -> None:
     """Close the scope that ``enter_scope`` opened (``previous`` is what it returned)."""
     mode = state.mode
     mode.scope = previous
@@ -98,7 +103,7 @@ def exit_scope(previous):
         _refresh(mode)
 
 
-def run_in_scope(name, fn, args, kwargs):
+def run_in_scope(name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``fn(*args, **kwargs)`` inside scope ``name`` (what ``nn.Module.__call__`` does)."""
     mode = state.mode
     previous = mode.scope
@@ -112,7 +117,8 @@ def run_in_scope(name, fn, args, kwargs):
             _refresh(mode)
 
 
-def set_tracing(tracing, anomaly=None, record_inputs=None):
+def set_tracing(tracing: bool, anomaly: bool | None = None,
+                record_inputs: bool | None = None) -> tuple[bool, bool, bool]:
     """Turn creation stacks on or off (and, when given, anomaly checks and input recording);
     returns what ``restore_tracing`` restores."""
     mode = state.mode
@@ -126,7 +132,7 @@ def set_tracing(tracing, anomaly=None, record_inputs=None):
     return previous
 
 
-def restore_tracing(previous):
+def restore_tracing(previous: tuple[bool, bool, bool]) -> None:
     """Put back what ``set_tracing`` returned."""
     mode = state.mode
     mode.tracing, mode.anomaly, mode.record_inputs = previous
@@ -138,29 +144,29 @@ class _GradModeContext:
 
     __slots__ = ("enabled", "previous")
 
-    def __init__(self, enabled):
+    def __init__(self, enabled: bool) -> None:
         self.enabled = bool(enabled)
-        self.previous = []
+        self.previous: list[bool] = []
 
-    def __enter__(self):
+    def __enter__(self) -> _GradModeContext:
         self.previous.append(set_enabled(self.enabled))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         restore(self.previous.pop())
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         enabled = self.enabled
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with _GradModeContext(enabled):
                 return fn(*args, **kwargs)
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # (functools.wraps keeps fn's signature)
 
 
-def no_grad():
+def no_grad() -> _GradModeContext:
     """Disable graph recording: ``with ad.no_grad(): ...`` or ``@ad.no_grad()``.
 
     >>> import autodiff as ad
@@ -173,7 +179,7 @@ def no_grad():
     return _GradModeContext(False)
 
 
-def enable_grad():
+def enable_grad() -> _GradModeContext:
     """Enable graph recording inside a ``no_grad`` region (context manager or decorator)."""
     return _GradModeContext(True)
 
@@ -184,15 +190,15 @@ class set_grad_enabled(_GradModeContext):
 
     __slots__ = ()
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         super().__init__(mode)
         # the call itself switches the mode; __enter__ then only remembers what to restore
         self.previous.append(set_enabled(self.enabled))
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         return self
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         # as a decorator it applies during calls only: undo the switch the constructor made
         restore(self.previous.pop())
         return super().__call__(fn)
@@ -206,14 +212,14 @@ class name_scope:
 
     __slots__ = ("name", "previous")
 
-    def __init__(self, name):
+    def __init__(self, name: object) -> None:
         self.name = str(name)
-        self.previous = None
+        self.previous: str | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> name_scope:
         self.previous = enter_scope(self.name)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         exit_scope(self.previous)
         return False

@@ -1,6 +1,11 @@
 """gradcheck and gradgradcheck: compare backprop with central differences, in float64, and on a
 mismatch point at the op whose backward is wrong."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .engine import grad
 from .function import Function
@@ -9,20 +14,27 @@ from .tensor import Tensor, _wrap
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
+# what gradcheck checks: a function of tensors (and any other arguments) giving a tensor or several
+_Checked = Callable[..., "Tensor | Sequence[Tensor]"]
+# per output, per differentiable input: a 2-D Jacobian block (output.size, input.size)
+_Jacobians = list[list[np.ndarray]]
+# the worst disagreement: (excess, output, input, row, col)
+_Mismatch = tuple[Any, int, int, np.intp, np.intp]
+
 
 class GradcheckError(RuntimeError):
     """Raised by gradcheck when analytic and numerical gradients disagree."""
 
 
-def _as_tuple(x):
+def _as_tuple(x: object) -> tuple[Any, ...]:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def _float_outputs(outputs):
+def _float_outputs(outputs: Iterable[object]) -> list[Tensor]:
     return [o for o in outputs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
-def _check_inputs(inputs, op):
+def _check_inputs(inputs: Sequence[object], op: str) -> list[int]:
     differentiable = []
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad:
@@ -37,7 +49,8 @@ def _check_inputs(inputs, op):
     return differentiable
 
 
-def analytic_jacobians(fn, inputs, differentiable):
+def analytic_jacobians(fn: _Checked, inputs: Sequence[Any], differentiable: list[int],
+                       ) -> tuple[_Jacobians, list[tuple[int, ...]]]:
     """Per (output, input) pair the Jacobian d out / d in as a 2-D array (out.size, in.size)."""
     outputs = _float_outputs(_as_tuple(fn(*inputs)))
     wrt = [inputs[i] for i in differentiable]
@@ -55,9 +68,10 @@ def analytic_jacobians(fn, inputs, differentiable):
     return jacobians, [o.shape for o in outputs]
 
 
-def numerical_jacobians(fn, inputs, differentiable, eps):
+def numerical_jacobians(fn: _Checked, inputs: Sequence[Any], differentiable: list[int],
+                        eps: float) -> _Jacobians:
     """Central differences (f(x + eps) - f(x - eps)) / 2 eps, one input element at a time."""
-    def evaluate():
+    def evaluate() -> list[np.ndarray]:
         # grad mode stays on: fn may itself differentiate (gradgradcheck)
         return [o.data.astype(np.float64).reshape(-1).copy() for o in _float_outputs(_as_tuple(fn(*inputs)))]
 
@@ -80,7 +94,8 @@ def numerical_jacobians(fn, inputs, differentiable, eps):
     return jacobians
 
 
-def _worst_mismatch(analytic, numerical, atol, rtol):
+def _worst_mismatch(analytic: _Jacobians, numerical: _Jacobians, atol: float,
+                    rtol: float) -> _Mismatch | None:
     """The worst (excess, output, input, row, col) where |a - n| > atol + rtol |n|, or None."""
     worst = None
     for k, (a_row, n_row) in enumerate(zip(analytic, numerical)):
@@ -94,7 +109,9 @@ def _worst_mismatch(analytic, numerical, atol, rtol):
     return worst
 
 
-def _describe(worst, analytic, numerical, inputs, differentiable, output_shapes, what):
+def _describe(worst: _Mismatch, analytic: _Jacobians, numerical: _Jacobians,
+              inputs: Sequence[Any], differentiable: list[int], output_shapes: list[tuple[int, ...]],
+              what: str) -> str:
     _, k, j, r, c = worst
     i = differentiable[j]
     a, n = float(analytic[k][j][r, c]), float(numerical[k][j][r, c])
@@ -106,7 +123,8 @@ def _describe(worst, analytic, numerical, inputs, differentiable, output_shapes,
             f"(relative error {relative:.3g})")
 
 
-def _compare(fn, inputs, eps, atol, rtol, what):
+def _compare(fn: _Checked, inputs: Sequence[Any], eps: float, atol: float, rtol: float,
+             what: str) -> str | None:
     differentiable = _check_inputs(inputs, what)
     analytic, shapes = analytic_jacobians(fn, inputs, differentiable)
     numerical = numerical_jacobians(fn, inputs, differentiable, eps)
@@ -116,11 +134,13 @@ def _compare(fn, inputs, eps, atol, rtol, what):
     return _describe(worst, analytic, numerical, inputs, differentiable, shapes, what)
 
 
-def _first_order(fn):
+def _first_order(fn: _Checked) -> _Checked:
     return fn
 
 
-def _second_order(fn, inputs, grad_outputs):
+def _second_order(fn: _Checked, inputs: Sequence[Any],
+                  grad_outputs: Tensor | ArrayLike | Sequence[Tensor | ArrayLike] | None,
+                  ) -> Callable[..., tuple[Tensor, ...]]:
     """The function inputs -> gradients of fn (weighted by fixed grad_outputs), on the graph."""
     differentiable = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if grad_outputs is None:
@@ -128,7 +148,7 @@ def _second_order(fn, inputs, grad_outputs):
         grad_outputs = [rng.standard_normal(o.shape) for o in _float_outputs(_as_tuple(fn(*inputs)))]
     weights = [g.data if isinstance(g, Tensor) else np.asarray(g) for g in _as_tuple(grad_outputs)]
 
-    def gradients(*xs):
+    def gradients(*xs: Any) -> tuple[Tensor, ...]:
         outputs = _float_outputs(_as_tuple(fn(*xs)))
         live = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
         wrt = [xs[i] for i in differentiable]
@@ -140,9 +160,10 @@ def _second_order(fn, inputs, grad_outputs):
     return gradients
 
 
-def _graph_nodes(outputs):
+def _graph_nodes(outputs: list[Tensor]) -> list[Function]:
     """Every node of the graph behind ``outputs``, inputs first (iterative)."""
-    order, seen = [], set()
+    order: list[Function] = []
+    seen: set[Function] = set()
     stack = [(o.grad_fn, False) for o in outputs if o.grad_fn is not None]
     while stack:
         node, expanded = stack.pop()
@@ -159,7 +180,8 @@ def _graph_nodes(outputs):
     return order
 
 
-def _localize(fn, inputs, eps, atol, rtol, second_order):
+def _localize(fn: _Checked, inputs: Sequence[Any], eps: float, atol: float, rtol: float,
+              second_order: bool) -> str:
     """Re-run fn recording each node's inputs, and check every node's backward on its own."""
     previous = grad_mode.set_tracing(True, record_inputs=True)
     try:
@@ -174,7 +196,8 @@ def _localize(fn, inputs, eps, atol, rtol, second_order):
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
         local_inputs = [_wrap(args[i].data.astype(np.float64), True) for i in positions]
 
-        def local(*xs, cls=type(node), args=args, kwargs=kwargs, positions=positions):
+        def local(*xs: Tensor, cls: type[Function] = type(node), args: Sequence[Any] = args,
+                  kwargs: dict[str, Any] = kwargs, positions: list[int] = positions) -> Tensor:
             full = list(args)
             for p, x in zip(positions, xs):
                 full[p] = x
@@ -194,7 +217,8 @@ def _localize(fn, inputs, eps, atol, rtol, second_order):
     return ""
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn: _Checked, inputs: Tensor | Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check ``fn``'s backprop gradients against central differences, in float64.
 
     ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; every input with ``requires_grad``
@@ -216,7 +240,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     raise GradcheckError("gradcheck: " + problem + _localize(fn, inputs, eps, atol, rtol, False))
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradgradcheck(fn: _Checked, inputs: Tensor | Sequence[Any],
+                  grad_outputs: Tensor | ArrayLike | Sequence[Tensor | ArrayLike] | None = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check second-order gradients: the gradients of ``fn`` (weighted by ``grad_outputs``, random
     by default), computed with ``create_graph=True``, are checked with gradcheck. Fails on a
     backward that is right at first order but cuts the graph (e.g. uses ``.detach()``)."""

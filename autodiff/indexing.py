@@ -1,29 +1,41 @@
-"""Indexing and joining: getitem (with its scatter-add backward), concatenate, stack, split, pad,
-repeat and tile. All follow numpy's semantics."""
+"""Indexing and joining: getitem (with its scatter-add backward), concatenate/cat, stack, split,
+pad, repeat, repeat_interleave and tile. Indexing follows numpy's (and PyTorch's) semantics; the
+functions that PyTorch also has take PyTorch's arguments (``dim``, ``split(size)``, ``repeat``
+as tile). numpy's functions on tensors (``np.split``, ``np.repeat``) are in ``numpy_api``."""
+import operator
+
 import numpy as np
 
 from .function import Function
+from .promotion import result_type
 from .tensor import Tensor, share_version
 from .ops import _as_tensor, _normalize_axis, broadcast_to, where
 
-__all__ = ["getitem", "concatenate", "stack", "split", "pad", "repeat", "tile"]
+__all__ = ["getitem", "concatenate", "cat", "stack", "split", "pad", "repeat", "repeat_interleave", "tile"]
 
 
-def _normalize_index(index):
-    """numpy index with Tensors and lists turned into arrays, and bool masks into integer arrays
-    (numpy defines a mask as its ``nonzero()``), so the backward can scatter-add."""
+def _normalize_index(index, shape=None):
+    """numpy index with Tensors, lists and tuples inside it turned into arrays, and bool masks
+    into integer arrays (numpy defines a mask as its ``nonzero()``), so the backward can
+    scatter-add. With ``shape`` (the indexed tensor's), a mask must match the dims it covers
+    (numpy's and PyTorch's IndexError otherwise)."""
     items = index if isinstance(index, tuple) else (index,)
     normalized = []
     advanced = False
-    for item in items:
+    masks = None
+    for position, item in enumerate(items):
         if isinstance(item, Tensor):
             item = item.data
-        elif isinstance(item, list):
-            item = np.asarray(item)
+        elif isinstance(item, (list, tuple)):   # a sequence inside an index is an index array
+            item = np.asarray([i.data if isinstance(i, Tensor) else i for i in item])
             if item.size == 0:
                 item = item.astype(np.intp)
         if isinstance(item, np.ndarray):
             if item.dtype == np.bool_:
+                if shape is not None:
+                    if masks is None:
+                        masks = _mask_positions(items, len(shape))
+                    _check_mask(item, shape, masks[position])
                 normalized.extend(item.nonzero())
                 advanced = True
                 continue
@@ -37,6 +49,39 @@ def _normalize_index(index):
                              "integer arrays or bool masks")
         normalized.append(item)
     return tuple(normalized), advanced
+
+
+def _mask_positions(items, ndim):
+    """For each item of an index: the first dim it covers (None for items that cover none)."""
+    def width(item):
+        if item is None:
+            return 0
+        if isinstance(item, Tensor):
+            item = item.data
+        if isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            return item.ndim
+        if isinstance(item, list) and np.asarray(item).dtype == np.bool_:
+            return np.asarray(item).ndim
+        return 1
+    widths = [0 if item is Ellipsis else width(item) for item in items]
+    ellipsis = ndim - sum(widths)
+    positions, dim = [], 0
+    for item, w in zip(items, widths):
+        positions.append(dim)
+        dim += ellipsis if item is Ellipsis else w
+    return positions
+
+
+def _check_mask(mask, shape, first):
+    covered = shape[first:first + mask.ndim]
+    if mask.shape != covered:
+        for i, (n, m) in enumerate(zip(covered + (None,) * mask.ndim, mask.shape)):
+            if n != m:
+                raise IndexError(f"getitem: the boolean mask of shape {mask.shape} does not match the indexed "
+                                 f"tensor of shape {shape} at dim {first + i}: its size there is "
+                                 f"{'missing' if n is None else n}, the mask's {m}; a mask must have the "
+                                 "shape of the dims it indexes")
+
 
 
 class GetItem(Function):
@@ -81,7 +126,7 @@ def scatter_add(grad, shape, index, advanced):
 
 def getitem(x, index):
     """``x[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
-    index, advanced = _normalize_index(index)
+    index, advanced = _normalize_index(index, x.shape)
     try:
         out = GetItem.apply(x, index, advanced)
         return out if advanced or not isinstance(x, Tensor) else share_version(out, x)
@@ -124,51 +169,77 @@ def _join_inputs(tensors, op):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
-    return [_as_tensor(t) for t in tensors]
+    tensors = [_as_tensor(t) for t in tensors]
+    dtype = result_type(*(t.data for t in tensors))
+    # PyTorch's promotion of mixed dtypes (an int64 and a float32 tensor join as float32)
+    return [t if t.data.dtype == dtype else t.astype(dtype) for t in tensors]
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis (numpy's ``concatenate``); other axes must match."""
+def _join_axis(dim, axis, op):
+    """The dim of cat/stack, given as ``dim`` (PyTorch) or ``axis`` (numpy's name, accepted too)."""
+    if axis is not None and dim is not None and axis != dim:
+        raise TypeError(f"{op}: give the dim once, as dim= or axis=, not both")
+    return axis if dim is None else dim
+
+
+def concatenate(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing dim (0 by default; ``axis=`` accepted); the other dims must
+    match. Mixed dtypes promote as PyTorch's ``cat``."""
+    dim = _join_axis(dim, axis, "concatenate")
     tensors = _join_inputs(tensors, "concatenate")
     ndim = tensors[0].ndim
     if ndim == 0:
         raise ValueError("concatenate: 0-d tensors cannot be concatenated; use stack")
-    axis = _normalize_axis(axis, ndim, "concatenate")[0]
+    axis = _normalize_axis(0 if dim is None else dim, ndim, "concatenate")[0]
     for t in tensors:
         if t.ndim != ndim or t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]:
-            raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} differ outside axis {axis}")
+            raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} differ outside dim {axis}")
     return Concatenate.apply(axis, *tensors)
 
 
-def cat(tensors, axis=0, dim=None):
-    """PyTorch's name for ``concatenate`` (``dim`` is accepted for ``axis``)."""
-    return concatenate(tensors, axis if dim is None else dim)
+def cat(tensors, dim=0, *, axis=None):
+    """PyTorch's name for ``concatenate``: join along ``dim`` (``axis=`` accepted)."""
+    return concatenate(tensors, axis if axis is not None else dim)
 
 
-def stack(tensors, axis=0):
-    """Join same-shaped tensors along a new axis (numpy's ``stack``)."""
+def stack(tensors, dim=0, *, axis=None):
+    """Join same-shaped tensors along a new dim ``dim`` (``axis=`` accepted)."""
+    dim = _join_axis(None if axis is not None and dim == 0 else dim, axis, "stack")
     tensors = _join_inputs(tensors, "stack")
     if any(t.shape != tensors[0].shape for t in tensors):
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
-    axis = _normalize_axis(axis, tensors[0].ndim + 1, "stack")[0]
+    axis = _normalize_axis(dim, tensors[0].ndim + 1, "stack")[0]
     return Stack.apply(axis, *tensors)
 
 
-def split(x, indices_or_sections, axis=0):
-    """Split into a list of tensors (numpy's ``split``: a number of equal sections, or the indices
-    where each piece starts)."""
-    x = _as_tensor(x)
-    axis = _normalize_axis(axis, x.ndim, "split")[0]
-    n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        sections = int(indices_or_sections)
-        if sections <= 0 or n % sections:
-            raise ValueError(f"split: axis {axis} of length {n} does not divide into {sections} equal sections")
-        bounds = list(range(0, n + 1, n // sections))
-    else:
-        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+def _pieces(x, bounds, axis):
     lead = (slice(None),) * axis
     return [getitem(x, lead + (slice(bounds[i], bounds[i + 1]),)) for i in range(len(bounds) - 1)]
+
+
+def split(x, split_size_or_sections, dim=0):
+    """PyTorch's ``split``: pieces along ``dim`` of ``split_size_or_sections`` elements each (an
+    int; the last piece may be smaller) or of the sizes listed (they must add up to the dim's
+    size). Returns a tuple. numpy's sections are ``np.split(t, n)``/``np.array_split``."""
+    x = _as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("split: a 0-d tensor has no dim to split")
+    axis = _normalize_axis(dim, x.ndim, "split")[0]
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)) and not isinstance(split_size_or_sections, bool):
+        size = int(split_size_or_sections)
+        if size < 0 or (size == 0 and n):
+            raise ValueError(f"split: split_size must be a positive int (pieces of that many elements along dim "
+                             f"{axis}), got {size}")
+        bounds = list(range(0, n, size)) + [n] if n else [0, 0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: the sizes {sizes} must be non-negative and add up to {n}, the size of dim "
+                             f"{axis} of shape {x.shape} (PyTorch's split takes sizes; numpy's split "
+                             "points are np.split(t, indices))")
+        bounds = [0] + list(np.cumsum(sizes).tolist())
+    return tuple(_pieces(x, bounds, axis))
 
 
 class Pad(Function):
@@ -193,36 +264,90 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return Pad.apply(x, tuple(map(tuple, widths.tolist())), constant_values)
 
 
-def repeat(x, repeats, axis=None):
-    """Repeat each element ``repeats`` times (numpy's ``repeat``; PyTorch's ``repeat`` is ``tile``).
-    Without ``axis`` the input is flattened first."""
+class Repeat(Function):
+    """The tensor repeated ``reps[i]`` times along each dim i (``reps`` as long as x's dims):
+    PyTorch's ``repeat``, numpy's ``tile``. Backward: the copies' gradients summed."""
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.shape, ctx.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # (r0 * n0, r1 * n1, ...) -> (r0, n0, r1, n1, ...), summed over the r axes: runs on arrays
+        # and, under create_graph, on Tensors
+        split = tuple(size for pair in zip(ctx.reps, ctx.shape) for size in pair)
+        return grad.reshape(split).sum(axis=tuple(range(0, 2 * len(ctx.reps), 2))), None
+
+
+def _repeat(x, reps, op):
+    if any(r < 0 for r in reps):
+        raise ValueError(f"{op}: repeats must be non-negative, got {reps}")
+    if len(reps) > x.ndim:
+        x = x.reshape((1,) * (len(reps) - x.ndim) + x.shape)
+    if all(r == 1 for r in reps):
+        return x
+    return Repeat.apply(x, reps)
+
+
+def repeat(x, *sizes, **numpy_style):
+    """PyTorch's ``repeat``: the whole tensor repeated ``sizes[i]`` times along dim i,
+    ``repeat(x, 2, 1)`` or ``repeat(x, (2, 1))``; at least as many sizes as x has dims (more add
+    leading dims). numpy's ``repeat`` (each element) is ``repeat_interleave`` or ``np.repeat``."""
     x = _as_tensor(x)
-    if axis is None:
+    if numpy_style:
+        raise TypeError(f"repeat: got {sorted(numpy_style)}: repeat is PyTorch's (the whole tensor, "
+                        "repeat(2, 1)); to repeat each element along a dim use repeat_interleave(repeats, dim) "
+                        "or np.repeat(t, repeats, axis)")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    try:
+        reps = tuple(operator.index(r) for r in sizes)
+    except TypeError:
+        raise TypeError(f"repeat: the sizes are ints, repeat(2, 1) or repeat((2, 1)); got {sizes!r}") from None
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: {len(reps)} size(s) {reps} for a tensor of {x.ndim} dims (shape {x.shape}); "
+                         f"give one per dim (PyTorch's repeat tiles the whole tensor; to repeat each element "
+                         "use repeat_interleave)")
+    return _repeat(x, reps, "repeat")
+
+
+def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times along ``dim`` (None: of the flattened tensor);
+    ``repeats`` an int or one count per element of that dim (numpy's ``repeat``)."""
+    x = _as_tensor(x)
+    if dim is None:
         x = x.reshape(-1)
-        axis = 0
-    axis = _normalize_axis(axis, x.ndim, "repeat")[0]
-    index = np.repeat(np.arange(x.shape[axis]), repeats)
+        dim = 0
+    axis = _normalize_axis(dim, x.ndim, "repeat_interleave")[0] if x.ndim else 0
+    if x.ndim == 0:
+        x = x.reshape(1)
+    counts = repeats.data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, x.shape[axis])):
+        raise ValueError(f"repeat_interleave: repeats must be an int or one int per element of dim {axis} "
+                         f"({x.shape[axis]}), got {repeats!r}")
+    if (counts < 0).any():
+        raise ValueError("repeat_interleave: repeats must be non-negative")
+    index = np.repeat(np.arange(x.shape[axis]), counts.reshape(-1) if counts.ndim else int(counts))
+    if output_size is not None and output_size != index.size:
+        raise ValueError(f"repeat_interleave: output_size={output_size} but the repeats make {index.size}")
     return getitem(x, (slice(None),) * axis + (index,))
 
 
-def tile(x, reps):
-    """Repeat the whole tensor ``reps`` times along each axis (numpy's ``tile``)."""
+def tile(x, dims):
+    """Repeat the whole tensor ``dims`` times along each dim (numpy's and PyTorch's ``tile``:
+    fewer reps than dims repeat the last dims)."""
     x = _as_tensor(x)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    if len(reps) > x.ndim:
-        x = x.reshape((1,) * (len(reps) - x.ndim) + x.shape)
-    reps = (1,) * (x.ndim - len(reps)) + reps
-    for axis, r in enumerate(reps):
-        if r != 1:
-            index = np.tile(np.arange(x.shape[axis]), r)
-            x = getitem(x, (slice(None),) * axis + (index,))
-    return x
+    reps = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    reps = tuple(operator.index(r) for r in reps)
+    return _repeat(x, (1,) * (x.ndim - len(reps)) + reps, "tile")
 
 
 def setitem(self, index, value):
     """``t[index] = value`` in place (numpy's semantics); on the graph the gradient flows to
     ``value`` at ``index`` and to the old values elsewhere."""
-    index, advanced = _normalize_index(index)
+    index, advanced = _normalize_index(index, self.data.shape)
     mask = np.zeros(self.data.shape, dtype=bool)
     mask[index] = True
 
@@ -243,19 +368,5 @@ def _method_setitem(self, index, value):
     setitem(self, index, value)
 
 
-def _method_repeat(self, repeats, axis=None):
-    return repeat(self, repeats, axis)
-
-
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = _method_setitem
-Tensor.repeat = _method_repeat
-Tensor.tile = tile
-
-# numpy's joining functions on tensors stay on the graph
-from .ops import _ARRAY_FUNCTIONS  # noqa: E402
-_ARRAY_FUNCTIONS.update({
-    np.concatenate: lambda arrays, axis=0: concatenate(arrays, axis),
-    np.stack: lambda arrays, axis=0: stack(arrays, axis),
-    np.split: split, np.pad: pad, np.repeat: repeat, np.tile: tile,
-})

@@ -6,6 +6,7 @@ that both ndarrays and Tensors understand, so the same code runs on raw arrays i
 backward and on Tensors (recording a graph) under ``create_graph=True``. Broadcast inputs are
 un-broadcast by the engine, not here.
 """
+import builtins
 import inspect
 import math
 import operator
@@ -14,7 +15,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .function import Elementwise, Function, _copy, apply1, apply2, binary_op, unary_op
-from .tensor import Tensor, _wrap, _to_array, share_version
+from . import return_types as _return_types
+from . import special as _special
+from .grad_mode import is_grad_enabled
+from .dtypes import DtypeError, as_dtype
+from .promotion import result_type
+from .tensor import Tensor, _wrap, _to_array, get_default_dtype, share_version
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -108,6 +114,7 @@ class Add(Elementwise):
 
 class Sub(Elementwise):
     # a primitive rather than add-of-neg: one node instead of two on a hot path
+    refuses_bool = "operand"     # as PyTorch (see promotion.operands)
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -167,7 +174,11 @@ class Div(Elementwise):
 
 
 class PowScalar(Function):
-    """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch)."""
+    """x ** p for a constant number p; d/dx = p x^(p-1), and exactly 0 for p = 0 (PyTorch).
+
+    The exponents 2, 3, 4, -1, -2, 0.5 and -0.5 take PyTorch's own forms (x*x, x*x*x, 1/(x*x),
+    sqrt, 1/sqrt...), forward and backward: the same values as PyTorch's, and numpy's general
+    ``pow`` costs up to a hundred times ``x*x*x`` on negative floats."""
 
     anomaly_hint = "pow at 0: d(x^p)/dx = p x^(p-1) is infinite at x = 0 when p < 1."
 
@@ -175,23 +186,60 @@ class PowScalar(Function):
     def forward(ctx, x, p):
         ctx.save_for_backward(x)
         ctx.p = p
-        return x ** p
+        if x.dtype.kind != "f" and p < 0 and p == int(p):
+            raise ValueError("pow: integers to negative integer powers are not allowed; convert the base first "
+                             "with .float()")
+        if p == 2:
+            return x * x
+        if p == 3:
+            return x * x * x
+        if p == -1:
+            return 1.0 / x if x.dtype.kind == "f" else x ** p
+        if p == -2:
+            return 1.0 / (x * x)
+        if p == 0.5:
+            return np.sqrt(x)
+        if p == -0.5:
+            return 1.0 / np.sqrt(x)
+        return _power(x, p)     # 4 included: PyTorch's pow(x, 4), within an ulp
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         p = ctx.p
+        # PyTorch's pow_backward, grad * (p * x.pow(p - 1)), with x.pow in its own forms; written
+        # so that it runs on arrays and, under create_graph, on Tensors
         if p == 0:
             return grad * 0.0, None
         if p == 1:
             return grad, None
         if p == 2:
             return grad * (2.0 * x), None
-        return grad * (p * x ** (p - 1)), None
+        if p == 3:
+            return grad * (3.0 * (x * x)), None
+        if p == 4:
+            return grad * (4.0 * (x * x * x)), None
+        if p == -1:
+            return grad * (-1.0 * (1.0 / (x * x))), None
+        if p == 0.5:
+            return grad * (0.5 * (1.0 / np.sqrt(x))), None
+        return grad * (p * _power(x, p - 1)), None
+
+
+def _power(x, p):
+    """x ** p for a number p: an array's through numpy's pow of |x| when p is an integer (the same
+    bits: pow of a negative base and an integer exponent is +-pow(|x|, p), but libm takes a path
+    about fifty times slower for it); a Tensor's on the graph."""
+    if type(x) is not np.ndarray or x.dtype.kind != "f" or p != int(p):
+        return x ** p
+    magnitude = np.power(np.abs(x), p)
+    return np.copysign(magnitude, x) if int(p) % 2 else magnitude
 
 
 class Pow(Function):
     """a ** b with b a tensor: d/da = b a^(b-1) (0 where b = 0), d/db = a^b ln a (0 where a = 0, b >= 0)."""
+
+    refuses_bool = "result"      # bool ** bool, as PyTorch (see promotion.operands)
 
     anomaly_hint = "pow at 0: d(a^b)/da = b a^(b-1) is infinite at a = 0 when b < 1; d/db needs ln(a)."
 
@@ -211,7 +259,11 @@ class Pow(Function):
                 grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
             if need_b:
                 base_zero = (_array(a) == 0) & (_array(b) >= 0)
-                grad_b = grad * where(base_zero, 0.0, out * log(where(base_zero, 1.0, a)))
+                if isinstance(a, Tensor):
+                    log_a = log(where(base_zero, 1.0, a))
+                else:       # a constant base (2.0 ** t): its log in the output's dtype
+                    log_a = np.log(np.where(base_zero, 1.0, a)).astype(_array(out).dtype, copy=False)
+                grad_b = grad * where(base_zero, 0.0, out * log_a)
         return grad_a, grad_b
 
 
@@ -252,6 +304,8 @@ class Tanh(Elementwise):
 class Sigmoid(Elementwise):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind != "f":     # bool or integer (no gradient): -|x| must not wrap or fail
+            x = x.astype(_default_float())
         # exp of -|x| never overflows, and e/(1+e) keeps full precision for large negative x
         e = np.exp(-np.abs(x))
         r = 1.0 / (1.0 + e)
@@ -373,12 +427,29 @@ class Where(Function):
                 where(cond, 0.0, grad) if need_b else None)
 
 
-def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` else ``y`` (numpy's ``where``, differentiable in x, y)."""
+def where(condition, x=None, y=None):
+    """Elementwise ``x`` where ``condition`` else ``y`` (all three broadcast; differentiable in
+    x and y). Mixed dtypes of x and y promote as PyTorch's (an int tensor and 2.5: float32).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: int64 indices per axis."""
+    if x is None and y is None:
+        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(_array(condition)))
     cond = _array(condition)
     if not isinstance(cond, np.ndarray) or cond.dtype != np.bool_:
         cond = np.asarray(cond).astype(bool)
+    data_x, data_y = _array(x), _array(y)
+    if not (type(data_x) is np.ndarray and type(data_y) is np.ndarray and data_x.dtype is data_y.dtype):
+        dtype = result_type(data_x, data_y)
+        x, y = _in_dtype(x, dtype), _in_dtype(y, dtype)
     return Where.apply(cond, x, y)
+
+
+def _in_dtype(x, dtype):
+    """An operand in ``dtype``: a tensor cast on the graph, an array cast, a number as it is."""
+    if isinstance(x, Tensor):
+        return x if x.data.dtype == dtype else x.astype(dtype)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.asarray(x).astype(dtype, copy=False)
+    return np.asarray(x, dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +500,26 @@ def matmul(a, b):
     if shape_a[-1] != inner_b:
         raise ValueError(f"matmul: {shape_a} @ {shape_b}: inner dimensions {shape_a[-1]} and {inner_b} "
                          "differ")
+    dtype_a, dtype_b = getattr(_array(a), "dtype", None), getattr(_array(b), "dtype", None)
+    if dtype_a is not dtype_b and dtype_a is not None and dtype_b is not None and dtype_a != dtype_b:
+        raise DtypeError(f"matmul: expected both operands to have the same dtype, got {dtype_a} @ {dtype_b} "
+                           f"(shapes {shape_a} and {shape_b}), as PyTorch; convert one, e.g. with .to({dtype_a}) "
+                           "or .float()/.double()")
     return apply2(MatMul, a, b)
+
+
+def dot(a, b):
+    """The dot product of two 1-D tensors of one length and dtype (PyTorch's ``dot``): (n,), (n,)
+    -> (). For matrices use ``matmul``/``@``; numpy's N-d ``np.dot`` is ``np.dot(a, b)``."""
+    shape_a, shape_b = _shape(a), _shape(b)
+    if len(shape_a) != 1 or len(shape_b) != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {len(shape_a)}D and {len(shape_b)}D tensors (shapes "
+                           f"{shape_a} and {shape_b}); use matmul (a @ b) for matrices, or np.dot(a, b) for "
+                           "numpy's N-d dot")
+    if shape_a != shape_b:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected two tensors of one length, got {shape_a} "
+                           f"and {shape_b}")
+    return matmul(a, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +538,7 @@ class Sum(Function):
 
 
 class Max(Function):
-    """max over axes (PyTorch's amax): tied maxima share the gradient evenly."""
+    """max over axes (PyTorch's amax, and max without a dim): tied maxima share the gradient evenly."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdims, reduce):
@@ -468,24 +558,123 @@ class Max(Function):
         return grad * share.astype(x.dtype, copy=False), None, None, None
 
 
-class Var(Function):
-    """Variance with ``ddof`` (numpy's default 0): sum((x - mean)^2) / (n - ddof)."""
+class SelectAlongDim(Function):
+    """x's values at ``index`` along ``axis`` (``index`` an int array of the keepdim shape): the
+    values of ``max(x, dim)``/``min(x, dim)``. Backward: each gradient goes to the one element
+    it came from (PyTorch's rule for max and min along a dim)."""
 
     @staticmethod
-    def forward(ctx, x, axes, ddof, keepdims):
+    def forward(ctx, x, index, axis, keepdims):
+        ctx.shape, ctx.index, ctx.axis, ctx.keepdims = x.shape, index, axis, keepdims
+        out = np.take_along_axis(x, index, axis)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, (axis,)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.keepdims:
+            grad = grad.reshape(ctx.index.shape)
+        return scatter_along_dim(grad, ctx.shape, ctx.index, ctx.axis), None, None, None
+
+
+class MaxAlongDim(SelectAlongDim):
+    display_name = "Max"
+
+
+class MinAlongDim(SelectAlongDim):
+    display_name = "Min"
+
+
+class ScatterAlongDim(Function):
+    """zeros(shape) with ``grad`` put at ``index`` along ``axis`` (SelectAlongDim's backward;
+    its own backward selects again, for higher-order gradients)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index, axis):
+        ctx.index, ctx.axis = index, axis
+        return _scatter_along(grad, shape, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SelectAlongDim.apply(grad, ctx.index, ctx.axis, True), None, None, None
+
+
+def _scatter_along(grad, shape, index, axis):
+    out = np.zeros(shape, grad.dtype)
+    np.put_along_axis(out, index, grad, axis)
+    return out
+
+
+def scatter_along_dim(grad, shape, index, axis):
+    """zeros(shape) with ``grad`` put at ``index`` along ``axis``: an array for an array, a graph
+    node for a Tensor (create_graph)."""
+    if isinstance(grad, Tensor):
+        return ScatterAlongDim.apply(grad, shape, index, axis)
+    return _scatter_along(grad, shape, index, axis)
+
+
+def _variance(x, axes, correction, keepdims):
+    """sum((x - mean)^2) / max(0, n - correction) over ``axes`` (an array; numpy's algorithm,
+    without numpy's warning for n <= correction: the result is then inf or nan, as PyTorch's)."""
+    n = _reduced_count(x.shape, axes)
+    centered = x - x.mean(axis=axes, keepdims=True) if x.size else x
+    squares = centered * centered
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(_add_reduce(squares, axes, None, None, keepdims), builtins.max(n - correction, 0),
+                         dtype=x.dtype)
+
+
+def _variance_grad(grad, x, axes, correction, keepdims):
+    """d var / dx for the incoming ``grad``: 2 (x - mean) / (n - correction) (inf when n <= correction,
+    as PyTorch). Runs on arrays and, under create_graph, on Tensors."""
+    if x.size == 0:
+        return _expand(grad, x.shape, axes, keepdims)
+    n = _reduced_count(x.shape, axes)
+    scale = 2.0 / (n - correction) if n > correction else math.inf
+    centered = x - x.mean(axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        return _expand(grad, x.shape, axes, keepdims) * centered * scale
+
+
+class Var(Function):
+    """Variance with ``correction`` (Bessel's 1, PyTorch's default): sum((x - mean)^2) / (n - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdims):
         ctx.save_for_backward(x)
-        ctx.axes, ctx.ddof, ctx.keepdims = axes, ddof, keepdims
-        return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+        ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
+        return _variance(x, axes, correction, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        n = _reduced_count(x.shape, ctx.axes)
-        if x.size == 0:
-            return _expand(grad, x.shape, ctx.axes, ctx.keepdims), None, None, None
-        scale = 2.0 / (n - ctx.ddof) if n > ctx.ddof else np.nan    # as numpy: no variance to speak of
-        centered = x - x.mean(axis=ctx.axes, keepdims=True)
-        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * centered * scale, None, None, None
+        return _variance_grad(grad, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
+
+
+class Std(Function):
+    """Standard deviation: sqrt(var) with ``correction``. Its gradient is d var / (2 std), and 0
+    where std is 0 (constant data, one element with correction 0), as PyTorch, not 0/0."""
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdims):
+        out = np.sqrt(_variance(x, axes, correction, keepdims))
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        zero = _array(out) == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_var = _select(zero, 0.0, grad / (2.0 * _select(zero, 1.0, out)))
+        return _variance_grad(grad_var, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
+
+
+def _select(condition, a, b):
+    """``where(condition, a, b)`` on arrays (numpy's) or, when a or b is a Tensor, on the graph."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return where(condition, a, b)
+    return np.where(condition, a, b).astype(np.result_type(a, b), copy=False)
 
 
 class Prod(Function):
@@ -507,11 +696,13 @@ class Prod(Function):
 
 
 def _product_of_others(x, axes):
-    """For each element, the product of the other elements along ``axes`` (no division)."""
+    """For each element, the product of the other elements along ``axes`` (no division). Runs on
+    arrays and, under create_graph, on Tensors (so a permutation is ``np.transpose``, whose
+    meaning is the same on both)."""
     kept = [i for i in range(x.ndim) if i not in axes]
     order = kept + list(axes)
-    inverse = tuple(np.argsort(order))
-    moved = x.transpose(order)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    moved = np.transpose(x, order)
     lead = moved.shape[:len(kept)]
     n = math.prod(moved.shape[len(kept):])
     flat = moved.reshape(lead + (n,))
@@ -523,13 +714,15 @@ def _product_of_others(x, axes):
     else:
         # differentiable form for create_graph: an (n, n) table with the diagonal replaced by 1
         table = broadcast_to(flat.reshape(lead + (1, n)), lead + (n, n))
-        others = prod(where(np.eye(n, dtype=bool), 1.0, table), axis=-1)
-    return others.reshape(moved.shape).transpose(inverse)
+        others = prod(where(np.eye(n, dtype=bool), 1.0, table), dim=-1)
+    return np.transpose(others.reshape(moved.shape), inverse)
 
 
-def _dims(x, dim, keepdim, aliases, op):
+def _dims(x, dim, keepdim, aliases, op, empty_is_all=True):
     """The reduction axes and keepdims of ``op(x, dim, keepdim, **aliases)``: PyTorch's ``dim`` and
-    ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them)."""
+    ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them). An empty
+    ``dim=()`` reduces every dim, as PyTorch's reductions do (numpy's ``axis=()`` reduces none:
+    ``empty_is_all=False``)."""
     if aliases:
         axis = aliases.pop("axis", None)
         keepdims = aliases.pop("keepdims", None)
@@ -541,70 +734,172 @@ def _dims(x, dim, keepdim, aliases, op):
             dim = axis
         if keepdims is not None:
             keepdim = keepdims
+    if empty_is_all and isinstance(dim, (tuple, list)) and not dim:
+        dim = None
     return _normalize_axis(dim, x.ndim, op), bool(keepdim)
 
 
-def sum(x, dim=None, keepdim=False, **aliases):
+def _cast_for(x, dtype, op):
+    """x cast to a reduction's ``dtype=`` argument (PyTorch's: the reduction runs in that dtype)."""
+    if dtype is None:
+        return x
+    return x.astype(as_dtype(dtype, op))
+
+
+def _integral_accumulator(x):
+    """PyTorch sums and multiplies bool and integer tensors in int64 (numpy keeps uint64, ...)."""
+    kind = x.data.dtype.kind
+    if (kind == "b" or kind in "iu") and x.data.dtype != np.int64:
+        return x.astype(np.int64)
+    return x
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None, **aliases):
     """Sum over ``dim`` (None: all; int or tuple, negatives allowed; ``axis=`` and ``keepdims=``
-    are accepted too). (…) -> the reduced shape."""
-    x = _as_tensor(x)
+    are accepted too); ``dtype=`` casts first. Bool and integer tensors sum in int64 (PyTorch).
+    (…) -> the reduced shape."""
+    x = _cast_for(_as_tensor(x), dtype, "sum")
+    if x.data.dtype.kind != "f":
+        x = _integral_accumulator(x)
     return apply1(Sum, x, *_dims(x, dim, keepdim, aliases, "sum"))
 
 
-def mean(x, dim=None, keepdim=False, **aliases):
-    """Mean over ``dim``: the sum divided by the number of elements reduced."""
-    x = _as_tensor(x)
+def _floating_input(x, op):
+    """Refuse a bool or integer tensor where PyTorch does (mean, var, std), naming the fix."""
+    if x.data.dtype.kind != "f":
+        raise DtypeError(f"{op}(): the input is {x.data.dtype}, but {op} needs a floating point tensor "
+                         f"(as PyTorch); convert it first: x.float().{op}()"
+                         + (f" or {op}(x, dtype=ad.float32)" if op == "mean" else ""))
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+    """Mean over ``dim``: the sum divided by the number of elements reduced. A bool or integer
+    tensor raises (PyTorch): convert it with ``.float()`` or pass ``dtype=``."""
+    x = _cast_for(_as_tensor(x), dtype, "mean")
+    _floating_input(x, "mean")
     axes, keepdim = _dims(x, dim, keepdim, aliases, "mean")
     count = _reduced_count(x.shape, axes)
     total = apply1(Sum, x, axes, keepdim)
     return total / count if count else total * np.nan
 
 
-def _extremum(x, dim, keepdim, aliases, reduce, op):
+def _extremum(x, dim, keepdim, aliases, op):
+    """PyTorch's max/min: over all elements (dim None), along one dim -> (values, indices), or
+    against another tensor (``max(x, other)``: the elementwise maximum)."""
+    other = aliases.pop("other", None) if aliases else None
+    if other is None and isinstance(dim, (Tensor, np.ndarray)):
+        other, dim = dim, None
+    if other is not None:
+        if dim is not None or keepdim or aliases:
+            raise TypeError(f"{op}(input, other) takes no dim or keepdim; use {op}(input, dim) for a reduction")
+        return (maximum if op == "max" else minimum)(x, other)
     x = _as_tensor(x)
+    if dim is None and (not aliases or aliases.get("axis") is None):
+        if aliases.pop("keepdims", None) or keepdim:
+            raise TypeError(f"{op}(input) over all elements takes no keepdim; give a dim, or use a{op}(input, "
+                            "dims, keepdim=True)")
+        if aliases:
+            raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(aliases))!r}")
+        if x.size == 0:
+            raise ValueError(f"{op}(): the tensor (shape {x.shape}) is empty, so it has no {op}imum; give a dim "
+                             "of non-zero size")
+        return Max.apply(x, None, False, np.max if op == "max" else np.min)
     axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    if axes is not None and len(axes) != 1:
+        raise TypeError(f"{op}(input, dim) takes one dim (PyTorch), got {dim!r}; to reduce several dims use "
+                        f"a{op}(input, dims), which returns the values alone")
+    result = getattr(_return_types, op)
+    if x.ndim == 0:         # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
+        values = _extremum(reshape(x, (1,)), 0, keepdim, {}, op).values
+        return result(reshape(values, ()), _wrap(np.zeros((), np.int64)))
+    axis = axes[0]
+    if x.shape[axis] == 0:
+        raise IndexError(f"{op}(): dim {axis} of shape {x.shape} has size 0, so it has no {op}imum; reduce "
+                         "a dim of non-zero size")
+    index = (np.argmax if op == "max" else np.argmin)(x.data, axis=axis, keepdims=True)
+    values = (MaxAlongDim if op == "max" else MinAlongDim).apply(x, index, axis, keepdim)
+    return result(values, _wrap(index if keepdim else index.reshape(values.shape)))
+
+
+def max(x, dim=None, keepdim=False, **aliases):
+    """PyTorch's three forms: ``max(x)``, the largest value (tied maxima share the gradient
+    evenly); ``max(x, dim, keepdim=False)``, ``(values, indices)`` along ``dim`` (a named tuple;
+    the first index at ties, which alone gets the gradient); ``max(x, other)``, the elementwise
+    ``maximum``. Several dims at once: ``amax``."""
+    return _extremum(x, dim, keepdim, aliases, "max")
+
+
+def min(x, dim=None, keepdim=False, **aliases):
+    """PyTorch's three forms: ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``,
+    ``min(x, other)``; as ``max``."""
+    return _extremum(x, dim, keepdim, aliases, "min")
+
+
+def _extreme_values(x, dim, keepdim, aliases, reduce, op):
+    x = _as_tensor(x)
+    axes, keepdim = _dims(x, None if dim == () else dim, keepdim, aliases, op)
+    if axes == ():      # PyTorch's dim=(): every dim
+        axes = None
     if x.size == 0:
         raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op[1:]}imum")
     return Max.apply(x, axes, keepdim, reduce)
 
 
-def max(x, dim=None, keepdim=False, **aliases):
-    """Largest value over ``dim``; tied maxima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.max, "max")
+def amax(x, dim=(), keepdim=False, **aliases):
+    """Largest values over ``dim`` (an int or a tuple; all dims by default); tied maxima share the
+    gradient evenly (PyTorch)."""
+    return _extreme_values(x, dim, keepdim, aliases, np.max, "amax")
 
 
-def min(x, dim=None, keepdim=False, **aliases):
-    """Smallest value over ``dim``; tied minima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.min, "min")
+def amin(x, dim=(), keepdim=False, **aliases):
+    """Smallest values over ``dim``; tied minima share the gradient evenly (PyTorch)."""
+    return _extreme_values(x, dim, keepdim, aliases, np.min, "amin")
 
 
-def amax(x, dim=None, keepdim=False, **aliases):
-    """Largest value over ``dim``; tied maxima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.max, "amax")
-
-
-def amin(x, dim=None, keepdim=False, **aliases):
-    """Smallest value over ``dim``; tied minima share the gradient evenly."""
-    return _extremum(x, dim, keepdim, aliases, np.min, "amin")
-
-
-def var(x, dim=None, ddof=0, keepdim=False, **aliases):
-    """Variance over ``dim`` with ``ddof`` (0: biased, numpy's default)."""
+def _variance_args(x, dim, unbiased, keepdim, correction, aliases, op):
+    """PyTorch's argument forms of var/std -> (x, axes, correction, keepdim): ``(dim, unbiased,
+    keepdim)``, ``(dim=None, *, correction=1, keepdim=False)``, ``(unbiased)``; numpy's ``ddof=``
+    is accepted for ``correction=``."""
     x = _as_tensor(x)
-    axes, keepdim = _dims(x, dim, keepdim, aliases, "var")
-    return Var.apply(x, axes, ddof, keepdim)
+    if isinstance(dim, (bool, np.bool_)):       # var(False): the unbiased flag alone
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice")
+        dim, unbiased = None, bool(dim)
+    ddof = aliases.pop("ddof", None) if aliases else None
+    if ddof is not None:
+        if correction is not None:
+            raise TypeError(f"{op}: give correction= or ddof= (numpy's name for it), not both")
+        correction = ddof
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: give unbiased= or correction=, not both (unbiased=False is correction=0)")
+    if correction is None:
+        correction = 0 if unbiased is not None and not unbiased else 1
+    _floating_input(x, op)
+    axes, keepdim = _dims(x, dim, keepdim, aliases, op)
+    return x, axes, correction, keepdim
 
 
-def std(x, dim=None, ddof=0, keepdim=False, **aliases):
-    """Standard deviation over ``dim``: sqrt(var)."""
-    x = _as_tensor(x)
-    axes, keepdim = _dims(x, dim, keepdim, aliases, "std")
-    return sqrt(Var.apply(x, axes, ddof, keepdim))
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+    """Variance over ``dim``: sum((x - mean)^2) / (n - correction), unbiased (``correction=1``)
+    by default, as PyTorch; ``unbiased=False`` or ``correction=0`` is the biased (numpy's
+    default) form. PyTorch's forms: ``var(dim, unbiased, keepdim)``, ``var(dim, correction=,
+    keepdim=)``, ``var(unbiased)``."""
+    x, axes, correction, keepdim = _variance_args(x, dim, unbiased, keepdim, correction, aliases, "var")
+    return Var.apply(x, axes, correction, keepdim)
 
 
-def prod(x, dim=None, keepdim=False, **aliases):
-    """Product over ``dim``."""
-    x = _as_tensor(x)
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+    """Standard deviation over ``dim``: sqrt(var) with var's arguments (unbiased by default); the
+    gradient is 0 where the standard deviation is 0 (PyTorch)."""
+    x, axes, correction, keepdim = _variance_args(x, dim, unbiased, keepdim, correction, aliases, "std")
+    return Std.apply(x, axes, correction, keepdim)
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+    """Product over ``dim``; ``dtype=`` casts first; bool and integer tensors multiply in int64."""
+    x = _cast_for(_as_tensor(x), dtype, "prod")
+    if x.data.dtype.kind != "f":
+        x = _integral_accumulator(x)
     return Prod.apply(x, *_dims(x, dim, keepdim, aliases, "prod"))
 
 
@@ -709,22 +1004,45 @@ def _reduced_shape(shape, axes):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
+def _floating(x):
+    """x itself, or a bool/integer tensor cast to the default float dtype (PyTorch's promotion for
+    ops whose result is floating)."""
+    x = _as_tensor(x)
+    return x if x.data.dtype.kind == "f" else x.astype(_default_float())
+
+
+def _default_float():
+    return get_default_dtype()
+
+
 def logsumexp(x, dim=None, keepdim=False, **aliases):
     """log(sum(exp(x))) over ``dim``, computed stably (finite for logits of +-1e4)."""
-    x = _as_tensor(x)
+    x = _floating(x)
     return LogSumExp.apply(x, *_dims(x, dim, keepdim, aliases, "logsumexp"))
 
 
-def softmax(x, dim=-1, **aliases):
-    """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably."""
-    x = _as_tensor(x)
-    return Softmax.apply(x, _one_axis(x, dim, aliases, "softmax"))
+def softmax(x, dim=-1, *, dtype=None, **aliases):
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably; ``dtype=`` casts
+    first (an integer tensor needs it, or ``.float()``, as in PyTorch)."""
+    return _along_one_axis(Softmax, x, dim, dtype, aliases, "softmax")
 
 
-def log_softmax(x, dim=-1, **aliases):
-    """x - logsumexp(x) along ``dim`` (default: the last), computed stably."""
-    x = _as_tensor(x)
-    return LogSoftmax.apply(x, _one_axis(x, dim, aliases, "log_softmax"))
+def log_softmax(x, dim=-1, *, dtype=None, **aliases):
+    """x - logsumexp(x) along ``dim`` (default: the last), computed stably; ``dtype=`` as softmax's."""
+    return _along_one_axis(LogSoftmax, x, dim, dtype, aliases, "log_softmax")
+
+
+def _along_one_axis(cls, x, dim, dtype, aliases, op):
+    x = _cast_for(_as_tensor(x), dtype, op)
+    if x.data.dtype.kind != "f":
+        raise DtypeError(f"{op}: the input is {x.data.dtype}; {op} needs a floating point tensor (as PyTorch): "
+                         f"convert it with x.float(), or pass dtype=ad.float32")
+    if dim is None and not aliases and x.ndim:
+        dim = 0 if x.ndim in (1, 3) else 1     # PyTorch's implicit dim (deprecated there)
+    axis = _one_axis(x, dim, aliases, op)
+    if axis is None:    # a 0-d tensor (dim 0 or -1): the op along the one element
+        return reshape(cls.apply(reshape(x, (1,)), 0), ())
+    return cls.apply(x, axis)
 
 
 def _one_axis(x, dim, aliases, op):
@@ -755,7 +1073,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Permute axes: ``axes`` is a permutation (numpy's transpose)."""
+    """Permute axes: ``axes`` is a permutation (``permute``; ``transpose(a, b)`` is the permutation
+    that swaps a and b)."""
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -764,7 +1083,9 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(tuple(np.argsort(ctx.axes))), None
+        inverse = tuple(int(i) for i in np.argsort(ctx.axes))
+        # grad.transpose would mean a two-axis swap on a Tensor (create_graph): permute it
+        return (grad.transpose(inverse) if type(grad) is np.ndarray else permute(grad, inverse)), None
 
 
 class BroadcastTo(Function):
@@ -820,54 +1141,77 @@ def reshape(x, *shape):
     return share_version(out, x) if out.data.base is not None else out
 
 
-def transpose(x, *axes):
-    """Permute the axes (numpy's meaning: ``axes`` is a permutation; none reverses them).
-    PyTorch's two-axis swap is ``swapaxes(a, b)``."""
+def transpose(x, *dims):
+    """PyTorch's ``transpose(x, dim0, dim1)``: swap two dims. With no dims, reverse them all (as
+    numpy's ``transpose(x)`` and ``x.T``). A full permutation is ``permute(x, dims)`` (or
+    ``np.transpose(x, axes)``, numpy's meaning); anything else raises."""
     x = _as_tensor(x)
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    if axes is None or len(axes) == 0:
-        axes = tuple(range(x.ndim))[::-1]
-    axes = tuple(axes)
-    normalized = [a % x.ndim if isinstance(a, (int, np.integer)) and -x.ndim <= a < x.ndim else None
-                  for a in axes]
-    if len(axes) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
-                         f"shape {x.shape}; to swap two axes use swapaxes(a, b)")
+    if not dims:
+        return _permute(x, tuple(range(x.ndim))[::-1], "transpose")
+    if len(dims) != 2 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        hint = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        raise TypeError(f"transpose: takes two dims to swap (PyTorch's transpose(dim0, dim1)), got {dims!r}; "
+                        f"for a permutation of all the dims use permute({', '.join(map(str, hint))}) (or "
+                        "np.transpose(x, axes))")
+    return swapaxes(x, *dims)
+
+
+def permute(x, *dims):
+    """Permute the dims: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))`` (PyTorch's); dim i of the
+    result is dim ``dims[i]`` of x."""
+    x = _as_tensor(x)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return _permute(x, dims, "permute")
+
+
+def _permute(x, dims, op):
+    normalized = [int(d) % x.ndim if isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                  and -x.ndim <= d < x.ndim else None for d in dims]
+    if x.ndim == 0 and tuple(dims) in ((), (0,), (-1,)):
+        normalized = []
+    if len(normalized) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
+        raise ValueError(f"{op}: dims {tuple(dims)} are not a permutation of the {x.ndim} dims of a tensor of "
+                         f"shape {x.shape}; to swap two dims use transpose(dim0, dim1)")
+    if normalized == list(range(x.ndim)):
+        return x
     return share_version(apply1(Transpose, x, tuple(normalized)), x)
 
 
-def permute(x, *axes):
-    """Same as ``transpose(x, *axes)`` (PyTorch's name)."""
-    return transpose(x, *axes)
-
-
 def swapaxes(x, axis1, axis2):
-    """Swap two axes (PyTorch's ``transpose(a, b)``)."""
+    """Swap two axes (PyTorch's ``transpose(dim0, dim1)``, ``swapaxes``, ``swapdims``)."""
     x = _as_tensor(x)
+    if x.ndim == 0:
+        _normalize_axis(axis1, 0, "swapaxes"), _normalize_axis(axis2, 0, "swapaxes")
+        return x
     a, b = (_normalize_axis(axis, x.ndim, "swapaxes")[0] for axis in (axis1, axis2))
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
-    return share_version(Transpose.apply(x, tuple(order)), x)
+    return share_version(apply1(Transpose, x, tuple(order)), x)
 
 
-def squeeze(x, axis=None):
-    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+swapdims = swapaxes
+
+
+def squeeze(x, dim=None, **aliases):
+    """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size
+    1; a dim of another size is left as it is (PyTorch; numpy's ``np.squeeze`` raises)."""
     x = _as_tensor(x)
-    if axis is None:
+    if aliases:     # axis= (numpy's name, which PyTorch accepts too)
+        dim = _dims(x, dim, False, aliases, "squeeze")[0]
+    if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = _normalize_axis(axis, x.ndim, "squeeze") or ()
-        for a in axes:
-            if x.shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
-        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        axes = _normalize_axis(dim, x.ndim, "squeeze") or ()
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1)
     return reshape(x, shape)
 
 
-def unsqueeze(x, axis):
-    """Insert an axis of length 1 at ``axis`` (numpy's ``expand_dims``)."""
+def unsqueeze(x, dim=None, **aliases):
+    """Insert a dim of size 1 at ``dim`` (``axis=`` accepted; a tuple inserts several, as numpy's
+    ``expand_dims``)."""
     x = _as_tensor(x)
+    axis = _one_of(dim, aliases, "unsqueeze", "dim")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = x.ndim + len(axes)
     axes = _normalize_axis(axes, ndim, "unsqueeze")
@@ -893,14 +1237,30 @@ def broadcast_to(x, shape):
     return share_version(BroadcastTo.apply(x, shape), x)
 
 
-def flatten(x, start_axis=0, end_axis=-1):
-    """Merge axes ``start_axis..end_axis`` into one (all of them by default)."""
+def _one_of(dim, aliases, op, name):
+    """The required dim of ``op``, given as ``dim`` or (numpy's name) ``axis=``."""
+    axis = aliases.pop("axis", None) if aliases else None
+    if aliases:
+        raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(aliases))!r}")
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: give the dim once, as {name}= or axis=, not both")
+        return axis
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument: '{name}'")
+    return dim
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one (all of them by default); a 0-d tensor becomes
+    1-d."""
     x = _as_tensor(x)
     if x.ndim == 0:
+        _normalize_axis(start_dim, 0, "flatten"), _normalize_axis(end_dim, 0, "flatten")
         return reshape(x, (1,))
-    start, end = (_normalize_axis(a, x.ndim, "flatten")[0] for a in (start_axis, end_axis))
+    start, end = (_normalize_axis(a, x.ndim, "flatten")[0] for a in (start_dim, end_dim))
     if start > end:
-        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
     return reshape(x, shape)
 
@@ -933,7 +1293,7 @@ class Row(NamedTuple):
     the values it needs, named by its parameters: ``x`` (the input) and ``out`` (the output) for
     one input, ``a``, ``b`` and ``out`` for two, where it returns a pair. Only what it names is
     saved for the backward. It is written with operations that run on arrays and on Tensors
-    alike (arithmetic, ``np`` ufuncs), so it serves higher-order gradients too.
+    alike (arithmetic, ``np`` ufuncs, ``np.where``), so it serves higher-order gradients too.
     ``kinks``: inputs where the derivative is a choice (|x| at 0): the value there is PyTorch's,
     and the tests check it. ``domain``: where the tests draw inputs. ``hint``: what
     ``ad.detect_anomaly`` adds when the gradient is not finite."""
@@ -947,6 +1307,32 @@ class Row(NamedTuple):
     hint: str = ""
 
 
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _integers_kept(rounding):
+    """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
+    is that tensor; numpy's would be float64)."""
+    return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
+
+
+def _sign(x):
+    """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
+    return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
+
+
+def _xlogy(a, b):
+    """a * log(b), 0 where a == 0 unless b is nan (PyTorch's xlogy)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
+
+
+def _zero(g):
+    """The gradient of a piecewise-constant op (floor, sign...): zeros, as PyTorch's."""
+    return g * 0
+
+
 ELEMENTWISE = (
     #   name     forward      backward                                 docstring
     Row("neg", np.negative, lambda g: -g, "-x, elementwise."),
@@ -957,10 +1343,115 @@ ELEMENTWISE = (
         domain=(-0.9, 5.0), hint="log1p'(x) = 1/(1 + x) is infinite at x = -1 (and nan below)."),
     Row("sqrt", np.sqrt, lambda g, out: g / (2.0 * out), "Square root, elementwise.", domain=(0.1, 5.0),
         hint="sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."),
-    Row("abs", np.abs, lambda g, x: g * np.sign(x), "|x|, elementwise (derivative 0 at 0).", kinks=(0.0,)),
+    Row("abs", np.abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
+        "PyTorch).", kinks=(0.0,)),
     Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
     Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
+    Row("tan", np.tan, lambda g, out: g * (1 + out * out), "Tangent, elementwise.", domain=(-1.4, 1.4)),
+    Row("asin", np.arcsin, lambda g, x: g / np.sqrt(1 - x * x), "Inverse sine, elementwise.",
+        domain=(-0.95, 0.95), hint="asin'(x) = 1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("acos", np.arccos, lambda g, x: -g / np.sqrt(1 - x * x), "Inverse cosine, elementwise.",
+        domain=(-0.95, 0.95), hint="acos'(x) = -1/sqrt(1 - x^2) is infinite at x = +-1."),
+    Row("atan", np.arctan, lambda g, x: g / (1 + x * x), "Inverse tangent, elementwise."),
+    Row("sinh", np.sinh, lambda g, x: g * np.cosh(x), "Hyperbolic sine, elementwise."),
+    Row("cosh", np.cosh, lambda g, x: g * np.sinh(x), "Hyperbolic cosine, elementwise."),
+    Row("asinh", np.arcsinh, lambda g, x: g / np.sqrt(x * x + 1), "Inverse hyperbolic sine, elementwise."),
+    Row("acosh", np.arccosh, lambda g, x: g / np.sqrt(x * x - 1), "Inverse hyperbolic cosine (x >= 1).",
+        domain=(1.1, 5.0), hint="acosh'(x) = 1/sqrt(x^2 - 1) is infinite at x = 1."),
+    Row("atanh", np.arctanh, lambda g, x: g / (1 - x * x), "Inverse hyperbolic tangent (|x| < 1).",
+        domain=(-0.95, 0.95), hint="atanh'(x) = 1/(1 - x^2) is infinite at x = +-1."),
+    Row("log2", np.log2, lambda g, x: g / (x * _LN2), "Base-2 logarithm, elementwise.", domain=(0.1, 5.0),
+        hint="log2'(x) = 1/(x ln 2) is infinite at x = 0."),
+    Row("log10", np.log10, lambda g, x: g / (x * _LN10), "Base-10 logarithm, elementwise.",
+        domain=(0.1, 5.0), hint="log10'(x) = 1/(x ln 10) is infinite at x = 0."),
+    Row("exp2", np.exp2, lambda g, out: g * out * _LN2, "2 ** x, elementwise."),
+    Row("expm1", np.expm1, lambda g, out: g * (out + 1), "e ** x - 1, elementwise, accurate for small x."),
+    Row("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, out: -0.5 * g * out * out * out,
+        "1 / sqrt(x), elementwise.", domain=(0.1, 5.0), hint="rsqrt'(x) = -x^(-3/2)/2 is infinite at x = 0."),
+    Row("reciprocal", lambda x: 1 / x, lambda g, out: -g * out * out, "1 / x, elementwise.",
+        domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
+    Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
+    Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
+    Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
+        "rint); gradient 0. ``ad.round(x, decimals=n)`` rounds to n decimals.", kinks=(0.5,)),
+    Row("trunc", _integers_kept(np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("fix", _integers_kept(np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
+    Row("frac", lambda x: x - np.trunc(x), lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
+        kinks=(1.0,)),
+    Row("erf", _special.erf, lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),
+    Row("erfc", _special.erfc, lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
+        "1 - erf(x), elementwise, accurate for large x."),
+    # two inputs: each gradient has the broadcast shape (the engine sums it back)
+    Row("atan2", np.arctan2, lambda g, a, b: _atan2_grads(g, a, b), "The angle of (b, a): atan(a / b) "
+        "in the right quadrant, elementwise. At a = b = 0 the gradients are 0 (PyTorch).", kinks=(0.0,)),
+    Row("hypot", np.hypot, lambda g, a, b, out: (g * a / out, g * b / out),
+        "sqrt(a^2 + b^2), elementwise, without overflow (gradient nan at 0, 0 as PyTorch)."),
+    Row("logaddexp", np.logaddexp, lambda g, a, b: (g / (1 + np.exp(b - a)), g / (1 + np.exp(a - b))),
+        "log(exp(a) + exp(b)), elementwise, computed stably."),
+    Row("logaddexp2", np.logaddexp2, lambda g, a, b: (g / (1 + np.exp2(b - a)), g / (1 + np.exp2(a - b))),
+        "log2(2^a + 2^b), elementwise, computed stably."),
+    Row("xlogy", _xlogy, lambda g, a, b: (np.where((a == 0) & (b <= 0), 0, _xlogy(g, b)), g * a / b),
+        "a * log(b), and 0 where a = 0 (unless b is nan), elementwise.", domain=(0.1, 3.0)),
+    Row("fmod", np.fmod, lambda g, a, b: (g, -g * np.trunc(a / b)),
+        "C's remainder of a / b, with the sign of a (PyTorch's fmod), elementwise.", domain=(0.3, 3.0)),
+    Row("remainder", np.remainder, lambda g, a, b: (g, -g * np.floor_divide(_array(a), _array(b))),
+        "Python's a % b, with the sign of b (PyTorch's remainder), elementwise.", domain=(0.3, 3.0)),
 )
+
+
+class FloorDivide(Function):
+    """floor(a / b), elementwise (``a // b``). It has no derivative (nor has PyTorch's): its
+    backward raises, so a loss that goes through it fails loudly rather than losing a term."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("floor_divide has no derivative (nor has PyTorch's); detach its operands, or use a "
+                           "differentiable form such as floor(a / b) if a zero gradient is meant")
+
+
+# elementwise ops without a derivative: numpy on the operands' arrays, bool or integer tensors off
+# the graph (comparisons, predicates, logical and bitwise ops): (name, forward, docstring)
+OFF_GRAPH = (
+    ("eq", np.equal, "a == b, elementwise (bool)."), ("ne", np.not_equal, "a != b (bool)."),
+    ("lt", np.less, "a < b (bool)."), ("le", np.less_equal, "a <= b (bool)."),
+    ("gt", np.greater, "a > b (bool)."), ("ge", np.greater_equal, "a >= b (bool)."),
+    ("logical_and", np.logical_and, "a and b, elementwise (bool)."),
+    ("logical_or", np.logical_or, "a or b, elementwise (bool)."),
+    ("logical_xor", np.logical_xor, "a xor b, elementwise (bool)."),
+    ("logical_not", np.logical_not, "not x, elementwise (bool)."),
+    ("bitwise_and", np.bitwise_and, "a & b on integer or bool tensors."),
+    ("bitwise_or", np.bitwise_or, "a | b on integer or bool tensors."),
+    ("bitwise_xor", np.bitwise_xor, "a ^ b on integer or bool tensors."),
+    ("bitwise_not", np.invert, "~x on integer or bool tensors."),
+    ("bitwise_left_shift", np.left_shift, "a << b on integer tensors."),
+    ("bitwise_right_shift", np.right_shift, "a >> b on integer tensors."),
+    ("isnan", np.isnan, "x is nan (bool)."), ("isinf", np.isinf, "x is +-inf (bool)."),
+    ("isfinite", np.isfinite, "x is neither inf nor nan (bool)."),
+    ("isposinf", np.isposinf, "x is +inf (bool)."), ("isneginf", np.isneginf, "x is -inf (bool)."),
+    ("signbit", np.signbit, "The sign bit of x is set (True for -0.0), bool."),
+    ("isclose", np.isclose, "|a - b| <= atol + rtol |b| (``rtol=1e-05, atol=1e-08, equal_nan=False``), "
+                            "elementwise (bool)."),
+)
+
+# PyTorch's other names of the same ops
+ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2", "arcsinh": "asinh",
+           "arccosh": "acosh", "arctanh": "atanh", "absolute": "abs", "negative": "neg",
+           "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne",
+           "sgn": "sign"}      # (sgn differs from sign for complex tensors only)
+
+
+def _atan2_grads(g, a, b):
+    squares = a * a + b * b
+    # at the origin both numerators are 0: dividing them by 1 gives PyTorch's zeros there
+    scale = g / np.where(squares == 0, 1, squares)
+    return scale * b, -scale * a
 
 
 def _elementwise_class(row):
@@ -1026,9 +1517,24 @@ def _declare(row):
     return op
 
 
+def _off_graph(name, run, doc):
+    """The function of an OFF_GRAPH entry: numpy on the operands' arrays, a tensor off the graph."""
+    def op(*operands, **options):
+        return _wrap(np.asarray(run(*(_array(x) for x in operands), **options)))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    globals()[name] = op
+    return op
+
+
 # the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
-ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-                       **{row.name: _declare(row) for row in ELEMENTWISE}}
+floor_divide = binary_op(FloorDivide, "floor_divide", FloorDivide.__doc__)
+ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu, "floor_divide": floor_divide,
+                       **{row.name: _declare(row) for row in ELEMENTWISE},
+                       **{name: _off_graph(name, run, doc) for name, run, doc in OFF_GRAPH}}
+ELEMENTWISE_METHODS.update({alias: ELEMENTWISE_METHODS[name] for alias, name in ALIASES.items()})
+globals().update({alias: ELEMENTWISE_METHODS[alias] for alias in ALIASES})
 
 
 def maximum(a, b):
@@ -1042,10 +1548,25 @@ def minimum(a, b):
 
 
 def clip(x, min=None, max=None):
-    """Limit values to [min, max] (either may be None); gradient passes at the bounds."""
+    """Limit values to [min, max] (either may be None); gradient passes at the bounds. An integer
+    tensor with a float bound becomes the default float dtype (PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    return Clip.apply(x, min, max)
+    data = _array(x)
+    if isinstance(data, np.ndarray) and data.dtype.kind != "f":
+        dtype = result_type(data, *(bound for bound in (min, max) if bound is not None))
+        if dtype != data.dtype:
+            x = _in_dtype(_as_tensor(x), dtype)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # tensor bounds (PyTorch's clamp(x, min=t)): each element's gradient goes to what was chosen,
+        # to x from min to max inclusive
+        out = x
+        if min is not None:
+            out = where(_array(out) >= _array(min), out, min)
+        if max is not None:
+            out = where(_array(out) <= _array(max), out, max)
+        return out
+    return Clip.apply(x, _array(min), _array(max))
 
 
 clamp = clip
@@ -1064,7 +1585,8 @@ div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
 # the Tensor operators that are these functions themselves (attached in tensor.py)
-OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg}
+OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
+             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": floor_divide}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1075,6 +1597,7 @@ _UFUNCS = {
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
     np.matmul: matmul, np.square: lambda x: pow(x, 2),
     **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
+    np.floor_divide: floor_divide,
 }
 # ufuncs whose result carries no gradient (piecewise constant or not floating): computed on the data
 _CONSTANT_UFUNCS = {
@@ -1085,13 +1608,15 @@ _CONSTANT_UFUNCS = {
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    """``np.<ufunc>(...)`` on tensors: numpy's meaning (its dtypes, e.g. float64 for integers),
+    on the graph. With ``out=`` a plain array (``p.data -= lr * p.grad``), numpy computes into
+    it, unless that would write a result that needs a gradient around the graph."""
     name = f"np.{ufunc.__name__}"
     if method != "__call__":
         raise TypeError(f"{name}.{method} is not supported on autodiff tensors; use the tensor's methods "
-                        "(e.g. t.sum(axis=...), t.max(...))")
+                        "(e.g. t.sum(dim), t.amax(dim))")
     if kwargs.get("out") is not None:
-        raise TypeError(f"{name}(..., out=...) would write around the graph; autodiff tensors are not "
-                        "written in place by numpy")
+        return _ufunc_into(ufunc, name, inputs, kwargs)
     if ufunc in _CONSTANT_UFUNCS:
         arrays = [_array(x) for x in inputs]
         return _wrap(np.asarray(ufunc(*arrays, **kwargs)))
@@ -1100,28 +1625,45 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"{name} has no autodiff op, so it would silently cut the graph; use an autodiff "
                         "op instead (ad.exp, ad.log, ad.sqrt, ad.tanh, ad.maximum, ...), or work on "
                         "t.detach().numpy() if you do not need its gradient")
-    return op(*inputs)
+    return op(*_numpy_operands(ufunc, inputs))
 
 
-def _func_where(condition, x=None, y=None):
-    if x is None and y is None:
-        return np.where(_array(condition))
-    return where(condition, x, y)
+def _numpy_operands(ufunc, inputs):
+    """The inputs in the dtypes numpy's own loop for ``ufunc`` takes (numpy's promotion: an int64
+    tensor plus 1.5 is float64), tensors cast on the graph."""
+    arrays = [_array(x) for x in inputs]
+    first = arrays[0]
+    if type(first) is np.ndarray and all(type(a) is np.ndarray and a.dtype is first.dtype for a in arrays) and (
+            first.dtype.kind == "f"):
+        return inputs       # one float dtype: numpy's and PyTorch's answers are the same
+    signature = tuple(a.dtype if isinstance(a, (np.ndarray, np.generic)) else type(a) for a in arrays)
+    try:
+        dtypes = ufunc.resolve_dtypes(signature + (None,) * ufunc.nout)
+    except (TypeError, ValueError):
+        return inputs       # numpy has no loop for these: the op says so
+    return [_in_dtype(x, dtype) if isinstance(x, (Tensor, np.ndarray, np.generic)) else x
+            for x, dtype in zip(inputs, dtypes)]
 
 
-def _func_shape(x):
-    return _shape(x)
+def _ufunc_into(ufunc, name, inputs, kwargs):
+    """``np.<ufunc>(..., out=array)``: numpy's own call on the data, written into plain arrays. A
+    result that needs a gradient (grad mode on, an input requiring grad) would leave the graph
+    there, so that raises."""
+    out = kwargs["out"]
+    targets = out if isinstance(out, tuple) else (out,)
+    if any(isinstance(t, Tensor) for t in targets):
+        raise TypeError(f"{name}(..., out=tensor) would write into a tensor around the graph; use its in-place "
+                        "methods (t.add_(...), t.copy_(...), t[...] = ...), inside `with ad.no_grad():` for a "
+                        "parameter update")
+    if is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+        raise RuntimeError(f"{name}(..., out=array): the result requires grad, and writing it into a plain array "
+                           "would cut it off the graph. Update parameters with `with ad.no_grad(): p -= lr * "
+                           "p.grad` (or p.data -= lr * p.grad.data), or detach() the input")
+    return ufunc(*[_array(x) for x in inputs], **kwargs)
 
 
-_ARRAY_FUNCTIONS = {
-    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.var: var, np.std: std, np.prod: prod, np.argmax: argmax, np.argmin: argmin,
-    np.reshape: lambda x, shape: reshape(x, shape), np.transpose: lambda x, axes=None: transpose(x, axes),
-    np.swapaxes: swapaxes, np.squeeze: squeeze, np.expand_dims: unsqueeze,
-    np.broadcast_to: broadcast_to, np.where: _func_where, np.clip: lambda x, a_min=None, a_max=None: clip(x, a_min, a_max),
-    np.shape: _func_shape, np.ndim: lambda x: _ndim(x), np.size: lambda x: _array(x).size,
-    np.dot: lambda a, b: matmul(a, b) if _ndim(a) and _ndim(b) else mul(a, b),
-}
+# np.<function>(tensor, ...) -> numpy's meaning on the graph: filled by autodiff.numpy_api
+_ARRAY_FUNCTIONS = {}
 
 
 def array_function(func, args, kwargs):
@@ -1131,3 +1673,6 @@ def array_function(func, args, kwargs):
                         "an autodiff function instead, or call it on t.detach().numpy() if you do not "
                         "need its gradient")
     return op(*args, **kwargs)
+
+
+from . import numpy_api  # noqa: E402,F401  (fills _ARRAY_FUNCTIONS)

@@ -18,6 +18,8 @@ shape and dtype as the manifest says, sizes adding up, at most ``max_bytes`` in 
 array is allocated or decompressed. Whatever is wrong with a file, ``ad.load`` raises ``ValueError``
 naming the file and the problem; only a missing or unreadable path raises ``OSError``.
 """
+from __future__ import annotations
+
 import ast
 import io
 import json
@@ -28,12 +30,19 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from typing import Any, BinaryIO, NoReturn, Sequence, Union
 
 import numpy as np
 
 from .tensor import Tensor, _wrap
 
 __all__ = ["save", "load"]
+
+# where save writes and load reads: a path, or a binary file object
+_File = Union[str, "os.PathLike[str]", BinaryIO]
+# a manifest node (a JSON object) and the path of keys and indices to a value being saved
+_Node = dict[str, Any]
+_Path = tuple[object, ...]
 
 FORMAT = "autodiff.save"
 VERSION = 2                     # 2 records each array's shape and dtype in the manifest
@@ -61,17 +70,17 @@ _MAX_HEADER_BYTES = 10000       # an .npy header (numpy's own default bound)
 _CHUNK = 1 << 20                # arrays are decompressed into place this many bytes at a time
 
 
-def _describe_path(path):
+def _describe_path(path: _Path) -> str:
     return "".join(f"[{key!r}]" for key in path) or "the object"
 
 
 # ---- save ----------------------------------------------------------------------------------------
 class _Encoder:
-    def __init__(self):
-        self.arrays = {}
-        self.active = set()     # ids of the containers being encoded (cycle detection)
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.active: set[int] = set()     # ids of the containers being encoded (cycle detection)
 
-    def array_node(self, kind, array, path):
+    def array_node(self, kind: str, array: np.ndarray, path: _Path) -> _Node:
         if array.dtype.kind not in _ARRAY_KINDS or array.dtype.fields is not None:
             raise TypeError(f"ad.save: the array at {_describe_path(path)} has dtype {array.dtype}; only "
                             "bool, integer, floating and complex arrays can be saved (never object arrays, "
@@ -80,7 +89,7 @@ class _Encoder:
         self.arrays[ref] = array
         return {"type": kind, "ref": ref, "shape": list(array.shape), "dtype": array.dtype.str}
 
-    def key(self, key, path):
+    def key(self, key: object, path: _Path) -> _Node:
         if isinstance(key, (bool, str)) or key is None:
             return self.encode(key, path)
         if isinstance(key, (int, float, np.integer, np.floating)):
@@ -88,7 +97,7 @@ class _Encoder:
         raise TypeError(f"ad.save: dict key {key!r} at {_describe_path(path)} is a {type(key).__name__}; "
                         "keys must be str, int, float, bool or None")
 
-    def encode(self, obj, path=()):
+    def encode(self, obj: object, path: _Path = ()) -> _Node:
         if obj is None:
             return {"type": "none"}
         if isinstance(obj, bool):
@@ -117,7 +126,7 @@ class _Encoder:
             self.active.add(id(obj))
             try:
                 if isinstance(obj, dict):
-                    items = [[self.key(k, path), self.encode(v, path + (k,))] for k, v in obj.items()]
+                    items: list[Any] = [[self.key(k, path), self.encode(v, path + (k,))] for k, v in obj.items()]
                     return {"type": "dict", "items": items}
                 items = [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
                 return {"type": "tuple" if isinstance(obj, tuple) else "list", "items": items}
@@ -128,7 +137,7 @@ class _Encoder:
                         "bools and None (save model.state_dict(), not the model)")
 
 
-def save(obj, path):
+def save(obj: object, path: _File) -> None:
     """Write ``obj`` (e.g. ``model.state_dict()`` or ``{"model": ..., "optimizer": ...}``) to ``path``
     as one ``.npz`` file (the name is used as given). The file is written to a temporary name in the
     same directory and renamed, so an interrupted save never leaves a half-written file; an error
@@ -168,19 +177,20 @@ def save(obj, path):
         raise
 
 
-def _naming(error, path, what):
+def _naming(error: OSError, path: str, what: str) -> OSError:
     """The same kind of OSError, naming the user's path rather than the temporary file's."""
     return type(error)(error.errno, f"ad.save: {what} ({error.strerror or error})", path)
 
 
-def _ordinary_mode():
+def _ordinary_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
 
 
 # ---- load ----------------------------------------------------------------------------------------
-def load(path, *, max_bytes=DEFAULT_MAX_BYTES, map_location=None, weights_only=True):
+def load(path: _File, *, max_bytes: int = DEFAULT_MAX_BYTES, map_location: object = None,
+         weights_only: bool | None = True) -> Any:
     """Read what ``ad.save`` wrote: Tensors come back as Tensors, arrays as arrays, dict keys with
     their types.
 
@@ -201,12 +211,12 @@ def load(path, *, max_bytes=DEFAULT_MAX_BYTES, map_location=None, weights_only=T
                          "file; ad.load only ever reads data (leave weights_only out)")
     name = _name(path)
     if hasattr(path, "read"):
-        return _Loader(path, name, int(max_bytes)).load()
+        return _Loader(path, name, int(max_bytes)).load()  # type: ignore[arg-type]  # (it has read)
     with open(os.fspath(path), "rb") as f:      # a missing or unreadable path raises OSError as open does
         return _Loader(f, name, int(max_bytes)).load()
 
 
-def _name(path):
+def _name(path: _File) -> str:
     if hasattr(path, "read"):
         name = getattr(path, "name", None)
         return repr(name) if isinstance(name, (str, bytes, os.PathLike)) else "<file object>"
@@ -217,25 +227,25 @@ class _Header:
     """What one member's ``.npy`` header declares, and where its data starts."""
     __slots__ = ("dtype", "shape", "fortran", "offset", "nbytes")
 
-    def __init__(self, dtype, shape, fortran, offset):
+    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran: bool, offset: int) -> None:
         self.dtype, self.shape, self.fortran, self.offset = dtype, shape, fortran, offset
         self.nbytes = math.prod(shape) * dtype.itemsize
 
 
 class _Loader:
-    def __init__(self, f, name, max_bytes):
+    def __init__(self, f: BinaryIO, name: str, max_bytes: int) -> None:
         self.f = f
         self.name = name
         self.max_bytes = max_bytes
 
-    def corrupt(self, problem):
+    def corrupt(self, problem: str) -> _Refused:
         return _Refused(f"ad.load: {self.name} is corrupt: {problem}")
 
-    def foreign(self, problem):
+    def foreign(self, problem: str) -> _Refused:
         return _Refused(f"ad.load: {self.name} was not written by ad.save: {problem}")
 
     # -- the container ---------------------------------------------------------------------------
-    def load(self):
+    def load(self) -> Any:
         try:
             return self.read()
         except _Refused:
@@ -243,7 +253,7 @@ class _Loader:
         except _READ_ERRORS as error:       # a damage no check above foresaw: still the file's fault
             raise self.corrupt(f"it cannot be read ({_reason(error)})") from None
 
-    def read(self):
+    def read(self) -> Any:
         f = self.f
         try:
             seekable = f.seekable()
@@ -266,7 +276,7 @@ class _Loader:
         with archive:
             return self.load_archive(archive)
 
-    def read_stream(self, f):
+    def read_stream(self, f: BinaryIO) -> io.BytesIO:
         limit = self.max_bytes + _MAX_DIRECTORY_BYTES       # members plus their zip bookkeeping
         data = io.BytesIO()
         while True:
@@ -279,7 +289,7 @@ class _Loader:
         data.seek(0)
         return data
 
-    def sniff(self, start, size):
+    def sniff(self, start: bytes, size: int) -> None:
         if size == 0:
             if self.f.tell() > 0:
                 raise _Refused(f"ad.load: {self.name} has nothing left to read at its current position "
@@ -297,7 +307,7 @@ class _Loader:
             raise self.foreign(f"it is not a zip archive (it starts with {start[:8]!r}; an ad.save file "
                                "starts with b'PK\\x03\\x04')")
 
-    def check_directory_size(self, size):
+    def check_directory_size(self, size: int) -> None:
         """Refuse a zip directory too large to parse, reading only the end records."""
         f = self.f
         tail_size = min(size, 22 + 0xFFFF)
@@ -322,12 +332,12 @@ class _Loader:
             raise self.corrupt(f"its zip directory claims {directory} bytes (at most "
                                f"{_MAX_DIRECTORY_BYTES} are read)")
 
-    def too_large(self, problem):
+    def too_large(self, problem: str) -> _Refused:
         return _Refused(f"ad.load: {self.name} is too large to load: {problem}, more than max_bytes="
                           f"{self.max_bytes}; if you trust the file, pass a larger bound: "
                           "ad.load(path, max_bytes=...)")
 
-    def load_archive(self, archive):
+    def load_archive(self, archive: zipfile.ZipFile) -> Any:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         if MANIFEST + ".npy" not in names:
@@ -374,7 +384,7 @@ class _Loader:
         return _build(root, arrays)
 
     # -- the manifest ----------------------------------------------------------------------------
-    def read_manifest(self, archive, info):
+    def read_manifest(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
         header = self.read_header(archive, info)
         if header.dtype != np.uint8 or len(header.shape) != 1:
             raise self.corrupt(f"its manifest is not a 1-D uint8 array (it is {header.dtype}, shape "
@@ -406,7 +416,7 @@ class _Loader:
         self.version = version
         return manifest["root"]
 
-    def check_tree(self, root):
+    def check_tree(self, root: object) -> list[_Node]:
         """Check every manifest node (iteratively, depth-bounded) and return the array nodes in order.
         Each array may be referenced once: two tensors sharing one array would alias each other."""
         array_nodes = []
@@ -467,7 +477,7 @@ class _Loader:
                 self.scalar(node)
         return array_nodes
 
-    def scalar(self, node):
+    def scalar(self, node: _Node) -> object:
         kind = node["type"]
         if kind == "none":
             return None
@@ -485,7 +495,7 @@ class _Loader:
             raise self.corrupt(f"a {kind} entry holds {str(value)[:40]!r}")
         return value
 
-    def key(self, node):
+    def key(self, node: object) -> object:
         if not isinstance(node, dict) or node.get("type") not in ("none", "bool", "int", "float", "str"):
             raise self.corrupt(f"malformed dict entry: key {str(node)[:60]} is not a str, int, float, bool "
                                "or None")
@@ -494,7 +504,7 @@ class _Loader:
         return self.scalar(node)
 
     # -- the arrays ------------------------------------------------------------------------------
-    def read_header(self, archive, info):
+    def read_header(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Header:
         """Parse one member's .npy header (decompressing only its first bytes) and check that the
         member's declared size is exactly header + data."""
         member = info.filename
@@ -526,7 +536,7 @@ class _Loader:
                                f"({header.nbytes} bytes) but holds {info.file_size - offset} bytes of data")
         return header
 
-    def parse_header(self, text, member):
+    def parse_header(self, text: bytes, member: str) -> tuple[np.dtype, tuple[int, ...], bool]:
         try:
             fields = ast.literal_eval(text.decode("latin1"))
         except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
@@ -551,7 +561,7 @@ class _Loader:
             raise self.corrupt(f"member {member!r} has a malformed .npy header {text[:80]!r}")
         return dtype, shape, fortran
 
-    def check_header(self, archive, info, node):
+    def check_header(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, node: _Node) -> _Header:
         header = self.read_header(archive, info)
         ref = node["ref"]
         if self.version >= 2:
@@ -566,11 +576,11 @@ class _Loader:
                                "tensors can require gradients)")
         return header
 
-    def read_array(self, archive, info, header):
+    def read_array(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _Header) -> np.ndarray:
         """Decompress one member's data straight into a new array, a chunk at a time."""
         member = info.filename
         buffer = np.empty(header.nbytes, np.uint8)
-        view = memoryview(buffer)
+        view = memoryview(buffer)   # type: ignore[arg-type]  # (numpy declares __buffer__ for Python >= 3.12)
         filled = 0
         try:
             with archive.open(info) as f:
@@ -607,7 +617,7 @@ _READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplemente
                 struct.error, ValueError, OverflowError, IndexError, KeyError)
 
 
-def _unique_keys(pairs):
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = {}
     for key, value in pairs:
         if key in result:
@@ -616,20 +626,20 @@ def _unique_keys(pairs):
     return result
 
 
-def _no_constant(token):
+def _no_constant(token: str) -> NoReturn:
     raise _ManifestError(f"holds the non-JSON constant {token}")
 
 
-def _reason(error):
+def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error)[:200]}"
 
 
-def _listing(names, limit=10):
+def _listing(names: Sequence[str], limit: int = 10) -> str:
     shown = ", ".join(repr(n[:60]) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _build(node, arrays):
+def _build(node: _Node, arrays: dict[str, np.ndarray]) -> Any:
     """The object a checked manifest node describes (recursion bounded by MAX_DEPTH)."""
     kind = node["type"]
     if kind == "none":

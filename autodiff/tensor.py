@@ -81,20 +81,20 @@ class Tensor:
 
     Methods: the ops, as in PyTorch (``t.sum(dim)``, ``t.reshape(2, 3)``, ``t @ w``...), each a
     one-line call of the ``ad.`` function below. The ops that come one per node in a chain, the
-    operators ``+ - * /`` and unary ``-`` and the elementwise ops, are the ``ad.`` functions
+    operators ``+ - * / % //`` and unary ``-`` and the elementwise ops, are the ``ad.`` functions
     themselves instead (``Tensor.__mul__ is ad.mul``), attached at the end of this module from
     ``ops.OPERATORS`` and ``ops.ELEMENTWISE_METHODS``, since a delegation would add a call to
     every op:
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "_counter",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_hooks", "_counter",
                  "__weakref__")
     # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
     __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _to_array(data, dtype, op="Tensor")
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._hooks = None
         self._counter = None
@@ -116,6 +116,19 @@ class Tensor:
             raise RuntimeError("requires_grad: only leaf tensors can have requires_grad changed; "
                                "use .detach() to get a tensor that is off the graph")
         self._requires_grad = value
+
+    @property
+    def grad(self):
+        """The gradient that backward accumulated into this tensor (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # checked here, as PyTorch does, so that a wrong .grad fails at the line that set it and
+        # not inside a later backward
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place and return self."""
@@ -216,15 +229,27 @@ class Tensor:
 
     @property
     def T(self):
-        """Axes reversed, as numpy's ``.T``."""
+        """Dims reversed (numpy's and PyTorch's ``.T``; a matrix transposed)."""
         if self.data.ndim < 2:
             return self
         return self.transpose()
 
     @property
     def mT(self):
-        """The last two axes swapped (a batch of transposed matrices)."""
+        """The last two dims swapped (a batch of transposed matrices); at least 2 dims."""
+        if self.data.ndim == 0:
+            return self         # PyTorch: the identity (deprecated there)
+        if self.data.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices, got a "
+                               f"{self.data.ndim}-D tensor; use .T or .reshape first")
         return self.swapaxes(-1, -2)
+
+    def t(self):
+        """A matrix transposed (PyTorch's ``t()``): dims 0 and 1 swapped; a 0-d or 1-d tensor as it is."""
+        if self.data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.data.ndim}D; "
+                               "use transpose(dim0, dim1) or permute(...)")
+        return self.transpose() if self.data.ndim == 2 else self
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -309,7 +334,8 @@ class Tensor:
                 raise RuntimeError(
                     f"{op}: a leaf tensor that requires grad cannot be changed in place outside "
                     "ad.no_grad() (its gradient would no longer match its value); do the update "
-                    "inside `with ad.no_grad():` as the optimizers do, or work on t.clone()")
+                    "inside no_grad, as the optimizers do: `with ad.no_grad(): p -= lr * p.grad` "
+                    "(or p.data -= lr * p.grad.data), or work on t.clone()")
             snapshot = _wrap(self.data.copy(), self._requires_grad, self.grad_fn)
             result = compute(snapshot, other)
             _check_inplace_result(op, self, result.data)
@@ -384,6 +410,10 @@ class Tensor:
         return self.div_(other)
 
     # ---- copies and casts ---------------------------------------------------------------------
+    def contiguous(self, memory_format=None):
+        """The same values in C order: self when its data already is, else a copy on the graph."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
     def clone(self):
         """A copy of the data that stays on the graph (gradients flow back to self)."""
         return _ops.Clone.apply(self)
@@ -395,22 +425,66 @@ class Tensor:
             return self
         return _ops.Cast.apply(self, dtype)
 
-    def to(self, dtype):
-        return self.astype(dtype)
+    def to(self, *args, **kwargs):
+        """PyTorch's forms: ``to(dtype)``, ``to(device)`` ("cpu": the one device, a no-op),
+        ``to(device, dtype)``, ``to(other)`` (its dtype), keywords ``dtype=``, ``device=``,
+        ``copy=``. Returns self when nothing changes (unless ``copy=True``)."""
+        dtype = _dtypes.parse_to(args, kwargs, "to")
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if kwargs.get("copy") and out is self else out
+
+    def cpu(self):
+        """The one device: returns self (PyTorch code that calls ``.cpu()`` runs unchanged)."""
+        return self
+
+    def cuda(self, *args, **kwargs):
+        """No GPU here: raises, saying so."""
+        _dtypes.check_device("cuda", "cuda")
+
+    @property
+    def device(self):
+        """The device the data lives on: always the CPU."""
+        return _dtypes.CPU
+
+    is_cuda = False
+
+    def type(self, dtype=None, non_blocking=False):
+        """With a dtype (``ad.float64``, ``"torch.DoubleTensor"``...), cast to it; without, the
+        tensor's type name as PyTorch writes it (``'torch.FloatTensor'``)."""
+        if dtype is None:
+            return _dtypes.type_name(self.data.dtype)
+        return self.astype(_dtypes.as_dtype(dtype, "type"))
 
     def double(self):
+        """Cast to float64."""
         return self.astype(np.float64)
 
     def float(self):
+        """Cast to float32."""
         return self.astype(np.float32)
 
+    def half(self):
+        """Cast to float16."""
+        return self.astype(np.float16)
+
     def int(self):
-        return self.astype(np.int64)
+        """Cast to int32 (PyTorch's ``int()``; ``long()`` is int64)."""
+        return self.astype(np.int32)
 
     def long(self):
+        """Cast to int64."""
         return self.astype(np.int64)
 
+    def short(self):
+        """Cast to int16."""
+        return self.astype(np.int16)
+
+    def byte(self):
+        """Cast to uint8."""
+        return self.astype(np.uint8)
+
     def bool(self):
+        """Cast to bool."""
         return self.astype(np.bool_)
 
     # ---- arithmetic: micrograd's one line each (+ - * / and unary -: see the class docstring) ----
@@ -425,6 +499,12 @@ class Tensor:
 
     def __rtruediv__(self, other):  # other / self
         return _ops.div(other, self)
+
+    def __rmod__(self, other):     # other % self
+        return _ops.remainder(other, self)
+
+    def __rfloordiv__(self, other):  # other // self
+        return _ops.floor_divide(other, self)
 
     def __pow__(self, other):      # self ** other
         return _ops.pow(self, other)
@@ -445,6 +525,24 @@ class Tensor:
         return _ops.abs(self)
 
     # ---- the ops as methods: t.sum() is ad.sum(t) (see autodiff/ops.py for each) -----------------
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        """self * other."""
+        return _ops.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other (true division; PyTorch's rounding modes are not supported here)."""
+        if rounding_mode is not None:
+            raise NotImplementedError(f"div: rounding_mode={rounding_mode!r} is not supported; use true division")
+        return _ops.div(self, other)
+
     def pow(self, exponent):
         """self ** exponent, elementwise."""
         return _ops.pow(self, exponent)
@@ -476,11 +574,13 @@ class Tensor:
         return _ops.mean(self, dim, keepdim, **aliases)
 
     def max(self, dim=None, keepdim=False, **aliases):
-        """Largest value over ``dim``; tied maxima share the gradient evenly."""
+        """The largest value, or ``(values, indices)`` along ``dim``, or ``maximum(self, other)``;
+        see ``ad.max``."""
         return _ops.max(self, dim, keepdim, **aliases)
 
     def min(self, dim=None, keepdim=False, **aliases):
-        """Smallest value over ``dim``; tied minima share the gradient evenly."""
+        """The smallest value, or ``(values, indices)`` along ``dim``, or ``minimum(self, other)``;
+        see ``ad.min``."""
         return _ops.min(self, dim, keepdim, **aliases)
 
     def amax(self, dim=None, keepdim=False, **aliases):
@@ -491,13 +591,13 @@ class Tensor:
         """Smallest value over ``dim``; tied minima share the gradient evenly."""
         return _ops.amin(self, dim, keepdim, **aliases)
 
-    def var(self, dim=None, ddof=0, keepdim=False, **aliases):
-        """Variance over ``dim``."""
-        return _ops.var(self, dim, ddof, keepdim, **aliases)
+    def var(self, dim=None, unbiased=None, keepdim=False, **kwargs):
+        """Variance over ``dim``, unbiased by default (``correction=1``); see ``ad.var``."""
+        return _ops.var(self, dim, unbiased, keepdim, **kwargs)
 
-    def std(self, dim=None, ddof=0, keepdim=False, **aliases):
-        """Standard deviation over ``dim``."""
-        return _ops.std(self, dim, ddof, keepdim, **aliases)
+    def std(self, dim=None, unbiased=None, keepdim=False, **kwargs):
+        """Standard deviation over ``dim``, unbiased by default; see ``ad.std``."""
+        return _ops.std(self, dim, unbiased, keepdim, **kwargs)
 
     def prod(self, dim=None, keepdim=False, **aliases):
         """Product over ``dim``."""
@@ -529,25 +629,29 @@ class Tensor:
 
     view = reshape
 
-    def transpose(self, *axes):
-        """Permute the axes (numpy's meaning); see ``ad.transpose``."""
-        return _ops.transpose(self, *axes)
+    def transpose(self, *dims):
+        """Swap two dims: ``t.transpose(0, 1)`` (PyTorch's); no dims reverses them all (``.T``).
+        A full permutation is ``permute``."""
+        return _ops.transpose(self, *dims)
 
-    def permute(self, *axes):
-        """Permute the axes: ``t.permute(2, 0, 1)``."""
-        return _ops.permute(self, *axes)
+    def permute(self, *dims):
+        """Permute the dims: ``t.permute(2, 0, 1)`` or ``t.permute((2, 0, 1))``."""
+        return _ops.permute(self, *dims)
 
-    def swapaxes(self, axis1, axis2):
-        """Swap two axes."""
-        return _ops.swapaxes(self, axis1, axis2)
+    def swapaxes(self, axis0, axis1):
+        """Swap two dims (numpy's name for PyTorch's ``transpose(dim0, dim1)``)."""
+        return _ops.swapaxes(self, axis0, axis1)
 
-    def squeeze(self, axis=None):
-        """Remove axes of length 1 (all of them, or those in ``axis``)."""
-        return _ops.squeeze(self, axis)
+    swapdims = swapaxes
 
-    def unsqueeze(self, axis):
-        """Insert an axis of length 1 at ``axis``."""
-        return _ops.unsqueeze(self, axis)
+    def squeeze(self, dim=None, **aliases):
+        """Remove dims of size 1: all of them, or those of ``dim`` that have size 1 (a dim of
+        another size stays, as PyTorch)."""
+        return _ops.squeeze(self, dim, **aliases)
+
+    def unsqueeze(self, dim=None, **aliases):
+        """Insert a dim of size 1 at ``dim``."""
+        return _ops.unsqueeze(self, dim, **aliases)
 
     expand_dims = unsqueeze
 
@@ -555,9 +659,9 @@ class Tensor:
         """Broadcast to ``shape`` (a read-only view); the gradient is summed back."""
         return _ops.broadcast_to(self, shape)
 
-    def flatten(self, start_axis=0, end_axis=-1):
-        """Merge axes ``start_axis..end_axis`` into one (all of them by default)."""
-        return _ops.flatten(self, start_axis, end_axis)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims ``start_dim..end_dim`` into one (all of them by default)."""
+        return _ops.flatten(self, start_dim, end_dim)
 
     def __getitem__(self, index):
         """``t[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
@@ -567,13 +671,28 @@ class Tensor:
         """``t[index] = value`` in place; on the graph the gradient flows to ``value`` at ``index``."""
         _indexing.setitem(self, index, value)
 
-    def repeat(self, repeats, axis=None):
-        """Repeat each element ``repeats`` times (numpy's meaning)."""
-        return _indexing.repeat(self, repeats, axis)
+    def repeat(self, *sizes, **numpy_style):
+        """Repeat the whole tensor ``sizes[i]`` times along dim i (PyTorch's ``repeat``, numpy's
+        ``tile``): ``t.repeat(2, 1)``. Each element repeated is ``repeat_interleave``."""
+        return _indexing.repeat(self, *sizes, **numpy_style)
 
-    def tile(self, reps):
-        """Repeat the whole tensor ``reps`` times along each axis."""
-        return _indexing.tile(self, reps)
+    def repeat_interleave(self, repeats, dim=None, **kwargs):
+        """Repeat each element ``repeats`` times along ``dim`` (flattened when None); numpy's
+        ``repeat``."""
+        return _indexing.repeat_interleave(self, repeats, dim, **kwargs)
+
+    def tile(self, dims):
+        """Repeat the whole tensor ``dims`` times along each dim (numpy's and PyTorch's ``tile``)."""
+        return _indexing.tile(self, dims)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of ``split_size_or_sections`` elements along ``dim`` (an int: that many each, the
+        last smaller; a list: those sizes), as a tuple (PyTorch's ``split``)."""
+        return _indexing.split(self, split_size_or_sections, dim)
+
+    def dot(self, other):
+        """The dot product of two 1-D tensors (PyTorch's ``dot``)."""
+        return _ops.dot(self, other)
 
     # comparisons give bool tensors off the graph
     def __eq__(self, other):
@@ -608,11 +727,15 @@ class Tensor:
     def __xor__(self, other):
         return _wrap(self.data ^ _data(other))
 
-    def any(self, axis=None, keepdims=False):
-        return _wrap(np.asarray(self.data.any(axis=axis, keepdims=keepdims)))
+    def any(self, dim=None, keepdim=False, **aliases):
+        """Whether any element (over ``dim``) is non-zero: a bool tensor, off the graph."""
+        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "any", empty_is_all=False)
+        return _wrap(np.asarray(self.data.any(axis=axes, keepdims=keepdim)))
 
-    def all(self, axis=None, keepdims=False):
-        return _wrap(np.asarray(self.data.all(axis=axis, keepdims=keepdims)))
+    def all(self, dim=None, keepdim=False, **aliases):
+        """Whether every element (over ``dim``) is non-zero: a bool tensor, off the graph."""
+        axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "all", empty_is_all=False)
+        return _wrap(np.asarray(self.data.all(axis=axes, keepdims=keepdim)))
 
     # ---- numpy interoperability ---------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -718,7 +841,7 @@ def _wrap(data, requires_grad=False, grad_fn=None):
     """Make a Tensor around an ndarray without checks (the engine's fast path)."""
     out = _new_tensor(Tensor)
     out.data = data
-    out.grad = None
+    out._grad = None
     out._requires_grad = requires_grad
     out.grad_fn = grad_fn
     out._hooks = None
@@ -728,6 +851,23 @@ def _wrap(data, requires_grad=False, grad_fn=None):
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _check_grad(tensor, value):
+    """``tensor.grad = value`` is allowed: value is a Tensor of the tensor's shape and dtype."""
+    if not isinstance(value, Tensor):
+        hint = ("p.grad = None (or p.grad.zero_()) resets a gradient" if isinstance(value, (int, float))
+                else "wrap an array with ad.tensor(array)")
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type(value).__name__}; {hint}")
+    if value.data.shape != tensor.data.shape:
+        raise RuntimeError(f"assigned grad has data of a different size: the grad has shape {value.data.shape}, "
+                           f"the tensor {tensor.data.shape}; a gradient has its tensor's shape (p.grad = None "
+                           "resets it)")
+    if value.data.dtype != tensor.data.dtype:
+        raise RuntimeError(f"assigned grad has data of a different type: the grad is {value.data.dtype}, the "
+                           f"tensor {tensor.data.dtype}; convert it with .to({tensor.data.dtype}) (p.grad = "
+                           "None resets it)")
 
 
 def _check_inplace_result(op, target, value):
@@ -761,6 +901,7 @@ def tensor(data, dtype=None, requires_grad=False):
 
 # the ops need Tensor defined first; Tensor's methods call them
 from . import ops as _ops  # noqa: E402
+from . import dtypes as _dtypes  # noqa: E402
 from . import indexing as _indexing  # noqa: E402
 from . import engine as _engine  # noqa: E402
 

@@ -35,6 +35,8 @@ gradient, so the picture gathers what the graph does hold:
 The walk is iterative (no recursion limit) and the DOT text is the same on every run: node ids
 follow the traversal (depth first from the roots, inputs in ``next_functions`` order).
 """
+from __future__ import annotations
+
 import contextlib
 import math
 import os
@@ -43,13 +45,32 @@ import shutil
 import sys
 import sysconfig
 import threading
+from types import ModuleType
+from typing import TYPE_CHECKING, AbstractSet, Any, Iterable, Iterator, Literal, Mapping, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .function import _NONE_SAME, _OUTPUT, _SAME, _SAME_NONE
+from .function import _NONE_SAME, _OUTPUT, _SAME, _SAME_NONE, Function
 from .tensor import Tensor, _wrap
 
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _HasNamedParameters(Protocol):
+        """A Module, as far as naming its tensors goes."""
+
+        def named_parameters(self) -> Iterable[tuple[str, Tensor]]: ...
+
+    # names for tensors: a Module (named_parameters()), a mapping, or (name, tensor) pairs
+    NamedTensors = Union[_HasNamedParameters, Mapping[str, Tensor], Iterable[tuple[str, Tensor]]]
+
 __all__ = ["draw_graph", "find_renderer", "RendererNotFoundError", "MAX_SIZE"]
+
+# what a picture draws: op nodes and leaf tensors
+_Item = Union[Function, Tensor]
+# an op output's (shape, dtype)
+_Meta = tuple[tuple[int, ...], np.dtype]
 
 _INSTALL = 'pip install "numpy-autodiff[viz]" (from a checkout: pip install ".[viz]")'
 _SMALL = 8               # tensors with at most this many elements are printed in full
@@ -74,7 +95,7 @@ class RendererNotFoundError(RuntimeError):
 
 # ---- finding a renderer -------------------------------------------------------------------------
 
-def _interpreter_script_dirs():
+def _interpreter_script_dirs() -> list[str]:
     """Where pip puts console programs for the running interpreter (venv bin/, user scripts)."""
     dirs = [os.path.dirname(os.path.abspath(sys.executable))]
     for scheme in (None, f"{os.name}_user"):
@@ -87,7 +108,7 @@ def _interpreter_script_dirs():
     return dirs
 
 
-def find_renderer():
+def find_renderer() -> str | None:
     """Path of the program that renders pictures, or None when there is none.
 
     Looked for in this order: the ``AUTODIFF_DOT`` environment variable (a path or a program
@@ -114,7 +135,7 @@ def find_renderer():
     return None
 
 
-def _no_renderer_error():
+def _no_renderer_error() -> RendererNotFoundError:
     return RendererNotFoundError(
         "no Graphviz renderer found to render this graph picture (looked for $AUTODIFF_DOT, `dot` "
         "and `graphviz-pure` on PATH, and `graphviz-pure` beside " + sys.executable + "). Install "
@@ -127,7 +148,7 @@ _render_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _using_renderer():
+def _using_renderer() -> Iterator[str]:
     """Point the graphviz package at the renderer we found, for the duration of one call."""
     path = find_renderer()
     if path is None:
@@ -142,35 +163,35 @@ def _using_renderer():
             dot_command.DOT_BINARY = previous
 
 
-_picture_type = None
+_picture_type: Any = None    # the GraphPicture class, made on first use
 
 
-def _picture_class(graphviz):
+def _picture_class(graphviz: Any) -> Any:     # (Any: its Digraph is a base class here)
     """graphviz.Digraph whose pipe/render (and so Jupyter's display and view) use find_renderer."""
     global _picture_type
     if _picture_type is None:
         class GraphPicture(graphviz.Digraph):
             """A ``graphviz.Digraph`` that renders with the program :func:`find_renderer` finds."""
 
-            def pipe(self, *args, **kwargs):
+            def pipe(self, *args: Any, **kwargs: Any) -> Any:
                 with _using_renderer() as path:
                     try:
                         return super().pipe(*args, **kwargs)
                     except graphviz.CalledProcessError as error:
                         raise _explain_render_error(error, path, args, kwargs) from None
 
-            def render(self, *args, **kwargs):
+            def render(self, *args: Any, **kwargs: Any) -> Any:
                 with _using_renderer() as path:
                     try:
                         return super().render(*args, **kwargs)
                     except graphviz.CalledProcessError as error:
                         raise _explain_render_error(error, path, args, kwargs) from None
 
-            def _repr_svg_(self):
+            def _repr_svg_(self) -> str:
                 """The picture as SVG text (Jupyter's display, and anything that asks for SVG)."""
                 return self.pipe(format="svg", encoding="utf-8")
 
-            def save_html(self, path, title="autodiff graph"):
+            def save_html(self, path: str | os.PathLike[str], title: str = "autodiff graph") -> str:
                 """Write an interactive page of this picture to ``path``: one self-contained HTML
                 file (nothing fetched from the network) where module clusters collapse into one
                 node and expand again (the layout closes up), hovering or clicking a node shows
@@ -185,7 +206,8 @@ def _picture_class(graphviz):
     return _picture_type
 
 
-def _explain_render_error(error, path, args, kwargs):
+def _explain_render_error(error: Any, path: str, args: tuple[Any, ...],
+                          kwargs: dict[str, Any]) -> Exception:
     stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else str(error.stderr)
     if "not recognized" in stderr and "graphviz-pure" in os.path.basename(path):
         return RuntimeError(
@@ -195,7 +217,7 @@ def _explain_render_error(error, path, args, kwargs):
     return error
 
 
-def _import_graphviz():
+def _import_graphviz() -> ModuleType:
     try:
         import graphviz
     except ImportError:
@@ -206,10 +228,10 @@ def _import_graphviz():
 
 # ---- reading the graph ------------------------------------------------------------------------
 
-def _walk(starts):
+def _walk(starts: Sequence[_Item]) -> tuple[list[_Item], dict[_Item, int]]:
     """Every node and leaf reachable from ``starts``, depth first, inputs in next_functions order."""
-    order = []
-    index = {}
+    order: list[_Item] = []
+    index: dict[_Item, int] = {}
     stack = list(reversed(starts))
     while stack:
         item = stack.pop()
@@ -224,7 +246,7 @@ def _walk(starts):
     return order, index
 
 
-def named_tensors(params, op="draw_graph"):
+def named_tensors(params: NamedTensors | None, op: str = "draw_graph") -> list[tuple[str, Tensor]]:
     """(name, tensor) pairs from a Module, a mapping, or an iterable of pairs (``op`` names the
     caller in errors)."""
     if params is None:
@@ -248,9 +270,9 @@ def named_tensors(params, op="draw_graph"):
     return named
 
 
-def _output_meta(order, roots):
+def _output_meta(order: list[_Item], roots: Sequence[Tensor]) -> dict[Function, _Meta]:
     """(shape, dtype) of each node's output: from a root, or from a consumer's input_meta."""
-    meta = {}
+    meta: dict[Function, _Meta] = {}
     for root in roots:
         if root.grad_fn is not None:
             meta.setdefault(root.grad_fn, (root.data.shape, root.data.dtype))
@@ -264,9 +286,9 @@ def _output_meta(order, roots):
     return meta
 
 
-def _values(order, given):
+def _values(order: list[_Item], given: list[Tensor]) -> dict[_Item, np.ndarray]:
     """The value of each drawn tensor that the graph (or the caller) still holds."""
-    values = {}
+    values: dict[_Item, np.ndarray] = {}
     for tensor in given:
         values.setdefault(tensor.grad_fn or tensor, tensor.data)
     for item in order:
@@ -287,11 +309,12 @@ def _values(order, given):
     return values
 
 
-def _gradients(order, roots, given, meta):
+def _gradients(order: list[_Item], roots: Sequence[Tensor], given: list[Tensor],
+               meta: dict[Function, _Meta]) -> tuple[dict[_Item, np.ndarray], bool, str | None]:
     """Gradients of the roots for every drawn tensor; returns (grads, freed, failure)."""
     ops = [item for item in order if not isinstance(item, Tensor)]
     if any(op.freed for op in ops):
-        grads = {}
+        grads: dict[_Item, np.ndarray] = {}
         for tensor in given:
             if tensor.grad is not None:
                 grads.setdefault(tensor.grad_fn or tensor, tensor.grad.data)
@@ -308,7 +331,9 @@ def _gradients(order, roots, given, meta):
     outputs = [root for root in roots if root.requires_grad]
     if not outputs:
         return {}, False, None
-    targets, inputs, placeholders = [], [], {}
+    targets: list[_Item] = []
+    inputs: list[Tensor] = []
+    placeholders: dict[np.dtype, np.ndarray] = {}
     for item in order:
         if isinstance(item, Tensor):
             if item.requires_grad:
@@ -342,7 +367,7 @@ def _gradients(order, roots, given, meta):
 
 # ---- folding a big graph -------------------------------------------------------------------------
 
-def _ranks(ops):
+def _ranks(ops: list[Function]) -> dict[Function, int]:
     """Each op's longest distance from the roots (the layers dot draws), by Kahn's order: an op
     is visited after all its consumers. Iterative."""
     consumers = dict.fromkeys(ops, 0)
@@ -365,7 +390,8 @@ def _ranks(ops):
     return rank
 
 
-def _fold(order, index, roots, max_nodes, rank, max_level=None):
+def _fold(order: list[_Item], index: dict[_Item, int], roots: Sequence[Tensor], max_nodes: int | None,
+          rank: dict[Function, int], max_level: int | None = None) -> tuple[set[Function], list[list[Function]]]:
     """Choose the ops to draw when the whole graph has more than ``max_nodes`` nodes, or more
     than ``max_level`` levels from either end.
 
@@ -382,14 +408,16 @@ def _fold(order, index, roots, max_nodes, rank, max_level=None):
     fits_nodes = max_nodes is None or 2 * len(ops) + leaves <= max_nodes
     if fits_nodes and (max_level is None or deepest // 2 < max_level):
         return set(ops), []
-    levels = {}
+    levels: dict[int, list[Function]] = {}
     for op in ops:
         levels.setdefault(min(rank[op], deepest - rank[op]), []).append(op)
 
     budget = max_nodes - 1 if max_nodes is not None else math.inf
-    kept, drawn_leaves, used = set(), set(), 0
+    kept: set[Function] = set()
+    drawn_leaves: set[Tensor] = set()
+    used = 0
 
-    def cost_of(level_ops):
+    def cost_of(level_ops: list[Function]) -> tuple[int, Iterable[Tensor]]:
         new_leaves = {}
         for op in level_ops:
             for child in op.next_functions:
@@ -416,7 +444,7 @@ def _fold(order, index, roots, max_nodes, rank, max_level=None):
     # folded ops that touch each other form one region (union-find, iterative)
     parent = {op: op for op in ops if op not in kept}
 
-    def find(op):
+    def find(op: Function) -> Function:
         while parent[op] is not op:
             parent[op] = parent[parent[op]]
             op = parent[op]
@@ -431,7 +459,7 @@ def _fold(order, index, roots, max_nodes, rank, max_level=None):
                         parent[b] = a
                     else:
                         parent[a] = b
-    regions = {}
+    regions: Any = {}       # root -> its region's ops, then the list of regions
     for op in sorted(parent, key=index.__getitem__):
         regions.setdefault(find(op), []).append(op)
     regions = list(regions.values())
@@ -442,11 +470,11 @@ def _fold(order, index, roots, max_nodes, rank, max_level=None):
 
 # ---- words and colours ----------------------------------------------------------------------------
 
-def _html(text):
+def _html(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _number(x):
+def _number(x: Any) -> str:     # (a number: also numpy's formatter for one)
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
@@ -454,7 +482,7 @@ def _number(x):
     return f"{float(x):.4g}"
 
 
-def _describe(kind, array, summary_only=False):
+def _describe(kind: str, array: ArrayLike, summary_only: bool = False) -> list[str]:
     """Lines that print a small array in full and summarize a large one (norm, min, max)."""
     array = np.asarray(array)
     if array.size == 0:
@@ -483,7 +511,7 @@ def _describe(kind, array, summary_only=False):
     return [f"{kind} norm {_number(norm)}, min {_number(as_float.min())}, max {_number(as_float.max())}"]
 
 
-def _mean_abs(grad):
+def _mean_abs(grad: np.ndarray) -> float | None:
     if grad.size == 1 and grad.dtype.kind == "f":
         return abs(float(grad.item()))      # the common case in long scalar chains, 20x faster
     if grad.size == 0 or grad.dtype.kind not in "fc":
@@ -491,7 +519,7 @@ def _mean_abs(grad):
     return float(np.mean(np.abs(grad.astype(np.float64))))
 
 
-def _viridis(t):
+def _viridis(t: float) -> str:
     """Hex colour at ``t`` in [0, 1] on viridis (linear in RGB between the table's points)."""
     t = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
     i = min(int(t), len(_VIRIDIS) - 2)
@@ -504,7 +532,7 @@ def _viridis(t):
 class _Scale:
     """Log-scale gradient colours spanning whole decades around the magnitudes drawn."""
 
-    def __init__(self, magnitudes):
+    def __init__(self, magnitudes: Sequence[float | None]) -> None:
         logs = [math.log10(m) for m in magnitudes if m is not None and m > 0 and math.isfinite(m)]
         self.has_zero = any(m == 0 for m in magnitudes if m is not None)
         self.has_nonfinite = any(m is not None and not math.isfinite(m) for m in magnitudes)
@@ -513,7 +541,7 @@ class _Scale:
             self.lo = math.floor(min(logs))
             self.hi = max(math.ceil(max(logs)), self.lo + 1)
 
-    def color(self, magnitude):
+    def color(self, magnitude: float | None) -> tuple[str, str]:
         """(fill colour, font colour) for a mean |grad|."""
         if magnitude is None:
             return _PLAIN_COLOR, "black"
@@ -524,7 +552,7 @@ class _Scale:
         t = (math.log10(magnitude) - self.lo) / (self.hi - self.lo)
         return _viridis(t), ("white" if t < 0.55 else "black")
 
-    def legend(self):
+    def legend(self) -> str:
         """HTML table rows: a swatch per decade, then zero and nan/inf when they occur."""
         cells = []
         if not self.empty:
@@ -543,14 +571,15 @@ class _Scale:
                 + "".join(cells) + "</tr></table></td></tr>")
 
 
-def _shape_text(shape, dtype):
+def _shape_text(shape: Iterable[int], dtype: object) -> str:
     shape = tuple(shape)
     if not shape:
         return f"scalar {dtype}"
     return f"({', '.join(str(n) for n in shape)}) {dtype}"
 
 
-def _tensor_label(title, italic, meta, value, grad, show_values, summary_only, grad_hidden=False):
+def _tensor_label(title: str | None, italic: bool, meta: _Meta | None, value: ArrayLike | None,
+                  grad: ArrayLike | None, show_values: bool, summary_only: bool, grad_hidden: bool = False) -> str:
     lines = [f'<font point-size="12"><{"i" if italic else "b"}>{_html(title)}</{"i" if italic else "b"}></font>'
              if title else None]
     if meta is not None:
@@ -566,9 +595,9 @@ def _tensor_label(title, italic, meta, value, grad, show_values, summary_only, g
     return "<" + "".join(line + '<br align="left"/>' for line in lines if line is not None) + ">"
 
 
-def _common_scope(scopes):
+def _common_scope(scopes: Iterable[str | None]) -> str | None:
     """The deepest scope path shared by all ``scopes`` ('a.b' and 'a.c' share 'a'), or None."""
-    common = None
+    common: list[str] = None  # type: ignore[assignment]  # (set at i == 0, before any read)
     for i, scope in enumerate(scopes):
         if scope is None:
             return None
@@ -585,8 +614,9 @@ def _common_scope(scopes):
     return ".".join(common) if common else None
 
 
-def _region_label(region, rank, absorbed, magnitudes, cluster_labels=None):
-    counts = {}
+def _region_label(region: list[Function], rank: dict[Function, int], absorbed: int,
+                  magnitudes: Sequence[float | None], cluster_labels: dict[str, str] | None = None) -> str:
+    counts: dict[str, int] = {}
     for op in region:
         counts[op.name] = counts.get(op.name, 0) + 1
     kinds = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -594,7 +624,7 @@ def _region_label(region, rank, absorbed, magnitudes, cluster_labels=None):
     if len(kinds) > 4:
         shown += f", {len(kinds) - 4} more kinds"
     lines = [f"... {len(region):,} ops ({shown}) ..."]
-    scopes = []
+    scopes: list[str] = []
     for op in sorted(region, key=lambda op: -rank[op]):     # in data-flow order: inputs first
         scope = op.scope
         if scope is not None and (not scopes or scopes[-1] != scope) and scope not in scopes:
@@ -633,16 +663,16 @@ class OffGraphInput:
 
     __slots__ = ("op", "slot", "tensor", "value", "number")
 
-    def __init__(self, op, slot, tensor, value, number):
+    def __init__(self, op: Function, slot: int, tensor: Tensor | None, value: Any, number: bool) -> None:
         self.op, self.slot, self.tensor, self.value, self.number = op, slot, tensor, value, number
 
     @property
-    def scalar(self):
+    def scalar(self) -> bool:
         """A bare constant of one element (written into its op's label: ``× 2.0``)."""
         return self.tensor is None and (self.number or self.value is not None and np.size(self.value) == 1)
 
 
-def off_graph_inputs(op):
+def off_graph_inputs(op: Function) -> list[OffGraphInput]:
     """The inputs of ``op`` that are not on the graph (data, constants), in input order."""
     edges = op.next_functions
     saved = op.saved_tensors or ()
@@ -673,7 +703,7 @@ def off_graph_inputs(op):
     return found
 
 
-def _constant_text(value):
+def _constant_text(value: Any) -> str:
     """A constant as a person writes it: 2.0 for a float two, 2 for an integer."""
     value = np.asarray(value).reshape(-1)[0] if not isinstance(value, (int, float)) else value
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
@@ -682,7 +712,7 @@ def _constant_text(value):
     return text + ".0" if text.lstrip("-").isdigit() else text
 
 
-def op_label(op, extras=()):
+def op_label(op: Function, extras: Sequence[OffGraphInput] = ()) -> str:
     """The text of an op node: its name, with a scalar constant written in (``Mul × 2.0``)."""
     name = op.name
     if name == "PowScalar":
@@ -691,7 +721,7 @@ def op_label(op, extras=()):
     if name == "Mul" and len(op.next_functions) == 1:
         return "Mul x × x"      # x * x: one edge (see ops.MulSelf)
     if name == "Clip" and hasattr(op, "low"):
-        low, high = op.low, op.high
+        low, high = op.low, op.high  # type: ignore[attr-defined]  # (Clip's bounds)
         low = "-inf" if low is None else _constant_text(low)
         high = "inf" if high is None else _constant_text(high)
         return f"Clip [{low}, {high}]"
@@ -706,11 +736,11 @@ def op_label(op, extras=()):
     return f"{name} {symbol} {text}" if extra.slot == 1 else f"{name} {text} {symbol} x"
 
 
-def _short(text, width=28):
+def _short(text: str, width: int = 28) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def module_description(module):
+def module_description(module: object) -> str:
     """``Linear(2→8)``, ``MLP(2→8→1)``, ``Tanh``: what a module is, in a few characters."""
     kind = type(module).__name__
     n_in, n_out = getattr(module, "in_features", None), getattr(module, "out_features", None)
@@ -728,7 +758,7 @@ def module_description(module):
     return f"{kind}({_short(extra)})" if extra and "\n" not in extra else kind
 
 
-def module_labels(params):
+def module_labels(params: object) -> dict[str, str]:
     """scope path -> cluster label (``MLP.0`` -> ``0: Linear(2→8)``), from a Module's tree."""
     if not hasattr(params, "named_modules"):
         return {}
@@ -748,8 +778,9 @@ class _Node:
 
     __slots__ = ("id", "scope", "attrs", "kind", "name", "meta", "value", "grad", "ops", "path")
 
-    def __init__(self, id, scope, attrs, kind, name=None, meta=None, value=None, grad=None, ops=1,
-                 path=None):
+    def __init__(self, id: str, scope: str | None, attrs: dict[str, Any], kind: str, name: str | None = None,
+                 meta: _Meta | None = None, value: Any = None, grad: Any = None, ops: int = 1,
+                 path: str | None = None) -> None:
         self.id, self.scope, self.attrs, self.kind, self.name = id, scope, attrs, kind, name
         self.meta, self.value, self.grad, self.ops, self.path = meta, value, grad, ops, path
 
@@ -757,14 +788,16 @@ class _Node:
 class _Scene:
     """A drawn graph before it becomes DOT: nodes, edges, cluster labels, caption and legend."""
 
-    def __init__(self, nodes, edges, cluster_labels, caption, legend, rankdir, magnitudes):
+    def __init__(self, nodes: list[_Node], edges: list[tuple[str, str, dict[str, str]]],
+                 cluster_labels: dict[str, str], caption: list[str], legend: str, rankdir: str,
+                 magnitudes: dict[str, Any]) -> None:     # (node id -> mean |grad| or None)
         self.nodes, self.edges, self.cluster_labels = nodes, edges, cluster_labels
         self.caption, self.legend, self.rankdir, self.magnitudes = caption, legend, rankdir, magnitudes
 
-    def clusters(self):
+    def clusters(self) -> list[str]:
         """Every scope path with a node in it (and their parents), parents first, children in
         their natural order (``MLP.2`` before ``MLP.10``)."""
-        found = {}
+        found: dict[str, None] = {}
         for node in self.nodes:
             if node.scope is not None:
                 parts = node.scope.split(".")
@@ -773,7 +806,7 @@ class _Scene:
         return sorted(found, key=lambda path: [(0, int(part), "") if part.isdigit() else (1, 0, part)
                                                for part in path.split(".")])
 
-    def collapsed(self, paths):
+    def collapsed(self, paths: Iterable[str]) -> _Scene:
         """The scene with each cluster in ``paths`` drawn as one node (edges into and out of the
         cluster go to that node): the picture of the graph with those modules closed up."""
         paths = sorted(set(paths), key=lambda p: (p.count("."), p))
@@ -781,7 +814,7 @@ class _Scene:
         if not outer:
             return self
 
-        def owner(scope):
+        def owner(scope: str | None) -> str | None:
             if scope is None:
                 return None
             for path in outer:
@@ -789,7 +822,9 @@ class _Scene:
                     return path
             return None
 
-        nodes, replaced, members = [], {}, {}
+        nodes: list[_Node] = []
+        replaced: dict[str, str] = {}
+        members: dict[str, list[_Node]] = {}
         ids = {path: f"k{i}" for i, path in enumerate(self.clusters()) if path in outer}
         for node in self.nodes:
             path = owner(node.scope)
@@ -826,7 +861,7 @@ class _Scene:
         return _Scene(nodes, edges, self.cluster_labels, self.caption, self.legend, self.rankdir,
                       self.magnitudes)
 
-    def picture(self, graphviz, rankdir=None):
+    def picture(self, graphviz: ModuleType, rankdir: str | None = None) -> Any:
         """The scene as a GraphPicture (DOT); nested scopes become nested clusters."""
         picture = _picture_class(graphviz)(
             name="autodiff", format="svg",
@@ -834,7 +869,8 @@ class _Scene:
                         "nodesep": "0.2", "ranksep": "0.3", "labelloc": "b", "labeljust": "l"},
             node_attr={"fontname": "Helvetica", "fontsize": "10", "margin": "0.11,0.05"},
             edge_attr={"color": _LINE_COLOR, "arrowsize": "0.6"})
-        clusters, order = {}, {}
+        clusters: dict[str, Any] = {}       # path -> its graphviz.Digraph
+        order: dict[str, int] = {}
         for node in self.nodes:
             if node.scope is None:
                 continue
@@ -870,7 +906,7 @@ class _nohtml:
 
     __slots__ = ("text",)
 
-    def __init__(self, text):
+    def __init__(self, text: str) -> None:
         self.text = text
 
 
@@ -878,12 +914,16 @@ class _Reading:
     """What draw_graph reads from the graph once: the walk, names, values, gradients, ranks.
     Layouts (which ops to fold, the direction) are chosen after, without reading again."""
 
-    def __init__(self, roots, params, show_values, show_grads):
+    names: dict[_Item, str]
+    hidden_grads: AbstractSet[_Item]
+
+    def __init__(self, roots: Sequence[Any], params: NamedTensors | None, show_values: bool | str,
+                 show_grads: bool) -> None:
         if len(roots) == 1 and isinstance(roots[0], (list, tuple)):
             roots = tuple(roots[0])
         if not roots:
             raise TypeError("draw_graph: pass the tensor(s) to draw, e.g. ad.draw_graph(loss)")
-        unique_roots = []
+        unique_roots: list[Tensor] = []
         for root in roots:
             if not isinstance(root, Tensor):
                 raise TypeError(f"draw_graph: expected Tensors, got {type(root).__name__}")
@@ -899,6 +939,7 @@ class _Reading:
 
         named = named_tensors(params)
         self.order, self.index = order, index = _walk([root.grad_fn or root for root in roots])
+        names: dict[_Item, str]
         self.names = names = {}
         for name, tensor in named:
             item = tensor.grad_fn or tensor
@@ -922,7 +963,7 @@ class _Reading:
         self.ops = [item for item in order if not isinstance(item, Tensor)]
         self.rank = _ranks(self.ops) if self.ops else {}
         self.cluster_labels = module_labels(params)
-        self.consumers = {}      # leaf -> ops that use it, in traversal order
+        self.consumers: dict[Tensor, list[Function]] = {}      # leaf -> ops that use it, in traversal order
         for item in order:
             if not isinstance(item, Tensor):
                 for child in item.next_functions:
@@ -930,21 +971,21 @@ class _Reading:
                         users = self.consumers.setdefault(child, [])
                         if not users or users[-1] is not item:
                             users.append(item)
-        self._extras = {}
+        self._extras: dict[Function, list[OffGraphInput]] = {}
         self.hidden_grads = frozenset()     # see animate_backward
 
-    def extras(self, op):
+    def extras(self, op: Function) -> list[OffGraphInput]:
         """off_graph_inputs(op), read once (only for the ops a picture keeps)."""
         found = self._extras.get(op)
         if found is None:
             found = self._extras[op] = off_graph_inputs(op)
         return found
 
-    def levels(self):
+    def levels(self) -> int:
         """How many levels the fold can keep from each end (half the depth, rounded up)."""
         return max(self.rank.values()) // 2 + 1 if self.rank else 0
 
-    def hint(self):
+    def hint(self) -> list[str]:
         """What to say when there is no graph behind the roots."""
         if self.ops:
             return []
@@ -956,7 +997,8 @@ class _Reading:
                 "Create the inputs with requires_grad=True (parameters do), compute outside "
                 "no_grad, then draw the result."]
 
-    def scene(self, kept, regions, rankdir, max_nodes, fit_note=None):
+    def scene(self, kept: set[Function], regions: list[list[Function]], rankdir: str, max_nodes: int | None,
+              fit_note: str | None = None) -> _Scene:
         """The nodes and edges of the picture that keeps the ops in ``kept`` and folds ``regions``."""
         names, index, order, role_root = self.names, self.index, self.order, self.role_root
         show_grads, show_values = self.show_grads, self.show_values
@@ -973,13 +1015,13 @@ class _Reading:
             if isinstance(item, Tensor) and item not in drawn_leaf_set:
                 absorbed[region_of[consumers[item][0]]] += 1
 
-        def node_id(item):
+        def node_id(item: _Item) -> str:
             return f"t{index[item]}"
 
         nodes = []
         magnitudes = {}
 
-        def tensor_node(item, scope):
+        def tensor_node(item: _Item, scope: str | None) -> None:
             name = names.get(item)
             is_leaf = isinstance(item, Tensor)
             if item in role_root:
@@ -995,7 +1037,9 @@ class _Reading:
             italic = item not in self.user_named
             magnitude = self.magnitudes.get(item)
             fill, font = self.scale.color(magnitude) if show_grads else (_PLAIN_COLOR, "black")
-            item_meta = (item.data.shape, item.data.dtype) if is_leaf else self.meta.get(item)
+            # (type: ignore: is_leaf says that item is a Tensor)
+            item_meta = ((item.data.shape, item.data.dtype) if is_leaf  # type: ignore[union-attr]
+                         else self.meta.get(item))  # type: ignore[arg-type]
             value, grad = self.values.get(item), self.grads.get(item)
             label = _tensor_label(name, italic, item_meta, value, grad, show_values, self.summary_only,
                                   item in self.hidden_grads)
@@ -1004,11 +1048,11 @@ class _Reading:
                 label=label, shape="box", fillcolor=fill, fontcolor=font, **attrs), kind,
                 name=name, meta=item_meta, value=value if show_values else None, grad=grad))
 
-        data_ids = {}       # id(tensor) or (op, slot) -> node id
-        data_scopes = {}
+        data_ids: dict[object, str] = {}       # id(tensor) or (op, slot) -> node id
+        data_scopes: dict[str, str | None] = {}
         edges, seen_edges = [], set()
 
-        def data_node(extra, op_index):
+        def data_node(extra: OffGraphInput, op_index: int) -> str:
             key = id(extra.tensor) if extra.tensor is not None else (op_index, extra.slot)
             if key in data_ids:
                 node = data_ids[key]
@@ -1065,12 +1109,12 @@ class _Reading:
         scope_of_node = {node.id: node.scope for node in nodes}
         leaf_ids = {index[item] for item in drawn_leaves}
 
-        def source_of(child):
+        def source_of(child: _Item) -> str:
             if not isinstance(child, Tensor) and child not in kept:
                 return f"s{region_of[child]}"
             return node_id(child)
 
-        def add_edge(tail, head, dedupe, attrs=None):
+        def add_edge(tail: str, head: str, dedupe: bool, attrs: dict[str, str] | None = None) -> None:
             if dedupe:
                 if (tail, head) in seen_edges:
                     return
@@ -1129,7 +1173,7 @@ class _Reading:
         return _Scene(nodes, edges, self.cluster_labels, caption, legend, rankdir, magnitudes)
 
 
-def _measure(picture):
+def _measure(picture: Any) -> tuple[float, float] | None:
     """(width, height) in px at 96 dpi of the picture as the renderer lays it out, or None when
     there is no renderer (or it fails: the caller then guesses)."""
     if find_renderer() is None:
@@ -1144,8 +1188,10 @@ def _measure(picture):
     return float(match.group(1)) * _PX_PER_PT, float(match.group(2)) * _PX_PER_PT
 
 
-def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir="auto",
-               max_nodes=500, max_size=MAX_SIZE):
+def draw_graph(*roots: Tensor | Sequence[Tensor], params: NamedTensors | None = None,
+               show_values: bool | Literal["auto", "summary"] = "auto", show_grads: bool = True,
+               rankdir: Literal["auto", "TB", "LR", "BT", "RL"] = "auto", max_nodes: int | None = 500,
+               max_size: tuple[int, int] | None = MAX_SIZE) -> Any:
     """Draw the graph that computed ``roots`` as a ``graphviz.Digraph`` (DOT text in ``.source``).
 
     Tensors are boxes with a name (from ``params``: a Module, a mapping or (name, tensor) pairs,
@@ -1192,9 +1238,10 @@ def draw_graph(*roots, params=None, show_values="auto", show_grads=True, rankdir
     return _fit(graphviz, reading, rankdir, max_nodes, max_size)
 
 
-def _fit(graphviz, reading, rankdir, max_nodes, max_size):
+def _fit(graphviz: ModuleType, reading: _Reading, rankdir: str, max_nodes: int | None, max_size: Any) -> Any:
     """The picture of ``reading`` within ``max_size``: measured with the renderer, folding more
-    of the middle (and trying left to right for a wide, shallow graph) until it fits."""
+    of the middle (and trying left to right for a wide, shallow graph) until it fits.
+    (``max_size``: (width, length), or None, which the picture is then never measured against.)"""
     direction = "TB" if rankdir == "auto" else rankdir
     max_level, fit_note = None, None
     try:

@@ -12,11 +12,16 @@ cluster collapsed alone; at each nesting depth, every combination of its cluster
 at most 6 of them, else all collapsed, all but one, and the first or last k collapsed. A click
 whose exact state was not laid out goes to the nearest state that was (the status line says so).
 """
+from __future__ import annotations
+
 import html
 import json
 import math
+import os
+from typing import Any, Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import viz
 
@@ -28,16 +33,16 @@ _MAX_STATES = 160   # collapse states laid out at most (each one a render of a f
 _EVERY_SUBSET = 6   # up to this many modules side by side: every combination is laid out
 
 
-def _finite_number(x):
+def _finite_number(x: Any) -> float | str:
     x = float(x)
     return x if math.isfinite(x) else str(x)
 
 
-def _array_record(array):
+def _array_record(array: ArrayLike) -> dict[str, Any]:
     """What the page shows of a value or gradient: every number of a small array; a summary
     and a histogram of a large one."""
     array = np.asarray(array)
-    record = {"shape": list(array.shape), "dtype": str(array.dtype)}
+    record: dict[str, Any] = {"shape": list(array.shape), "dtype": str(array.dtype)}
     if array.size == 0:
         record["text"] = "(empty)"
         return record
@@ -62,9 +67,9 @@ def _array_record(array):
     return record
 
 
-def _node_record(node, scene):
-    record = {"name": node.name or "", "kind": node.kind, "scope": node.scope,
-              "module": scene.cluster_labels.get(node.scope) if node.scope else None}
+def _node_record(node: viz._Node, scene: viz._Scene) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": node.name or "", "kind": node.kind, "scope": node.scope,
+                              "module": scene.cluster_labels.get(node.scope) if node.scope else None}
     if node.meta is not None:
         shape, dtype = node.meta
         record["shape"], record["dtype"] = list(shape), str(dtype)
@@ -79,18 +84,18 @@ def _node_record(node, scene):
     return record
 
 
-def _state_key(paths):
+def _state_key(paths: Iterable[str]) -> str:
     """The canonical name of a collapse state: the outermost collapsed paths, sorted, joined."""
     paths = set(paths)
     outer = [p for p in paths if not any(p.startswith(q + ".") for q in paths if q != p)]
     return "\n".join(sorted(outer))
 
 
-def collapse_states(clusters):
+def collapse_states(clusters: list[str]) -> list[str]:
     """The collapse states the page lays out (see the module docstring), as canonical keys."""
     keys = [""]
     keys += [_state_key([c]) for c in clusters]
-    by_depth = {}
+    by_depth: dict[int, list[str]] = {}
     for c in clusters:
         by_depth.setdefault(c.count("."), []).append(c)
     for depth in sorted(by_depth):
@@ -110,7 +115,7 @@ def collapse_states(clusters):
     return unique[:_MAX_STATES]
 
 
-def page(picture, title="autodiff graph"):
+def page(picture: Any, title: str = "autodiff graph") -> str:
     """The HTML text of the interactive page for a picture made by ``ad.draw_graph``."""
     scene = getattr(picture, "_autodiff_scene", None)
     if scene is None:
@@ -135,7 +140,7 @@ def page(picture, title="autodiff graph"):
     return _TEMPLATE.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
 
 
-def save_html(picture, path, title="autodiff graph"):
+def save_html(picture: Any, path: str | os.PathLike[str], title: str = "autodiff graph") -> str:
     """Write the interactive page of ``picture`` to ``path`` (UTF-8); returns the path."""
     text = page(picture, title)
     with open(path, "w", encoding="utf-8") as file:

@@ -13,7 +13,12 @@ from .parameter import Parameter
 from .module import Module
 from .containers import Sequential, ModuleList, ModuleDict
 from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, LogSoftmax
+from .activation import (
+    Softplus, LogSigmoid, SiLU, Mish, ELU, SELU, CELU, Hardtanh, ReLU6, Hardswish, Hardsigmoid, Softsign,
+    Tanhshrink, Softshrink, Hardshrink, GLU, Softmin, PReLU,
+)
 from .layers import Identity, Linear, Flatten, Dropout, MLP
+from .layers import Unflatten, Embedding, Bilinear, PairwiseDistance, CosineSimilarity
 from .normalization import LayerNorm, BatchNorm1d
 from .layers import Dropout1d, Dropout2d, Dropout3d
 from .normalization import BatchNorm2d, BatchNorm3d
@@ -25,6 +30,9 @@ from .pooling import (
 )
 from .loss import (
     MSELoss, L1Loss, HuberLoss, SmoothL1Loss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
+    KLDivLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, MarginRankingLoss, HingeEmbeddingLoss,
+    CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, PoissonNLLLoss, GaussianNLLLoss,
+    MultiMarginLoss,
 )
 from . import functional, init, utils, data
 from .grad_flow import grad_flow
@@ -40,4 +48,9 @@ __all__ = [
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "Upsample",
+    "Softplus", "LogSigmoid", "SiLU", "Mish", "ELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardswish",
+    "Hardsigmoid", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmin", "PReLU", "Unflatten",
+    "Embedding", "Bilinear", "PairwiseDistance", "CosineSimilarity", "KLDivLoss", "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss",
 ]

@@ -1,29 +1,44 @@
 """Activation modules: thin Modules around nn.functional's activations."""
+import numpy as np
+
+import autodiff as ad
+
 from . import functional as F
 from .module import Module
+from .parameter import Parameter
 
-__all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax"]
+__all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "Softplus", "LogSigmoid",
+           "SiLU", "Mish", "ELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardswish", "Hardsigmoid", "Softsign",
+           "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmin", "PReLU"]
 
 
 class ReLU(Module):
-    """max(x, 0) elementwise."""
+    """max(x, 0) elementwise (``inplace=True``: changes its input, as PyTorch's)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """x for x > 0, else negative_slope * x."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Tanh(Module):
@@ -57,11 +72,12 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """softmax along ``dim`` (PyTorch's name; ``axis=`` is accepted too), default the last axis."""
+    """softmax along ``dim`` (PyTorch's name; ``axis=`` is accepted too); without one, PyTorch's
+    implicit dim (0 for 0-, 1- and 3-d inputs, else 1)."""
 
-    def __init__(self, dim=-1, axis=None):
+    def __init__(self, dim=None, axis=None):
         super().__init__()
-        self.dim = F._axis(dim, axis, "Softmax")
+        self.dim = F._implicit_dim(dim, axis, "Softmax")
 
     def forward(self, x):
         return F.softmax(x, self.dim)
@@ -71,14 +87,142 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """log_softmax along ``dim`` (``axis=`` accepted too), default the last axis."""
+    """log_softmax along ``dim`` (``axis=`` accepted too); without one, as Softmax."""
 
-    def __init__(self, dim=-1, axis=None):
+    def __init__(self, dim=None, axis=None):
         super().__init__()
-        self.dim = F._axis(dim, axis, "LogSoftmax")
+        self.dim = F._implicit_dim(dim, axis, "LogSoftmax")
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class _Activation(Module):
+    """Base of the activation modules below: the constructor takes the options ``_options``
+    (defaults ``_defaults``, PyTorch's), stores them as attributes, and forward calls
+    ``_function(x, *options)``; the repr lists them as PyTorch's does."""
+
+    _options, _defaults = (), ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        if len(args) > len(self._options) or set(kwargs) - set(self._options):
+            raise TypeError(f"{type(self).__name__} takes the options {self._options}, got {args} {kwargs}")
+        values = {**dict(zip(self._options, self._defaults)), **dict(zip(self._options, args)), **kwargs}
+        for name in self._options:
+            setattr(self, name, values[name])
+
+    def forward(self, x):
+        return type(self)._function(x, *(getattr(self, name) for name in self._options))
+
+    def extra_repr(self):
+        shown = [f"{name}={getattr(self, name)}" for name in self._options if name != "inplace"]
+        return ", ".join(shown + (["inplace=True"] if getattr(self, "inplace", False) else []))
+
+
+class Softplus(_Activation):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` (``F.softplus``)."""
+    _function, _options, _defaults = staticmethod(F.softplus), ("beta", "threshold"), (1.0, 20.0)
+
+
+class LogSigmoid(_Activation):
+    """log(sigmoid(x)) (``F.logsigmoid``)."""
+    _function = staticmethod(F.logsigmoid)
+
+
+class SiLU(_Activation):
+    """x * sigmoid(x) (``F.silu``)."""
+    _function, _options, _defaults = staticmethod(F.silu), ("inplace",), (False,)
+
+
+class Mish(_Activation):
+    """x * tanh(softplus(x)) (``F.mish``)."""
+    _function, _options, _defaults = staticmethod(F.mish), ("inplace",), (False,)
+
+
+class ELU(_Activation):
+    """x for x > 0, else alpha (e^x - 1) (``F.elu``)."""
+    _function, _options, _defaults = staticmethod(F.elu), ("alpha", "inplace"), (1.0, False)
+
+
+class SELU(_Activation):
+    """The self-normalising scaled ELU (``F.selu``)."""
+    _function, _options, _defaults = staticmethod(F.selu), ("inplace",), (False,)
+
+
+class CELU(_Activation):
+    """x for x > 0, else alpha (e^(x/alpha) - 1) (``F.celu``)."""
+    _function, _options, _defaults = staticmethod(F.celu), ("alpha", "inplace"), (1.0, False)
+
+
+class Hardtanh(_Activation):
+    """x clipped to [min_val, max_val] (``F.hardtanh``)."""
+    _function, _options, _defaults = staticmethod(F.hardtanh), ("min_val", "max_val", "inplace"), (-1.0, 1.0, False)
+
+
+class ReLU6(_Activation):
+    """min(max(x, 0), 6) (``F.relu6``)."""
+    _function, _options, _defaults = staticmethod(F.relu6), ("inplace",), (False,)
+
+
+class Hardswish(_Activation):
+    """x * relu6(x + 3) / 6 (``F.hardswish``)."""
+    _function, _options, _defaults = staticmethod(F.hardswish), ("inplace",), (False,)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6 (``F.hardsigmoid``)."""
+    _function, _options, _defaults = staticmethod(F.hardsigmoid), ("inplace",), (False,)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|) (``F.softsign``)."""
+    _function = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Activation):
+    """x - tanh(x) (``F.tanhshrink``)."""
+    _function = staticmethod(F.tanhshrink)
+
+
+class Softshrink(_Activation):
+    """Shrink toward 0 by lambd, 0 inside [-lambd, lambd] (``F.softshrink``)."""
+    _function, _options, _defaults = staticmethod(F.softshrink), ("lambd",), (0.5,)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x outside [-lambd, lambd], else 0 (``F.hardshrink``)."""
+    _function = staticmethod(F.hardshrink)
+
+
+class GLU(_Activation):
+    """First half of ``dim`` times the sigmoid of the second (``F.glu``)."""
+    _function, _options, _defaults = staticmethod(F.glu), ("dim",), (-1,)
+
+
+class Softmin(_Activation):
+    """softmax(-x) along ``dim`` (``F.softmin``)."""
+    _function, _options, _defaults = staticmethod(F.softmin), ("dim",), (None,)
+
+
+class PReLU(Module):
+    """x for x > 0, else a * x with a learned slope ``weight``: one for all channels
+    (``num_parameters=1``) or one per channel (dimension 1 of the input), each starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+        super().__init__()
+        self.num_parameters = int(num_parameters)
+        dtype = ad.get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

@@ -1,13 +1,19 @@
 """Containers: Sequential, ModuleList and ModuleDict (PyTorch's semantics and state-dict keys)."""
+from __future__ import annotations
+
 import operator
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView, overload
 
 from .module import Module, _indent
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
-def _index(index, length, owner):
+def _index(index: Any, length: int, owner: str) -> int:
     """A position in [0, length) from a possibly negative int index."""
     try:
         index = operator.index(index)
@@ -27,7 +33,14 @@ class Sequential(Module):
     children's names), ``seq[i] = module``, ``del seq[i]`` and ``append``.
     """
 
-    def __init__(self, *modules):
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # (a container's children are modules)
+
+    @overload
+    def __init__(self, *modules: Module) -> None: ...
+    @overload
+    def __init__(self, modules: OrderedDict[str, Module], /) -> None: ...
+
+    def __init__(self, *modules: Any) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
@@ -39,28 +52,33 @@ class Sequential(Module):
                                     "not a Module; pass layers such as nn.Linear(2, 3) or nn.ReLU()")
                 self.add_module(str(i), module)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for module in self._modules.values():
             x = module(x)
         return x
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         keys = list(self._modules)
         return self._modules[keys[_index(index, len(keys), type(self).__name__)]]
 
-    def __setitem__(self, index, module):
+    def __setitem__(self, index: int, module: Module) -> None:
         keys = list(self._modules)
         self.add_module(keys[_index(index, len(keys), type(self).__name__)], module)
 
-    def __delitem__(self, index):
+    def __delitem__(self, index: int | slice) -> None:
         keys = list(self._modules)
         if isinstance(index, slice):
             for key in keys[index]:
@@ -68,7 +86,7 @@ class Sequential(Module):
         else:
             del self._modules[keys[_index(index, len(keys), type(self).__name__)]]
 
-    def append(self, module):
+    def append(self, module: Module) -> Self:
         """Add ``module`` at the end (named by its position). Returns self."""
         self.add_module(str(len(self)), module)
         return self
@@ -78,27 +96,34 @@ class ModuleList(Module):
     """A list of modules that are registered (their parameters are the list's), named ``'0'``,
     ``'1'``...; it has no ``forward``: iterate over it in the parent's ``forward``."""
 
-    def __init__(self, modules=None):
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # (a container's children are modules)
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: slice) -> ModuleList: ...
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return ModuleList(modules[index])
         return modules[_index(index, len(modules), "ModuleList")]
 
-    def __setitem__(self, index, module):
+    def __setitem__(self, index: int, module: Module) -> None:
         self.add_module(str(_index(index, len(self), "ModuleList")), module)
 
-    def __delitem__(self, index):
+    def __delitem__(self, index: int | slice) -> None:
         modules = list(self._modules.values())
         if isinstance(index, slice):
             del modules[index]
@@ -106,38 +131,38 @@ class ModuleList(Module):
             del modules[_index(index, len(modules), "ModuleList")]
         self._renumber(modules)
 
-    def _renumber(self, modules):
+    def _renumber(self, modules: list[Module]) -> None:
         # keep the names '0'..'n-1' as PyTorch does
         self._modules.clear()
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
 
-    def append(self, module):
+    def append(self, module: Module) -> Self:
         """Add ``module`` at the end. Returns self."""
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Self:
         """Append every module of an iterable. Returns self."""
         for module in modules:
             self.append(module)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> None:
         """Insert ``module`` before position ``index``."""
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._renumber(modules)
 
-    def __iadd__(self, modules):
+    def __iadd__(self, modules: Iterable[Module]) -> Self:
         return self.extend(modules)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # PyTorch's form: consecutive equal entries are shown once, as "(0-2): 3 x Linear(...)"
         reprs = [repr(module) for module in self]
         if not reprs:
             return self._get_name() + "()"
-        blocks = []         # [first index, last index, repr]
+        blocks: list[list[Any]] = []    # [first index, last index, repr]
         for i, text in enumerate(reprs):
             if blocks and blocks[-1][2] == text:
                 blocks[-1][1] = i
@@ -151,48 +176,50 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """A dict of registered modules (insertion-ordered); keys become the state-dict prefixes."""
 
-    def __init__(self, modules=None):
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # (a container's children are modules)
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
-    def __setitem__(self, key, module):
+    def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         del self._modules[key]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self._modules
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[Module]:
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         return self._modules.items()
 
-    def pop(self, key):
+    def pop(self, key: str) -> Module:
         """Remove ``key`` and return its module."""
         module = self._modules[key]
         del self._modules[key]
         return module
 
-    def clear(self):
+    def clear(self) -> None:
         self._modules.clear()
 
-    def update(self, modules):
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add the (name, module) pairs of a mapping or an iterable of pairs."""
         pairs = modules.items() if hasattr(modules, "items") else modules
         for key, module in pairs:

@@ -1,9 +1,15 @@
 """Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
 ConvTranspose3d (PyTorch's arguments, attributes, initialisation, state-dict keys and reprs)."""
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any, Literal, Sequence, Union
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+from autodiff import Tensor
 
 from . import functional as F
 from . import init
@@ -18,8 +24,11 @@ _CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
+# a size per spatial dimension: one int for all, or one each
+_Size = Union[int, Sequence[int]]
 
-def _tuple(value, d, name, owner):
+
+def _tuple(value: Any, d: int, name: str, owner: str) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * d
     values = tuple(value)
@@ -35,9 +44,22 @@ class _ConvNd(Module):
 
     _dims = 2
     _transposed = False
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Literal["same", "valid"] | tuple[int, ...]     # or per dimension
+    dilation: tuple[int, ...]
+    transposed: bool
+    output_padding: tuple[int, ...]
+    groups: int
+    padding_mode: str
+    weight: Parameter
+    bias: Parameter | None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None, output_padding=0):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _Size, stride: _Size = 1,
+                 padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: DTypeLike | None = None, output_padding: _Size = 0) -> None:
         super().__init__()
         owner = type(self).__name__
         d = self._dims
@@ -79,7 +101,7 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's default: weight from kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in),
         1/sqrt(fan_in)) with fan_in = weight.shape[1] * prod(kernel_size); bias from the same
         bound."""
@@ -89,7 +111,7 @@ class _ConvNd(Module):
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if isinstance(self.padding, str) or self.padding != (0,) * self._dims:
             text += f", padding={self.padding}"
@@ -107,12 +129,13 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _Size, stride: _Size = 1,
+                 padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: DTypeLike | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype)
 
-    def _explicit_padding(self):
+    def _explicit_padding(self) -> list[int] | None:
         """PyTorch's F.pad amounts (last dim first) for a non-zeros padding_mode."""
         if self.padding == "valid":
             return None
@@ -125,7 +148,7 @@ class _Conv(_ConvNd):
             pairs = [(p, p) for p in self.padding]
         return [amount for pair in reversed(pairs) for amount in pair]
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         convolve = _CONVOLVE[self._dims]
         if self.padding_mode != "zeros":
             amounts = self._explicit_padding()
@@ -167,9 +190,11 @@ class Conv3d(_Conv):
 
 class _ConvTranspose(_ConvNd):
     _transposed = True
+    padding: tuple[int, ...]    # (never 'same' or 'valid')
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _Size, stride: _Size = 1,
+                 padding: _Size = 0, output_padding: _Size = 0, groups: int = 1, bias: bool = True,
+                 dilation: _Size = 1, padding_mode: str = "zeros", dtype: DTypeLike | None = None) -> None:
         if padding_mode != "zeros":
             raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         if isinstance(padding, str):
@@ -177,7 +202,7 @@ class _ConvTranspose(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype, output_padding)
 
-    def _output_padding(self, x, output_size):
+    def _output_padding(self, x: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
         """PyTorch's rule: the output_padding that makes the output ``output_size``."""
         if output_size is None:
             return self.output_padding
@@ -195,7 +220,7 @@ class _ConvTranspose(_ConvNd):
             extra.append(size[i] - smallest)
         return tuple(extra)
 
-    def forward(self, x, output_size=None):
+    def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         convolve = _CONVOLVE_TRANSPOSED[self._dims]
         return convolve(x, self.weight, self.bias, self.stride, self.padding, self._output_padding(x, output_size),
                         self.groups, self.dilation)

@@ -3,10 +3,25 @@
 The loader indexes the dataset's arrays with one index array per batch, so an epoch never copies
 the whole data set (only each batch is gathered).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _DatasetLike(Protocol):
+        """What DataLoader iterates over: a Dataset, or anything with ``__len__`` and
+        ``__getitem__(int)`` giving a sample (a tuple of arrays or tensors)."""
+
+        def __len__(self) -> int: ...
+        def __getitem__(self, index: int, /) -> Sequence[Any]: ...
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 
@@ -14,10 +29,10 @@ __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 class Dataset:
     """Anything with ``__len__`` and ``__getitem__(index) -> tuple of arrays or tensors``."""
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError
 
 
@@ -29,7 +44,7 @@ class TensorDataset(Dataset):
     (5, tensor(1))
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor | ArrayLike) -> None:
         if not tensors:
             raise ValueError("TensorDataset: give at least one tensor or array")
         self.tensors = tuple(t if isinstance(t, Tensor) else ad.Tensor(np.asarray(t)) for t in tensors)
@@ -38,10 +53,10 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset: all tensors must have the same first dimension, got shapes "
                              f"{[t.shape for t in self.tensors]}")
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.tensors[0].data)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(ad.Tensor(t.data[index]) for t in self.tensors)
 
 
@@ -54,7 +69,8 @@ class DataLoader:
     ``ad.manual_seed``, when ``seed`` is None), so runs are reproducible.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset: _DatasetLike, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 seed: int | None = None) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         self.dataset = dataset
@@ -63,18 +79,18 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = np.random.default_rng(seed) if seed is not None else None
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _order(self):
+    def _order(self) -> np.ndarray:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         generator = self.generator if self.generator is not None else ad.default_generator()
         return generator.permutation(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         order = self._order()
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(order)), self.batch_size):

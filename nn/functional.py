@@ -2,8 +2,8 @@
 
 Everything is composed from autodiff ops except the fused ones, each for a stated reason: the
 engine's ``autodiff.fused.linear`` and ``softmax_cross_entropy`` (speed: one node whose backward
-is two matmuls and a sum, or ``(softmax - smoothed one-hot) * scale``), ``Erf`` (numpy has no
-erf) and the two binary cross-entropies (PyTorch's clamped/stable forms, whose composed gradients
+is two matmuls and a sum, or ``(softmax - smoothed one-hot) * scale``), the elementwise rows of
+``autodiff.ops`` (erf among them) and the two binary cross-entropies (PyTorch's clamped/stable forms, whose composed gradients
 would be NaN at 0 and 1 or wrong at a logit of exactly 0).
 
 Loss reductions follow PyTorch: ``reduction="mean"`` (default), ``"sum"`` or ``"none"``.
@@ -39,27 +39,26 @@ def _constant(x, dtype=None):
     return array.astype(dtype, copy=False) if dtype is not None else array
 
 
-def _axis(dim, axis, op):
-    if axis is not None and dim not in (None, -1) and dim != axis:
-        raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
-    if axis is not None:
-        return axis
-    return -1 if dim is None else dim
-
-
 # ---------------------------------------------------------------------------------------------
 # activations
 
 
-def relu(x):
-    """max(x, 0) elementwise (derivative 0 at 0)."""
-    return ad.relu(x)
+def _in_place(x, result, inplace):
+    """``inplace=True`` (PyTorch's flag): x itself, changed to ``result`` (``x.copy_``: on the
+    graph the gradient flows through ``result``); otherwise ``result``."""
+    return x.copy_(result) if inplace else result
 
 
-def leaky_relu(x, negative_slope=0.01):
+def relu(x, inplace=False):
+    """max(x, 0) elementwise (derivative 0 at 0); ``inplace=True`` changes x and returns it."""
+    return _in_place(x, ad.relu(x), inplace)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x (the derivative at 0 is negative_slope, as PyTorch)."""
     x = _tensor(x)
-    return ad.where(x > 0, x, x * negative_slope)       # (x > 0: a step compiled with ad.compile records it)
+    # (x > 0 on the tensor: a step compiled with ad.compile records it)
+    return _in_place(x, ad.where(x > 0, x, x * negative_slope), inplace)
 
 
 tanh = ad.tanh     # the op itself (one call less per use)
@@ -70,18 +69,26 @@ def sigmoid(x):
     return ad.sigmoid(x)
 
 
-def softmax(x, dim=-1, axis=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too)."""
-    return ad.softmax(x, axis=_axis(dim, axis, "softmax"))
+def softmax(x, dim=None, axis=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too). Without a
+    dim, PyTorch's implicit one: 0 for 0-, 1- and 3-d inputs, else 1 (deprecated there: give it)."""
+    return ad.softmax(x, _implicit_dim(dim, axis, "softmax"), dtype=dtype)
 
 
-def log_softmax(x, dim=-1, axis=None):
-    """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably."""
-    return ad.log_softmax(x, axis=_axis(dim, axis, "log_softmax"))
+def log_softmax(x, dim=None, axis=None, dtype=None):
+    """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably; no dim: as softmax."""
+    return ad.log_softmax(x, _implicit_dim(dim, axis, "log_softmax"), dtype=dtype)
+
+
+def _implicit_dim(dim, axis, op):
+    if axis is not None:
+        if dim is not None and dim != axis:
+            raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
+        return axis
+    return dim      # None: ad.softmax's implicit dim, as PyTorch's
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def gelu(x, approximate="none"):
@@ -96,113 +103,18 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
-# as in his SPECFUN routine CALERF: erf on |x| <= 0.46875, erfc(x) exp(x^2) on (0.46875, 4] and an
-# asymptotic form beyond; relative error below 1e-16 in float64 over the whole real line.
-_CODY_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
-           3.20937758913846947e03, 1.85777706184603153e-1)
-_CODY_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-           2.84423683343917062e03)
-_CODY_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
-           2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
-           2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
-_CODY_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-           1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-           3.43936767414372164e03, 1.23033935480374942e03)
-_CODY_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-           1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
-_CODY_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
-           6.05183413124413191e-2, 2.33520497626869185e-3)
-_ONE_OVER_SQRT_PI = 5.6418958354775628695e-1
-
-
-def erf_cody(x):
-    """erf of an array in pure numpy (Cody's rational approximations), computed in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.abs(x)
-    out = np.empty_like(y)
-
-    small = y <= 0.46875
-    ys = y[small]
-    ysq = np.where(ys > 1.11e-16, ys * ys, 0.0)
-    num, den = _CODY_A[4] * ysq, ysq
-    for i in range(3):
-        num = (num + _CODY_A[i]) * ysq
-        den = (den + _CODY_B[i]) * ysq
-    out[small] = x[small] * (num + _CODY_A[3]) / (den + _CODY_B[3])
-
-    middle = (y > 0.46875) & (y <= 4.0)
-    ym = y[middle]
-    num, den = _CODY_C[8] * ym, ym
-    for i in range(7):
-        num = (num + _CODY_C[i]) * ym
-        den = (den + _CODY_D[i]) * ym
-    erfc = (num + _CODY_C[7]) / (den + _CODY_D[7])
-    out[middle] = _erf_from_scaled_erfc(ym, erfc, x[middle])
-
-    large = y > 4.0
-    yl = y[large]
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        ysq = 1.0 / (yl * yl)
-        num, den = _CODY_P[5] * ysq, ysq
-        for i in range(4):
-            num = (num + _CODY_P[i]) * ysq
-            den = (den + _CODY_Q[i]) * ysq
-        erfc = (_ONE_OVER_SQRT_PI - ysq * (num + _CODY_P[4]) / (den + _CODY_Q[4])) / yl
-        erfc = np.where(yl >= 26.543, 0.0, erfc)
-    out[large] = _erf_from_scaled_erfc(yl, erfc, x[large])
-    out[np.isnan(x)] = np.nan
-    return out
-
-
-def _erf_from_scaled_erfc(y, scaled, x):
-    """erf from erfc(y) exp(y^2), with exp(-y^2) split as Cody does to keep its last bits."""
-    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-        rounded = np.trunc(y * 16.0) / 16.0
-        delta = (y - rounded) * (y + rounded)
-        erfc = np.exp(-rounded * rounded) * np.exp(-delta) * scaled
-    erfc = np.where(np.isfinite(erfc), erfc, 0.0)
-    value = (0.5 - erfc) + 0.5
-    return np.where(x < 0, -value, value)
-
-
-_scipy_erf = None
-
-
-def _erf_array(x):
-    """erf of an array: scipy.special.erf when scipy is installed, else Cody's approximation."""
-    global _scipy_erf
-    if _scipy_erf is None:
-        try:
-            from scipy.special import erf as scipy_erf
-        except ImportError:
-            scipy_erf = False
-        _scipy_erf = scipy_erf
-    if _scipy_erf is False:
-        return erf_cody(x).astype(x.dtype, copy=False)
-    return _scipy_erf(x)
-
-
-class Erf(Function):
-    """The error function; d/dx erf(x) = 2/sqrt(pi) exp(-x^2). A Function because numpy has no erf."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.asarray(_erf_array(x), dtype=x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * (_TWO_OVER_SQRT_PI * np.exp(-(x * x)))
+# erf's numpy routines live in autodiff.special (the elementwise table's erf and erfc use them)
+from autodiff.special import erf_cody, erfc_cody  # noqa: E402,F401
+from autodiff.ops import Erf  # noqa: E402,F401
 
 
 def erf(x):
-    """The error function elementwise, differentiable (float64-accurate with or without scipy)."""
+    """The error function elementwise, differentiable (float64-accurate with or without scipy);
+    integer input becomes the default float dtype."""
     x = _tensor(x)
     if x.dtype.kind != "f":
         x = x.astype(ad.get_default_dtype())
-    return Erf.apply(x)
+    return ad.erf(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,18 +127,19 @@ def linear(x, weight, bias=None):
     return fused.linear(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
-    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``."""
+    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``.
+    ``inplace=True`` changes x and returns it."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     x = _tensor(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x * np.zeros((), x.dtype)
+        return _in_place(x, x * np.zeros((), x.dtype), inplace)
     dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    return x * dropout_mask(x.shape, p, dtype)
+    return _in_place(x, x * dropout_mask(x.shape, p, dtype), inplace)
 
 
 @replayed       # a compiled step draws a new mask at every replay, from the same generator
@@ -354,7 +267,7 @@ def _class_targets(input, target, ignore_index, loss):
         logits = input
     else:
         order = (0,) + tuple(range(2, input.ndim)) + (1,)
-        logits = ad.transpose(input, order).reshape(-1, classes)
+        logits = ad.permute(input, order).reshape(-1, classes)
     return logits, flat, array.shape, classes, in_range
 
 
@@ -614,3 +527,22 @@ from .spatial import (  # noqa: E402
 from .spatial import __all__ as _spatial_names  # noqa: E402
 
 __all__ += _spatial_names
+
+# ---------------------------------------------------------------------------------------------
+# the vocabulary of custom losses: more activations, distances and lookups, margin and likelihood
+# losses (nn/functional_activations.py, functional_layers.py, functional_losses.py)
+
+from .functional_activations import (  # noqa: E402
+    softplus, logsigmoid, silu, mish, elu, selu, celu, hardtanh, relu6, hardswish, hardsigmoid, softsign,
+    tanhshrink, softshrink, hardshrink, glu, softmin, prelu,
+)
+from .functional_layers import normalize, cosine_similarity, pairwise_distance, embedding, bilinear, one_hot  # noqa: E402
+from .functional_losses import (  # noqa: E402
+    kl_div, soft_margin_loss, multilabel_soft_margin_loss, margin_ranking_loss, hinge_embedding_loss,
+    cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss, poisson_nll_loss,
+    gaussian_nll_loss, multi_margin_loss,
+)
+from . import functional_activations as _activations, functional_layers as _layers  # noqa: E402
+from . import functional_losses as _losses  # noqa: E402
+
+__all__ += _activations.__all__ + _layers.__all__ + _losses.__all__

@@ -4,12 +4,20 @@ The vanishing-gradient lesson in one call: after ``loss.backward()``, ``print(nn
 shows mean and max |grad| per parameter, first layer to last; a first layer whose mean |grad| is
 orders of magnitude below the last layer's is not learning.
 """
+from __future__ import annotations
+
 import math
+import os
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autodiff import Tensor
 from autodiff.viz import named_tensors
+
+if TYPE_CHECKING:
+    from autodiff.viz import NamedTensors
 
 __all__ = ["grad_flow", "GradFlow", "GradFlowRow"]
 
@@ -22,9 +30,9 @@ class GradFlow(list):
     """The rows of :func:`grad_flow` (a list of ``GradFlowRow``); ``str()`` is the table, and
     ``.figure`` the matplotlib figure when one was drawn."""
 
-    figure = None
+    figure: Any = None      # a matplotlib Figure, once drawn
 
-    def table(self):
+    def table(self) -> str:
         """The rows as an aligned text table, with a line on the spread of mean |grad|."""
         header = ("parameter", "shape", "mean |grad|", "max |grad|")
         cells = [header] + [(row.name, str(tuple(row.shape)),
@@ -44,19 +52,20 @@ class GradFlow(list):
             lines.append(f"no gradient (.grad is None): {', '.join(missing)}")
         return "\n".join(lines)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.table()
 
 
-def _fmt(x):
+def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}"
 
 
-def _named_parameters(model_or_named_parameters):
+def _named_parameters(model_or_named_parameters: NamedTensors) -> list[tuple[str, Tensor]]:
     return named_tensors(model_or_named_parameters, "grad_flow")
 
 
-def grad_flow(model_or_named_parameters, plot=False, path=None):
+def grad_flow(model_or_named_parameters: NamedTensors, plot: bool = False,
+              path: str | os.PathLike[str] | None = None) -> GradFlow:
     """Mean and max |grad| of each parameter, after ``loss.backward()``.
 
     ``model_or_named_parameters``: a Module (``named_parameters()``), a mapping name -> tensor, or
@@ -93,7 +102,8 @@ def grad_flow(model_or_named_parameters, plot=False, path=None):
     return rows
 
 
-def _plot(rows, path, pyplot):
+def _plot(rows: GradFlow, path: str | os.PathLike[str] | None, pyplot: bool) -> Any:
+    figure: Any     # (matplotlib is optional: checked alike whether it is installed or not)
     try:
         if pyplot:      # through pyplot, so that notebooks and GUIs show it
             import matplotlib.pyplot as plt

@@ -3,9 +3,13 @@
 Each fills ``tensor.data`` in place (no graph is recorded: the tensor's identity, dtype and shape
 are kept, so optimizers holding it are unaffected) and returns the tensor.
 """
+from __future__ import annotations
+
 import math
+from typing import TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
@@ -13,8 +17,11 @@ from autodiff import Tensor
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
 
+# what the initialisers fill in place and return: a Tensor (a Parameter) or an ndarray
+_T = TypeVar("_T", bound=Union[Tensor, np.ndarray])
 
-def _array(tensor, op):
+
+def _array(tensor: Tensor | np.ndarray, op: str) -> np.ndarray:
     if isinstance(tensor, Tensor):
         array = tensor.data
     elif isinstance(tensor, np.ndarray):
@@ -26,18 +33,18 @@ def _array(tensor, op):
     return array
 
 
-def _fill(tensor, values, op):
+def _fill(tensor: _T, values: ArrayLike, op: str) -> _T:
     array = _array(tensor, op)
     with ad.no_grad():
         array[...] = values
     return tensor
 
 
-def _generator(generator):
+def _generator(generator: np.random.Generator | None) -> np.random.Generator:
     return ad.default_generator() if generator is None else generator
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for an activation (PyTorch's table): 1 for linear/conv/sigmoid,
     5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope 0.01 unless
     ``param``), 3/4 for selu."""
@@ -63,7 +70,7 @@ def calculate_gain(nonlinearity, param=None):
                      "conv1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu")
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+def _calculate_fan_in_and_fan_out(tensor: Tensor | np.ndarray) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight shaped (out, in, *kernel): in * receptive, out * receptive."""
     shape = tuple(tensor.shape)
     if len(shape) < 2:
@@ -73,7 +80,7 @@ def _calculate_fan_in_and_fan_out(tensor):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _calculate_correct_fan(tensor, mode):
+def _calculate_correct_fan(tensor: Tensor | np.ndarray, mode: str) -> int:
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"nn.init: mode {mode!r} is not supported; use 'fan_in' or 'fan_out'")
@@ -81,34 +88,35 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: _T, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> _T:
     """Fill with samples of U(a, b)."""
     array = _array(tensor, "uniform_")
     return _fill(tensor, _generator(generator).uniform(a, b, array.shape), "uniform_")
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: _T, mean: float = 0.0, std: float = 1.0,
+            generator: np.random.Generator | None = None) -> _T:
     """Fill with samples of N(mean, std^2)."""
     array = _array(tensor, "normal_")
     return _fill(tensor, _generator(generator).normal(mean, std, array.shape), "normal_")
 
 
-def constant_(tensor, val):
+def constant_(tensor: _T, val: float) -> _T:
     """Fill with ``val``."""
     return _fill(tensor, val, "constant_")
 
 
-def ones_(tensor):
+def ones_(tensor: _T) -> _T:
     """Fill with 1."""
     return _fill(tensor, 1, "ones_")
 
 
-def zeros_(tensor):
+def zeros_(tensor: _T) -> _T:
     """Fill with 0."""
     return _fill(tensor, 0, "zeros_")
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: _T, gain: float = 1.0, generator: np.random.Generator | None = None) -> _T:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -116,14 +124,15 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: _T, gain: float = 1.0, generator: np.random.Generator | None = None) -> _T:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: _T, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: np.random.Generator | None = None) -> _T:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in or fan_out per ``mode``."""
     if 0 in tuple(tensor.shape):
@@ -134,7 +143,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: _T, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: np.random.Generator | None = None) -> _T:
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
     if 0 in tuple(tensor.shape):
         return tensor

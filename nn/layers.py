@@ -1,4 +1,5 @@
-"""Layers: Identity, Linear, Flatten, Dropout, Dropout1d/2d/3d, and MLP (a Sequential of them)."""
+"""Layers: Identity, Linear, Flatten, Unflatten, Dropout, Dropout1d/2d/3d, Embedding, Bilinear,
+PairwiseDistance, CosineSimilarity, and MLP (a Sequential of them)."""
 import copy
 import math
 
@@ -14,7 +15,8 @@ from .containers import Sequential
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Flatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "MLP"]
+__all__ = ["Identity", "Linear", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+           "Embedding", "Bilinear", "PairwiseDistance", "CosineSimilarity", "MLP"]
 
 
 def _dtype(dtype):
@@ -99,21 +101,153 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``: (N, 6) -> (N, 2, 3) for Unflatten(1, (2, 3))."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, x):
+        return ad.unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Embedding(Module):
+    """A lookup table: integer indices (…) -> rows of ``weight`` (num_embeddings, embedding_dim),
+    (…, embedding_dim). ``weight`` starts N(0, 1) from ``ad.default_generator()`` (PyTorch's), with
+    the ``padding_idx`` row zero and never updated by gradients; ``max_norm``, ``norm_type`` and
+    ``scale_grad_by_freq`` as ``F.embedding``.
+
+    >>> import autodiff as ad, nn
+    >>> nn.Embedding(10, 3, padding_idx=0)(ad.tensor([[0, 2], [4, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} "
+                                 "embeddings")
+            padding_idx %= self.num_embeddings
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), _dtype(dtype)))
+            self.reset_parameters()
+        else:
+            weight = _weight.data if isinstance(_weight, ad.Tensor) else np.asarray(_weight)
+            if weight.shape != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {weight.shape} does not match "
+                                 f"({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(weight.copy(), requires_grad=not _freeze)
+
+    def reset_parameters(self):
+        """Redraw weight from N(0, 1) and zero the padding row."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with ad.no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is a copy of ``embeddings`` (2-D); ``freeze``: no gradient."""
+        rows, cols = (embeddings.data if isinstance(embeddings, ad.Tensor) else np.asarray(embeddings)).shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
+                   _freeze=freeze)
+
+    def forward(self, input):
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        return text + (", sparse=True" if self.sparse else "")
+
+
+class Bilinear(Module):
+    """y = x1ᵀ A x2 + b per output feature: (…, in1), (…, in2) -> (…, out); ``weight`` (out, in1,
+    in2) and ``bias`` (out,) start U(-1/sqrt(in1), 1/sqrt(in1)), as PyTorch's."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), int(out_features)
+        dtype = _dtype(dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in1_features, self.in2_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Redraw weight and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
+        bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class PairwiseDistance(Module):
+    """||x1 - x2 + eps||_p along the last dimension (``F.pairwise_distance``)."""
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class CosineSimilarity(Module):
+    """The cosine of the angle between x1 and x2 along ``dim`` (``F.cosine_similarity``)."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
 class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p); in
     eval mode, the identity. The mask is drawn from ``ad.default_generator()``."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):
@@ -121,7 +255,7 @@ class Dropout2d(Dropout):
     ``p`` and scale the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout2d``)."""
 
     def forward(self, x):
-        return F.dropout2d(x, self.p, self.training)
+        return F.dropout2d(x, self.p, self.training, self.inplace)
 
 
 class Dropout3d(Dropout):
@@ -129,7 +263,7 @@ class Dropout3d(Dropout):
     the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout3d``)."""
 
     def forward(self, x):
-        return F.dropout3d(x, self.p, self.training)
+        return F.dropout3d(x, self.p, self.training, self.inplace)
 
 
 class Dropout1d(Dropout):
@@ -137,7 +271,7 @@ class Dropout1d(Dropout):
     rest by 1/(1-p); in eval mode, the identity (see ``F.dropout1d``)."""
 
     def forward(self, x):
-        return F.dropout1d(x, self.p, self.training)
+        return F.dropout1d(x, self.p, self.training, self.inplace)
 
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,

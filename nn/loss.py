@@ -9,13 +9,16 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
-           "BCEWithLogitsLoss"]
+           "BCEWithLogitsLoss", "KLDivLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MarginRankingLoss",
+           "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+           "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss"]
 
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        F._check_reduction(reduction, type(self).__name__)
+        if reduction != "batchmean" or not isinstance(self, KLDivLoss):
+            F._check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def extra_repr(self):
@@ -113,3 +116,101 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class _OptionsLoss(_Loss):
+    """Base of the losses below: the options ``_options`` (PyTorch's defaults ``_defaults``) are
+    stored as attributes and passed by name to ``_function`` with the reduction."""
+
+    _options, _defaults = (), ()
+
+    def __init__(self, *args, reduction="mean", **kwargs):
+        super().__init__(reduction)
+        if len(args) > len(self._options) or set(kwargs) - set(self._options):
+            raise TypeError(f"{type(self).__name__} takes the options {self._options} and reduction, got "
+                            f"{args} {kwargs}")
+        values = {**dict(zip(self._options, self._defaults)), **dict(zip(self._options, args)), **kwargs}
+        for name in self._options:
+            setattr(self, name, values[name])
+
+    def forward(self, *inputs):
+        options = {name: getattr(self, name) for name in self._options}
+        return type(self)._function(*inputs, reduction=self.reduction, **options)
+
+
+class KLDivLoss(_OptionsLoss):
+    """KL divergence of log-probabilities from a target (``F.kl_div``; reduction may be "batchmean")."""
+    _function, _options, _defaults = staticmethod(F.kl_div), ("log_target",), (False,)
+
+
+class SoftMarginLoss(_OptionsLoss):
+    """log(1 + exp(-y x)) (``F.soft_margin_loss``)."""
+    _function = staticmethod(F.soft_margin_loss)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Per-class logistic loss averaged over classes (``F.multilabel_soft_margin_loss``)."""
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class MarginRankingLoss(_OptionsLoss):
+    """max(0, -y (x1 - x2) + margin) (``F.margin_ranking_loss``)."""
+    _function, _options, _defaults = staticmethod(F.margin_ranking_loss), ("margin",), (0.0,)
+
+
+class HingeEmbeddingLoss(_OptionsLoss):
+    """x where y = 1, max(0, margin - x) where y = -1 (``F.hinge_embedding_loss``)."""
+    _function, _options, _defaults = staticmethod(F.hinge_embedding_loss), ("margin",), (1.0,)
+
+
+class CosineEmbeddingLoss(_OptionsLoss):
+    """1 - cos for similar pairs, max(0, cos - margin) for dissimilar (``F.cosine_embedding_loss``)."""
+    _function, _options, _defaults = staticmethod(F.cosine_embedding_loss), ("margin",), (0.0,)
+
+
+class TripletMarginLoss(_OptionsLoss):
+    """max(0, d(a, p) - d(a, n) + margin) with p-norm distances (``F.triplet_margin_loss``)."""
+    _function, _options = staticmethod(F.triplet_margin_loss), ("margin", "p", "eps", "swap")
+    _defaults = (1.0, 2.0, 1e-6, False)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """The triplet loss with any distance function; the default is ``nn.PairwiseDistance()``,
+    a child module as in PyTorch (``F.triplet_margin_with_distance_loss``)."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        from .layers import PairwiseDistance
+        self.distance_function = PairwiseDistance() if distance_function is None else distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+                                                   margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_OptionsLoss):
+    """Poisson negative log-likelihood (``F.poisson_nll_loss``)."""
+    _function, _options = staticmethod(F.poisson_nll_loss), ("log_input", "full", "eps")
+    _defaults = (True, False, 1e-8)
+
+
+class GaussianNLLLoss(_OptionsLoss):
+    """Gaussian negative log-likelihood with predicted variances (``F.gaussian_nll_loss``)."""
+    _function, _options, _defaults = staticmethod(F.gaussian_nll_loss), ("full", "eps"), (False, 1e-6)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """The multi-class hinge loss (``F.multi_margin_loss``)."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(weight, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p}")
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)

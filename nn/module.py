@@ -7,7 +7,10 @@ with ``register_buffer``. Everything else (``parameters()``, ``state_dict()``, `
 (the root module uses its class name); scopes nest, so the nodes of ``model.encoder.fc1`` are
 tagged ``"Model.encoder.fc1"`` when the whole model runs.
 """
+from __future__ import annotations
+
 from collections import OrderedDict, namedtuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -18,19 +21,22 @@ from autodiff.grad_mode import run_in_scope
 
 from .parameter import Parameter
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = ["Module"]
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What ``load_state_dict`` returns: the keys it did not find and the keys it did not use."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
 
 
-def _check_name(name, kind, owner):
+def _check_name(name: object, kind: str, owner: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{owner}: {kind} name must be a string, got {type(name).__name__}")
     if name == "" or "." in name:
@@ -54,8 +60,14 @@ class Module:
     """
 
     training = True      # class default, so a subclass that forgot super().__init__() still reads it
+    # the registries, set by __init__ (declared here for type checkers)
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
+    _modules: OrderedDict[str, Module | None]
+    _scope_name: str
 
-    def __init__(self):
+    def __init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "training", True)
         set_(self, "_parameters", OrderedDict())
@@ -64,18 +76,18 @@ class Module:
         set_(self, "_modules", OrderedDict())
         set_(self, "_scope_name", type(self).__name__)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) "
                                   "in the subclass")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``forward(*args, **kwargs)`` inside ``ad.name_scope(name)`` (see the module docstring)."""
         if compiler.recording:      # ad.compile notes the modules a step calls (their training flags)
             compiler.note_module(self)
         return run_in_scope(self._scope_name, self.forward, args, kwargs)
 
     # ---- registration --------------------------------------------------------------------------
-    def _registry(self, what):
+    def _registry(self, what: str) -> dict[str, Any]:
         registry = self.__dict__.get(what)
         if registry is None:
             raise AttributeError(f"{type(self).__name__}: cannot assign parameters, buffers or modules "
@@ -83,7 +95,7 @@ class Module:
                                  f"{type(self).__name__}.__init__")
         return registry
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Parameter):
             self.register_parameter(name, value)
         elif isinstance(value, Module):
@@ -106,7 +118,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # only reached when ordinary lookup fails: look in the registries
         d = self.__dict__
         for what in ("_parameters", "_buffers", "_modules"):
@@ -115,7 +127,7 @@ class Module:
                 return registry[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for what in ("_parameters", "_buffers", "_modules"):
             registry = self.__dict__.get(what)
             if registry is not None and name in registry:
@@ -124,7 +136,7 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _forget(self, name, keep):
+    def _forget(self, name: str, keep: str) -> None:
         """Drop ``name`` from the instance dict and from the registries other than ``keep``, which
         is about to be assigned (so a replaced entry keeps its place, as in PyTorch)."""
         for what in ("_parameters", "_buffers", "_modules"):
@@ -133,7 +145,7 @@ class Module:
         self._non_persistent_buffers.discard(name)
         self.__dict__.pop(name, None)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
         self._registry("_parameters")
         _check_name(name, "parameter", type(self).__name__)
@@ -143,7 +155,7 @@ class Module:
         self._forget(name, "_parameters")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None, persistent: bool = True) -> None:
         """Register a tensor that is state but not a parameter (BatchNorm's running mean). Persistent
         buffers are part of ``state_dict()``. ``tensor`` may be a Tensor, an ndarray or None."""
         self._registry("_buffers")
@@ -158,7 +170,7 @@ class Module:
         if not persistent:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` (or None) as the child ``name``; it takes ``name`` as its scope."""
         self._registry("_modules")
         _check_name(name, "module", type(self).__name__)
@@ -172,7 +184,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The module at dotted path ``target`` ('' is self)."""
         module = self
         if target == "":
@@ -186,7 +198,8 @@ class Module:
         return module
 
     # ---- walks (iterative, in registration order) -----------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for self and every descendant, parents before children."""
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
@@ -201,11 +214,11 @@ class Module:
                         for key, child in module._modules.items() if child is not None]
             stack.extend(reversed(children))
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) of the direct children (a module registered twice appears once)."""
         seen = set()
         for name, module in self._modules.items():
@@ -213,11 +226,12 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
-    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
         seen = set()
         modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
             else [(prefix, self)]
@@ -228,27 +242,29 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs, e.g. ``('0.weight', ...)``; a shared parameter appears
         once, under its first name."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs, persistent or not."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """Call ``fn(module)`` on every sub-module, children before their parent, then on self
         (PyTorch's order). Returns self. Typical use: custom initialisation."""
-        stack = [(self, False)]
+        stack: list[tuple[Module, bool]] = [(self, False)]
         while stack:
             module, expanded = stack.pop()
             if expanded:
@@ -260,7 +276,7 @@ class Module:
 
     # ---- modes and gradients --------------------------------------------------------------------
     @compiler.replayed          # inside a compiled step: set again at every replay
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) on self and every
         sub-module. Returns self."""
         if not isinstance(mode, bool):
@@ -269,18 +285,18 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         """Evaluation mode: ``train(False)``. Returns self."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Set ``requires_grad`` of every parameter (False freezes the module). Returns self."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
     @compiler.replayed      # inside a compiled step: done again at every replay
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the parameters' gradients: to None (default, as PyTorch), or to zeros in place."""
         for param in self.parameters():
             grad = param.grad
@@ -294,7 +310,7 @@ class Module:
                 param.grad = Tensor(np.zeros_like(grad.data))
 
     # ---- dtype casts --------------------------------------------------------------------------
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """Cast floating parameters, their gradients and floating buffers to a floating dtype, with
         PyTorch's forms: ``to(ad.float64)``, ``to("float64")``, ``to("cpu")`` (the one device: a
         no-op), ``to("cpu", ad.float64)``, ``to(tensor)`` (its dtype), ``to(dtype=...)``. The
@@ -321,24 +337,24 @@ class Module:
                     grad.data = grad.data.astype(dtype)
         return self
 
-    def cpu(self):
+    def cpu(self) -> Self:
         """The one device: returns self (PyTorch code that calls ``model.cpu()`` runs unchanged)."""
         return self
 
-    def half(self):
+    def half(self) -> Self:
         """``to(float16)``."""
         return self.to(np.float16)
 
-    def double(self):
+    def double(self) -> Self:
         """``to(float64)``."""
         return self.to(np.float64)
 
-    def float(self):
+    def float(self) -> Self:
         """``to(float32)``."""
         return self.to(np.float32)
 
     # ---- state dicts ----------------------------------------------------------------------------
-    def _state_items(self):
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
         """(key, tensor) for every parameter and persistent buffer, PyTorch's keys and order."""
         for module_name, module in self.named_modules(remove_duplicate=False):
             prefix = f"{module_name}." if module_name else ""
@@ -349,7 +365,8 @@ class Module:
                 if buffer is not None and name not in module._non_persistent_buffers:
                     yield prefix + name, buffer
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict[str, Tensor] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
         """An OrderedDict from dotted names (``'0.weight'``, ``'1.running_mean'``) to tensors that
         share the module's arrays (detached, unless ``keep_vars``): parameters and persistent
         buffers, with PyTorch's keys, so ``torch_model.load_state_dict`` accepts it once converted
@@ -359,7 +376,7 @@ class Module:
             destination[prefix + key] = tensor if keep_vars else tensor.detach()
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state_dict``'s values into the parameters and buffers, in place (``np.copyto``), so
         optimizers holding the parameters keep valid references.
 
@@ -416,14 +433,14 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------------
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (a layer's sizes and options)."""
         return ""
 
-    def _get_name(self):
+    def _get_name(self) -> str:
         return type(self).__name__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
         child_lines = [f"({key}): " + _indent(repr(module), 2) for key, module in self._modules.items()]
         lines = extra_lines + child_lines
@@ -435,18 +452,18 @@ class Module:
                 body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{self._get_name()}({body})"
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
 
-def _indent(text, spaces):
+def _indent(text: str, spaces: int) -> str:
     lines = text.split("\n")
     if len(lines) == 1:
         return text
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-def _as_array(value):
+def _as_array(value: object) -> np.ndarray:
     """A state-dict value as an ndarray, without copying when it already is one."""
     if isinstance(value, Tensor):
         return value.data
@@ -461,7 +478,7 @@ def _as_array(value):
         return np.asarray(detach())
 
 
-def _cast_problem(value, dtype):
+def _cast_problem(value: np.ndarray, dtype: np.dtype) -> str | None:
     """Why ``value`` cannot be cast into an array of ``dtype`` without losing information (None when
     it can: the same dtype, float to any float, int or bool to float, int into an int that holds
     every value)."""

@@ -7,11 +7,20 @@ import numpy as np
 import autodiff as ad
 from autodiff.compiler import replayed
 
+from autodiff.dtypes import layer_dtype_error
+
 from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+
+
+def _check_dtype(x, parameter, layer):
+    """A layer's input has its parameters' dtype (PyTorch raises too, rather than silently computing
+    in the wider one)."""
+    if parameter is not None and isinstance(x, ad.Tensor) and x.dtype != parameter.dtype:
+        raise layer_dtype_error(layer, x.dtype, parameter.dtype)
 
 
 class LayerNorm(Module):
@@ -42,9 +51,10 @@ class LayerNorm(Module):
         if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
             raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with normalized_shape "
                              f"{self.normalized_shape}")
+        _check_dtype(x, self.weight, "LayerNorm")
         axes = tuple(range(x.ndim - k, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        var = ad.var(x, axis=axes, keepdims=True)
+        mean = x.mean(dim=axes, keepdim=True)
+        var = ad.var(x, dim=axes, keepdim=True, correction=0)      # the biased variance, as PyTorch
         out = (x - mean) / ad.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * self.weight
@@ -111,6 +121,7 @@ class BatchNorm1d(Module):
 
     def _normalize(self, x):
         """Per channel (axis 1), over every other axis."""
+        _check_dtype(x, self.weight if self.weight is not None else self.running_mean, type(self).__name__)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
@@ -119,8 +130,8 @@ class BatchNorm1d(Module):
             if count <= 1 and self.training:
                 raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel when training, "
                                  f"got input of shape {x.shape}")
-            mean = x.mean(axis=axes, keepdims=True)
-            var = ad.var(x, axis=axes, keepdims=True)
+            mean = x.mean(dim=axes, keepdim=True)
+            var = ad.var(x, dim=axes, keepdim=True, correction=0)      # normalize: biased, as PyTorch
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:

@@ -18,6 +18,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.dtypes import layer_dtype_error
 from autodiff.conv import (
     Conv, ConvGeometry, ConvTranspose, Fold, SpatialGather, SpatialScatter, Unfold, first_max,
     max_pool as _max_pool, window_count as _window_count,
@@ -118,6 +119,13 @@ def _check_floating_like(x, weight, op):
         raise TypeError(f"{op}: input and weight must be numeric, got {x.dtype} and {weight.dtype}")
 
 
+def _check_same_dtype(x, weight, op):
+    """The input has the weight's dtype (PyTorch raises too, rather than computing silently in the
+    wider one)."""
+    if x.dtype != weight.dtype:
+        raise layer_dtype_error(op, x.dtype, weight.dtype)
+
+
 def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
     x, added = _batched(input, d, op)
     weight = _tensor(weight)
@@ -153,6 +161,7 @@ def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
                              f"channels (weight shape {weight.shape}); it must be ({out_channels},)")
     sizes = tuple(_window_count(n, k, s, p, dl) for n, k, s, p, dl in zip(x.shape[2:], kernel, stride, pads, dilation))
     geometry = ConvGeometry(kernel, stride, pads, dilation, groups, x.shape[2:], sizes)
+    _check_same_dtype(x, weight, op)
     return _unbatched(Conv.apply(x, weight, bias, geometry), added)
 
 
@@ -230,6 +239,7 @@ def _conv_transposend(d, op, input, weight, bias, stride, padding, output_paddin
                              f"(weight shape {weight.shape}, groups={groups}); it must be ({out_channels},)")
     # the geometry of the convolution this op reverses: from the output back to the input
     geometry = ConvGeometry(kernel, stride, tuple((p, p) for p in pads), dilation, groups, sizes, x.shape[2:])
+    _check_same_dtype(x, weight, op)
     return _unbatched(ConvTranspose.apply(x, weight, bias, geometry), added)
 
 
@@ -867,7 +877,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     x = _tensor(input)
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 4-D (N, C, H, W) or 3-D (N, C, L) input, got shape {x.shape}")
-    return _feature_dropout(x, p, training, "dropout2d")
+    out = _feature_dropout(x, p, training, "dropout2d")
+    return x.copy_(out) if inplace and out is not x else out      # PyTorch's inplace=True
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -877,8 +888,10 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     if x.ndim not in (2, 3):
         raise ValueError(f"dropout1d: expected a 3-D (N, C, L) or 2-D (C, L) input, got shape {x.shape}")
     if x.ndim == 2:
-        return _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout1d").reshape(x.shape)
-    return _feature_dropout(x, p, training, "dropout1d")
+        out = _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout1d").reshape(x.shape)
+    else:
+        out = _feature_dropout(x, p, training, "dropout1d")
+    return x.copy_(out) if inplace and out is not x else out      # PyTorch's inplace=True
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
@@ -888,5 +901,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     if x.ndim not in (4, 5):
         raise ValueError(f"dropout3d: expected a 5-D (N, C, D, H, W) or 4-D (C, D, H, W) input, got shape {x.shape}")
     if x.ndim == 4:
-        return _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout3d").reshape(x.shape)
-    return _feature_dropout(x, p, training, "dropout3d")
+        out = _feature_dropout(x.reshape((1,) + x.shape), p, training, "dropout3d").reshape(x.shape)
+    else:
+        out = _feature_dropout(x, p, training, "dropout3d")
+    return x.copy_(out) if inplace and out is not x else out      # PyTorch's inplace=True

@@ -1,7 +1,11 @@
 """nn.utils: gradient clipping and flattening parameters to one vector (PyTorch's formulas)."""
+from __future__ import annotations
+
 import math
+from typing import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
@@ -13,7 +17,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vecto
            "grad_flow"]
 
 
-def _tensors(parameters, op):
+def _tensors(parameters: Tensor | Iterable[Tensor], op: str) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         return [parameters]
     try:
@@ -27,7 +31,7 @@ def _tensors(parameters, op):
     return tensors
 
 
-def _scale_grad(param, factor):
+def _scale_grad(param: Tensor, factor: float) -> None:
     grad = param.grad
     if grad.grad_fn is None and grad.data.flags.writeable:
         grad.data *= factor
@@ -36,7 +40,8 @@ def _scale_grad(param, factor):
 
 
 @replayed       # inside a compiled step: clipped again at every replay
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale the gradients in place so that their total norm is at most ``max_norm``.
 
     total_norm = ||(||g_1||_p, ..., ||g_k||_p)||_p over the parameters that have a gradient (the
@@ -68,7 +73,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 @replayed
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient elementwise to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for p in _tensors(parameters, "clip_grad_value_"):
@@ -80,7 +85,7 @@ def clip_grad_value_(parameters, clip_value):
             p.grad = Tensor(np.clip(p.grad.data, -clip_value, clip_value))
 
 
-def parameters_to_vector(parameters):
+def parameters_to_vector(parameters: Tensor | Iterable[Tensor]) -> Tensor:
     """All parameters flattened and joined into one 1-D tensor (on the graph)."""
     tensors = _tensors(parameters, "parameters_to_vector")
     if not tensors:
@@ -88,7 +93,7 @@ def parameters_to_vector(parameters):
     return ad.concatenate([t.reshape(-1) for t in tensors])
 
 
-def vector_to_parameters(vec, parameters):
+def vector_to_parameters(vec: Tensor | ArrayLike, parameters: Tensor | Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place (PyTorch re-points
     ``.data`` at views of ``vec``; copying keeps the arrays of optimizers and of ``vec`` apart)."""
     array = vec.data if isinstance(vec, Tensor) else np.asarray(vec)

@@ -1,7 +1,11 @@
 """Adagrad: per-coordinate learning rates from the sum of all past squared gradients."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, Params, Scratch, check_number
 
 __all__ = ["Adagrad"]
 
@@ -29,13 +33,13 @@ class Adagrad(Optimizer):
         maximize: ascend the objective instead of descending (as in PyTorch).
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, maximize: bool = False) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         check_number(group, "lr", "Adagrad", hint="pass a non-negative learning rate such as lr=1e-2")
         check_number(group, "lr_decay", "Adagrad", hint="use lr_decay=0 for none")
         check_number(group, "weight_decay", "Adagrad", hint="use weight_decay=0 for none, or e.g. 1e-4")
@@ -43,7 +47,9 @@ class Adagrad(Optimizer):
                      hint="the accumulator of squared gradients starts at this value, e.g. 0 or 0.1")
         check_number(group, "eps", "Adagrad", hint="use a small positive eps such as 1e-10")
 
-    def _update(self, param, grad, state, group, scratch):
+    # (wants_scratch: scratch is a pair, never the base's None)
+    def _update(self, param: np.ndarray, grad: np.ndarray,  # type: ignore[override]
+                state: dict[str, Any], group: dict[str, Any], scratch: Scratch) -> None:
         work, tmp = scratch
         if not state:
             state["step"] = 0

@@ -1,9 +1,12 @@
 """Adam and AdamW: adaptive moment estimation, with coupled or decoupled weight decay."""
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, Params, Scratch, check_number
 
 __all__ = ["Adam", "AdamW"]
 
@@ -47,13 +50,13 @@ class Adam(Optimizer):
 
     decoupled_weight_decay = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         name = type(self).__name__
         check_number(group, "lr", name, hint="pass a non-negative learning rate such as lr=1e-3")
         betas = group["betas"]
@@ -66,7 +69,9 @@ class Adam(Optimizer):
         check_number(group, "eps", name, hint="use a small positive eps such as 1e-8")
         check_number(group, "weight_decay", name, hint="use weight_decay=0 for none, or e.g. 1e-2")
 
-    def _update(self, param, grad, state, group, scratch):
+    # (wants_scratch: scratch is a pair, never the base's None)
+    def _update(self, param: np.ndarray, grad: np.ndarray,  # type: ignore[override]
+                state: dict[str, Any], group: dict[str, Any], scratch: Scratch) -> None:
         work, tmp = scratch
         if not state:
             state["step"] = 0
@@ -135,7 +140,7 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize)

@@ -18,23 +18,29 @@ function of ``last_epoch`` and the base rates alone.
 >>> lrs
 [1.0, 1.0, 0.5, 0.5, 0.25]
 """
+from __future__ import annotations
+
 import math
 import numbers
 import types
 from bisect import bisect_right
+from typing import Any, Callable, Iterable, Literal, Mapping, SupportsFloat
 
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "LinearLR", "ReduceLROnPlateau"]
 
+# LambdaLR's function: epoch -> factor on the base rate
+_LrLambda = Callable[[int], float]
 
-def _check_optimizer(optimizer, owner):
+
+def _check_optimizer(optimizer: object, owner: str) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner}: expected an optim.Optimizer, got a {type(optimizer).__name__}")
 
 
-def _check_positive_int(value, name, owner):
+def _check_positive_int(value: object, name: str, owner: str) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
 
@@ -49,7 +55,9 @@ class LRScheduler:
         last_epoch: how many times ``step()`` was called after the constructor's own step.
     """
 
-    def __init__(self, optimizer, last_epoch=-1):
+    _last_lr: list[float]
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         owner = type(self).__name__
         _check_optimizer(optimizer, owner)
         self.optimizer = optimizer
@@ -70,15 +78,15 @@ class LRScheduler:
         self.step()
         self._is_initial = False
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The learning rates for ``last_epoch``, one per group (called by ``step``)."""
         raise NotImplementedError
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         """The learning rates at ``last_epoch``, computed from the base rates alone."""
         raise NotImplementedError
 
-    def step(self, epoch=None):
+    def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set each group's ``"lr"``.
 
         ``epoch`` (deprecated in PyTorch, kept for compatibility) jumps to that epoch and uses the
@@ -95,23 +103,23 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The learning rates the last ``step()`` set, one per group."""
         return list(self._last_lr)
 
-    def _current_lrs(self):
+    def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The scheduler's state: every attribute except the optimizer (plain numbers and lists)."""
         return {key: _copy(value) for key, value in self.__dict__.items() if key != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a state from :meth:`state_dict`."""
         self.__dict__.update({key: _copy(value) for key, value in state_dict.items()})
 
 
-def _copy(value):
+def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
 
@@ -121,18 +129,18 @@ class StepLR(LRScheduler):
     ``lr(epoch) = base_lr * gamma ** (epoch // step_size)``.
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         _check_positive_int(step_size, "step_size", "StepLR")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
@@ -143,7 +151,8 @@ class MultiStepLR(LRScheduler):
     counts twice).
     """
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         milestones = sorted(milestones)
         for m in milestones:
             if isinstance(m, bool) or not isinstance(m, numbers.Integral):
@@ -152,29 +161,29 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         hits = self.milestones.count(self.last_epoch)
         if hits == 0:
             return self._current_lrs()
         return [lr * self.gamma ** hits for lr in self._current_lrs()]
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** bisect_right(self.milestones, self.last_epoch) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch: ``lr(epoch) = base_lr * gamma ** epoch``."""
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
@@ -187,13 +196,13 @@ class CosineAnnealingLR(LRScheduler):
     the rate climbs back (SGDR without restarts), exactly as in PyTorch.
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         _check_positive_int(T_max, "T_max", "CosineAnnealingLR")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         epoch, T_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -204,7 +213,7 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * epoch / T_max)) / (1 + math.cos(math.pi * (epoch - 1) / T_max))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
@@ -216,7 +225,8 @@ class LambdaLR(LRScheduler):
     ``__dict__`` of callable objects (plain functions are not saved; re-create them).
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: _LrLambda | list[_LrLambda] | tuple[_LrLambda, ...], last_epoch: int = -1) -> None:
         _check_optimizer(optimizer, "LambdaLR")
         count = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
@@ -231,20 +241,20 @@ class LambdaLR(LRScheduler):
                 raise ValueError(f"LambdaLR: lr_lambda must be callable (epoch -> factor), got {f!r}")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return self.closed_form_lr()
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = {key: _copy(value) for key, value in self.__dict__.items()
                  if key not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
                                for f in self.lr_lambdas]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         state_dict = dict(state_dict)
         saved = state_dict.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         super().load_state_dict(state_dict)
@@ -260,7 +270,8 @@ class LinearLR(LRScheduler):
     / total_iters)``; a common warm-up.
     """
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
@@ -271,7 +282,7 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         start, end, total = self.start_factor, self.end_factor, self.total_iters
         if self.last_epoch == 0:
             return [lr * start for lr in self._current_lrs()]
@@ -280,7 +291,7 @@ class LinearLR(LRScheduler):
         ratio = 1 + (end - start) / (total * start + (self.last_epoch - 1) * (end - start))
         return [lr * ratio for lr in self._current_lrs()]
 
-    def closed_form_lr(self):
+    def closed_form_lr(self) -> list[float]:
         start, end, total = self.start_factor, self.end_factor, self.total_iters
         factor = start + (end - start) * min(total, self.last_epoch) / total
         return [base * factor for base in self.base_lrs]
@@ -310,8 +321,9 @@ class ReduceLROnPlateau(LRScheduler):
         eps: the smallest change of rate worth making (default 1e-8).
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer: Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
+                 cooldown: int = 0, min_lr: float | list[float] | tuple[float, ...] = 0, eps: float = 1e-8) -> None:
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0 (it multiplies the rate), got {factor!r}")
@@ -322,7 +334,7 @@ class ReduceLROnPlateau(LRScheduler):
             if len(min_lr) != count:
                 raise ValueError(f"ReduceLROnPlateau: got {len(min_lr)} min_lr values for {count} parameter "
                                  "groups; pass one number, or one per group")
-            self.default_min_lr = None
+            self.default_min_lr: float | None = None
             self.min_lrs = list(min_lr)
         else:
             self.default_min_lr = min_lr
@@ -343,7 +355,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
-    def step(self, metrics):
+    def step(self, metrics: SupportsFloat) -> None:  # type: ignore[override]  # (PyTorch's signature)
         """Record this epoch's metric (a number or a one-element tensor) and maybe reduce the rate."""
         current = float(metrics)
         self.last_epoch += 1
@@ -362,10 +374,10 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     @property
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 
-    def _is_better(self, current):
+    def _is_better(self, current: float) -> bool:
         if self.mode == "min":
             if self.threshold_mode == "rel":
                 return current < self.best * (1.0 - self.threshold)
@@ -374,7 +386,7 @@ class ReduceLROnPlateau(LRScheduler):
             return current > self.best * (self.threshold + 1.0)
         return current > self.best + self.threshold
 
-    def _reduce_lr(self):
+    def _reduce_lr(self) -> None:
         groups = self.optimizer.param_groups
         if len(self.min_lrs) != len(groups):
             if self.default_min_lr is None:

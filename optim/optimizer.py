@@ -6,9 +6,12 @@ hyper-parameters once per step rather than once per parameter); the base class w
 skips parameters without a gradient, runs everything under ``ad.no_grad()`` and handles
 ``zero_grad`` and the state dict.
 """
+from __future__ import annotations
+
 import copy
 import numbers
 import types
+from typing import Any, Callable, Iterable, Mapping, TypeVar, Union, overload
 
 import numpy as np
 
@@ -17,6 +20,12 @@ from autodiff.compiler import replayed
 from autodiff.tensor import bump_version, new_epoch
 
 __all__ = ["Optimizer", "ParameterError"]
+
+# what an optimizer optimizes: tensors, or parameter-group dicts {"params": tensors, "lr": ...}
+Params = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
+# per parameter shape and layout: two work arrays an update may overwrite
+Scratch = tuple[np.ndarray, np.ndarray]
+_T = TypeVar("_T")
 
 
 class ParameterError(TypeError, ValueError):
@@ -27,17 +36,19 @@ class ParameterError(TypeError, ValueError):
     """
 
 
-def _describe(value):
+def _describe(value: object) -> str:
     return f"a {type(value).__name__}" if not isinstance(value, Tensor) else f"a {value.dtype} tensor"
 
 
-def check_number(group, name, owner, low=0.0, high=None, high_open=False, hint=""):
+def check_number(group: Mapping[str, Any], name: str, owner: str, low: float = 0.0, high: float | None = None,
+                 high_open: bool = False, hint: str = "") -> None:
     """Raise a ValueError naming ``name`` unless ``group[name]`` is a real number in range."""
     value = group[name]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not value >= low or too_high:  # `not >=` also catches nan
+    # (type: ignore: typeshed's numbers.Real declares < and <= but not >= and >)
+    too_high = high is not None and (value >= high if high_open else value > high)  # type: ignore[operator]
+    if not value >= low or too_high:  # type: ignore[operator]  # `not >=` also catches nan
         if high is None:
             wanted = f">= {low}"
         else:
@@ -59,11 +70,12 @@ class Optimizer:
             and Python numbers), created at the parameter's first update.
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: Mapping[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state = {}
-        self.param_groups = []
-        self._scratch = {}  # (shape, dtype) -> work arrays reused across steps; not state
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        # (shape, strides, dtype) -> work arrays reused across steps; not state
+        self._scratch: dict[tuple[Any, ...], Scratch] = {}
         name = type(self).__name__
         if isinstance(params, (Tensor, dict)):
             raise ParameterError(
@@ -74,7 +86,7 @@ class Optimizer:
         # optimizer) yields nothing: say so, rather than "empty" with no cause
         spent = isinstance(params, types.GeneratorType) and params.gi_frame is None
         try:
-            param_groups = list(params)
+            param_groups: list[Any] = list(params)
         except TypeError:
             raise ParameterError(f"{name}: params must be an iterable of tensors, got {_describe(params)}; "
                                  f"pass a list such as model.parameters()") from None
@@ -92,7 +104,7 @@ class Optimizer:
             self.add_param_group(group)
 
     # ---- groups ---------------------------------------------------------------------------------
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyper-parameters (the others from ``defaults``).
 
         Useful to start training layers that were frozen: ``opt.add_param_group({"params":
@@ -144,7 +156,7 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # a subclass's own step or zero_grad is repeated by a compiled step too (see replayed)
         for name in ("step", "zero_grad"):
@@ -152,12 +164,12 @@ class Optimizer:
             if method is not None and not hasattr(method, "replayed"):
                 setattr(cls, name, replayed(method))
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyper-parameters (raise ValueError naming the bad one). Per subclass."""
 
     # ---- gradients ------------------------------------------------------------------------------
     @replayed       # ad.compile: a compiled step that calls it calls it again at every replay
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters.
 
         ``set_to_none=True`` (default) drops them (``p.grad = None``: less memory, and the next
@@ -178,8 +190,13 @@ class Optimizer:
                     grad.data.fill(0)
 
     # ---- the update -----------------------------------------------------------------------------
+    @overload
+    def step(self, closure: None = None) -> None: ...
+    @overload
+    def step(self, closure: Callable[[], _T]) -> _T: ...
+
     @replayed       # ad.compile: repeated at every replay, with the hyper-parameters of then
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         """Update every parameter that has a gradient, in place; return ``closure()``'s value.
 
         ``closure`` (optional) re-evaluates the model and returns the loss; it runs under
@@ -199,7 +216,7 @@ class Optimizer:
             grad_mode.restore(previous)
         return loss
 
-    def _step_group(self, group):
+    def _step_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient: ``_update`` on each. The
         update is an in-place change: each parameter's version is bumped (in one new epoch for
         the step), so a graph that saved a parameter before this step refuses to backward."""
@@ -225,18 +242,19 @@ class Optimizer:
             else:
                 update(param, grad, state, options, buffers(param))
 
-    def _shape_error(self, param, grad):
+    def _shape_error(self, param: np.ndarray, grad: np.ndarray) -> ValueError:
         return ValueError(f"{type(self).__name__}.step: a parameter of shape {param.shape} has a gradient "
                           f"of shape {grad.shape}; its .grad must have the parameter's shape")
 
-    def _prepare_group(self, group):
+    def _prepare_group(self, group: dict[str, Any]) -> Any:
         """What ``_update`` receives as ``group``: the group dict itself unless a subclass reads its
         hyper-parameters once per step here (converted to floats, say) instead of per parameter."""
         return group
 
     wants_scratch = True    # _update gets work arrays (False: it asks self._buffers when needed)
 
-    def _update(self, param, grad, state, group, scratch):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: Any,
+                scratch: Scratch | None) -> None:
         """Apply the rule to ``param`` (an ndarray, in place) given ``grad`` (read only).
 
         ``group`` is what ``_prepare_group`` made of the parameter's group (by default the dict).
@@ -246,7 +264,7 @@ class Optimizer:
         """
         raise NotImplementedError
 
-    def _buffers(self, array):
+    def _buffers(self, array: np.ndarray) -> Scratch:
         # shared by the parameters of the same shape, dtype and memory layout (strides)
         key = (array.shape, array.strides, array.dtype)
         buffers = self._scratch.get(key)
@@ -255,7 +273,7 @@ class Optimizer:
         return buffers
 
     # ---- saving and resuming -------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as plain data, in PyTorch's layout.
 
         ``{"state": {index: {name: ndarray or number}}, "param_groups": [{hyper-parameters...,
@@ -263,7 +281,7 @@ class Optimizer:
         groups. Arrays are copies (a snapshot, unlike PyTorch, which hands out its live tensors),
         so continuing to train does not change a state dict already taken.
         """
-        index = {}
+        index: dict[Tensor, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {key: copy.deepcopy(value) for key, value in group.items() if key != "params"}
@@ -275,7 +293,7 @@ class Optimizer:
                 state[index[p]] = {key: _copy_value(value) for key, value in values.items()}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a state from :meth:`state_dict`; training then continues exactly as before.
 
         The current groups keep their parameters and take the saved hyper-parameters; the saved
@@ -320,7 +338,7 @@ class Optimizer:
         self.param_groups = groups
         self.state = state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -330,7 +348,7 @@ class Optimizer:
         return "\n".join(lines)
 
 
-def _copy_value(value):
+def _copy_value(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, np.generic):
@@ -338,7 +356,7 @@ def _copy_value(value):
     return copy.deepcopy(value)
 
 
-def _load_value(value, param, key, owner):
+def _load_value(value: Any, param: Tensor, key: str, owner: str) -> Any:
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(value, np.ndarray) and value.ndim > 0:

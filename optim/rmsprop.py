@@ -1,7 +1,11 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, Params, Scratch, check_number
 
 __all__ = ["RMSprop"]
 
@@ -39,13 +43,13 @@ class RMSprop(Optimizer):
         maximize: ascend the objective instead of descending (as in PyTorch).
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                         centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         check_number(group, "lr", "RMSprop", hint="pass a non-negative learning rate such as lr=1e-2")
         check_number(group, "alpha", "RMSprop", high=1.0,
                      hint="alpha is the decay rate of the square average, e.g. alpha=0.99")
@@ -53,7 +57,9 @@ class RMSprop(Optimizer):
         check_number(group, "weight_decay", "RMSprop", hint="use weight_decay=0 for none, or e.g. 1e-4")
         check_number(group, "momentum", "RMSprop", hint="use momentum=0 for none, or e.g. momentum=0.9")
 
-    def _update(self, param, grad, state, group, scratch):
+    # (wants_scratch: scratch is a pair, never the base's None)
+    def _update(self, param: np.ndarray, grad: np.ndarray,  # type: ignore[override]
+                state: dict[str, Any], group: dict[str, Any], scratch: Scratch) -> None:
         work, tmp = scratch
         if not state:
             state["step"] = 0

@@ -1,9 +1,29 @@
 """SGD: stochastic gradient descent with optional (Nesterov) momentum."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, Params, Scratch, check_number
 
 __all__ = ["SGD"]
+
+
+class _Options(NamedTuple):
+    """A group's hyper-parameters as ``_update`` reads them (made once per change, see
+    ``_prepare_group``). ``common``: no maximize, weight decay, dampening or Nesterov (the fast
+    path); ``scalars``: dtype -> (lr, momentum) as 0-d arrays of that dtype, which numpy takes
+    faster than Python floats, with the same result (the float is cast to the array's dtype)."""
+
+    common: bool
+    lr: float
+    momentum: float
+    dampening: float
+    weight_decay: float
+    nesterov: bool
+    maximize: bool
+    scalars: dict
 
 
 class SGD(Optimizer):
@@ -41,14 +61,15 @@ class SGD(Optimizer):
     tensor([ 0.8, -1.6], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
-        self._prepared = {}     # id(group) -> (hyper-parameters, what _prepare_group made of them)
+        # id(group) -> (hyper-parameters, what _prepare_group made of them)
+        self._prepared: dict[int, tuple[tuple[Any, ...], _Options]] = {}
 
-    def _check_group(self, group):
+    def _check_group(self, group: dict[str, Any]) -> None:
         check_number(group, "lr", "SGD", hint="pass a non-negative learning rate such as lr=0.01")
         check_number(group, "momentum", "SGD", hint="use momentum=0 for none, or e.g. momentum=0.9")
         check_number(group, "dampening", "SGD", hint="use dampening=0 (the default)")
@@ -60,7 +81,7 @@ class SGD(Optimizer):
 
     wants_scratch = False   # the common cases below need no work arrays
 
-    def _prepare_group(self, group):
+    def _prepare_group(self, group: dict[str, Any]) -> _Options:
         hyper = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
                  group["nesterov"], group["maximize"])
         cached = self._prepared.get(id(group))
@@ -70,25 +91,23 @@ class SGD(Optimizer):
                                                  float(hyper[3]))
         nesterov, maximize = bool(hyper[4]), bool(hyper[5])
         common = not (maximize or weight_decay or dampening or nesterov)
-        # lr and momentum as 0-d arrays of each parameter dtype met (filled by _update): numpy
-        # takes them faster than Python floats (lr * grad on 128 float32s: 0.55 vs 0.77 µs), with
-        # the same result (the float is cast to the array's dtype either way)
-        options = common, lr, momentum, dampening, weight_decay, nesterov, maximize, {}
+        options = _Options(common, lr, momentum, dampening, weight_decay, nesterov, maximize, {})
         if all(type(value) in (int, float, bool) for value in hyper):   # (an array could change in
             self._prepared[id(group)] = (hyper, options)                 # place: not kept)
         else:
             self._prepared.pop(id(group), None)
         return options
 
-    def _update(self, param, grad, state, options, scratch):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], options: _Options,
+                scratch: Scratch | None) -> None:
         dtype = param.dtype
-        if options[0] and grad.dtype == dtype:
+        if options.common and grad.dtype == dtype:
             # the common cases, with fewer calls; the same operations as below, so the same values
-            scalars = options[7].get(dtype)
+            scalars = options.scalars.get(dtype)
             if scalars is None:
-                scalars = options[7][dtype] = (np.array(options[1], dtype), np.array(options[2], dtype))
+                scalars = options.scalars[dtype] = (np.array(options.lr, dtype), np.array(options.momentum, dtype))
             lr, momentum = scalars
-            if options[2]:
+            if options.momentum:
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = state["momentum_buffer"] = np.array(grad, copy=True)
@@ -103,7 +122,8 @@ class SGD(Optimizer):
             else:
                 param -= lr * grad
             return
-        _, lr, momentum, dampening, weight_decay, nesterov, maximize, _ = options
+        lr, momentum, dampening, weight_decay = options.lr, options.momentum, options.dampening, options.weight_decay
+        nesterov, maximize = options.nesterov, options.maximize
         work, tmp = scratch or self._buffers(param)
         g = grad
         if maximize:

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "numpy-autodiff"
 # what is never part of a source tree to build: environments, caches, earlier builds
 SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
-                              ".pytest_cache", ".hypothesis", "demo-out", "examples-out", "*.pyc")
+                              ".pytest_cache", ".hypothesis", ".mypy_cache", "demo-out", "examples-out", "*.pyc")
 
 SMOKE = textwrap.dedent("""
     import sys, importlib.metadata
@@ -105,6 +105,9 @@ def test_the_wheel_holds_the_three_packages_under_the_new_name(built):
     assert tops == {"autodiff", "nn", "optim"}
     for module in ("autodiff/serialization.py", "autodiff/dtypes.py", "nn/module.py", "optim/optimizer.py"):
         assert module in names
+    # PEP 561 markers: type checkers read the packages' inline hints only when these are installed
+    for marker in ("autodiff/py.typed", "nn/py.typed", "optim/py.typed"):
+        assert marker in names
     assert "Name: numpy-autodiff\n" in metadata
     assert "Requires-Dist: numpy>=2.0\n" in metadata
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
@@ -118,7 +121,8 @@ def test_the_sdist_holds_the_sources_and_the_metadata(built):
     assert sdist.name == "numpy_autodiff-0.1.0.tar.gz"
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"pyproject.toml", "README.md", "autodiff/__init__.py", "nn/__init__.py", "optim/__init__.py"} <= names
+    assert {"pyproject.toml", "README.md", "autodiff/__init__.py", "nn/__init__.py", "optim/__init__.py",
+            "autodiff/py.typed", "nn/py.typed", "optim/py.typed"} <= names
 
 
 def test_the_wheel_installs_into_a_clean_venv_and_works(built, tmp_path):

@@ -91,25 +91,34 @@ def test_max_of_a_constant_tensor_shares_equally():
     np.testing.assert_allclose(grad_of(lambda t: t.max(), np.full((2, 2), 7.0)), np.full((2, 2), 0.25))
 
 
-def test_max_over_an_axis_splits_among_ties_per_slice():
+def test_amax_over_an_axis_splits_among_ties_per_slice():
     values = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [4.0, 4.0, 4.0]]
     expected = [[0, 0.5, 0.5], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]]
-    np.testing.assert_allclose(grad_of(lambda t: t.max(axis=1), values), expected, rtol=1e-15)
-    np.testing.assert_allclose(grad_of(lambda t: t.max(axis=-1, keepdims=True), values), expected, rtol=1e-15)
+    np.testing.assert_allclose(grad_of(lambda t: t.amax(axis=1), values), expected, rtol=1e-15)
+    np.testing.assert_allclose(grad_of(lambda t: t.amax(dim=-1, keepdim=True), values), expected, rtol=1e-15)
     # along axis 0: column 0 max 4 (once), column 1 max 4 (once), column 2 max 4 (once)
-    np.testing.assert_array_equal(grad_of(lambda t: t.max(axis=0), values), [[0, 0, 0], [0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(grad_of(lambda t: t.amax(0), values), [[0, 0, 0], [0, 0, 0], [1, 1, 1]])
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_first_tied_index():
+    values = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [4.0, 4.0, 4.0]]
+    np.testing.assert_array_equal(grad_of(lambda t: t.max(1).values, values), [[0, 1, 0], [1, 0, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(ad.tensor(values).max(1).indices.data, [1, 0, 0])
+    np.testing.assert_array_equal(grad_of(lambda t: t.min(dim=0, keepdim=True)[0], values),
+                                  [[1, 0, 0], [0, 1, 1], [0, 0, 0]])
 
 
 def test_max_tie_share_scales_the_incoming_gradient():
     values = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]
-    np.testing.assert_array_equal(grad_of(lambda t: t.max(axis=1), values, weights=[4.0, 10.0]),
+    np.testing.assert_array_equal(grad_of(lambda t: t.amax(axis=1), values, weights=[4.0, 10.0]),
                                   [[0, 2, 2], [5, 5, 0]])
 
 
-def test_min_over_an_axis_splits_among_ties():
+def test_amin_over_an_axis_splits_among_ties():
     values = [[1.0, 1.0, 3.0], [0.0, 2.0, 0.0]]
-    np.testing.assert_array_equal(grad_of(lambda t: t.min(axis=1), values), [[0.5, 0.5, 0], [0.5, 0, 0.5]])
-    np.testing.assert_array_equal(grad_of(lambda t: t.min(axis=(0, 1)), values), [[0, 0, 0], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(grad_of(lambda t: t.amin(axis=1), values), [[0.5, 0.5, 0], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(grad_of(lambda t: t.amin(axis=(0, 1)), values), [[0, 0, 0], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(grad_of(lambda t: t.min(), values), [[0, 0, 0], [0.5, 0, 0.5]])
 
 
 # ---- x ** 0 and 0 ** y ---------------------------------------------------------------------------
@@ -314,7 +323,8 @@ def test_zero_d_reductions():
     x = ad.tensor(np.float64(-4.0), requires_grad=True)
     for fn, value, derivative in [(lambda t: t.sum(), -4.0, 1.0), (lambda t: t.mean(), -4.0, 1.0),
                                   (lambda t: t.max(), -4.0, 1.0), (lambda t: t.min(), -4.0, 1.0),
-                                  (lambda t: t.prod(), -4.0, 1.0), (lambda t: t.var(), 0.0, 0.0)]:
+                                  (lambda t: t.prod(), -4.0, 1.0), (lambda t: t.var(correction=0), 0.0, 0.0),
+                                  (lambda t: t.std(unbiased=False), 0.0, 0.0)]:
         x.grad = None
         y = fn(x)
         assert y.shape == () and y.item() == value

@@ -153,8 +153,10 @@ def test_broadcast_to_sums_the_gradient_back(shapes, seed):
 REDUCTIONS = {
     "sum": (lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), "real"),
     "mean": (lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims), "real"),
-    "max": (lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), "real"),
-    "min": (lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), "real"),
+    # amax/amin and var(correction=0) have numpy's max/min/var meanings (PyTorch's max(dim) takes
+    # one dim and returns indices; its var is unbiased)
+    "amax": (lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), "real"),
+    "amin": (lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), "real"),
     "var": (lambda x, axis, keepdims: np.var(x, axis=axis, keepdims=keepdims), "real"),
     "prod": (lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims), "nonzero"),
 }
@@ -175,5 +177,6 @@ def shape_and_axis(draw):
 def test_reductions(case, name, keepdims, seed):
     shape, axis = case
     reference, domain = REDUCTIONS[name]
-    check_op(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
+    extra = {"correction": 0} if name == "var" else {}
+    check_op(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims, **extra),
              lambda x: reference(x, axis, keepdims), (shape,), domain, seed=seed)

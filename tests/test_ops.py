@@ -186,21 +186,30 @@ REDUCTIONS = {
     "sum": (lambda t, ax, k: t.sum(axis=ax, keepdims=k), lambda x, ax, k: np.sum(x, axis=ax, keepdims=k), "real", 1),
     "mean": (lambda t, ax, k: t.mean(axis=ax, keepdims=k),
              lambda x, ax, k: np.sum(x, axis=ax, keepdims=k) / count(x.shape, ax), "real", 1),
-    "max": (lambda t, ax, k: t.max(axis=ax, keepdims=k), lambda x, ax, k: np.max(x, axis=ax, keepdims=k), "real", 1),
-    "min": (lambda t, ax, k: t.min(axis=ax, keepdims=k), lambda x, ax, k: np.min(x, axis=ax, keepdims=k), "real", 1),
+    # amax/amin: several dims at once (PyTorch's max(dim) takes one dim and returns indices too)
+    "amax": (lambda t, ax, k: t.amax(axis=ax, keepdims=k), lambda x, ax, k: np.max(x, axis=ax, keepdims=k), "real", 1),
+    "amin": (lambda t, ax, k: t.amin(axis=ax, keepdims=k), lambda x, ax, k: np.min(x, axis=ax, keepdims=k), "real", 1),
     "prod": (lambda t, ax, k: t.prod(axis=ax, keepdims=k), lambda x, ax, k: np.prod(x, axis=ax, keepdims=k),
              "nonzero", 1),
-    "var": (lambda t, ax, k: t.var(axis=ax, keepdims=k), lambda x, ax, k: ref_var(x, ax, k, 0), "real", 1),
-    "var_ddof1": (lambda t, ax, k: t.var(axis=ax, ddof=1, keepdims=k), lambda x, ax, k: ref_var(x, ax, k, 1),
-                  "real", 2),
-    "std": (lambda t, ax, k: t.std(axis=ax, keepdims=k), lambda x, ax, k: np.sqrt(ref_var(x, ax, k, 0)), "real", 2),
-    "std_ddof1": (lambda t, ax, k: t.std(axis=ax, ddof=1, keepdims=k),
-                  lambda x, ax, k: np.sqrt(ref_var(x, ax, k, 1)), "real", 2),
+    # var/std: unbiased by default (PyTorch's correction=1); correction=0 is numpy's default
+    "var": (lambda t, ax, k: t.var(axis=ax, keepdims=k), lambda x, ax, k: ref_var(x, ax, k, 1), "real", 2),
+    "var_biased": (lambda t, ax, k: t.var(axis=ax, correction=0, keepdims=k), lambda x, ax, k: ref_var(x, ax, k, 0),
+                   "real", 1),
+    "std": (lambda t, ax, k: t.std(axis=ax, keepdims=k), lambda x, ax, k: np.sqrt(ref_var(x, ax, k, 1)), "real", 2),
+    "std_biased": (lambda t, ax, k: t.std(axis=ax, unbiased=False, keepdims=k),
+                   lambda x, ax, k: np.sqrt(ref_var(x, ax, k, 0)), "real", 2),
+    # max/min along one dim: the values of (values, indices)
+    "max_dim": (lambda t, ax, k: t.max(ax, keepdim=k).values, lambda x, ax, k: np.max(x, axis=ax, keepdims=k),
+                "real", 1),
+    "min_dim": (lambda t, ax, k: t.min(dim=ax, keepdim=k)[0], lambda x, ax, k: np.min(x, axis=ax, keepdims=k),
+                "real", 1),
 }
 
 for name, (op, ref, domain, min_count) in REDUCTIONS.items():
     for shape in UNARY_SHAPES:
         for axis in axis_forms(len(shape)):
+            if name.endswith("_dim") and not isinstance(axis, int):
+                continue        # max(dim)/min(dim) take one dim
             if count(shape, axis) < min_count:
                 continue        # var with ddof=1 of one element, std of a constant: no gradient
             for keepdims in (False, True):
@@ -222,8 +231,10 @@ SHAPE_OPS = [
     ("reshape", (), lambda t: t.reshape(1, 1), lambda x: x.reshape(1, 1)),
     ("reshape", (3,), lambda t: t.reshape(3, 1), lambda x: x[:, None]),
     ("transpose", (2, 3), lambda t: t.transpose(), lambda x: np.array([[x[i, j] for i in range(2)] for j in range(3)])),
-    ("transpose", (4, 2, 3), lambda t: t.transpose(1, 2, 0), lambda x: np.moveaxis(x, 0, -1)),
-    ("transpose", (4, 2, 3), lambda t: ad.transpose(t, (-1, 0, 1)), lambda x: np.moveaxis(x, -1, 0)),
+    ("transpose", (4, 2, 3), lambda t: t.transpose(0, 2), lambda x: np.einsum("abc->cba", x)),
+    ("transpose", (4, 2, 3), lambda t: ad.transpose(t, -1, 1), lambda x: np.einsum("abc->acb", x)),
+    ("permute", (4, 2, 3), lambda t: t.permute(1, 2, 0), lambda x: np.moveaxis(x, 0, -1)),
+    ("permute", (4, 2, 3), lambda t: ad.permute(t, (-1, 0, 1)), lambda x: np.moveaxis(x, -1, 0)),
     ("transpose", (2, 3), lambda t: t.T, lambda x: np.array([[x[i, j] for i in range(2)] for j in range(3)])),
     ("transpose", (4, 2, 3), lambda t: t.T, lambda x: np.einsum("abc->cba", x)),
     ("permute", (4, 2, 3), lambda t: ad.permute(t, 2, 0, 1), lambda x: np.einsum("abc->cab", x)),
@@ -359,10 +370,10 @@ def test_method_forms(method, ref, domain):
 @pytest.mark.parametrize("fn,ref", [
     (lambda t: ad.sum(t, axis=-1), lambda x: x.sum(axis=-1)),
     (lambda t: ad.mean(t, axis=(0, 1)), lambda x: x.sum(axis=(0, 1)) / 8),
-    (lambda t: ad.max(t, axis=0, keepdims=True), lambda x: x.max(axis=0, keepdims=True)),
+    (lambda t: ad.max(t, axis=0, keepdims=True).values, lambda x: x.max(axis=0, keepdims=True)),
     (lambda t: ad.min(t), lambda x: x.min()),
-    (lambda t: ad.var(t, axis=1, ddof=1), lambda x: ((x - x.mean(1, keepdims=True)) ** 2).sum(1)),
-    (lambda t: ad.std(t, axis=-1), lambda x: np.sqrt(((x - x.mean(-1, keepdims=True)) ** 2).mean(-1))),
+    (lambda t: ad.var(t, axis=1), lambda x: ((x - x.mean(1, keepdims=True)) ** 2).sum(1)),
+    (lambda t: ad.std(t, axis=-1), lambda x: np.sqrt(((x - x.mean(-1, keepdims=True)) ** 2).sum(-1) / 2)),
     (lambda t: ad.prod(t, axis=2), lambda x: x[..., 0] * x[..., 1] * x[..., 2]),
     (lambda t: np.sum(t, axis=1), lambda x: x.sum(axis=1)),
     (lambda t: np.mean(t), lambda x: x.sum() / 24),

@@ -41,8 +41,8 @@ torch_sum = _torch_reduce(lambda t, d, k: t.sum(dim=d, keepdim=k) if t.ndim else
 torch_mean = _torch_reduce(lambda t, d, k: t.mean(dim=d, keepdim=k) if t.ndim else t)
 torch_amax = _torch_reduce(lambda t, d, k: t.amax(dim=d, keepdim=k) if t.ndim else t)
 torch_amin = _torch_reduce(lambda t, d, k: t.amin(dim=d, keepdim=k) if t.ndim else t)
-torch_var = _torch_reduce(lambda t, d, k, ddof=0: t.var(dim=d, correction=ddof, keepdim=k))
-torch_std = _torch_reduce(lambda t, d, k, ddof=0: t.std(dim=d, correction=ddof, keepdim=k))
+torch_var = _torch_reduce(lambda t, d, k, ddof=1: t.var(dim=d, correction=ddof, keepdim=k))
+torch_std = _torch_reduce(lambda t, d, k, ddof=1: t.std(dim=d, correction=ddof, keepdim=k))
 torch_prod = _torch_reduce(_torch_prod)
 
 BINARY_SHAPES = [((2, 3), (3,)), ((4, 2, 3), (2, 1)), ((), (2, 3)), ((1, 3), (2, 1))]
@@ -95,14 +95,18 @@ for shape in [(2, 3), (4, 2, 3)]:
             for name, ours, theirs, extra in [
                 ("sum", lambda t, a, k: t.sum(axis=a, keepdims=k), torch_sum, {}),
                 ("mean", lambda t, a, k: t.mean(axis=a, keepdims=k), torch_mean, {}),
-                ("max", lambda t, a, k: t.max(axis=a, keepdims=k), torch_amax, {}),
-                ("min", lambda t, a, k: t.min(axis=a, keepdims=k), torch_amin, {}),
+                ("amax", lambda t, a, k: t.amax(axis=a, keepdims=k), torch_amax, {}),
+                ("amin", lambda t, a, k: t.amin(dim=a, keepdim=k), torch_amin, {}),
                 ("prod", lambda t, a, k: t.prod(axis=a, keepdims=k), torch_prod, {}),
                 ("var", lambda t, a, k: t.var(axis=a, keepdims=k), torch_var, {}),
-                ("var_ddof1", lambda t, a, k: t.var(axis=a, ddof=1, keepdims=k), torch_var, {"ddof": 1}),
-                ("std", lambda t, a, k: t.std(axis=a, keepdims=k), torch_std, {}),
-                ("std_ddof1", lambda t, a, k: t.std(axis=a, ddof=1, keepdims=k), torch_std, {"ddof": 1}),
-            ]:
+                ("var_biased", lambda t, a, k: t.var(a, unbiased=False, keepdim=k), torch_var, {"ddof": 0}),
+                ("std", lambda t, a, k: t.std(dim=a, keepdim=k), torch_std, {}),
+                ("std_correction0", lambda t, a, k: t.std(axis=a, correction=0, keepdims=k), torch_std, {"ddof": 0}),
+            ] + ([
+                ("max_dim", lambda t, a, k: t.max(a, keepdim=k).values,
+                 lambda t, a, k: t.max(a, keepdim=k).values, {}),
+                ("min_dim", lambda t, a, k: t.min(dim=a, keepdim=k)[0], lambda t, a, k: t.min(dim=a, keepdim=k)[0], {}),
+            ] if isinstance(axis, int) else []):
                 CASES.append((f"{name}-{tag}",
                               (lambda o, a, k: lambda t: o(t, a, k))(ours, axis, keepdims),
                               (lambda f, a, k, e: lambda t: f(t, a, k, **e))(theirs, axis, keepdims, extra),
@@ -114,7 +118,8 @@ for sa, sb in [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)), (
 
 for name, shape, ours, theirs in [
     ("reshape", (2, 3), lambda t: t.reshape(3, 2), lambda t: t.reshape(3, 2)),
-    ("transpose", (4, 2, 3), lambda t: t.transpose(1, 2, 0), lambda t: t.permute(1, 2, 0)),
+    ("permute", (4, 2, 3), lambda t: t.permute(1, 2, 0), lambda t: t.permute(1, 2, 0)),
+    ("transpose", (4, 2, 3), lambda t: t.transpose(0, -1), lambda t: t.transpose(0, -1)),
     ("swapaxes", (4, 2, 3), lambda t: t.swapaxes(0, -1), lambda t: t.transpose(0, -1)),
     ("T", (2, 3), lambda t: t.T, lambda t: t.T),
     ("squeeze", (2, 1, 3), lambda t: t.squeeze(1), lambda t: t.squeeze(1)),
@@ -151,8 +156,12 @@ KINKS = [
     ("minimum_tie", ad.minimum, torch.minimum, [[1.0, 2.0, 3.0], [1.0, 0.0, 3.0]]),
     ("max_all_ties", lambda t: t.max(), lambda t: t.amax(), [[[1.0, 3.0, 3.0], [3.0, 0.0, 2.0]]]),
     ("min_all_ties", lambda t: t.min(), lambda t: t.amin(), [[[1.0, 0.0, 0.0], [3.0, 0.0, 2.0]]]),
-    ("max_axis_ties", lambda t: t.max(axis=1), lambda t: t.amax(dim=1), [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
-    ("min_axis0_ties", lambda t: t.min(axis=0, keepdims=True), lambda t: t.amin(dim=0, keepdim=True),
+    ("amax_axis_ties", lambda t: t.amax(axis=1), lambda t: t.amax(dim=1), [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
+    ("amin_axis0_ties", lambda t: t.amin(axis=0, keepdims=True), lambda t: t.amin(dim=0, keepdim=True),
+     [[[1.0, 3.0, 3.0], [1.0, 2.0, 3.0]]]),
+    # max/min along a dim: the gradient goes to the index returned (the first at ties)
+    ("max_dim_ties", lambda t: t.max(1).values, lambda t: t.max(1).values, [[[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]]),
+    ("min_dim0_ties", lambda t: t.min(0, keepdim=True)[0], lambda t: t.min(0, keepdim=True)[0],
      [[[1.0, 3.0, 3.0], [1.0, 2.0, 3.0]]]),
     ("pow_zero", lambda t: t ** 0, lambda t: t ** 0, [[-1.0, 0.0, 2.0]]),
     ("zero_pow_y", lambda b, y: b ** y, lambda b, y: b ** y, [[0.0, 0.0, 0.0, 0.0], [0.0, 0.5, 1.0, 2.0]]),
@@ -182,9 +191,9 @@ def _model(lib, x, w1, b1, w2, b2, onehot):
     hidden = (x @ w1 + b1).tanh() if lib is ad else torch.tanh(x @ w1 + b1)
     logits = hidden @ w2 + b2
     if lib is ad:
-        top = logits.max(axis=1, keepdims=True)
+        top = logits.amax(axis=1, keepdims=True)
         lse = ((logits - top).exp().sum(axis=1, keepdims=True)).log() + top
-        penalty = (w1 * w1).mean() + ad.relu(w2).sum() * 0.01 + ad.sigmoid(b1).var()
+        penalty = (w1 * w1).mean() + ad.relu(w2).sum() * 0.01 + ad.sigmoid(b1).var(correction=0)
     else:
         top = logits.amax(dim=1, keepdim=True)
         lse = torch.log(torch.exp(logits - top).sum(dim=1, keepdim=True)) + top

@@ -1,4 +1,4 @@
-"""Issue 9: anomaly detection, in-place safety, no leaks, fuzzed gradients and bad inputs."""
+"""Reliability: anomaly detection, in-place safety, no leaks, fuzzed gradients and bad inputs."""
 import gc
 import tracemalloc
 import warnings

@@ -73,29 +73,35 @@ def test_python_scalars_never_upcast_float32(name):
     assert x.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("left,right", [
-    (np.float32, np.float64), (np.float64, np.float32), (np.float16, np.float32), (np.int64, np.float32),
-    (np.int32, np.int64), (np.bool_, np.float32),
+@pytest.mark.parametrize("left,right,expected", [
+    (np.float32, np.float64, np.float64), (np.float64, np.float32, np.float64), (np.float16, np.float32, np.float32),
+    (np.int64, np.float32, np.float32), (np.int32, np.int64, np.int64), (np.bool_, np.float32, np.float32),
+    (np.int16, np.float16, np.float16), (np.uint8, np.int8, np.int16),
 ])
-def test_tensor_tensor_promotion_follows_numpy(left, right):
+def test_tensor_tensor_promotion_follows_pytorch(left, right, expected):
+    # PyTorch's rule: the higher category's dtype (numpy: int64 + float32 is float64)
     a, b = ad.tensor(np.ones(2, dtype=left)), ad.tensor(np.ones(2, dtype=right))
-    expected = np.result_type(np.dtype(left), np.dtype(right))
     assert (a + b).dtype == expected and (a * b).dtype == expected
+    if np.bool_ not in (left, right):      # PyTorch refuses subtraction with a bool tensor
+        assert (b - a).dtype == expected
 
 
-def test_numpy_scalars_are_strong_but_python_ints_on_int_tensors_stay_int():
+def test_zero_d_tensors_and_numpy_scalars_combine_like_python_scalars():
     x = ad.tensor(np.ones(2, dtype=np.float32))
-    assert (x * np.float64(2.0)).dtype == np.float64          # NEP 50: numpy scalars are not weak
+    assert (x * np.float64(2.0)).dtype == np.float32          # PyTorch: a 0-d operand does not widen
+    assert (x * ad.tensor(2.0, dtype=ad.float64)).dtype == np.float32
+    assert (ad.tensor([1, 2]) * ad.tensor(2.0, dtype=ad.float64)).dtype == np.float64   # a higher category
     assert (ad.tensor([1, 2]) * 3).dtype == np.int64
-    assert (ad.tensor([1, 2]) * 1.5).dtype == np.float64
-    assert (ad.tensor([1, 2]) / 2).dtype == np.float64
+    assert (ad.tensor([1, 2]) * 1.5).dtype == np.float32       # the default float dtype
+    assert (ad.tensor([1, 2]) / 2).dtype == np.float32
+    assert (ad.tensor([1, 2]) / ad.tensor([2, 4])).dtype == np.float32
 
 
 def test_int_and_bool_results_are_off_the_graph():
     x = ad.tensor(np.array([1.0, 2.0]), requires_grad=True)
     n = ad.tensor([1, 2])
     assert not (n * 2).requires_grad
-    assert (x * n).requires_grad and (x * n).dtype == np.float64
+    assert (x * n).requires_grad and (x * n).dtype == np.float64     # float64 with int64: float64
     (x * n).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 2.0])
 

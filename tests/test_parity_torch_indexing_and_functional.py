@@ -1,4 +1,4 @@
-"""Issue 3 ops against PyTorch (float64): indexing, joining, the softmax family, functional tools."""
+"""Indexing, joining, the softmax family and the functional tools against PyTorch (float64)."""
 import numpy as np
 import pytest
 

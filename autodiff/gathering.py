@@ -1,0 +1,325 @@
+"""Gather and scatter: PyTorch's index-driven ops, composed from getitem (whose backward is a
+scatter-add, and whose scatter-add's backward is a gather again), ``where`` and the reductions,
+so first and second derivatives come free. Also the ops without a gradient that go with them:
+nonzero, one_hot, bincount, unique.
+
+``index`` arguments are integer tensors or arrays; as in PyTorch, an index out of range (or
+negative) raises an IndexError naming the op, the index and the size.
+"""
+import numpy as np
+
+from .indexing import ScatterAdd, concatenate, getitem
+from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, reshape, sum, where
+from .tensor import Tensor
+
+__all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_select", "scatter",
+           "scatter_add", "scatter_reduce", "index_add", "nonzero", "one_hot", "bincount", "unique"]
+
+
+def _indices(index, op):
+    """An index argument as an int64 array, or a TypeError that names the op."""
+    array = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {array.dtype}; convert it with .long()")
+    return array.astype(np.int64, copy=False)
+
+
+def _dim(x, dim, op):
+    return _normalize_axis(dim, max(x.ndim, 1), op)[0]
+
+
+def _along(index, dim):
+    """The numpy index that reads ``x[i0, .., index[i0, .., id, ..], ..]`` for every position of
+    ``index`` (PyTorch's gather rule): open grids on every axis but ``dim``."""
+    if index.ndim <= 1:
+        return (index,)
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _check_gather(x_shape, index, dim, op, other="input"):
+    if index.ndim != len(x_shape) and not (index.ndim <= 1 and len(x_shape) <= 1):
+        raise ValueError(f"{op}: index of shape {index.shape} must have as many dimensions as the {other} "
+                         f"(shape {x_shape}); unsqueeze it or use take_along_dim, which broadcasts")
+    for d, (n, m) in enumerate(zip(index.shape, x_shape)):
+        if d != dim and n > m:
+            raise ValueError(f"{op}: index of shape {index.shape} is larger than the {other} (shape {x_shape}) "
+                             f"along dimension {d}; only dimension {dim} may differ")
+    size = x_shape[dim] if x_shape else 1
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}; "
+                         f"indices must be in [0, {size - 1}]")
+
+
+def gather(input, dim, index, sparse_grad=False):
+    """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on): (index's shape) out, values of
+    ``input`` picked along ``dim``. index has input's number of dimensions and is no larger off
+    ``dim``. The gradient scatter-adds into the picked positions (repeats accumulate; it is
+    dense whatever ``sparse_grad`` says)."""
+    input = _as_tensor(input)
+    dim = _dim(input, dim, "gather")
+    index = _indices(index, "gather")
+    _check_gather(input.shape, index, dim, "gather")
+    if input.ndim == 0:
+        return reshape(getitem(reshape(input, 1), index.reshape(-1)), index.shape)
+    return getitem(input, _along(index, dim))
+
+
+def take_along_dim(input, indices, dim=None):
+    """``gather`` with input and indices broadcast against each other off ``dim``; with
+    ``dim=None`` both are flattened first."""
+    input = _as_tensor(input)
+    indices = _indices(indices, "take_along_dim")
+    if dim is None:
+        return gather(reshape(input, -1), 0, indices.reshape(-1))
+    dim = _dim(input, dim, "take_along_dim")
+    if indices.ndim != input.ndim:
+        raise ValueError(f"take_along_dim: input (shape {input.shape}) and indices (shape {indices.shape}) "
+                         "must have the same number of dimensions")
+    try:
+        shape = list(np.broadcast_shapes(input.shape[:dim] + (1,) + input.shape[dim + 1:],
+                                         indices.shape[:dim] + (1,) + indices.shape[dim + 1:]))
+    except ValueError:
+        raise ValueError(f"take_along_dim: input of shape {input.shape} and indices of shape {indices.shape} "
+                         f"do not broadcast off dimension {dim}") from None
+    input = broadcast_to(input, tuple(shape[:dim] + [input.shape[dim]] + shape[dim + 1:]))
+    indices = np.broadcast_to(indices, tuple(shape[:dim] + [indices.shape[dim]] + shape[dim + 1:]))
+    return gather(input, dim, indices)
+
+
+def index_select(input, dim, index):
+    """The slices ``index`` (1-D) of ``input`` along ``dim``; repeats allowed (their gradients add)."""
+    input = _as_tensor(input)
+    dim = _dim(input, dim, "index_select")
+    index = _indices(index, "index_select")
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-D (or 0-d), got shape {index.shape}")
+    _check_gather((input.shape[dim] if input.ndim else 1,), index.reshape(-1), 0, "index_select")
+    if input.ndim == 0:
+        return reshape(input, ()) if index.size else reshape(input, 1)[:0]
+    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` (bool, broadcast with input) is True, else ``input``; value is a
+    number or a 0-d tensor (which gets the gradient of the filled places), cast to input's dtype."""
+    input = _as_tensor(input)
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}; compare first, e.g. "
+                        "mask = labels == 0")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        value = value.astype(input.dtype)
+    else:
+        value = np.asarray(value).astype(input.dtype)
+    try:
+        np.broadcast_shapes(mask.shape, input.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast with input of shape "
+                         f"{input.shape}") from None
+    return where(mask, value, input)
+
+
+def masked_select(input, mask):
+    """The elements of ``input`` where ``mask`` (bool, broadcast together) is True, as a 1-D tensor."""
+    input = _as_tensor(input)
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
+    shape = np.broadcast_shapes(mask.shape, input.shape)
+    return getitem(broadcast_to(input, shape), np.broadcast_to(mask, shape))
+
+
+def _scatter_parts(input, dim, index, src, op):
+    """Checked (input, dim, numpy index, src cut to index's shape) of a scatter op."""
+    input = _as_tensor(input)
+    dim = _dim(input, dim, op)
+    index = _indices(index, op)
+    _check_gather(input.shape, index, dim, op)
+    if isinstance(src, (Tensor, np.ndarray)) and np.ndim(src.data if isinstance(src, Tensor) else src):
+        src = _as_tensor(src)
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise ValueError(f"{op}: src of shape {src.shape} must have index's number of dimensions and be "
+                             f"at least as large as index (shape {index.shape})")
+        src = getitem(src, tuple(slice(n) for n in index.shape))
+        if src.dtype != input.dtype:
+            src = src.astype(input.dtype)
+    else:       # a number (or a 0-d tensor): the same value at every index
+        src = broadcast_to(_as_tensor(src).astype(input.dtype), index.shape)
+    return input, dim, (_along(index, dim) if input.ndim else (index.reshape(-1),)), src
+
+
+def scatter(input, dim, index, src=None, value=None, reduce=None):
+    """A copy of ``input`` with ``src[i][j]`` written at ``[index[i][j]][j]`` (dim 0; and so on);
+    ``src`` may be a number (or given as ``value=``). The gradient: ``input``'s where nothing was
+    written, ``src``'s gathered at index. With repeated indices which write wins is unspecified
+    (as in PyTorch). ``reduce="add"``/``"multiply"``: scatter_reduce's "sum"/"prod"."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter: give src (a tensor or a number) or value=")
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+    input, dim, where_to, src = _scatter_parts(input, dim, index, src, "scatter")
+    written = np.zeros(input.shape, bool)
+    written[where_to] = True
+    return where(written, ScatterAdd.apply(src, input.shape, where_to, True), input)
+
+
+def scatter_add(input, dim, index, src):
+    """``input`` plus ``src`` added at the positions ``index`` names along ``dim`` (repeats add)."""
+    input, dim, where_to, src = _scatter_parts(input, dim, index, src, "scatter_add")
+    return input + ScatterAdd.apply(src, input.shape, where_to, True)
+
+
+_PADS = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
+
+
+def scatter_reduce(input, dim, index, src, reduce, include_self=True):
+    """Reduce the ``src`` values sent to each position (and input's own value unless
+    ``include_self=False``; positions nothing is sent to keep input's) with ``reduce``: "sum",
+    "prod", "mean", "amax" or "amin". Gradients as PyTorch: prod's are the product of the others
+    (exact at zeros); amax/amin share the gradient evenly among ties; mean divides by the count.
+
+    How: each output position gets a row of its contributors (padded with the reduction's
+    identity), and the reduction runs along the rows."""
+    if reduce not in _PADS:
+        raise ValueError(f"scatter_reduce: reduce must be one of {sorted(_PADS)}, got {reduce!r}")
+    input, dim, where_to, src = _scatter_parts(input, dim, index, src, "scatter_reduce")
+    size = input.size
+    targets = np.ravel_multi_index(tuple(np.broadcast_arrays(*where_to)), input.shape).reshape(-1)
+    counts = np.bincount(targets, minlength=size)
+    order = np.argsort(targets, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(targets.size) - starts[targets[order]]
+    pad = size + targets.size
+    table = np.full((size, 1 + (counts.max() if size and targets.size else 0)), pad)
+    own = include_self | (counts == 0)
+    table[own, 0] = np.arange(size)[own]
+    table[targets[order], 1 + rank] = size + order
+    pad_value = _PADS[reduce]
+    if input.dtype.kind in "iu" and reduce in ("amax", "amin"):
+        info = np.iinfo(input.dtype)
+        pad_value = info.min if reduce == "amax" else info.max
+    values = concatenate([reshape(input, -1), reshape(src, -1), _as_tensor(np.array([pad_value], input.dtype))])
+    rows = getitem(values, table)
+    if reduce == "sum":
+        out = sum(rows, 1)
+    elif reduce == "prod":
+        out = prod(rows, 1)
+    elif reduce == "amax":
+        out = amax(rows, 1)
+    elif reduce == "amin":
+        out = amin(rows, 1)
+    else:
+        count = (counts + own).astype(input.dtype)
+        out = sum(rows, 1) // count if input.dtype.kind in "iub" else sum(rows, 1) / count
+    return reshape(out, input.shape)
+
+
+def index_add(input, dim, index, source, alpha=1):
+    """``input`` plus ``alpha * source`` added at the slices ``index`` (1-D) along ``dim``; repeats add."""
+    input = _as_tensor(input)
+    dim = _dim(input, dim, "index_add")
+    index = _indices(index, "index_add").reshape(-1)
+    _check_gather((input.shape[dim] if input.ndim else 1,), index, 0, "index_add")
+    source = _as_tensor(source)
+    expected = input.shape[:dim] + (index.size,) + input.shape[dim + 1:]
+    if source.shape != expected and not (input.ndim == 0 and source.size == index.size):
+        raise ValueError(f"index_add: source of shape {source.shape} does not fit: for input of shape {input.shape} "
+                         f"and {index.size} indices along dimension {dim} it must be {expected}")
+    if alpha != 1:
+        source = source * alpha
+    if input.ndim == 0:
+        return input + sum(source)
+    return input + ScatterAdd.apply(source.astype(input.dtype), input.shape, (slice(None),) * dim + (index,), True)
+
+
+def nonzero(input, as_tuple=False):
+    """The indices of the non-zero elements: (count, ndim) int64, or with ``as_tuple`` one 1-D
+    int64 tensor per dimension (``where(input)``). No gradient."""
+    array = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if as_tuple:
+        return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(array)))
+    return Tensor(np.argwhere(array).astype(np.int64))
+
+
+def one_hot(tensor, num_classes=-1):
+    """(…) integer class indices -> (…, num_classes) int64 with a 1 at each index (num_classes=-1:
+    the largest index plus one). No gradient."""
+    labels = _indices(tensor, "one_hot")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {labels.min()}")
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+        if not labels.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+    elif labels.size and labels.max() >= num_classes:
+        raise ValueError(f"one_hot: class value {labels.max()} is not smaller than num_classes={num_classes}")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[labels])
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each value of a 1-D non-negative integer tensor (with ``weights``: their sums,
+    in the weights' dtype). No gradient."""
+    values = _indices(input, "bincount")
+    if values.ndim != 1 or (values.size and values.min() < 0):
+        raise ValueError(f"bincount: input must be a 1-D tensor of non-negative integers, got shape {values.shape}"
+                         + (f" with minimum {values.min()}" if values.size else ""))
+    if weights is None:
+        return Tensor(np.bincount(values, minlength=minlength).astype(np.int64))
+    weights = np.asarray(weights.data if isinstance(weights, Tensor) else weights)
+    dtype = weights.dtype if weights.dtype.kind == "f" else np.float64
+    return Tensor(np.bincount(values, weights, minlength).astype(dtype))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), and optionally the inverse indices (input's shape) and the
+    counts; with ``dim``, the distinct slices along it. No gradient."""
+    array = np.asarray(input.data if isinstance(input, Tensor) else input)
+    found = np.unique(array, return_inverse=True, return_counts=True, axis=dim)
+    out = [Tensor(found[0])]
+    if return_inverse:
+        inverse = found[1].astype(np.int64)
+        out.append(Tensor(inverse.reshape(array.shape if dim is None else (array.shape[dim],))))
+    if return_counts:
+        out.append(Tensor(found[2].astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _in_place(op):
+    """PyTorch's in-place form of ``op`` (``t.masked_fill_(...)``): the result copied into self
+    (``copy_``: on the graph, the gradient flows through ``op``)."""
+    def method(self, *args, **kwargs):
+        return self.copy_(op(self, *args, **kwargs))
+    method.__name__ = op.__name__ + "_"
+    method.__doc__ = f"In place: ``t.{op.__name__}(...)`` written into t."
+    return method
+
+
+TENSOR_METHODS = {
+    "gather": gather, "take_along_dim": take_along_dim, "index_select": index_select,
+    "masked_fill": masked_fill, "masked_select": masked_select, "scatter": scatter,
+    "scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "index_add": index_add,
+    "nonzero": nonzero, "bincount": bincount, "unique": unique,
+    **{op.__name__ + "_": _in_place(op) for op in (masked_fill, scatter, scatter_add, scatter_reduce, index_add)},
+}
+
+
+def _numpy_take_along_axis(arr, indices, axis=-1):
+    """numpy's take_along_axis: negative indices count from the end; axis=None flattens."""
+    arr = _as_tensor(arr)
+    if axis is None:
+        arr, axis = reshape(arr, -1), 0
+    size = arr.shape[_dim(arr, axis, "take_along_axis")]
+    return take_along_dim(arr, np.where(_indices(indices, "take_along_axis") < 0, indices + size, indices), axis)
+
+
+from .ops import _ARRAY_FUNCTIONS  # noqa: E402
+_ARRAY_FUNCTIONS.update({np.take_along_axis: _numpy_take_along_axis, np.nonzero: lambda a: nonzero(a, True)})

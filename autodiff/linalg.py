@@ -1,0 +1,267 @@
+"""``ad.linalg``: PyTorch's torch.linalg names for norms, determinants, inverses and solves.
+
+Norms are composed (abs, amax, sums, powers), with the square root and the powers masked where
+they meet 0, so that a zero vector has PyTorch's gradient 0 instead of the nan of sqrt'(0).
+det, inv, solve and slogdet are Functions (numpy's LAPACK in forward); their backwards are
+written with inv/solve/matmul that run on arrays and, under create_graph, on Tensors.
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .function import Function
+from .ops import _as_tensor, _normalize_axis, abs, amax, amin, log, matmul, reshape, sqrt, sum, where
+from .tensor import Tensor
+
+__all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross"]
+
+slogdet_result = namedtuple("slogdet", "sign logabsdet")     # PyTorch's torch.return_types.slogdet
+
+
+def _square_matrices(A, op):
+    A = _as_tensor(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: needs square matrices (..., n, n), got shape {A.shape}")
+    if A.dtype.kind != "f":
+        A = A.astype(np.float64) if A.dtype.kind in "iub" else A
+    return A
+
+
+def _singular(op, shape):
+    return np.linalg.LinAlgError(f"{op}: a matrix of the batch (shape {shape}) is singular, so it has no "
+                                 "inverse; check the input, or regularise it (A + eps * I)")
+
+
+def _inv(A):
+    return Inv.apply(A) if isinstance(A, Tensor) else _inv_array(A, "inv")
+
+
+def _inv_array(A, op):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        raise _singular(op, A.shape) from None
+
+
+class Inv(Function):
+    """The inverse of square matrices (…, n, n); d(A^-1) = -A^-1 dA A^-1."""
+
+    @staticmethod
+    def forward(ctx, A):
+        out = _inv_array(A, "inv")
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return -matmul(matmul(out.mT, grad), out.mT) if isinstance(grad, Tensor) else -(out.mT @ grad @ out.mT)
+
+
+class Det(Function):
+    """Determinant of square matrices; gradient det(A) A^-T, or for a singular matrix its
+    adjugate's transpose (from the SVD), which is the true derivative of the polynomial det."""
+
+    @staticmethod
+    def forward(ctx, A):
+        out = np.linalg.det(A)
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, out = ctx.saved_tensors
+        scale = grad[..., None, None]
+        values = out.data if isinstance(out, Tensor) else out
+        if np.all(values != 0):
+            return scale * out[..., None, None] * _inv(A).mT
+        if isinstance(A, Tensor):
+            raise RuntimeError("det: the second derivative at a singular matrix is not supported")
+        return scale * _adjugate(A).mT
+
+
+def _adjugate(A):
+    """adj(A) = det(A) A^-1, for any A: V diag(prod of the other singular values) U^T det(U V^T)."""
+    U, s, Vt = np.linalg.svd(A)
+    n = s.shape[-1]
+    others = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    sign = np.linalg.det(U) * np.linalg.det(Vt)
+    return (Vt.mT * others[..., None, :]) @ U.mT * sign[..., None, None]
+
+
+class LogAbsDet(Function):
+    """log |det A| of square matrices; gradient A^-T (slogdet's differentiable part)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        return np.linalg.slogdet(A)[1]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        return grad[..., None, None] * _inv(A).mT
+
+
+def _solve(A, B):
+    return Solve.apply(A, B) if isinstance(A, Tensor) or isinstance(B, Tensor) else np.linalg.solve(A, B)
+
+
+class Solve(Function):
+    """X with A X = B for square A (…, n, n) and B (…, n, k), batch dimensions broadcast.
+    Gradients: dB = A^-T g (a solve), dA = -dB X^T."""
+
+    @staticmethod
+    def forward(ctx, A, B):
+        try:
+            out = np.linalg.solve(A, B)
+        except np.linalg.LinAlgError:
+            raise _singular("solve", A.shape) from None
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, X = ctx.saved_tensors
+        grad_B = _solve(A.mT, grad)
+        grad_A = -matmul(grad_B, X.mT) if isinstance(grad_B, Tensor) else -(grad_B @ X.mT)
+        return grad_A, grad_B
+
+
+def det(A):
+    """The determinant of square matrices (…, n, n) -> (…)."""
+    return Det.apply(_square_matrices(A, "det"))
+
+
+def inv(A):
+    """The inverse of square matrices (…, n, n); a singular matrix raises (LinAlgError)."""
+    return Inv.apply(_square_matrices(A, "inv"))
+
+
+def slogdet(A):
+    """(sign, logabsdet) of the determinant of square matrices: sign in {-1, 0, 1} (no gradient),
+    log |det| differentiable (its gradient A^-T; -inf for a singular matrix)."""
+    A = _square_matrices(A, "slogdet")
+    sign = Tensor(np.linalg.slogdet(A.data)[0])
+    return slogdet_result(sign, LogAbsDet.apply(A))
+
+
+def solve(A, B, left=True):
+    """X with A X = B (``left=False``: X A = B) for square A (…, n, n). B is (…, n, k), or a
+    vector (n,) or batch of vectors (…, n) when its shape is A's without the last dimension."""
+    A = _square_matrices(A, "solve")
+    B = _as_tensor(B)
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if (B.shape[-1] if vector else (B.shape[-2] if B.ndim >= 2 else None)) != A.shape[-1]:
+        raise ValueError(f"solve: A of shape {A.shape} and B of shape {B.shape} do not fit; B must be "
+                         f"({A.shape[-1]},), (…, {A.shape[-1]}) or (…, {A.shape[-1]}, k)")
+    if vector:      # as a one-column matrix
+        return Solve.apply(A, reshape(B, B.shape + (1,)))[..., 0]
+    return Solve.apply(A, B)
+
+
+# ---------------------------------------------------------------------------------------------
+# norms
+
+
+def _reduced(shape, axes):
+    return () if axes is None else tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _masked_root(total, power):
+    """total ** (1 / power), with gradient 0 where total is 0 (not the inf of the root's slope)."""
+    zero = total.data == 0
+    return where(zero, 0.0, where(zero, 1.0, total) ** (1.0 / power))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+    """The ``ord``-norm of the elements of ``x`` (all of them, or over ``dim``): (sum |x|^ord)^(1/ord),
+    max |x| for inf, min |x| for -inf, the count of non-zeros for 0. At a zero vector (and at zero
+    elements for ord < 1) the gradient is 0, as PyTorch's."""
+    x = _as_tensor(x)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"vector_norm: needs a floating tensor, got {x.dtype}; convert it with .float()")
+    axes = _normalize_axis(dim, x.ndim, "vector_norm")
+    if ord == math.inf:
+        return amax(abs(x), axes, keepdim) if x.size else sum(abs(x), axes, keepdim)
+    if ord == -math.inf:
+        return amin(abs(x), axes, keepdim)
+    if ord == 0:        # no gradient: the count, linked to x by a where that never picks it
+        counted = where(np.zeros(x.shape, bool), x, (x.data != 0).astype(x.dtype))
+        return sum(counted, axes, keepdim)
+    if ord == 1:
+        return sum(abs(x), axes, keepdim)
+    if ord == 2:
+        return _masked_root(sum(x * x, axes, keepdim), 2)
+    if ord < 0:     # 0 where an element is 0, with gradient 0 there (x replaced by 1 in those slices)
+        with np.errstate(divide="ignore"):
+            zero = np.isinf((np.abs(x.data) ** ord).sum(axis=axes, keepdims=True))
+        safe = where(zero, 1.0, x)
+        return where(zero if keepdim else zero.reshape(_reduced(x.shape, axes)), 0.0,
+                     sum(abs(safe) ** ord, axes, keepdim) ** (1.0 / ord))
+    nonzero = x.data != 0
+    powered = where(nonzero, abs(where(nonzero, x, 1.0)) ** ord, 0.0)
+    return _masked_root(sum(powered, axes, keepdim), ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    """Matrix norms over the two dimensions ``dim``: "fro" (the root of the sum of squares), 1 and
+    -1 (largest/smallest column sum of |a|), inf and -inf (row sums). "nuc", 2 and -2 need singular
+    values' gradients, which this engine does not provide: they raise."""
+    A = _as_tensor(A)
+    if dtype is not None:
+        A = A.astype(dtype)
+    if A.ndim < 2:
+        raise ValueError(f"matrix_norm: needs at least 2 dimensions, got shape {A.shape}")
+    rows, cols = (_normalize_axis(d, A.ndim, "matrix_norm")[0] for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (rows, cols), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(f"matrix_norm: ord={ord!r} (singular values) is not supported; use 'fro', 1, "
+                                  "-1, inf or -inf")
+    if ord in (1, -1, math.inf, -math.inf):
+        summed, reduced = (rows, cols) if abs(ord) == 1 else (cols, rows)
+        sums = sum(abs(A), summed, keepdim=True)
+        out = (amax if ord > 0 else amin)(sums, reduced, keepdim=True)
+        return out if keepdim else reshape(out, tuple(n for i, n in enumerate(A.shape) if i not in (rows, cols)))
+    raise ValueError(f"matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {ord!r}")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, dtype=None):
+    """torch.linalg.norm: a vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim``
+    two ints, or a 2-D input with ``ord`` given); with neither ord nor dim, the 2-norm of all
+    elements."""
+    A = _as_tensor(A)
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype)
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype)
+    raise ValueError(f"linalg.norm: with ord={ord!r} and no dim the input must be 1-D or 2-D, got shape {A.shape}")
+
+
+def cross(input, other, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (input and other broadcast)."""
+    from .indexing import stack
+    from .ops import broadcast_to
+    input, other = _as_tensor(input), _as_tensor(other)
+    shape = np.broadcast_shapes(input.shape, other.shape)
+    axis = _normalize_axis(dim, len(shape), "cross")[0]
+    if shape[axis] != 3:
+        raise ValueError(f"cross: dimension {axis} must have size 3, got shapes {input.shape} and {other.shape}")
+    a, b = broadcast_to(input, shape), broadcast_to(other, shape)
+    lead = (slice(None),) * axis
+    a0, a1, a2 = (a[lead + (i,)] for i in range(3))
+    b0, b1, b2 = (b[lead + (i,)] for i in range(3))
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis)

@@ -1,0 +1,66 @@
+"""Elementwise ops with parameters, composed from the elementwise table's rows (autodiff.ops):
+round with decimals, lerp, nan_to_num, and the whole-tensor comparisons allclose and equal."""
+import numpy as np
+
+from . import ops
+from .ops import _as_tensor, where
+from .tensor import Tensor
+
+__all__ = ["round", "lerp", "nan_to_num", "allclose", "equal"]
+
+
+def round(input, decimals=0):
+    """Round to the nearest integer, halves to even (PyTorch's and numpy's rule), or to
+    ``decimals`` places (x * 10^d rounded, divided back, as PyTorch); gradient 0."""
+    if not decimals:
+        return ops.round(input)
+    scale = 10.0 ** decimals
+    return ops.round(_as_tensor(input) * scale) / scale
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input), weight a number or a tensor (all three broadcast), in
+    PyTorch's form: from the nearer end, so weight 1 gives exactly ``end``."""
+    input, end = _as_tensor(input), _as_tensor(end)
+    difference = end - input
+    if not isinstance(weight, Tensor):
+        if abs(weight) < 0.5:
+            return input + difference * weight
+        return end - difference * (1 - weight)
+    near_start = np.abs(weight.data) < 0.5
+    return where(near_start, input + weight * difference, end - difference * (1 - weight))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and smallest finite values); the gradient passes where x is finite and is 0
+    at the replaced places (PyTorch)."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        return input.clone()
+    replaced = np.nan_to_num(input.data, nan=nan, posinf=posinf, neginf=neginf)
+    return where(np.isfinite(input.data), input, replaced)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True if every |input - other| <= atol + rtol |other| (broadcast): a Python bool."""
+    return bool(ops.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
+
+
+def equal(input, other):
+    """True if both have the same shape and the same elements: a Python bool."""
+    a, b = _as_tensor(input).data, _as_tensor(other).data
+    return a.shape == b.shape and bool((a == b).all())
+
+
+TENSOR_METHODS = {"round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal}
+
+
+from .ops import _ARRAY_FUNCTIONS  # noqa: E402
+_ARRAY_FUNCTIONS.update({
+    np.round: round, np.around: round, np.fix: ops.trunc, np.array_equal: lambda a1, a2: equal(a1, a2),
+    np.isclose: lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: ops.isclose(a, b, rtol=rtol, atol=atol,
+                                                                                  equal_nan=equal_nan),
+    np.allclose: allclose,
+    np.nan_to_num: lambda x, copy=True, nan=0.0, posinf=None, neginf=None: nan_to_num(x, nan, posinf, neginf),
+})

@@ -1,0 +1,312 @@
+"""Scans and order along one dimension: cumsum, cumprod, cummax, cummin, logcumsumexp, sort,
+argsort, msort, topk, kthvalue, median.
+
+The order ops find their indices in numpy (no gradient) and gather the values with
+``take_along_dim``, so the values' gradient is a scatter-add into the chosen positions (PyTorch's)
+and higher orders come free. The three scans with a formula of their own are Functions whose
+backward is written with the same ops, so it runs on arrays and, under create_graph, on Tensors.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .function import Function
+from .gathering import take_along_dim
+from .indexing import concatenate, getitem
+from .ops import _as_tensor, _normalize_axis, mean, reshape, sum, where
+from .tensor import Tensor
+
+__all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort", "argsort", "msort", "topk",
+           "kthvalue", "median"]
+
+# PyTorch's torch.return_types: tuples whose fields are named
+sort_result = namedtuple("sort", "values indices")
+topk_result = namedtuple("topk", "values indices")
+kthvalue_result = namedtuple("kthvalue", "values indices")
+median_result = namedtuple("median", "values indices")
+cummax_result = namedtuple("cummax", "values indices")
+cummin_result = namedtuple("cummin", "values indices")
+
+
+def _scan_input(input, dim, op):
+    """(input as a tensor of at least 1 dimension, the axis, whether it was 0-d)."""
+    input = _as_tensor(input)
+    if dim is None:
+        raise TypeError(f"{op}: give dim, the dimension to scan along (PyTorch's {op} has no default)")
+    scalar = input.ndim == 0
+    if scalar:
+        input = reshape(input, 1)
+    return input, _normalize_axis(dim, input.ndim, op)[0], scalar
+
+
+def _flip(x, axis):
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _reverse_cumsum(g, axis):
+    """sum over j >= i along axis: an array for arrays, a graph node for Tensors."""
+    if isinstance(g, np.ndarray):
+        return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+    return _flip(CumSum.apply(_flip(g, axis), axis), axis)
+
+
+class CumSum(Function):
+    """Running sum along ``axis``; the gradient is the running sum of the gradient from the end."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return np.cumsum(x, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reverse_cumsum(grad, ctx.axis), None
+
+
+class CumProd(Function):
+    """Running product along ``axis``. Gradient: sum over j >= i of g_j out_j / x_i where x has no
+    zeros; otherwise each product of the others is formed exactly (O(n^2) along the axis)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = np.cumprod(x, axis)
+        ctx.save_for_backward(x, out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        values = x.data if isinstance(x, Tensor) else x
+        if (values != 0).all():
+            return _reverse_cumsum(grad * out, ctx.axis) / x, None
+        return _cumprod_grad_with_zeros(grad, x, ctx.axis), None
+
+
+def _cumprod_grad_with_zeros(grad, x, axis):
+    """sum_{j >= i} g_j prod_{k <= j, k != i} x_k = (prod_{k < i} x_k) sum_{j >= i} g_j prod_{i < k <= j} x_k."""
+    from .shapes import movedim
+    x, grad = movedim(_as_tensor(x), axis, -1), movedim(_as_tensor(grad), axis, -1)
+    n = x.shape[-1]
+    later = np.triu(np.ones((n, n), bool), 1)           # [i, j]: i < j
+    between = CumProd.apply(where(later, reshape(x, x.shape[:-1] + (1, n)), 1.0), x.ndim)
+    ones = _as_tensor(np.ones(x.shape[:-1] + (1,), x.dtype))
+    before = CumProd.apply(concatenate([ones, x[..., :-1]], -1), x.ndim - 1)
+    terms = where(np.triu(np.ones((n, n), bool)), reshape(grad, grad.shape[:-1] + (1, n)) * between, 0.0)
+    return movedim(before * sum(terms, -1), -1, axis)
+
+
+class LogCumSumExp(Function):
+    """log(cumsum(exp(x))) along ``axis``, by pairwise logaddexp (stable for any range). Backward
+    as PyTorch's: the positive and negative parts of the gradient through reversed
+    logcumsumexps, so nothing overflows."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = np.logaddexp.accumulate(x, axis) if x.shape[axis] else x.copy()
+        ctx.save_for_backward(x, out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        axis = ctx.axis
+        lowest = np.finfo(x.dtype).min
+        parts = []
+        with np.errstate(divide="ignore", over="ignore"):    # log(0) and lowest - out: -inf, as meant
+            log_size = np.log(np.abs(grad))
+            for side in (grad > 0, grad < 0):
+                scaled = np.where(side, log_size, lowest) - out
+                parts.append(np.exp(_flip(LogCumSumExp.apply(_flip(scaled, axis), axis), axis) + x))
+        return parts[0] - parts[1], None
+
+
+def _scan(cls, input, dim, dtype, op):
+    input, axis, scalar = _scan_input(input, dim, op)
+    if dtype is not None:
+        input = input.astype(dtype)
+    elif input.dtype.kind in "bu" or input.dtype == np.int32:
+        input = input.astype(np.int64)     # PyTorch's integer scans run in int64
+    out = cls.apply(input, axis)
+    return reshape(out, ()) if scalar else out
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sum along ``dim``: out[i] = x[0] + ... + x[i] (integer and bool input in int64)."""
+    return _scan(CumSum, input, dim, dtype, "cumsum")
+
+
+def cumprod(input, dim, dtype=None):
+    """Running product along ``dim``: out[i] = x[0] * ... * x[i]; gradients exact at zeros."""
+    return _scan(CumProd, input, dim, dtype, "cumprod")
+
+
+def logcumsumexp(input, dim):
+    """log(exp(x[0]) + ... + exp(x[i])) along ``dim``, computed stably."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"logcumsumexp: needs a floating tensor, got {input.dtype}")
+    return _scan(LogCumSumExp, input, dim, None, "logcumsumexp")
+
+
+def _running_extreme(input, dim, accumulate, result, op):
+    input, axis, scalar = _scan_input(input, dim, op)
+    data = input.data
+    values = accumulate(data, axis)         # nan, once met, stays (np.maximum propagates it)
+    # the index of the last element equal to the running extreme, or of the last nan met
+    marked = (data == values) | (np.isnan(data) if data.dtype.kind == "f" else False)
+    positions = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
+    indices = np.maximum.accumulate(np.where(marked, positions, 0), axis)
+    out = take_along_dim(input, indices, axis)
+    if scalar:
+        return result(reshape(out, ()), Tensor(indices.reshape(())))
+    return result(out, Tensor(indices))
+
+
+def cummax(input, dim):
+    """(values, indices): the running maximum along ``dim`` and where it was (the last of equal
+    values; a nan propagates). The gradient goes to those positions."""
+    return _running_extreme(input, dim, np.maximum.accumulate, cummax_result, "cummax")
+
+
+def cummin(input, dim):
+    """(values, indices): the running minimum along ``dim`` and where it was (as cummax)."""
+    return _running_extreme(input, dim, np.minimum.accumulate, cummin_result, "cummin")
+
+
+def _order(data, axis, descending):
+    """Stable sorting indices along axis; nan sorts as the largest value (PyTorch)."""
+    if not descending:
+        return np.argsort(data, axis, kind="stable")
+    # descending and stable: sort the reversed input ascending, then read it backwards
+    n = data.shape[axis]
+    reversed_order = np.argsort(np.flip(data, axis), axis, kind="stable")
+    return np.flip(n - 1 - reversed_order, axis)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort ``input`` along ``dim`` (int64; ties keep their order; nan last, or first
+    when descending). No gradient."""
+    data = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if data.ndim == 0:
+        return Tensor(np.zeros((), np.int64))
+    axis = _normalize_axis(dim, data.ndim, "argsort")[0]
+    return Tensor(_order(data, axis, descending).astype(np.int64))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) of ``input`` sorted along ``dim`` (stable; nan as the largest value).
+    The values' gradient goes back to the positions they came from."""
+    input = _as_tensor(input)
+    indices = argsort(input, dim, descending)
+    if input.ndim == 0:
+        return sort_result(input, indices)
+    return sort_result(take_along_dim(input, indices.data, dim), indices)
+
+
+def msort(input):
+    """``input`` sorted along dimension 0 (the values of ``sort(input, 0)``)."""
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the ``k`` largest (``largest=False``: smallest) elements along ``dim``,
+    in order (nan counts as the largest)."""
+    input = _as_tensor(input)
+    axis = _normalize_axis(dim, max(input.ndim, 1), "topk")[0]
+    size = input.shape[axis] if input.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError(f"topk: k={k} is out of range for dimension {axis} of size {size} (input shape "
+                         f"{input.shape})")
+    values, indices = sort(input, dim, descending=largest)
+    if input.ndim == 0:
+        return topk_result(values, indices)
+    cut = (slice(None),) * axis + (slice(0, k),)
+    return topk_result(getitem(values, cut), Tensor(indices.data[cut]))
+
+
+def _pick(input, dim, keepdim, position, result, op):
+    """The element at ``position`` (per slice) of input sorted ascending along dim."""
+    input = _as_tensor(input)
+    if input.ndim == 0:
+        return result(input, Tensor(np.zeros((), np.int64)))
+    axis = _normalize_axis(dim, input.ndim, op)[0]
+    order = _order(input.data, axis, False)
+    chosen = np.take_along_axis(order, np.expand_dims(position(input.data, axis), axis), axis)
+    values = take_along_dim(input, chosen, axis)
+    if not keepdim:
+        values, chosen = reshape(values, values.shape[:axis] + values.shape[axis + 1:]), chosen.squeeze(axis)
+    return result(values, Tensor(chosen.astype(np.int64)))
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """(values, indices): the ``k``-th smallest element (k from 1) along ``dim``."""
+    input = _as_tensor(input)
+    size = input.shape[_normalize_axis(dim, input.ndim, "kthvalue")[0]] if input.ndim else 1
+    if not 1 <= k <= size:
+        raise ValueError(f"kthvalue: k={k} is out of range for a dimension of size {size}; use 1 <= k <= {size}")
+    return _pick(input, dim, keepdim, lambda data, axis: np.full(
+        data.shape[:axis] + data.shape[axis + 1:], k - 1), kthvalue_result, "kthvalue")
+
+
+def _lower_middle(data, axis):
+    """Per slice: the lower median's position in ascending order, or the first nan's if any."""
+    n = data.shape[axis]
+    if n == 0:
+        raise ValueError("median: cannot take the median of an empty dimension")
+    if data.dtype.kind != "f":
+        return np.full(data.shape[:axis] + data.shape[axis + 1:], (n - 1) // 2)
+    nans = np.isnan(data).sum(axis)
+    return np.where(nans > 0, n - nans, (n - 1) // 2)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower of the two middle values (PyTorch's median, not numpy's average; nan if a nan is
+    present). Without ``dim``: of all elements, a 0-d tensor; with ``dim``: (values, indices).
+    The gradient goes to the one chosen element."""
+    input = _as_tensor(input)
+    if dim is None:
+        if input.size == 0:
+            raise ValueError("median: the input is empty, so it has no median")
+        return _pick(reshape(input, -1), 0, False, _lower_middle, median_result, "median").values
+    return _pick(input, dim, keepdim, _lower_middle, median_result, "median")
+
+
+def numpy_median(a, axis=None, keepdims=False, **unsupported):
+    """numpy's median on a tensor (``np.median(t)``): the average of the two middle values for an
+    even count, nan if a nan is present."""
+    if unsupported:
+        raise TypeError(f"np.median on a tensor: {sorted(unsupported)} not supported")
+    a = _as_tensor(a)
+    if axis is None:
+        a, axis = reshape(a, -1), 0
+    axis = _normalize_axis(axis, a.ndim, "median")[0]
+    n = a.shape[axis]
+    values = sort(a, axis).values
+    middle = getitem(values, (slice(None),) * axis + (slice((n - 1) // 2, n // 2 + 1),))
+    out = mean(middle, axis, keepdim=True)
+    if a.dtype.kind == "f":
+        has_nan = np.isnan(a.data).any(axis, keepdims=True)
+        out = where(has_nan, np.nan, out)
+    return out if keepdims else reshape(out, out.shape[:axis] + out.shape[axis + 1:])
+
+
+TENSOR_METHODS = {"cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
+                  "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
+                  "kthvalue": kthvalue, "median": median}
+
+
+def _numpy_axis(a, axis, op):
+    """numpy's axis=None for scans and sorts: of the flattened array."""
+    return (reshape(_as_tensor(a), -1), 0) if axis is None else (a, axis)
+
+
+from .ops import _ARRAY_FUNCTIONS  # noqa: E402
+_ARRAY_FUNCTIONS.update({
+    np.cumsum: lambda a, axis=None, dtype=None: cumsum(*_numpy_axis(a, axis, "cumsum"), dtype),
+    np.cumprod: lambda a, axis=None, dtype=None: cumprod(*_numpy_axis(a, axis, "cumprod"), dtype),
+    np.sort: lambda a, axis=-1, kind=None, stable=None: sort(*_numpy_axis(a, axis, "sort")).values,
+    np.argsort: lambda a, axis=-1, kind=None, stable=None: argsort(*_numpy_axis(a, axis, "argsort")),
+    np.median: numpy_median,
+})
