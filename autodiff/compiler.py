@@ -22,8 +22,9 @@ step and ``zero_grad``, lowered too. Later calls run that function on their argu
 Tensor, no node, no graph walk. The values are eager's to the bit: the forward, the gradients,
 the updated parameters and buffers (the tests compare 50 steps of several models).
 
-The signature (as ``jax.jit``'s): the shapes and dtypes of the tensor and array arguments (and
-their requires_grad), the values of the other (hashable) arguments, the grad mode and the default
+The signature (as ``jax.jit``'s): the shapes, dtypes and strides of the tensor and array arguments
+(and their requires_grad; a strided argument is recorded strided, so that numpy's matrix products
+give eager's bits), the values of the other (hashable) arguments, the grad mode and the default
 dtype. Before each replay a record checks that the modules it called have the same training flag
 and the same parameter and buffer objects, that the tensors it used keep their arrays and
 ``requires_grad``, and that no hook was added to a parameter; else the step records again, and
@@ -229,31 +230,23 @@ def _binary(ufunc):
     return lambda self, other: (ufunc, (_data(self), _data(other)), {})
 
 
-def _reduction(name):
-    def how(self, axis=None, keepdims=False):
-        return getattr(np, name), (_data(self),), {"axis": axis, "keepdims": keepdims}
+def _by_method(name):
+    """(function, arguments, keywords) that recompute Tensor's method ``name`` on an array, as
+    the method itself does (any, all, argmax: their arguments are many)."""
+    def how(self, *args, **kwargs):
+        return _OnArray(name, args, kwargs), (_data(self),), {}
     return how
 
 
-def _arg_reduction(name):
-    def how(self, dim=None, keepdim=False, **aliases):
-        axis = aliases.get("axis", dim)
-        keep = aliases.get("keepdims", keepdim)
-        if axis is not None and not isinstance(axis, int):
-            axis = tuple(axis)[0]
-        return _ArgExtremum(name), (_data(self),), {"axis": axis, "keepdims": bool(keep)}
-    return how
+class _OnArray:
+    """Tensor's original method ``name`` applied to an array (a tensor wrapping it), its array out."""
 
-
-class _ArgExtremum:
-    """np.argmax/argmin as the engine computes them (an int64 array, 0-d for axis=None)."""
-
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, args, kwargs):
+        self.method, self.args, self.kwargs = _ORIGINALS[name], args, kwargs
         self.__name__ = name
 
-    def __call__(self, array, axis=None, keepdims=False):
-        return np.asarray(getattr(array, self.name)(axis=axis, keepdims=keepdims))
+    def __call__(self, array):
+        return _data_slot.__get__(self.method(_wrap(array), *self.args, **self.kwargs), Tensor)
 
 
 def _recorded_ufunc(self, ufunc, method, *inputs, **kwargs):
@@ -335,12 +328,27 @@ _RECORDING_METHODS = {
     "__or__": _array_op("__or__", _binary(np.bitwise_or)),
     "__xor__": _array_op("__xor__", _binary(np.bitwise_xor)),
     "__invert__": _array_op("__invert__", lambda self: (np.invert, (_data(self),), {})),
-    "any": _array_op("any", _reduction("any")),
-    "all": _array_op("all", _reduction("all")),
-    "argmax": _array_op("argmax", _arg_reduction("argmax")),
-    "argmin": _array_op("argmin", _arg_reduction("argmin")),
+    "any": _array_op("any", _by_method("any")),
+    "all": _array_op("all", _by_method("all")),
+    "argmax": _array_op("argmax", _by_method("argmax")),
+    "argmin": _array_op("argmin", _by_method("argmin")),
 }
 _RECORDING_METHODS["__array_ufunc__"].__name__ = "__array_ufunc__"
+
+
+def _off_graph_methods():
+    """The methods of ops.OFF_GRAPH (t.isnan(), t.gt(0)...): numpy on the operands' arrays."""
+    from . import ops
+    for name, run, _ in getattr(ops, "OFF_GRAPH", ()):
+        aliases = [alias for alias, target in getattr(ops, "ALIASES", {}).items() if target == name]
+        for method in [name] + aliases:
+            if method in Tensor.__dict__ and method not in _ORIGINALS:
+                _ORIGINALS[method] = Tensor.__dict__[method]
+                _RECORDING_METHODS[method] = _array_op(method, lambda self, *args, run=run, **kwargs: (
+                    run, (_data(self),) + tuple(_data(a) for a in args), kwargs))
+
+
+_off_graph_methods()
 for _name, _method in _WATCHED_METHODS.items():
     if callable(_method) and not isinstance(_method, property):
         _method.__name__ = _name
@@ -484,10 +492,11 @@ class Recorder:
         if frame is not None and _from_values(frame):
             self.refuse(f"passes {where} an array that the engine computed from a tensor's values "
                         f"outside an op ({_describe(shown)}, at {frame.filename}:{frame.lineno}: a "
-                        "boolean mask index, a comparison with an untracked tensor, ad.argmax, a "
-                        "non-boolean ad.where condition, pooling without grad...)",
-                        "express it with ops on the step's tensors (t.argmax(), t > 0 on a tensor the "
-                        "step computes, integer indices), or compute it outside fn",
+                        "boolean mask index, ad.argmax(t), max(t, dim)'s indices, a non-boolean "
+                        "ad.where condition, ad.gt(a, b) and the other off-graph functions, pooling "
+                        "without grad...)",
+                        "express it with what the step records (t.argmax(), t > 0, t.isnan(), amax "
+                        "for the values of a max, integer indices), or compute it outside fn",
                         why="A replay would reuse the values it had in this call.", site=_site())
         if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
             self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(shown)}, "
@@ -780,10 +789,17 @@ def _from_values(frame):
     """Was this array made by one of the engine's functions that read values outside an op?"""
     if not _DERIVED:
         from . import conv, indexing, ops
-        for function in (ops.where, ops._arg_extremum, ops.array_ufunc, ops._func_where,
-                         indexing._normalize_index, conv.max_pool,
-                         *(_ORIGINALS[name] for name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
-                                             "__invert__", "__and__", "__or__", "__xor__", "any", "all"))):
+        functions = [getattr(module, name, None) for module, name in (
+            (ops, "where"), (ops, "_arg_extremum"), (ops, "_extremum"), (ops, "array_ufunc"),
+            (indexing, "_normalize_index"), (conv, "max_pool"))]
+        # the off-graph functions (ad.isnan(t), ad.gt(a, b)...): one code object, made per name
+        off_graph = getattr(ops, "OFF_GRAPH", ())
+        if off_graph:
+            functions.append(getattr(ops, off_graph[0][0], None))
+        functions += [_ORIGINALS[name] for name in _ORIGINALS if name != "__array_ufunc__"]
+        for function in functions:
+            if function is None or not hasattr(function, "__code__"):
+                continue
             code = function.__code__
             lines = [line for _, _, line in code.co_lines() if line is not None]
             first, last = min(lines), max(lines)
@@ -815,10 +831,10 @@ def _key(value, leaves):
     if isinstance(value, Tensor):
         array = _data_slot.__get__(value, Tensor)
         leaves.append(value)
-        return ("T", array.shape, array.dtype, value._requires_grad)
+        return ("T", array.shape, array.dtype, array.strides, value._requires_grad)
     if type(value) is np.ndarray:
         leaves.append(value)
-        return ("A", value.shape, value.dtype)
+        return ("A", value.shape, value.dtype, value.strides)
     if isinstance(value, (tuple, list)):
         return (type(value).__name__,) + tuple(_key(item, leaves) for item in value)
     if isinstance(value, dict):
@@ -843,11 +859,13 @@ def signature(args, kwargs, grad_enabled=None):
             leaves.append(value)
             key.append(value.shape)
             key.append(value.dtype)
+            key.append(value.strides)
         elif isinstance(value, Tensor):
             array = _data_slot.__get__(value, Tensor)
             leaves.append(value)
             key.append(array.shape)
             key.append(array.dtype)
+            key.append(array.strides)
             key.append(value._requires_grad)
         else:
             key.append(_key(value, leaves))
@@ -855,6 +873,18 @@ def signature(args, kwargs, grad_enabled=None):
         for name in sorted(kwargs):
             key.append((name, _key(kwargs[name], leaves)))
     return tuple(key), leaves
+
+
+def _like(array):
+    """A copy of ``array`` laid out as it is (the same strides: a strided argument gives numpy's
+    matrix products, and so their bits, as the argument itself would)."""
+    buffer = np.empty_like(array)
+    if buffer.strides != array.strides and array.size and all(stride >= 0 for stride in array.strides):
+        extent = sum((n - 1) * stride for n, stride in zip(array.shape, array.strides)) + array.itemsize
+        memory = np.empty(-(-extent // array.itemsize), array.dtype)
+        buffer = np.lib.stride_tricks.as_strided(memory, array.shape, array.strides)
+    np.copyto(buffer, array)
+    return buffer
 
 
 def _stand_ins(value, buffers):
@@ -865,14 +895,11 @@ def _stand_ins(value, buffers):
             raise CompileError("ad.compile: an argument requires grad; a compiled step differentiates "
                                "with respect to the parameters it uses (leaf tensors it closes over). "
                                "Pass inputs that do not require grad, or do without ad.compile")
-        array = _data_slot.__get__(value, Tensor)
-        buffer = np.empty_like(array)
-        np.copyto(buffer, array)
+        buffer = _like(_data_slot.__get__(value, Tensor))
         buffers.append(buffer)
         return _wrap(buffer)
     if type(value) is np.ndarray:
-        buffer = np.empty_like(value)
-        np.copyto(buffer, value)
+        buffer = _like(value)
         buffers.append(buffer)
         return buffer
     if isinstance(value, (tuple, list)):
@@ -1131,7 +1158,7 @@ def _begin(step):
         elif tracemalloc.is_tracing():
             trace = False       # someone else traces: the call's arrays cannot be told from older ones
         else:
-            tracemalloc.start(2)      # (a numpy function's frame, then the one that called it)
+            tracemalloc.start(3)      # (two levels of numpy's Python, then the one that called it)
             _started_tracing[0] = 1
             trace = True
         recording += 1
