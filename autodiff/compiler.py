@@ -46,7 +46,7 @@ a wrong replay is never an option. Refused:
   ``nn``, ``optim``) made during the call, such as numpy computed from an argument or a draw from
   numpy's generator (it would be frozen in), and one that the engine derived from values outside an
   op (a boolean mask index, ``ad.argmax(t)``, a non-boolean ``ad.where`` condition). Arrays that
-  existed before the call, and constants autodiff makes (``ad.zeros``, ``ad.tensor([...])``), are
+  existed before the call, and constants autodiff makes (``ad.zeros``, ``ad.tensor([...])``; nn's 0-d ones), are
   read by reference; numpy done on an argument and wrapped in ``ad.tensor`` (a copy) is not seen;
 - changing a tensor the step uses in place, hooks and ``retain_grad`` on it, ``create_graph=True``,
   ``ad.grad``/``ad.backward`` (call ``loss.backward()``), an argument that requires grad.
@@ -71,6 +71,7 @@ import sys
 import threading
 import tracemalloc
 import types
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -93,6 +94,7 @@ class CompileError(RuntimeError):
 
 recording = 0
 _recording_lock = threading.Lock()
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _Local(threading.local):
@@ -119,7 +121,7 @@ def note_module(module):
         recorder.modules[id(module)] = (module, None if id(module) in recorder.flags_set else module.training)
 
 
-def sets_training_flags(function):
+def sets_training_flags(function: _F) -> _F:
     """Register ``function(module, ...)``, a replayed call that sets the training flags of
     ``module.modules()`` (``nn.Module.train``): a step that calls it needs no guard on them."""
     _TRAINING_SETTERS.add(function)
@@ -129,7 +131,7 @@ def sets_training_flags(function):
 _TRAINING_SETTERS = set()
 
 
-def replayed(function):
+def replayed(function: _F) -> _F:
     """Mark ``function`` as a call that a compiled step makes again at every replay.
 
     Inside a step being recorded, a call of ``function`` runs as usual but is not looked into:
@@ -147,8 +149,8 @@ def replayed(function):
                 return recorder.replayed_call(function, args, kwargs)
         return function(*args, **kwargs)
 
-    call.replayed = function
-    return call
+    call.replayed = function      # type: ignore[attr-defined]
+    return call       # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +500,9 @@ class Recorder:
                         "express it with what the step records (t.argmax(), t > 0, t.isnan(), amax "
                         "for the values of a max, integer indices), or compute it outside fn",
                         why="A replay would reuse the values it had in this call.", site=_site())
-        if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE):
+        if frame is not None and not frame.filename.startswith(_ENGINE_PACKAGE) and not (
+                getattr(shown, "ndim", 1) == 0 and frame.filename.startswith(_PROJECT_PACKAGES)):
+            # (nn's and optim's own 0-d constants, np.zeros((), dtype), are constants too)
             self.refuse(f"passes {where} an array that is not one of its tracked values ({_describe(shown)}, "
                         f"made during the call at {frame.filename}:{frame.lineno})",
                         "compute it from the step's arguments with autodiff ops, pass it as an "

@@ -636,7 +636,7 @@ METHOD = """\
   ≤ ×{micrograd}, digits training ≤ ×{training} at equal accuracy. JAX's `jit` would be a column
   where installed; it is not installed here (not a dependency of the project).
 - Workload 2, second row: the same step with the loss built from primitives (`logits -
-  logits.max(1, keepdims=True).detach()`, `exp`, `sum`, `log`, `log_probs[arange(N), y]`, `mean`)
+  logits.amax(1, keepdims=True).detach()`, `exp`, `sum`, `log`, `log_probs[arange(N), y]`, `mean`)
   instead of `F.cross_entropy`; the numpy reference is the same hand-written one.
 - Workload 8: micrograd's demo step: `make_moons(100, noise=0.1, random_state=1)`, labels ±1,
   an MLP 2-16-16-1 with ReLU, loss `mean(relu(1 - y·score)) + 1e-4·Σ p²`, full batch, SGD lr 0.1;

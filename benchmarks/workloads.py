@@ -483,7 +483,7 @@ class CompiledMLP(AutodiffMLP):
 def primitive_cross_entropy(logits, y, rows):
     """The mean softmax cross-entropy built from primitive ops (max, sub, exp, sum, log,
     indexing, mean), as a user writes it without the fused loss; ``rows`` is arange(N)."""
-    shifted = logits - logits.max(axis=1, keepdims=True).detach()
+    shifted = logits - logits.amax(axis=1, keepdims=True).detach()
     log_probs = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
     return -log_probs[rows, y].mean()
 

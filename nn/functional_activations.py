@@ -39,7 +39,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     x = _tensor(input)
     scaled = x * beta if beta != 1 else x
     smooth = _softplus(scaled) / beta if beta != 1 else _softplus(scaled)
-    return ad.where(scaled.data > threshold, x, smooth)
+    return ad.where(scaled > threshold, x, smooth)      # (a tensor's comparison: ad.compile records it)
 
 
 def logsigmoid(input):
@@ -181,4 +181,4 @@ def prelu(input, weight):
         weight = weight.reshape((channels,) + (1,) * (x.ndim - 2))
     elif weight.size == 1:
         weight = weight.reshape(())
-    return ad.where(x.data > 0, x, weight * x)
+    return ad.where(x > 0, x, weight * x)

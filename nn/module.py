@@ -507,4 +507,5 @@ def _cast_problem(value: np.ndarray, dtype: np.dtype) -> str | None:
     return None
 
 
-compiler.sets_training_flags(Module.train.replayed)     # (so a step that calls train() needs no guard on it)
+# a compiled step that calls train() itself needs no guard on the flags it sets
+compiler.sets_training_flags(Module.train.replayed)  # type: ignore[attr-defined]

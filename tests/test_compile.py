@@ -391,7 +391,8 @@ def test_ops_without_a_rule_replay_through_their_function():
     lambda out, y: F.nll_loss(F.log_softmax(out, dim=1), y),
     lambda out, y: F.binary_cross_entropy_with_logits(out, out.detach() * 0.0 + 0.5),
     lambda out, y: F.cross_entropy(F.leaky_relu(out, 0.1) + F.gelu(out), y),
-], ids=["mse", "smooth_l1", "huber", "label_smoothing", "nll", "bce_logits", "leaky_relu_gelu"])
+    lambda out, y: F.cross_entropy(F.softplus(out) + F.mish(out) + F.prelu(out, ad.tensor([0.25], dtype=np.float32)), y),
+], ids=["mse", "smooth_l1", "huber", "label_smoothing", "nll", "bce_logits", "leaky_relu_gelu", "softplus_mish_prelu"])
 def test_functional_losses_and_activations(loss_fn):
     assert_same_training(mlp([6, 8, 3], lambda p: optim.SGD(p, lr=0.1)), loss_fn, steps=6)
 
