@@ -514,7 +514,7 @@ class Plan:
         names = [self.ref(ref) for ref in refs]
         self.counter += 1
         first = f"l{self.counter}"
-        self.emit(f"if {leaf_name}.grad is None:")
+        self.emit(f"if {leaf_name}._grad is None:")      # (the slot behind .grad, as the engine writes it)
         head = names[0]
         if head in self.owned and self.uses.get(head) == 1:
             self.emit(f"    {first} = {head}")
@@ -529,7 +529,7 @@ class Plan:
         self.emit(f"        t = {slot}.take({first})")
         self.emit("    else:")
         self.emit(f"        t.data = {first}")
-        self.emit(f"    {leaf_name}.grad = t")
+        self.emit(f"    {leaf_name}._grad = t")
         self.emit("else:")
         for name in names:
             self.emit(f"    {self.function(_accumulate)}({leaf_name}, {name})")

@@ -977,9 +977,9 @@ class _GradSlot:
 
 def _accumulate(leaf, gradient):
     """The engine's accumulation of a gradient into a ``.grad`` that exists (``_deliver_leaf``)."""
-    existing = leaf.grad
+    existing = leaf._grad
     if existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
-        leaf.grad = _wrap(existing.data + gradient)
+        leaf._grad = _wrap(existing.data + gradient)
     else:
         np.add(existing.data, gradient, out=existing.data)
 

@@ -64,7 +64,7 @@ def _sgd_step(C):
             lr, mom = f"{scalars[dtype]}[0]", f"{scalars[dtype]}[1]"
             P, work = C.const(param), C.temp_like(param)
             leaf = C.const(p)
-            fast.append(f"g = {leaf}.grad")
+            fast.append(f"g = {leaf}._grad")        # (the slot behind .grad)
             fast.append("if g is not None:")
             fast.append("    g = g.data")
             # bump_version(p, epoch, writer), inline
@@ -102,7 +102,7 @@ def _zero_grad(C):
     C.emit("else:")
     for group in optimizer.param_groups:
         for p in group["params"]:
-            C.emit(f"    {C.const(p)}.grad = None")
+            C.emit(f"    {C.const(p)}._grad = None")      # (p.grad = None: the slot behind it)
 
 
 lowering.CALLS[Optimizer.step.replayed] = _sgd_step
