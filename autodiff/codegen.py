@@ -436,7 +436,7 @@ class Plan:
         self._node("backward", op.name + " backward (Function.backward)", [record.grad], record.outputs)
 
     def array_op(self, item):
-        function, arguments, keywords, refs, out, _ = item
+        function, arguments, keywords, refs, out = item
         args = [self.ref(ref) if ref is not None else self.const(value) for ref, value in zip(refs, arguments)]
         target = self.ref(out)
         if isinstance(function, np.ufunc) and not keywords and len(args) == function.nin:
@@ -447,7 +447,7 @@ class Plan:
         self._node("array", getattr(function, "__name__", "array op"), refs, [out])
 
     def call(self, item):
-        function, args, kwargs, outs, _ = item
+        function, args, kwargs, outs = item
         arguments = [self.const(value) for value in args]
         arguments += [f"{key}={self.const(value)}" for key, value in kwargs.items()]
         name = getattr(function, "__qualname__", getattr(function, "__name__", "call")).replace(".", "_")

@@ -394,11 +394,11 @@ class OpRecord:
     values, numbers, parameters such as axes), and its output. ``inputs`` are the ``_Ref`` of the
     positional array arguments (None for the others), ``backward`` the backward call if any."""
 
-    __slots__ = ("cls", "ctx", "args", "kwargs", "inputs", "out", "fresh_out", "site", "backward")
+    __slots__ = ("cls", "ctx", "args", "kwargs", "inputs", "out", "fresh_out", "backward")
 
-    def __init__(self, cls, ctx, args, kwargs, inputs, out, fresh_out, site):
+    def __init__(self, cls, ctx, args, kwargs, inputs, out, fresh_out):
         self.cls, self.ctx, self.args, self.kwargs, self.inputs, self.out = cls, ctx, args, kwargs, inputs, out
-        self.fresh_out, self.site, self.backward = fresh_out, site, None
+        self.fresh_out, self.backward = fresh_out, None
 
     @property
     def name(self):
@@ -527,7 +527,7 @@ class Recorder:
         existing = self.refs.get(id(out))
         record = OpRecord(cls, ctx, tuple(arrays), dict(kwargs) if kwargs else None, inputs,
                           existing if existing is not None else self.new_ref(out, "value"),
-                          existing is None, _site())
+                          existing is None)
         self.steps.append(("op", record))
         self.watch(output)
         if output.grad_fn is ctx:
@@ -584,7 +584,7 @@ class Recorder:
         refs = [self.bind(a, name) if type(a) is np.ndarray else None for a in arguments]
         out = _data_slot.__get__(result, Tensor)
         ref = self.refs.get(id(out)) or self.new_ref(out, "value")
-        self.steps.append(("array", (function, tuple(arguments), dict(keywords), refs, ref, _site())))
+        self.steps.append(("array", (function, tuple(arguments), dict(keywords), refs, ref)))
         self.watch(result)
 
     # ---- replayed calls ----------------------------------------------------------------------
@@ -612,7 +612,7 @@ class Recorder:
                 if isinstance(item, Tensor):
                     self.watch(item)
                 outs.append((index, out, isinstance(item, Tensor), fresh))
-        self.steps.append(("call", (function, args, kwargs, outs, _site())))
+        self.steps.append(("call", (function, args, kwargs, outs)))
         return result
 
     def _mark_used(self, value):
