@@ -151,8 +151,13 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """(log(var) + (x - y)^2 / var) / 2 (+ log(2 pi) / 2 if ``full``), the variance clamped below
     at ``eps`` in value (its gradient unclamped, as PyTorch). ``var`` has input's shape, or it
-    without the last dimension, or with a last dimension of 1 (one variance per row)."""
+    without the last dimension, or with a last dimension of 1 (one variance per row), or is a
+    number (one variance for all, as PyTorch)."""
     input = _tensor(input)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("gaussian_nll_loss: var is negative; a variance must be non-negative")
+        var = np.full(input.shape, var, dtype=input.dtype)
     target, var = _tensor(target, input), _tensor(var, input)
     if var.shape != input.shape:
         if var.shape == input.shape[:-1]:

@@ -213,3 +213,15 @@ ERRORS = [
 def test_errors_name_the_op_and_the_shapes(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_gaussian_nll_loss_takes_a_number_as_the_variance_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for var, reduction in ((1.0, "mean"), (0.5, "sum"), (2.0, "none")):
+        ours = F.gaussian_nll_loss(ad.tensor(x), ad.tensor(y), var, reduction=reduction)
+        theirs = torch.nn.functional.gaussian_nll_loss(torch.tensor(x), torch.tensor(y), var, reduction=reduction)
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(ad.tensor(x), ad.tensor(y), -1.0)
