@@ -192,6 +192,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return linalg.vector_norm(input, 2, dims, keepdim, dtype)
     if p == "nuc":
         return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
     return linalg.vector_norm(input, p, dim, keepdim, dtype)
 
 

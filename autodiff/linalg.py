@@ -186,6 +186,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
         x = x.astype(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"vector_norm: needs a floating tensor, got {x.dtype}; convert it with .float()")
+    if isinstance(ord, str) or not isinstance(ord, (int, float, np.integer, np.floating)):
+        raise ValueError(f"vector_norm: ord must be a number (2, 1, inf, -inf, 0, p), got {ord!r}; for the "
+                         "Frobenius or nuclear norm of matrices use matrix_norm or dim=(rows, columns)")
     axes = _normalize_axis(dim, x.ndim, "vector_norm")
     if ord == math.inf:
         return amax(abs(x), axes, keepdim) if x.size else sum(abs(x), axes, keepdim)
@@ -218,6 +221,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
         A = A.astype(dtype)
     if A.ndim < 2:
         raise ValueError(f"matrix_norm: needs at least 2 dimensions, got shape {A.shape}")
+    if isinstance(dim, (int, np.integer)) or len(tuple(dim)) != 2:
+        raise ValueError(f"matrix_norm: dim must be a pair of dimensions (rows, columns), got {dim!r}")
     rows, cols = (_normalize_axis(d, A.ndim, "matrix_norm")[0] for d in dim)
     if ord == "fro":
         return vector_norm(A, 2, (rows, cols), keepdim)
@@ -244,9 +249,9 @@ def norm(A, ord=None, dim=None, keepdim=False, dtype=None):
         return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype)
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype)
-    if A.ndim == 1:
+    if A.ndim == 1 and not isinstance(ord, str):
         return vector_norm(A, ord, None, keepdim, dtype)
-    if A.ndim == 2:
+    if A.ndim <= 2:
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype)
     raise ValueError(f"linalg.norm: with ord={ord!r} and no dim the input must be 1-D or 2-D, got shape {A.shape}")
 

@@ -263,8 +263,8 @@ def narrow(input, dim, start, length):
 
 
 def _atleast(tensors, ndim, op):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(_atleast(tuple(tensors[0]), ndim, op))
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):   # one sequence: a tuple back
+        return tuple(_atleast((t,), ndim, op) for t in tensors[0])
     shaped = []
     for t in tensors:
         t = _as_tensor(t)
@@ -300,7 +300,7 @@ def _sequence(tensors, op):
 
 def vstack(tensors):
     """Stack along dimension 0 after atleast_2d: rows on rows."""
-    return concatenate([atleast_2d(t) for t in _sequence(tensors, "vstack")], 0)
+    return concatenate([atleast_2d(_as_tensor(t)) for t in _sequence(tensors, "vstack")], 0)
 
 
 row_stack = vstack
@@ -308,13 +308,13 @@ row_stack = vstack
 
 def hstack(tensors):
     """Join along dimension 1 (dimension 0 for 1-D tensors), after atleast_1d."""
-    tensors = [atleast_1d(t) for t in _sequence(tensors, "hstack")]
+    tensors = [atleast_1d(_as_tensor(t)) for t in _sequence(tensors, "hstack")]
     return concatenate(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def dstack(tensors):
     """Join along dimension 2 (depth), after atleast_3d."""
-    return concatenate([atleast_3d(t) for t in _sequence(tensors, "dstack")], 2)
+    return concatenate([atleast_3d(_as_tensor(t)) for t in _sequence(tensors, "dstack")], 2)
 
 
 def column_stack(tensors):
