@@ -30,6 +30,10 @@ TYPED = [
     "nn/grad_flow.py", "nn/conv.py", "nn/pooling.py",
     "optim/__init__.py", "optim/optimizer.py", "optim/sgd.py", "optim/adam.py", "optim/adagrad.py",
     "optim/rmsprop.py", "optim/lr_scheduler.py",
+    # the engine's core and the Tensor API (the attached methods declared: tests/test_typing_declarations.py)
+    "autodiff/_typing.py", "autodiff/tensor.py", "autodiff/ops.py", "autodiff/function.py", "autodiff/indexing.py",
+    "autodiff/fused.py", "autodiff/creation.py", "autodiff/promotion.py", "autodiff/numpy_api.py",
+    "autodiff/return_types.py", "autodiff/__init__.py", "nn/__init__.py",
 ]
 
 # A user's program. Each line marked `# expect: TEXT` must get a mypy error containing TEXT;
@@ -86,6 +90,21 @@ USER_CODE = textwrap.dedent('''
     ok: bool = ad.gradcheck(lambda t: (t * t).sum(), ad.tensor([1.0], dtype="float64", requires_grad=True))
     nn.init.kaiming_uniform_(model.fc.weight, a=5 ** 0.5)
 
+    # the Tensor API: operators, the elementwise table's methods and ad. functions, the vocabulary
+    t = ad.randn(3, 4, requires_grad=True)
+    mixed: ad.Tensor = (t.exp().sum() + ad.exp(t).mean() * 2 - t.tanh().max()) / 3
+    chain: ad.Tensor = -(t @ t.T) % 2.0 // 1.0 + 1.5 * t.sigmoid().log1p().reshape(4, 3).sum(dim=0).sqrt()
+    values, indices = t.max(dim=1)
+    picked: ad.Tensor = t.softmax(dim=-1).cumsum(1).flip(0)[0] + t.max(0).values + ad.where(t > 0, t, 0.0)
+    array: np.ndarray = t.detach().data
+    shape: tuple[int, ...] = t.shape
+    rows: int = t.size(0) + t.ndim
+    fit: ad.Tensor = ad.fused.linear(t, ad.zeros(2, 4)).relu().pow(2).mean()
+    fit.backward()
+    t.sum(dim="a")  # expect: Argument "dim" to "sum" of "Tensor" has incompatible type "str"
+    t.reshape("3")  # expect: Argument 1 to "reshape" of "Tensor" has incompatible type "str"
+    name: str = t.exp()  # expect: Incompatible types in assignment (expression has type "Tensor", variable has type "str")
+
     optim.SGD(model.parameters(), lr="0.1")  # expect: Argument "lr" to "SGD" has incompatible type "str"
     model.train("yes")  # expect: Argument 1 to "train" of "Module" has incompatible type "str"
     optim.lr_scheduler.StepLR(opt, step_size=2.5)  # expect: Argument "step_size" to "StepLR" has incompatible type "float"
@@ -134,7 +153,7 @@ def test_mypy_reports_a_users_type_errors_on_their_lines(mypy_output):
     errors, report = mypy_output
     expected = {number: line.split("# expect: ", 1)[1]
                 for number, line in enumerate(USER_CODE.splitlines(), 1) if "# expect: " in line}
-    assert len(expected) == 6
+    assert len(expected) == 9
     got = errors.get("user_code.py", [])
     missed = [f"line {number}: {text}" for number, text in expected.items()
               if not any(line == number and text in message for line, message in got)]
