@@ -28,6 +28,8 @@ TYPED = [
     "autodiff/viz.py", "autodiff/viz_html.py", "autodiff/explainer.py",
     "nn/module.py", "nn/containers.py", "nn/parameter.py", "nn/init.py", "nn/data.py", "nn/utils.py",
     "nn/grad_flow.py", "nn/conv.py", "nn/pooling.py",
+    "nn/spatial.py", "nn/functional.py", "nn/functional_activations.py", "nn/functional_layers.py",
+    "nn/functional_losses.py", "nn/layers.py", "nn/loss.py", "nn/activation.py", "nn/normalization.py",
     "optim/__init__.py", "optim/optimizer.py", "optim/sgd.py", "optim/adam.py", "optim/adagrad.py",
     "optim/rmsprop.py", "optim/lr_scheduler.py",
     # the engine's core and the Tensor API (the attached methods declared: tests/test_typing_declarations.py)
