@@ -608,7 +608,7 @@ def max_pool(x: _G, geometry: ConvGeometry) -> tuple[_G, np.ndarray]:
         return _max_pool(x, geometry)
     if x.requires_grad and is_grad_enabled():
         out = MaxPool.apply(x, geometry)
-        return out, out.grad_fn.indices
+        return out, out.grad_fn.indices  # type: ignore[union-attr]  # (recorded: MaxPool.forward set them)
     values, indices = _max_pool(x.data, geometry)
     return Tensor(values), indices
 

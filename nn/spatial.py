@@ -383,9 +383,8 @@ def _pool_geometry(d: int, op: str, x: Tensor, kernel_size: _Size, stride: _Size
                          "use a smaller kernel or a larger input")
     # ceil_mode's last windows may run past the padding: pad them too (with values never picked);
     # the parameter is reused for the (before, after) pairs
-    padding = tuple((p, max(p, (o - 1) * s + sp - n - p))  # type: ignore[misc]
-                    for n, p, o, s, sp in zip(spatial, pads, sizes, stride, span))
-    return ConvGeometry(kernel, stride, padding, dilation, 1, spatial, sizes)
+    pairs = tuple((p, max(p, (o - 1) * s + sp - n - p)) for n, p, o, s, sp in zip(spatial, pads, sizes, stride, span))
+    return ConvGeometry(kernel, stride, pairs, dilation, 1, spatial, sizes)
 
 
 def _check_pool_input(x: Tensor, op: str) -> None:
@@ -398,12 +397,11 @@ def _max_poolnd(d: int, op: str, input: _TensorLike, kernel_size: _Size, stride:
     x, added = _batched(input, d, op)
     _check_pool_input(x, op)
     geometry = _pool_geometry(d, op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    out, indices = _max_pool(x, geometry)
-    out = _unbatched(out, added)
+    pooled, indices = _max_pool(x, geometry)
+    out = _unbatched(pooled, added)
     if not return_indices:
         return out
-    indices = Tensor(indices)
-    return out, _unbatched(indices, added)
+    return out, _unbatched(Tensor(indices), added)
 
 
 @overload
