@@ -7,6 +7,8 @@
 >>> x.grad
 tensor([2., 4., 6.])
 """
+import types as _types
+
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope
 from .tensor import Tensor, tensor, set_default_dtype, get_default_dtype
 from .function import Function, Elementwise
@@ -66,8 +68,9 @@ _METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.T
             **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS}
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
-Tensor.__doc__ += "\n    PyTorch's methods of the vocabulary, the ``ad.`` functions with the tensor first:\n    " + \
-    ", ".join(_METHODS) + ".\n"
+Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
+    "\n    PyTorch's methods of the vocabulary, the ``ad.`` functions with the tensor first:\n    "
+    + ", ".join(_METHODS) + ".\n")
 del _name, _method
 
 # PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
@@ -116,7 +119,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> _types.ModuleType:
     """``ad.nn`` and ``ad.optim``: the top-level ``nn`` and ``optim`` packages, imported on first
     use (they import autodiff, so autodiff cannot import them at load). Raises ImportError naming
     the file when the ``nn``/``optim`` Python finds is not this project's (a user's ``nn.py``)."""
@@ -127,5 +130,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | {"nn", "optim"})

@@ -5,21 +5,28 @@ einsum is one Function: forward is numpy's einsum; the gradient of each operand 
 einsum of the output's gradient with the other operands (with identity matrices for a letter
 repeated in the operand, a diagonal, and ones for a letter summed away in it alone).
 """
+from __future__ import annotations
+
 import string
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import linalg
 from .function import Function
 from .ops import _as_tensor, reshape, where
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from .engine import _Gradient
+
 __all__ = ["einsum", "tensordot", "outer", "ger", "inner", "kron", "cross", "norm", "cdist", "det", "inverse",
            "slogdet", "logdet"]
 
 
-def _contract(equation, *operands):
+def _contract(equation: str, *operands: np.ndarray | Tensor) -> np.ndarray | Tensor:
     if any(isinstance(o, Tensor) for o in operands):
         return Einsum.apply(equation, *operands)
     return np.einsum(equation, *operands, optimize=len(operands) > 2)
@@ -30,18 +37,18 @@ class Einsum(Function):
     of one size); see ``einsum`` for the general form."""
 
     @staticmethod
-    def forward(ctx, equation, *arrays):
+    def forward(ctx: Any, equation: str, *arrays: np.ndarray) -> np.ndarray:
         ctx.equation = equation
         ctx.save_for_backward(*arrays)
         return np.asarray(np.einsum(equation, *arrays, optimize=len(arrays) > 2))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, ...]:
         operands = ctx.saved_tensors
         inputs, output = ctx.equation.split("->")
         terms = inputs.split(",")
         spare = iter(c for c in string.ascii_letters if c not in ctx.equation)
-        grads = [None]
+        grads: list[_Gradient] = [None]      # (the equation gets none)
         for i, need in enumerate(ctx.needs_input_grad[1:]):
             if not need:
                 grads.append(None)
@@ -65,25 +72,25 @@ class Einsum(Function):
         return tuple(grads)
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Tensor | ArrayLike) -> Tensor:
     """Einstein summation as PyTorch and numpy: ``einsum("bij,bjk->bik", a, b)``; ``...`` stands for
     broadcast dimensions, an implicit output is the letters used once, sorted (after ``...``),
     and a dimension of size 1 broadcasts against the same letter's size elsewhere. Operands may
     also be given as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = [_as_tensor(o) for o in operands]
+    tensors = [_as_tensor(o) for o in operands]
     equation = equation.replace(" ", "")
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
-    if len(terms) != len(operands):
-        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operand(s) but {len(operands)} "
+    if len(terms) != len(tensors):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operand(s) but {len(tensors)} "
                          "tensor(s) were given")
     spare = iter(c for c in string.ascii_letters if c not in equation)
-    broadcast = max((o.ndim - len(t.replace("...", "")) for t, o in zip(terms, operands) if "..." in t), default=0)
+    broadcast = max((o.ndim - len(t.replace("...", "")) for t, o in zip(terms, tensors) if "..." in t), default=0)
     ellipsis = "".join(next(spare) for _ in range(broadcast))
     explicit = []
-    for term, operand in zip(terms, operands):
+    for term, operand in zip(terms, tensors):
         if "..." in term:
             count = operand.ndim - len(term.replace("...", ""))
             term = term.replace("...", ellipsis[broadcast - count:] if count else "")
@@ -96,27 +103,27 @@ def einsum(equation, *operands):
     else:
         letters = "".join(explicit)
         output = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ellipsis))
-    sizes = {}
-    for term, operand in zip(explicit, operands):
+    sizes: dict[str, int] = {}
+    for term, operand in zip(explicit, tensors):
         for letter, n in zip(term, operand.shape):
             if sizes.get(letter, 1) not in (1, n) and n != 1:
                 raise ValueError(f"einsum: subscript {letter!r} has sizes {sizes[letter]} and {n} in {equation!r}")
             sizes[letter] = max(sizes.get(letter, 1), n)
-    for k, (term, operand) in enumerate(zip(explicit, operands)):      # size 1 against n: broadcast
+    for k, (term, operand) in enumerate(zip(explicit, tensors)):      # size 1 against n: broadcast
         keep = [sizes[c] == n for c, n in zip(term, operand.shape)]
         if not all(keep):
             explicit[k] = "".join(c for c, kept in zip(term, keep) if kept)
-            operands[k] = reshape(operand, tuple(n for n, kept in zip(operand.shape, keep) if kept))
+            tensors[k] = reshape(operand, tuple(n for n, kept in zip(operand.shape, keep) if kept))
     missing = set(output) - set("".join(explicit))
     if missing:
         if not all(sizes.get(c) == 1 for c in missing):
             raise ValueError(f"einsum: output subscripts {sorted(missing)} do not appear in any operand")
-        out = einsum(",".join(explicit) + "->" + "".join(c for c in output if c not in missing), *operands)
+        out = einsum(",".join(explicit) + "->" + "".join(c for c in output if c not in missing), *tensors)
         return reshape(out, tuple(sizes[c] for c in output))
-    return Einsum.apply(",".join(explicit) + "->" + output, *operands)
+    return Einsum.apply(",".join(explicit) + "->" + output, *tensors)
 
 
-def tensordot(a, b, dims=2):
+def tensordot(a: Tensor | ArrayLike, b: Tensor | ArrayLike, dims: int | Sequence[int | Sequence[int]] = 2) -> Tensor:
     """Sum over the last ``dims`` dimensions of a and the first of b (an int), or over the given
     pairs ``([a's dims], [b's dims])``."""
     a, b = _as_tensor(a), _as_tensor(b)
@@ -138,7 +145,7 @@ def tensordot(a, b, dims=2):
     return Einsum.apply("".join(term_a) + "," + "".join(term_b) + "->" + "".join(output), a, b)
 
 
-def outer(input, vec2):
+def outer(input: Tensor | ArrayLike, vec2: Tensor | ArrayLike) -> Tensor:
     """The outer product of two vectors: (n,), (m,) -> (n, m)."""
     input, vec2 = _as_tensor(input), _as_tensor(vec2)
     if input.ndim != 1 or vec2.ndim != 1:
@@ -149,7 +156,7 @@ def outer(input, vec2):
 ger = outer
 
 
-def inner(input, other):
+def inner(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     """The sum of products over the last dimensions: (…, n), (…, n) -> a's batch + b's batch
     (a product when one is 0-d)."""
     input, other = _as_tensor(input), _as_tensor(other)
@@ -158,7 +165,7 @@ def inner(input, other):
     return tensordot(input, other, ([-1], [-1]))
 
 
-def kron(input, other):
+def kron(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     """The Kronecker product: each element of input times the whole of other, tiled."""
     input, other = _as_tensor(input), _as_tensor(other)
     ndim = max(input.ndim, other.ndim)
@@ -169,7 +176,7 @@ def kron(input, other):
     return reshape(spread, tuple(m * n for m, n in zip(a.shape, b.shape)))
 
 
-def cross(input, other, dim=None):
+def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``dim``; without dim, PyTorch's old default: the first
     dimension of size 3 (with its deprecation warning). ``linalg.cross`` defaults to the last."""
     if dim is None:
@@ -183,7 +190,8 @@ def cross(input, other, dim=None):
     return linalg.cross(input, other, dim)
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input: Tensor | ArrayLike, p: float | Literal["fro", "nuc"] = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """torch.norm: ``p="fro"`` (default) the 2-norm of all elements (or the Frobenius norm over two
     ``dim``); a number: the vector p-norm over ``dim``; "nuc" raises (see linalg.matrix_norm).
     Gradient 0 at a zero vector, as PyTorch's."""
@@ -191,11 +199,15 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         dims = None if dim is None else ((dim,) if isinstance(dim, (int, np.integer)) else tuple(dim))
         return linalg.vector_norm(input, 2, dims, keepdim, dtype)
     if p == "nuc":
-        return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype)
+        # (the ignore: an int dim reaches matrix_norm, which raises: "nuc" needs two dims)
+        return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim,  # type: ignore[arg-type]
+                                  keepdim, dtype)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p must be 'fro', 'nuc' or a number, got {p!r}")
     return linalg.vector_norm(input, p, dim, keepdim, dtype)
 
 
-def cdist(x1, x2, p=2.0, compute_mode=None):
+def cdist(x1: Tensor | ArrayLike, x2: Tensor | ArrayLike, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """The p-norm distances between the rows of x1 (…, P, M) and x2 (…, R, M): (…, P, R); batch
     dimensions broadcast. The gradient at a distance of 0 is 0 (PyTorch)."""
     x1, x2 = _as_tensor(x1), _as_tensor(x2)
@@ -211,17 +223,18 @@ inverse = linalg.inv
 slogdet = linalg.slogdet
 
 
-def logdet(input):
+def logdet(input: Tensor | ArrayLike) -> Tensor:
     """log(det(A)) of square matrices: nan where det < 0, -inf where it is 0 (PyTorch)."""
     sign, logabsdet = linalg.slogdet(input)
     return where(sign.data < 0, np.nan, logabsdet)
 
 
-TENSOR_METHODS = {"outer": outer, "ger": ger, "inner": inner, "kron": kron, "cross": cross, "norm": norm,
-                  "det": det, "inverse": inverse, "slogdet": slogdet, "logdet": logdet}
+TENSOR_METHODS: dict[str, Callable[..., Any]] = {
+    "outer": outer, "ger": ger, "inner": inner, "kron": kron, "cross": cross, "norm": norm, "det": det,
+    "inverse": inverse, "slogdet": slogdet, "logdet": logdet}
 
 
-def _numpy_solve(a, b):
+def _numpy_solve(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """numpy's solve: b is a vector only when it is 1-D."""
     b = _as_tensor(b)
     return linalg.solve(a, b) if b.ndim == 1 else linalg.Solve.apply(linalg._square_matrices(a, "solve"), b)

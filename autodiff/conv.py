@@ -29,8 +29,10 @@ output (N * positions, out_channels) is already channels-last: the conv returns 
 with PyTorch's (N, C, *spatial) shape, and the next conv or pooling reads it without a copy.
 Values and shapes are PyTorch's whatever the memory layout; only ``.data.strides`` tell.
 """
+from __future__ import annotations
+
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -38,6 +40,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .function import Function
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .engine import _G, _Gradient
 
 __all__ = ["ConvGeometry", "Conv", "ConvTranspose", "ConvWeight", "Unfold", "Fold", "SpatialGather",
            "SpatialScatter", "conv", "conv_transpose", "conv_weight", "unfold", "fold",
@@ -49,21 +54,22 @@ class ConvGeometry(NamedTuple):
     ``padding`` as (before, after) zeros added to x, ``dilation``; ``groups``; and the spatial
     sizes of x (``input_size``) and y (``output_size``). ``ConvTranspose`` runs the same
     convolution backwards, from y to x."""
-    kernel: tuple
-    stride: tuple
-    padding: tuple
-    dilation: tuple
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
     groups: int
-    input_size: tuple
-    output_size: tuple
+    input_size: tuple[int, ...]
+    output_size: tuple[int, ...]
 
     @property
-    def span(self):
+    def span(self) -> tuple[int, ...]:
         """The extent of a dilated kernel per dim: (k - 1) * dilation + 1."""
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel, self.dilation))
 
 
-def window_count(size, kernel, stride, padding, dilation, ceil_mode=False):
+def window_count(size: int, kernel: int, stride: int, padding: tuple[int, int], dilation: int,
+                 ceil_mode: bool = False) -> int:
     """Positions of a window along one dim: floor((size + before + after - span) / stride) + 1
     (``ceil_mode``: rounded up, but the last window must start inside the input or the padding
     before it, as PyTorch's pooling). ``padding`` is (before, after). May be < 1: callers check."""
@@ -83,11 +89,12 @@ def window_count(size, kernel, stride, padding, dilation, ceil_mode=False):
 # layout helpers: channels-last working arrays
 
 
-def _spatial_axes(ndim):
+def _spatial_axes(ndim: int) -> tuple[int, ...]:
     return tuple(range(2, ndim))
 
 
-def _to_channels_last(x, padding=None, fill=0):
+def _to_channels_last(x: np.ndarray, padding: tuple[tuple[int, int], ...] | None = None,
+                      fill: float = 0) -> np.ndarray:
     """(N, C, *S) -> a C-contiguous (N, *S_padded, C) array, padded with ``fill``; a view of x
     when x already has that memory layout and there is no padding."""
     d = x.ndim - 2
@@ -101,25 +108,25 @@ def _to_channels_last(x, padding=None, fill=0):
     return out
 
 
-def _from_channels_last(y):
+def _from_channels_last(y: np.ndarray) -> np.ndarray:
     """(N, *S, C) -> the (N, C, *S) view of the same memory."""
     d = y.ndim - 2
     return y.transpose((0, d + 1) + tuple(range(1, d + 1)))
 
 
-def _is_channels_last(x):
+def _is_channels_last(x: np.ndarray) -> bool:
     """True when x (N, C, *S) is laid out as a C-contiguous (N, *S, C) array (and C > 1)."""
     d = x.ndim - 2
     return x.shape[1] > 1 and x.transpose((0,) + tuple(range(2, d + 2)) + (1,)).flags.c_contiguous
 
 
-def _rows(grad):
+def _rows(grad: np.ndarray) -> np.ndarray:
     """(N, C, *S) -> its (N * prod(S), C) matrix: a view when grad is channels-last."""
     view = grad.transpose((0,) + tuple(range(2, grad.ndim)) + (1,))
     return view.reshape(-1, grad.shape[1])
 
 
-def _window_view(xl, geometry):
+def _window_view(xl: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """The windows of a channels-last (N, *S_padded, C) array: a (N, *O, C, *K) view."""
     d = len(geometry.kernel)
     windows = sliding_window_view(xl, geometry.span, axis=tuple(range(1, d + 1)))   # (N, *L, C, *span)
@@ -130,14 +137,14 @@ def _window_view(xl, geometry):
     return windows[index]
 
 
-def _offsets(geometry):
+def _offsets(geometry: ConvGeometry) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...]]]:
     """Each kernel position k as the slices of the output grid's inputs in the padded input."""
     for k in np.ndindex(*geometry.kernel):
         yield k, tuple(slice(ki * dl, ki * dl + (o - 1) * s + 1, s) for ki, dl, o, s in
                        zip(k, geometry.dilation, geometry.output_size, geometry.stride))
 
 
-def _crop(buffer, geometry):
+def _crop(buffer: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """The input-sized part of a channels-last padded buffer (N, *S_padded, C)."""
     return buffer[(slice(None),) + tuple(slice(before, before + n) for (before, _), n in
                                          zip(geometry.padding, geometry.input_size))]
@@ -147,7 +154,7 @@ def _crop(buffer, geometry):
 # kernels on arrays
 
 
-def _columns(x, geometry):
+def _columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """im2col: x (N, C, *S) -> contiguous (N * prod(O), G, prod(K) * C/G): one row per output
     position, the columns of each group ordered (kernel position, channel)."""
     n, channels = x.shape[:2]
@@ -159,7 +166,7 @@ def _columns(x, geometry):
     return columns.reshape(n * math.prod(geometry.output_size), groups, math.prod(geometry.kernel) * channels // groups)
 
 
-def _grouped_weight(weight, groups):
+def _grouped_weight(weight: np.ndarray, groups: int) -> np.ndarray:
     """(O, C/G, *K) -> contiguous (G, O/G, prod(K) * C/G), columns ordered as ``_columns``'."""
     out_channels, group_channels = weight.shape[:2]
     d = weight.ndim - 2
@@ -168,7 +175,8 @@ def _grouped_weight(weight, groups):
         groups, out_channels // groups, -1)
 
 
-def _conv(x, weight, bias, geometry, columns=None):
+def _conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geometry: ConvGeometry,
+          columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """y (N, O, *O_spatial) = conv(x, weight) + bias, and the im2col columns it used."""
     if columns is None:
         columns = _columns(x, geometry)
@@ -187,7 +195,8 @@ def _conv(x, weight, bias, geometry, columns=None):
     return _from_channels_last(out), columns
 
 
-def _conv_transpose(grad, weight, bias, geometry):
+def _conv_transpose(grad: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                    geometry: ConvGeometry) -> np.ndarray:
     """col2im: the adjoint of the conv in its input, grad (N, O, *O_spatial) -> (N, C, *S), plus
     a bias per channel C when given."""
     n, out_channels = grad.shape[:2]
@@ -217,7 +226,8 @@ def _conv_transpose(grad, weight, bias, geometry):
     return _from_channels_last(out)
 
 
-def _conv_weight(x, grad, geometry, columns=None):
+def _conv_weight(x: np.ndarray, grad: np.ndarray, geometry: ConvGeometry,
+                 columns: np.ndarray | None = None) -> np.ndarray:
     """The adjoint of the conv in its weight: (N, C, *S), (N, O, *O_spatial) -> (O, C/G, *K)."""
     if columns is None:
         columns = _columns(x, geometry)
@@ -234,32 +244,34 @@ def _conv_weight(x, grad, geometry, columns=None):
     return np.ascontiguousarray(out.transpose((0, d + 1) + tuple(range(1, d + 1))))
 
 
-def _has_tensor(*values):
+def _has_tensor(*values: object) -> bool:
     return any(isinstance(v, Tensor) for v in values)
 
 
-def conv(x, weight, bias, geometry):
+def conv(x: np.ndarray | Tensor, weight: np.ndarray | Tensor, bias: np.ndarray | Tensor | None,
+         geometry: ConvGeometry) -> np.ndarray | Tensor:
     """conv(x, weight) + bias: arrays in, an array out; a graph node when any input is a Tensor."""
     if _has_tensor(x, weight, bias):
         return Conv.apply(x, weight, bias, geometry)
-    return _conv(x, weight, bias, geometry)[0]
+    return _conv(x, weight, bias, geometry)[0]  # type: ignore[arg-type]  # (arrays: no Tensor among them)
 
 
-def conv_transpose(y, weight, bias, geometry):
+def conv_transpose(y: np.ndarray | Tensor, weight: np.ndarray | Tensor, bias: np.ndarray | Tensor | None,
+                   geometry: ConvGeometry) -> np.ndarray | Tensor:
     """The conv's adjoint in its input (plus bias): an array, or a graph node for Tensors."""
     if _has_tensor(y, weight, bias):
         return ConvTranspose.apply(y, weight, bias, geometry)
-    return _conv_transpose(y, weight, bias, geometry)
+    return _conv_transpose(y, weight, bias, geometry)  # type: ignore[arg-type]  # (arrays, as in conv)
 
 
-def conv_weight(x, grad, geometry):
+def conv_weight(x: np.ndarray | Tensor, grad: np.ndarray | Tensor, geometry: ConvGeometry) -> np.ndarray | Tensor:
     """The conv's adjoint in its weight: an array, or a graph node for Tensors."""
     if _has_tensor(x, grad):
         return ConvWeight.apply(x, grad, geometry)
-    return _conv_weight(x, grad, geometry)
+    return _conv_weight(x, grad, geometry)  # type: ignore[arg-type]  # (arrays, as in conv)
 
 
-def _bias_grad(grad):
+def _bias_grad(grad: _Gradient) -> _Gradient:
     return grad.sum(axis=(0,) + _spatial_axes(grad.ndim))
 
 
@@ -275,7 +287,8 @@ class Conv(Function):
     all but the channel axis. The im2col columns of x are kept for dweight (one matmul)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry):
+    def forward(ctx: Any, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                geometry: ConvGeometry) -> np.ndarray:
         out, columns = _conv(x, weight, bias, geometry)
         # the columns are saved (and so freed after the backward) only when dweight needs them
         ctx.save_for_backward(x, weight, columns if ctx.needs_input_grad[1] else None)
@@ -283,12 +296,12 @@ class Conv(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, _Gradient, _Gradient, None]:
         x, weight, columns = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         geometry = ctx.geometry
         grad_x = conv_transpose(grad, weight, None, geometry) if need_x else None
-        grad_weight = None
+        grad_weight: _Gradient = None
         if need_weight:
             if isinstance(grad, Tensor) or isinstance(x, Tensor):    # create_graph: on the graph
                 grad_weight = ConvWeight.apply(x, grad, geometry)
@@ -308,13 +321,14 @@ class ConvTranspose(Function):
     the channel axis."""
 
     @staticmethod
-    def forward(ctx, y, weight, bias, geometry):
+    def forward(ctx: Any, y: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                geometry: ConvGeometry) -> np.ndarray:
         ctx.save_for_backward(y, weight)
         ctx.geometry = geometry
         return _conv_transpose(y, weight, bias, geometry)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, _Gradient, _Gradient, None]:
         y, weight = ctx.saved_tensors
         need_y, need_weight, need_bias = ctx.needs_input_grad[:3]
         geometry = ctx.geometry
@@ -332,13 +346,13 @@ class ConvWeight(Function):
     Backward (h: the incoming gradient, weight-shaped): dx = conv_transpose(g, h), dg = conv(x, h)."""
 
     @staticmethod
-    def forward(ctx, x, grad, geometry):
+    def forward(ctx: Any, x: np.ndarray, grad: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
         ctx.save_for_backward(x, grad)
         ctx.geometry = geometry
         return _conv_weight(x, grad, geometry)
 
     @staticmethod
-    def backward(ctx, grad_weight):
+    def backward(ctx: Any, grad_weight: _Gradient) -> tuple[_Gradient, _Gradient, None]:
         x, grad = ctx.saved_tensors
         need_x, need_grad = ctx.needs_input_grad[:2]
         geometry = ctx.geometry
@@ -351,7 +365,7 @@ class ConvWeight(Function):
 # unfold / fold (PyTorch's im2col layout)
 
 
-def _unfold(x, geometry):
+def _unfold(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """(N, C, *S) -> (N, C * prod(K), prod(O)), rows ordered (channel, kernel position)."""
     n, channels = x.shape[:2]
     d = len(geometry.kernel)
@@ -361,7 +375,7 @@ def _unfold(x, geometry):
         n, channels * math.prod(geometry.kernel), math.prod(geometry.output_size))
 
 
-def _fold(columns, geometry):
+def _fold(columns: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     """(N, C * prod(K), prod(O)) -> (N, C, *input_size), overlapping windows summed."""
     n = columns.shape[0]
     channels = columns.shape[1] // math.prod(geometry.kernel)
@@ -375,12 +389,12 @@ def _fold(columns, geometry):
     return _from_channels_last(_crop(buffer, geometry))
 
 
-def unfold(x, geometry):
+def unfold(x: _G, geometry: ConvGeometry) -> _G:
     """``Unfold`` on arrays, or a graph node for a Tensor."""
     return Unfold.apply(x, geometry) if isinstance(x, Tensor) else _unfold(x, geometry)
 
 
-def fold(columns, geometry):
+def fold(columns: _G, geometry: ConvGeometry) -> _G:
     """``Fold`` on arrays, or a graph node for a Tensor."""
     return Fold.apply(columns, geometry) if isinstance(columns, Tensor) else _fold(columns, geometry)
 
@@ -390,12 +404,12 @@ class Unfold(Function):
     window at output position l, channel-major. Backward: fold."""
 
     @staticmethod
-    def forward(ctx, x, geometry):
+    def forward(ctx: Any, x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
         ctx.geometry = geometry
         return _unfold(x, geometry)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         return fold(grad, ctx.geometry), None
 
 
@@ -404,12 +418,12 @@ class Fold(Function):
     sum). Backward: unfold."""
 
     @staticmethod
-    def forward(ctx, columns, geometry):
+    def forward(ctx: Any, columns: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
         ctx.geometry = geometry
         return _fold(columns, geometry)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         return unfold(grad, ctx.geometry), None
 
 
@@ -417,7 +431,7 @@ class Fold(Function):
 # gather / scatter at spatial indices (max pooling)
 
 
-def _flat_positions(indices, channels_last, plane):
+def _flat_positions(indices: np.ndarray, channels_last: bool, plane: int) -> np.ndarray:
     """Plane indices (N, C, *O) as positions in a flat working array: (N, *S, C) when
     ``channels_last`` (returned in (N, *O, C) order), else (N, C, *S) (in (N, C, *O) order)."""
     n, channels = indices.shape[:2]
@@ -431,7 +445,7 @@ def _flat_positions(indices, channels_last, plane):
     return indices + (np.arange(n * channels) * plane).reshape((n, channels) + extra)
 
 
-def _spatial_gather(x, indices):
+def _spatial_gather(x: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """out[n, c, *o] = x[n, c].flat[indices[n, c, *o]]: (N, C, *S), int (N, C, *O) -> (N, C, *O)."""
     channels_last = _is_channels_last(x)
     work = _to_channels_last(x) if channels_last else np.ascontiguousarray(x)
@@ -439,7 +453,7 @@ def _spatial_gather(x, indices):
     return _from_channels_last(out) if channels_last else out
 
 
-def _spatial_scatter(grad, indices, input_size, unique):
+def _spatial_scatter(grad: np.ndarray, indices: np.ndarray, input_size: tuple[int, ...], unique: bool) -> np.ndarray:
     """zeros (N, C, *input_size) with grad[n, c, *o] added at x[n, c].flat[indices[n, c, *o]].
     ``unique``: no index repeats within a plane (disjoint windows), so assignment suffices."""
     n, channels = grad.shape[:2]
@@ -457,12 +471,12 @@ def _spatial_scatter(grad, indices, input_size, unique):
     return out.reshape((n, channels) + tuple(input_size))
 
 
-def spatial_gather(x, indices):
+def spatial_gather(x: _G, indices: np.ndarray) -> _G:
     """``SpatialGather`` on arrays, or a graph node for a Tensor."""
     return SpatialGather.apply(x, indices) if isinstance(x, Tensor) else _spatial_gather(x, indices)
 
 
-def spatial_scatter(grad, indices, input_size, unique):
+def spatial_scatter(grad: _G, indices: np.ndarray, input_size: tuple[int, ...], unique: bool) -> _G:
     """``SpatialScatter`` on arrays, or a graph node for a Tensor."""
     if isinstance(grad, Tensor):
         return SpatialScatter.apply(grad, indices, input_size, unique)
@@ -475,12 +489,12 @@ class SpatialGather(Function):
     those indices (``unique``: they do not repeat within a plane)."""
 
     @staticmethod
-    def forward(ctx, x, indices, unique=False):
+    def forward(ctx: Any, x: np.ndarray, indices: np.ndarray, unique: bool = False) -> np.ndarray:
         ctx.indices, ctx.input_size, ctx.unique = indices, x.shape[2:], unique
         return _spatial_gather(x, indices)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None, None]:
         return spatial_scatter(grad, ctx.indices, ctx.input_size, ctx.unique), None, None
 
 
@@ -489,16 +503,17 @@ class SpatialScatter(Function):
     Backward: the gather at those indices."""
 
     @staticmethod
-    def forward(ctx, grad, indices, input_size, unique=False):
+    def forward(ctx: Any, grad: np.ndarray, indices: np.ndarray, input_size: tuple[int, ...],
+                unique: bool = False) -> np.ndarray:
         ctx.indices = indices
         return _spatial_scatter(grad, indices, input_size, unique)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None, None, None]:
         return spatial_gather(grad, ctx.indices), None, None, None
 
 
-def _max_pool(x, geometry):
+def _max_pool(x: np.ndarray, geometry: ConvGeometry) -> tuple[np.ndarray, np.ndarray]:
     """Max over each window of x (N, C, *S), and where it is: (values (N, C, *O), indices int64
     (N, C, *O)), the index flat in x[n, c] (PyTorch's ``return_indices``). As PyTorch picks it:
     the first maximum in scan order; the last NaN where a window holds NaN; the first position
@@ -536,11 +551,11 @@ def _max_pool(x, geometry):
     indices += origins[..., None]                           # (B, *O, D)
     if channels_last:
         return _from_channels_last(values), _from_channels_last(indices.astype(np.int64, copy=False))
-    shape = (n, channels) + geometry.output_size
-    return values.reshape(shape), indices.astype(np.int64, copy=False).reshape(shape)
+    out_shape = (n, channels) + geometry.output_size
+    return values.reshape(out_shape), indices.astype(np.int64, copy=False).reshape(out_shape)
 
 
-def first_max(candidates):
+def first_max(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The max over axis 0 of (K, ...) candidates and the first k holding it, as PyTorch's
     pooling picks: the first maximum in order, but the last NaN where there is NaN.
     Returns (values, best), both (...)."""
@@ -562,7 +577,7 @@ def first_max(candidates):
     return values, best
 
 
-def _fix_empty_windows(values, best, geometry):
+def _fix_empty_windows(values: np.ndarray, best: np.ndarray, geometry: ConvGeometry) -> None:
     """In a window holding only -inf, PyTorch picks its first position inside the input; the
     first position may be padding (-inf too). In place on ``best`` (B, *O, D)."""
     empty = values == -np.inf
@@ -581,19 +596,19 @@ def _fix_empty_windows(values, best, geometry):
     best[empty] = np.broadcast_to(first[..., None], best.shape)[empty]
 
 
-def disjoint(geometry):
+def disjoint(geometry: ConvGeometry) -> bool:
     """True when no two windows share an input position (so gradients need no accumulation)."""
     return all(o == 1 or s >= span for o, s, span in zip(geometry.output_size, geometry.stride, geometry.span))
 
 
-def max_pool(x, geometry):
+def max_pool(x: _G, geometry: ConvGeometry) -> tuple[_G, np.ndarray]:
     """(values, indices) of ``_max_pool``; the values a graph node when x is a Tensor that
     requires grad (in grad mode)."""
     if not isinstance(x, Tensor):
         return _max_pool(x, geometry)
     if x.requires_grad and is_grad_enabled():
         out = MaxPool.apply(x, geometry)
-        return out, out.grad_fn.indices
+        return out, out.grad_fn.indices  # type: ignore[union-attr]  # (recorded: MaxPool.forward set them)
     values, indices = _max_pool(x.data, geometry)
     return Tensor(values), indices
 
@@ -604,11 +619,11 @@ class MaxPool(Function):
     position (ties: the first in scan order, as PyTorch), a scatter-add."""
 
     @staticmethod
-    def forward(ctx, x, geometry):
+    def forward(ctx: Any, x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
         values, indices = _max_pool(x, geometry)
         ctx.indices, ctx.input_size, ctx.unique = indices, x.shape[2:], disjoint(geometry)
         return values
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         return spatial_scatter(grad, ctx.indices, ctx.input_size, ctx.unique), None

@@ -1,8 +1,17 @@
 """Tensor creation: constants, ranges and random tensors from the project's seeded generator."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence, SupportsIndex
+
 import numpy as np
 
 from .compiler import replayed
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._typing import ShapeLike, TensorLike
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
            "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
@@ -11,19 +20,19 @@ __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn"
 _generator = np.random.default_rng()
 
 
-def manual_seed(seed):
+def manual_seed(seed: SupportsIndex) -> np.random.Generator:
     """Seed the generator used by ``rand``, ``randn``, ``nn`` initialisation and dropout."""
     global _generator
     _generator = np.random.default_rng(int(seed))
     return _generator
 
 
-def default_generator():
+def default_generator() -> np.random.Generator:
     """The project's ``np.random.Generator`` (replaced by ``manual_seed``)."""
     return _generator
 
 
-def _shape(shape, op):
+def _shape(shape: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -35,27 +44,27 @@ def _shape(shape, op):
     return shape
 
 
-def _make(array, requires_grad, op):
+def _make(array: np.ndarray, requires_grad: bool, op: str) -> Tensor:
     if requires_grad:
         _check_can_require_grad(array.dtype, f"{op}(requires_grad=True)")
     return _wrap(array, bool(requires_grad))
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype: DTypeLike | None) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=False):
+def zeros(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; default dtype float32."""
     return _make(np.zeros(_shape(shape, "zeros"), _float_dtype(dtype)), requires_grad, "zeros")
 
 
-def ones(*shape, dtype=None, requires_grad=False):
+def ones(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; default dtype float32."""
     return _make(np.ones(_shape(shape, "ones"), _float_dtype(dtype)), requires_grad, "ones")
 
 
-def _value_dtype(value, dtype):
+def _value_dtype(value: object, dtype: DTypeLike | None) -> np.dtype:
     if dtype is not None:
         return np.dtype(dtype)
     if isinstance(value, (bool, np.bool_)):
@@ -65,18 +74,20 @@ def _value_dtype(value, dtype):
     return get_default_dtype()
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False):
+def full(shape: ShapeLike, fill_value: ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False
+         ) -> Tensor:
     """A tensor filled with ``fill_value`` (dtype from the value as PyTorch: int64, bool or float32)."""
     shape = _shape((shape,) if isinstance(shape, (tuple, list)) else (shape,), "full")
     return _make(np.full(shape, fill_value, _value_dtype(fill_value, dtype)), requires_grad, "full")
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """The (n, m) identity matrix (m defaults to n)."""
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, "eye")
 
 
-def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, *, stop=None):
+def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: DTypeLike | None = None,
+           requires_grad: bool = False, *, stop: float | None = None) -> Tensor:
     """Evenly spaced values in [start, end): int64 for int arguments, float32 otherwise
     (PyTorch's ``arange(end)``, ``arange(start, end, step)``; numpy's ``stop=`` accepted)."""
     stop = end if stop is None else stop
@@ -88,7 +99,8 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, *, stop=N
     return _make(np.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
 
 
-def linspace(start, end, steps=None, dtype=None, requires_grad=False, *, num=None):
+def linspace(start: float, end: float, steps: int | None = None, dtype: DTypeLike | None = None,
+             requires_grad: bool = False, *, num: int | None = None) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive (PyTorch's names; numpy's
     ``num=`` accepted)."""
     steps = num if steps is None else steps
@@ -97,7 +109,7 @@ def linspace(start, end, steps=None, dtype=None, requires_grad=False, *, num=Non
     return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, "linspace")
 
 
-def _sample_dtype(dtype, op):
+def _sample_dtype(dtype: DTypeLike | None, op: str) -> tuple[np.dtype, type[np.floating]]:
     """The floating dtype to sample in, and the one numpy's generator can draw (float32 or float64:
     float16 samples are drawn as float32 and rounded)."""
     try:
@@ -112,7 +124,7 @@ def _sample_dtype(dtype, op):
 
 
 @replayed     # a compiled step draws new samples at every replay
-def rand(*shape, dtype=None, requires_grad=False):
+def rand(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the seeded generator (floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "rand")
     samples = _generator.random(_shape(shape, "rand"), dtype=drawn).astype(dtype, copy=False)
@@ -120,46 +132,47 @@ def rand(*shape, dtype=None, requires_grad=False):
 
 
 @replayed
-def randn(*shape, dtype=None, requires_grad=False):
+def randn(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the seeded generator (floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "randn")
     samples = _generator.standard_normal(_shape(shape, "randn"), dtype=drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "randn")
 
 
-def _like(t):
+def _like(t: TensorLike) -> tuple[tuple[int, ...], np.dtype]:
     data = t.data if isinstance(t, Tensor) else np.asarray(t)
     return data.shape, data.dtype
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, own = _like(t)
     return _make(np.zeros(shape, own if dtype is None else dtype), requires_grad, "zeros_like")
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, own = _like(t)
     return _make(np.ones(shape, own if dtype is None else dtype), requires_grad, "ones_like")
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t: TensorLike, fill_value: ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False
+              ) -> Tensor:
     shape, own = _like(t)
     return _make(np.full(shape, fill_value, own if dtype is None else dtype), requires_grad, "full_like")
 
 
 @replayed
-def rand_like(t, dtype=None, requires_grad=False):
+def rand_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, own = _like(t)
     return rand(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
 
 
 @replayed
-def randn_like(t, dtype=None, requires_grad=False):
+def randn_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, own = _like(t)
     return randn(shape, dtype=own if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor that shares ``array``'s memory (PyTorch's ``from_numpy``): changes to one show in
     the other, and the dtype is the array's. Raises TypeError for anything but a numeric ndarray."""
     if not isinstance(array, np.ndarray):

@@ -51,7 +51,7 @@ def reference_backward(root: Tensor) -> dict[Tensor, np.ndarray]:
     compare the two. It leaves the graph and every ``.grad`` as they were."""
     order: list[Function] = []
     seen: set[Function] = set()
-    stack: list[tuple[Function, bool]] = [(root.grad_fn, False)]
+    stack: list[tuple[Function, bool]] = [(root.grad_fn, False)]  # type: ignore[list-item]  # (root has a node)
     while stack:                        # topological order: every node after its inputs
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -60,7 +60,7 @@ def reference_backward(root: Tensor) -> dict[Tensor, np.ndarray]:
             seen.add(node)
             stack.append((node, True))
             stack.extend((n, False) for n in node.next_functions if isinstance(n, Function))
-    grads: dict[Function, np.ndarray] = {root.grad_fn: np.ones_like(root.data)}
+    grads: dict[Function, np.ndarray] = {root.grad_fn: np.ones_like(root.data)}  # type: ignore[dict-item]  # (as above)
     leaves: dict[Tensor, np.ndarray] = {}
     for node in reversed(order):        # the chain rule, consumers before their inputs
         output_grad = grads.pop(node)
@@ -69,7 +69,7 @@ def reference_backward(root: Tensor) -> dict[Tensor, np.ndarray]:
         for nxt, meta, g in zip(node.next_functions, node.input_meta, input_grads):
             if nxt is not None and g is not None:
                 g = unbroadcast(np.asarray(g), output_grad.shape if meta is _SAME else meta[0])
-                total = grads if isinstance(nxt, Function) else leaves
+                total: dict[Any, np.ndarray] = grads if isinstance(nxt, Function) else leaves
                 total[nxt] = total[nxt] + g if nxt in total else g
     return leaves
 
@@ -495,7 +495,7 @@ def _deliver_leaves(leaves: list[tuple[Tensor, _Gradient]], retained: list[tuple
             hooked[leaf] = gi if total is None else _sum(total, gi)
     if hooked:
         for leaf, gi in hooked.items():
-            gi = _run_hooks(leaf._hooks, gi)
+            gi = _run_hooks(leaf._hooks, gi)  # type: ignore[arg-type]  # (hooked: it has hooks)
             # the hook saw (or returned) this array: .grad gets its own
             hooked[leaf] = gi if create_graph else gi.copy()
     for node, g in retained:
@@ -585,6 +585,7 @@ def _run_hooks(hooks: list[Callable[[Tensor], Any]], g: _Gradient) -> _Gradient:
     for hook in list(hooks):
         result = hook(g if isinstance(g, Tensor) else _wrap(g))
         if result is not None:
+            new: _Gradient
             if isinstance(g, Tensor):
                 new = result if isinstance(result, Tensor) else _wrap(np.asarray(result))
             else:
@@ -699,7 +700,7 @@ def backward_of_loss(root: Tensor, retain_graph: bool | None) -> None:
     if state.mode.anomaly:
         _run((root,), (g,), retain_graph, False)
         return
-    _walk({root.grad_fn: g}, retain_graph, [])     # _run's plain case, without its set-up
+    _walk({root.grad_fn: g}, retain_graph, [])  # type: ignore[dict-item]  # _run's plain case, without its set-up
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

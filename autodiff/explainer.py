@@ -200,7 +200,7 @@ class _Walk:
             if following is None and ready:
                 following = ready.pop()
             node = following
-            g = waiting.pop(node, None) if node is not None else None
+            g = waiting.pop(node, None) if node is not None else None  # type: ignore[assignment,arg-type]  # (see below)
             if node is not None and g is None:
                 g = np.zeros(node_shape(node, self), dtype=root.data.dtype)
 
@@ -247,7 +247,7 @@ def _walk_names(walk: _Walk, params: NamedTensors | None,
     names: dict[_Item, str] = {}
     for name, tensor in named_tensors(params, op="explain"):
         names.setdefault(tensor.grad_fn or tensor, name)
-    names.setdefault(walk.root.grad_fn, "L")
+    names.setdefault(walk.root.grad_fn, "L")  # type: ignore[arg-type]  # (the root has a node)
     for step, node in visited:
         names.setdefault(node, f"t{step}")
     for k, leaf in enumerate(walk.leaf_grads):
@@ -331,7 +331,7 @@ def _collect(loss: Tensor, params: NamedTensors | None,
 def _lines(walk: _Walk, names: dict[_Item, str], steps: list[ExplainStep]) -> list[str]:
     """The printed explanation, line by line."""
     root = walk.root
-    L = names[root.grad_fn]
+    L = names[root.grad_fn]  # type: ignore[index]  # (the root has a node)
     scalar = root.data.size == 1
     value = _brief(root.data)
     lines = [f"Backward walk of {L} = {value}: {len(walk.nodes)} ops in the order backward visits "
@@ -429,7 +429,7 @@ def _frame_scenes(loss: Tensor, params: NamedTensors | None, max_size: tuple[int
             reading.names[item] = name
     full_grads = dict(reading.grads)
     scenes = []
-    known = {loss.grad_fn: None}
+    known: dict[_Item, np.ndarray | None] = {loss.grad_fn: None}  # type: ignore[dict-item]  # (the loss has a node)
     for k, (step, node, g, leaf_grads) in enumerate(frames):
         known[node] = g
         shown = {}

@@ -64,17 +64,28 @@ way the op was called (``engine._input_gradient`` and ``engine._end_run``).
 The engine's names above (and ``hooks``, ``retained``, ``special``, ``trace``) are reserved on
 ``ctx``; ``forward`` may set any other attribute for its backward, as in PyTorch.
 """
+from __future__ import annotations
+
 import gc
 import threading
 import traceback
 import types
 import weakref
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
 from . import promotion as _promotion
 from .grad_mode import state
 from .tensor import Tensor, VersionCounter, _user_site, _wrap, inplace_epoch
+
+if TYPE_CHECKING:
+    from ._typing import TensorLike
+
+    class _TernaryOp(Protocol):
+        """What ``ternary_op`` returns: ``op(a, b, c=None)``."""
+
+        def __call__(self, a: TensorLike, b: TensorLike, c: TensorLike | None = None, /) -> Tensor: ...
 
 __all__ = ["Function", "Elementwise"]
 
@@ -97,11 +108,23 @@ class Function:
     __slots__ = ("_edges", "_edge0", "input_meta", "needs_input_grad", "saved_tensors",
                  "saved_sources", "epoch", "uses", "_straight", "output_version", "scope",
                  "__dict__", "__weakref__")
+    # the slots (see the module's docstring); an input_meta entry is (shape, dtype), _SAME or None
+    _edges: tuple[Function | Tensor | None, ...] | None
+    _edge0: Function | Tensor | None
+    input_meta: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: Any      # a tuple of what forward saved (Tensors under create_graph), None once freed
+    saved_sources: tuple[Any, ...] | None
+    epoch: int
+    uses: int
+    _straight: Function | None
+    output_version: VersionCounter | None
+    scope: str | None
     # rare attributes, in the instance __dict__ when set, with these class defaults:
-    hooks = None            # gradient hooks registered on the output tensor
+    hooks: list[Callable[[Tensor], Tensor | None]] | None = None   # gradient hooks registered on the output tensor
     special = False         # hooks or retained is set: the engine looks at them only then
-    retained = None         # weakref to the output tensor when it called retain_grad()
-    trace = None            # creation stack, recorded in traced modes only
+    retained: weakref.ref[Tensor] | None = None     # weakref to the output tensor when it called retain_grad()
+    trace: list[traceback.FrameSummary] | None = None   # creation stack, recorded in traced modes only
     # promises a class may make (the engine relies on them; a subclass with a backward of its
     # own does not inherit fresh_grads):
     same_shape = False      # elementwise (see Elementwise)
@@ -110,9 +133,14 @@ class Function:
                             # input's gradient or a saved array. A leaf then keeps it as its .grad
                             # without a copy
     anomaly_hint = ""       # what ad.detect_anomaly adds when this op makes a non-finite gradient
-    display_name = None     # the name pictures and messages use, when not the class's
+    display_name: str | None = None     # the name pictures and messages use, when not the class's
+    if TYPE_CHECKING:
+        # each class's own copy of the module's _record (see __init_subclass__)
+        _record: Callable[..., Tensor]
+        # set only in the mode that records them (gradcheck's localization): (args, kwargs)
+        recorded_inputs: tuple[tuple[Any, ...], dict[str, Any]]
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # forward/backward are called as plain functions with ctx first, static or not
         for name in ("forward", "backward"):
@@ -126,27 +154,30 @@ class Function:
         # Each class gets code objects of its own for apply and _record: CPython specialises each
         # instruction for the types it meets, per code object, and a node's attribute accesses
         # would otherwise meet every op class in turn and stay unspecialised (a third slower).
-        if "apply" not in cls.__dict__ and getattr(cls.apply.__func__, "generic_apply", False):
-            cls.apply = classmethod(_copy(Function.__dict__["apply"].__func__, cls))
-            cls.apply.__func__.generic_apply = True
+        # (mypy sees apply as a bound method, not the classmethod object it reads and replaces)
+        if "apply" not in cls.__dict__ and getattr(
+                cls.apply.__func__, "generic_apply", False):  # type: ignore[attr-defined]
+            cls.apply = classmethod(  # type: ignore[method-assign,assignment]
+                _copy(Function.__dict__["apply"].__func__, cls))
+            cls.apply.__func__.generic_apply = True  # type: ignore[attr-defined]
         cls._record = staticmethod(_copy(_record, cls, (None, cls.same_shape)))
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._edges = self.input_meta = self.needs_input_grad = self.saved_tensors = ()
         self._edge0 = self.saved_sources = self._straight = self.output_version = self.scope = None
         self.epoch = _UNCHECKED
         self.uses = 0
 
     @staticmethod
-    def forward(ctx, *inputs):
+    def forward(ctx: Any, *inputs: Any) -> Any:
         raise NotImplementedError("a Function subclass must define forward(ctx, *inputs)")
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(ctx: Any, grad_output: Any) -> Any:
         raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run forward on the arrays of ``args`` and, when grad mode is on and an input requires
         grad, record the node for backward. Returns a Tensor."""
         ctx = _new(cls)
@@ -172,14 +203,14 @@ class Function:
         return output
 
     @property
-    def next_functions(self):
+    def next_functions(self) -> tuple[Function | Tensor | None, ...]:
         """Per input: the input's node, the input itself (a leaf that requires grad), or None."""
         edges = self._edges
         if edges is None:
             edges = (self._edge0,) + (None,) * (len(self.input_meta) - 1)
         return edges
 
-    def save_for_backward(self, *arrays):
+    def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (inputs, the output, or anything else) for backward, as ``saved_tensors``."""
         self.saved_tensors = arrays
 
@@ -187,11 +218,11 @@ class Function:
     # under create_graph=True the engine swaps in ``unpack_saved()`` for the call.
 
     @property
-    def saved(self):
+    def saved(self) -> Any:
         """What ``save_for_backward`` kept: the arrays (None once a backward freed them)."""
         return self.saved_tensors
 
-    def unpack_saved(self):
+    def unpack_saved(self) -> tuple[Any, ...]:
         """The saved values as Tensors on the graph: inputs as the input tensors, the output as a
         tensor whose grad_fn is this node, anything else as a constant."""
         saved = self.saved_tensors
@@ -207,34 +238,37 @@ class Function:
         return tuple(tensors)
 
     @property
-    def freed(self):
+    def freed(self) -> bool:
         """True once a backward without retain_graph has released this node's saved values."""
         return self.saved_tensors is None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.name}>"
 
-    def creation_site(self):
+    def creation_site(self) -> str | None:
         """'file:line in function' of the user's code that made this node (traced modes only)."""
         return _user_site(self.trace) if self.trace else None
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The op's name in pictures and messages (``x * x`` records a MulSelf node named Mul)."""
         return self.display_name or type(self).__name__
 
 
-Function.apply.__func__.generic_apply = True     # subclasses get their own copy (__init_subclass__)
+# subclasses get their own copy (__init_subclass__); (mypy: as above)
+Function.apply.__func__.generic_apply = True  # type: ignore[attr-defined]
 
 
 # apply's needs_input_grad, as the tuples above where it is one of them (_record tells them by identity)
-_CANONICAL = {t: t for t in (_ONE, _NONE, _FIRST, _SECOND, _BOTH, _NEITHER, _FIRST3)}
+_CANONICAL: dict[tuple[bool, ...], tuple[bool, ...]] = {
+    t: t for t in (_ONE, _NONE, _FIRST, _SECOND, _BOTH, _NEITHER, _FIRST3)}
 
 
 # ---------------------------------------------------------------------------------------------
 # the one recording path
 
-def _record(ctx, out, inputs, input_meta=None, elementwise=False):
+def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta: tuple[Any, ...] | None = None,
+            elementwise: bool = False) -> Tensor:
     """Record ``ctx`` as the node that made ``out`` from ``inputs``; returns the output Tensor.
 
     ``inputs`` are forward's operands as given (tensors, arrays, numbers), and
@@ -312,7 +346,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
         ctx._straight = None
     else:
         edges = []
-        metas = []
+        metas: list[Any] = []
         for x, need in zip(inputs, needs):
             if need:
                 source = x.grad_fn
@@ -370,7 +404,7 @@ def _record(ctx, out, inputs, input_meta=None, elementwise=False):
     return output
 
 
-def _note_saved(ctx, output, out, inputs):
+def _note_saved(ctx: Function, output: Tensor, out: np.ndarray, inputs: tuple[Any, ...]) -> None:
     """Note where each array the node saved came from, for the in-place checks at backward
     (``saved_sources``): an input tensor, the output (which then gets a version counter of its
     own, ``output_version``), or None (a constant). A node that saved only constants has nothing
@@ -419,7 +453,7 @@ def set_observer(observer):
 # adapters: the built-in ops' entries, each a thin unpacking of its arguments before _record
 
 
-def unary_op(cls, name=None, doc=None):
+def unary_op(cls: type[Function], name: str | None = None, doc: str | None = None) -> Callable[..., Tensor]:
     """``cls.apply`` for one operand ``x`` and constant parameters: returns ``op(x, *params)``.
 
     Assumes what ``apply`` would find: x is a Tensor (or an array, recorded as a constant) and
@@ -429,7 +463,7 @@ def unary_op(cls, name=None, doc=None):
     record = cls._record
     meta = _SAME_ONLY if cls.same_shape else None     # the promise: the output has x's shape and dtype
 
-    def op(x, *params):
+    def op(x: Any, *params: Any) -> Tensor:     # (x: a Tensor, or an array or number as a constant)
         ctx = _new(cls)
         ctx.saved_tensors = ()
         ctx.scope = None     # before forward, which may set a scope of its own (kept outside ad.name_scope)
@@ -462,7 +496,8 @@ def unary_op(cls, name=None, doc=None):
     return _named(op, name or cls.__name__.lower(), doc)
 
 
-def binary_op(cls, name=None, doc=None, same_operand=None):
+def binary_op(cls: type[Function], name: str | None = None, doc: str | None = None,
+              same_operand: Callable[[Tensor], Tensor] | None = None) -> Callable[[TensorLike, TensorLike], Tensor]:
     """``cls.apply`` for two operands (tensors, arrays or numbers): returns ``op(a, b)``.
 
     Assumes an elementwise class when either operand may be a Python number: the number becomes
@@ -473,7 +508,7 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
     record = cls._record
     elementwise = cls.same_shape
 
-    def op(a, b):
+    def op(a: Any, b: Any) -> Tensor:      # (tensors, arrays or numbers)
         ctx = _new(cls)
         ctx.saved_tensors = ()
         ctx.scope = None     # before forward, which may set a scope of its own (kept outside ad.name_scope)
@@ -520,7 +555,7 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
                 type(data_a) is float or type(data_a) is int)
         if not plain:       # PyTorch's type promotion, off the plain path (see autodiff.promotion)
             data_a, data_b, promoted = _promotion.operands(data_a, data_b, cls)
-        meta = None
+        meta: tuple[Any, ...] | None = None
         if elementwise:     # a number next to a float array: as a 0-d array of its dtype
             if kind is float or kind is int:
                 if type(data_a) is np.ndarray and data_a.dtype.kind == "f":
@@ -554,7 +589,7 @@ def binary_op(cls, name=None, doc=None, same_operand=None):
     return _named(op, name or cls.__name__.lower(), doc)
 
 
-def ternary_op(cls, name=None, doc=None):
+def ternary_op(cls: type[Function], name: str | None = None, doc: str | None = None) -> _TernaryOp:
     """``cls.apply`` for three tensor operands, the last of which may be None: returns
     ``op(a, b, c=None)`` (``ad.fused.linear``: x, weight, bias). Any other operand (an array, a
     number) takes ``cls.apply``."""
@@ -564,9 +599,10 @@ def ternary_op(cls, name=None, doc=None):
 
     assert not cls.same_shape, "ternary_op serves ops whose gradients need fitting (not Elementwise)"
 
-    def op(a, b, c=None):
+    def op(a: Any, b: Any, c: Any = None) -> Tensor:
         if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
             return apply(a, b, c)
+        data_c: np.ndarray | None
         if c is None:
             data_c = None
             requires_c = False
@@ -591,7 +627,8 @@ def ternary_op(cls, name=None, doc=None):
             output = record(ctx, out, (a, b, c), (
                 (data_a.shape, data_a.dtype) if needs[0] else None,
                 (data_b.shape, data_b.dtype) if needs[1] else None,
-                (data_c.shape, data_c.dtype) if requires_c else None))
+                # (requires_c: data_c is an array)
+                (data_c.shape, data_c.dtype) if requires_c else None))  # type: ignore[union-attr]
         else:
             output = _wrap(out)
         if _observer is not None:       # ad.compile is recording (see _observer)
@@ -601,10 +638,10 @@ def ternary_op(cls, name=None, doc=None):
     return _named(op, name or cls.__name__.lower(), doc)
 
 
-_fast_paths = {}
+_fast_paths: dict[type[Function], Callable[..., Tensor]] = {}
 
 
-def apply1(cls, x, *params):
+def apply1(cls: type[Function], x: TensorLike, *params: Any) -> Tensor:
     """``cls.apply(x, *params)`` for one tensor input and constant params, by ``unary_op(cls)``."""
     op = _fast_paths.get(cls)
     if op is None:
@@ -612,7 +649,7 @@ def apply1(cls, x, *params):
     return op(x, *params)
 
 
-def apply2(cls, a, b):
+def apply2(cls: type[Function], a: TensorLike, b: TensorLike) -> Tensor:
     """``cls.apply(a, b)`` for two operands, by ``binary_op(cls)``."""
     op = _fast_paths.get(cls)
     if op is None:
@@ -638,7 +675,7 @@ _gc_threshold = [0]                  # the collector's third threshold, to put b
 _gc_lock = threading.Lock()          # threads may record and free graphs concurrently
 
 
-def _pause_gc(node):
+def _pause_gc(node: Function) -> None:
     """Defer the collector's full collections until ``node`` is freed (see _GC_PAUSE_EVERY)."""
     with _gc_lock:
         pauses = _gc_pauses[0]
@@ -654,7 +691,7 @@ def _pause_gc(node):
         gc.collect()
 
 
-def _resume_gc():
+def _resume_gc() -> None:
     with _gc_lock:
         _gc_pauses[0] -= 1
         if not _gc_pauses[0]:
@@ -665,19 +702,19 @@ def _resume_gc():
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-def _copy(function, cls, defaults=None):
+def _copy(function: Callable[..., Any], cls: type, defaults: tuple[Any, ...] | None = None) -> types.FunctionType:
     """``function`` with a code object of its own, named for ``cls`` (see __init_subclass__), and
     other ``defaults`` if given."""
     code = function.__code__
     if hasattr(code, "co_qualname"):        # (Python 3.11 and later)
-        code = code.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")
+        code = code.replace(co_qualname=f"{cls.__qualname__}.{function.__name__}")  # type: ignore[call-arg]  # (3.11+)
     else:                                   # a new code object all the same
         code = code.replace(co_name=code.co_name)
     return types.FunctionType(code, function.__globals__, function.__name__,
                               function.__defaults__ if defaults is None else defaults, function.__closure__)
 
 
-def _named(op, name, doc):
+def _named(op: Callable[..., Any], name: str, doc: str | None) -> Any:
     """Give an adapter its name and a code object of its own (see __init_subclass__)."""
     op.__name__ = op.__qualname__ = name
     op.__code__ = op.__code__.replace(co_name=name)
@@ -687,11 +724,13 @@ def _named(op, name, doc):
 
 _float32, _float64 = np.dtype(np.float32), np.dtype(np.float64)
 _ndarray = np.ndarray
-_float32_constants, _float64_constants = {}, {}    # number -> read-only 0-d array of that dtype
-_constants = {_float32: _float32_constants, _float64: _float64_constants}   # dtype -> such a table
+_float32_constants: dict[float, np.ndarray] = {}
+_float64_constants: dict[float, np.ndarray] = {}    # number -> read-only 0-d array of that dtype
+# dtype -> such a table
+_constants: dict[np.dtype, dict[float, np.ndarray]] = {_float32: _float32_constants, _float64: _float64_constants}
 
 
-def _constant(number, dtype):
+def _constant(number: float, dtype: np.dtype) -> np.ndarray:
     """A Python number as a read-only 0-d array of ``dtype``, cached. The result of ``x * 1.5`` is
     the same (NEP 50 casts the number to x's dtype), and numpy takes a 0-d array operand faster
     than a Python number, in the forward and again in the backward (``grad * 1.5``)."""
@@ -709,7 +748,7 @@ def _constant(number, dtype):
     return array
 
 
-def _annotate(ctx, inputs, out):
+def _annotate(ctx: Function, inputs: tuple[Any, ...], out: np.ndarray) -> None:
     """The extras of traced modes (anomaly mode, gradcheck's localization): the creation stack,
     and the inputs when asked."""
     if _SAME in ctx.input_meta:     # spell the shapes out for the messages of traced modes
@@ -723,7 +762,7 @@ def _annotate(ctx, inputs, out):
         record_forward(ctx, inputs, out)
 
 
-def _explain(cls, arrays, error):
+def _explain(cls: type[Function], arrays: Any, error: Exception) -> Exception:
     """Say which op failed and on what shapes/dtypes, for numpy's broadcasting and type errors."""
     message = str(error)
     described = ", ".join(f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else repr(a)
@@ -739,7 +778,7 @@ def _explain(cls, arrays, error):
     return error
 
 
-def _as_output_array(out, cls, ctx):
+def _as_output_array(out: object, cls: type[Function], ctx: Function) -> np.ndarray:
     """forward's result as an ndarray; numpy gives scalars for 0-d results, and an output that was
     saved as such a scalar is re-pointed at the array, so it is still known as the output."""
     if isinstance(out, Tensor):

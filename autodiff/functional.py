@@ -25,7 +25,7 @@ _Nested = Any
 
 def _tuple(x: _Tensors, what: str) -> tuple[bool, tuple[Tensor, ...]]:
     single = isinstance(x, Tensor)
-    items = (x,) if single else tuple(x)
+    items: tuple[Any, ...] = (x,) if single else tuple(x)     # (checked below)
     for t in items:
         if not isinstance(t, Tensor):
             raise TypeError(f"functional: {what} must be Tensors, got {type(t).__name__}")
@@ -119,6 +119,7 @@ def jacobian(func: Callable[..., _Tensors], inputs: _Tensors, create_graph: bool
                     rows[j].append(g)
             entry = []
             for j, t in enumerate(inputs):
+                block: Any      # a Tensor under create_graph, else an array
                 if create_graph:
                     from .indexing import stack
                     block = stack(rows[j]) if rows[j] else _wrap(np.zeros((0,) + t.shape, t.dtype))

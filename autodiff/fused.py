@@ -4,6 +4,10 @@ public engine functions for ``nn`` (and anyone): ``linear`` and ``softmax_cross_
 Each is a ``Function`` like any other op; its entry is an adapter of ``autodiff.function`` (the
 arguments unpacked inline, then the one recording path) because ``nn`` calls them on every step.
 """
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import numpy as np
 
 from .dtypes import layer_dtype_error
@@ -13,7 +17,7 @@ from .tensor import Tensor
 
 __all__ = ["linear", "softmax_cross_entropy", "Linear", "SoftmaxCrossEntropy"]
 
-_add_reduce = np.add.reduce
+_add_reduce: Callable[..., Any] = np.add.reduce     # (called positionally, as ndarray.sum calls it)
 
 
 class Linear(Function):
@@ -31,7 +35,7 @@ class Linear(Function):
     fresh_grads = True      # two matmuls and a row sum: new arrays (see Function.fresh_grads)
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx: Any, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         if not x.ndim or weight.ndim != 2 or x.shape[-1] != weight.shape[1] or (
                 bias is not None and bias.shape != weight.shape[:1]):
             raise _linear_error(x.shape, weight.shape, None if bias is None else bias.shape)
@@ -47,7 +51,7 @@ class Linear(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_x = grad @ weight if need_x else None
@@ -65,7 +69,7 @@ class Linear(Function):
         return grad_x, grad_weight, grad_bias
 
 
-def _linear_error(x_shape, w_shape, b_shape):
+def _linear_error(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_shape: tuple[int, ...] | None) -> ValueError:
     if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
         return ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
                           f"{w_shape} (out_features, in_features); the input's last axis must have "
@@ -100,7 +104,8 @@ class SoftmaxCrossEntropy(Function):
     """
 
     @staticmethod
-    def forward(ctx, logits, target, weight=None, ignore_index=None, smoothing=0.0, reduction="mean"):
+    def forward(ctx: Any, logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
+                ignore_index: int | None = None, smoothing: float = 0.0, reduction: str = "mean") -> np.ndarray:
         rows, classes = logits.shape
         if (weight is None and ignore_index is None and not smoothing and reduction == "mean" and rows
                 and logits.flags.c_contiguous):
@@ -139,7 +144,7 @@ class SoftmaxCrossEntropy(Function):
             return np.asarray(per_row.sum() / ctx.denominator, logits.dtype)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Any) -> tuple[Any, ...]:
         (logits,) = ctx.saved_tensors
         if ctx.plain:
             if type(grad) is np.ndarray:
@@ -186,7 +191,7 @@ class SoftmaxCrossEntropy(Function):
 
 
 
-def _plain_forward(ctx, logits, target, rows, classes):
+def _plain_forward(ctx: Any, logits: np.ndarray, target: np.ndarray, rows: int, classes: int) -> np.ndarray:
     """SoftmaxCrossEntropy.forward for the common case: mean over rows, no weight, no ignored
     target, no smoothing, C-ordered logits (M > 0, C). The general forward's operations, in the
     same order (so to the bit the same values), minus the ones that multiply by 1."""
@@ -213,10 +218,11 @@ def _plain_forward(ctx, logits, target, rows, classes):
     return np.asarray(-_add_reduce(picked) / rows, logits.dtype)
 
 
-_row_starts = {}    # (rows, classes) -> arange(0, rows * classes, classes), read only
+# (rows, classes) -> arange(0, rows * classes, classes), read only
+_row_starts: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _general_context(ctx):
+def _general_context(ctx: Any) -> None:
     """The attributes the general backward reads, for a node made by ``_plain_forward``
     (its create_graph backward, which builds the softmax on the graph)."""
     ctx.index = np.arange(ctx.probs.shape[0])

@@ -6,7 +6,12 @@ nonzero, one_hot, bincount, unique.
 ``index`` arguments are integer tensors or arrays; as in PyTorch, an index out of range (or
 negative) raises an IndexError naming the op, the index and the size.
 """
+from __future__ import annotations
+
+from typing import Any, Callable, Literal, overload
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .indexing import ScatterAdd, concatenate, getitem
 from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, reshape, sum, where
@@ -16,7 +21,7 @@ __all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_se
            "scatter_add", "scatter_reduce", "index_add", "nonzero", "one_hot", "bincount", "unique"]
 
 
-def _indices(index, op):
+def _indices(index: Tensor | ArrayLike, op: str) -> np.ndarray:
     """An index argument as an int64 array, or a TypeError that names the op."""
     array = np.asarray(index.data if isinstance(index, Tensor) else index)
     if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
@@ -24,11 +29,11 @@ def _indices(index, op):
     return array.astype(np.int64, copy=False)
 
 
-def _dim(x, dim, op):
+def _dim(x: Tensor, dim: int, op: str) -> int:
     return _normalize_axis(dim, max(x.ndim, 1), op)[0]
 
 
-def _along(index, dim):
+def _along(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
     """The numpy index that reads ``x[i0, .., index[i0, .., id, ..], ..]`` for every position of
     ``index`` (PyTorch's gather rule): open grids on every axis but ``dim``."""
     if index.ndim <= 1:
@@ -38,7 +43,7 @@ def _along(index, dim):
     return tuple(grids)
 
 
-def _check_gather(x_shape, index, dim, op, other="input"):
+def _check_gather(x_shape: tuple[int, ...], index: np.ndarray, dim: int, op: str, other: str = "input") -> None:
     if index.ndim != len(x_shape) and not (index.ndim <= 1 and len(x_shape) <= 1):
         raise ValueError(f"{op}: index of shape {index.shape} must have as many dimensions as the {other} "
                          f"(shape {x_shape}); unsqueeze it or use take_along_dim, which broadcasts")
@@ -53,7 +58,7 @@ def _check_gather(x_shape, index, dim, op, other="input"):
                          f"indices must be in [0, {size - 1}]")
 
 
-def gather(input, dim, index, sparse_grad=False):
+def gather(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on): (index's shape) out, values of
     ``input`` picked along ``dim``. index has input's number of dimensions and is no larger off
     ``dim``. The gradient scatter-adds into the picked positions (repeats accumulate; it is
@@ -67,7 +72,7 @@ def gather(input, dim, index, sparse_grad=False):
     return getitem(input, _along(index, dim))
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input: Tensor | ArrayLike, indices: Tensor | ArrayLike, dim: int | None = None) -> Tensor:
     """``gather`` with input and indices broadcast against each other off ``dim``; with
     ``dim=None`` both are flattened first."""
     input = _as_tensor(input)
@@ -89,7 +94,7 @@ def take_along_dim(input, indices, dim=None):
     return gather(input, dim, indices)
 
 
-def index_select(input, dim, index):
+def index_select(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike) -> Tensor:
     """The slices ``index`` (1-D) of ``input`` along ``dim``; repeats allowed (their gradients add)."""
     input = _as_tensor(input)
     dim = _dim(input, dim, "index_select")
@@ -102,7 +107,7 @@ def index_select(input, dim, index):
     return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
 
 
-def masked_fill(input, mask, value):
+def masked_fill(input: Tensor | ArrayLike, mask: Tensor | ArrayLike, value: Tensor | ArrayLike) -> Tensor:
     """``value`` where ``mask`` (bool, broadcast with input) is True, else ``input``; value is a
     number or a 0-d tensor (which gets the gradient of the filled places), cast to input's dtype."""
     input = _as_tensor(input)
@@ -124,7 +129,7 @@ def masked_fill(input, mask, value):
     return where(mask, value, input)
 
 
-def masked_select(input, mask):
+def masked_select(input: Tensor | ArrayLike, mask: Tensor | ArrayLike) -> Tensor:
     """The elements of ``input`` where ``mask`` (bool, broadcast together) is True, as a 1-D tensor."""
     input = _as_tensor(input)
     mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
@@ -134,7 +139,8 @@ def masked_select(input, mask):
     return getitem(broadcast_to(input, shape), np.broadcast_to(mask, shape))
 
 
-def _scatter_parts(input, dim, index, src, op):
+def _scatter_parts(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike,
+                   op: str) -> tuple[Tensor, int, tuple[Any, ...], Tensor]:
     """Checked (input, dim, numpy index, src cut to index's shape) of a scatter op."""
     input = _as_tensor(input)
     dim = _dim(input, dim, op)
@@ -153,7 +159,8 @@ def _scatter_parts(input, dim, index, src, op):
     return input, dim, (_along(index, dim) if input.ndim else (index.reshape(-1),)), src
 
 
-def scatter(input, dim, index, src=None, value=None, reduce=None):
+def scatter(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike | None = None,
+            value: Tensor | ArrayLike | None = None, reduce: str | None = None) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` written at ``[index[i][j]][j]`` (dim 0; and so on);
     ``src`` may be a number (or given as ``value=``). The gradient: ``input``'s where nothing was
     written, ``src``'s gathered at index. With repeated indices which write wins is unspecified
@@ -172,16 +179,17 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     return where(written, ScatterAdd.apply(src, input.shape, where_to, True), input)
 
 
-def scatter_add(input, dim, index, src):
+def scatter_add(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike) -> Tensor:
     """``input`` plus ``src`` added at the positions ``index`` names along ``dim`` (repeats add)."""
     input, dim, where_to, src = _scatter_parts(input, dim, index, src, "scatter_add")
     return input + ScatterAdd.apply(src, input.shape, where_to, True)
 
 
-_PADS = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
+_PADS: dict[str, float] = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
 
 
-def scatter_reduce(input, dim, index, src, reduce, include_self=True):
+def scatter_reduce(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike, reduce: str,
+                   include_self: bool = True) -> Tensor:
     """Reduce the ``src`` values sent to each position (and input's own value unless
     ``include_self=False``; positions nothing is sent to keep input's) with ``reduce``: "sum",
     "prod", "mean", "amax" or "amin". Gradients as PyTorch: prod's are the product of the others
@@ -223,7 +231,8 @@ def scatter_reduce(input, dim, index, src, reduce, include_self=True):
     return reshape(out, input.shape)
 
 
-def index_add(input, dim, index, source, alpha=1):
+def index_add(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, source: Tensor | ArrayLike,
+              alpha: float = 1) -> Tensor:
     """``input`` plus ``alpha * source`` added at the slices ``index`` (1-D) along ``dim``; repeats add."""
     input = _as_tensor(input)
     dim = _dim(input, dim, "index_add")
@@ -241,7 +250,15 @@ def index_add(input, dim, index, source, alpha=1):
     return input + ScatterAdd.apply(source.astype(input.dtype), input.shape, (slice(None),) * dim + (index,), True)
 
 
-def nonzero(input, as_tuple=False):
+@overload
+def nonzero(input: Tensor | ArrayLike, as_tuple: Literal[False] = False) -> Tensor: ...
+@overload
+def nonzero(input: Tensor | ArrayLike, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+@overload
+def nonzero(input: Tensor | ArrayLike, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
+
+
+def nonzero(input: Tensor | ArrayLike, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The indices of the non-zero elements: (count, ndim) int64, or with ``as_tuple`` one 1-D
     int64 tensor per dimension (``where(input)``). No gradient."""
     array = np.asarray(input.data if isinstance(input, Tensor) else input)
@@ -250,7 +267,7 @@ def nonzero(input, as_tuple=False):
     return Tensor(np.argwhere(array).astype(np.int64))
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor | ArrayLike, num_classes: int = -1) -> Tensor:
     """(…) integer class indices -> (…, num_classes) int64 with a 1 at each index (num_classes=-1:
     the largest index plus one). No gradient."""
     labels = _indices(tensor, "one_hot")
@@ -265,7 +282,7 @@ def one_hot(tensor, num_classes=-1):
     return Tensor(np.eye(num_classes, dtype=np.int64)[labels])
 
 
-def bincount(input, weights=None, minlength=0):
+def bincount(input: Tensor | ArrayLike, weights: Tensor | ArrayLike | None = None, minlength: int = 0) -> Tensor:
     """Counts of each value of a 1-D non-negative integer tensor (with ``weights``: their sums,
     in the weights' dtype). No gradient."""
     values = _indices(input, "bincount")
@@ -279,7 +296,25 @@ def bincount(input, weights=None, minlength=0):
     return Tensor(np.bincount(values, weights, minlength).astype(dtype))
 
 
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+@overload
+def unique(input: Tensor | ArrayLike, sorted: bool = True, return_inverse: Literal[False] = False,
+           return_counts: Literal[False] = False, dim: int | None = None) -> Tensor: ...
+@overload
+def unique(input: Tensor | ArrayLike, sorted: bool = True, *, return_inverse: Literal[True],
+           return_counts: Literal[False] = False, dim: int | None = None) -> tuple[Tensor, Tensor]: ...
+@overload
+def unique(input: Tensor | ArrayLike, sorted: bool = True, *, return_inverse: Literal[False] = False,
+           return_counts: Literal[True], dim: int | None = None) -> tuple[Tensor, Tensor]: ...
+@overload
+def unique(input: Tensor | ArrayLike, sorted: bool = True, *, return_inverse: Literal[True],
+           return_counts: Literal[True], dim: int | None = None) -> tuple[Tensor, Tensor, Tensor]: ...
+@overload
+def unique(input: Tensor | ArrayLike, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]: ...
+
+
+def unique(input: Tensor | ArrayLike, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
     """The distinct values (sorted), and optionally the inverse indices (input's shape) and the
     counts; with ``dim``, the distinct slices along it. No gradient."""
     array = np.asarray(input.data if isinstance(input, Tensor) else input)
@@ -293,17 +328,17 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _in_place(op):
+def _in_place(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """PyTorch's in-place form of ``op`` (``t.masked_fill_(...)``): the result copied into self
     (``copy_``: on the graph, the gradient flows through ``op``)."""
-    def method(self, *args, **kwargs):
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return self.copy_(op(self, *args, **kwargs))
     method.__name__ = op.__name__ + "_"
     method.__doc__ = f"In place: ``t.{op.__name__}(...)`` written into t."
     return method
 
 
-TENSOR_METHODS = {
+TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "gather": gather, "take_along_dim": take_along_dim, "index_select": index_select,
     "masked_fill": masked_fill, "masked_select": masked_select, "scatter": scatter,
     "scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "index_add": index_add,
@@ -312,7 +347,7 @@ TENSOR_METHODS = {
 }
 
 
-def _numpy_take_along_axis(arr, indices, axis=-1):
+def _numpy_take_along_axis(arr: Tensor | ArrayLike, indices: Tensor | np.ndarray, axis: int | None = -1) -> Tensor:
     """numpy's take_along_axis: negative indices count from the end; axis=None flattens."""
     arr = _as_tensor(arr)
     if axis is None:

@@ -2,7 +2,10 @@
 pad, repeat, repeat_interleave and tile. Indexing follows numpy's (and PyTorch's) semantics; the
 functions that PyTorch also has take PyTorch's arguments (``dim``, ``split(size)``, ``repeat``
 as tile). numpy's functions on tensors (``np.split``, ``np.repeat``) are in ``numpy_api``."""
+from __future__ import annotations
+
 import operator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -11,16 +14,22 @@ from .promotion import result_type
 from .tensor import Tensor, share_version
 from .ops import _as_tensor, _normalize_axis, broadcast_to, where
 
+if TYPE_CHECKING:
+    from ._typing import ShapeLike, TensorLike
+
+# A gradient in a backward: an ndarray, or a Tensor under create_graph=True
+_Grad = Any
+
 __all__ = ["getitem", "concatenate", "cat", "stack", "split", "pad", "repeat", "repeat_interleave", "tile"]
 
 
-def _normalize_index(index, shape=None):
+def _normalize_index(index: Any, shape: tuple[int, ...] | None = None) -> tuple[tuple[Any, ...], bool]:
     """numpy index with Tensors, lists and tuples inside it turned into arrays, and bool masks
     into integer arrays (numpy defines a mask as its ``nonzero()``), so the backward can
     scatter-add. With ``shape`` (the indexed tensor's), a mask must match the dims it covers
     (numpy's and PyTorch's IndexError otherwise)."""
     items = index if isinstance(index, tuple) else (index,)
-    normalized = []
+    normalized: list[Any] = []
     advanced = False
     masks = None
     for position, item in enumerate(items):
@@ -51,9 +60,9 @@ def _normalize_index(index, shape=None):
     return tuple(normalized), advanced
 
 
-def _mask_positions(items, ndim):
+def _mask_positions(items: tuple[Any, ...], ndim: int) -> list[int]:
     """For each item of an index: the first dim it covers (None for items that cover none)."""
-    def width(item):
+    def width(item: Any) -> int:
         if item is None:
             return 0
         if isinstance(item, Tensor):
@@ -72,7 +81,7 @@ def _mask_positions(items, ndim):
     return positions
 
 
-def _check_mask(mask, shape, first):
+def _check_mask(mask: np.ndarray, shape: tuple[int, ...], first: int) -> None:
     covered = shape[first:first + mask.ndim]
     if mask.shape != covered:
         for i, (n, m) in enumerate(zip(covered + (None,) * mask.ndim, mask.shape)):
@@ -86,12 +95,12 @@ def _check_mask(mask, shape, first):
 
 class GetItem(Function):
     @staticmethod
-    def forward(ctx, x, index, advanced):
+    def forward(ctx: Any, x: np.ndarray, index: tuple[Any, ...], advanced: bool) -> np.ndarray:
         ctx.shape, ctx.index, ctx.advanced = x.shape, index, advanced
         return x[index]
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return scatter_add(grad, ctx.shape, ctx.index, ctx.advanced), None, None
 
 
@@ -99,16 +108,17 @@ class ScatterAdd(Function):
     """zeros(shape) with ``grad`` added at ``index`` (repeated indices accumulate); GetItem's backward."""
 
     @staticmethod
-    def forward(ctx, grad, shape, index, advanced):
+    def forward(ctx: Any, grad: np.ndarray, shape: tuple[int, ...], index: tuple[Any, ...], advanced: bool
+                ) -> np.ndarray:
         ctx.index, ctx.advanced = index, advanced
         return _scatter(grad, shape, index, advanced)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return GetItem.apply(grad, ctx.index, ctx.advanced), None, None, None
 
 
-def _scatter(grad, shape, index, advanced):
+def _scatter(grad: np.ndarray, shape: tuple[int, ...], index: tuple[Any, ...], advanced: bool) -> np.ndarray:
     out = np.zeros(shape, dtype=grad.dtype)
     if advanced:
         np.add.at(out, index, grad)
@@ -117,14 +127,14 @@ def _scatter(grad, shape, index, advanced):
     return out
 
 
-def scatter_add(grad, shape, index, advanced):
+def scatter_add(grad: _Grad, shape: tuple[int, ...], index: tuple[Any, ...], advanced: bool) -> _Grad:
     """zeros(shape) with grad added at index: an array for arrays, a graph node for Tensors."""
     if isinstance(grad, Tensor):
         return ScatterAdd.apply(grad, shape, index, advanced)
     return _scatter(grad, shape, index, advanced)
 
 
-def getitem(x, index):
+def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
     index, advanced = _normalize_index(index, x.shape)
     try:
@@ -136,13 +146,13 @@ def getitem(x, index):
 
 class Concatenate(Function):
     @staticmethod
-    def forward(ctx, axis, *arrays):
+    def forward(ctx: Any, axis: int, *arrays: np.ndarray) -> np.ndarray:
         ctx.axis = axis
         ctx.bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
         return np.concatenate(arrays, axis=axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         lead = (slice(None),) * ctx.axis
         b = ctx.bounds
         return (None,) + tuple(_basic_getitem(grad, lead + (slice(b[i], b[i + 1]),))
@@ -151,21 +161,21 @@ class Concatenate(Function):
 
 class Stack(Function):
     @staticmethod
-    def forward(ctx, axis, *arrays):
+    def forward(ctx: Any, axis: int, *arrays: np.ndarray) -> np.ndarray:
         ctx.axis = axis
         return np.stack(arrays, axis=axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         lead = (slice(None),) * ctx.axis
         return (None,) + tuple(_basic_getitem(grad, lead + (i,)) for i in range(grad.shape[ctx.axis]))
 
 
-def _basic_getitem(x, index):
+def _basic_getitem(x: _Grad, index: tuple[Any, ...]) -> _Grad:
     return x[index] if isinstance(x, np.ndarray) else GetItem.apply(x, index, False)
 
 
-def _join_inputs(tensors, op):
+def _join_inputs(tensors: Iterable[Any], op: str) -> list[Tensor]:
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
@@ -175,14 +185,14 @@ def _join_inputs(tensors, op):
     return [t if t.data.dtype == dtype else t.astype(dtype) for t in tensors]
 
 
-def _join_axis(dim, axis, op):
+def _join_axis(dim: int | None, axis: int | None, op: str) -> Any:     # (dim, or axis when given)
     """The dim of cat/stack, given as ``dim`` (PyTorch) or ``axis`` (numpy's name, accepted too)."""
     if axis is not None and dim is not None and axis != dim:
         raise TypeError(f"{op}: give the dim once, as dim= or axis=, not both")
     return axis if dim is None else dim
 
 
-def concatenate(tensors, dim=None, *, axis=None):
+def concatenate(tensors: Iterable[TensorLike], dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim (0 by default; ``axis=`` accepted); the other dims must
     match. Mixed dtypes promote as PyTorch's ``cat``."""
     dim = _join_axis(dim, axis, "concatenate")
@@ -197,12 +207,12 @@ def concatenate(tensors, dim=None, *, axis=None):
     return Concatenate.apply(axis, *tensors)
 
 
-def cat(tensors, dim=0, *, axis=None):
+def cat(tensors: Iterable[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """PyTorch's name for ``concatenate``: join along ``dim`` (``axis=`` accepted)."""
     return concatenate(tensors, axis if axis is not None else dim)
 
 
-def stack(tensors, dim=0, *, axis=None):
+def stack(tensors: Iterable[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new dim ``dim`` (``axis=`` accepted)."""
     dim = _join_axis(None if axis is not None and dim == 0 else dim, axis, "stack")
     tensors = _join_inputs(tensors, "stack")
@@ -212,12 +222,12 @@ def stack(tensors, dim=0, *, axis=None):
     return Stack.apply(axis, *tensors)
 
 
-def _pieces(x, bounds, axis):
+def _pieces(x: Tensor, bounds: Sequence[int], axis: int) -> list[Tensor]:
     lead = (slice(None),) * axis
     return [getitem(x, lead + (slice(bounds[i], bounds[i + 1]),)) for i in range(len(bounds) - 1)]
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(x: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """PyTorch's ``split``: pieces along ``dim`` of ``split_size_or_sections`` elements each (an
     int; the last piece may be smaller) or of the sizes listed (they must add up to the dim's
     size). Returns a tuple. numpy's sections are ``np.split(t, n)``/``np.array_split``."""
@@ -233,7 +243,7 @@ def split(x, split_size_or_sections, dim=0):
                              f"{axis}), got {size}")
         bounds = list(range(0, n, size)) + [n] if n else [0, 0]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = [int(s) for s in split_size_or_sections]  # type: ignore[union-attr]  # (a bool: TypeError)
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise ValueError(f"split: the sizes {sizes} must be non-negative and add up to {n}, the size of dim "
                              f"{axis} of shape {x.shape} (PyTorch's split takes sizes; numpy's split "
@@ -244,16 +254,16 @@ def split(x, split_size_or_sections, dim=0):
 
 class Pad(Function):
     @staticmethod
-    def forward(ctx, x, pad_width, value):
+    def forward(ctx: Any, x: np.ndarray, pad_width: tuple[tuple[int, int], ...], value: Any) -> np.ndarray:
         ctx.interior = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         return np.pad(x, pad_width, mode="constant", constant_values=value)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return _basic_getitem(grad, ctx.interior), None, None
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
+def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
     """Pad with a constant (numpy's ``pad`` in ``constant`` mode; ``pad_width`` as numpy's)."""
     x = _as_tensor(x)
     if mode != "constant":
@@ -269,19 +279,19 @@ class Repeat(Function):
     PyTorch's ``repeat``, numpy's ``tile``. Backward: the copies' gradients summed."""
 
     @staticmethod
-    def forward(ctx, x, reps):
+    def forward(ctx: Any, x: np.ndarray, reps: tuple[int, ...]) -> np.ndarray:
         ctx.shape, ctx.reps = x.shape, reps
         return np.tile(x, reps)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         # (r0 * n0, r1 * n1, ...) -> (r0, n0, r1, n1, ...), summed over the r axes: runs on arrays
         # and, under create_graph, on Tensors
         split = tuple(size for pair in zip(ctx.reps, ctx.shape) for size in pair)
         return grad.reshape(split).sum(axis=tuple(range(0, 2 * len(ctx.reps), 2))), None
 
 
-def _repeat(x, reps, op):
+def _repeat(x: Tensor, reps: tuple[int, ...], op: str) -> Tensor:
     if any(r < 0 for r in reps):
         raise ValueError(f"{op}: repeats must be non-negative, got {reps}")
     if len(reps) > x.ndim:
@@ -291,7 +301,7 @@ def _repeat(x, reps, op):
     return Repeat.apply(x, reps)
 
 
-def repeat(x, *sizes, **numpy_style):
+def repeat(x: TensorLike, *sizes: ShapeLike, **numpy_style: Any) -> Tensor:
     """PyTorch's ``repeat``: the whole tensor repeated ``sizes[i]`` times along dim i,
     ``repeat(x, 2, 1)`` or ``repeat(x, (2, 1))``; at least as many sizes as x has dims (more add
     leading dims). numpy's ``repeat`` (each element) is ``repeat_interleave`` or ``np.repeat``."""
@@ -303,7 +313,7 @@ def repeat(x, *sizes, **numpy_style):
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     try:
-        reps = tuple(operator.index(r) for r in sizes)
+        reps = tuple(operator.index(r) for r in sizes)  # type: ignore[arg-type]  # (one sequence: unpacked above)
     except TypeError:
         raise TypeError(f"repeat: the sizes are ints, repeat(2, 1) or repeat((2, 1)); got {sizes!r}") from None
     if len(reps) < x.ndim:
@@ -313,7 +323,8 @@ def repeat(x, *sizes, **numpy_style):
     return _repeat(x, reps, "repeat")
 
 
-def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+def repeat_interleave(x: TensorLike, repeats: TensorLike, dim: int | None = None, *, output_size: int | None = None
+                      ) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (None: of the flattened tensor);
     ``repeats`` an int or one count per element of that dim (numpy's ``repeat``)."""
     x = _as_tensor(x)
@@ -335,7 +346,7 @@ def repeat_interleave(x, repeats, dim=None, *, output_size=None):
     return getitem(x, (slice(None),) * axis + (index,))
 
 
-def tile(x, dims):
+def tile(x: TensorLike, dims: int | Sequence[int]) -> Tensor:
     """Repeat the whole tensor ``dims`` times along each dim (numpy's and PyTorch's ``tile``:
     fewer reps than dims repeat the last dims)."""
     x = _as_tensor(x)
@@ -344,14 +355,14 @@ def tile(x, dims):
     return _repeat(x, (1,) * (x.ndim - len(reps)) + reps, "tile")
 
 
-def setitem(self, index, value):
+def setitem(self: Tensor, index: Any, value: TensorLike) -> Tensor:
     """``t[index] = value`` in place (numpy's semantics); on the graph the gradient flows to
     ``value`` at ``index`` and to the old values elsewhere."""
     index, advanced = _normalize_index(index, self.data.shape)
     mask = np.zeros(self.data.shape, dtype=bool)
     mask[index] = True
 
-    def assign(old, new):
+    def assign(old: Tensor, new: Any) -> Tensor:
         target_shape = old.data[index].shape
         new = _as_tensor(new) if isinstance(new, Tensor) else new
         if isinstance(new, Tensor):
@@ -364,9 +375,10 @@ def setitem(self, index, value):
     return self._inplace("setitem", value, assign)
 
 
-def _method_setitem(self, index, value):
+def _method_setitem(self: Tensor, index: Any, value: TensorLike) -> None:
     setitem(self, index, value)
 
 
-Tensor.__getitem__ = getitem
-Tensor.__setitem__ = _method_setitem
+# (the signatures of the class body's, which these replace)
+Tensor.__getitem__ = getitem  # type: ignore[method-assign]
+Tensor.__setitem__ = _method_setitem  # type: ignore[method-assign]

@@ -5,21 +5,28 @@ they meet 0, so that a zero vector has PyTorch's gradient 0 instead of the nan o
 det, inv, solve and slogdet are Functions (numpy's LAPACK in forward); their backwards are
 written with inv/solve/matmul that run on arrays and, under create_graph, on Tensors.
 """
+from __future__ import annotations
+
 import math
-from collections import namedtuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .function import Function
 from .ops import _as_tensor, _normalize_axis, abs, amax, amin, log, matmul, reshape, sqrt, sum, where
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from .engine import _G, _Gradient
+
 __all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross"]
 
-slogdet_result = namedtuple("slogdet", "sign logabsdet")     # PyTorch's torch.return_types.slogdet
+# PyTorch's torch.return_types.slogdet (the ignore: the type's name is PyTorch's, not the variable's)
+slogdet_result = NamedTuple("slogdet", [("sign", Tensor), ("logabsdet", Tensor)])  # type: ignore[name-match]
 
 
-def _square_matrices(A, op):
+def _square_matrices(A: Tensor | ArrayLike, op: str) -> Tensor:
     A = _as_tensor(A)
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"{op}: needs square matrices (..., n, n), got shape {A.shape}")
@@ -28,16 +35,16 @@ def _square_matrices(A, op):
     return A
 
 
-def _singular(op, shape):
+def _singular(op: str, shape: tuple[int, ...]) -> np.linalg.LinAlgError:
     return np.linalg.LinAlgError(f"{op}: a matrix of the batch (shape {shape}) is singular, so it has no "
                                  "inverse; check the input, or regularise it (A + eps * I)")
 
 
-def _inv(A):
+def _inv(A: _G) -> _G:
     return Inv.apply(A) if isinstance(A, Tensor) else _inv_array(A, "inv")
 
 
-def _inv_array(A, op):
+def _inv_array(A: np.ndarray, op: str) -> np.ndarray:
     try:
         return np.linalg.inv(A)
     except np.linalg.LinAlgError:
@@ -48,13 +55,13 @@ class Inv(Function):
     """The inverse of square matrices (…, n, n); d(A^-1) = -A^-1 dA A^-1."""
 
     @staticmethod
-    def forward(ctx, A):
+    def forward(ctx: Any, A: np.ndarray) -> np.ndarray:
         out = _inv_array(A, "inv")
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> _Gradient:
         (out,) = ctx.saved_tensors
         return -matmul(matmul(out.mT, grad), out.mT) if isinstance(grad, Tensor) else -(out.mT @ grad @ out.mT)
 
@@ -64,13 +71,13 @@ class Det(Function):
     adjugate's transpose (from the SVD), which is the true derivative of the polynomial det."""
 
     @staticmethod
-    def forward(ctx, A):
+    def forward(ctx: Any, A: np.ndarray) -> np.ndarray | np.floating:
         out = np.linalg.det(A)
         ctx.save_for_backward(A, out)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> _Gradient:
         A, out = ctx.saved_tensors
         scale = grad[..., None, None]
         values = out.data if isinstance(out, Tensor) else out
@@ -81,7 +88,7 @@ class Det(Function):
         return scale * _adjugate(A).mT
 
 
-def _adjugate(A):
+def _adjugate(A: np.ndarray) -> np.ndarray:
     """adj(A) = det(A) A^-1, for any A: V diag(prod of the other singular values) U^T det(U V^T)."""
     U, s, Vt = np.linalg.svd(A)
     n = s.shape[-1]
@@ -94,17 +101,17 @@ class LogAbsDet(Function):
     """log |det A| of square matrices; gradient A^-T (slogdet's differentiable part)."""
 
     @staticmethod
-    def forward(ctx, A):
+    def forward(ctx: Any, A: np.ndarray) -> np.ndarray | np.floating:
         ctx.save_for_backward(A)
         return np.linalg.slogdet(A)[1]
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> _Gradient:
         (A,) = ctx.saved_tensors
         return grad[..., None, None] * _inv(A).mT
 
 
-def _solve(A, B):
+def _solve(A: np.ndarray | Tensor, B: np.ndarray | Tensor) -> np.ndarray | Tensor:
     return Solve.apply(A, B) if isinstance(A, Tensor) or isinstance(B, Tensor) else np.linalg.solve(A, B)
 
 
@@ -113,7 +120,7 @@ class Solve(Function):
     Gradients: dB = A^-T g (a solve), dA = -dB X^T."""
 
     @staticmethod
-    def forward(ctx, A, B):
+    def forward(ctx: Any, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         try:
             out = np.linalg.solve(A, B)
         except np.linalg.LinAlgError:
@@ -122,24 +129,24 @@ class Solve(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, _Gradient]:
         A, X = ctx.saved_tensors
         grad_B = _solve(A.mT, grad)
         grad_A = -matmul(grad_B, X.mT) if isinstance(grad_B, Tensor) else -(grad_B @ X.mT)
         return grad_A, grad_B
 
 
-def det(A):
+def det(A: Tensor | ArrayLike) -> Tensor:
     """The determinant of square matrices (…, n, n) -> (…)."""
     return Det.apply(_square_matrices(A, "det"))
 
 
-def inv(A):
+def inv(A: Tensor | ArrayLike) -> Tensor:
     """The inverse of square matrices (…, n, n); a singular matrix raises (LinAlgError)."""
     return Inv.apply(_square_matrices(A, "inv"))
 
 
-def slogdet(A):
+def slogdet(A: Tensor | ArrayLike) -> slogdet_result:
     """(sign, logabsdet) of the determinant of square matrices: sign in {-1, 0, 1} (no gradient),
     log |det| differentiable (its gradient A^-T; -inf for a singular matrix)."""
     A = _square_matrices(A, "slogdet")
@@ -147,7 +154,7 @@ def slogdet(A):
     return slogdet_result(sign, LogAbsDet.apply(A))
 
 
-def solve(A, B, left=True):
+def solve(A: Tensor | ArrayLike, B: Tensor | ArrayLike, left: bool = True) -> Tensor:
     """X with A X = B (``left=False``: X A = B) for square A (…, n, n). B is (…, n, k), or a
     vector (n,) or batch of vectors (…, n) when its shape is A's without the last dimension."""
     A = _square_matrices(A, "solve")
@@ -167,17 +174,18 @@ def solve(A, B, left=True):
 # norms
 
 
-def _reduced(shape, axes):
+def _reduced(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
     return () if axes is None else tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
-def _masked_root(total, power):
+def _masked_root(total: Tensor, power: float) -> Tensor:
     """total ** (1 / power), with gradient 0 where total is 0 (not the inf of the root's slope)."""
     zero = total.data == 0
     return where(zero, 0.0, where(zero, 1.0, total) ** (1.0 / power))
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+def vector_norm(x: Tensor | ArrayLike, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+                dtype: DTypeLike | None = None) -> Tensor:
     """The ``ord``-norm of the elements of ``x`` (all of them, or over ``dim``): (sum |x|^ord)^(1/ord),
     max |x| for inf, min |x| for -inf, the count of non-zeros for 0. At a zero vector (and at zero
     elements for ord < 1) the gradient is 0, as PyTorch's."""
@@ -186,6 +194,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
         x = x.astype(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"vector_norm: needs a floating tensor, got {x.dtype}; convert it with .float()")
+    if isinstance(ord, str) or not isinstance(ord, (int, float, np.integer, np.floating)):
+        raise ValueError(f"vector_norm: ord must be a number (2, 1, inf, -inf, 0, p), got {ord!r}; for the "
+                         "Frobenius or nuclear norm of matrices use matrix_norm or dim=(rows, columns)")
     axes = _normalize_axis(dim, x.ndim, "vector_norm")
     if ord == math.inf:
         return amax(abs(x), axes, keepdim) if x.size else sum(abs(x), axes, keepdim)
@@ -209,7 +220,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
     return _masked_root(sum(powered, axes, keepdim), ord)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+def matrix_norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] = "fro", dim: Sequence[int] = (-2, -1),
+                keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Matrix norms over the two dimensions ``dim``: "fro" (the root of the sum of squares), 1 and
     -1 (largest/smallest column sum of |a|), inf and -inf (row sums). "nuc", 2 and -2 need singular
     values' gradients, which this engine does not provide: they raise."""
@@ -218,6 +230,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
         A = A.astype(dtype)
     if A.ndim < 2:
         raise ValueError(f"matrix_norm: needs at least 2 dimensions, got shape {A.shape}")
+    if isinstance(dim, (int, np.integer)) or len(tuple(dim)) != 2:
+        raise ValueError(f"matrix_norm: dim must be a pair of dimensions (rows, columns), got {dim!r}")
     rows, cols = (_normalize_axis(d, A.ndim, "matrix_norm")[0] for d in dim)
     if ord == "fro":
         return vector_norm(A, 2, (rows, cols), keepdim)
@@ -232,7 +246,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     raise ValueError(f"matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {ord!r}")
 
 
-def norm(A, ord=None, dim=None, keepdim=False, dtype=None):
+def norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] | None = None,
+         dim: int | Sequence[int] | None = None, keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """torch.linalg.norm: a vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim``
     two ints, or a 2-D input with ``ord`` given); with neither ord nor dim, the 2-norm of all
     elements."""
@@ -241,17 +256,18 @@ def norm(A, ord=None, dim=None, keepdim=False, dtype=None):
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
         if len(dims) == 2:
             return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype)
-        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype)
+        # (the ignore: a matrix ord with one dim reaches vector_norm, which raises)
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype)  # type: ignore[arg-type]
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype)
-    if A.ndim == 1:
+    if A.ndim == 1 and not isinstance(ord, str):
         return vector_norm(A, ord, None, keepdim, dtype)
-    if A.ndim == 2:
+    if A.ndim <= 2:
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype)
     raise ValueError(f"linalg.norm: with ord={ord!r} and no dim the input must be 1-D or 2-D, got shape {A.shape}")
 
 
-def cross(input, other, dim=-1):
+def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (input and other broadcast)."""
     from .indexing import stack
     from .ops import broadcast_to

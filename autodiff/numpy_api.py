@@ -9,16 +9,27 @@ permutes (PyTorch's swaps two dims), ``np.squeeze`` refuses an axis whose size i
 ``np.var``/``np.std`` are biased (``ddof=0``), ``np.max`` has no indices, ``np.dot`` contracts
 N-d arrays, ``np.mean`` of integers is float64, and mixed dtypes promote as numpy's.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+
 import numpy as np
 
 from . import indexing, ops
 from .ops import _array, _as_tensor, _in_dtype
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._typing import TensorLike
+
 __all__ = ["ARRAY_FUNCTIONS"]
 
+_T = TypeVar("_T")
 
-def _refuse(name, **arguments):
+
+def _refuse(name: str, **arguments: Any) -> None:
     """numpy arguments that this engine does not support on tensors (``out=``, ``where=``...)."""
     given = [key for key, value in arguments.items() if value is not None]
     if given:
@@ -26,7 +37,7 @@ def _refuse(name, **arguments):
                         "leave it out (or call it on t.detach().numpy() if you need no gradient)")
 
 
-def _numpy_accumulator(x, dtype):
+def _numpy_accumulator(x: Tensor, dtype: DTypeLike | None) -> np.dtype:
     """numpy's dtype for a sum or product of x: ``dtype`` if given, else x's, except that bool and
     small integers accumulate as numpy's default integer."""
     if dtype is not None:
@@ -36,15 +47,16 @@ def _numpy_accumulator(x, dtype):
     return x.dtype
 
 
-def _in(x, dtype):
+def _in(x: Tensor, dtype: np.dtype) -> Tensor:
     return x if x.dtype == dtype else x.astype(dtype)
 
 
-def _reduce_args(x, axis, keepdims, op):
+def _reduce_args(x: Tensor, axis: Any, keepdims: Any, op: str) -> tuple[Any, bool]:
     return ops._dims(x, axis, bool(keepdims), {}, op, empty_is_all=False)
 
 
-def np_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def np_sum(a: TensorLike, axis: Any = None, dtype: DTypeLike | None = None, out: Any = None, keepdims: bool = False,
+           initial: Any = None, where: Any = None) -> Tensor:
     """numpy's ``sum``: bool and small integers sum as numpy's default integer."""
     _refuse("sum", out=out, initial=initial, where=where)
     x = _as_tensor(a)
@@ -52,7 +64,8 @@ def np_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     return ops.apply1(ops.Sum, x, *_reduce_args(x, axis, keepdims, "sum"))
 
 
-def np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def np_prod(a: TensorLike, axis: Any = None, dtype: DTypeLike | None = None, out: Any = None, keepdims: bool = False,
+            initial: Any = None, where: Any = None) -> Tensor:
     """numpy's ``prod``."""
     _refuse("prod", out=out, initial=initial, where=where)
     x = _as_tensor(a)
@@ -60,7 +73,8 @@ def np_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
     return ops.Prod.apply(x, *_reduce_args(x, axis, keepdims, "prod"))
 
 
-def np_mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+def np_mean(a: TensorLike, axis: Any = None, dtype: DTypeLike | None = None, out: Any = None, keepdims: bool = False,
+            where: Any = None) -> Tensor:
     """numpy's ``mean``: bool and integer tensors average in float64."""
     _refuse("mean", out=out, where=where)
     x = _as_tensor(a)
@@ -74,8 +88,9 @@ def np_mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / count if count else total * np.nan
 
 
-def _np_extremum(reduce, name):
-    def extremum(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+def _np_extremum(reduce: Callable[..., Any], name: str) -> Callable[..., Tensor]:
+    def extremum(a: TensorLike, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
+                 where: Any = None) -> Tensor:
         _refuse(name, out=out, initial=initial, where=where)
         x = _as_tensor(a)
         axes, keepdims = _reduce_args(x, axis, keepdims, name)
@@ -91,9 +106,10 @@ np_max = _np_extremum(np.max, "max")
 np_min = _np_extremum(np.min, "min")
 
 
-def _np_variance(cls, name):
-    def variance(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
-                 correction=None):
+def _np_variance(cls: type[ops.Var] | type[ops.Std], name: str) -> Callable[..., Tensor]:
+    def variance(a: TensorLike, axis: Any = None, dtype: DTypeLike | None = None, out: Any = None, ddof: float = 0,
+                 keepdims: bool = False, where: Any = None, mean: Any = None, correction: float | None = None
+                 ) -> Tensor:
         _refuse(name, out=out, where=where, mean=mean)
         x = _as_tensor(a)
         if dtype is not None:
@@ -111,30 +127,30 @@ np_var = _np_variance(ops.Var, "var")
 np_std = _np_variance(ops.Std, "std")
 
 
-def np_argmax(a, axis=None, out=None, *, keepdims=False):
+def np_argmax(a: TensorLike, axis: int | None = None, out: Any = None, *, keepdims: bool = False) -> Tensor:
     """numpy's ``argmax``."""
     _refuse("argmax", out=out)
     return ops.argmax(a, axis, keepdims)
 
 
-def np_argmin(a, axis=None, out=None, *, keepdims=False):
+def np_argmin(a: TensorLike, axis: int | None = None, out: Any = None, *, keepdims: bool = False) -> Tensor:
     """numpy's ``argmin``."""
     _refuse("argmin", out=out)
     return ops.argmin(a, axis, keepdims)
 
 
-def np_transpose(a, axes=None):
+def np_transpose(a: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
     """numpy's ``transpose``: ``axes`` a permutation (None reverses)."""
     x = _as_tensor(a)
     return ops.permute(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
 
 
-def np_swapaxes(a, axis1, axis2):
+def np_swapaxes(a: TensorLike, axis1: int, axis2: int) -> Tensor:
     """numpy's ``swapaxes``."""
     return ops.swapaxes(a, axis1, axis2)
 
 
-def np_squeeze(a, axis=None):
+def np_squeeze(a: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """numpy's ``squeeze``: an axis whose size is not 1 is an error."""
     x = _as_tensor(a)
     if axis is not None:
@@ -145,24 +161,25 @@ def np_squeeze(a, axis=None):
     return ops.squeeze(x, axis)
 
 
-def np_expand_dims(a, axis):
+def np_expand_dims(a: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
     """numpy's ``expand_dims``."""
     return ops.unsqueeze(a, axis)
 
 
-def np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+def np_reshape(a: TensorLike, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: bool | None = None
+               ) -> Tensor:
     """numpy's ``reshape`` (C order)."""
     if order != "C":
         raise TypeError(f"np.reshape: order={order!r} is not supported on autodiff tensors; only 'C'")
     return ops.reshape(a, newshape if shape is None else shape)
 
 
-def np_broadcast_to(array, shape, subok=False):
+def np_broadcast_to(array: TensorLike, shape: Any, subok: bool = False) -> Tensor:
     """numpy's ``broadcast_to``."""
     return ops.broadcast_to(array, shape)
 
 
-def _numpy_common(*operands):
+def _numpy_common(*operands: _T) -> tuple[_T, ...]:
     """The operands in numpy's result dtype (tensors cast on the graph, numbers as they are)."""
     arrays = [_array(x) for x in operands]
     if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays) and len({a.dtype for a in arrays}) == 1:
@@ -171,16 +188,18 @@ def _numpy_common(*operands):
     return tuple(_in_dtype(x, dtype) if isinstance(x, (Tensor, np.ndarray, np.generic)) else x for x in operands)
 
 
-def np_where(condition, x=None, y=None):
+def np_where(condition: TensorLike, x: TensorLike | None = None, y: TensorLike | None = None
+             ) -> Tensor | tuple[np.ndarray, ...]:
     """numpy's ``where``: the indices of the non-zero elements, or x where condition else y
     (numpy's promotion of x and y)."""
     if x is None and y is None:
         return np.where(_array(condition))
     x, y = _numpy_common(x, y)
-    return ops.where(condition, x, y)
+    return ops.where(condition, x, y)  # type: ignore[arg-type]  # (x or y None: numpy's error, from where)
 
 
-def np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+def np_clip(a: TensorLike, a_min: ArrayLike | None = None, a_max: ArrayLike | None = None, out: Any = None, *,
+            min: ArrayLike | None = None, max: ArrayLike | None = None, **kwargs: Any) -> Tensor:
     """numpy's ``clip``."""
     _refuse("clip", out=out, **{key: value for key, value in kwargs.items() if key != "dtype"})
     low = a_min if a_min is not None else min
@@ -190,20 +209,20 @@ def np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs
     return ops.clip(_in(x, dtype), low, high)
 
 
-def np_shape(a):
+def np_shape(a: TensorLike) -> tuple[int, ...]:
     return ops._shape(a)
 
 
-def np_ndim(a):
+def np_ndim(a: TensorLike) -> int:
     return ops._ndim(a)
 
 
-def np_size(a, axis=None):
+def np_size(a: TensorLike, axis: int | None = None) -> int:
     data = _array(a)
     return data.size if axis is None else data.shape[axis]
 
 
-def np_dot(a, b, out=None):
+def np_dot(a: TensorLike, b: TensorLike, out: Any = None) -> Tensor:
     """numpy's ``dot``: a product with a scalar, the inner product of vectors, the matrix product,
     and for N-d arrays the sum over the last axis of a and the second-to-last of b:
     (..., k), (..., k, m) -> a.shape[:-1] + b.shape[:-2] + (m,)."""
@@ -223,7 +242,8 @@ def np_dot(a, b, out=None):
     return (rows @ columns).reshape(a.shape[:-1] + b.shape[:-2] + b.shape[-1:])
 
 
-def np_concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
+def np_concatenate(arrays: Sequence[TensorLike], axis: int | None = 0, out: Any = None, dtype: DTypeLike | None = None,
+                   casting: Any = None) -> Tensor:
     """numpy's ``concatenate`` (``axis=None`` joins the flattened tensors)."""
     _refuse("concatenate", out=out, casting=casting)
     tensors = [_as_tensor(t) for t in arrays]
@@ -235,7 +255,8 @@ def np_concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
     return indexing.concatenate(tensors, axis)
 
 
-def np_stack(arrays, axis=0, out=None, *, dtype=None, casting=None):
+def np_stack(arrays: Sequence[TensorLike], axis: int = 0, out: Any = None, *, dtype: DTypeLike | None = None,
+             casting: Any = None) -> Tensor:
     """numpy's ``stack``."""
     _refuse("stack", out=out, casting=casting)
     tensors = [_as_tensor(t) for t in arrays]
@@ -244,14 +265,14 @@ def np_stack(arrays, axis=0, out=None, *, dtype=None, casting=None):
     return indexing.stack(list(_numpy_common(*tensors)), axis)
 
 
-def _split_at(x, points, axis):
+def _split_at(x: Tensor, points: Sequence[int] | range, axis: int) -> list[Tensor]:
     """Pieces of x between numpy's split points (as slices: out-of-range points give empty pieces)."""
     lead = (slice(None),) * axis
     bounds = [None] + list(points) + [None]
     return [indexing.getitem(x, lead + (slice(bounds[i], bounds[i + 1]),)) for i in range(len(bounds) - 1)]
 
 
-def np_split(ary, indices_or_sections, axis=0):
+def np_split(ary: TensorLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """numpy's ``split``: a number of equal sections, or the indices where the pieces start."""
     x = _as_tensor(ary)
     axis = ops._normalize_axis(axis, x.ndim, "split")[0]
@@ -264,7 +285,7 @@ def np_split(ary, indices_or_sections, axis=0):
     return _split_at(x, [int(i) for i in indices_or_sections], axis)
 
 
-def np_array_split(ary, indices_or_sections, axis=0):
+def np_array_split(ary: TensorLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """numpy's ``array_split``: as ``split``, but a number of sections need not divide the axis
     (the first pieces get one more element)."""
     x = _as_tensor(ary)
@@ -279,22 +300,22 @@ def np_array_split(ary, indices_or_sections, axis=0):
     return _split_at(x, [int(i) for i in indices_or_sections], axis)
 
 
-def np_repeat(a, repeats, axis=None):
+def np_repeat(a: TensorLike, repeats: TensorLike, axis: int | None = None) -> Tensor:
     """numpy's ``repeat``: each element ``repeats`` times (PyTorch's ``repeat_interleave``)."""
     return indexing.repeat_interleave(a, repeats, axis)
 
 
-def np_tile(A, reps):
+def np_tile(A: TensorLike, reps: int | Sequence[int]) -> Tensor:
     """numpy's ``tile``."""
     return indexing.tile(A, reps)
 
 
-def np_pad(array, pad_width, mode="constant", **kwargs):
+def np_pad(array: TensorLike, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Tensor:
     """numpy's ``pad`` (``mode="constant"``)."""
     return indexing.pad(array, pad_width, mode, **kwargs)
 
 
-ARRAY_FUNCTIONS = {
+ARRAY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: np_sum, np.prod: np_prod, np.mean: np_mean, np.max: np_max, np.amax: np_max, np.min: np_min,
     np.amin: np_min, np.var: np_var, np.std: np_std, np.argmax: np_argmax, np.argmin: np_argmin,
     np.transpose: np_transpose, np.swapaxes: np_swapaxes, np.squeeze: np_squeeze,

@@ -6,11 +6,13 @@ that both ndarrays and Tensors understand, so the same code runs on raw arrays i
 backward and on Tensors (recording a graph) under ``create_graph=True``. Broadcast inputs are
 un-broadcast by the engine, not here.
 """
+from __future__ import annotations
+
 import builtins
 import inspect
 import math
 import operator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple, Sequence, overload
 
 import numpy as np
 
@@ -22,35 +24,44 @@ from .dtypes import DtypeError, as_dtype
 from .promotion import result_type
 from .tensor import Tensor, _wrap, _to_array, get_default_dtype, share_version
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._typing import Dims, ShapeLike, TensorLike
+
+# A gradient in a backward: an ndarray, or a Tensor under create_graph=True (the same formulas run
+# on both)
+_Grad = Any
+
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-_add_reduce = np.add.reduce
+_add_reduce: Callable[..., Any] = np.add.reduce     # (called positionally, as ndarray.sum calls it)
 # 1, 0 and 2 as read-only 0-d arrays per float dtype, for the activations (1 - y*y, max(x, 0)):
 # the same result as a Python number (NEP 50), and numpy takes a 0-d array of the array's dtype
 # faster
-_ONES = {np.dtype(t): np.array(1, t) for t in (np.float16, np.float32, np.float64)}
-_ZEROS = {np.dtype(t): np.array(0, t) for t in (np.float16, np.float32, np.float64)}
-_TWOS = {np.dtype(t): np.array(2, t) for t in (np.float16, np.float32, np.float64)}
+_ONES: dict[np.dtype, np.ndarray] = {np.dtype(t): np.array(1, t) for t in (np.float16, np.float32, np.float64)}
+_ZEROS: dict[np.dtype, np.ndarray] = {np.dtype(t): np.array(0, t) for t in (np.float16, np.float32, np.float64)}
+_TWOS: dict[np.dtype, np.ndarray] = {np.dtype(t): np.array(2, t) for t in (np.float16, np.float32, np.float64)}
 for _constant in (*_ONES.values(), *_ZEROS.values(), *_TWOS.values()):
     _constant.flags.writeable = False
 del _constant
 
 
-def _array(x):
+def _array(x: Any) -> Any:
     """The ndarray behind x (for masks and other constants of a backward)."""
     return x.data if isinstance(x, Tensor) else x
 
 
-def _shape(x):
+def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
 
 
-def _ndim(x):
+def _ndim(x: Any) -> int:
     return x.ndim if isinstance(x, (Tensor, np.ndarray)) else np.ndim(x)
 
 
-def _normalize_axis(axis, ndim, op):
+def _normalize_axis(axis: Any, ndim: int, op: str) -> Any:     # (a tuple, or None: see the docstring)
     """axis (None, int or tuple, negatives allowed) -> None or a sorted tuple of non-negative ints."""
     if axis is None:
         return None
@@ -74,14 +85,14 @@ def _normalize_axis(axis, ndim, op):
     return tuple(sorted(result)) if ndim else None
 
 
-def _kept_shape(shape, axes):
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
     """The shape a reduction over ``axes`` leaves with keepdims=True."""
     if axes is None:
         return (1,) * len(shape)
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _expand(grad, shape, axes, keepdims):
+def _expand(grad: _Grad, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> _Grad:
     """Spread the gradient of a reduction back over the reduced axes (input shape ``shape``)."""
     if not keepdims:
         grad = grad.reshape(_kept_shape(shape, axes))
@@ -92,7 +103,7 @@ def _expand(grad, shape, axes, keepdims):
     return broadcast_to(grad, shape)
 
 
-def _reduced_count(shape, axes):
+def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     if axes is None:
         return math.prod(shape)
     return math.prod(shape[a] for a in axes)
@@ -104,11 +115,11 @@ def _reduced_count(shape, axes):
 
 class Add(Elementwise):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         return a + b
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad, grad
 
 
@@ -116,23 +127,23 @@ class Sub(Elementwise):
     # a primitive rather than add-of-neg: one node instead of two on a hot path
     refuses_bool = "operand"     # as PyTorch (see promotion.operands)
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         return a - b
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Elementwise):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         need_a, need_b = ctx.needs_input_grad      # save only what the backward will use
         ctx.saved_tensors = (a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
@@ -146,12 +157,12 @@ class MulSelf(Mul):
     display_name = "Mul"
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:  # type: ignore[override]  # (one operand: unary_op(MulSelf))
         ctx.saved_tensors = (x,)
         return x * x
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (x,) = ctx.saved_tensors
         return grad * x * _TWOS.get(x.dtype, 2.0)
 
@@ -160,12 +171,12 @@ class Div(Elementwise):
     anomaly_hint = "Division by 0: d(a/b)/db = -a/b² and d(a/b)/da = 1/b are infinite where b = 0."
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         ctx.saved_tensors = (a if ctx.needs_input_grad[1] else None, b)   # only what backward uses
         return a / b
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (grad / b if need_a else None), (-(grad * a) / (b * b) if need_b else None)
@@ -183,7 +194,7 @@ class PowScalar(Function):
     anomaly_hint = "pow at 0: d(x^p)/dx = p x^(p-1) is infinite at x = 0 when p < 1."
 
     @staticmethod
-    def forward(ctx, x, p):
+    def forward(ctx: Any, x: np.ndarray, p: float) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.p = p
         if x.dtype.kind != "f" and p < 0 and p == int(p):
@@ -204,7 +215,7 @@ class PowScalar(Function):
         return _power(x, p)     # 4 included: PyTorch's pow(x, 4), within an ulp
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (x,) = ctx.saved_tensors
         p = ctx.p
         # PyTorch's pow_backward, grad * (p * x.pow(p - 1)), with x.pow in its own forms; written
@@ -226,7 +237,7 @@ class PowScalar(Function):
         return grad * (p * _power(x, p - 1)), None
 
 
-def _power(x, p):
+def _power(x: _Grad, p: float) -> _Grad:
     """x ** p for a number p: an array's through numpy's pow of |x| when p is an integer (the same
     bits: pow of a negative base and an integer exponent is +-pow(|x|, p), but libm takes a path
     about fifty times slower for it); a Tensor's on the graph."""
@@ -244,13 +255,13 @@ class Pow(Function):
     anomaly_hint = "pow at 0: d(a^b)/da = b a^(b-1) is infinite at a = 0 when b < 1; d/db needs ln(a)."
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         out = a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
@@ -259,6 +270,7 @@ class Pow(Function):
                 grad_a = grad * where(_array(b) == 0, 0.0, b * a ** (b - 1))
             if need_b:
                 base_zero = (_array(a) == 0) & (_array(b) >= 0)
+                log_a: _Grad
                 if isinstance(a, Tensor):
                     log_a = log(where(base_zero, 1.0, a))
                 else:       # a constant base (2.0 ** t): its log in the output's dtype
@@ -267,7 +279,7 @@ class Pow(Function):
         return grad_a, grad_b
 
 
-def pow(x, exponent):
+def pow(x: TensorLike, exponent: TensorLike) -> Tensor:
     """x ** exponent, elementwise; exponent a number or a tensor (both broadcast)."""
     if isinstance(exponent, (int, float, np.integer, np.floating)) and not isinstance(exponent, bool) \
             and isinstance(x, Tensor):
@@ -283,13 +295,13 @@ def pow(x, exponent):
 
 class Tanh(Elementwise):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         out = np.tanh(x)
         ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (out,) = ctx.saved_tensors
         if out.size >= 1024 and type(grad) is np.ndarray and grad.dtype is out.dtype and (
                 grad.shape == out.shape):
@@ -303,7 +315,7 @@ class Tanh(Elementwise):
 
 class Sigmoid(Elementwise):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         if x.dtype.kind != "f":     # bool or integer (no gradient): -|x| must not wrap or fail
             x = x.astype(_default_float())
         # exp of -|x| never overflows, and e/(1+e) keeps full precision for large negative x
@@ -314,7 +326,7 @@ class Sigmoid(Elementwise):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (out,) = ctx.saved_tensors
         return grad * (out * (_ONES.get(out.dtype, 1.0) - out))
 
@@ -325,13 +337,13 @@ class Relu(Elementwise):
     booleans slowly), the same products."""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         out = np.maximum(x, _ZEROS.get(x.dtype, 0))
         ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (out,) = ctx.saved_tensors
         # the gradient passes where not (out <= 0), as in PyTorch (threshold_backward): also at nan
         zero = _ZEROS.get(out.dtype) if type(grad) is np.ndarray else None
@@ -353,12 +365,12 @@ class Maximum(Function):
     """Elementwise max; a tie sends half the gradient to each side (PyTorch's choice)."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b = ctx.saved_tensors
         share_a = _tie_share(_array(a), _array(b), np.greater)
         return grad * share_a, grad * (1.0 - share_a)
@@ -368,18 +380,18 @@ class Minimum(Function):
     """Elementwise min; a tie sends half the gradient to each side (PyTorch's choice)."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b = ctx.saved_tensors
         share_a = _tie_share(_array(a), _array(b), np.less)
         return grad * share_a, grad * (1.0 - share_a)
 
 
-def _tie_share(a, b, wins):
+def _tie_share(a: np.ndarray, b: np.ndarray, wins: np.ufunc) -> np.ndarray:
     """1 where a wins, 0.5 on ties, 0 where b wins: a's share of the gradient."""
     dtype = np.result_type(a, b)
     return wins(a, b).astype(dtype) + 0.5 * (a == b).astype(dtype)
@@ -389,7 +401,7 @@ class Clip(Function):
     """Clip to [low, high]; the gradient passes where low <= x <= high, bounds included (PyTorch)."""
 
     @staticmethod
-    def forward(ctx, x, low, high):
+    def forward(ctx: Any, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.low, ctx.high = low, high
         out = x
@@ -400,7 +412,7 @@ class Clip(Function):
         return out if out is not x else x.copy()
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (x,) = ctx.saved_tensors
         x = _array(x)
         inside = np.ones(x.shape, dtype=bool)
@@ -415,19 +427,28 @@ class Where(Function):
     """cond ? a : b elementwise (all three broadcast); the gradient goes to the chosen side."""
 
     @staticmethod
-    def forward(ctx, cond, a, b):
+    def forward(ctx: Any, cond: np.ndarray, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         ctx.save_for_backward(cond)
         return np.where(cond, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (cond,) = ctx.saved
         need_a, need_b = ctx.needs_input_grad[1:]
         return (None, where(cond, grad, 0.0) if need_a else None,
                 where(cond, 0.0, grad) if need_b else None)
 
 
-def where(condition, x=None, y=None):
+@overload
+def where(condition: TensorLike) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def where(condition: TensorLike, x: TensorLike, y: TensorLike) -> Tensor: ...
+
+
+def where(condition: TensorLike, x: TensorLike | None = None, y: TensorLike | None = None
+          ) -> Tensor | tuple[Tensor, ...]:
     """Elementwise ``x`` where ``condition`` else ``y`` (all three broadcast; differentiable in
     x and y). Mixed dtypes of x and y promote as PyTorch's (an int tensor and 2.5: float32).
     ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: int64 indices per axis."""
@@ -443,7 +464,7 @@ def where(condition, x=None, y=None):
     return Where.apply(cond, x, y)
 
 
-def _in_dtype(x, dtype):
+def _in_dtype(x: Any, dtype: DTypeLike) -> Any:
     """An operand in ``dtype``: a tensor cast on the graph, an array cast, a number as it is."""
     if isinstance(x, Tensor):
         return x if x.data.dtype == dtype else x.astype(dtype)
@@ -460,12 +481,12 @@ class MatMul(Function):
     """numpy's matmul: 1-D operands are promoted to matrices and the added axis removed after."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         ctx.save_for_backward(a, b)
         return a @ b
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
@@ -489,7 +510,7 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product with numpy's rules: (n,k)@(k,m), batched (..., n, k)@(..., k, m) with
     broadcast batch axes, and 1-D operands as row/column vectors."""
     shape_a, shape_b = _shape(a), _shape(b)
@@ -508,7 +529,7 @@ def matmul(a, b):
     return apply2(MatMul, a, b)
 
 
-def dot(a, b):
+def dot(a: TensorLike, b: TensorLike) -> Tensor:
     """The dot product of two 1-D tensors of one length and dtype (PyTorch's ``dot``): (n,), (n,)
     -> (). For matrices use ``matmul``/``@``; numpy's N-d ``np.dot`` is ``np.dot(a, b)``."""
     shape_a, shape_b = _shape(a), _shape(b)
@@ -528,12 +549,12 @@ def dot(a, b):
 
 class Sum(Function):
     @staticmethod
-    def forward(ctx, x, axes, keepdims):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         return _add_reduce(x, axes, None, None, keepdims)     # ndarray.sum, without its Python layer
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return _expand(grad, ctx.shape, ctx.axes, ctx.keepdims), None, None
 
 
@@ -541,14 +562,15 @@ class Max(Function):
     """max over axes (PyTorch's amax, and max without a dim): tied maxima share the gradient evenly."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdims, reduce):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool,
+                reduce: Callable[..., Any]) -> np.ndarray:
         out = reduce(x, axis=axes, keepdims=keepdims)
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.keepdims = axes, keepdims
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         x, out = (_array(t) for t in ctx.saved_tensors)
         kept = _kept_shape(x.shape, ctx.axes)
         if not ctx.keepdims:
@@ -564,13 +586,13 @@ class SelectAlongDim(Function):
     it came from (PyTorch's rule for max and min along a dim)."""
 
     @staticmethod
-    def forward(ctx, x, index, axis, keepdims):
+    def forward(ctx: Any, x: np.ndarray, index: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
         ctx.shape, ctx.index, ctx.axis, ctx.keepdims = x.shape, index, axis, keepdims
         out = np.take_along_axis(x, index, axis)
         return out if keepdims else out.reshape(_reduced_shape(x.shape, (axis,)))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         if not ctx.keepdims:
             grad = grad.reshape(ctx.index.shape)
         return scatter_along_dim(grad, ctx.shape, ctx.index, ctx.axis), None, None, None
@@ -589,22 +611,22 @@ class ScatterAlongDim(Function):
     its own backward selects again, for higher-order gradients)."""
 
     @staticmethod
-    def forward(ctx, grad, shape, index, axis):
+    def forward(ctx: Any, grad: np.ndarray, shape: tuple[int, ...], index: np.ndarray, axis: int) -> np.ndarray:
         ctx.index, ctx.axis = index, axis
         return _scatter_along(grad, shape, index, axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return SelectAlongDim.apply(grad, ctx.index, ctx.axis, True), None, None, None
 
 
-def _scatter_along(grad, shape, index, axis):
+def _scatter_along(grad: np.ndarray, shape: tuple[int, ...], index: np.ndarray, axis: int) -> np.ndarray:
     out = np.zeros(shape, grad.dtype)
     np.put_along_axis(out, index, grad, axis)
     return out
 
 
-def scatter_along_dim(grad, shape, index, axis):
+def scatter_along_dim(grad: _Grad, shape: tuple[int, ...], index: np.ndarray, axis: int) -> _Grad:
     """zeros(shape) with ``grad`` put at ``index`` along ``axis``: an array for an array, a graph
     node for a Tensor (create_graph)."""
     if isinstance(grad, Tensor):
@@ -612,7 +634,7 @@ def scatter_along_dim(grad, shape, index, axis):
     return _scatter_along(grad, shape, index, axis)
 
 
-def _variance(x, axes, correction, keepdims):
+def _variance(x: np.ndarray, axes: tuple[int, ...] | None, correction: float, keepdims: bool) -> np.ndarray:
     """sum((x - mean)^2) / max(0, n - correction) over ``axes`` (an array; numpy's algorithm,
     without numpy's warning for n <= correction: the result is then inf or nan, as PyTorch's)."""
     n = _reduced_count(x.shape, axes)
@@ -623,7 +645,7 @@ def _variance(x, axes, correction, keepdims):
                          dtype=x.dtype)
 
 
-def _variance_grad(grad, x, axes, correction, keepdims):
+def _variance_grad(grad: _Grad, x: _Grad, axes: tuple[int, ...] | None, correction: float, keepdims: bool) -> _Grad:
     """d var / dx for the incoming ``grad``: 2 (x - mean) / (n - correction) (inf when n <= correction,
     as PyTorch). Runs on arrays and, under create_graph, on Tensors."""
     if x.size == 0:
@@ -639,13 +661,13 @@ class Var(Function):
     """Variance with ``correction`` (Bessel's 1, PyTorch's default): sum((x - mean)^2) / (n - correction)."""
 
     @staticmethod
-    def forward(ctx, x, axes, correction, keepdims):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, correction: float, keepdims: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
         return _variance(x, axes, correction, keepdims)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (x,) = ctx.saved_tensors
         return _variance_grad(grad, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
 
@@ -655,14 +677,14 @@ class Std(Function):
     where std is 0 (constant data, one element with correction 0), as PyTorch, not 0/0."""
 
     @staticmethod
-    def forward(ctx, x, axes, correction, keepdims):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, correction: float, keepdims: bool) -> np.ndarray:
         out = np.sqrt(_variance(x, axes, correction, keepdims))
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.correction, ctx.keepdims = axes, correction, keepdims
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         x, out = ctx.saved_tensors
         zero = _array(out) == 0
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -670,24 +692,25 @@ class Std(Function):
         return _variance_grad(grad_var, x, ctx.axes, ctx.correction, ctx.keepdims), None, None, None
 
 
-def _select(condition, a, b):
+def _select(condition: np.ndarray, a: _Grad, b: _Grad) -> _Grad:
     """``where(condition, a, b)`` on arrays (numpy's) or, when a or b is a Tensor, on the graph."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         return where(condition, a, b)
-    return np.where(condition, a, b).astype(np.result_type(a, b), copy=False)
+    return np.where(condition, a, b).astype(  # type: ignore[attr-defined]  # (mypy reads the 1-argument form)
+        np.result_type(a, b), copy=False)
 
 
 class Prod(Function):
     """Product over axes; the gradient of each element is the product of the others (exact at zeros)."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdims):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.axes, ctx.keepdims = axes, keepdims
         return x.prod(axis=axes, keepdims=keepdims)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (x,) = ctx.saved_tensors
         if x.size == 0:
             return _expand(grad, x.shape, ctx.axes, ctx.keepdims), None, None
@@ -695,7 +718,7 @@ class Prod(Function):
         return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * _product_of_others(x, axes), None, None
 
 
-def _product_of_others(x, axes):
+def _product_of_others(x: _Grad, axes: tuple[int, ...]) -> _Grad:
     """For each element, the product of the other elements along ``axes`` (no division). Runs on
     arrays and, under create_graph, on Tensors (so a permutation is ``np.transpose``, whose
     meaning is the same on both)."""
@@ -718,7 +741,8 @@ def _product_of_others(x, axes):
     return np.transpose(others.reshape(moved.shape), inverse)
 
 
-def _dims(x, dim, keepdim, aliases, op, empty_is_all=True):
+def _dims(x: Tensor, dim: Any, keepdim: Any, aliases: dict[str, Any], op: str, empty_is_all: bool = True
+          ) -> tuple[Any, bool]:
     """The reduction axes and keepdims of ``op(x, dim, keepdim, **aliases)``: PyTorch's ``dim`` and
     ``keepdim``, or numpy's ``axis`` and ``keepdims`` (as PyTorch also accepts them). An empty
     ``dim=()`` reduces every dim, as PyTorch's reductions do (numpy's ``axis=()`` reduces none:
@@ -739,14 +763,14 @@ def _dims(x, dim, keepdim, aliases, op, empty_is_all=True):
     return _normalize_axis(dim, x.ndim, op), bool(keepdim)
 
 
-def _cast_for(x, dtype, op):
+def _cast_for(x: Tensor, dtype: DTypeLike | None, op: str) -> Tensor:
     """x cast to a reduction's ``dtype=`` argument (PyTorch's: the reduction runs in that dtype)."""
     if dtype is None:
         return x
     return x.astype(as_dtype(dtype, op))
 
 
-def _integral_accumulator(x):
+def _integral_accumulator(x: Tensor) -> Tensor:
     """PyTorch sums and multiplies bool and integer tensors in int64 (numpy keeps uint64, ...)."""
     kind = x.data.dtype.kind
     if (kind == "b" or kind in "iu") and x.data.dtype != np.int64:
@@ -754,7 +778,8 @@ def _integral_accumulator(x):
     return x
 
 
-def sum(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+def sum(x: TensorLike, dim: Dims = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
+        **aliases: Any) -> Tensor:
     """Sum over ``dim`` (None: all; int or tuple, negatives allowed; ``axis=`` and ``keepdims=``
     are accepted too); ``dtype=`` casts first. Bool and integer tensors sum in int64 (PyTorch).
     (…) -> the reduced shape."""
@@ -764,7 +789,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None, **aliases):
     return apply1(Sum, x, *_dims(x, dim, keepdim, aliases, "sum"))
 
 
-def _floating_input(x, op):
+def _floating_input(x: Tensor, op: str) -> None:
     """Refuse a bool or integer tensor where PyTorch does (mean, var, std), naming the fix."""
     if x.data.dtype.kind != "f":
         raise DtypeError(f"{op}(): the input is {x.data.dtype}, but {op} needs a floating point tensor "
@@ -772,7 +797,8 @@ def _floating_input(x, op):
                          + (f" or {op}(x, dtype=ad.float32)" if op == "mean" else ""))
 
 
-def mean(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+def mean(x: TensorLike, dim: Dims = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
+         **aliases: Any) -> Tensor:
     """Mean over ``dim``: the sum divided by the number of elements reduced. A bool or integer
     tensor raises (PyTorch): convert it with ``.float()`` or pass ``dtype=``."""
     x = _cast_for(_as_tensor(x), dtype, "mean")
@@ -783,7 +809,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, **aliases):
     return total / count if count else total * np.nan
 
 
-def _extremum(x, dim, keepdim, aliases, op):
+def _extremum(x: TensorLike, dim: Any, keepdim: bool, aliases: dict[str, Any], op: str) -> Any:
     """PyTorch's max/min: over all elements (dim None), along one dim -> (values, indices), or
     against another tensor (``max(x, other)``: the elementwise maximum)."""
     other = aliases.pop("other", None) if aliases else None
@@ -821,7 +847,33 @@ def _extremum(x, dim, keepdim, aliases, op):
     return result(values, _wrap(index if keepdim else index.reshape(values.shape)))
 
 
-def max(x, dim=None, keepdim=False, **aliases):
+@overload
+def max(x: TensorLike) -> Tensor: ...
+
+
+@overload
+def max(x: TensorLike, dim: Tensor, /) -> Tensor: ...
+
+
+@overload
+def max(x: TensorLike, dim: int, keepdim: bool = False, **aliases: Any) -> _return_types.max: ...
+
+
+@overload
+def max(x: TensorLike, *, other: TensorLike) -> Tensor: ...
+
+
+@overload
+def max(x: TensorLike, *, axis: int, keepdims: bool = False) -> _return_types.max: ...
+
+
+@overload
+def max(x: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, **aliases: Any
+        ) -> Tensor | _return_types.max: ...
+
+
+def max(x: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, **aliases: Any
+        ) -> Tensor | _return_types.max:
     """PyTorch's three forms: ``max(x)``, the largest value (tied maxima share the gradient
     evenly); ``max(x, dim, keepdim=False)``, ``(values, indices)`` along ``dim`` (a named tuple;
     the first index at ties, which alone gets the gradient); ``max(x, other)``, the elementwise
@@ -829,13 +881,40 @@ def max(x, dim=None, keepdim=False, **aliases):
     return _extremum(x, dim, keepdim, aliases, "max")
 
 
-def min(x, dim=None, keepdim=False, **aliases):
+@overload
+def min(x: TensorLike) -> Tensor: ...
+
+
+@overload
+def min(x: TensorLike, dim: Tensor, /) -> Tensor: ...
+
+
+@overload
+def min(x: TensorLike, dim: int, keepdim: bool = False, **aliases: Any) -> _return_types.min: ...
+
+
+@overload
+def min(x: TensorLike, *, other: TensorLike) -> Tensor: ...
+
+
+@overload
+def min(x: TensorLike, *, axis: int, keepdims: bool = False) -> _return_types.min: ...
+
+
+@overload
+def min(x: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, **aliases: Any
+        ) -> Tensor | _return_types.min: ...
+
+
+def min(x: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, **aliases: Any
+        ) -> Tensor | _return_types.min:
     """PyTorch's three forms: ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``,
     ``min(x, other)``; as ``max``."""
     return _extremum(x, dim, keepdim, aliases, "min")
 
 
-def _extreme_values(x, dim, keepdim, aliases, reduce, op):
+def _extreme_values(x: TensorLike, dim: Dims, keepdim: bool, aliases: dict[str, Any],
+                    reduce: Callable[..., Any], op: str) -> Tensor:
     x = _as_tensor(x)
     axes, keepdim = _dims(x, None if dim == () else dim, keepdim, aliases, op)
     if axes == ():      # PyTorch's dim=(): every dim
@@ -845,18 +924,19 @@ def _extreme_values(x, dim, keepdim, aliases, reduce, op):
     return Max.apply(x, axes, keepdim, reduce)
 
 
-def amax(x, dim=(), keepdim=False, **aliases):
+def amax(x: TensorLike, dim: Dims = (), keepdim: bool = False, **aliases: Any) -> Tensor:
     """Largest values over ``dim`` (an int or a tuple; all dims by default); tied maxima share the
     gradient evenly (PyTorch)."""
     return _extreme_values(x, dim, keepdim, aliases, np.max, "amax")
 
 
-def amin(x, dim=(), keepdim=False, **aliases):
+def amin(x: TensorLike, dim: Dims = (), keepdim: bool = False, **aliases: Any) -> Tensor:
     """Smallest values over ``dim``; tied minima share the gradient evenly (PyTorch)."""
     return _extreme_values(x, dim, keepdim, aliases, np.min, "amin")
 
 
-def _variance_args(x, dim, unbiased, keepdim, correction, aliases, op):
+def _variance_args(x: TensorLike, dim: Dims | bool, unbiased: bool | None, keepdim: bool, correction: float | None,
+                   aliases: dict[str, Any], op: str) -> tuple[Tensor, tuple[int, ...] | None, float, bool]:
     """PyTorch's argument forms of var/std -> (x, axes, correction, keepdim): ``(dim, unbiased,
     keepdim)``, ``(dim=None, *, correction=1, keepdim=False)``, ``(unbiased)``; numpy's ``ddof=``
     is accepted for ``correction=``."""
@@ -879,7 +959,8 @@ def _variance_args(x, dim, unbiased, keepdim, correction, aliases, op):
     return x, axes, correction, keepdim
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+def var(x: TensorLike, dim: Dims | bool = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, **aliases: Any) -> Tensor:
     """Variance over ``dim``: sum((x - mean)^2) / (n - correction), unbiased (``correction=1``)
     by default, as PyTorch; ``unbiased=False`` or ``correction=0`` is the biased (numpy's
     default) form. PyTorch's forms: ``var(dim, unbiased, keepdim)``, ``var(dim, correction=,
@@ -888,14 +969,16 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases
     return Var.apply(x, axes, correction, keepdim)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **aliases):
+def std(x: TensorLike, dim: Dims | bool = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, **aliases: Any) -> Tensor:
     """Standard deviation over ``dim``: sqrt(var) with var's arguments (unbiased by default); the
     gradient is 0 where the standard deviation is 0 (PyTorch)."""
     x, axes, correction, keepdim = _variance_args(x, dim, unbiased, keepdim, correction, aliases, "std")
     return Std.apply(x, axes, correction, keepdim)
 
 
-def prod(x, dim=None, keepdim=False, *, dtype=None, **aliases):
+def prod(x: TensorLike, dim: Dims = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
+         **aliases: Any) -> Tensor:
     """Product over ``dim``; ``dtype=`` casts first; bool and integer tensors multiply in int64."""
     x = _cast_for(_as_tensor(x), dtype, "prod")
     if x.data.dtype.kind != "f":
@@ -903,17 +986,17 @@ def prod(x, dim=None, keepdim=False, *, dtype=None, **aliases):
     return Prod.apply(x, *_dims(x, dim, keepdim, aliases, "prod"))
 
 
-def argmax(x, dim=None, keepdim=False, **aliases):
+def argmax(x: TensorLike, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """Index of the largest value over ``dim`` (None: of the flattened tensor); int64, no gradient."""
     return _arg_extremum(x, dim, keepdim, aliases, "argmax")
 
 
-def argmin(x, dim=None, keepdim=False, **aliases):
+def argmin(x: TensorLike, dim: int | None = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """Index of the smallest value over ``dim`` (None: of the flattened tensor); int64, no gradient."""
     return _arg_extremum(x, dim, keepdim, aliases, "argmin")
 
 
-def _arg_extremum(x, dim, keepdim, aliases, op):
+def _arg_extremum(x: TensorLike, dim: int | None, keepdim: bool, aliases: dict[str, Any], op: str) -> Tensor:
     x = _as_tensor(x)
     axes, keepdim = _dims(x, dim, keepdim, aliases, op)
     if axes is not None and len(axes) != 1:
@@ -929,7 +1012,7 @@ class LogSumExp(Function):
     """log(sum(exp(x))) over axes, shifted by the max so that logits of +-1e4 stay finite."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdims):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
         shift = _finite_max(x, axes)
         out = np.log(np.exp(x - shift).sum(axis=axes, keepdims=True)) + shift
         ctx.save_for_backward(x, out)
@@ -937,7 +1020,7 @@ class LogSumExp(Function):
         return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         x, out_kept = ctx.saved_tensors     # out_kept: the keepdims form, so it broadcasts
         if isinstance(x, Tensor):           # create_graph: out_kept must be on the graph too
             out_kept = LogSumExp.apply(x, ctx.axes, True)
@@ -948,7 +1031,7 @@ class LogSumExp(Function):
 
 class Softmax(Function):
     @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx: Any, x: np.ndarray, axis: int) -> np.ndarray:
         e = np.exp(x - _finite_max(x, (axis,)))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -956,14 +1039,14 @@ class Softmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (out,) = ctx.saved_tensors
         return out * (grad - (grad * out).sum(axis=ctx.axis, keepdims=True)), None
 
 
 class LogSoftmax(Function):
     @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx: Any, x: np.ndarray, axis: int) -> np.ndarray:
         shifted = x - _finite_max(x, (axis,))
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -971,12 +1054,12 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True), None
 
 
-def _finite_max(x, axes):
+def _finite_max(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
     """The max over axes (keepdims), with non-finite maxima replaced by 0 so shifting is safe."""
     if x.size == 0:
         return np.zeros(_kept_shape(x.shape, axes), x.dtype)
@@ -986,7 +1069,7 @@ def _finite_max(x, axes):
     return shift
 
 
-def row_max(x):
+def row_max(x: np.ndarray) -> np.ndarray:
     """The max of each row of a 2-d array, as a column: ``x.max(axis=1, keepdims=True)``.
 
     The same values as numpy's (the same comparisons, in the same order), but for a short last axis
@@ -998,41 +1081,42 @@ def row_max(x):
     return np.maximum.reduce(x, axis=1, keepdims=True)
 
 
-def _reduced_shape(shape, axes):
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
     if axes is None:
         return ()
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
-def _floating(x):
+def _floating(x: TensorLike) -> Tensor:
     """x itself, or a bool/integer tensor cast to the default float dtype (PyTorch's promotion for
     ops whose result is floating)."""
     x = _as_tensor(x)
     return x if x.data.dtype.kind == "f" else x.astype(_default_float())
 
 
-def _default_float():
+def _default_float() -> np.dtype:
     return get_default_dtype()
 
 
-def logsumexp(x, dim=None, keepdim=False, **aliases):
+def logsumexp(x: TensorLike, dim: Dims = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably (finite for logits of +-1e4)."""
     x = _floating(x)
     return LogSumExp.apply(x, *_dims(x, dim, keepdim, aliases, "logsumexp"))
 
 
-def softmax(x, dim=-1, *, dtype=None, **aliases):
+def softmax(x: TensorLike, dim: int | None = -1, *, dtype: DTypeLike | None = None, **aliases: Any) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (default: the last), computed stably; ``dtype=`` casts
     first (an integer tensor needs it, or ``.float()``, as in PyTorch)."""
     return _along_one_axis(Softmax, x, dim, dtype, aliases, "softmax")
 
 
-def log_softmax(x, dim=-1, *, dtype=None, **aliases):
+def log_softmax(x: TensorLike, dim: int | None = -1, *, dtype: DTypeLike | None = None, **aliases: Any) -> Tensor:
     """x - logsumexp(x) along ``dim`` (default: the last), computed stably; ``dtype=`` as softmax's."""
     return _along_one_axis(LogSoftmax, x, dim, dtype, aliases, "log_softmax")
 
 
-def _along_one_axis(cls, x, dim, dtype, aliases, op):
+def _along_one_axis(cls: type[Function], x: TensorLike, dim: int | None, dtype: DTypeLike | None,
+                    aliases: dict[str, Any], op: str) -> Tensor:
     x = _cast_for(_as_tensor(x), dtype, op)
     if x.data.dtype.kind != "f":
         raise DtypeError(f"{op}: the input is {x.data.dtype}; {op} needs a floating point tensor (as PyTorch): "
@@ -1045,7 +1129,7 @@ def _along_one_axis(cls, x, dim, dtype, aliases, op):
     return cls.apply(x, axis)
 
 
-def _one_axis(x, dim, aliases, op):
+def _one_axis(x: Tensor, dim: int | None, aliases: dict[str, Any], op: str) -> int | None:
     """The one axis of an op along an axis (softmax), from ``dim`` or ``axis=``."""
     if "axis" in aliases and dim == -1:
         dim = None      # the default gives way to axis=
@@ -1063,12 +1147,12 @@ def _one_axis(x, dim, aliases, op):
 
 class Reshape(Function):
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx: Any, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         ctx.shape = x.shape
         return x.reshape(shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad.reshape(ctx.shape), None
 
 
@@ -1077,12 +1161,12 @@ class Transpose(Function):
     that swaps a and b)."""
 
     @staticmethod
-    def forward(ctx, x, axes):
+    def forward(ctx: Any, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         ctx.axes = axes
         return x.transpose(axes)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         inverse = tuple(int(i) for i in np.argsort(ctx.axes))
         # grad.transpose would mean a two-axis swap on a Tensor (create_graph): permute it
         return (grad.transpose(inverse) if type(grad) is np.ndarray else permute(grad, inverse)), None
@@ -1090,35 +1174,35 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx: Any, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(x, shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad, None     # the engine sums it back to the input's shape
 
 
 class Cast(Function):
     @staticmethod
-    def forward(ctx, x, dtype):
+    def forward(ctx: Any, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad, None     # the engine casts it back to the input's dtype
 
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         return grad
 
 
-def _shape_arg(shape, op):
+def _shape_arg(shape: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -1127,7 +1211,7 @@ def _shape_arg(shape, op):
         raise TypeError(f"{op}: a shape is a sequence of ints, got {shape!r}") from None
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: ShapeLike) -> Tensor:
     """Same data, new shape (one entry may be -1). Accepts ``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``."""
     x = _as_tensor(x)
     shape = _shape_arg(shape, "reshape")
@@ -1141,7 +1225,7 @@ def reshape(x, *shape):
     return share_version(out, x) if out.data.base is not None else out
 
 
-def transpose(x, *dims):
+def transpose(x: TensorLike, *dims: int) -> Tensor:
     """PyTorch's ``transpose(x, dim0, dim1)``: swap two dims. With no dims, reverse them all (as
     numpy's ``transpose(x)`` and ``x.T``). A full permutation is ``permute(x, dims)`` (or
     ``np.transpose(x, axes)``, numpy's meaning); anything else raises."""
@@ -1156,7 +1240,7 @@ def transpose(x, *dims):
     return swapaxes(x, *dims)
 
 
-def permute(x, *dims):
+def permute(x: TensorLike, *dims: int | tuple[int, ...] | list[int]) -> Tensor:
     """Permute the dims: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))`` (PyTorch's); dim i of the
     result is dim ``dims[i]`` of x."""
     x = _as_tensor(x)
@@ -1165,12 +1249,13 @@ def permute(x, *dims):
     return _permute(x, dims, "permute")
 
 
-def _permute(x, dims, op):
+def _permute(x: Tensor, dims: Sequence[Any], op: str) -> Tensor:
     normalized = [int(d) % x.ndim if isinstance(d, (int, np.integer)) and not isinstance(d, bool)
                   and -x.ndim <= d < x.ndim else None for d in dims]
     if x.ndim == 0 and tuple(dims) in ((), (0,), (-1,)):
         normalized = []
-    if len(normalized) != x.ndim or None in normalized or sorted(normalized) != list(range(x.ndim)):
+    if len(normalized) != x.ndim or None in normalized or (
+            sorted(normalized) != list(range(x.ndim))):  # type: ignore[type-var]  # (no None by then)
         raise ValueError(f"{op}: dims {tuple(dims)} are not a permutation of the {x.ndim} dims of a tensor of "
                          f"shape {x.shape}; to swap two dims use transpose(dim0, dim1)")
     if normalized == list(range(x.ndim)):
@@ -1178,7 +1263,7 @@ def _permute(x, dims, op):
     return share_version(apply1(Transpose, x, tuple(normalized)), x)
 
 
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Swap two axes (PyTorch's ``transpose(dim0, dim1)``, ``swapaxes``, ``swapdims``)."""
     x = _as_tensor(x)
     if x.ndim == 0:
@@ -1193,7 +1278,7 @@ def swapaxes(x, axis1, axis2):
 swapdims = swapaxes
 
 
-def squeeze(x, dim=None, **aliases):
+def squeeze(x: TensorLike, dim: Dims = None, **aliases: Any) -> Tensor:
     """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size
     1; a dim of another size is left as it is (PyTorch; numpy's ``np.squeeze`` raises)."""
     x = _as_tensor(x)
@@ -1207,7 +1292,7 @@ def squeeze(x, dim=None, **aliases):
     return reshape(x, shape)
 
 
-def unsqueeze(x, dim=None, **aliases):
+def unsqueeze(x: TensorLike, dim: int | tuple[int, ...] | list[int] | None = None, **aliases: Any) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (``axis=`` accepted; a tuple inserts several, as numpy's
     ``expand_dims``)."""
     x = _as_tensor(x)
@@ -1222,7 +1307,7 @@ def unsqueeze(x, dim=None, **aliases):
 expand_dims = unsqueeze
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: ShapeLike) -> Tensor:
     """Broadcast to ``shape`` (a read-only view); the gradient is summed back."""
     x = _as_tensor(x)
     shape = _shape_arg((shape,) if isinstance(shape, (tuple, list)) else (shape,), "broadcast_to")
@@ -1237,7 +1322,7 @@ def broadcast_to(x, shape):
     return share_version(BroadcastTo.apply(x, shape), x)
 
 
-def _one_of(dim, aliases, op, name):
+def _one_of(dim: Any, aliases: dict[str, Any], op: str, name: str) -> Any:
     """The required dim of ``op``, given as ``dim`` or (numpy's name) ``axis=``."""
     axis = aliases.pop("axis", None) if aliases else None
     if aliases:
@@ -1251,7 +1336,7 @@ def _one_of(dim, aliases, op, name):
     return dim
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one (all of them by default); a 0-d tensor becomes
     1-d."""
     x = _as_tensor(x)
@@ -1269,17 +1354,18 @@ def flatten(x, start_dim=0, end_dim=-1):
 # the rest of the elementwise functions
 
 
-def _as_tensor(x):
+def _as_tensor(x: TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else _wrap(_to_array(x, op="autodiff"))
 
 
-tanh = unary_op(Tanh, "tanh", """Hyperbolic tangent, elementwise.""")
+tanh: Callable[[TensorLike], Tensor] = unary_op(Tanh, "tanh", """Hyperbolic tangent, elementwise.""")
 
 
-sigmoid = unary_op(Sigmoid, "sigmoid", """1 / (1 + e^-x), elementwise, stable for large |x|.""")
+sigmoid: Callable[[TensorLike], Tensor] = unary_op(
+    Sigmoid, "sigmoid", """1 / (1 + e^-x), elementwise, stable for large |x|.""")
 
 
-relu = unary_op(Relu, "relu", """max(x, 0), elementwise (derivative 0 at 0).""")
+relu: Callable[[TensorLike], Tensor] = unary_op(Relu, "relu", """max(x, 0), elementwise (derivative 0 at 0).""")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1299,11 +1385,11 @@ class Row(NamedTuple):
     ``ad.detect_anomaly`` adds when the gradient is not finite."""
 
     name: str
-    forward: object         # arrays in, an array out (a numpy ufunc, usually)
-    backward: object        # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair
+    forward: Callable[..., Any]     # arrays in, an array out (a numpy ufunc, usually)
+    backward: Callable[..., Any]    # (g, x and/or out) -> gradient; (g, a, b and/or out) -> pair
     doc: str
-    kinks: tuple = ()
-    domain: tuple = (-3.0, 3.0)
+    kinks: tuple[float, ...] = ()
+    domain: tuple[float, float] = (-3.0, 3.0)
     hint: str = ""
 
 
@@ -1311,24 +1397,24 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _integers_kept(rounding):
+def _integers_kept(rounding: np.ufunc) -> Callable[[np.ndarray], np.ndarray]:
     """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
     is that tensor; numpy's would be float64)."""
     return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
 
 
-def _sign(x):
+def _sign(x: np.ndarray) -> np.ndarray:
     """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
     return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
 
 
-def _xlogy(a, b):
+def _xlogy(a: _Grad, b: _Grad) -> _Grad:
     """a * log(b), 0 where a == 0 unless b is nan (PyTorch's xlogy)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
 
 
-def _zero(g):
+def _zero(g: _Grad) -> _Grad:
     """The gradient of a piecewise-constant op (floor, sign...): zeros, as PyTorch's."""
     return g * 0
 
@@ -1407,11 +1493,11 @@ class FloorDivide(Function):
     backward raises, so a loss that goes through it fails loudly rather than losing a term."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:      # (arrays or numbers)
         return np.floor_divide(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Grad) -> Any:
         raise RuntimeError("floor_divide has no derivative (nor has PyTorch's); detach its operands, or use a "
                            "differentiable form such as floor(a / b) if a zero gradient is meant")
 
@@ -1447,51 +1533,51 @@ ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "ata
            "sgn": "sign"}      # (sgn differs from sign for complex tensors only)
 
 
-def _atan2_grads(g, a, b):
+def _atan2_grads(g: _Grad, a: _Grad, b: _Grad) -> tuple[_Grad, _Grad]:
     squares = a * a + b * b
     # at the origin both numerators are 0: dividing them by 1 gives PyTorch's zeros there
     scale = g / np.where(squares == 0, 1, squares)
     return scale * b, -scale * a
 
 
-def _elementwise_class(row):
+def _elementwise_class(row: Row) -> type[Elementwise]:
     """The Function class of a table row: forward saves what ``row.backward`` names."""
     takes = tuple(inspect.signature(row.backward).parameters)[1:]
     run, gradient = row.forward, row.backward
     if takes == ():
-        def forward(ctx, x):
+        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
             return run(x)
 
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: _Grad) -> Any:
             return gradient(grad)
     elif takes == ("x",) or takes == ("out",):
         keep_output = takes == ("out",)
 
-        def forward(ctx, x):
+        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
             out = run(x)
             ctx.saved_tensors = (out if keep_output else x,)
             return out
 
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: _Grad) -> Any:
             (value,) = ctx.saved_tensors
             return gradient(grad, value)
     elif takes == ("x", "out"):
-        def forward(ctx, x):
+        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
             out = run(x)
             ctx.saved_tensors = (x, out)
             return out
 
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: _Grad) -> Any:
             return gradient(grad, *ctx.saved_tensors)
     elif takes in (("a", "b"), ("a", "b", "out")):
         keep_output = "out" in takes
 
-        def forward(ctx, a, b):
+        def forward(ctx: Any, a: Any, b: Any) -> np.ndarray:  # type: ignore[misc]  # (a two-input row's)
             out = run(a, b)
             ctx.saved_tensors = (a, b, out) if keep_output else (a, b)
             return out
 
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: _Grad) -> Any:
             return gradient(grad, *ctx.saved_tensors)
     else:
         raise TypeError(f"elementwise row {row.name!r}: backward's parameters must be (g), (g, x), "
@@ -1499,14 +1585,14 @@ def _elementwise_class(row):
     name = "".join(part.capitalize() for part in row.name.split("_"))
     namespace = {"__doc__": row.doc, "__module__": __name__, "__qualname__": name,
                  "anomaly_hint": row.hint, "row": row}
-    cls = type(name, (Elementwise,), namespace)
+    cls: type[Elementwise] = type(name, (Elementwise,), namespace)
     # code objects of the class's own (see Function.__init_subclass__)
-    cls.forward = staticmethod(_copy(forward, cls))
-    cls.backward = staticmethod(_copy(backward, cls))
+    cls.forward = staticmethod(_copy(forward, cls))  # type: ignore[method-assign]
+    cls.backward = staticmethod(_copy(backward, cls))  # type: ignore[method-assign]
     return cls
 
 
-def _declare(row):
+def _declare(row: Row) -> Callable[..., Tensor]:
     """Make the class and the ``ad.`` function of a table row (also the Tensor method: see
     ELEMENTWISE_METHODS)."""
     cls = _elementwise_class(row)
@@ -1517,9 +1603,9 @@ def _declare(row):
     return op
 
 
-def _off_graph(name, run, doc):
+def _off_graph(name: str, run: Callable[..., Any], doc: str) -> Callable[..., Tensor]:
     """The function of an OFF_GRAPH entry: numpy on the operands' arrays, a tensor off the graph."""
-    def op(*operands, **options):
+    def op(*operands: TensorLike, **options: Any) -> Tensor:
         return _wrap(np.asarray(run(*(_array(x) for x in operands), **options)))
 
     op.__name__ = op.__qualname__ = name
@@ -1530,24 +1616,154 @@ def _off_graph(name, run, doc):
 
 # the Tensor methods that are the elementwise functions themselves (attached in tensor.py)
 floor_divide = binary_op(FloorDivide, "floor_divide", FloorDivide.__doc__)
-ELEMENTWISE_METHODS = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu, "floor_divide": floor_divide,
-                       **{row.name: _declare(row) for row in ELEMENTWISE},
-                       **{name: _off_graph(name, run, doc) for name, run, doc in OFF_GRAPH}}
+ELEMENTWISE_METHODS: dict[str, Callable[..., Tensor]] = {
+    "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "floor_divide": floor_divide,
+    **{row.name: _declare(row) for row in ELEMENTWISE},
+    **{name: _off_graph(name, run, doc) for name, run, doc in OFF_GRAPH}}
 ELEMENTWISE_METHODS.update({alias: ELEMENTWISE_METHODS[name] for alias, name in ALIASES.items()})
 globals().update({alias: ELEMENTWISE_METHODS[alias] for alias in ALIASES})
 
+if TYPE_CHECKING:
+    # The functions and classes above that the table's rows put into this module (through
+    # globals()), declared for type checkers (at run time this block does not exist;
+    # tests/test_typing_declarations.py checks it against what the rows make: the same names, and
+    # signatures that the made functions accept).
+    # ELEMENTWISE: one input (unary_op: x) or two (binary_op: a, b), a Tensor out
+    def neg(x: TensorLike) -> Tensor: ...
+    def exp(x: TensorLike) -> Tensor: ...
+    def log(x: TensorLike) -> Tensor: ...
+    def log1p(x: TensorLike) -> Tensor: ...
+    def sqrt(x: TensorLike) -> Tensor: ...
+    def abs(x: TensorLike) -> Tensor: ...
+    def sin(x: TensorLike) -> Tensor: ...
+    def cos(x: TensorLike) -> Tensor: ...
+    def tan(x: TensorLike) -> Tensor: ...
+    def asin(x: TensorLike) -> Tensor: ...
+    def acos(x: TensorLike) -> Tensor: ...
+    def atan(x: TensorLike) -> Tensor: ...
+    def sinh(x: TensorLike) -> Tensor: ...
+    def cosh(x: TensorLike) -> Tensor: ...
+    def asinh(x: TensorLike) -> Tensor: ...
+    def acosh(x: TensorLike) -> Tensor: ...
+    def atanh(x: TensorLike) -> Tensor: ...
+    def log2(x: TensorLike) -> Tensor: ...
+    def log10(x: TensorLike) -> Tensor: ...
+    def exp2(x: TensorLike) -> Tensor: ...
+    def expm1(x: TensorLike) -> Tensor: ...
+    def rsqrt(x: TensorLike) -> Tensor: ...
+    def reciprocal(x: TensorLike) -> Tensor: ...
+    def square(x: TensorLike) -> Tensor: ...
+    def sign(x: TensorLike) -> Tensor: ...
+    def floor(x: TensorLike) -> Tensor: ...
+    def ceil(x: TensorLike) -> Tensor: ...
+    def round(x: TensorLike) -> Tensor: ...
+    def trunc(x: TensorLike) -> Tensor: ...
+    def fix(x: TensorLike) -> Tensor: ...
+    def frac(x: TensorLike) -> Tensor: ...
+    def erf(x: TensorLike) -> Tensor: ...
+    def erfc(x: TensorLike) -> Tensor: ...
+    def atan2(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def hypot(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def logaddexp(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def logaddexp2(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def xlogy(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def fmod(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def remainder(a: TensorLike, b: TensorLike) -> Tensor: ...
+    # their classes
+    Neg: type[Elementwise]
+    Exp: type[Elementwise]
+    Log: type[Elementwise]
+    Log1p: type[Elementwise]
+    Sqrt: type[Elementwise]
+    Abs: type[Elementwise]
+    Sin: type[Elementwise]
+    Cos: type[Elementwise]
+    Tan: type[Elementwise]
+    Asin: type[Elementwise]
+    Acos: type[Elementwise]
+    Atan: type[Elementwise]
+    Sinh: type[Elementwise]
+    Cosh: type[Elementwise]
+    Asinh: type[Elementwise]
+    Acosh: type[Elementwise]
+    Atanh: type[Elementwise]
+    Log2: type[Elementwise]
+    Log10: type[Elementwise]
+    Exp2: type[Elementwise]
+    Expm1: type[Elementwise]
+    Rsqrt: type[Elementwise]
+    Reciprocal: type[Elementwise]
+    Square: type[Elementwise]
+    Sign: type[Elementwise]
+    Floor: type[Elementwise]
+    Ceil: type[Elementwise]
+    Round: type[Elementwise]
+    Trunc: type[Elementwise]
+    Fix: type[Elementwise]
+    Frac: type[Elementwise]
+    Erf: type[Elementwise]
+    Erfc: type[Elementwise]
+    Atan2: type[Elementwise]
+    Hypot: type[Elementwise]
+    Logaddexp: type[Elementwise]
+    Logaddexp2: type[Elementwise]
+    Xlogy: type[Elementwise]
+    Fmod: type[Elementwise]
+    Remainder: type[Elementwise]
+    # OFF_GRAPH: numpy on the operands' arrays (positional operands), a bool or integer Tensor out
+    def eq(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def ne(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def lt(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def le(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def gt(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def ge(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def logical_and(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def logical_or(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def logical_xor(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def logical_not(x: TensorLike, /) -> Tensor: ...
+    def bitwise_and(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def bitwise_or(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def bitwise_xor(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def bitwise_not(x: TensorLike, /) -> Tensor: ...
+    def bitwise_left_shift(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def bitwise_right_shift(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def isnan(x: TensorLike, /) -> Tensor: ...
+    def isinf(x: TensorLike, /) -> Tensor: ...
+    def isfinite(x: TensorLike, /) -> Tensor: ...
+    def isposinf(x: TensorLike, /) -> Tensor: ...
+    def isneginf(x: TensorLike, /) -> Tensor: ...
+    def signbit(x: TensorLike, /) -> Tensor: ...
+    def isclose(a: TensorLike, b: TensorLike, /, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor: ...
+    # ALIASES: PyTorch's other names of the same ops
+    def arcsin(x: TensorLike) -> Tensor: ...
+    def arccos(x: TensorLike) -> Tensor: ...
+    def arctan(x: TensorLike) -> Tensor: ...
+    def arctan2(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def arcsinh(x: TensorLike) -> Tensor: ...
+    def arccosh(x: TensorLike) -> Tensor: ...
+    def arctanh(x: TensorLike) -> Tensor: ...
+    def absolute(x: TensorLike) -> Tensor: ...
+    def negative(x: TensorLike) -> Tensor: ...
+    def greater(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def greater_equal(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def less(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def less_equal(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def not_equal(a: TensorLike, b: TensorLike, /) -> Tensor: ...
+    def sgn(x: TensorLike) -> Tensor: ...
 
-def maximum(a, b):
+
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise maximum of two broadcastable operands (a tie splits the gradient)."""
     return apply2(Maximum, a, b)
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise minimum of two broadcastable operands (a tie splits the gradient)."""
     return apply2(Minimum, a, b)
 
 
-def clip(x, min=None, max=None):
+def clip(x: TensorLike, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
     """Limit values to [min, max] (either may be None); gradient passes at the bounds. An integer
     tensor with a float bound becomes the default float dtype (PyTorch)."""
     if min is None and max is None:
@@ -1565,7 +1781,7 @@ def clip(x, min=None, max=None):
             out = where(_array(out) >= _array(min), out, min)
         if max is not None:
             out = where(_array(out) <= _array(max), out, max)
-        return out
+        return out  # type: ignore[return-value]  # (min or max is a Tensor: where ran)
     return Clip.apply(x, _array(min), _array(max))
 
 
@@ -1585,14 +1801,15 @@ div = binary_op(Div, "div", "a / b, elementwise (broadcasting).")
 
 
 # the Tensor operators that are these functions themselves (attached in tensor.py)
-OPERATORS = {"__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
-             "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": floor_divide}
+OPERATORS: dict[str, Callable[..., Tensor]] = {
+    "__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__neg__": neg,
+    "__mod__": ELEMENTWISE_METHODS["remainder"], "__floordiv__": floor_divide}
 
 
 # ---------------------------------------------------------------------------------------------
 # numpy interoperability: ufuncs and array functions on Tensors stay on the graph or say why not
 
-_UFUNCS = {
+_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
     np.matmul: matmul, np.square: lambda x: pow(x, 2),
@@ -1607,7 +1824,7 @@ _CONSTANT_UFUNCS = {
 }
 
 
-def array_ufunc(ufunc, method, inputs, kwargs):
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``np.<ufunc>(...)`` on tensors: numpy's meaning (its dtypes, e.g. float64 for integers),
     on the graph. With ``out=`` a plain array (``p.data -= lr * p.grad``), numpy computes into
     it, unless that would write a result that needs a gradient around the graph."""
@@ -1628,7 +1845,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     return op(*_numpy_operands(ufunc, inputs))
 
 
-def _numpy_operands(ufunc, inputs):
+def _numpy_operands(ufunc: np.ufunc, inputs: tuple[Any, ...]) -> Sequence[Any]:
     """The inputs in the dtypes numpy's own loop for ``ufunc`` takes (numpy's promotion: an int64
     tensor plus 1.5 is float64), tensors cast on the graph."""
     arrays = [_array(x) for x in inputs]
@@ -1645,7 +1862,7 @@ def _numpy_operands(ufunc, inputs):
             for x, dtype in zip(inputs, dtypes)]
 
 
-def _ufunc_into(ufunc, name, inputs, kwargs):
+def _ufunc_into(ufunc: np.ufunc, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``np.<ufunc>(..., out=array)``: numpy's own call on the data, written into plain arrays. A
     result that needs a gradient (grad mode on, an input requiring grad) would leave the graph
     there, so that raises."""
@@ -1663,10 +1880,10 @@ def _ufunc_into(ufunc, name, inputs, kwargs):
 
 
 # np.<function>(tensor, ...) -> numpy's meaning on the graph: filled by autodiff.numpy_api
-_ARRAY_FUNCTIONS = {}
+_ARRAY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
-def array_function(func, args, kwargs):
+def array_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     op = _ARRAY_FUNCTIONS.get(func)
     if op is None:
         raise TypeError(f"np.{func.__name__} has no autodiff op, so it would silently cut the graph; use "

@@ -1,6 +1,11 @@
 """Elementwise ops with parameters, composed from the elementwise table's rows (autodiff.ops):
 round with decimals, lerp, nan_to_num, and the whole-tensor comparisons allclose and equal."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import ops
 from .ops import _as_tensor, where
@@ -9,7 +14,7 @@ from .tensor import Tensor
 __all__ = ["round", "lerp", "nan_to_num", "allclose", "equal"]
 
 
-def round(input, decimals=0):
+def round(input: Tensor | ArrayLike, decimals: int = 0) -> Tensor:
     """Round to the nearest integer, halves to even (PyTorch's and numpy's rule), or to
     ``decimals`` places (x * 10^d rounded, divided back, as PyTorch); gradient 0."""
     if not decimals:
@@ -18,7 +23,7 @@ def round(input, decimals=0):
     return ops.round(_as_tensor(input) * scale) / scale
 
 
-def lerp(input, end, weight):
+def lerp(input: Tensor | ArrayLike, end: Tensor | ArrayLike, weight: Tensor | float) -> Tensor:
     """input + weight * (end - input), weight a number or a tensor (all three broadcast), in
     PyTorch's form: from the nearer end, so weight 1 gives exactly ``end``."""
     input, end = _as_tensor(input), _as_tensor(end)
@@ -31,7 +36,8 @@ def lerp(input, end, weight):
     return where(near_start, input + weight * difference, end - difference * (1 - weight))
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input: Tensor | ArrayLike, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
     dtype's largest and smallest finite values); the gradient passes where x is finite and is 0
     at the replaced places (PyTorch)."""
@@ -42,18 +48,20 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return where(np.isfinite(input.data), input, replaced)
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(input: Tensor | ArrayLike, other: Tensor | ArrayLike, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
     """True if every |input - other| <= atol + rtol |other| (broadcast): a Python bool."""
     return bool(ops.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
 
 
-def equal(input, other):
+def equal(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> bool:
     """True if both have the same shape and the same elements: a Python bool."""
     a, b = _as_tensor(input).data, _as_tensor(other).data
     return a.shape == b.shape and bool((a == b).all())
 
 
-TENSOR_METHODS = {"round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal}
+TENSOR_METHODS: dict[str, Callable[..., Any]] = {
+    "round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal}
 
 
 from .ops import _ARRAY_FUNCTIONS  # noqa: E402

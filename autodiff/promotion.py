@@ -14,9 +14,16 @@ The adapters of ``autodiff.function`` call ``operands`` only off their plain pat
 arrays of one dtype, or a float array and a Python number), where numpy's answer is already
 PyTorch's.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .tensor import _to_array, get_default_dtype
+
+if TYPE_CHECKING:
+    from .function import Function
 
 __all__ = ["result_type", "operands", "floating"]
 
@@ -25,11 +32,11 @@ _INT64 = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
 
 
-def _category(dtype):
+def _category(dtype: np.dtype) -> int:
     return _CATEGORY.get(dtype.kind, 1)
 
 
-def _promote(a, b):
+def _promote(a: np.dtype | None, b: np.dtype | None) -> np.dtype | None:
     """Two dtypes of one group: the higher category's, or within a category numpy's promotion."""
     if a is None or a == b:
         return b
@@ -41,7 +48,7 @@ def _promote(a, b):
     return np.promote_types(a, b)
 
 
-def _combine(higher, lower):
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
     """A higher group's dtype, unless the lower group's category is higher (c10's combine_categories)."""
     if higher is None:
         return lower
@@ -50,7 +57,7 @@ def _combine(higher, lower):
     return higher
 
 
-def result_type(*operands):
+def result_type(*operands: Any) -> np.dtype:
     """The dtype PyTorch gives an op on ``operands`` (arrays, numpy scalars, Python numbers;
     Tensors by their data)."""
     dims = zero_dim = numbers = None
@@ -73,14 +80,14 @@ def result_type(*operands):
     return get_default_dtype() if dtype is None else dtype
 
 
-def _cast(x, dtype):
+def _cast(x: Any, dtype: np.dtype) -> Any:
     """An array or numpy scalar operand in ``dtype`` (Python numbers stay: NEP 50 then does the rest)."""
     if isinstance(x, (np.ndarray, np.generic)) and x.dtype != dtype:
         return np.asarray(x).astype(dtype)
     return x
 
 
-def operands(a, b, cls=None):
+def operands(a: Any, b: Any, cls: type[Function] | None = None) -> tuple[Any, Any, np.dtype]:
     """``(a, b, dtype)``: the two operands of a binary op (arrays or numbers) cast to PyTorch's
     result dtype, and that dtype. An op class that refuses bool operands as PyTorch does says so
     with ``refuses_bool``: ``"operand"`` (subtraction), ``"result"`` (pow of two bools)."""
@@ -92,13 +99,13 @@ def operands(a, b, cls=None):
     refuses = getattr(cls, "refuses_bool", None)
     if refuses is not None and (dtype == _BOOL if refuses == "result" else _BOOL in (
             getattr(a, "dtype", None), getattr(b, "dtype", None)) or isinstance(a, bool) or isinstance(b, bool)):
-        op = (cls.display_name or cls.__name__).lower()
+        op = (cls.display_name or cls.__name__).lower()  # type: ignore[union-attr]  # (refuses: a class)
         raise TypeError(f"{op}: bool operands are not supported (as in PyTorch); to invert a mask use ~mask, "
                         "and for arithmetic convert first with .int() or .float()")
     return _cast(a, dtype), _cast(b, dtype), dtype
 
 
-def floating(*arrays):
+def floating(*arrays: Any) -> tuple[Any, ...]:
     """The operands in the default float dtype: an op whose value is floating (true division)
     on bool or integer operands."""
     dtype = get_default_dtype()

@@ -6,9 +6,12 @@ The order ops find their indices in numpy (no gradient) and gather the values wi
 and higher orders come free. The three scans with a formula of their own are Functions whose
 backward is written with the same ops, so it runs on arrays and, under create_graph, on Tensors.
 """
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .function import Function
 from .gathering import take_along_dim
@@ -16,19 +19,25 @@ from .indexing import concatenate, getitem
 from .ops import _as_tensor, _normalize_axis, mean, reshape, sum, where
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from .engine import _G, _Gradient
+
 __all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort", "argsort", "msort", "topk",
            "kthvalue", "median"]
 
-# PyTorch's torch.return_types: tuples whose fields are named
-sort_result = namedtuple("sort", "values indices")
-topk_result = namedtuple("topk", "values indices")
-kthvalue_result = namedtuple("kthvalue", "values indices")
-median_result = namedtuple("median", "values indices")
-cummax_result = namedtuple("cummax", "values indices")
-cummin_result = namedtuple("cummin", "values indices")
+# PyTorch's torch.return_types: tuples whose fields are named (each ignore: the type's name is
+# PyTorch's, not the variable's)
+sort_result = NamedTuple("sort", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+topk_result = NamedTuple("topk", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+kthvalue_result = NamedTuple("kthvalue", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+median_result = NamedTuple("median", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+cummax_result = NamedTuple("cummax", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+cummin_result = NamedTuple("cummin", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+# one of them: what _running_extreme and _pick build
+_Result = TypeVar("_Result", bound=tuple)
 
 
-def _scan_input(input, dim, op):
+def _scan_input(input: Tensor | ArrayLike, dim: int | None, op: str) -> tuple[Tensor, int, bool]:
     """(input as a tensor of at least 1 dimension, the axis, whether it was 0-d)."""
     input = _as_tensor(input)
     if dim is None:
@@ -39,11 +48,11 @@ def _scan_input(input, dim, op):
     return input, _normalize_axis(dim, input.ndim, op)[0], scalar
 
 
-def _flip(x, axis):
+def _flip(x: _G, axis: int) -> _G:
     return x[(slice(None),) * axis + (slice(None, None, -1),)]
 
 
-def _reverse_cumsum(g, axis):
+def _reverse_cumsum(g: _G, axis: int) -> _G:
     """sum over j >= i along axis: an array for arrays, a graph node for Tensors."""
     if isinstance(g, np.ndarray):
         return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
@@ -54,12 +63,12 @@ class CumSum(Function):
     """Running sum along ``axis``; the gradient is the running sum of the gradient from the end."""
 
     @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx: Any, x: np.ndarray, axis: int) -> np.ndarray:
         ctx.axis = axis
         return np.cumsum(x, axis)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         return _reverse_cumsum(grad, ctx.axis), None
 
 
@@ -68,14 +77,14 @@ class CumProd(Function):
     zeros; otherwise each product of the others is formed exactly (O(n^2) along the axis)."""
 
     @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx: Any, x: np.ndarray, axis: int) -> np.ndarray:
         out = np.cumprod(x, axis)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         x, out = ctx.saved_tensors
         values = x.data if isinstance(x, Tensor) else x
         if (values != 0).all():
@@ -83,7 +92,7 @@ class CumProd(Function):
         return _cumprod_grad_with_zeros(grad, x, ctx.axis), None
 
 
-def _cumprod_grad_with_zeros(grad, x, axis):
+def _cumprod_grad_with_zeros(grad: np.ndarray | Tensor, x: np.ndarray | Tensor, axis: int) -> Tensor:
     """sum_{j >= i} g_j prod_{k <= j, k != i} x_k = (prod_{k < i} x_k) sum_{j >= i} g_j prod_{i < k <= j} x_k."""
     from .shapes import movedim
     x, grad = movedim(_as_tensor(x), axis, -1), movedim(_as_tensor(grad), axis, -1)
@@ -102,14 +111,14 @@ class LogCumSumExp(Function):
     logcumsumexps, so nothing overflows."""
 
     @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx: Any, x: np.ndarray, axis: int) -> np.ndarray:
         out = np.logaddexp.accumulate(x, axis) if x.shape[axis] else x.copy()
         ctx.save_for_backward(x, out)
         ctx.axis = axis
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
         x, out = ctx.saved_tensors
         axis = ctx.axis
         lowest = np.finfo(x.dtype).min
@@ -122,7 +131,7 @@ class LogCumSumExp(Function):
         return parts[0] - parts[1], None
 
 
-def _scan(cls, input, dim, dtype, op):
+def _scan(cls: type[Function], input: Tensor | ArrayLike, dim: int, dtype: DTypeLike | None, op: str) -> Tensor:
     input, axis, scalar = _scan_input(input, dim, op)
     if dtype is not None:
         input = input.astype(dtype)
@@ -132,17 +141,17 @@ def _scan(cls, input, dim, dtype, op):
     return reshape(out, ()) if scalar else out
 
 
-def cumsum(input, dim, dtype=None):
+def cumsum(input: Tensor | ArrayLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running sum along ``dim``: out[i] = x[0] + ... + x[i] (integer and bool input in int64)."""
     return _scan(CumSum, input, dim, dtype, "cumsum")
 
 
-def cumprod(input, dim, dtype=None):
+def cumprod(input: Tensor | ArrayLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running product along ``dim``: out[i] = x[0] * ... * x[i]; gradients exact at zeros."""
     return _scan(CumProd, input, dim, dtype, "cumprod")
 
 
-def logcumsumexp(input, dim):
+def logcumsumexp(input: Tensor | ArrayLike, dim: int) -> Tensor:
     """log(exp(x[0]) + ... + exp(x[i])) along ``dim``, computed stably."""
     input = _as_tensor(input)
     if input.dtype.kind != "f":
@@ -150,7 +159,8 @@ def logcumsumexp(input, dim):
     return _scan(LogCumSumExp, input, dim, None, "logcumsumexp")
 
 
-def _running_extreme(input, dim, accumulate, result, op):
+def _running_extreme(input: Tensor | ArrayLike, dim: int, accumulate: Callable[[np.ndarray, int], np.ndarray],
+                     result: Callable[[Tensor, Tensor], _Result], op: str) -> _Result:
     input, axis, scalar = _scan_input(input, dim, op)
     data = input.data
     values = accumulate(data, axis)         # nan, once met, stays (np.maximum propagates it)
@@ -164,18 +174,18 @@ def _running_extreme(input, dim, accumulate, result, op):
     return result(out, Tensor(indices))
 
 
-def cummax(input, dim):
+def cummax(input: Tensor | ArrayLike, dim: int) -> cummax_result:
     """(values, indices): the running maximum along ``dim`` and where it was (the last of equal
     values; a nan propagates). The gradient goes to those positions."""
     return _running_extreme(input, dim, np.maximum.accumulate, cummax_result, "cummax")
 
 
-def cummin(input, dim):
+def cummin(input: Tensor | ArrayLike, dim: int) -> cummin_result:
     """(values, indices): the running minimum along ``dim`` and where it was (as cummax)."""
     return _running_extreme(input, dim, np.minimum.accumulate, cummin_result, "cummin")
 
 
-def _order(data, axis, descending):
+def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     """Stable sorting indices along axis; nan sorts as the largest value (PyTorch)."""
     if not descending:
         return np.argsort(data, axis, kind="stable")
@@ -185,7 +195,7 @@ def _order(data, axis, descending):
     return np.flip(n - 1 - reversed_order, axis)
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input: Tensor | ArrayLike, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (int64; ties keep their order; nan last, or first
     when descending). No gradient."""
     data = np.asarray(input.data if isinstance(input, Tensor) else input)
@@ -195,7 +205,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return Tensor(_order(data, axis, descending).astype(np.int64))
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input: Tensor | ArrayLike, dim: int = -1, descending: bool = False, stable: bool = False) -> sort_result:
     """(values, indices) of ``input`` sorted along ``dim`` (stable; nan as the largest value).
     The values' gradient goes back to the positions they came from."""
     input = _as_tensor(input)
@@ -205,12 +215,12 @@ def sort(input, dim=-1, descending=False, stable=False):
     return sort_result(take_along_dim(input, indices.data, dim), indices)
 
 
-def msort(input):
+def msort(input: Tensor | ArrayLike) -> Tensor:
     """``input`` sorted along dimension 0 (the values of ``sort(input, 0)``)."""
     return sort(input, 0).values
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
+def topk(input: Tensor | ArrayLike, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> topk_result:
     """(values, indices) of the ``k`` largest (``largest=False``: smallest) elements along ``dim``,
     in order (nan counts as the largest)."""
     input = _as_tensor(input)
@@ -226,7 +236,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return topk_result(getitem(values, cut), Tensor(indices.data[cut]))
 
 
-def _pick(input, dim, keepdim, position, result, op):
+def _pick(input: Tensor | ArrayLike, dim: int, keepdim: bool, position: Callable[[np.ndarray, int], np.ndarray],
+          result: Callable[[Tensor, Tensor], _Result], op: str) -> _Result:
     """The element at ``position`` (per slice) of input sorted ascending along dim."""
     input = _as_tensor(input)
     if input.ndim == 0:
@@ -240,7 +251,7 @@ def _pick(input, dim, keepdim, position, result, op):
     return result(values, Tensor(chosen.astype(np.int64)))
 
 
-def kthvalue(input, k, dim=-1, keepdim=False):
+def kthvalue(input: Tensor | ArrayLike, k: int, dim: int = -1, keepdim: bool = False) -> kthvalue_result:
     """(values, indices): the ``k``-th smallest element (k from 1) along ``dim``."""
     input = _as_tensor(input)
     size = input.shape[_normalize_axis(dim, input.ndim, "kthvalue")[0]] if input.ndim else 1
@@ -250,7 +261,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         data.shape[:axis] + data.shape[axis + 1:], k - 1), kthvalue_result, "kthvalue")
 
 
-def _lower_middle(data, axis):
+def _lower_middle(data: np.ndarray, axis: int) -> np.ndarray:
     """Per slice: the lower median's position in ascending order, or the first nan's if any."""
     n = data.shape[axis]
     if n == 0:
@@ -261,7 +272,13 @@ def _lower_middle(data, axis):
     return np.where(nans > 0, n - nans, (n - 1) // 2)
 
 
-def median(input, dim=None, keepdim=False):
+@overload
+def median(input: Tensor | ArrayLike, dim: None = None, keepdim: bool = False) -> Tensor: ...
+@overload
+def median(input: Tensor | ArrayLike, dim: int, keepdim: bool = False) -> median_result: ...
+
+
+def median(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = False) -> Tensor | median_result:
     """The lower of the two middle values (PyTorch's median, not numpy's average; nan if a nan is
     present). Without ``dim``: of all elements, a 0-d tensor; with ``dim``: (values, indices).
     The gradient goes to the one chosen element."""
@@ -273,7 +290,8 @@ def median(input, dim=None, keepdim=False):
     return _pick(input, dim, keepdim, _lower_middle, median_result, "median")
 
 
-def numpy_median(a, axis=None, keepdims=False, **unsupported):
+def numpy_median(a: Tensor | ArrayLike, axis: int | None = None, keepdims: bool = False,
+                 **unsupported: object) -> Tensor:
     """numpy's median on a tensor (``np.median(t)``): the average of the two middle values for an
     even count, nan if a nan is present."""
     if unsupported:
@@ -292,12 +310,12 @@ def numpy_median(a, axis=None, keepdims=False, **unsupported):
     return out if keepdims else reshape(out, out.shape[:axis] + out.shape[axis + 1:])
 
 
-TENSOR_METHODS = {"cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
-                  "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
-                  "kthvalue": kthvalue, "median": median}
+TENSOR_METHODS: dict[str, Callable[..., Any]] = {
+    "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,
+    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median}
 
 
-def _numpy_axis(a, axis, op):
+def _numpy_axis(a: Tensor | ArrayLike, axis: int | None, op: str) -> tuple[Tensor | ArrayLike, int]:
     """numpy's axis=None for scans and sorts: of the flattened array."""
     return (reshape(_as_tensor(a), -1), 0) if axis is None else (a, axis)
 

@@ -7,15 +7,24 @@ movedim, unflatten, atleast_*: in-place changes show through, as in PyTorch); ex
 broadcast_tensors, meshgrid and diagonal give read-only views (writing them raises, where PyTorch's
 writable views would write through); flip, roll, rot90, tril, triu, diag and the stacks copy.
 """
+from __future__ import annotations
+
 import math
 import operator
 import warnings
+from typing import Any, Callable, Iterable, Sequence, SupportsIndex, TypeVar, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .indexing import ScatterAdd, concatenate, getitem, stack
 from .ops import _as_tensor, _normalize_axis, broadcast_to, permute, reshape, sum, swapaxes, where
 from .tensor import Tensor
+
+_T = TypeVar("_T")
+# one tensor of the atleast_* and stacking functions: a Tensor, an ndarray or a number (a list
+# there is read as a list of tensors)
+_OneTensor = Union[Tensor, np.ndarray, float]
 
 __all__ = ["flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
            "trace", "chunk", "unbind", "expand", "expand_as", "unflatten", "movedim", "moveaxis", "narrow",
@@ -23,7 +32,7 @@ __all__ = ["flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", 
            "tensor_split", "array_split", "meshgrid", "broadcast_tensors", "broadcast_shapes", "cartesian_prod"]
 
 
-def _axes(dims, ndim, op):
+def _axes(dims: int | Sequence[int], ndim: int, op: str) -> tuple[int, ...]:
     """dims (an int or a sequence) as a tuple of non-negative axes, in the given order."""
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     axes = tuple(_normalize_axis(d, ndim, op)[0] for d in dims)
@@ -32,14 +41,14 @@ def _axes(dims, ndim, op):
     return axes
 
 
-def _ints(args, op):
+def _ints(args: tuple[Any, ...], op: str) -> tuple[int, ...]:
     """``f(x, 1, 2)`` or ``f(x, (1, 2))`` -> (1, 2)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     return tuple(operator.index(a) for a in args)
 
 
-def flip(input, *dims):
+def flip(input: Tensor | ArrayLike, *dims: int | Sequence[int]) -> Tensor:
     """Reverse the order along ``dims`` (``flip(x, (0, 1))`` or ``x.flip(0, 1)``); a copy."""
     input = _as_tensor(input)
     axes = _axes(_ints(dims, "flip"), max(input.ndim, 1), "flip")
@@ -49,21 +58,22 @@ def flip(input, *dims):
     return getitem(input, index).clone()
 
 
-def fliplr(input):
+def fliplr(input: Tensor | ArrayLike) -> Tensor:
     """Flip dimension 1 (left/right); needs at least 2 dimensions."""
     if _as_tensor(input).ndim < 2:
         raise ValueError(f"fliplr: needs a tensor of at least 2 dimensions, got shape {_as_tensor(input).shape}")
     return flip(input, 1)
 
 
-def flipud(input):
+def flipud(input: Tensor | ArrayLike) -> Tensor:
     """Flip dimension 0 (up/down); needs at least 1 dimension."""
     if _as_tensor(input).ndim < 1:
         raise ValueError("flipud: needs a tensor of at least 1 dimension, got a 0-d tensor")
     return flip(input, 0)
 
 
-def roll(input, shifts, dims=None):
+def roll(input: Tensor | ArrayLike, shifts: int | Sequence[int],
+         dims: int | Sequence[int] | None = None) -> Tensor:
     """Shift elements along ``dims`` by ``shifts``, wrapping around (without dims: of the
     flattened tensor, then reshaped back)."""
     input = _as_tensor(input)
@@ -85,7 +95,7 @@ def roll(input, shifts, dims=None):
     return out if out is not input else input.clone()
 
 
-def rot90(input, k=1, dims=(0, 1)):
+def rot90(input: Tensor | ArrayLike, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first axis toward the
     second (PyTorch's and numpy's direction)."""
     input = _as_tensor(input)
@@ -102,7 +112,7 @@ def rot90(input, k=1, dims=(0, 1)):
     return input.clone()
 
 
-def _triangle(input, diagonal, lower, op):
+def _triangle(input: Tensor | ArrayLike, diagonal: int, lower: bool, op: str) -> Tensor:
     input = _as_tensor(input)
     if input.ndim < 2:
         raise ValueError(f"{op}: needs a matrix or a batch of matrices, got shape {input.shape}")
@@ -113,22 +123,22 @@ def _triangle(input, diagonal, lower, op):
     return where(keep, input, np.zeros((), input.dtype))
 
 
-def tril(input, diagonal=0):
+def tril(input: Tensor | ArrayLike, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros elsewhere."""
     return _triangle(input, diagonal, True, "tril")
 
 
-def triu(input, diagonal=0):
+def triu(input: Tensor | ArrayLike, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dimensions (on and above ``diagonal``), zeros elsewhere."""
     return _triangle(input, diagonal, False, "triu")
 
 
-def _diagonal_index(rows, cols, offset):
+def _diagonal_index(rows: int, cols: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
     length = max(min(rows - max(-offset, 0), cols - max(offset, 0)), 0)
     return np.arange(length) + max(-offset, 0), np.arange(length) + max(offset, 0)
 
 
-def _diagonal(input, offset, dim1, dim2, op):
+def _diagonal(input: Tensor | ArrayLike, offset: int, dim1: int, dim2: int, op: str) -> Tensor:
     input = _as_tensor(input)
     if input.ndim < 2:
         raise ValueError(f"{op}: needs at least 2 dimensions, got shape {input.shape}")
@@ -138,7 +148,7 @@ def _diagonal(input, offset, dim1, dim2, op):
     return getitem(moved, (Ellipsis, rows, cols))
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
+def diagonal(input: Tensor | ArrayLike, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of the planes (dim1, dim2), as a new last dimension (``offset`` > 0: above
     the main diagonal). Read-only: PyTorch's is a writable view, so writing it raises here."""
     out = _diagonal(input, offset, dim1, dim2, "diagonal")
@@ -146,7 +156,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return out
 
 
-def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+def diag_embed(input: Tensor | ArrayLike, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """(…, n) -> matrices with the last dimension on their ``offset`` diagonal, in the planes
     (dim1, dim2) of the result."""
     input = _as_tensor(input)
@@ -159,7 +169,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return movedim(placed, (-2, -1), (d1, d2))
 
 
-def diag(input, diagonal=0):
+def diag(input: Tensor | ArrayLike, diagonal: int = 0) -> Tensor:
     """1-D -> the square matrix with it on the ``diagonal``-th diagonal; 2-D -> that diagonal (a copy)."""
     input = _as_tensor(input)
     if input.ndim == 1:
@@ -169,7 +179,7 @@ def diag(input, diagonal=0):
     raise ValueError(f"diag: needs a 1-D or 2-D tensor, got shape {input.shape}; use diagonal or diag_embed")
 
 
-def trace(input):
+def trace(input: Tensor | ArrayLike) -> Tensor:
     """The sum of the main diagonal of a matrix."""
     input = _as_tensor(input)
     if input.ndim != 2:
@@ -177,7 +187,7 @@ def trace(input):
     return sum(_diagonal(input, 0, 0, 1, "trace"))
 
 
-def chunk(input, chunks, dim=0):
+def chunk(input: Tensor | ArrayLike, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be smaller, and
     there may be fewer pieces): a tuple of views."""
     input = _as_tensor(input)
@@ -190,7 +200,7 @@ def chunk(input, chunks, dim=0):
     return tuple(input[lead + (slice(start, start + size),)] for start in range(0, max(n, 1), size))
 
 
-def unbind(input, dim=0):
+def unbind(input: Tensor | ArrayLike, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, dimension removed: a tuple of views."""
     input = _as_tensor(input)
     axis = _normalize_axis(dim, input.ndim, "unbind")[0]
@@ -198,7 +208,7 @@ def unbind(input, dim=0):
     return tuple(input[lead + (i,)] for i in range(input.shape[axis]))
 
 
-def expand(input, *sizes):
+def expand(input: Tensor | ArrayLike, *sizes: int | Sequence[int]) -> Tensor:
     """A read-only broadcast view of size ``sizes`` (-1 keeps a size; new dimensions go in front)."""
     input = _as_tensor(input)
     sizes = _ints(sizes, "expand")
@@ -215,12 +225,12 @@ def expand(input, *sizes):
     return broadcast_to(input, shape)
 
 
-def expand_as(input, other):
+def expand_as(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     """``expand(input, other.shape)``."""
     return expand(input, _as_tensor(other).shape)
 
 
-def unflatten(input, dim, sizes):
+def unflatten(input: Tensor | ArrayLike, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dimension ``dim`` into ``sizes`` (one may be -1): a view."""
     input = _as_tensor(input)
     axis = _normalize_axis(dim, input.ndim, "unflatten")[0]
@@ -233,7 +243,8 @@ def unflatten(input, dim, sizes):
     return reshape(input, input.shape[:axis] + sizes + input.shape[axis + 1:])
 
 
-def movedim(input, source, destination):
+def movedim(input: Tensor | ArrayLike, source: int | Sequence[int],
+            destination: int | Sequence[int]) -> Tensor:
     """Move the dimensions ``source`` to the positions ``destination`` (ints or sequences), the
     others keeping their order: a view."""
     input = _as_tensor(input)
@@ -250,7 +261,7 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
-def narrow(input, dim, start, length):
+def narrow(input: Tensor | ArrayLike, dim: int, start: SupportsIndex, length: int) -> Tensor:
     """``length`` elements from ``start`` along ``dim`` (a negative start counts from the end): a view."""
     input = _as_tensor(input)
     axis = _normalize_axis(dim, input.ndim, "narrow")[0]
@@ -262,9 +273,9 @@ def narrow(input, dim, start, length):
     return input[(slice(None),) * axis + (slice(begin, begin + length),)]
 
 
-def _atleast(tensors, ndim, op):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(_atleast(tuple(tensors[0]), ndim, op))
+def _atleast(tensors: tuple[Any, ...], ndim: int, op: str) -> Tensor | tuple[Tensor, ...]:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):   # one sequence: a tuple back
+        return tuple(_atleast((t,), ndim, op) for t in tensors[0])  # type: ignore[misc]
     shaped = []
     for t in tensors:
         t = _as_tensor(t)
@@ -276,54 +287,79 @@ def _atleast(tensors, ndim, op):
     return shaped[0] if len(shaped) == 1 else tuple(shaped)
 
 
-def atleast_1d(*tensors):
+@overload
+def atleast_1d(tensor: _OneTensor, /) -> Tensor: ...
+@overload
+def atleast_1d(tensors: list[Any] | tuple[Any, ...], /) -> tuple[Tensor, ...]: ...
+@overload
+def atleast_1d(tensor1: _OneTensor, tensor2: _OneTensor, /, *tensors: _OneTensor) -> tuple[Tensor, ...]: ...
+
+
+def atleast_1d(*tensors: _OneTensor | list[Any] | tuple[Any, ...]) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 1 dimension (0-d -> (1,)); a tuple for several."""
     return _atleast(tensors, 1, "atleast_1d")
 
 
-def atleast_2d(*tensors):
+@overload
+def atleast_2d(tensor: _OneTensor, /) -> Tensor: ...
+@overload
+def atleast_2d(tensors: list[Any] | tuple[Any, ...], /) -> tuple[Tensor, ...]: ...
+@overload
+def atleast_2d(tensor1: _OneTensor, tensor2: _OneTensor, /, *tensors: _OneTensor) -> tuple[Tensor, ...]: ...
+
+
+def atleast_2d(*tensors: _OneTensor | list[Any] | tuple[Any, ...]) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 2 dimensions ((n,) -> (1, n)); a tuple for several."""
     return _atleast(tensors, 2, "atleast_2d")
 
 
-def atleast_3d(*tensors):
+@overload
+def atleast_3d(tensor: _OneTensor, /) -> Tensor: ...
+@overload
+def atleast_3d(tensors: list[Any] | tuple[Any, ...], /) -> tuple[Tensor, ...]: ...
+@overload
+def atleast_3d(tensor1: _OneTensor, tensor2: _OneTensor, /, *tensors: _OneTensor) -> tuple[Tensor, ...]: ...
+
+
+def atleast_3d(*tensors: _OneTensor | list[Any] | tuple[Any, ...]) -> Tensor | tuple[Tensor, ...]:
     """Each tensor with at least 3 dimensions ((n,) -> (1, n, 1), (m, n) -> (m, n, 1))."""
     return _atleast(tensors, 3, "atleast_3d")
 
 
-def _sequence(tensors, op):
+def _sequence(tensors: Iterable[_T], op: str) -> list[_T]:
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
     return tensors
 
 
-def vstack(tensors):
+def vstack(tensors: Sequence[_OneTensor]) -> Tensor:
     """Stack along dimension 0 after atleast_2d: rows on rows."""
-    return concatenate([atleast_2d(t) for t in _sequence(tensors, "vstack")], 0)
+    return concatenate([atleast_2d(_as_tensor(t)) for t in _sequence(tensors, "vstack")], 0)
 
 
 row_stack = vstack
 
 
-def hstack(tensors):
+def hstack(tensors: Sequence[_OneTensor]) -> Tensor:
     """Join along dimension 1 (dimension 0 for 1-D tensors), after atleast_1d."""
-    tensors = [atleast_1d(t) for t in _sequence(tensors, "hstack")]
-    return concatenate(tensors, 0 if tensors[0].ndim == 1 else 1)
+    pieces = [atleast_1d(_as_tensor(t)) for t in _sequence(tensors, "hstack")]
+    return concatenate(pieces, 0 if pieces[0].ndim == 1 else 1)
 
 
-def dstack(tensors):
+def dstack(tensors: Sequence[_OneTensor]) -> Tensor:
     """Join along dimension 2 (depth), after atleast_3d."""
-    return concatenate([atleast_3d(t) for t in _sequence(tensors, "dstack")], 2)
+    return concatenate([atleast_3d(_as_tensor(t)) for t in _sequence(tensors, "dstack")], 2)
 
 
-def column_stack(tensors):
+def column_stack(tensors: Sequence[_OneTensor]) -> Tensor:
     """Join as columns: 0-d and 1-D tensors become (n, 1) columns, then join along dimension 1."""
-    tensors = [_as_tensor(t) for t in _sequence(tensors, "column_stack")]
-    return concatenate([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1)
+    pieces = [_as_tensor(t) for t in _sequence(tensors, "column_stack")]
+    return concatenate([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in pieces], 1)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input: Tensor | ArrayLike, indices_or_sections: int | Tensor | Sequence[int],
+                 dim: int = 0) -> tuple[Tensor, ...]:
     """numpy's array_split: ``n`` sections (the first n % sections one longer), or the pieces
     between the given indices, along ``dim``: a tuple of views."""
     input = _as_tensor(input)
@@ -344,27 +380,28 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(input[lead + (slice(bounds[i], max(bounds[i], bounds[i + 1])),)] for i in range(len(bounds) - 1))
 
 
-def array_split(ary, indices_or_sections, axis=0):
+def array_split(ary: Tensor | ArrayLike, indices_or_sections: int | Tensor | Sequence[int],
+                axis: int = 0) -> list[Tensor]:
     """numpy's array_split (a list), the same pieces as ``tensor_split``."""
     return list(tensor_split(ary, indices_or_sections, axis))
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: int | Sequence[int]) -> tuple[int, ...]:
     """The shape that ``shapes`` broadcast to (numpy's rules)."""
     return tuple(np.broadcast_shapes(*shapes))
 
 
-def broadcast_tensors(*tensors):
+def broadcast_tensors(*tensors: Tensor | ArrayLike) -> tuple[Tensor, ...]:
     """The tensors broadcast to their common shape: a tuple of read-only views."""
-    tensors = [_as_tensor(t) for t in tensors]
+    as_tensors = [_as_tensor(t) for t in tensors]
     try:
-        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+        shape = np.broadcast_shapes(*(t.shape for t in as_tensors))
     except ValueError:
-        raise ValueError(f"broadcast_tensors: shapes {[t.shape for t in tensors]} do not broadcast") from None
-    return tuple(broadcast_to(t, shape) for t in tensors)
+        raise ValueError(f"broadcast_tensors: shapes {[t.shape for t in as_tensors]} do not broadcast") from None
+    return tuple(broadcast_to(t, shape) for t in as_tensors)
 
 
-def meshgrid(*tensors, indexing=None):
+def meshgrid(*tensors: Tensor | ArrayLike, indexing: str | None = None) -> tuple[Tensor, ...]:
     """Coordinate grids of 1-D tensors: output i varies along dimension i (``indexing="ij"``,
     PyTorch's default) or, for "xy", with the first two dimensions swapped (numpy's default)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
@@ -375,22 +412,22 @@ def meshgrid(*tensors, indexing=None):
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
-    tensors = [reshape(_as_tensor(t), -1) for t in tensors]
-    positions = list(range(len(tensors)))
-    if indexing == "xy" and len(tensors) >= 2:
+    vectors = [reshape(_as_tensor(t), -1) for t in tensors]
+    positions = list(range(len(vectors)))
+    if indexing == "xy" and len(vectors) >= 2:
         positions[0], positions[1] = 1, 0
-    shape = [0] * len(tensors)
-    for t, p in zip(tensors, positions):
+    shape = [0] * len(vectors)
+    for t, p in zip(vectors, positions):
         shape[p] = t.size
     grids = []
-    for t, p in zip(tensors, positions):
-        placed = [1] * len(tensors)
+    for t, p in zip(vectors, positions):
+        placed = [1] * len(vectors)
         placed[p] = t.size
         grids.append(broadcast_to(reshape(t, tuple(placed)), tuple(shape)))
     return tuple(grids)
 
 
-def cartesian_prod(*tensors):
+def cartesian_prod(*tensors: Tensor | ArrayLike) -> Tensor:
     """Every combination of the elements of 1-D tensors, as rows: (n1 * n2 * ..., k)."""
     if len(tensors) == 1:
         return _as_tensor(tensors[0])
@@ -398,7 +435,7 @@ def cartesian_prod(*tensors):
     return stack([reshape(g, -1) for g in grids], 1)
 
 
-TENSOR_METHODS = {
+TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90, "tril": tril, "triu": triu,
     "diag": diag, "diagonal": diagonal, "diag_embed": diag_embed, "trace": trace, "chunk": chunk,
     "unbind": unbind, "expand": expand, "expand_as": expand_as, "unflatten": unflatten, "movedim": movedim,

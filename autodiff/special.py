@@ -1,7 +1,12 @@
 """Special functions on arrays for the elementwise table: erf and erfc, from scipy.special when
 it is installed (lazily imported), else from Cody's rational approximations in pure numpy, both
 float64-accurate."""
+from __future__ import annotations
+
+from typing import Any, Callable, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["erf", "erfc", "erf_cody", "erfc_cody"]
 
@@ -25,18 +30,18 @@ _CODY_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-
 _ONE_OVER_SQRT_PI = 5.6418958354775628695e-1
 
 
-def erf_cody(x):
+def erf_cody(x: ArrayLike) -> np.ndarray:
     """erf of an array in pure numpy (Cody's rational approximations), computed in float64."""
     return _cody(x, complement=False)
 
 
-def erfc_cody(x):
+def erfc_cody(x: ArrayLike) -> np.ndarray:
     """erfc = 1 - erf of an array in pure numpy (Cody), computed in float64 without the
     cancellation of 1 - erf for large x."""
     return _cody(x, complement=True)
 
 
-def _cody(x, complement):
+def _cody(x: ArrayLike, complement: bool) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     y = np.abs(x)
     out = np.empty_like(y)
@@ -76,7 +81,8 @@ def _cody(x, complement):
     return out
 
 
-def _erf_from_scaled_erfc(y, scaled, x, complement):
+def _erf_from_scaled_erfc(y: np.ndarray, scaled: np.ndarray, x: np.ndarray,
+                          complement: bool) -> np.ndarray:
     """erf (or erfc) from erfc(y) exp(y^2), with exp(-y^2) split as Cody does to keep its last bits."""
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
         rounded = np.trunc(y * 16.0) / 16.0
@@ -89,21 +95,22 @@ def _erf_from_scaled_erfc(y, scaled, x, complement):
     return np.where(x < 0, -value, value)
 
 
-_scipy = {}     # name -> scipy.special's function, or False without scipy
+# name -> scipy.special's function, or False without scipy
+_scipy: dict[str, Callable[[np.ndarray], Any] | Literal[False]] = {}
 
 
-def erf(x):
+def erf(x: np.ndarray) -> np.ndarray:
     """erf of an array: scipy.special.erf when scipy is installed, else Cody's approximation;
     in x's floating dtype."""
     return _special("erf", erf_cody, x)
 
 
-def erfc(x):
+def erfc(x: np.ndarray) -> np.ndarray:
     """erfc of an array, as ``erf``."""
     return _special("erfc", erfc_cody, x)
 
 
-def _special(name, fallback, x):
+def _special(name: str, fallback: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     function = _scipy.get(name)
     if function is None:
         try:

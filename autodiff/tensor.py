@@ -1,17 +1,32 @@
 """Tensor: a numpy array that remembers how it was made, so gradients can flow back through it."""
+from __future__ import annotations
+
+import builtins
 import os
 import traceback
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence, overload
 
 import numpy as np
 
 from .grad_mode import state
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from . import return_types
+    from ._typing import Dims, ShapeLike, TensorLike
+    from .dtypes import Device
+    from .function import Function
+    from .linalg import slogdet_result
+    from .scans import (cummax_result, cummin_result, kthvalue_result, median_result, sort_result,
+                        topk_result)
+
 __all__ = ["Tensor", "tensor", "set_default_dtype", "get_default_dtype"]
 
-_default_dtype = np.dtype(np.float32)
+_default_dtype: np.dtype = np.dtype(np.float32)
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Set the dtype that Python floats become (float32 unless changed; float64 for gradchecks)."""
     global _default_dtype
     dtype = np.dtype(dtype)
@@ -20,12 +35,13 @@ def set_default_dtype(dtype):
     _default_dtype = dtype
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     """The dtype that Python floats become when made into tensors (float32 by default)."""
     return _default_dtype
 
 
-def _to_array(data, dtype=None, copy=False, op="tensor"):
+def _to_array(data: Tensor | ArrayLike, dtype: DTypeLike | None = None, copy: bool = False, op: str = "tensor"
+              ) -> np.ndarray:
     """Turn user data (Tensor, array, number, nested list) into an ndarray following PyTorch's
     creation rules: arrays keep their dtype, Python floats take the default dtype, Python ints and
     bools become int64 and bool."""
@@ -66,7 +82,7 @@ def _to_array(data, dtype=None, copy=False, op="tensor"):
     return array
 
 
-def _check_can_require_grad(dtype, op="requires_grad"):
+def _check_can_require_grad(dtype: np.dtype, op: str = "requires_grad") -> None:
     if dtype.kind != "f":
         raise TypeError(f"{op}: only floating-point tensors can require gradients, this one is {dtype}; "
                         "convert it first with .float() or .double()")
@@ -92,7 +108,14 @@ class Tensor:
     # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
     __array_priority__ = 1000
 
-    def __init__(self, data, dtype=None, requires_grad=False):
+    data: np.ndarray
+    grad_fn: Function | None
+    _grad: Tensor | None
+    _requires_grad: bool
+    _hooks: list[Callable[[Tensor], Tensor | None]] | None
+    _counter: VersionCounter | None
+
+    def __init__(self, data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> None:
         self.data = _to_array(data, dtype, op="Tensor")
         self._grad = None
         self.grad_fn = None
@@ -104,11 +127,11 @@ class Tensor:
 
     # ---- graph attributes --------------------------------------------------------------------
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: object) -> None:
         value = bool(value)
         if value:
             _check_can_require_grad(self.data.dtype)
@@ -118,29 +141,31 @@ class Tensor:
         self._requires_grad = value
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         """The gradient that backward accumulated into this tensor (None until then)."""
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         # checked here, as PyTorch does, so that a wrong .grad fails at the line that set it and
         # not inside a later backward
         if value is not None:
             _check_grad(self, value)
         self._grad = value
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
         self.requires_grad = requires_grad
         return self
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         """True for tensors made by the user (no grad_fn); only leaves keep ``.grad`` after backward."""
         return self.grad_fn is None
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: TensorLike | None = None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False, inputs: Tensor | list[Tensor] | tuple[Tensor, ...] | None = None
+                 ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` (same shape as self) is required unless self has one element. The graph's saved
@@ -152,7 +177,7 @@ class Tensor:
             return
         _engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if self.grad_fn is None:
             if not self._requires_grad:
@@ -166,12 +191,12 @@ class Tensor:
             node._straight = None    # the engine's shortcut skips what special nodes need
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> builtins.bool:
         """True for a non-leaf tensor that called retain_grad() (its node keeps a reference to it)."""
         node = self.grad_fn
         return node is not None and node.retained is not None and node.retained() is self
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """Call ``hook(grad)`` when the gradient of this tensor is computed; a non-None return
         replaces the gradient. Returns a handle with ``.remove()``."""
         if not self._requires_grad:
@@ -190,13 +215,13 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data, off the graph (no grad_fn, no requires_grad)."""
         out = _wrap(self.data)
         out._counter = version_counter(self)
         return out
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Make this tensor a leaf that does not require grad, in place."""
         self.grad_fn = None
         self._requires_grad = False
@@ -204,38 +229,38 @@ class Tensor:
 
     # ---- array attributes ----------------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> tuple[builtins.int, ...]:
         return self.data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> builtins.int:
         return self.data.ndim
 
-    def dim(self):
+    def dim(self) -> builtins.int:
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> _Size:
         """Number of elements, as numpy's ``.size``; also callable as PyTorch's ``t.size()``
         (the shape) and ``t.size(axis)`` (one dimension)."""
         return _Size(self.data.size, self.data.shape)
 
-    def numel(self):
+    def numel(self) -> builtins.int:
         return self.data.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.data.dtype
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         """Dims reversed (numpy's and PyTorch's ``.T``; a matrix transposed)."""
         if self.data.ndim < 2:
             return self
         return self.transpose()
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         """The last two dims swapped (a batch of transposed matrices); at least 2 dims."""
         if self.data.ndim == 0:
             return self         # PyTorch: the identity (deprecated there)
@@ -244,24 +269,24 @@ class Tensor:
                                f"{self.data.ndim}-D tensor; use .T or .reshape first")
         return self.swapaxes(-1, -2)
 
-    def t(self):
+    def t(self) -> Tensor:
         """A matrix transposed (PyTorch's ``t()``): dims 0 and 1 swapped; a 0-d or 1-d tensor as it is."""
         if self.data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.data.ndim}D; "
                                "use transpose(dim0, dim1) or permute(...)")
         return self.transpose() if self.data.ndim == 2 else self
 
-    def item(self):
+    def item(self) -> builtins.int | builtins.float | builtins.bool:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to Python numbers, "
                              f"this one has shape {self.data.shape}")
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.data.tolist()
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied). Like PyTorch, refuses tensors that require
         grad: call ``.detach().numpy()`` to say you mean to leave the graph."""
         if self._requires_grad:
@@ -269,7 +294,7 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: builtins.bool | None = None) -> np.ndarray:
         if self._requires_grad:
             raise TypeError("np.asarray(tensor): the tensor requires grad and converting it would silently "
                             "detach it from the graph; use tensor.detach().numpy(), or an autodiff op")
@@ -277,12 +302,12 @@ class Tensor:
             return self.data.astype(dtype, copy=bool(copy))
         return self.data.copy() if copy else self.data
 
-    def __len__(self):
+    def __len__(self) -> builtins.int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
@@ -290,24 +315,24 @@ class Tensor:
     # by identity: tensors are dict keys (optimizer state) although == is elementwise
     __hash__ = object.__hash__
 
-    def __bool__(self):
+    def __bool__(self) -> builtins.bool:
         if self.data.size != 1:
             raise ValueError(f"bool(tensor): the truth value of a tensor with {self.data.size} elements "
                              "is ambiguous; use .any() or .all()")
         return bool(self.data)
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> builtins.int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> builtins.int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only one-element integer tensors can be used as an index")
         return int(self.data.item())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.data.dtype != _default_dtype and self.data.dtype not in (np.int64, np.bool_):
@@ -319,12 +344,12 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     @property
-    def _version(self):
+    def _version(self) -> builtins.int:
         """How many times this tensor (or a view of its data) was changed in place."""
         return 0 if self._counter is None else self._counter.version
 
     # ---- in-place ops: change .data itself, keep the graph honest -----------------------------------
-    def _inplace(self, op, other, compute):
+    def _inplace(self, op: str, other: Any, compute: Callable[[Tensor, Any], Tensor]) -> Tensor:
         """Apply ``compute(self_value, other) -> Tensor`` in place. On the graph (grad mode on and
         anything requiring grad) the result takes over this tensor's history; otherwise numpy
         writes into ``.data`` directly. Either way the version counter is bumped."""
@@ -346,8 +371,8 @@ class Tensor:
             self._requires_grad = result._requires_grad
             if retains:
                 # .grad is the gradient of the new value (PyTorch): retain on the new node
-                previous_node.retained = None
-                previous_node.special = bool(previous_node.hooks)
+                previous_node.retained = None  # type: ignore[union-attr]  # (retains: it has a node)
+                previous_node.special = bool(previous_node.hooks)  # type: ignore[union-attr]  # (as above)
                 self.retain_grad()
         else:
             value = compute(_wrap(self.data), _data(other)).data
@@ -356,76 +381,76 @@ class Tensor:
         bump_version(self)
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: TensorLike, alpha: builtins.float = 1) -> Tensor:
         """self += alpha * other, in place."""
         return self._inplace("add_", other, lambda a, b: a + (b if alpha == 1 else b * alpha))
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: TensorLike, alpha: builtins.float = 1) -> Tensor:
         """self -= alpha * other, in place."""
         return self._inplace("sub_", other, lambda a, b: a - (b if alpha == 1 else b * alpha))
 
-    def mul_(self, other):
+    def mul_(self, other: TensorLike) -> Tensor:
         """self *= other, in place."""
         return self._inplace("mul_", other, lambda a, b: a * b)
 
-    def div_(self, other):
+    def div_(self, other: TensorLike) -> Tensor:
         """self /= other, in place."""
         return self._inplace("div_", other, lambda a, b: a / b)
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: TensorLike) -> Tensor:
         """self **= exponent, in place."""
         return self._inplace("pow_", exponent, lambda a, b: a ** b)
 
-    def clip_(self, min=None, max=None):
+    def clip_(self, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Tensor:
         """Clip to [min, max] in place."""
         return self._inplace("clip_", None, lambda a, _: a.clip(min, max))
 
     clamp_ = clip_
 
-    def fill_(self, value):
+    def fill_(self, value: TensorLike) -> Tensor:
         """Set every element to ``value``, in place (no gradient flows to the old values)."""
         keep = np.zeros(self.data.shape, dtype=bool)
         return self._inplace("fill_", value, lambda a, v: _ops.where(keep, a, v))
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
         return self.fill_(0)
 
-    def copy_(self, source):
+    def copy_(self, source: TensorLike) -> Tensor:
         """Copy ``source`` (broadcast to this shape, cast to this dtype) into self, in place; the
         gradient flows to ``source``."""
         keep = np.zeros(self.data.shape, dtype=bool)
         return self._inplace("copy_", source, lambda a, src: _ops.where(keep, a, src))
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: TensorLike) -> Tensor:
         return self.add_(other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: TensorLike) -> Tensor:
         return self.sub_(other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: TensorLike) -> Tensor:
         return self.mul_(other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: TensorLike) -> Tensor:
         return self.div_(other)
 
     # ---- copies and casts ---------------------------------------------------------------------
-    def contiguous(self, memory_format=None):
+    def contiguous(self, memory_format: object = None) -> Tensor:
         """The same values in C order: self when its data already is, else a copy on the graph."""
         return self if self.data.flags.c_contiguous else self.clone()
 
-    def clone(self):
+    def clone(self) -> Tensor:
         """A copy of the data that stays on the graph (gradients flow back to self)."""
         return _ops.Clone.apply(self)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Tensor:
         """Cast to ``dtype``; differentiable between floating dtypes (the gradient is cast back)."""
         dtype = np.dtype(dtype)
         if dtype == self.data.dtype:
             return self
         return _ops.Cast.apply(self, dtype)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """PyTorch's forms: ``to(dtype)``, ``to(device)`` ("cpu": the one device, a no-op),
         ``to(device, dtype)``, ``to(other)`` (its dtype), keywords ``dtype=``, ``device=``,
         ``copy=``. Returns self when nothing changes (unless ``copy=True``)."""
@@ -433,322 +458,572 @@ class Tensor:
         out = self if dtype is None else self.astype(dtype)
         return out.clone() if kwargs.get("copy") and out is self else out
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """The one device: returns self (PyTorch code that calls ``.cpu()`` runs unchanged)."""
         return self
 
-    def cuda(self, *args, **kwargs):
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:  # type: ignore[return]  # (raises: no "cuda" here)
         """No GPU here: raises, saying so."""
         _dtypes.check_device("cuda", "cuda")
 
     @property
-    def device(self):
+    def device(self) -> Device:
         """The device the data lives on: always the CPU."""
         return _dtypes.CPU
 
     is_cuda = False
 
-    def type(self, dtype=None, non_blocking=False):
+    @overload
+    def type(self, dtype: None = None, non_blocking: builtins.bool = False) -> str: ...
+
+    @overload
+    def type(self, dtype: DTypeLike, non_blocking: builtins.bool = False) -> Tensor: ...
+
+    def type(self, dtype: DTypeLike | None = None, non_blocking: builtins.bool = False) -> str | Tensor:
         """With a dtype (``ad.float64``, ``"torch.DoubleTensor"``...), cast to it; without, the
         tensor's type name as PyTorch writes it (``'torch.FloatTensor'``)."""
         if dtype is None:
             return _dtypes.type_name(self.data.dtype)
         return self.astype(_dtypes.as_dtype(dtype, "type"))
 
-    def double(self):
+    def double(self) -> Tensor:
         """Cast to float64."""
         return self.astype(np.float64)
 
-    def float(self):
+    def float(self) -> Tensor:
         """Cast to float32."""
         return self.astype(np.float32)
 
-    def half(self):
+    def half(self) -> Tensor:
         """Cast to float16."""
         return self.astype(np.float16)
 
-    def int(self):
+    def int(self) -> Tensor:
         """Cast to int32 (PyTorch's ``int()``; ``long()`` is int64)."""
         return self.astype(np.int32)
 
-    def long(self):
+    def long(self) -> Tensor:
         """Cast to int64."""
         return self.astype(np.int64)
 
-    def short(self):
+    def short(self) -> Tensor:
         """Cast to int16."""
         return self.astype(np.int16)
 
-    def byte(self):
+    def byte(self) -> Tensor:
         """Cast to uint8."""
         return self.astype(np.uint8)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         """Cast to bool."""
         return self.astype(np.bool_)
 
     # ---- arithmetic: micrograd's one line each (+ - * / and unary -: see the class docstring) ----
-    def __radd__(self, other):     # other + self
+    def __radd__(self, other: TensorLike) -> Tensor:     # other + self
         return _ops.add(other, self)
 
-    def __rsub__(self, other):     # other - self
+    def __rsub__(self, other: TensorLike) -> Tensor:     # other - self
         return _ops.sub(other, self)
 
-    def __rmul__(self, other):     # other * self
+    def __rmul__(self, other: TensorLike) -> Tensor:     # other * self
         return _ops.mul(other, self)
 
-    def __rtruediv__(self, other):  # other / self
+    def __rtruediv__(self, other: TensorLike) -> Tensor:  # other / self
         return _ops.div(other, self)
 
-    def __rmod__(self, other):     # other % self
+    def __rmod__(self, other: TensorLike) -> Tensor:     # other % self
         return _ops.remainder(other, self)
 
-    def __rfloordiv__(self, other):  # other // self
+    def __rfloordiv__(self, other: TensorLike) -> Tensor:  # other // self
         return _ops.floor_divide(other, self)
 
-    def __pow__(self, other):      # self ** other
+    def __pow__(self, other: TensorLike) -> Tensor:      # self ** other
         return _ops.pow(self, other)
 
-    def __rpow__(self, other):     # other ** self
+    def __rpow__(self, other: TensorLike) -> Tensor:     # other ** self
         return _ops.pow(other, self)
 
-    def __matmul__(self, other):   # self @ other
+    def __matmul__(self, other: TensorLike) -> Tensor:   # self @ other
         return _ops.matmul(self, other)
 
-    def __rmatmul__(self, other):  # other @ self
+    def __rmatmul__(self, other: TensorLike) -> Tensor:  # other @ self
         return _ops.matmul(other, self)
 
-    def __pos__(self):             # +self
+    def __pos__(self) -> Tensor:             # +self
         return self
 
-    def __abs__(self):             # abs(self)
+    def __abs__(self) -> Tensor:             # abs(self)
         return _ops.abs(self)
 
     # ---- the ops as methods: t.sum() is ad.sum(t) (see autodiff/ops.py for each) -----------------
-    def add(self, other, *, alpha=1):
+    def add(self, other: Tensor | np.ndarray | builtins.float, *, alpha: builtins.float = 1) -> Tensor:
         """self + alpha * other."""
         return _ops.add(self, other if alpha == 1 else other * alpha)
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other: Tensor | np.ndarray | builtins.float, *, alpha: builtins.float = 1) -> Tensor:
         """self - alpha * other."""
         return _ops.sub(self, other if alpha == 1 else other * alpha)
 
-    def mul(self, other):
+    def mul(self, other: TensorLike) -> Tensor:
         """self * other."""
         return _ops.mul(self, other)
 
-    def div(self, other, *, rounding_mode=None):
+    def div(self, other: TensorLike, *, rounding_mode: str | None = None) -> Tensor:
         """self / other (true division; PyTorch's rounding modes are not supported here)."""
         if rounding_mode is not None:
             raise NotImplementedError(f"div: rounding_mode={rounding_mode!r} is not supported; use true division")
         return _ops.div(self, other)
 
-    def pow(self, exponent):
+    def pow(self, exponent: TensorLike) -> Tensor:
         """self ** exponent, elementwise."""
         return _ops.pow(self, exponent)
 
-    def maximum(self, other):
+    def maximum(self, other: TensorLike) -> Tensor:
         """Elementwise maximum (a tie splits the gradient)."""
         return _ops.maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: TensorLike) -> Tensor:
         """Elementwise minimum (a tie splits the gradient)."""
         return _ops.minimum(self, other)
 
-    def clip(self, min=None, max=None):
+    def clip(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         """Limit the values to [min, max]; the gradient passes at the bounds."""
         return _ops.clip(self, min, max)
 
     clamp = clip
 
-    def matmul(self, other):
+    def matmul(self, other: TensorLike) -> Tensor:
         """Matrix product (numpy's and PyTorch's matmul rules)."""
         return _ops.matmul(self, other)
 
-    def sum(self, dim=None, keepdim=False, **aliases):
+    def sum(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Sum over ``dim`` (None: all; int or tuple; ``axis=`` and ``keepdims=`` accepted)."""
         return _ops.sum(self, dim, keepdim, **aliases)
 
-    def mean(self, dim=None, keepdim=False, **aliases):
+    def mean(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Mean over ``dim``."""
         return _ops.mean(self, dim, keepdim, **aliases)
 
-    def max(self, dim=None, keepdim=False, **aliases):
+    @overload
+    def max(self) -> Tensor: ...
+
+    @overload
+    def max(self, dim: Tensor, /) -> Tensor: ...
+
+    @overload
+    def max(self, dim: builtins.int, keepdim: builtins.bool = False, **aliases: Any) -> return_types.max: ...
+
+    @overload
+    def max(self, *, other: Tensor) -> Tensor: ...
+
+    @overload
+    def max(self, *, axis: builtins.int, keepdims: builtins.bool = False) -> return_types.max: ...
+
+    @overload
+    def max(self, dim: builtins.int | Tensor | None = None, keepdim: builtins.bool = False, **aliases: Any
+            ) -> Tensor | return_types.max: ...
+
+    def max(self, dim: builtins.int | Tensor | None = None, keepdim: builtins.bool = False,
+            **aliases: Any) -> Tensor | return_types.max:
         """The largest value, or ``(values, indices)`` along ``dim``, or ``maximum(self, other)``;
         see ``ad.max``."""
         return _ops.max(self, dim, keepdim, **aliases)
 
-    def min(self, dim=None, keepdim=False, **aliases):
+    @overload
+    def min(self) -> Tensor: ...
+
+    @overload
+    def min(self, dim: Tensor, /) -> Tensor: ...
+
+    @overload
+    def min(self, dim: builtins.int, keepdim: builtins.bool = False, **aliases: Any) -> return_types.min: ...
+
+    @overload
+    def min(self, *, other: Tensor) -> Tensor: ...
+
+    @overload
+    def min(self, *, axis: builtins.int, keepdims: builtins.bool = False) -> return_types.min: ...
+
+    @overload
+    def min(self, dim: builtins.int | Tensor | None = None, keepdim: builtins.bool = False, **aliases: Any
+            ) -> Tensor | return_types.min: ...
+
+    def min(self, dim: builtins.int | Tensor | None = None, keepdim: builtins.bool = False,
+            **aliases: Any) -> Tensor | return_types.min:
         """The smallest value, or ``(values, indices)`` along ``dim``, or ``minimum(self, other)``;
         see ``ad.min``."""
         return _ops.min(self, dim, keepdim, **aliases)
 
-    def amax(self, dim=None, keepdim=False, **aliases):
+    def amax(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Largest value over ``dim``; tied maxima share the gradient evenly."""
         return _ops.amax(self, dim, keepdim, **aliases)
 
-    def amin(self, dim=None, keepdim=False, **aliases):
+    def amin(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Smallest value over ``dim``; tied minima share the gradient evenly."""
         return _ops.amin(self, dim, keepdim, **aliases)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, **kwargs):
+    def var(self, dim: Dims | builtins.bool = None, unbiased: builtins.bool | None = None,
+            keepdim: builtins.bool = False, **kwargs: Any) -> Tensor:
         """Variance over ``dim``, unbiased by default (``correction=1``); see ``ad.var``."""
         return _ops.var(self, dim, unbiased, keepdim, **kwargs)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, **kwargs):
+    def std(self, dim: Dims | builtins.bool = None, unbiased: builtins.bool | None = None,
+            keepdim: builtins.bool = False, **kwargs: Any) -> Tensor:
         """Standard deviation over ``dim``, unbiased by default; see ``ad.std``."""
         return _ops.std(self, dim, unbiased, keepdim, **kwargs)
 
-    def prod(self, dim=None, keepdim=False, **aliases):
+    def prod(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Product over ``dim``."""
         return _ops.prod(self, dim, keepdim, **aliases)
 
-    def argmax(self, dim=None, keepdim=False, **aliases):
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Index of the largest value (int64, no gradient)."""
         return _ops.argmax(self, dim, keepdim, **aliases)
 
-    def argmin(self, dim=None, keepdim=False, **aliases):
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Index of the smallest value (int64, no gradient)."""
         return _ops.argmin(self, dim, keepdim, **aliases)
 
-    def logsumexp(self, dim=None, keepdim=False, **aliases):
+    def logsumexp(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """log(sum(exp(self))) over ``dim``, computed stably."""
         return _ops.logsumexp(self, dim, keepdim, **aliases)
 
-    def softmax(self, dim=-1, **aliases):
+    def softmax(self, dim: builtins.int | None = -1, **aliases: Any) -> Tensor:
         """exp(self) / sum(exp(self)) along ``dim``, computed stably."""
         return _ops.softmax(self, dim, **aliases)
 
-    def log_softmax(self, dim=-1, **aliases):
+    def log_softmax(self, dim: builtins.int | None = -1, **aliases: Any) -> Tensor:
         """self - logsumexp(self) along ``dim``, computed stably."""
         return _ops.log_softmax(self, dim, **aliases)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: ShapeLike) -> Tensor:
         """Same data, new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one entry may be -1."""
         return _ops.reshape(self, *shape)
 
     view = reshape
 
-    def transpose(self, *dims):
+    def transpose(self, *dims: builtins.int) -> Tensor:
         """Swap two dims: ``t.transpose(0, 1)`` (PyTorch's); no dims reverses them all (``.T``).
         A full permutation is ``permute``."""
         return _ops.transpose(self, *dims)
 
-    def permute(self, *dims):
+    def permute(self, *dims: builtins.int | tuple[builtins.int, ...] | list[builtins.int]) -> Tensor:
         """Permute the dims: ``t.permute(2, 0, 1)`` or ``t.permute((2, 0, 1))``."""
         return _ops.permute(self, *dims)
 
-    def swapaxes(self, axis0, axis1):
+    def swapaxes(self, axis0: builtins.int, axis1: builtins.int) -> Tensor:
         """Swap two dims (numpy's name for PyTorch's ``transpose(dim0, dim1)``)."""
         return _ops.swapaxes(self, axis0, axis1)
 
     swapdims = swapaxes
 
-    def squeeze(self, dim=None, **aliases):
+    def squeeze(self, dim: Dims = None, **aliases: Any) -> Tensor:
         """Remove dims of size 1: all of them, or those of ``dim`` that have size 1 (a dim of
         another size stays, as PyTorch)."""
         return _ops.squeeze(self, dim, **aliases)
 
-    def unsqueeze(self, dim=None, **aliases):
+    def unsqueeze(self, dim: builtins.int | tuple[builtins.int, ...] | list[builtins.int] | None = None,
+                  **aliases: Any) -> Tensor:
         """Insert a dim of size 1 at ``dim``."""
         return _ops.unsqueeze(self, dim, **aliases)
 
     expand_dims = unsqueeze
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape: ShapeLike) -> Tensor:
         """Broadcast to ``shape`` (a read-only view); the gradient is summed back."""
         return _ops.broadcast_to(self, shape)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
         """Merge dims ``start_dim..end_dim`` into one (all of them by default)."""
         return _ops.flatten(self, start_dim, end_dim)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         """``t[index]`` with numpy's semantics; differentiable (repeated indices accumulate)."""
         return _indexing.getitem(self, index)
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         """``t[index] = value`` in place; on the graph the gradient flows to ``value`` at ``index``."""
         _indexing.setitem(self, index, value)
 
-    def repeat(self, *sizes, **numpy_style):
+    def repeat(self, *sizes: ShapeLike, **numpy_style: Any) -> Tensor:
         """Repeat the whole tensor ``sizes[i]`` times along dim i (PyTorch's ``repeat``, numpy's
         ``tile``): ``t.repeat(2, 1)``. Each element repeated is ``repeat_interleave``."""
         return _indexing.repeat(self, *sizes, **numpy_style)
 
-    def repeat_interleave(self, repeats, dim=None, **kwargs):
+    def repeat_interleave(self, repeats: TensorLike, dim: builtins.int | None = None, **kwargs: Any) -> Tensor:
         """Repeat each element ``repeats`` times along ``dim`` (flattened when None); numpy's
         ``repeat``."""
         return _indexing.repeat_interleave(self, repeats, dim, **kwargs)
 
-    def tile(self, dims):
+    def tile(self, dims: builtins.int | Sequence[builtins.int]) -> Tensor:
         """Repeat the whole tensor ``dims`` times along each dim (numpy's and PyTorch's ``tile``)."""
         return _indexing.tile(self, dims)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections: builtins.int | list[builtins.int] | tuple[builtins.int, ...],
+              dim: builtins.int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``split_size_or_sections`` elements along ``dim`` (an int: that many each, the
         last smaller; a list: those sizes), as a tuple (PyTorch's ``split``)."""
         return _indexing.split(self, split_size_or_sections, dim)
 
-    def dot(self, other):
+    def dot(self, other: TensorLike) -> Tensor:
         """The dot product of two 1-D tensors (PyTorch's ``dot``)."""
         return _ops.dot(self, other)
 
     # comparisons give bool tensors off the graph
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]  # elementwise, as numpy and PyTorch
         return _wrap(self.data == _data(other))
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]  # elementwise, as numpy and PyTorch
         return _wrap(self.data != _data(other))
 
-    def __lt__(self, other):
+    def __lt__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data < _data(other))
 
-    def __le__(self, other):
+    def __le__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data <= _data(other))
 
-    def __gt__(self, other):
+    def __gt__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data > _data(other))
 
-    def __ge__(self, other):
+    def __ge__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data >= _data(other))
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         if self.data.dtype != np.bool_:
             raise TypeError(f"~: only bool tensors can be inverted, this one is {self.data.dtype}")
         return _wrap(~self.data)
 
-    def __and__(self, other):
+    def __and__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data & _data(other))
 
-    def __or__(self, other):
+    def __or__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data | _data(other))
 
-    def __xor__(self, other):
+    def __xor__(self, other: TensorLike) -> Tensor:
         return _wrap(self.data ^ _data(other))
 
-    def any(self, dim=None, keepdim=False, **aliases):
+    def any(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Whether any element (over ``dim``) is non-zero: a bool tensor, off the graph."""
         axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "any", empty_is_all=False)
         return _wrap(np.asarray(self.data.any(axis=axes, keepdims=keepdim)))
 
-    def all(self, dim=None, keepdim=False, **aliases):
+    def all(self, dim: Dims = None, keepdim: builtins.bool = False, **aliases: Any) -> Tensor:
         """Whether every element (over ``dim``) is non-zero: a bool tensor, off the graph."""
         axes, keepdim = _ops._dims(self, dim, keepdim, aliases, "all", empty_is_all=False)
         return _wrap(np.asarray(self.data.all(axis=axes, keepdims=keepdim)))
 
     # ---- numpy interoperability ---------------------------------------------------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _ops.array_ufunc(ufunc, method, inputs, kwargs)
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
         return _ops.array_function(func, args, kwargs)
+
+    if TYPE_CHECKING:
+        # The methods attached after the class, declared for type checkers (at run time this block
+        # does not exist; tests/test_typing_declarations.py checks it against what is attached:
+        # the same names, and signatures that the attached functions accept).
+
+        # the operators that are the ad. functions themselves (ops.OPERATORS)
+        def __add__(self, other: TensorLike, /) -> Tensor: ...
+        def __sub__(self, other: TensorLike, /) -> Tensor: ...
+        def __mul__(self, other: TensorLike, /) -> Tensor: ...
+        def __truediv__(self, other: TensorLike, /) -> Tensor: ...
+        def __mod__(self, other: TensorLike, /) -> Tensor: ...
+        def __floordiv__(self, other: TensorLike, /) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+
+        # the elementwise table's ops (ops.ELEMENTWISE_METHODS: ops.ELEMENTWISE, OFF_GRAPH, ALIASES)
+        def tanh(self) -> Tensor: ...
+        def sigmoid(self) -> Tensor: ...
+        def relu(self) -> Tensor: ...
+        def floor_divide(self, other: TensorLike, /) -> Tensor: ...
+        def neg(self) -> Tensor: ...
+        def negative(self) -> Tensor: ...
+        def exp(self) -> Tensor: ...
+        def log(self) -> Tensor: ...
+        def log1p(self) -> Tensor: ...
+        def sqrt(self) -> Tensor: ...
+        def abs(self) -> Tensor: ...
+        def absolute(self) -> Tensor: ...
+        def sin(self) -> Tensor: ...
+        def cos(self) -> Tensor: ...
+        def tan(self) -> Tensor: ...
+        def asin(self) -> Tensor: ...
+        def arcsin(self) -> Tensor: ...
+        def acos(self) -> Tensor: ...
+        def arccos(self) -> Tensor: ...
+        def atan(self) -> Tensor: ...
+        def arctan(self) -> Tensor: ...
+        def sinh(self) -> Tensor: ...
+        def cosh(self) -> Tensor: ...
+        def asinh(self) -> Tensor: ...
+        def arcsinh(self) -> Tensor: ...
+        def acosh(self) -> Tensor: ...
+        def arccosh(self) -> Tensor: ...
+        def atanh(self) -> Tensor: ...
+        def arctanh(self) -> Tensor: ...
+        def log2(self) -> Tensor: ...
+        def log10(self) -> Tensor: ...
+        def exp2(self) -> Tensor: ...
+        def expm1(self) -> Tensor: ...
+        def rsqrt(self) -> Tensor: ...
+        def reciprocal(self) -> Tensor: ...
+        def square(self) -> Tensor: ...
+        def sign(self) -> Tensor: ...
+        def sgn(self) -> Tensor: ...
+        def floor(self) -> Tensor: ...
+        def ceil(self) -> Tensor: ...
+        def trunc(self) -> Tensor: ...
+        def fix(self) -> Tensor: ...
+        def frac(self) -> Tensor: ...
+        def erf(self) -> Tensor: ...
+        def erfc(self) -> Tensor: ...
+        def atan2(self, other: TensorLike, /) -> Tensor: ...
+        def arctan2(self, other: TensorLike, /) -> Tensor: ...
+        def hypot(self, other: TensorLike, /) -> Tensor: ...
+        def logaddexp(self, other: TensorLike, /) -> Tensor: ...
+        def logaddexp2(self, other: TensorLike, /) -> Tensor: ...
+        def xlogy(self, other: TensorLike, /) -> Tensor: ...
+        def fmod(self, other: TensorLike, /) -> Tensor: ...
+        def remainder(self, other: TensorLike, /) -> Tensor: ...
+        # off the graph: bool or integer results
+        def eq(self, other: TensorLike, /) -> Tensor: ...
+        def ne(self, other: TensorLike, /) -> Tensor: ...
+        def not_equal(self, other: TensorLike, /) -> Tensor: ...
+        def lt(self, other: TensorLike, /) -> Tensor: ...
+        def less(self, other: TensorLike, /) -> Tensor: ...
+        def le(self, other: TensorLike, /) -> Tensor: ...
+        def less_equal(self, other: TensorLike, /) -> Tensor: ...
+        def gt(self, other: TensorLike, /) -> Tensor: ...
+        def greater(self, other: TensorLike, /) -> Tensor: ...
+        def ge(self, other: TensorLike, /) -> Tensor: ...
+        def greater_equal(self, other: TensorLike, /) -> Tensor: ...
+        def logical_and(self, other: TensorLike, /) -> Tensor: ...
+        def logical_or(self, other: TensorLike, /) -> Tensor: ...
+        def logical_xor(self, other: TensorLike, /) -> Tensor: ...
+        def logical_not(self) -> Tensor: ...
+        def bitwise_and(self, other: TensorLike, /) -> Tensor: ...
+        def bitwise_or(self, other: TensorLike, /) -> Tensor: ...
+        def bitwise_xor(self, other: TensorLike, /) -> Tensor: ...
+        def bitwise_not(self) -> Tensor: ...
+        def bitwise_left_shift(self, other: TensorLike, /) -> Tensor: ...
+        def bitwise_right_shift(self, other: TensorLike, /) -> Tensor: ...
+        def isnan(self) -> Tensor: ...
+        def isinf(self) -> Tensor: ...
+        def isfinite(self) -> Tensor: ...
+        def isposinf(self) -> Tensor: ...
+        def isneginf(self) -> Tensor: ...
+        def signbit(self) -> Tensor: ...
+        def isclose(self, other: TensorLike, /, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                    equal_nan: builtins.bool = False) -> Tensor: ...
+
+        # the vocabulary's methods (attached in autodiff/__init__.py from the TENSOR_METHODS of
+        # pointwise.py, scans.py, gathering.py, shapes.py and contractions.py)
+        def round(self, decimals: builtins.int = 0) -> Tensor: ...
+        def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor: ...
+        def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
+                       neginf: builtins.float | None = None) -> Tensor: ...
+        def allclose(self, other: TensorLike, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                     equal_nan: builtins.bool = False) -> builtins.bool: ...
+        def equal(self, other: TensorLike) -> builtins.bool: ...
+        def cumsum(self, dim: builtins.int, dtype: DTypeLike | None = None) -> Tensor: ...
+        def cumprod(self, dim: builtins.int, dtype: DTypeLike | None = None) -> Tensor: ...
+        def cummax(self, dim: builtins.int) -> cummax_result: ...
+        def cummin(self, dim: builtins.int) -> cummin_result: ...
+        def logcumsumexp(self, dim: builtins.int) -> Tensor: ...
+        def sort(self, dim: builtins.int = -1, descending: builtins.bool = False,
+                 stable: builtins.bool = False) -> sort_result: ...
+        def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False,
+                    stable: builtins.bool = False) -> Tensor: ...
+        def msort(self) -> Tensor: ...
+        def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+                 sorted: builtins.bool = True) -> topk_result: ...
+        def kthvalue(self, k: builtins.int, dim: builtins.int = -1,
+                     keepdim: builtins.bool = False) -> kthvalue_result: ...
+        @overload
+        def median(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+        @overload
+        def median(self, dim: builtins.int, keepdim: builtins.bool = False) -> median_result: ...
+        def median(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor | median_result: ...
+        def gather(self, dim: builtins.int, index: TensorLike, sparse_grad: builtins.bool = False) -> Tensor: ...
+        def take_along_dim(self, indices: TensorLike, dim: builtins.int | None = None) -> Tensor: ...
+        def index_select(self, dim: builtins.int, index: TensorLike) -> Tensor: ...
+        def masked_fill(self, mask: TensorLike, value: TensorLike) -> Tensor: ...
+        def masked_fill_(self, mask: TensorLike, value: TensorLike) -> Tensor: ...
+        def masked_select(self, mask: TensorLike) -> Tensor: ...
+        def scatter(self, dim: builtins.int, index: TensorLike, src: TensorLike | None = None,
+                    value: builtins.float | None = None, reduce: str | None = None) -> Tensor: ...
+        def scatter_(self, dim: builtins.int, index: TensorLike, src: TensorLike | None = None,
+                     value: builtins.float | None = None, reduce: str | None = None) -> Tensor: ...
+        def scatter_add(self, dim: builtins.int, index: TensorLike, src: TensorLike) -> Tensor: ...
+        def scatter_add_(self, dim: builtins.int, index: TensorLike, src: TensorLike) -> Tensor: ...
+        def scatter_reduce(self, dim: builtins.int, index: TensorLike, src: TensorLike, reduce: str,
+                           include_self: builtins.bool = True) -> Tensor: ...
+        def scatter_reduce_(self, dim: builtins.int, index: TensorLike, src: TensorLike, reduce: str,
+                            include_self: builtins.bool = True) -> Tensor: ...
+        def index_add(self, dim: builtins.int, index: TensorLike, source: TensorLike,
+                      alpha: builtins.float = 1) -> Tensor: ...
+        def index_add_(self, dim: builtins.int, index: TensorLike, source: TensorLike,
+                       alpha: builtins.float = 1) -> Tensor: ...
+        @overload
+        def nonzero(self, as_tuple: Literal[False] = False) -> Tensor: ...
+        @overload
+        def nonzero(self, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+        def nonzero(self, as_tuple: builtins.bool = False) -> Tensor | tuple[Tensor, ...]: ...
+        def bincount(self, weights: TensorLike | None = None, minlength: builtins.int = 0) -> Tensor: ...
+        @overload
+        def unique(self, sorted: builtins.bool = True, return_inverse: Literal[False] = False,
+                   return_counts: Literal[False] = False, dim: builtins.int | None = None) -> Tensor: ...
+        @overload
+        def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False,
+                   return_counts: builtins.bool = False, dim: builtins.int | None = None
+                   ) -> Tensor | tuple[Tensor, ...]: ...
+        def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False,
+                   return_counts: builtins.bool = False, dim: builtins.int | None = None
+                   ) -> Tensor | tuple[Tensor, ...]: ...
+        def flip(self, *dims: builtins.int | tuple[builtins.int, ...] | list[builtins.int]) -> Tensor: ...
+        def fliplr(self) -> Tensor: ...
+        def flipud(self) -> Tensor: ...
+        def roll(self, shifts: builtins.int | Sequence[builtins.int],
+                 dims: builtins.int | Sequence[builtins.int] | None = None) -> Tensor: ...
+        def rot90(self, k: builtins.int = 1, dims: Sequence[builtins.int] = (0, 1)) -> Tensor: ...
+        def tril(self, diagonal: builtins.int = 0) -> Tensor: ...
+        def triu(self, diagonal: builtins.int = 0) -> Tensor: ...
+        def diag(self, diagonal: builtins.int = 0) -> Tensor: ...
+        def diagonal(self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1) -> Tensor: ...
+        def diag_embed(self, offset: builtins.int = 0, dim1: builtins.int = -2, dim2: builtins.int = -1) -> Tensor: ...
+        def trace(self) -> Tensor: ...
+        def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]: ...
+        def unbind(self, dim: builtins.int = 0) -> tuple[Tensor, ...]: ...
+        def expand(self, *sizes: ShapeLike) -> Tensor: ...
+        def expand_as(self, other: TensorLike) -> Tensor: ...
+        def unflatten(self, dim: builtins.int, sizes: Sequence[builtins.int]) -> Tensor: ...
+        def movedim(self, source: builtins.int | Sequence[builtins.int],
+                    destination: builtins.int | Sequence[builtins.int]) -> Tensor: ...
+        def moveaxis(self, source: builtins.int | Sequence[builtins.int],
+                     destination: builtins.int | Sequence[builtins.int]) -> Tensor: ...
+        def narrow(self, dim: builtins.int, start: builtins.int, length: builtins.int) -> Tensor: ...
+        def tensor_split(self, indices_or_sections: builtins.int | Sequence[builtins.int] | Tensor,
+                         dim: builtins.int = 0) -> tuple[Tensor, ...]: ...
+        def outer(self, vec2: TensorLike) -> Tensor: ...
+        def ger(self, vec2: TensorLike) -> Tensor: ...
+        def inner(self, other: TensorLike) -> Tensor: ...
+        def kron(self, other: TensorLike) -> Tensor: ...
+        def cross(self, other: TensorLike, dim: builtins.int | None = None) -> Tensor: ...
+        def norm(self, p: builtins.float | str | None = "fro", dim: Dims = None, keepdim: builtins.bool = False,
+                 dtype: DTypeLike | None = None) -> Tensor: ...
+        def det(self) -> Tensor: ...
+        def inverse(self) -> Tensor: ...
+        def slogdet(self) -> slogdet_result: ...
+        def logdet(self) -> Tensor: ...
 
 
 # In-place changes are counted per tensor (views share their base's counter) and in one global
 # epoch. A node that saved arrays remembers the epoch it was made in; at backward, a saved tensor
 # whose counter was bumped in a later epoch has changed under the node, which is an error.
-inplace_epoch = [0]
+inplace_epoch: list[int] = [0]
 
 
 class VersionCounter:
@@ -757,13 +1032,13 @@ class VersionCounter:
 
     __slots__ = ("version", "writer", "epoch")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.version = 0
-        self.writer = None
+        self.writer: str | None = None
         self.epoch = 0
 
 
-def version_counter(t):
+def version_counter(t: Tensor) -> VersionCounter:
     """The VersionCounter of ``t``, shared with its views (made on first use)."""
     counter = t._counter
     if counter is None:
@@ -771,13 +1046,13 @@ def version_counter(t):
     return counter
 
 
-def share_version(view, base):
+def share_version(view: Tensor, base: Tensor) -> Tensor:
     """Make ``view`` (whose data is a view of ``base``'s) count in-place changes with ``base``."""
     view._counter = version_counter(base)
     return view
 
 
-def bump_version(t, epoch=None, writer=None):
+def bump_version(t: Tensor, epoch: int | None = None, writer: str | None = None) -> None:
     """Record an in-place change of ``t``'s data, in a new epoch unless ``epoch`` (and the
     ``writer`` that ``new_epoch`` returned with it) is given."""
     if epoch is None:
@@ -791,7 +1066,7 @@ def bump_version(t, epoch=None, writer=None):
         counter.writer = writer
 
 
-def new_epoch():
+def new_epoch() -> tuple[int, str | None]:
     """Start a new in-place epoch for changes about to be made: returns (epoch, writer), where
     writer is the user's line making them in anomaly mode, else None (see ``bump_version``)."""
     inplace_epoch[0] += 1
@@ -802,7 +1077,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PROJECT_PACKAGES = tuple(os.path.join(_ROOT, name) + os.sep for name in ("autodiff", "nn", "optim"))
 
 
-def _user_site(stack):
+def _user_site(stack: traceback.StackSummary | list[traceback.FrameSummary]) -> str | None:
     """'file:line in function' of the innermost frame of ``stack`` outside autodiff, nn and optim."""
     for frame in reversed(stack):
         if not frame.filename.startswith(_PROJECT_PACKAGES):
@@ -813,23 +1088,31 @@ def _user_site(stack):
 class _Size(int):
     """numpy's ``t.size`` (an int) that PyTorch users can also call: ``t.size()``, ``t.size(0)``."""
 
-    def __new__(cls, count, shape):
+    shape: tuple[int, ...]
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> _Size:
         size = super().__new__(cls, count)
         size.shape = shape
         return size
 
-    def __call__(self, dim=None):
+    @overload
+    def __call__(self, dim: None = None) -> tuple[int, ...]: ...
+
+    @overload
+    def __call__(self, dim: int) -> int: ...
+
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.shape if dim is None else self.shape[dim]
 
 
 class _HookHandle:
     __slots__ = ("hooks", "hook")
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: list[Callable[[Tensor], Tensor | None]], hook: Callable[[Tensor], Tensor | None]) -> None:
         self.hooks = hooks
         self.hook = hook
 
-    def remove(self):
+    def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
 
@@ -837,7 +1120,7 @@ class _HookHandle:
 _new_tensor = object.__new__
 
 
-def _wrap(data, requires_grad=False, grad_fn=None):
+def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None) -> Tensor:
     """Make a Tensor around an ndarray without checks (the engine's fast path)."""
     out = _new_tensor(Tensor)
     out.data = data
@@ -849,11 +1132,11 @@ def _wrap(data, requires_grad=False, grad_fn=None):
     return out
 
 
-def _data(x):
+def _data(x: object) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _check_grad(tensor, value):
+def _check_grad(tensor: Tensor, value: object) -> None:
     """``tensor.grad = value`` is allowed: value is a Tensor of the tensor's shape and dtype."""
     if not isinstance(value, Tensor):
         hint = ("p.grad = None (or p.grad.zero_()) resets a gradient" if isinstance(value, (int, float))
@@ -870,7 +1153,7 @@ def _check_grad(tensor, value):
                            "None resets it)")
 
 
-def _check_inplace_result(op, target, value):
+def _check_inplace_result(op: str, target: Tensor, value: np.ndarray) -> None:
     if value.shape != target.data.shape:
         raise ValueError(f"{op}: the result has shape {value.shape} but the tensor changed in place has "
                          f"shape {target.data.shape}; in-place ops cannot change a tensor's shape")
@@ -881,7 +1164,7 @@ def _check_inplace_result(op, target, value):
         raise ValueError(f"{op}: this tensor's data is read-only (a broadcast view); use .clone() first")
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Make a leaf tensor holding a copy of ``data``.
 
     numpy arrays keep their dtype; Python floats become the default dtype (float32); Python ints
@@ -907,5 +1190,6 @@ from . import engine as _engine  # noqa: E402
 
 for _name, _op in {**_ops.OPERATORS, **_ops.ELEMENTWISE_METHODS}.items():
     setattr(Tensor, _name, _op)
-Tensor.__doc__ += "    " + ", ".join(_ops.OPERATORS) + "; " + ", ".join(_ops.ELEMENTWISE_METHODS) + ".\n"
+Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
+    "    " + ", ".join(_ops.OPERATORS) + "; " + ", ".join(_ops.ELEMENTWISE_METHODS) + ".\n")
 del _name, _op

@@ -289,6 +289,7 @@ def _output_meta(order: list[_Item], roots: Sequence[Tensor]) -> dict[Function, 
 def _values(order: list[_Item], given: list[Tensor]) -> dict[_Item, np.ndarray]:
     """The value of each drawn tensor that the graph (or the caller) still holds."""
     values: dict[_Item, np.ndarray] = {}
+    tensor: Tensor | None
     for tensor in given:
         values.setdefault(tensor.grad_fn or tensor, tensor.data)
     for item in order:
@@ -315,6 +316,7 @@ def _gradients(order: list[_Item], roots: Sequence[Tensor], given: list[Tensor],
     ops = [item for item in order if not isinstance(item, Tensor)]
     if any(op.freed for op in ops):
         grads: dict[_Item, np.ndarray] = {}
+        tensor: Tensor | None
         for tensor in given:
             if tensor.grad is not None:
                 grads.setdefault(tensor.grad_fn or tensor, tensor.grad.data)
@@ -453,7 +455,7 @@ def _fold(order: list[_Item], index: dict[_Item, int], roots: Sequence[Tensor], 
     for op in parent:
         for child in op.next_functions:
             if child is not None and child in parent:
-                a, b = find(op), find(child)
+                a, b = find(op), find(child)  # type: ignore[arg-type]  # (in parent: a node)
                 if a is not b:
                     if index[a] < index[b]:
                         parent[b] = a

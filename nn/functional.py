@@ -8,9 +8,13 @@ would be NaN at 0 and 1 or wrong at a logit of exactly 0).
 
 Loss reductions follow PyTorch: ``reduction="mean"`` (default), ``"sum"`` or ``"none"``.
 """
+from __future__ import annotations
+
 import math
+from typing import Any, TypeVar, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 import autodiff as ad
 from autodiff import Function, Tensor
@@ -26,12 +30,23 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
+# a tensor argument: a Tensor, or what ad.tensor takes (an array, a number, nested lists)
+_TensorLike = Union[Tensor, ArrayLike]
+# what a Function's forward and backward compute on: arrays (Tensors under create_graph=True)
+_Values = TypeVar("_Values", np.ndarray, Tensor)
 
-def _tensor(x):
+
+def _tensor(x: _TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _constant(x, dtype=None):
+@overload
+def _constant(x: None, dtype: DTypeLike | None = None) -> None: ...
+@overload
+def _constant(x: _TensorLike, dtype: DTypeLike | None = None) -> np.ndarray: ...
+
+
+def _constant(x: _TensorLike | None, dtype: DTypeLike | None = None) -> np.ndarray | None:
     """A tensor argument that is never differentiated (class weights) as an ndarray."""
     if x is None:
         return None
@@ -43,18 +58,18 @@ def _constant(x, dtype=None):
 # activations
 
 
-def _in_place(x, result, inplace):
+def _in_place(x: Tensor, result: Tensor, inplace: bool) -> Tensor:
     """``inplace=True`` (PyTorch's flag): x itself, changed to ``result`` (``x.copy_``: on the
     graph the gradient flows through ``result``); otherwise ``result``."""
     return x.copy_(result) if inplace else result
 
 
-def relu(x, inplace=False):
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0) elementwise (derivative 0 at 0); ``inplace=True`` changes x and returns it."""
     return _in_place(x, ad.relu(x), inplace)
 
 
-def leaky_relu(x, negative_slope=0.01, inplace=False):
+def leaky_relu(x: _TensorLike, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x (the derivative at 0 is negative_slope, as PyTorch)."""
     x = _tensor(x)
     # (x > 0 on the tensor: a step compiled with ad.compile records it)
@@ -64,23 +79,24 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 tanh = ad.tanh     # the op itself (one call less per use)
 
 
-def sigmoid(x):
+def sigmoid(x: _TensorLike) -> Tensor:
     """1 / (1 + exp(-x)) elementwise, stable for large |x|."""
     return ad.sigmoid(x)
 
 
-def softmax(x, dim=None, axis=None, dtype=None):
+def softmax(x: _TensorLike, dim: int | None = None, axis: int | None = None, dtype: DTypeLike | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; ``axis`` is accepted too). Without a
     dim, PyTorch's implicit one: 0 for 0-, 1- and 3-d inputs, else 1 (deprecated there: give it)."""
     return ad.softmax(x, _implicit_dim(dim, axis, "softmax"), dtype=dtype)
 
 
-def log_softmax(x, dim=None, axis=None, dtype=None):
+def log_softmax(x: _TensorLike, dim: int | None = None, axis: int | None = None,
+                dtype: DTypeLike | None = None) -> Tensor:
     """x - logsumexp(x) along ``dim`` (``axis`` accepted too), computed stably; no dim: as softmax."""
     return ad.log_softmax(x, _implicit_dim(dim, axis, "log_softmax"), dtype=dtype)
 
 
-def _implicit_dim(dim, axis, op):
+def _implicit_dim(dim: int | None, axis: int | None, op: str) -> int | None:
     if axis is not None:
         if dim is not None and dim != axis:
             raise TypeError(f"{op}: give the axis once, as dim= (PyTorch's name) or axis=, not both")
@@ -91,7 +107,7 @@ def _implicit_dim(dim, axis, op):
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 
 
-def gelu(x, approximate="none"):
+def gelu(x: _TensorLike, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit. ``approximate="none"``: x * Phi(x) = x/2 (1 + erf(x / sqrt 2));
     ``"tanh"``: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Both as PyTorch."""
     x = _tensor(x)
@@ -108,7 +124,7 @@ from autodiff.special import erf_cody, erfc_cody  # noqa: E402,F401
 from autodiff.ops import Erf  # noqa: E402,F401
 
 
-def erf(x):
+def erf(x: _TensorLike) -> Tensor:
     """The error function elementwise, differentiable (float64-accurate with or without scipy);
     integer input becomes the default float dtype."""
     x = _tensor(x)
@@ -121,13 +137,13 @@ def erf(x):
 # linear and dropout
 
 
-def linear(x, weight, bias=None):
+def linear(x: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None) -> Tensor:
     """x @ weight.T + bias: (..., in_features), (out, in_features), (out,) -> (..., out), one node
     (``autodiff.fused.linear``)."""
     return fused.linear(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
-def dropout(x, p=0.5, training=True, inplace=False):
+def dropout(x: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
     ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``.
     ``inplace=True`` changes x and returns it."""
@@ -156,12 +172,12 @@ def dropout_mask(shape, p, dtype):
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction, loss):
+def _check_reduction(reduction: str, loss: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _reduce(loss, reduction):
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -169,7 +185,7 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _input_and_target(input, target, loss):
+def _input_and_target(input: _TensorLike, target: _TensorLike, loss: str) -> tuple[Tensor, Tensor]:
     """Both as tensors of the same shape; an array target takes the input's floating dtype."""
     input = _tensor(input)
     if not isinstance(target, Tensor):
@@ -190,7 +206,7 @@ def _input_and_target(input, target, loss):
 # regression losses
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: _TensorLike, target: _TensorLike, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced. Shapes must match."""
     _check_reduction(reduction, "mse_loss")
     input, target = _input_and_target(input, target, "mse_loss")
@@ -198,14 +214,14 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(diff * diff, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input: _TensorLike, target: _TensorLike, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced. Shapes must match."""
     _check_reduction(reduction, "l1_loss")
     input, target = _input_and_target(input, target, "l1_loss")
     return _reduce(ad.abs(input - target), reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input: _TensorLike, target: _TensorLike, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - delta/2), with d = input - target."""
     _check_reduction(reduction, "huber_loss")
     if not delta > 0:
@@ -217,7 +233,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduce(loss, reduction)
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: _TensorLike, target: _TensorLike, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - beta/2 (plain L1 for beta = 0)."""
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
@@ -235,7 +251,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 # classification losses
 
 
-def _class_targets(input, target, ignore_index, loss):
+def _class_targets(input: Tensor, target: _TensorLike, ignore_index: int,
+                   loss: str) -> tuple[Tensor, np.ndarray, tuple[int, ...], int, bool]:
     """Check class-index targets and flatten: logits (N, C), (C,) or (N, C, d1, ...) -> (M, C) and
     targets -> (M,). Returns (logits2d, target1d, the target's shape, C, whether every target is
     a class in [0, C))."""
@@ -271,7 +288,13 @@ def _class_targets(input, target, ignore_index, loss):
     return logits, flat, array.shape, classes, in_range
 
 
-def _class_weights(weight, classes, dtype, loss):
+@overload
+def _class_weights(weight: None, classes: int, dtype: np.dtype, loss: str) -> None: ...
+@overload
+def _class_weights(weight: _TensorLike, classes: int, dtype: np.dtype, loss: str) -> np.ndarray: ...
+
+
+def _class_weights(weight: _TensorLike | None, classes: int, dtype: np.dtype, loss: str) -> np.ndarray | None:
     if weight is None:
         return None
     weight = _constant(weight, dtype)
@@ -280,7 +303,8 @@ def _class_weights(weight, classes, dtype, loss):
     return weight
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices: -weight[t] * input[n, t] for log-probabilities
     ``input`` (N, C) (or (C,), or (N, C, d1, ...)) and int targets (N,) (or (), (N, d1, ...)).
 
@@ -314,7 +338,8 @@ def _nll_targets(flat, ignore_index, dtype, weight):
 _INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None = None,
+                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits ``input`` (N, C) (or (C,), or (N, C, d1, ...)).
 
     ``target`` is either class indices (ints, the input's shape without axis 1) or class
@@ -360,7 +385,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return loss.reshape(shape) if reduction == "none" else loss
 
 
-def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
+def _cross_entropy_probabilities(input: Tensor, target: _TensorLike, weight: _TensorLike | None, reduction: str,
+                                 smoothing: float) -> Tensor:
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
     if target.shape != input.shape:
         expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
@@ -386,7 +412,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
         return -product.sum() / (input.size / classes if input.size else np.nan)
 
 
-def _clamped_log(x):
+def _clamped_log(x: _Values) -> _Values:
     """log(x) clamped below at -100, as PyTorch's binary_cross_entropy does."""
     if isinstance(x, Tensor):
         return ad.clip(ad.log(x), min=-100.0)
@@ -401,15 +427,17 @@ class BinaryCrossEntropy(Function):
     backward is PyTorch's w (x - t) / max(x (1 - x), 1e-12).
     """
 
+    weight: np.ndarray | None
+
     @staticmethod
-    def forward(ctx, x, t, weight):
+    def forward(ctx: BinaryCrossEntropy, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
         ctx.save_for_backward(x, t)
         ctx.weight = weight
         loss = -(t * _clamped_log(x) + (1.0 - t) * _clamped_log(1.0 - x))
         return loss if weight is None else loss * weight
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: BinaryCrossEntropy, grad: Any) -> tuple[Any, Any, None]:
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad[:2]
         if ctx.weight is not None:
@@ -419,7 +447,7 @@ class BinaryCrossEntropy(Function):
         return grad_x, grad_t, None
 
 
-def _weight_for(weight, input, loss, name="weight"):
+def _weight_for(weight: _TensorLike | None, input: Tensor, loss: str, name: str = "weight") -> np.ndarray | None:
     if weight is None:
         return None
     weight = _constant(weight, input.dtype)
@@ -433,7 +461,8 @@ def _weight_for(weight, input, loss, name="weight"):
     return weight
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-w (t log(x) + (1 - t) log(1 - x)) for probabilities ``input`` in [0, 1]; the logs are
     clamped at -100 so x = 0 or 1 gives a finite loss (PyTorch). Shapes must match."""
     _check_reduction(reduction, "binary_cross_entropy")
@@ -445,14 +474,14 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
 
 
-def _softplus_neg(x):
+def _softplus_neg(x: _Values) -> _Values:
     """log(1 + exp(-x)) = -log(sigmoid(x)), stable for any x (array or tensor)."""
     if isinstance(x, Tensor):
         return ad.relu(-x) + ad.log(1.0 + ad.exp(-ad.abs(x)))
     return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _sigmoid(x):
+def _sigmoid(x: _Values) -> _Values:
     if isinstance(x, Tensor):
         return ad.sigmoid(x)
     e = np.exp(-np.abs(x))
@@ -469,8 +498,12 @@ class BinaryCrossEntropyWithLogits(Function):
     w ((1 + (p - 1) t) sigmoid(x) - p t); for the target: w ((p - 1) log(1 + exp(-x)) - x).
     """
 
+    weight: np.ndarray | None
+    pos_weight: np.ndarray | None
+
     @staticmethod
-    def forward(ctx, x, t, weight, pos_weight):
+    def forward(ctx: BinaryCrossEntropyWithLogits, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None,
+                pos_weight: np.ndarray | None) -> np.ndarray:
         ctx.save_for_backward(x, t)
         ctx.weight, ctx.pos_weight = weight, pos_weight
         softplus = _softplus_neg(x)
@@ -481,7 +514,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return loss if weight is None else loss * weight
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: BinaryCrossEntropyWithLogits, grad: Any) -> tuple[Any, Any, None, None]:
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad[:2]
         pos_weight = ctx.pos_weight
@@ -501,7 +534,8 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_x, grad_t, None, None
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None = None,
+                                     reduction: str = "mean", pos_weight: _TensorLike | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable formula, for raw scores ``input``.
 
     ``pos_weight`` (broadcast along the last axis, e.g. one per class) weights the positive term:

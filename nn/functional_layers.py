@@ -1,7 +1,12 @@
 """nn.functional's distances, normalisation and lookup layers: normalize, cosine_similarity,
 pairwise_distance, embedding, bilinear, one_hot. Composites of autodiff ops; at a zero vector
 each has PyTorch's gradient (the norms' gradient there is 0, see ``ad.linalg.vector_norm``)."""
+from __future__ import annotations
+
+from typing import Union
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
@@ -9,25 +14,28 @@ from autodiff.gathering import one_hot  # noqa: F401  (PyTorch's place for it is
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "embedding", "bilinear", "one_hot"]
 
+# a tensor argument: a Tensor, or what ad.tensor takes (an array, a number, nested lists)
+_TensorLike = Union[Tensor, ArrayLike]
 
-def _tensor(x):
+
+def _tensor(x: _TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else ad.tensor(x)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12):
+def normalize(input: _TensorLike, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit vectors; a zero vector stays 0 (its gradient is
     g / eps, PyTorch's)."""
     x = _tensor(input)
     return x / ad.clip(ad.linalg.vector_norm(x, p, dim, keepdim=True), min=eps)
 
 
-def _clamped_below(value, low):
+def _clamped_below(value: Tensor, low: float) -> Tensor:
     """max(value, low) in value, with value's gradient (PyTorch clamps the norms of
     cosine_similarity and the variance of gaussian_nll_loss in place without grad)."""
     return value + ad.tensor(np.maximum(value.data, low) - value.data)
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: _TensorLike, x2: _TensorLike, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum((x1 / ||x1||) * (x2 / ||x2||)) along ``dim`` (broadcast), each norm clamped below at
     ``eps`` as PyTorch does (its value clamped, its gradient the norm's)."""
     x1, x2 = ad.broadcast_tensors(_tensor(x1), _tensor(x2))
@@ -36,13 +44,14 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ((x1 / norm1) * (x2 / norm2)).sum(dim)
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+def pairwise_distance(x1: _TensorLike, x2: _TensorLike, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dimension (broadcast; PyTorch adds eps to the difference)."""
     return ad.linalg.vector_norm(_tensor(x1) - _tensor(x2) + eps, p, -1, keepdim)
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+def embedding(input: _TensorLike, weight: _TensorLike, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """The rows of ``weight`` (num_embeddings, dim) at the integer indices ``input`` (…): (…, dim).
 
     ``padding_idx``: that row gets no gradient. ``max_norm``: the looked-up rows whose
@@ -75,7 +84,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return picked
 
 
-def bilinear(input1, input2, weight, bias=None):
+def bilinear(input1: _TensorLike, input2: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None) -> Tensor:
     """x1ᵀ A x2 + b per output: (…, in1), (…, in2), (out, in1, in2), (out,) -> (…, out)."""
     x1, x2, weight = _tensor(input1), _tensor(input2), _tensor(weight)
     if weight.ndim != 3 or x1.shape[-1] != weight.shape[1] or x2.shape[-1] != weight.shape[2]:

@@ -3,9 +3,13 @@ PyTorch's formulas, options and reductions ("mean", "sum", "none"; kl_div also "
 
 Kinks follow PyTorch: its ``clamp_min(0)`` passes the gradient at 0 (``ad.clip``), while
 multi_margin_loss's hinge counts only strictly positive margins (``ad.relu``)."""
+from __future__ import annotations
+
 import math
+from typing import Callable, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
@@ -17,8 +21,11 @@ __all__ = ["kl_div", "soft_margin_loss", "multilabel_soft_margin_loss", "margin_
            "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss", "multi_margin_loss"]
 
+# a tensor argument: a Tensor, or what ad.tensor takes (an array, a number, nested lists)
+_TensorLike = Union[Tensor, ArrayLike]
 
-def _tensor(x, like=None):
+
+def _tensor(x: _TensorLike, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     array = np.asarray(x)
@@ -27,7 +34,7 @@ def _tensor(x, like=None):
     return ad.tensor(array)
 
 
-def _reduce(loss, reduction, op):
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -37,13 +44,13 @@ def _reduce(loss, reduction, op):
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _same_shape(a, b, op, names=("input", "target")):
+def _same_shape(a: Tensor, b: Tensor, op: str, names: tuple[str, str] = ("input", "target")) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{op}: {names[0]} of shape {a.shape} and {names[1]} of shape {b.shape} must have the same "
                          "shape (broadcasting them would compare every pair); reshape one")
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input: _TensorLike, target: _TensorLike, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise for log-probabilities ``input``: target (log target -
     input), 0 where target is 0 (``log_target``: target given as log-probabilities).
     ``reduction="batchmean"`` divides the sum by the batch size (the mathematically right KL);
@@ -59,7 +66,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     return _reduce(loss, reduction, "kl_div")
 
 
-def soft_margin_loss(input, target, reduction="mean"):
+def soft_margin_loss(input: _TensorLike, target: _TensorLike, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for labels y in {-1, 1}, computed stably."""
     input = _tensor(input)
     target = _tensor(target, input)
@@ -67,7 +74,8 @@ def soft_margin_loss(input, target, reduction="mean"):
     return _reduce(_softplus(-target * input), reduction, "soft_margin_loss")
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+def multilabel_soft_margin_loss(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None = None,
+                                reduction: str = "mean") -> Tensor:
     """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)), averaged over the classes (N, C) -> (N,)
     (times ``weight`` per class), then reduced."""
     input = _tensor(input)
@@ -79,7 +87,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return _reduce(loss.sum(-1) / input.shape[-1], reduction, "multilabel_soft_margin_loss")
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def margin_ranking_loss(input1: _TensorLike, input2: _TensorLike, target: _TensorLike, margin: float = 0.0,
+                        reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin): x1 should rank above x2 where y = 1, below where y = -1."""
     input1, input2 = _tensor(input1), _tensor(input2)
     target = _tensor(target, input1)
@@ -89,7 +98,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(ad.clip(-target * (input1 - input2) + margin, min=0), reduction, "margin_ranking_loss")
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss(input: _TensorLike, target: _TensorLike, margin: float = 1.0,
+                         reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
     input = _tensor(input)
     target = _tensor(target, input)
@@ -98,7 +108,8 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def cosine_embedding_loss(input1: _TensorLike, input2: _TensorLike, target: _TensorLike, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1; rows of (N, D) (or
     one (D,) pair), cos with PyTorch's 1e-12 added to each squared norm."""
     input1, input2 = _tensor(input1), _tensor(input2)
@@ -112,8 +123,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 
-def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
-                                      swap=False, reduction="mean"):
+def triplet_margin_with_distance_loss(anchor: _TensorLike, positive: _TensorLike, negative: _TensorLike, *,
+                                      distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
     """max(0, d(a, p) - d(a, n) + margin) for any distance function (default pairwise_distance);
     ``swap``: d(a, n) replaced by the smaller of it and d(p, n)."""
     if margin <= 0:
@@ -126,15 +138,17 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     return _reduce(ad.clip(to_positive - to_negative + margin, min=0), reduction, "triplet_margin_loss")
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean"):
+def triplet_margin_loss(anchor: _TensorLike, positive: _TensorLike, negative: _TensorLike, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
     """max(0, ||a - p|| - ||a - n|| + margin) with pairwise_distance(p, eps) on the last dimension."""
-    def distance(x, y):
+    def distance(x: Tensor, y: Tensor) -> Tensor:
         return pairwise_distance(x, y, p, eps)
     return triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=distance,
                                              margin=margin, swap=swap, reduction=reduction)
 
 
-def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+def poisson_nll_loss(input: _TensorLike, target: _TensorLike, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: exp(x) - y x for log-rates (``log_input``), else
     x - y log(x + eps); ``full`` adds Stirling's y log y - y + log(2 pi y)/2 where y > 1."""
     input = _tensor(input)
@@ -148,11 +162,17 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
     return _reduce(loss, reduction, "poisson_nll_loss")
 
 
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+def gaussian_nll_loss(input: _TensorLike, target: _TensorLike, var: _TensorLike, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """(log(var) + (x - y)^2 / var) / 2 (+ log(2 pi) / 2 if ``full``), the variance clamped below
     at ``eps`` in value (its gradient unclamped, as PyTorch). ``var`` has input's shape, or it
-    without the last dimension, or with a last dimension of 1 (one variance per row)."""
+    without the last dimension, or with a last dimension of 1 (one variance per row), or is a
+    number (one variance for all, as PyTorch)."""
     input = _tensor(input)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("gaussian_nll_loss: var is negative; a variance must be non-negative")
+        var = np.full(input.shape, var, dtype=input.dtype)
     target, var = _tensor(target, input), _tensor(var, input)
     if var.shape != input.shape:
         if var.shape == input.shape[:-1]:
@@ -169,7 +189,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+def multi_margin_loss(input: _TensorLike, target: _TensorLike, p: int = 1, margin: float = 1.0,
+                      weight: _TensorLike | None = None, reduction: str = "mean") -> Tensor:
     """The multi-class hinge: sum over i != y of max(0, margin - x[y] + x[i])^p / C per row of
     (N, C) (or one (C,) row), times ``weight[y]``."""
     if p not in (1, 2):

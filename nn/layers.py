@@ -1,12 +1,16 @@
 """Layers: Identity, Linear, Flatten, Unflatten, Dropout, Dropout1d/2d/3d, Embedding, Bilinear,
 PairwiseDistance, CosineSimilarity, and MLP (a Sequential of them)."""
+from __future__ import annotations
+
 import copy
 import math
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 import autodiff as ad
-from autodiff import fused
+from autodiff import Tensor, fused
 
 from . import functional as F
 from . import init
@@ -15,11 +19,17 @@ from .containers import Sequential
 from .module import Module
 from .parameter import Parameter
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = ["Identity", "Linear", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
            "Embedding", "Bilinear", "PairwiseDistance", "CosineSimilarity", "MLP"]
 
+# an activation given to MLP: a name ('relu'), a Module class, or a Module (copied)
+_ActivationSpec = Union[str, type[Module], Module]
 
-def _dtype(dtype):
+
+def _dtype(dtype: DTypeLike | None) -> np.dtype:
     dtype = ad.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"parameters must be floating point, got dtype {dtype}")
@@ -29,10 +39,10 @@ def _dtype(dtype):
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer); ignores constructor arguments."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
@@ -56,7 +66,12 @@ class Linear(Module):
     (4, 3)
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    in_features: int
+    out_features: int
+    weight: Parameter
+    bias: Parameter | None
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.in_features = int(in_features)
         self.out_features = int(out_features)
@@ -69,7 +84,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight and bias from U(-1/sqrt(in), 1/sqrt(in)) (PyTorch's kaiming_uniform_ with
         a = sqrt(5), which reduces to that bound)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -77,42 +92,43 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
-        parameters = self._parameters       # what self.weight would find, without __getattr__
+    def forward(self, x: Tensor) -> Tensor:
+        # what self.weight would find, without __getattr__ (the weight is never None)
+        parameters: Mapping[str, Any] = self._parameters
         return fused.linear(x if isinstance(x, ad.Tensor) else ad.Tensor(x), parameters["weight"],
                             parameters["bias"])
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class Flatten(Module):
     """Merge axes ``start_dim..end_dim`` into one: (N, C, L) -> (N, C*L) by default."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return ad.flatten(x, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
     """Split dimension ``dim`` into ``unflattened_size``: (N, 6) -> (N, 2, 3) for Unflatten(1, (2, 3))."""
 
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         self.dim = dim
         self.unflattened_size = tuple(unflattened_size)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return ad.unflatten(x, self.dim, self.unflattened_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
@@ -127,8 +143,12 @@ class Embedding(Module):
     (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, dtype=None):
+    weight: Parameter
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Tensor | ArrayLike | None = None, _freeze: bool = False,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
@@ -148,7 +168,7 @@ class Embedding(Module):
                                  f"({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(weight.copy(), requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight from N(0, 1) and zero the padding row."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
@@ -156,18 +176,19 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
-                        scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings: Tensor | ArrayLike, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Self:
         """An Embedding whose weight is a copy of ``embeddings`` (2-D); ``freeze``: no gradient."""
         rows, cols = (embeddings.data if isinstance(embeddings, ad.Tensor) else np.asarray(embeddings)).shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
                    _freeze=freeze)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
@@ -184,7 +205,11 @@ class Bilinear(Module):
     """y = x1ᵀ A x2 + b per output feature: (…, in1), (…, in2) -> (…, out); ``weight`` (out, in1,
     in2) and ``bias`` (out,) start U(-1/sqrt(in1), 1/sqrt(in1)), as PyTorch's."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    weight: Parameter
+    bias: Parameter | None
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), int(out_features)
         dtype = _dtype(dtype)
@@ -195,17 +220,17 @@ class Bilinear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
         bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features else 0.0
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input1, input2):
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
         return F.bilinear(input1, input2, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
@@ -213,22 +238,22 @@ class Bilinear(Module):
 class PairwiseDistance(Module):
     """||x1 - x2 + eps||_p along the last dimension (``F.pairwise_distance``)."""
 
-    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__()
         self.norm, self.eps, self.keepdim = p, eps, keepdim
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class CosineSimilarity(Module):
     """The cosine of the angle between x1 and x2 along ``dim`` (``F.cosine_similarity``)."""
 
-    def __init__(self, dim=1, eps=1e-8):
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim, self.eps = dim, eps
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
@@ -236,17 +261,17 @@ class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p); in
     eval mode, the identity. The mask is drawn from ``ad.default_generator()``."""
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = p
         self.inplace = inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
 
@@ -254,7 +279,7 @@ class Dropout2d(Dropout):
     """In training, zero each whole channel (an (n, c) plane of (N, C, H, W)) with probability
     ``p`` and scale the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout2d``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout2d(x, self.p, self.training, self.inplace)
 
 
@@ -262,7 +287,7 @@ class Dropout3d(Dropout):
     """In training, zero each whole channel of (N, C, D, H, W) with probability ``p`` and scale
     the rest by 1/(1-p); in eval mode, the identity (see ``F.dropout3d``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout3d(x, self.p, self.training, self.inplace)
 
 
@@ -270,7 +295,7 @@ class Dropout1d(Dropout):
     """In training, zero each whole channel of (N, C, L) with probability ``p`` and scale the
     rest by 1/(1-p); in eval mode, the identity (see ``F.dropout1d``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.dropout1d(x, self.p, self.training, self.inplace)
 
 
@@ -278,7 +303,7 @@ _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "l
                 "identity": Identity, "linear": Identity}
 
 
-def _activation(spec, owner):
+def _activation(spec: _ActivationSpec, owner: str) -> Module:
     """A fresh activation module from a name ('relu'), a Module class, or a Module (copied)."""
     if isinstance(spec, str):
         if spec.lower() not in _ACTIVATIONS:
@@ -305,13 +330,15 @@ class MLP(Sequential):
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
 
-    def __init__(self, sizes, activation="relu", output_activation=None, dropout=0.0, dtype=None):
+    def __init__(self, sizes: Sequence[int], activation: _ActivationSpec = "relu",
+                 output_activation: _ActivationSpec | None = None, dropout: float = 0.0,
+                 dtype: DTypeLike | None = None) -> None:
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes must list at least the input and output sizes, got {sizes}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout!r}")
-        layers = []
+        layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(n_in, n_out, dtype=dtype))
             if i < len(sizes) - 2:

@@ -1,10 +1,15 @@
 """Normalization layers: LayerNorm, BatchNorm1d, BatchNorm2d and BatchNorm3d (PyTorch's semantics, composed
 from ops)."""
+from __future__ import annotations
+
 import numbers
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 import autodiff as ad
+from autodiff import Tensor
 from autodiff.compiler import replayed
 
 from autodiff.dtypes import layer_dtype_error
@@ -16,7 +21,7 @@ from .parameter import Parameter
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
-def _check_dtype(x, parameter, layer):
+def _check_dtype(x: Tensor, parameter: Tensor | None, layer: str) -> None:
     """A layer's input has its parameters' dtype (PyTorch raises too, rather than silently computing
     in the wider one)."""
     if parameter is not None and isinstance(x, ad.Tensor) and x.dtype != parameter.dtype:
@@ -28,11 +33,16 @@ class LayerNorm(Module):
     y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance. ``weight`` (ones)
     and ``bias`` (zeros) have shape ``normalized_shape`` when ``elementwise_affine``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: DTypeLike | None = None) -> None:
         super().__init__()
+        # (an int is a numbers.Integral by registration, which mypy does not narrow by)
         if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+            normalized_shape = (normalized_shape,)  # type: ignore[assignment]
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)  # type: ignore[union-attr]
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dtype = _dtype(dtype)
@@ -46,7 +56,7 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         k = len(self.normalized_shape)
         if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
             raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with normalized_shape "
@@ -62,7 +72,7 @@ class LayerNorm(Module):
             out = out + self.bias
         return out
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
 
@@ -79,8 +89,15 @@ class BatchNorm1d(Module):
     ``torch.nn.BatchNorm1d``.
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None, *, bias=True):
+    weight: Parameter | None
+    bias: Parameter | None
+    # None unless track_running_stats
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: DTypeLike | None = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features = int(num_features)
         self.eps = eps
@@ -106,25 +123,27 @@ class BatchNorm1d(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked (in place)."""
-        if self.track_running_stats:
-            self.running_mean.data.fill(0)
-            self.running_var.data.fill(1)
-            self.num_batches_tracked.data.fill(0)
+        if self.track_running_stats:     # (then the buffers are Tensors, which mypy cannot see)
+            self.running_mean.data.fill(0)  # type: ignore[union-attr]
+            self.running_var.data.fill(1)  # type: ignore[union-attr]
+            self.num_batches_tracked.data.fill(0)  # type: ignore[union-attr]
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d: expected input of shape (N, {self.num_features}) or "
                              f"(N, {self.num_features}, L), got {x.shape}")
         return self._normalize(x)
 
-    def _normalize(self, x):
+    def _normalize(self, x: Tensor) -> Tensor:
         """Per channel (axis 1), over every other axis."""
         _check_dtype(x, self.weight if self.weight is not None else self.running_mean, type(self).__name__)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
+        mean: Tensor | np.ndarray       # the batch's statistics, or the running ones
+        var: Tensor | np.ndarray
         if use_batch:
             count = x.size // self.num_features
             if count <= 1 and self.training:
@@ -134,10 +153,10 @@ class BatchNorm1d(Module):
             var = ad.var(x, dim=axes, keepdim=True, correction=0)      # normalize: biased, as PyTorch
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
-        else:
+        else:   # (tracking running statistics: the buffers are Tensors)
             # tensors, so that var + eps is an op (a compiled step recomputes it from the buffers)
-            mean = ad.Tensor(self.running_mean.data.reshape(shape))
-            var = ad.Tensor(self.running_var.data.reshape(shape))
+            mean = ad.Tensor(self.running_mean.data.reshape(shape))  # type: ignore[union-attr]
+            var = ad.Tensor(self.running_var.data.reshape(shape))  # type: ignore[union-attr]
         out = (x - mean) / ad.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * self.weight.reshape(shape)
@@ -146,19 +165,20 @@ class BatchNorm1d(Module):
         return out
 
     @replayed       # a compiled step updates the running statistics at every replay
-    def _update_running_stats(self, mean, var, count):
-        # in place, so references to the buffers (and their state-dict views) see the update
-        tracked = self.num_batches_tracked.data
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        # in place, so references to the buffers (and their state-dict views) see the update (only
+        # called when tracking running statistics: the buffers are Tensors)
+        tracked = self.num_batches_tracked.data  # type: ignore[union-attr]
         tracked += 1
         factor = 1.0 / float(tracked) if self.momentum is None else self.momentum
         unbiased = var * (count / (count - 1))
-        running_mean, running_var = self.running_mean.data, self.running_var.data
+        running_mean, running_var = self.running_mean.data, self.running_var.data  # type: ignore[union-attr]
         running_mean *= 1.0 - factor
         running_mean += factor * mean
         running_var *= 1.0 - factor
         running_var += factor * unbiased
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
@@ -167,7 +187,7 @@ class BatchNorm2d(BatchNorm1d):
     """Batch normalization of (N, C, H, W) inputs per channel C, over N, H and W; everything
     else as BatchNorm1d (running statistics, momentum, affine, eval mode), as PyTorch's."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d: expected a 4-D input (N, {self.num_features}, H, W), got shape "
                              f"{x.shape}")
@@ -177,7 +197,7 @@ class BatchNorm2d(BatchNorm1d):
 class BatchNorm3d(BatchNorm1d):
     """Batch normalization of (N, C, D, H, W) inputs per channel C; otherwise as BatchNorm1d."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 5 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm3d: expected a 5-D input (N, {self.num_features}, D, H, W), got shape "
                              f"{x.shape}")

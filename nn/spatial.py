@@ -11,10 +11,14 @@ convolution with a ones kernel, adaptive average pooling and linear/cubic interp
 matmuls with constant (out, in) matrices along each spatial dim, nearest interpolation and the
 non-constant paddings are integer-array indexing.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any, Literal, Sequence, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autodiff as ad
 from autodiff import Tensor
@@ -35,13 +39,21 @@ __all__ = [
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 _KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
+# a tensor argument: a Tensor, or what ad.tensor takes (an array, a number, nested lists)
+_TensorLike = Union[Tensor, ArrayLike]
+# a size per spatial dimension: one int for all, or one each
+_Size = Union[int, Sequence[int]]
+# an adaptive pool's output size: per dimension, None keeps the input's (PyTorch's _size_any_opt_t)
+_OutputSize = Union[int, None, Sequence[Union[int, None]]]
 
-def _tensor(x):
+
+def _tensor(x: _TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _ints(value, d, name, op, minimum=None):
+def _ints(value: Any, d: int, name: str, op: str, minimum: int | None = None) -> tuple[int, ...]:
     """An int or a sequence of d ints as a d-tuple (PyTorch's _single/_pair), checked >= minimum."""
+    values: tuple[Any, ...] | None      # ints once checked
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         values = (int(value),) * d
     else:
@@ -61,7 +73,7 @@ def _ints(value, d, name, op, minimum=None):
     return values
 
 
-def _batched(x, d, op, what="input"):
+def _batched(x: _TensorLike, d: int, op: str, what: str = "input") -> tuple[Tensor, bool]:
     """(x with a batch axis, whether one was added): accepts (N, C, *S) and unbatched (C, *S)."""
     x = _tensor(x)
     if x.ndim == d + 2:
@@ -72,11 +84,11 @@ def _batched(x, d, op, what="input"):
                      f"(C, {_SPATIAL[d]}), got shape {x.shape}")
 
 
-def _unbatched(y, added):
+def _unbatched(y: Tensor, added: bool) -> Tensor:
     return y.reshape(y.shape[1:]) if added else y
 
 
-def _layout_hint(x_shape, channels, d):
+def _layout_hint(x_shape: tuple[int, ...], channels: int, d: int) -> str:
     """A hint when the input looks channels-last (its last axis has the expected channel count)."""
     if len(x_shape) == d + 2 and x_shape[-1] == channels and x_shape[1] != channels:
         order = (0, d + 1) + tuple(range(1, d + 1))
@@ -86,7 +98,8 @@ def _layout_hint(x_shape, channels, d):
     return ""
 
 
-def _check_fits(op, spatial, padding, span, kernel, dilation):
+def _check_fits(op: str, spatial: tuple[int, ...], padding: Sequence[tuple[int, int]], span: tuple[int, ...],
+                kernel: tuple[int, ...], dilation: tuple[int, ...]) -> None:
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding))
     if any(p < s for p, s in zip(padded, span)):
         raise ValueError(f"{op}: the input's spatial size {tuple(spatial)} padded to {padded} is smaller than "
@@ -98,7 +111,8 @@ def _check_fits(op, spatial, padding, span, kernel, dilation):
 # convolution
 
 
-def _conv_padding(padding, kernel, stride, dilation, d, op):
+def _conv_padding(padding: _Size | str, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                  d: int, op: str) -> tuple[tuple[int, int], ...]:
     """Padding as ((before, after), ...) from an int, a tuple, 'valid' or 'same'."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -114,19 +128,20 @@ def _conv_padding(padding, kernel, stride, dilation, d, op):
     return tuple((p, p) for p in _ints(padding, d, "padding", op, minimum=0))
 
 
-def _check_floating_like(x, weight, op):
+def _check_floating_like(x: Tensor, weight: Tensor, op: str) -> None:
     if weight.dtype.kind not in "fiu" or x.dtype.kind not in "fiub":
         raise TypeError(f"{op}: input and weight must be numeric, got {x.dtype} and {weight.dtype}")
 
 
-def _check_same_dtype(x, weight, op):
+def _check_same_dtype(x: Tensor, weight: Tensor, op: str) -> None:
     """The input has the weight's dtype (PyTorch raises too, rather than computing silently in the
     wider one)."""
     if x.dtype != weight.dtype:
         raise layer_dtype_error(op, x.dtype, weight.dtype)
 
 
-def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
+def _convnd(d: int, op: str, input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None, stride: _Size,
+            padding: _Size | str, dilation: _Size, groups: int) -> Tensor:
     x, added = _batched(input, d, op)
     weight = _tensor(weight)
     _check_floating_like(x, weight, op)
@@ -165,7 +180,8 @@ def _convnd(d, op, input, weight, bias, stride, padding, dilation, groups):
     return _unbatched(Conv.apply(x, weight, bias, geometry), added)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """1-d convolution (cross-correlation, as PyTorch): (N, C_in, L), (C_out, C_in / groups, kL),
     (C_out,) -> (N, C_out, L_out), L_out = floor((L + 2 padding - dilation (kL - 1) - 1) / stride) + 1.
     ``padding``: an int, 'valid' (0) or 'same' (output length L; stride 1 only).
@@ -178,7 +194,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """2-d convolution (cross-correlation, as PyTorch): (N, C_in, H, W), (C_out, C_in / groups,
     kH, kW), (C_out,) -> (N, C_out, H_out, W_out), per spatial dim
     out = floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1;
@@ -195,13 +212,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv3d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """3-d convolution (cross-correlation): (N, C_in, D, H, W), (C_out, C_in / groups, kD, kH, kW),
     (C_out,) -> (N, C_out, D_out, H_out, W_out); per spatial dim as conv2d."""
     return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transposend(d, op, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None):
+def _conv_transposend(d: int, op: str, input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None, stride: _Size,
+                      padding: _Size, output_padding: _Size, groups: int, dilation: _Size,
+                      output_size: Sequence[int] | None = None) -> Tensor:
     x, added = _batched(input, d, op)
     weight = _tensor(weight)
     _check_floating_like(x, weight, op)
@@ -243,7 +263,9 @@ def _conv_transposend(d, op, input, weight, bias, stride, padding, output_paddin
     return _unbatched(ConvTranspose.apply(x, weight, bias, geometry), added)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose1d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+                     padding: _Size = 0, output_padding: _Size = 0, groups: int = 1,
+                     dilation: _Size = 1) -> Tensor:
     """Transposed 1-d convolution (the gradient of conv1d in its input): (N, C_in, L),
     (C_in, C_out / groups, kL), (C_out,) -> (N, C_out, L_out),
     L_out = (L - 1) stride - 2 padding + dilation (kL - 1) + output_padding + 1."""
@@ -251,7 +273,9 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              groups, dilation)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+                     padding: _Size = 0, output_padding: _Size = 0, groups: int = 1,
+                     dilation: _Size = 1) -> Tensor:
     """Transposed 2-d convolution (the gradient of conv2d in its input): (N, C_in, H, W),
     (C_in, C_out / groups, kH, kW), (C_out,) -> (N, C_out, H_out, W_out), per spatial dim
     out = (in - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
@@ -265,7 +289,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              groups, dilation)
 
 
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose3d(input: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None, stride: _Size = 1,
+                     padding: _Size = 0, output_padding: _Size = 0, groups: int = 1,
+                     dilation: _Size = 1) -> Tensor:
     """Transposed 3-d convolution: (N, C_in, D, H, W), (C_in, C_out / groups, kD, kH, kW), (C_out,)
     -> (N, C_out, D_out, H_out, W_out); per spatial dim as conv_transpose2d."""
     return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
@@ -276,7 +302,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # unfold / fold
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: _TensorLike, kernel_size: _Size, dilation: _Size = 1, padding: _Size = 0,
+           stride: _Size = 1) -> Tensor:
     """Sliding local blocks (im2col): (N, C, H, W) -> (N, C * kH * kW, L), L the number of block
     positions (row-major); column l is the block at position l, channel-major. ``F.fold`` is its
     adjoint (it sums overlaps)."""
@@ -298,7 +325,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return _unbatched(Unfold.apply(x, geometry), added)
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: _TensorLike, output_size: _Size, kernel_size: _Size, dilation: _Size = 1, padding: _Size = 0,
+         stride: _Size = 1) -> Tensor:
     """Sum sliding local blocks into an image (col2im): (N, C * kH * kW, L) -> (N, C, *output_size);
     the adjoint of ``F.unfold`` with the same arguments."""
     op = "fold"
@@ -332,10 +360,13 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 # pooling
 
 
-def _pool_geometry(d, op, x, kernel_size, stride, padding, dilation, ceil_mode):
+def _pool_geometry(d: int, op: str, x: Tensor, kernel_size: _Size, stride: _Size | None, padding: _Size,
+                   dilation: _Size, ceil_mode: bool) -> ConvGeometry:
     """The pooling windows as a ConvGeometry; its padding includes the extra windows of ceil_mode."""
     kernel = _ints(kernel_size, d, "kernel_size", op, minimum=1)
-    stride = kernel if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) else (
+    # (an int is a numbers.Integral by registration, which mypy does not narrow by)
+    stride = kernel if stride is None or (
+        not isinstance(stride, numbers.Integral) and len(stride) == 0) else (  # type: ignore[arg-type]
         _ints(stride, d, "stride", op, minimum=1))
     pads = _ints(padding, d, "padding", op, minimum=0)
     dilation = _ints(dilation, d, "dilation", op, minimum=1)
@@ -350,35 +381,66 @@ def _pool_geometry(d, op, x, kernel_size, stride, padding, dilation, ceil_mode):
         raise ValueError(f"{op}: input of shape {x.shape} gives an output of size {sizes} (kernel {kernel}, "
                          f"stride {stride}, padding {pads}, dilation {dilation}); the output is too small: "
                          "use a smaller kernel or a larger input")
-    # ceil_mode's last windows may run past the padding: pad them too (with values never picked)
-    padding = tuple((p, max(p, (o - 1) * s + sp - n - p)) for n, p, o, s, sp in zip(spatial, pads, sizes, stride, span))
-    return ConvGeometry(kernel, stride, padding, dilation, 1, spatial, sizes)
+    # ceil_mode's last windows may run past the padding: pad them too (with values never picked);
+    # the parameter is reused for the (before, after) pairs
+    pairs = tuple((p, max(p, (o - 1) * s + sp - n - p)) for n, p, o, s, sp in zip(spatial, pads, sizes, stride, span))
+    return ConvGeometry(kernel, stride, pairs, dilation, 1, spatial, sizes)
 
 
-def _check_pool_input(x, op):
+def _check_pool_input(x: Tensor, op: str) -> None:
     if x.dtype.kind not in "fiu":
         raise TypeError(f"{op}: expected a numeric input, got dtype {x.dtype}")
 
 
-def _max_poolnd(d, op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+def _max_poolnd(d: int, op: str, input: _TensorLike, kernel_size: _Size, stride: _Size | None, padding: _Size,
+                dilation: _Size, ceil_mode: bool, return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
     x, added = _batched(input, d, op)
     _check_pool_input(x, op)
     geometry = _pool_geometry(d, op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    out, indices = _max_pool(x, geometry)
-    out = _unbatched(out, added)
+    pooled, indices = _max_pool(x, geometry)
+    out = _unbatched(pooled, added)
     if not return_indices:
         return out
-    indices = Tensor(indices)
-    return out, _unbatched(indices, added)
+    return out, _unbatched(Tensor(indices), added)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+@overload
+def max_pool1d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def max_pool1d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def max_pool1d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def max_pool1d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               dilation: _Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over sliding windows: (N, C, L) -> (N, C, L_out) (padding counts as -inf). With
     ``return_indices`` also the position of each max in its (N, C) row, int64."""
     return _max_poolnd(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+@overload
+def max_pool2d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def max_pool2d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def max_pool2d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def max_pool2d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               dilation: _Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over sliding windows: (N, C, H, W) -> (N, C, H_out, W_out), per spatial dim
     out = floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1 (rounded up with
     ``ceil_mode``, as long as the last window starts inside the input); ``stride`` defaults to
@@ -395,13 +457,29 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_poolnd(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+@overload
+def max_pool3d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def max_pool3d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def max_pool3d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = ..., padding: _Size = ...,
+               dilation: _Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def max_pool3d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               dilation: _Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over sliding windows of (N, C, D, H, W) (as max_pool2d, per spatial dim); indices flat
     in each (D, H, W) volume."""
     return _max_poolnd(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def _max_unpoolnd(d, op, input, indices, kernel_size, stride, padding, output_size):
+def _max_unpoolnd(d: int, op: str, input: _TensorLike, indices: _TensorLike, kernel_size: _Size, stride: _Size | None,
+                  padding: _Size, output_size: Sequence[int] | None) -> Tensor:
     x, added = _batched(input, d, op)
     index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if index.ndim == d + 1:
@@ -429,25 +507,28 @@ def _max_unpoolnd(d, op, input, indices, kernel_size, stride, padding, output_si
     return _unbatched(out, added)
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input: _TensorLike, indices: _TensorLike, kernel_size: _Size, stride: _Size | None = None,
+                 padding: _Size = 0, output_size: Sequence[int] | None = None) -> Tensor:
     """The partial inverse of max_pool1d: zeros (N, C, L_out) with each input value at its index
     (from max_pool1d(..., return_indices=True)); L_out = (L - 1) stride - 2 padding + kernel."""
     return _max_unpoolnd(1, "max_unpool1d", input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: _TensorLike, indices: _TensorLike, kernel_size: _Size, stride: _Size | None = None,
+                 padding: _Size = 0, output_size: Sequence[int] | None = None) -> Tensor:
     """The partial inverse of max_pool2d: zeros (N, C, H_out, W_out) with each input value at its
     index, flat in its plane (from max_pool2d(..., return_indices=True)); per spatial dim
     out = (in - 1) stride - 2 padding + kernel, or ``output_size``."""
     return _max_unpoolnd(2, "max_unpool2d", input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool3d(input: _TensorLike, indices: _TensorLike, kernel_size: _Size, stride: _Size | None = None,
+                 padding: _Size = 0, output_size: Sequence[int] | None = None) -> Tensor:
     """The partial inverse of max_pool3d (as max_unpool2d, over (D, H, W))."""
     return _max_unpoolnd(3, "max_unpool3d", input, indices, kernel_size, stride, padding, output_size)
 
 
-def _pool_divisors(geometry, count_include_pad):
+def _pool_divisors(geometry: ConvGeometry, count_include_pad: bool) -> list[np.ndarray]:
     """Per spatial dim, the number of elements each window averages over (PyTorch's rule:
     windows end at the padded input's edge; without count_include_pad, padding is not counted)."""
     divisors = []
@@ -462,7 +543,8 @@ def _pool_divisors(geometry, count_include_pad):
     return divisors
 
 
-def _avg_poolnd(d, op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=None):
+def _avg_poolnd(d: int, op: str, input: _TensorLike, kernel_size: _Size, stride: _Size | None, padding: _Size,
+                ceil_mode: bool, count_include_pad: bool, divisor_override: int | None = None) -> Tensor:
     x, added = _batched(input, d, op)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
@@ -486,14 +568,15 @@ def _avg_poolnd(d, op, input, kernel_size, stride, padding, ceil_mode, count_inc
     return _unbatched(out, added)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """Mean over sliding windows: (N, C, L) -> (N, C, L_out) (output size as max_pool1d, without
     dilation). ``count_include_pad``: the zero padding counts in the mean."""
     return _avg_poolnd(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over sliding windows: (N, C, H, W) -> (N, C, H_out, W_out) (output size as
     max_pool2d, without dilation). ``count_include_pad``: the zero padding counts in the mean
     (windows that ceil_mode adds past the padded input never count what is past it);
@@ -502,14 +585,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                        divisor_override)
 
 
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool3d(input: _TensorLike, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over sliding windows of (N, C, D, H, W) (as avg_pool2d, per spatial dim)."""
     return _avg_poolnd(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                        divisor_override)
 
 
-def _adaptive_sizes(d, op, x, output_size):
+def _adaptive_sizes(d: int, op: str, x: Tensor, output_size: _OutputSize) -> tuple[int, ...]:
     if isinstance(output_size, numbers.Integral) and not isinstance(output_size, bool):
         sizes = (int(output_size),) * d
     else:
@@ -524,14 +607,14 @@ def _adaptive_sizes(d, op, x, output_size):
     return tuple(int(s) for s in sizes)
 
 
-def _adaptive_windows(size, out):
+def _adaptive_windows(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's adaptive windows along one dim: [floor(o size / out), ceil((o + 1) size / out))."""
     starts = (np.arange(out) * size) // out
     ends = -(-(np.arange(1, out + 1) * size) // out)
     return starts, ends
 
 
-def _averaging_matrix(size, out, dtype):
+def _averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
     """(out, size): row o averages the window of output position o."""
     starts, ends = _adaptive_windows(size, out)
     positions = np.arange(size)
@@ -539,7 +622,7 @@ def _averaging_matrix(size, out, dtype):
     return (inside / (ends - starts)[:, None]).astype(dtype)
 
 
-def _along(x, matrix, axis):
+def _along(x: Tensor, matrix: np.ndarray, axis: int) -> Tensor:
     """Apply a constant (out, in) matrix along ``axis`` of x (a differentiable matmul)."""
     if axis == x.ndim - 1:
         return ad.matmul(x, matrix.T)
@@ -548,7 +631,7 @@ def _along(x, matrix, axis):
     return ad.swapaxes(ad.matmul(ad.swapaxes(x, axis, -1), matrix.T), axis, -1)
 
 
-def _adaptive_avg_poolnd(d, op, input, output_size):
+def _adaptive_avg_poolnd(d: int, op: str, input: _TensorLike, output_size: _OutputSize) -> Tensor:
     x, added = _batched(input, d, op)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
@@ -559,25 +642,26 @@ def _adaptive_avg_poolnd(d, op, input, output_size):
     return _unbatched(out, added)
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: _TensorLike, output_size: _OutputSize) -> Tensor:
     """Mean over ``output_size`` adaptive windows: (N, C, L) -> (N, C, output_size); window o is
     [floor(o L / out), ceil((o + 1) L / out))."""
     return _adaptive_avg_poolnd(1, "adaptive_avg_pool1d", input, output_size)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: _TensorLike, output_size: _OutputSize) -> Tensor:
     """Mean over adaptive windows: (N, C, H, W) -> (N, C, *output_size) (an int, or a pair whose
     None entries keep the input size); along each dim window o is
     [floor(o in / out), ceil((o + 1) in / out)). ``output_size=1`` is global average pooling."""
     return _adaptive_avg_poolnd(2, "adaptive_avg_pool2d", input, output_size)
 
 
-def adaptive_avg_pool3d(input, output_size):
+def adaptive_avg_pool3d(input: _TensorLike, output_size: _OutputSize) -> Tensor:
     """Mean over adaptive windows of (N, C, D, H, W) (as adaptive_avg_pool2d, per spatial dim)."""
     return _adaptive_avg_poolnd(3, "adaptive_avg_pool3d", input, output_size)
 
 
-def _adaptive_max_poolnd(d, op, input, output_size, return_indices):
+def _adaptive_max_poolnd(d: int, op: str, input: _TensorLike, output_size: _OutputSize,
+                         return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
     x, added = _batched(input, d, op)
     _check_pool_input(x, op)
     sizes = _adaptive_sizes(d, op, x, output_size)
@@ -606,18 +690,54 @@ def _adaptive_max_poolnd(d, op, input, output_size, return_indices):
     return out, _unbatched(Tensor(indices), added)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+@overload
+def adaptive_max_pool1d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def adaptive_max_pool1d(input: _TensorLike, output_size: _OutputSize, *,
+                        return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def adaptive_max_pool1d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def adaptive_max_pool1d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over ``output_size`` adaptive windows (as adaptive_avg_pool1d's): (N, C, L) -> (N, C, out)."""
     return _adaptive_max_poolnd(1, "adaptive_max_pool1d", input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+@overload
+def adaptive_max_pool2d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def adaptive_max_pool2d(input: _TensorLike, output_size: _OutputSize, *,
+                        return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def adaptive_max_pool2d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def adaptive_max_pool2d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over adaptive windows (as adaptive_avg_pool2d's): (N, C, H, W) -> (N, C, *output_size);
     ties and NaN as max_pool2d; with ``return_indices`` also where each max is, flat in its plane."""
     return _adaptive_max_poolnd(2, "adaptive_max_pool2d", input, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input, output_size, return_indices=False):
+@overload
+def adaptive_max_pool3d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def adaptive_max_pool3d(input: _TensorLike, output_size: _OutputSize, *,
+                        return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def adaptive_max_pool3d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
+def adaptive_max_pool3d(input: _TensorLike, output_size: _OutputSize,
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over adaptive windows of (N, C, D, H, W) (as adaptive_max_pool2d, per spatial dim)."""
     return _adaptive_max_poolnd(3, "adaptive_max_pool3d", input, output_size, return_indices)
 
@@ -629,7 +749,7 @@ _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
 
 
-def _scale(size, out, scale, dtype):
+def _scale(size: int, out: int, scale: float | None, dtype: np.dtype) -> np.floating:
     """PyTorch's compute_scales_value: 1 / scale_factor when one was given, else size / out, in
     the dtype of the computation (float32 for float32 inputs)."""
     if scale is not None and scale > 0:
@@ -637,7 +757,7 @@ def _scale(size, out, scale, dtype):
     return dtype.type(size) / dtype.type(out)
 
 
-def _nearest_indices(size, out, scale, exact):
+def _nearest_indices(size: int, out: int, scale: float | None, exact: bool) -> np.ndarray:
     """Source index of each output position, as PyTorch's CPU kernels compute it (in float32)."""
     if not exact:
         if out == size:
@@ -651,7 +771,7 @@ def _nearest_indices(size, out, scale, exact):
     return np.minimum(np.floor(positions * ratio).astype(np.int64), size - 1)
 
 
-def _linear_matrix(size, out, align_corners, scale, dtype):
+def _linear_matrix(size: int, out: int, align_corners: bool, scale: float | None, dtype: np.dtype) -> np.ndarray:
     """(out, size): row o holds the two weights of linear interpolation at output position o
     (PyTorch's source index and weights, computed in the input's dtype)."""
     matrix = np.zeros((out, size), dtype)
@@ -674,7 +794,7 @@ def _linear_matrix(size, out, align_corners, scale, dtype):
     return matrix
 
 
-def _cubic_matrix(size, out, align_corners, scale, dtype):
+def _cubic_matrix(size: int, out: int, align_corners: bool, scale: float | None, dtype: np.dtype) -> np.ndarray:
     """(out, size): row o holds the four weights of PyTorch's bicubic interpolation (Keys' cubic
     convolution, A = -0.75) at output position o, the taps clamped to the edges."""
     matrix = np.zeros((out, size), dtype)
@@ -690,10 +810,10 @@ def _cubic_matrix(size, out, align_corners, scale, dtype):
     t = source - first.astype(dtype)
     a = dtype.type(-0.75)
 
-    def near(x):    # |x| <= 1
+    def near(x: np.ndarray) -> np.ndarray:    # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def far(x):     # 1 < |x| < 2
+    def far(x: np.ndarray) -> np.ndarray:     # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
     weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
     rows = np.arange(out)
@@ -702,8 +822,9 @@ def _cubic_matrix(size, out, align_corners, scale, dtype):
     return matrix
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: _TensorLike, size: _Size | None = None, scale_factor: float | Sequence[float] | None = None,
+                mode: str = "nearest", align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
     """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size``, or by
     ``scale_factor`` (out = floor(in * scale_factor)). Modes: 'nearest' (PyTorch's: source
     floor(o * in / out)), 'nearest-exact' (floor((o + 0.5) * in / out)), 'linear' (3-D),
@@ -735,11 +856,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{op}: antialias=True is not supported")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor")
-    scales = (None,) * d
+    scales: tuple[float | None, ...] = (None,) * d
     if size is not None:
         sizes = _ints(size, d, "size", op, minimum=1)
     else:
-        factors = (scale_factor,) * d if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
+        # (not None: one of size and scale_factor is given; a float is a numbers.Real by registration)
+        factors = (scale_factor,) * d if isinstance(scale_factor, numbers.Real) else (
+            tuple(scale_factor))  # type: ignore[arg-type]
         if len(factors) != d or not all(isinstance(f, numbers.Real) and f > 0 for f in factors):
             raise ValueError(f"{op}: scale_factor must be a positive number or {d} of them, got {scale_factor!r}")
         sizes = tuple(int(math.floor(n * float(f))) for n, f in zip(x.shape[2:], factors))
@@ -770,7 +893,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _source_index(size, before, after, mode):
+def _source_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
     """For each position of the padded axis, the input position it copies."""
     positions = np.arange(-before, size + after)
     if mode == "reflect":
@@ -784,7 +907,7 @@ def _source_index(size, before, after, mode):
     return positions
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: _TensorLike, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) / 2 dims, PyTorch's way: ``pad``
     lists (before, after) pairs from the last dim backwards, (left, right, top, bottom, ...).
     Modes: 'constant' (``value``, 0 by default), 'reflect' (mirror without repeating the edge),
@@ -835,7 +958,7 @@ def pad(input, pad, mode="constant", value=None):
     return out
 
 
-def _constant_pad(x, pairs, value):
+def _constant_pad(x: Tensor, pairs: list[tuple[int, int]], value: float) -> Tensor:
     ndim = x.ndim
     crop = [slice(None)] * ndim
     widths = [(0, 0)] * ndim
@@ -858,7 +981,7 @@ def _constant_pad(x, pairs, value):
 # channel dropout
 
 
-def _feature_dropout(x, p, training, op):
+def _feature_dropout(x: Tensor, p: float, training: bool, op: str) -> Tensor:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0.0:
@@ -870,7 +993,7 @@ def _feature_dropout(x, p, training, op):
     return x * dropout_mask(x.shape[:2] + (1,) * (x.ndim - 2), p, dtype)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels: each (n, c) plane of (N, C, H, W) (or (N, C, L)) with probability
     ``p``, scaling the kept ones by 1/(1-p), when ``training``. The mask comes from
     ``ad.default_generator()``."""
@@ -881,7 +1004,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return x.copy_(out) if inplace and out is not x else out      # PyTorch's inplace=True
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+def dropout1d(input: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L) (or unbatched (C, L)) with probability ``p``, scaling the
     kept ones by 1/(1-p), when ``training``."""
     x = _tensor(input)
@@ -894,7 +1017,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return x.copy_(out) if inplace and out is not x else out      # PyTorch's inplace=True
 
 
-def dropout3d(input, p=0.5, training=True, inplace=False):
+def dropout3d(input: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) (or unbatched (C, D, H, W)) with probability ``p``,
     scaling the kept ones by 1/(1-p), when ``training``."""
     x = _tensor(input)

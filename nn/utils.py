@@ -32,7 +32,7 @@ def _tensors(parameters: Tensor | Iterable[Tensor], op: str) -> list[Tensor]:
 
 
 def _scale_grad(param: Tensor, factor: float) -> None:
-    grad = param.grad
+    grad: Tensor = param.grad  # type: ignore[assignment]  # (the callers' parameters have a .grad)
     if grad.grad_fn is None and grad.data.flags.writeable:
         grad.data *= factor
     else:
@@ -53,7 +53,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     norm_type = float(norm_type)
     if not params:
         return ad.tensor(0.0)
-    grads = [p.grad.data for p in params]
+    grads = [p.grad.data for p in params]  # type: ignore[union-attr]  # (kept: .grad is not None)
     dtype = np.result_type(*grads)
     if math.isinf(norm_type) and norm_type > 0:
         total = max((np.abs(g).max() if g.size else 0.0) for g in grads)

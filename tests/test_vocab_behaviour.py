@@ -213,3 +213,39 @@ ERRORS = [
 def test_errors_name_the_op_and_the_shapes(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_gaussian_nll_loss_takes_a_number_as_the_variance_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for var, reduction in ((1.0, "mean"), (0.5, "sum"), (2.0, "none")):
+        ours = F.gaussian_nll_loss(ad.tensor(x), ad.tensor(y), var, reduction=reduction)
+        theirs = torch.nn.functional.gaussian_nll_loss(torch.tensor(x), torch.tensor(y), var, reduction=reduction)
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(ad.tensor(x), ad.tensor(y), -1.0)
+
+
+def test_atleast_on_one_sequence_returns_a_tuple_as_pytorch():
+    torch = pytest.importorskip("torch")
+    t = ad.tensor([1.0, 2.0])
+    for op in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        ours, theirs = getattr(ad, op)([t]), getattr(torch, op)([torch.tensor([1.0, 2.0])])
+        assert isinstance(ours, tuple) and len(ours) == len(theirs) == 1
+        assert ours[0].shape == tuple(theirs[0].shape)
+        assert getattr(ad, op)((t,))[0].shape == tuple(getattr(torch, op)((torch.tensor([1.0, 2.0]),))[0].shape)
+        assert getattr(ad, op)(t).shape == tuple(getattr(torch, op)(torch.tensor([1.0, 2.0])).shape)
+    assert ad.vstack([ad.tensor([1.0, 2.0]), ad.tensor([3.0, 4.0])]).shape == (2, 2)
+    assert ad.vstack([[1.0, 2.0], [3.0, 4.0]]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x: ad.linalg.norm(x[0], "fro"), "at least 2 dimensions"),
+    (lambda x: ad.norm(x, "abc"), "p must be 'fro', 'nuc' or a number"),
+    (lambda x: ad.norm(x, "nuc", dim=1), "pair of dimensions"),
+    (lambda x: ad.linalg.vector_norm(x, "fro"), "ord must be a number"),
+])
+def test_norms_name_a_wrong_order_or_dim(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(ad.randn(3, 4))
