@@ -6,13 +6,19 @@ globals: the record's buffers (its inputs, the ops' outputs, work arrays), the a
 reference (parameters), constants; each op is its lowering rule's lines (``autodiff.lowering``) or
 a call of its ``Function.forward``/``backward`` (the fallback). ``step.code`` shows the source.
 """
+from __future__ import annotations
+
 import math
 import sys
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import lowering, ops
 from .compiler import (CompileError, _GradSlot, _MISS, _OutputSlot, _accumulate, _data_slot)
+
+if TYPE_CHECKING:
+    from .compiler import BackwardRecord, CompiledStep, OpRecord, Recorder, _Ref
 from .lowering import Decline
 from .tensor import Tensor, _wrap
 
@@ -23,31 +29,31 @@ class Lowering:
     """What a lowering rule sees of its op (see ``autodiff.lowering``): names of the arguments,
     the output, the incoming gradient and the gradients' buffers, and ``emit``."""
 
-    def __init__(self, plan, op, kept, trial=False):
+    def __init__(self, plan: Plan, op: OpRecord, kept: dict[str, Any], trial: bool = False) -> None:
         self.plan, self.op, self.kept, self.trial = plan, op, kept, trial
-        self.lines = []
-        self.record = op.backward
-        self.made = []          # (ref, array) buffers to bind if the rule is kept
-        self.views = []         # (ref, view of a buffer) to bind
-        self.new_locals = []
+        self.lines: list[str] = []
+        self.record: Any = op.backward
+        self.made: list[tuple[_Ref, np.ndarray]] = []    # buffers to bind if the rule is kept
+        self.views: list[tuple[_Ref, np.ndarray]] = []   # views of buffers to bind
+        self.new_locals: list[_Ref] = []
 
     # ---- the forward ----------------------------------------------------------------------
-    def array(self, i):
+    def array(self, i: int) -> Any:
         """Forward's argument i as recorded (an array, a number...)."""
         return self.op.args[i]
 
-    def arg(self, i):
+    def arg(self, i: int) -> str:
         """The name of forward's argument i."""
         ref = self.op.inputs[i] if i < len(self.op.inputs) else None
         return self.plan.ref(ref) if ref is not None else self.plan.const(self.op.args[i])
 
     @property
-    def result(self):
+    def result(self) -> str:
         if not self.op.fresh_out:
             raise Decline
         return self.plan.ref(self.op.out)
 
-    def arg_view(self, i, expression, make):
+    def arg_view(self, i: int, expression: str, make: Callable[[Any], Any]) -> str:
         """A view of forward's argument i (``make(array)``, spelled ``expression`` after its
         name): taken once, unless the argument is an input of the step (a replay may read the
         caller's array in place of the input buffer)."""
@@ -56,7 +62,7 @@ class Lowering:
             return f"{self.arg(i)}{expression}"
         return self.const(make(self.op.args[i]))
 
-    def view_of_input(self):
+    def view_of_input(self) -> None:
         """The output is a view of input 0 (a reshape, a transpose): it needs no code."""
         out, x = self.op.out.array, self.op.args[0]
         if not (self.op.fresh_out and type(x) is np.ndarray and _root(out) is _root(x)):
@@ -64,15 +70,15 @@ class Lowering:
 
     # ---- the backward ---------------------------------------------------------------------
     @property
-    def g(self):
+    def g(self) -> str:
         ref = self.record.grad      # (a gradient is made by code that comes before the backward's)
         return ref.name if ref.kind == "grad" else self.plan.ref(ref)
 
     @property
-    def grad_array(self):
+    def grad_array(self) -> Any:
         return self.record.grad.array
 
-    def _new_output(self, i):
+    def _new_output(self, i: int) -> _Ref:
         record = self.record
         ref = record.outputs[i] if i < len(record.outputs) else None
         if ref is None or ref.kind != "grad" or ref.name in self.plan.defined or ref is record.grad or (
@@ -80,20 +86,20 @@ class Lowering:
             raise Decline
         return ref
 
-    def out(self, i):
+    def out(self, i: int) -> str:
         """The buffer of input i's gradient (a new array at each position the engine made one)."""
         ref = self._new_output(i)
         buffer = np.empty_like(ref.array)
         self.made.append((ref, buffer))
         return ref.name
 
-    def passes(self, i):
+    def passes(self, i: int) -> None:
         """The engine handed the incoming gradient itself on to input i (or nothing)."""
         outputs = self.record.outputs
         if i < len(outputs) and outputs[i] is not None and outputs[i] is not self.record.grad:
             raise Decline
 
-    def fresh(self, i, expression):
+    def fresh(self, i: int, expression: str) -> None:
         """Input i's gradient is ``expression``, a new array at each replay."""
         ref = self._new_output(i)
         self.emit(f"{ref.name} = {expression}")
@@ -101,7 +107,8 @@ class Lowering:
 
     view = fresh
 
-    def view_of_grad(self, i, shape=None, broadcast=None):
+    def view_of_grad(self, i: int, shape: tuple[int, ...] | None = None,
+                     broadcast: tuple[int, ...] | None = None) -> None:
         """Input i's gradient is a view of the incoming one: reshaped to ``shape`` and/or broadcast
         (read only) to ``broadcast``; taken once when the incoming gradient is in a buffer."""
         ref = self._new_output(i)
@@ -116,7 +123,7 @@ class Lowering:
         self.emit(f"{ref.name} = {expression}")
         self.new_locals.append(ref)
 
-    def fresh_or_into(self, i, head, transposed=False):
+    def fresh_or_into(self, i: int, head: str, transposed: bool = False) -> None:
         """``head`` is a numpy call without its closing parenthesis: into a buffer (``out=``)
         when the gradient goes on to other ops, as a new array when only a leaf takes it."""
         ref = self._new_output(i)
@@ -131,40 +138,40 @@ class Lowering:
         self.emit(f"{head}, out={target})")
 
     # ---- both -----------------------------------------------------------------------------
-    def f(self, function, name=None):
+    def f(self, function: Any, name: str | None = None) -> str:
         return self.plan.function(function, name)
 
-    def const(self, value):
+    def const(self, value: Any) -> str:
         return self.plan.const(value)
 
-    def temp(self, shape, dtype):
+    def temp(self, shape: tuple[int, ...], dtype: Any) -> str:
         return self.plan.temp(np.empty(shape, dtype), count=not self.trial)
 
-    def temp_like(self, array):
+    def temp_like(self, array: np.ndarray) -> str:
         return self.plan.temp(np.empty_like(array), count=not self.trial)
 
-    def buffer(self, name):
+    def buffer(self, name: str) -> np.ndarray:
         for ref, array in self.made:
             if ref.name == name:
                 return array
         return self.plan.namespace[name]
 
-    def local(self, expression):
+    def local(self, expression: str) -> str:
         name = self.plan.new_local()
         self.emit(f"{name} = {expression}")
         return name
 
-    def reshaped(self, name, shape):
+    def reshaped(self, name: str, shape: tuple[int, ...]) -> str:
         """``name``'s value reshaped: a view taken once when it is a buffer, else at each replay."""
         array = self.plan.persistent(name)
         if array is not None:
             return self.const(array.reshape(shape))
         return self.local(f"{name}.reshape({shape!r})")
 
-    def keep(self, **values):
+    def keep(self, **values: Any) -> None:
         self.kept.update(values)
 
-    def emit(self, line):
+    def emit(self, line: str) -> None:
         self.lines.append(line)
 
 
@@ -173,50 +180,50 @@ class CallLowering:
     objects), names for constants, work arrays, and ``real_call()``, the line that makes the
     call itself."""
 
-    def __init__(self, plan, args, kwargs, call):
+    def __init__(self, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], call: str) -> None:
         self.plan, self.args, self.kwargs, self._call = plan, args, kwargs, call
-        self.lines = []
+        self.lines: list[str] = []
         plan.counter += 1
         self.tag = plan.counter
 
-    def real_call(self):
+    def real_call(self) -> str:
         return self._call
 
-    def const(self, value):
+    def const(self, value: Any) -> str:
         return self.plan.const(value)
 
-    def f(self, function, name=None):
+    def f(self, function: Any, name: str | None = None) -> str:
         return self.plan.function(function, name)
 
-    def temp_like(self, array):
+    def temp_like(self, array: np.ndarray) -> str:
         return self.plan.temp(np.empty_like(array))
 
-    def emit(self, line):
+    def emit(self, line: str) -> None:
         self.lines.append(line)
 
 
-def _unheld_count():
+def _unheld_count() -> int:
     """What ``getrefcount(t)`` says in the replay's ``t = pooled...`` of a pooled tensor that nobody
     else holds (the namespace, the slot's list, the local, the argument); measured once."""
     if not _UNHELD:
         probe = _GradSlot(np.zeros(1))
-        namespace = {"getrefcount": sys.getrefcount, "pooled": probe.tensors[0]}
+        namespace: dict[str, Any] = {"getrefcount": sys.getrefcount, "pooled": probe.tensors[0]}
         exec("def count():\n    t = pooled\n    return getrefcount(t)\n", namespace)
         _UNHELD.append(namespace["count"]())
     return _UNHELD[0]
 
 
-_UNHELD = []
-_CODE = {}      # source -> its code object
+_UNHELD: list[int] = []
+_CODE: dict[str, Any] = {}      # source -> its code object
 
 
-def _root(array):
+def _root(array: np.ndarray) -> np.ndarray:
     while isinstance(array.base, np.ndarray):
         array = array.base
     return array
 
 
-def _shares(out, arrays):
+def _shares(out: np.ndarray, arrays: tuple[Any, ...]) -> bool:
     root = _root(out)
     return any(type(a) is np.ndarray and _root(a) is root for a in arrays)
 
@@ -224,33 +231,42 @@ def _shares(out, arrays):
 class Plan:
     """A record made into code: ``replay(leaves)`` and what ``step.stats``/``step.graph`` show."""
 
-    def __init__(self, step, recorder):
+    def __init__(self, step: CompiledStep, recorder: Recorder) -> None:
         self.step = step
-        self.recorder = recorder
-        self.namespace = {"MISS": _MISS}
-        self.ids = {}
-        self.lines = []
-        self.defined = set()        # names of values made so far (buffers bound, locals assigned)
-        self.locals = set()
-        self.owned = set()          # locals that hold a new array only one leaf takes
-        self.buffers = {}           # id -> array the record owns (stats)
+        self.recorder: Any = recorder
+        self.namespace: dict[str, Any] = {"MISS": _MISS}
+        self.ids: dict[int, str] = {}
+        self.lines: list[str] = []
+        self.defined: set[str] = set()      # names of values made so far (buffers bound, locals assigned)
+        self.locals: set[str] = set()
+        self.owned: set[str] = set()        # locals that hold a new array only one leaf takes
+        self.buffers: dict[int, np.ndarray] = {}     # id -> array the record owns (stats)
         self.counter = 0
-        self.ops = {}               # OpRecord -> (forward lines, backward lines or None, ctx name)
+        self.ops: dict[OpRecord, tuple[Any, str | None]] = {}   # op -> ((rule, kept) or None, ctx name)
         self.lowered = self.fallbacks = 0
-        self.nodes = []             # (kind, label, input names, output names) for the picture
-        self.uses, self.leaf_only = _uses(recorder)
+        self.nodes: list[tuple[str, str, list[str], list[str]]] = []    # for the picture
+        uses: Any = _uses(recorder)
+        self.uses, self.leaf_only = uses
         self.namespace["getrefcount"] = sys.getrefcount
         self.unheld = _unheld_count()
-        self.scalars = set()        # forward values the replay holds as numpy scalars (see _scalar)
-        self.pinned = set()         # values whose recorded arrays must stay theirs (see _pins)
+        self.scalars: set[str] = set()      # forward values the replay holds as numpy scalars (_scalar)
+        self.pinned: set[str] = set()       # values whose recorded arrays must stay theirs (_pins)
+        # made by build():
+        self.source = ""
+        self.replay: Callable[[list[Any]], Any] = lambda leaves: _MISS
+        self.op_count = self.buffer_count = self.buffer_bytes = 0
+        self.first_result: Any = None
+        self.draw: Callable[[], Any] = lambda: None
+        self.op_classes: list[type] = []
+        self.input_names: list[str] = []
 
     # ---- names ------------------------------------------------------------------------------
-    def bind(self, value, name):
+    def bind(self, value: Any, name: str) -> str:
         self.namespace[name] = value
         self.ids[id(value)] = name
         return name
 
-    def const(self, value):
+    def const(self, value: Any) -> str:
         if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
             return repr(value)
         name = self.ids.get(id(value))
@@ -259,7 +275,7 @@ class Plan:
         self.counter += 1
         return self.bind(value, f"k{self.counter}")
 
-    def function(self, function, name=None):
+    def function(self, function: Any, name: str | None = None) -> str:
         name = name or getattr(function, "__name__", None) or "f"
         existing = self.namespace.get(name)
         if existing is function or (existing is not None and existing == function and
@@ -270,19 +286,19 @@ class Plan:
             name = f"{name if name.isidentifier() else 'f'}_{self.counter}"
         return self.bind(function, name)
 
-    def temp(self, array, count=True):
+    def temp(self, array: np.ndarray, count: bool = True) -> str:
         self.counter += 1
         if count:       # (a trial of a rule makes arrays it does not keep)
             self.buffers[id(array)] = array
         return self.bind(array, f"t{self.counter}")
 
-    def new_local(self):
+    def new_local(self) -> str:
         self.counter += 1
         name = f"l{self.counter}"
         self.locals.add(name)
         return name
 
-    def ref(self, ref):
+    def ref(self, ref: _Ref) -> str:
         """The name of a value, binding its array the first time (a value of the backward must
         have been made by the code before)."""
         name = ref.name
@@ -297,19 +313,19 @@ class Plan:
         self.defined.add(name)
         return name
 
-    def define_buffer(self, ref, array):
+    def define_buffer(self, ref: _Ref, array: np.ndarray) -> None:
         self.bind(array, ref.name)
         self.buffers[id(array)] = array
         self.defined.add(ref.name)
 
-    def define_local(self, ref):
+    def define_local(self, ref: _Ref) -> None:
         self.locals.add(ref.name)
         self.defined.add(ref.name)
 
-    def emit(self, line):
+    def emit(self, line: str) -> None:
         self.lines.append(line)
 
-    def persistent(self, name):
+    def persistent(self, name: str) -> np.ndarray | None:
         """The array of a value made so far that lives in a buffer (None for a fresh one)."""
         if name in self.defined and name not in self.locals:
             value = self.namespace.get(name)
@@ -318,10 +334,10 @@ class Plan:
         return None
 
     # ---- ops --------------------------------------------------------------------------------
-    def forward(self, op):
-        kept = {}
+    def forward(self, op: OpRecord) -> None:
+        kept: dict[str, Any] = {}
         forward_rule = lowering.FORWARD.get(op.cls)
-        backward_rule = lowering.BACKWARD.get(op.cls) if op.backward is not None else None
+        backward_rule: Any = lowering.BACKWARD.get(op.cls) if op.backward is not None else None
         if forward_rule is not None and (op.backward is None or backward_rule is not None):
             forward_lowering = Lowering(self, op, kept)
             try:
@@ -338,7 +354,7 @@ class Plan:
                 self._node("op", op.name, op.inputs, [op.out])
                 return
         self.fallbacks += 1
-        ctx = _new(op.cls)
+        ctx: Any = _new(op.cls)
         ctx.needs_input_grad = op.ctx.needs_input_grad
         ctx.saved_tensors = ()
         ctx.scope = None
@@ -347,7 +363,8 @@ class Plan:
         args = [self._array_arg(ref) if ref is not None else self.const(value)
                 for ref, value in zip(op.inputs, op.args)]
         args += [f"{key}={self.const(value)}" for key, value in (op.kwargs or {}).items()]
-        call = f"{self.function(op.cls.forward, op.cls.__name__ + '_forward')}({', '.join([ctx_name] + args)})"
+        cls: Any = op.cls
+        call = f"{self.function(cls.forward, cls.__name__ + '_forward')}({', '.join([ctx_name] + args)})"
         if op.fresh_out and not _shares(op.out.array, op.args):
             self.emit(f"{self.function(np.copyto)}({self.ref(op.out)}, {call})")
         else:
@@ -357,12 +374,12 @@ class Plan:
         self.ops[op] = (None, ctx_name)
         self._node("op", op.name + " (Function.forward)", op.inputs, [op.out])
 
-    def _array_arg(self, ref):
+    def _array_arg(self, ref: _Ref) -> str:
         """A value as a Function's argument: a 0-d array also where the replay holds a scalar."""
         name = self.ref(ref)
         return f"{self.function(np.asarray)}({name})" if name in self.scalars else name
 
-    def _scalar(self, op):
+    def _scalar(self, op: OpRecord) -> bool:
         """Replay a 0-d op on 0-d operands as numpy scalar arithmetic (a tenth of a ufunc call
         with out=, the same IEEE operation), its value a local, when nothing needs its array
         (see ``_pins``). Returns whether it did."""
@@ -394,14 +411,14 @@ class Plan:
         self.scalars.add(out.name)
         return True
 
-    def _keep(self, lowering_, op):
+    def _keep(self, lowering_: Lowering, op: OpRecord) -> None:
         for ref, array in lowering_.made:
             self.define_buffer(ref, array)
         if op.fresh_out:
             self.ref(op.out)
         self.lines.extend(lowering_.lines)
 
-    def backward(self, record):
+    def backward(self, record: BackwardRecord) -> None:
         op = record.op
         lowered, ctx_name = self.ops[op]
         g = self.ref(record.grad)
@@ -420,8 +437,13 @@ class Plan:
             self._node("backward", op.name + " backward", [record.grad], record.outputs)
             return
         result = self.new_local()
-        self.emit(f"{result} = {self.function(op.cls.backward, op.cls.__name__ + '_backward')}({ctx_name}, {g})")
-        for i, (ref, value) in enumerate(zip(record.outputs, record.results)):
+        cls: Any = op.cls
+        self.emit(f"{result} = {self.function(cls.backward, cls.__name__ + '_backward')}({ctx_name}, {g})")
+        output: _Ref | None
+        for i, (output, value) in enumerate(zip(record.outputs, record.results)):
+            if output is None:
+                continue
+            ref = output
             if ref is None or ref.name in self.defined:
                 continue        # none, or the incoming gradient / another value handed on
             item = f"{result}[{i}]" if record.tupled else result
@@ -435,7 +457,7 @@ class Plan:
                 self.owned.add(ref.name)
         self._node("backward", op.name + " backward (Function.backward)", [record.grad], record.outputs)
 
-    def array_op(self, item):
+    def array_op(self, item: Any) -> None:
         function, arguments, keywords, refs, out = item
         args = [self.ref(ref) if ref is not None else self.const(value) for ref, value in zip(refs, arguments)]
         target = self.ref(out)
@@ -446,7 +468,7 @@ class Plan:
             self.emit(f"{self.function(np.copyto)}({target}, {self.function(function)}({', '.join(args + keywords)}))")
         self._node("array", getattr(function, "__name__", "array op"), refs, [out])
 
-    def call(self, item):
+    def call(self, item: Any) -> None:
         function, args, kwargs, outs = item
         arguments = [self.const(value) for value in args]
         arguments += [f"{key}={self.const(value)}" for key, value in kwargs.items()]
@@ -474,14 +496,14 @@ class Plan:
                 self.emit(f"{self.function(np.copyto)}({self.ref(out)}, {item}{'.data' if is_tensor else ''})")
         self._node("call", getattr(function, "__qualname__", name), [], [out for _, out, _, _ in outs])
 
-    def add(self, item):
+    def add(self, item: Any) -> None:
         a, b, total = item
         names = self.ref(a), self.ref(b)
         self.define_buffer(total, total.array)
         self.emit(f"{self.function(np.add)}({names[0]}, {names[1]}, out={total.name})")
         self._node("sum", "+", [a, b], [total])
 
-    def reduce(self, item):
+    def reduce(self, item: Any) -> None:
         source, axes, new = item
         name = self.ref(source)
         self.define_buffer(new, new.array)
@@ -489,7 +511,7 @@ class Plan:
                   f"out={new.name})")
         self._node("sum", "sum back", [source], [new])
 
-    def reshape(self, item):
+    def reshape(self, item: Any) -> None:
         source, shape, new = item
         name = self.ref(source)
         array = self.persistent(name)
@@ -500,13 +522,13 @@ class Plan:
             self.emit(f"{new.name} = {name}.reshape({shape!r})")
             self.define_local(new)
 
-    def cast(self, item):
+    def cast(self, item: Any) -> None:
         source, new = item
         name = self.ref(source)
         self.define_buffer(new, new.array)
         self.emit(f"{self.function(np.copyto)}({new.name}, {name}, casting='unsafe')")
 
-    def deliver(self, item):
+    def deliver(self, item: Any) -> None:
         leaf, refs = item
         self.counter += 1
         leaf_name = self.bind(leaf, f"leaf{self.counter}")
@@ -535,7 +557,7 @@ class Plan:
             self.emit(f"    {self.function(_accumulate)}({leaf_name}, {name})")
         self._node("leaf", "→ .grad", refs, [])
 
-    def _node(self, kind, label, inputs, outputs):
+    def _node(self, kind: str, label: str, inputs: Any, outputs: Any) -> None:
         self.nodes.append((kind, label, [r.name for r in inputs if r is not None],
                            [r.name for r in outputs if r is not None]))
 
@@ -544,14 +566,14 @@ _SCALAR_FORMS = {ops.Add: "{0} + {1}", ops.Sub: "{0} - {1}", ops.Mul: "{0} * {1}
                  ops.MulSelf: "{0} * {0}", ops.Neg: "-{0}"}
 
 
-def _pins(recorder, result):
+def _pins(recorder: Recorder, result: Any) -> set[str]:
     """The values whose recorded arrays something holds on to, so that they must stay the
     replay's buffers: arrays handed to replayed calls and array ops, the results, the bases of
     views taken once, a backward's given gradient."""
     pinned = set()
     refs = recorder.refs
 
-    def pin(value):
+    def pin(value: Any) -> None:
         if isinstance(value, Tensor):
             value = _data_slot.__get__(value, Tensor)
         if type(value) is np.ndarray:
@@ -587,7 +609,7 @@ def _pins(recorder, result):
     return pinned
 
 
-def _held(plan, ref):
+def _held(plan: Plan, ref: _Ref) -> bool:
     """Does anything but the code's name hold the input buffer of ``ref`` (a view of it taken
     once, a replayed call's argument, a result)? Then the replay copies the caller's array into
     it; else it reads the caller's array where it is (no copy, and its own layout, as eager)."""
@@ -604,11 +626,12 @@ def _held(plan, ref):
     return False
 
 
-def _uses(recorder):
+def _uses(recorder: Recorder) -> tuple[dict[str, int], dict[str, bool]]:
     """How many times each value is read in the record, and which gradients only a leaf takes."""
-    uses, leaf_only = {}, {}
+    uses: dict[str, int] = {}
+    leaf_only: dict[str, bool] = {}
 
-    def use(ref, leaf=False):
+    def use(ref: _Ref | None, leaf: bool = False) -> None:
         if ref is not None:
             uses[ref.name] = uses.get(ref.name, 0) + 1
             leaf_only[ref.name] = leaf_only.get(ref.name, True) and leaf
@@ -633,7 +656,7 @@ def _uses(recorder):
     return uses, leaf_only
 
 
-def _template(plan, recorder, value, released):
+def _template(plan: Plan, recorder: Recorder, value: Any, released: list[str]) -> str:
     """The expression that rebuilds fn's result at replay (and its output slots)."""
     if isinstance(value, Tensor):
         for leaf in recorder.leaves.values():
@@ -662,7 +685,7 @@ def _template(plan, recorder, value, released):
     return plan.const(value)
 
 
-def _guards(plan, recorder):
+def _guards(plan: Plan, recorder: Recorder) -> list[str]:
     """The conditions a replay checks first (else the step records again)."""
     checks = []
     used = recorder.refs
@@ -691,7 +714,7 @@ def _guards(plan, recorder):
     return checks
 
 
-def build(step, recorder, result):
+def build(step: CompiledStep, recorder: Recorder, result: Any) -> Plan:
     """The Plan of a record: its replay function, compiled."""
     plan = Plan(step, recorder)
     plan.pinned = _pins(recorder, result)
@@ -703,7 +726,7 @@ def build(step, recorder, result):
     for start in range(0, len(checks), 8):
         body.append("if " + " or ".join(checks[start:start + 8]) + ":")
         body.append("    return MISS")
-    released = []
+    released: list[str] = []
     template = _template(plan, recorder, result, released)
     for name in released:
         body.append(f"{name}.release()")
@@ -712,7 +735,7 @@ def build(step, recorder, result):
     for i, (ref, given) in enumerate(zip(recorder.inputs, recorder.given)):
         caller = f"leaves[{i}]{'.data' if isinstance(given, Tensor) else ''}"
         inputs.append((ref, caller))
-    handlers = {"op": plan.forward, "array": plan.array_op, "call": plan.call, "backward": plan.backward,
+    handlers: dict[str, Callable[[Any], None]] = {"op": plan.forward, "array": plan.array_op, "call": plan.call, "backward": plan.backward,
                 "add": plan.add, "reduce": plan.reduce, "reshape": plan.reshape, "cast": plan.cast,
                 "deliver": plan.deliver}
     for kind, item in recorder.steps:
@@ -750,11 +773,11 @@ class _FirstResult:
     """The recorded call's own result as a replay returns it: its tensors off the graph, with
     arrays of their own (a replay rewrites the record's buffers)."""
 
-    def __init__(self, recorder):
+    def __init__(self, recorder: Recorder) -> None:
         self.refs = recorder.refs
         self.leaves = recorder.leaves
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> Any:
         if isinstance(value, Tensor):
             array = _data_slot.__get__(value, Tensor)
             ref = self.refs.get(id(array))
@@ -774,7 +797,7 @@ _STYLE = {"op": ("ellipse", "#dbe9f6"), "backward": ("ellipse", "#f6e3db"), "arr
           "call": ("box", "#e7f6db"), "sum": ("circle", "#ffffff"), "leaf": ("box", "#fff3c4")}
 
 
-def _draw(plan):
+def _draw(plan: Plan) -> Any:
     from .viz import _import_graphviz
     graphviz = _import_graphviz()
     graph = graphviz.Digraph(f"ad.compile {plan.step.name}", graph_attr={"rankdir": "TB", "fontsize": "10"},

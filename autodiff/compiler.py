@@ -64,6 +64,8 @@ looked up on the node first, so the recorder sets its own there; ``nn.Module.__c
 off-graph methods (comparisons, ``any``, ``argmax``...) are recording versions and the tensors the
 step tracks are of a watched subclass (``_watched_class``) that refuses value reads.
 """
+from __future__ import annotations
+
 import collections
 import functools
 import os
@@ -71,7 +73,7 @@ import sys
 import threading
 import tracemalloc
 import types
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NoReturn, TypeVar
 
 import numpy as np
 
@@ -98,13 +100,14 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _Local(threading.local):
-    recorder = None
+    recorder: Recorder | None = None
 
 
 _local = _Local()
 
 
-def _dispatch(cls, ctx, arrays, kwargs, output):
+def _dispatch(cls: type, ctx: Any, arrays: tuple[Any, ...], kwargs: dict[str, Any] | None,
+              output: Tensor) -> Tensor:
     """The ops' seam while some thread records: hand the op to this thread's recorder."""
     recorder = _local.recorder
     if recorder is None or recorder.paused:
@@ -112,7 +115,7 @@ def _dispatch(cls, ctx, arrays, kwargs, output):
     return recorder.op(cls, ctx, arrays, kwargs, output)
 
 
-def note_module(module):
+def note_module(module: Any) -> None:
     """``nn.Module.__call__``'s seam: the recording step calls ``module`` (its training flag and
     its parameters become part of the record's guards)."""
     recorder = _local.recorder
@@ -128,7 +131,7 @@ def sets_training_flags(function: _F) -> _F:
     return function
 
 
-_TRAINING_SETTERS = set()
+_TRAINING_SETTERS: set[Any] = set()
 
 
 def replayed(function: _F) -> _F:
@@ -142,7 +145,7 @@ def replayed(function: _F) -> _F:
     changes (``optimizer.step()``, running statistics) and for random draws.
     """
     @functools.wraps(function)
-    def call(*args, **kwargs):
+    def call(*args: Any, **kwargs: Any) -> Any:
         if recording:
             recorder = _local.recorder
             if recorder is not None and not recorder.paused:
@@ -161,17 +164,17 @@ def replayed(function: _F) -> _F:
 _data_slot = Tensor.__dict__["data"]
 
 
-def _caller_is_engine(depth=2):
+def _caller_is_engine(depth: int = 2) -> bool:
     code = sys._getframe(depth).f_code
     return code.co_filename.startswith(_PROJECT_PACKAGES) and code is not _TO_ARRAY_CODE
 
 
-def _active():
+def _active() -> Recorder | None:
     recorder = _local.recorder
     return recorder if recorder is not None and not recorder.paused else None
 
 
-def _get_data(self):
+def _get_data(self: Tensor) -> np.ndarray:
     array = _data_slot.__get__(self, Tensor)
     recorder = _active()
     if recorder is not None and not _caller_is_engine():
@@ -181,16 +184,16 @@ def _get_data(self):
     return array
 
 
-def _set_data(self, value):
+def _set_data(self: Tensor, value: np.ndarray) -> None:
     recorder = _active()
     if recorder is not None and not _caller_is_engine():
         recorder.refuse("rebinds .data of a tensor the step uses", "change tensors outside the step")
     _data_slot.__set__(self, value)
 
 
-def _value_read(what, fix="return the tensor from fn and read it after the call (loss.item() on "
-                            "what the step returns)"):
-    def read(self, *args, **kwargs):
+def _value_read(what: str, fix: str = "return the tensor from fn and read it after the call (loss.item() on "
+                            "what the step returns)") -> Callable[..., Any]:
+    def read(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         recorder = _active()
         if recorder is not None and not _caller_is_engine():
             recorder.refuse(f"reads the value of a tensor it computes ({what})", fix)
@@ -198,8 +201,8 @@ def _value_read(what, fix="return the tensor from fn and read it after the call 
     return read
 
 
-def _refused(what, fix):
-    def method(self, *args, **kwargs):
+def _refused(what: str, fix: str) -> Callable[..., Any]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         recorder = _active()
         if recorder is not None:
             recorder.refuse(what, fix)
@@ -207,13 +210,13 @@ def _refused(what, fix):
     return method
 
 
-def _array_op(name, how):
+def _array_op(name: str, how: Callable[..., tuple[Any, tuple[Any, ...], dict[str, Any]]]) -> Callable[..., Any]:
     """Tensor's method ``name``, which computes an array off the graph (a comparison, any,
     argmax), recording the result as a value of the step: ``how(self, *args)`` -> (function,
     arguments, keywords) that computes it from arrays."""
     original = _ORIGINALS[name]
 
-    def method(self, *args, **kwargs):
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
         recorder = _active()
         if recorder is not None and isinstance(result, Tensor):
@@ -224,18 +227,18 @@ def _array_op(name, how):
     return method
 
 
-def _data(x):
+def _data(x: Any) -> Any:
     return _data_slot.__get__(x, Tensor) if isinstance(x, Tensor) else x
 
 
-def _binary(ufunc):
+def _binary(ufunc: np.ufunc) -> Callable[[Tensor, Any], tuple[Any, tuple[Any, ...], dict[str, Any]]]:
     return lambda self, other: (ufunc, (_data(self), _data(other)), {})
 
 
-def _by_method(name):
+def _by_method(name: str) -> Callable[..., tuple[Any, tuple[Any, ...], dict[str, Any]]]:
     """(function, arguments, keywords) that recompute Tensor's method ``name`` on an array, as
     the method itself does (any, all, argmax: their arguments are many)."""
-    def how(self, *args, **kwargs):
+    def how(self: Tensor, *args: Any, **kwargs: Any) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         return _OnArray(name, args, kwargs), (_data(self),), {}
     return how
 
@@ -243,15 +246,15 @@ def _by_method(name):
 class _OnArray:
     """Tensor's original method ``name`` applied to an array (a tensor wrapping it), its array out."""
 
-    def __init__(self, name, args, kwargs):
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.method, self.args, self.kwargs = _ORIGINALS[name], args, kwargs
         self.__name__ = name
 
-    def __call__(self, array):
+    def __call__(self, array: np.ndarray) -> np.ndarray:
         return _data_slot.__get__(self.method(_wrap(array), *self.args, **self.kwargs), Tensor)
 
 
-def _recorded_ufunc(self, ufunc, method, *inputs, **kwargs):
+def _recorded_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     result = _ORIGINALS["__array_ufunc__"](self, ufunc, method, *inputs, **kwargs)
     recorder = _active()
     if recorder is not None and isinstance(result, Tensor) and result.grad_fn is None and (
@@ -261,7 +264,8 @@ def _recorded_ufunc(self, ufunc, method, *inputs, **kwargs):
     return result
 
 
-def _watched_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+def _watched_backward(self: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+                      create_graph: bool = False, inputs: Any = None) -> None:
     recorder = _active()
     if recorder is None:
         return Tensor.backward(self, gradient, retain_graph, create_graph, inputs)
@@ -275,7 +279,7 @@ def _watched_backward(self, gradient=None, retain_graph=None, create_graph=False
     recorder.end_walk()
 
 
-def _watched_detach(self):
+def _watched_detach(self: Tensor) -> Tensor:
     result = Tensor.detach(self)
     recorder = _active()
     if recorder is not None:
@@ -283,7 +287,7 @@ def _watched_detach(self):
     return result
 
 
-def _watched_repr(self):
+def _watched_repr(self: Tensor) -> str:
     array = _data_slot.__get__(self, Tensor)
     if _active() is None:
         return Tensor.__repr__(self)
@@ -338,7 +342,7 @@ _RECORDING_METHODS = {
 _RECORDING_METHODS["__array_ufunc__"].__name__ = "__array_ufunc__"
 
 
-def _off_graph_methods():
+def _off_graph_methods() -> None:
     """The methods of ops.OFF_GRAPH (t.isnan(), t.gt(0)...): numpy on the operands' arrays."""
     from . import ops
     for name, run, _ in getattr(ops, "OFF_GRAPH", ()):
@@ -353,19 +357,19 @@ def _off_graph_methods():
 _off_graph_methods()
 for _name, _method in _WATCHED_METHODS.items():
     if callable(_method) and not isinstance(_method, property):
-        _method.__name__ = _name
+        _method.__name__ = _name  # type: ignore[attr-defined]
 del _name, _method
-_watched_classes = {}
+_watched_classes: dict[type, type] = {}
 
 
-def _watched_class(cls):
+def _watched_class(cls: type) -> type:
     """The watched subclass of a Tensor class (same layout, so an object can switch to it)."""
     watched = _watched_classes.get(cls)
     if watched is None:
         namespace = dict(_WATCHED_METHODS, __slots__=(), __module__=cls.__module__,
                          __qualname__=cls.__qualname__)
         watched = _watched_classes[cls] = type(cls.__name__, (cls,), namespace)
-        watched._watched_original = cls
+        watched._watched_original = cls  # type: ignore[attr-defined]
     return watched
 
 
@@ -382,10 +386,10 @@ class _Ref:
 
     __slots__ = ("name", "array", "kind", "uses")
 
-    def __init__(self, name, array, kind):
+    def __init__(self, name: str, array: Any, kind: str) -> None:
         self.name, self.array, self.kind, self.uses = name, array, kind, 0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.kind} {self.name} {self.array.shape} {self.array.dtype}>"
 
 
@@ -396,13 +400,15 @@ class OpRecord:
 
     __slots__ = ("cls", "ctx", "args", "kwargs", "inputs", "out", "fresh_out", "backward")
 
-    def __init__(self, cls, ctx, args, kwargs, inputs, out, fresh_out):
+    def __init__(self, cls: type, ctx: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None,
+                 inputs: list[_Ref | None], out: _Ref, fresh_out: bool) -> None:
         self.cls, self.ctx, self.args, self.kwargs, self.inputs, self.out = cls, ctx, args, kwargs, inputs, out
-        self.fresh_out, self.backward = fresh_out, None
+        self.fresh_out = fresh_out
+        self.backward: BackwardRecord | None = None
 
     @property
-    def name(self):
-        return self.cls.display_name or self.cls.__name__
+    def name(self) -> str:
+        return getattr(self.cls, "display_name", None) or self.cls.__name__
 
 
 class BackwardRecord:
@@ -411,7 +417,8 @@ class BackwardRecord:
 
     __slots__ = ("op", "grad", "outputs", "results", "tupled")
 
-    def __init__(self, op, grad, outputs, results, tupled):
+    def __init__(self, op: OpRecord, grad: _Ref, outputs: list[_Ref | None], results: tuple[Any, ...],
+                 tupled: bool) -> None:
         self.op, self.grad, self.outputs, self.results, self.tupled = op, grad, outputs, results, tupled
 
 
@@ -420,53 +427,54 @@ class _Walk:
     arrival order) and the leaves' gradients (leaf -> list of _Ref), as the engine's walk sums
     and delivers them."""
 
-    def __init__(self, root, priors):
+    def __init__(self, root: Tensor, priors: dict[Tensor, np.ndarray | None]) -> None:
         self.root = root.grad_fn
         self.root_seen = False
-        self.pending = {}
-        self.leaves = {}
-        self.values = {}            # leaf -> copies of its gradients' values, to check the engine's
+        self.pending: dict[Any, list[_Ref]] = {}
+        self.leaves: dict[Tensor, list[_Ref]] = {}
+        self.values: dict[Tensor, list[np.ndarray]] = {}     # leaf -> copies of its gradients' values, to check the engine's
         self.priors = priors        # leaf -> a copy of its .grad before the walk (or None)
 
 
 class Recorder:
     """Watches one eager call of a step and keeps what a replay needs (``steps``, in order)."""
 
-    def __init__(self, step, trace_arrays):
+    def __init__(self, step: CompiledStep, trace_arrays: bool) -> None:
         self.step = step
         self.paused = 0
-        self.steps = []             # ("op", OpRecord), ("array", ...), ("call", ...), ("backward", ...)...
-        self.refs = {}              # id(array) -> _Ref
+        self.steps: list[tuple[str, Any]] = []     # ("op", OpRecord), ("array", ...), ("call", ...)...
+        self.refs: dict[int, _Ref] = {}            # id(array) -> _Ref
         self.counter = 0
-        self.ops = {}               # node -> OpRecord
-        self.modules = {}           # id -> (module called, its training flag then, or None)
-        self.flags_set = set()      # ids of modules whose flags the step sets (train(), eval())
-        self.leaves = {}            # id -> leaf tensor on the graph (parameters)
-        self.watched = []           # (tensor, original class): switched back at the end
-        self.walk = None
-        self.error = None
+        self.ops: dict[Any, OpRecord] = {}         # node -> OpRecord
+        self.modules: dict[int, tuple[Any, Any]] = {}   # id -> (module called, its flag then, or None)
+        self.flags_set: set[int] = set()           # ids of modules whose flags the step sets (train())
+        self.leaves: dict[int, Tensor] = {}        # id -> leaf tensor on the graph (parameters)
+        self.watched: list[tuple[Tensor, type]] = []    # (tensor, original class): switched back at the end
+        self.walk: _Walk | None = None
+        self.error: CompileError | None = None
         self.trace_arrays = trace_arrays
-        self.inputs = []
-        self.aliases = []           # arrays known by the _Ref of another (kept alive: ids stay theirs)
+        self.inputs: list[_Ref] = []
+        self.given: list[Any] = []
+        self.aliases: list[np.ndarray] = []        # arrays known by the _Ref of another (kept alive: ids stay theirs)
 
     # ---- values ----------------------------------------------------------------------------
-    def new_ref(self, array, kind, prefix="v"):
+    def new_ref(self, array: Any, kind: str, prefix: str = "v") -> _Ref:
         self.counter += 1
         ref = _Ref(f"{prefix}{self.counter}", array, kind)
         self.refs[id(array)] = ref
         return ref
 
-    def knows(self, array):
+    def knows(self, array: Any) -> bool:
         return id(array) in self.refs
 
-    def watch(self, tensor):
+    def watch(self, tensor: Tensor) -> Tensor:
         cls = type(tensor)
         if getattr(cls, "_watched_original", None) is None:
             tensor.__class__ = _watched_class(cls)
             self.watched.append((tensor, cls))
         return tensor
 
-    def bind(self, array, where):
+    def bind(self, array: np.ndarray, where: str) -> _Ref:
         """The _Ref of an array that enters an op (or a replayed call). Refuses an array that the
         caller's code made during the call (see the module docstring)."""
         ref = self.refs.get(id(array))
@@ -483,7 +491,7 @@ class Recorder:
             self.check_made(root, array, where)
         return self.new_ref(array, "constant" if not array.flags.writeable else "external", "c")
 
-    def check_made(self, value, shown, where):
+    def check_made(self, value: Any, shown: Any, where: str) -> None:
         """Refuse ``value`` (an array's memory, a numpy scalar) if code outside the engine made it
         during the call: a replay would take it as a constant, though it may come from the data."""
         if not self.trace_arrays:
@@ -510,10 +518,11 @@ class Recorder:
                         why="A replay would reuse the values it had in this call.", site=_site())
 
     # ---- ops ---------------------------------------------------------------------------------
-    def op(self, cls, ctx, arrays, kwargs, output):
+    def op(self, cls: type, ctx: Any, arrays: tuple[Any, ...], kwargs: dict[str, Any] | None,
+           output: Tensor) -> Tensor:
         """An op ran (the seam in autodiff.function): record it."""
-        where = (cls.display_name or cls.__name__)
-        inputs = []
+        where = getattr(cls, "display_name", None) or cls.__name__
+        inputs: list[_Ref | None] = []
         for a in arrays:
             if type(a) is np.ndarray:
                 inputs.append(self.bind(a, where))
@@ -532,13 +541,14 @@ class Recorder:
         self.watch(output)
         if output.grad_fn is ctx:
             self.ops[ctx] = record
-            ctx.backward = self._backward_hook
-            for edge in ctx.next_functions:
+            node: Any = ctx
+            node.backward = self._backward_hook     # (found on the node before its class's)
+            for edge in node.next_functions:
                 if isinstance(edge, Tensor):
                     self._leaf(edge)
         return output
 
-    def check_results(self, value):
+    def check_results(self, value: Any) -> None:
         """What fn returns: a tensor or array the record does not know must not be one made
         from this call's data (the replay would return it again, unchanged)."""
         array = _data_slot.__get__(value, Tensor) if isinstance(value, Tensor) else value
@@ -556,7 +566,7 @@ class Recorder:
             for item in value.values():
                 self.check_results(item)
 
-    def _bind_nested(self, value, where):
+    def _bind_nested(self, value: Any, where: str) -> None:
         if type(value) is np.ndarray:
             self.bind(value, where)
         elif isinstance(value, np.generic):
@@ -567,7 +577,7 @@ class Recorder:
             for item in value:
                 self._bind_nested(item, where)
 
-    def _leaf(self, leaf):
+    def _leaf(self, leaf: Tensor) -> None:
         if id(leaf) not in self.leaves:
             self.leaves[id(leaf)] = leaf
             array = _data_slot.__get__(leaf, Tensor)
@@ -578,7 +588,7 @@ class Recorder:
                             "without ad.compile", site=_site())
             self.watch(leaf)
 
-    def array_op(self, function, arguments, keywords, result):
+    def array_op(self, function: Any, arguments: tuple[Any, ...], keywords: dict[str, Any], result: Tensor) -> None:
         """A value computed off the graph from the step's arrays (a comparison, any, argmax)."""
         name = getattr(function, "__name__", "array op")
         refs = [self.bind(a, name) if type(a) is np.ndarray else None for a in arguments]
@@ -588,7 +598,7 @@ class Recorder:
         self.watch(result)
 
     # ---- replayed calls ----------------------------------------------------------------------
-    def replayed_call(self, function, args, kwargs):
+    def replayed_call(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         args = tuple(list(a) if isinstance(a, (types.GeneratorType, map, filter, zip)) else a for a in args)
         for value in list(args) + list(kwargs.values()):
             self._mark_used(value)
@@ -615,7 +625,7 @@ class Recorder:
         self.steps.append(("call", (function, args, kwargs, outs)))
         return result
 
-    def _mark_used(self, value):
+    def _mark_used(self, value: Any) -> None:
         if type(value) is np.ndarray:
             ref = self.refs.get(id(value))
             if ref is None:
@@ -625,7 +635,7 @@ class Recorder:
                 self._mark_used(item)
 
     # ---- backward ----------------------------------------------------------------------------
-    def begin_walk(self, root, gradient):
+    def begin_walk(self, root: Tensor, gradient: Any) -> None:
         if self.walk is not None:
             self.refuse("calls backward() inside a backward (a hook?)", "call backward once at a time")
         if gradient is not None:
@@ -638,7 +648,7 @@ class Recorder:
             priors[leaf] = None if grad is None else np.array(grad.data, copy=True)
         self.walk = _Walk(root, priors)
 
-    def _backward_hook(self, node, g):
+    def _backward_hook(self, node: Any, g: np.ndarray) -> Any:
         """Each recorded node's ``backward`` while recording (set on the node itself)."""
         recorder = self
         walk = recorder.walk
@@ -653,8 +663,8 @@ class Recorder:
         recorder.on_backward(node, g, result)
         return result
 
-    def on_backward(self, node, g, result):
-        walk = self.walk
+    def on_backward(self, node: Any, g: np.ndarray, result: Any) -> None:
+        walk: Any = self.walk
         op = self.ops[node]
         if node.special:
             self.refuse("uses a tensor with a hook or retain_grad()", "do that outside ad.compile")
@@ -676,7 +686,7 @@ class Recorder:
         results = result if tupled else (tuple(result) if isinstance(result, list) else (result,))
         metas = node.input_meta
         results = results + (None,) * (len(metas) - len(results))
-        outputs = []
+        outputs: list[_Ref | None] = []
         for gi in results:
             if gi is None:
                 outputs.append(None)
@@ -703,7 +713,7 @@ class Recorder:
             else:
                 walk.pending.setdefault(edge, []).append(ref)
 
-    def sum(self, refs):
+    def sum(self, refs: list[_Ref]) -> _Ref:
         """The walk's sum of the gradients that reached a node, in arrival order."""
         total = refs[0]
         for ref in refs[1:]:
@@ -715,7 +725,7 @@ class Recorder:
             total = new
         return total
 
-    def fit(self, ref, meta):
+    def fit(self, ref: _Ref, meta: tuple[tuple[int, ...], np.dtype]) -> _Ref:
         """The engine's ``_fit``: sum a broadcast gradient back to the input's shape, cast it."""
         shape, dtype = meta
         array = ref.array
@@ -740,8 +750,8 @@ class Recorder:
             ref = new
         return ref
 
-    def end_walk(self):
-        walk = self.walk
+    def end_walk(self) -> None:
+        walk: Any = self.walk
         self.walk = None
         if walk.pending and any(walk.pending.values()):
             # a node that waited for a consumer outside this backward: the engine finished from
@@ -762,7 +772,8 @@ class Recorder:
             _check_same(total, leaf.grad.data, "a leaf's gradient")
 
     # ---- refusals ----------------------------------------------------------------------------
-    def refuse(self, what, fix, why="A replay could not repeat that.", site=None):
+    def refuse(self, what: str, fix: str, why: str = "A replay could not repeat that.",
+               site: str | None = None) -> NoReturn:
         site = site or _site()
         error = CompileError(f"ad.compile: {self.step.name} {what}" + (f", at {site}" if site else "")
                              + f". {why} Fix: {fix}.")
@@ -771,7 +782,7 @@ class Recorder:
         raise error
 
 
-def _check_same(mine, engines, what):
+def _check_same(mine: np.ndarray, engines: np.ndarray, what: str) -> None:
     """The record's own value must be the engine's, bit for bit (else the replay would differ)."""
     if mine.shape != engines.shape or mine.dtype != engines.dtype or (
             np.ascontiguousarray(mine).tobytes() != np.ascontiguousarray(engines).tobytes()):
@@ -779,17 +790,17 @@ def _check_same(mine, engines, what):
                            "this is a bug, please report it")
 
 
-def _describe(array):
+def _describe(array: Any) -> str:
     if isinstance(array, np.ndarray):
         return f"shape {array.shape}, {array.dtype}"
     return f"a {type(array).__name__} scalar" if isinstance(array, np.generic) else type(array).__name__
 
 
 _ENGINE_PACKAGE = _PROJECT_PACKAGES[0]      # autodiff/: the engine's own arrays are constants...
-_DERIVED = []       # ...but for these functions', which compute arrays from values outside ops
+_DERIVED: list[tuple[str, int, int]] = []     # ...but for these functions', which compute arrays from values outside ops
 
 
-def _from_values(frame):
+def _from_values(frame: tracemalloc.Frame) -> bool:
     """Was this array made by one of the engine's functions that read values outside an op?"""
     if not _DERIVED:
         from . import conv, indexing, ops
@@ -818,9 +829,9 @@ def _from_values(frame):
 _NUMPY_PACKAGE = os.path.dirname(np.__file__) + os.sep
 
 
-def _site():
+def _site() -> str | None:
     """'file:line in function' of the innermost frame outside autodiff, nn and optim."""
-    frame = sys._getframe(2)
+    frame: Any = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_PROJECT_PACKAGES):
         frame = frame.f_back
     return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
@@ -830,7 +841,7 @@ def _site():
 # the signature of a call
 
 
-def _key(value, leaves):
+def _key(value: Any, leaves: list[Any]) -> Any:
     """The part of the signature for one argument; appends its arrays/tensors to ``leaves``."""
     if isinstance(value, Tensor):
         array = _data_slot.__get__(value, Tensor)
@@ -852,12 +863,13 @@ def _key(value, leaves):
     return ("V", type(value), value)
 
 
-def signature(args, kwargs, grad_enabled=None):
+def signature(args: tuple[Any, ...], kwargs: dict[str, Any], grad_enabled: bool | None = None
+              ) -> tuple[tuple[Any, ...], list[Any]]:
     """(key, leaves): the call's signature and its arrays and tensors in order. An array adds
     its shape and dtype to the key, a tensor those and its requires_grad; another argument a
     tagged tuple (``_key``)."""
-    leaves = []
-    key = [state.mode.grad_enabled if grad_enabled is None else grad_enabled, get_default_dtype()]
+    leaves: list[Any] = []
+    key: list[Any] = [state.mode.grad_enabled if grad_enabled is None else grad_enabled, get_default_dtype()]
     for value in args:
         if type(value) is np.ndarray:
             leaves.append(value)
@@ -879,7 +891,7 @@ def signature(args, kwargs, grad_enabled=None):
     return tuple(key), leaves
 
 
-def _like(array):
+def _like(array: np.ndarray) -> np.ndarray:
     """A copy of ``array`` laid out as it is (the same strides: a strided argument gives numpy's
     matrix products, and so their bits, as the argument itself would)."""
     buffer = np.empty_like(array)
@@ -891,7 +903,7 @@ def _like(array):
     return buffer
 
 
-def _stand_ins(value, buffers):
+def _stand_ins(value: Any, buffers: list[np.ndarray]) -> Any:
     """The argument fn receives while recorded: arrays and tensors as copies in the record's own
     input buffers (a replay copies its arguments into them)."""
     if isinstance(value, Tensor):
@@ -916,10 +928,12 @@ def _stand_ins(value, buffers):
 # ---------------------------------------------------------------------------------------------
 # recycled tensors: what a replay hands out
 
-def _calibrate():
+def _calibrate() -> int:
     holder = [Tensor.__new__(Tensor)]
+    count = 0
     for t in holder:
-        return sys.getrefcount(t)
+        count = sys.getrefcount(t)
+    return count
 
 
 _UNHELD = _calibrate()      # references to a pooled tensor nobody else holds, seen from the loops below
@@ -933,17 +947,17 @@ class _OutputSlot:
 
     __slots__ = ("array", "tensors")
 
-    def __init__(self, array):
+    def __init__(self, array: np.ndarray) -> None:
         self.array = array
         self.tensors = [_wrap(array), _wrap(array)]     # (made now: a replay makes none)
 
-    def release(self):
+    def release(self) -> None:
         array = self.array
         for t in self.tensors:
             if t.data is array and sys.getrefcount(t) > _UNHELD:
                 t.data = array.copy()
 
-    def take(self):
+    def take(self) -> Tensor:
         tensors = self.tensors
         for t in tensors:
             if sys.getrefcount(t) <= _UNHELD:
@@ -960,10 +974,10 @@ class _GradSlot:
 
     __slots__ = ("tensors",)
 
-    def __init__(self, array):
+    def __init__(self, array: np.ndarray) -> None:
         self.tensors = [_wrap(array), _wrap(array)]     # (made now: a replay makes none)
 
-    def take(self, array):
+    def take(self, array: np.ndarray) -> Tensor:
         tensors = self.tensors
         for t in tensors:
             if sys.getrefcount(t) <= _UNHELD:
@@ -975,9 +989,9 @@ class _GradSlot:
         return t
 
 
-def _accumulate(leaf, gradient):
+def _accumulate(leaf: Tensor, gradient: np.ndarray) -> None:
     """The engine's accumulation of a gradient into a ``.grad`` that exists (``_deliver_leaf``)."""
-    existing = leaf._grad
+    existing: Any = leaf._grad
     if existing.grad_fn is not None or existing._requires_grad or not existing.data.flags.writeable:
         leaf._grad = _wrap(existing.data + gradient)
     else:
@@ -995,12 +1009,20 @@ class Stats:
     (ops replayed by calling their Function's forward/backward)."""
 
     __slots__ = ("records", "buffers", "bytes", "replays", "recordings", "ops", "lowered", "fallbacks")
+    records: int
+    buffers: int
+    bytes: int
+    replays: int
+    recordings: int
+    ops: int
+    lowered: int
+    fallbacks: int
 
-    def __init__(self, **values):
+    def __init__(self, **values: int) -> None:
         for name in self.__slots__:
             setattr(self, name, values.get(name, 0))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Stats(" + ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__) + ")"
 
 
@@ -1010,7 +1032,7 @@ _MISS = object()     # a replay whose guards failed: record again
 class CompiledStep:
     """A step compiled by ``ad.compile``: call it as ``fn``. See the module docstring."""
 
-    def __init__(self, fn, cache_size=8):
+    def __init__(self, fn: Callable[..., Any], cache_size: int = 8) -> None:
         if not callable(fn):
             raise TypeError(f"ad.compile: expected a function, got {type(fn).__name__}")
         if not isinstance(cache_size, int) or cache_size < 1:
@@ -1020,14 +1042,14 @@ class CompiledStep:
         self.cache_size = cache_size
         # signature -> its Plans, most recently used first (several when the guards differ: a
         # module's training flag); keys in the order of use, least recent first
-        self._records = collections.OrderedDict()
+        self._records: collections.OrderedDict[tuple[Any, ...], list[Any]] = collections.OrderedDict()
         self._lock = threading.RLock()
         self._replays = 0
         self._recordings = 0
-        self._last = None
+        self._last: Any = None
         functools.update_wrapper(self, fn, updated=())
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if state.plain:         # grad mode on, not tracing (the usual case, in one look)
             enabled = True
         else:
@@ -1053,8 +1075,8 @@ class CompiledStep:
                         return result
             return self._record(key, args, kwargs, leaves)
 
-    def _record(self, key, args, kwargs, leaves):
-        buffers = []        # (in the order of signature()'s leaves: the arguments, then keywords sorted)
+    def _record(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any], leaves: list[Any]) -> Any:
+        buffers: list[np.ndarray] = []     # (in the order of signature()'s leaves: the arguments, then keywords sorted)
         stand_args = tuple(_stand_ins(a, buffers) for a in args)
         stand_kwargs = {k: _stand_ins(kwargs[k], buffers) for k in sorted(kwargs)}
         recorder = _begin(self)
@@ -1093,7 +1115,7 @@ class CompiledStep:
 
     # ---- looking inside ----------------------------------------------------------------------
     @property
-    def stats(self):
+    def stats(self) -> Stats:
         """Records, buffers, bytes, replays... (see ``Stats``)."""
         plans = [plan for plans in self._records.values() for plan in plans]
         return Stats(records=len(plans), buffers=sum(p.buffer_count for p in plans),
@@ -1102,43 +1124,43 @@ class CompiledStep:
                      lowered=sum(p.lowered for p in plans), fallbacks=sum(p.fallbacks for p in plans))
 
     @property
-    def code(self):
+    def code(self) -> str:
         """The Python source of the most recently used record's replay (numpy calls, in order)."""
         return self._plan("code").source
 
     @property
-    def graph(self):
+    def graph(self) -> Any:
         """The most recent record's plan as a ``graphviz.Digraph`` (as ``ad.draw_graph(step)``)."""
         return self._plan("graph").draw()
 
-    def _plan(self, what):
+    def _plan(self, what: str) -> Any:
         if self._last is None:
             raise RuntimeError(f"{what}: {self.name} has no record yet; call the step once first")
         return self._last
 
-    def clear(self):
+    def clear(self) -> None:
         """Forget every record (the next call records again)."""
         with self._lock:
             self._records.clear()
             self._last = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<compiled step {self.name}: {len(self._records)} record(s), {self._replays} replay(s)>"
 
 
-def _arrays_of(args):
-    leaves = []
+def _arrays_of(args: tuple[Any, ...]) -> list[np.ndarray]:
+    leaves: list[Any] = []
     for a in args:
         _key(a, leaves)
     return [_data_slot.__get__(x, Tensor) if isinstance(x, Tensor) else x for x in leaves]
 
 
-def _same_bits(a, b):
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and (
         np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes())
 
 
-def _watch_stand_ins(recorder, value):
+def _watch_stand_ins(recorder: Recorder, value: Any) -> None:
     if isinstance(value, Tensor):
         recorder.watch(value)
     elif isinstance(value, (tuple, list)):
@@ -1152,7 +1174,7 @@ def _watch_stand_ins(recorder, value):
 _started_tracing = [0]
 
 
-def _begin(step):
+def _begin(step: CompiledStep) -> Recorder:
     """Make this thread record (the ops' seam on, tracemalloc on to see where arrays were made)."""
     global recording
     with _recording_lock:
@@ -1175,7 +1197,7 @@ def _begin(step):
     return recorder
 
 
-def _end(recorder):
+def _end(recorder: Recorder) -> None:
     global recording
     _local.recorder = None
     for tensor, cls in reversed(recorder.watched):
@@ -1194,7 +1216,7 @@ def _end(recorder):
                 tracemalloc.stop()
 
 
-def compile(fn=None, *, cache_size=8):
+def compile(fn: Callable[..., Any] | None = None, *, cache_size: int = 8) -> Any:
     """Compile a training step: ``step = ad.compile(fn)``, or ``@ad.compile`` over its definition.
 
     The first call with a given signature runs ``fn`` eagerly and records it; later calls with

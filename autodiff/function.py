@@ -439,10 +439,10 @@ def _note_saved(ctx: Function, output: Tensor, out: np.ndarray, inputs: tuple[An
 # made: ``_observer(cls, ctx, arrays, kwargs, output)``, where ``arrays`` are forward's positional
 # arguments exactly as forward received them (numbers already made 0-d arrays), and returns the
 # output tensor. None otherwise: one comparison per op.
-_observer = None
+_observer: Callable[..., Tensor] | None = None
 
 
-def set_observer(observer):
+def set_observer(observer: Callable[..., Tensor] | None) -> Callable[..., Tensor] | None:
     """Install ``observer`` (or None) as the ops' recording hook; returns the previous one."""
     global _observer
     previous, _observer = _observer, observer

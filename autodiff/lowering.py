@@ -20,40 +20,50 @@ and ``L.view(i, expr)`` make input i's gradient a view of the incoming one (Resh
 ``L.fresh_or_into(i, call)`` a new array when only a leaf takes it (Linear's weight). A rule
 must decline rather than guess: a case it does not write exactly is the fallback's.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
 from . import indexing, ops
 from .fused import Linear, SoftmaxCrossEntropy
 from .function import Function
 
-__all__ = ["FORWARD", "BACKWARD", "Decline"]
+if TYPE_CHECKING:
+    from .codegen import CallLowering, Lowering
+
+__all__ = ["FORWARD", "BACKWARD", "CALLS", "Decline"]
+
+Rule = Callable[["Lowering"], None]
+CallRule = Callable[["CallLowering"], None]
 
 
 class Decline(Exception):
     """A rule does not cover this op (its class's fallback replays it)."""
 
 
-FORWARD = {}
-BACKWARD = {}
+FORWARD: dict[type, Rule] = {}
+BACKWARD: dict[type, Rule] = {}
 
 
-def forward(*classes):
-    def register(rule):
+def forward(*classes: type) -> Callable[[Rule], Rule]:
+    def register(rule: Rule) -> Rule:
         for cls in classes:
             FORWARD[cls] = rule
         return rule
     return register
 
 
-def backward(*classes):
-    def register(rule):
+def backward(*classes: type) -> Callable[[Rule], Rule]:
+    def register(rule: Rule) -> Rule:
         for cls in classes:
             BACKWARD[cls] = rule
         return rule
     return register
 
 
-def _needs(L):
+def _needs(L: Lowering) -> tuple[bool, ...]:
     return L.op.ctx.needs_input_grad
 
 
@@ -61,35 +71,35 @@ def _needs(L):
 # elementwise arithmetic
 
 @forward(ops.Add)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.add)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @backward(ops.Add)
-def _(L):
+def _(L: Lowering) -> None:
     L.passes(0)
     L.passes(1)
 
 
 @forward(ops.Sub)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.subtract)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @backward(ops.Sub)
-def _(L):
+def _(L: Lowering) -> None:
     L.passes(0)
     if _needs(L)[1]:
         L.emit(f"{L.f(np.negative)}({L.g}, out={L.out(1)})")
 
 
 @forward(ops.Mul)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.multiply)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @backward(ops.Mul)
-def _(L):
+def _(L: Lowering) -> None:
     need_a, need_b = _needs(L)
     if need_a:
         L.emit(f"{L.f(np.multiply)}({L.g}, {L.arg(1)}, out={L.out(0)})")
@@ -98,12 +108,12 @@ def _(L):
 
 
 @forward(ops.MulSelf)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.multiply)}({L.arg(0)}, {L.arg(0)}, out={L.result})")
 
 
 @backward(ops.MulSelf)
-def _(L):
+def _(L: Lowering) -> None:
     # grad * x * 2
     out = L.out(0)
     two = L.const(ops._TWOS.get(L.array(0).dtype, 2.0))
@@ -112,12 +122,12 @@ def _(L):
 
 
 @forward(ops.Div)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.divide)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @backward(ops.Div)
-def _(L):
+def _(L: Lowering) -> None:
     need_a, need_b = _needs(L)
     a, b = L.arg(0), L.arg(1)
     if need_a:
@@ -135,16 +145,16 @@ def _(L):
 # the table's rows: forward a ufunc into the buffer; backward the row's own formula (a new array
 # each replay) unless a rule below writes it into a buffer
 
-def _row_forward(L):
-    run = L.op.cls.row.forward
+def _row_forward(L: Lowering) -> None:
+    run = getattr(L.op.cls, "row").forward
     if not isinstance(run, np.ufunc):
         raise Decline
     args = ", ".join(L.arg(i) for i in range(run.nin))
     L.emit(f"{L.f(run)}({args}, out={L.result})")
 
 
-def _row_backward(L):
-    row = L.op.cls.row
+def _row_backward(L: Lowering) -> None:
+    row = getattr(L.op.cls, "row")
     special = _ROW_BACKWARDS.get(row.name)
     if special is not None:
         special(L)
@@ -158,15 +168,15 @@ def _row_backward(L):
     L.fresh(0, f"{L.const(row.backward)}({args})")
 
 
-def _neg_backward(L):
+def _neg_backward(L: Lowering) -> None:
     L.emit(f"{L.f(np.negative)}({L.g}, out={L.out(0)})")
 
 
-def _exp_backward(L):
+def _exp_backward(L: Lowering) -> None:
     L.emit(f"{L.f(np.multiply)}({L.g}, {L.result}, out={L.out(0)})")
 
 
-def _log_backward(L):
+def _log_backward(L: Lowering) -> None:
     L.emit(f"{L.f(np.divide)}({L.g}, {L.arg(0)}, out={L.out(0)})")
 
 
@@ -181,12 +191,12 @@ del _row, _cls
 
 
 @forward(ops.Tanh)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.tanh)}({L.arg(0)}, out={L.result})")
 
 
 @backward(ops.Tanh)
-def _(L):
+def _(L: Lowering) -> None:
     # grad * (1 - out * out); the large-array path computes (1 - out * out) * grad: the same
     out, y = L.out(0), L.result
     one = L.const(ops._ONES.get(L.array(0).dtype, 1.0))
@@ -196,13 +206,13 @@ def _(L):
 
 
 @forward(ops.Relu)
-def _(L):
+def _(L: Lowering) -> None:
     x = L.array(0)
     L.emit(f"{L.f(np.maximum)}({L.arg(0)}, {L.const(ops._ZEROS.get(x.dtype, 0))}, out={L.result})")
 
 
 @backward(ops.Relu)
-def _(L):
+def _(L: Lowering) -> None:
     y = L.op.out.array
     zero = ops._ZEROS.get(y.dtype)
     g = L.grad_array
@@ -216,24 +226,24 @@ def _(L):
 
 
 @forward(ops.Maximum)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.maximum)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @forward(ops.Minimum)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.minimum)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @forward(ops.Where)
-def _(L):
+def _(L: Lowering) -> None:
     # np.where(cond, a, b): b everywhere, then a where cond (a selection: the same bits)
     L.emit(f"{L.f(np.copyto)}({L.result}, {L.arg(2)})")
     L.emit(f"{L.f(np.copyto)}({L.result}, {L.arg(1)}, where={L.arg(0)})")
 
 
 @backward(ops.Where)
-def _(L):
+def _(L: Lowering) -> None:
     need_a, need_b = _needs(L)[1:]
     cond = L.arg(0)
     if need_a:
@@ -247,14 +257,14 @@ def _(L):
 
 
 @forward(ops.PowScalar)
-def _(L):
+def _(L: Lowering) -> None:
     if L.op.args[1] != 2 or type(L.op.args[1]) not in (int, float):
         raise Decline
     L.emit(f"{L.f(np.square)}({L.arg(0)}, out={L.result})")     # numpy computes x ** 2 as square
 
 
 @backward(ops.PowScalar)
-def _(L):
+def _(L: Lowering) -> None:
     if L.op.args[1] != 2:
         raise Decline
     # grad * (2.0 * x)
@@ -267,14 +277,14 @@ def _(L):
 # reductions, matrix products, shapes
 
 @forward(ops.Sum)
-def _(L):
+def _(L: Lowering) -> None:
     _, axes, keepdims = L.op.args
     L.emit(f"{L.f(np.add.reduce, 'add_reduce')}({L.arg(0)}, axis={axes!r}, keepdims={keepdims!r}, "
            f"out={L.result})")
 
 
 @backward(ops.Sum)
-def _(L):
+def _(L: Lowering) -> None:
     # _expand: the gradient reshaped to the kept shape, broadcast to the input's. The engine
     # copies it into a new array; a read-only broadcast view holds the same values (a backward
     # never writes into its incoming gradient), so the next op reads it without the copy
@@ -288,7 +298,7 @@ _EXTREMA = {np.max: (np.maximum.reduce, "maximum_reduce"), np.min: (np.minimum.r
 
 
 @forward(ops.Max)
-def _(L):
+def _(L: Lowering) -> None:
     # np.max is np.maximum.reduce (the same reduction, without np.max's Python layer)
     _, axes, keepdims, reduce = L.op.args
     if reduce not in _EXTREMA:
@@ -297,14 +307,14 @@ def _(L):
 
 
 @forward(ops.MatMul)
-def _(L):
+def _(L: Lowering) -> None:
     if L.array(0).ndim < 2 or L.array(1).ndim < 2:
         raise Decline
     L.emit(f"{L.f(np.matmul)}({L.arg(0)}, {L.arg(1)}, out={L.result})")
 
 
 @backward(ops.MatMul)
-def _(L):
+def _(L: Lowering) -> None:
     need_a, need_b = _needs(L)
     a, b = L.array(0), L.array(1)
     if a.ndim < 2 or b.ndim < 2:
@@ -318,7 +328,7 @@ def _(L):
 
 
 @forward(Linear)
-def _(L):
+def _(L: Lowering) -> None:
     bias = L.array(2)
     if bias is not None and bias.dtype != L.op.out.array.dtype:
         raise Decline
@@ -328,7 +338,7 @@ def _(L):
 
 
 @backward(Linear)
-def _(L):
+def _(L: Lowering) -> None:
     x, weight = L.array(0), L.array(1)
     need_x, need_weight, need_bias = _needs(L)
     if x.ndim != 2 or L.grad_array.ndim != 2:
@@ -346,27 +356,27 @@ def _(L):
 
 
 @forward(ops.Reshape, ops.Transpose, ops.BroadcastTo)
-def _(L):
+def _(L: Lowering) -> None:
     L.view_of_input()
 
 
 @backward(ops.Reshape)
-def _(L):
+def _(L: Lowering) -> None:
     L.view_of_grad(0, L.op.ctx.shape)
 
 
 @backward(ops.Transpose)
-def _(L):
+def _(L: Lowering) -> None:
     L.view(0, f"{L.g}.transpose({tuple(int(i) for i in np.argsort(L.op.args[1]))!r})")
 
 
 @backward(ops.BroadcastTo)
-def _(L):
+def _(L: Lowering) -> None:
     L.passes(0)
 
 
 @forward(indexing.GetItem)
-def _(L):
+def _(L: Lowering) -> None:
     _, index, advanced = L.op.args
     if not advanced:
         L.view_of_input()       # basic indexing: a view (a lone element is not, and declines)
@@ -375,7 +385,7 @@ def _(L):
 
 
 @backward(indexing.GetItem)
-def _(L):
+def _(L: Lowering) -> None:
     # indexing._scatter: zeros, then the gradient added at the index (repeated ones accumulate)
     _, index, advanced = L.op.args
     out = L.out(0)
@@ -387,17 +397,17 @@ def _(L):
 
 
 @forward(ops.Cast)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.copyto)}({L.result}, {L.arg(0)}, casting='unsafe')")
 
 
 @forward(ops.Clone)
-def _(L):
+def _(L: Lowering) -> None:
     L.emit(f"{L.f(np.copyto)}({L.result}, {L.arg(0)})")
 
 
 @backward(ops.Cast, ops.Clone)
-def _(L):
+def _(L: Lowering) -> None:
     L.passes(0)
 
 
@@ -405,7 +415,7 @@ def _(L):
 # the fused cross-entropy, its common case (SoftmaxCrossEntropy's _plain_forward and backward)
 
 @forward(SoftmaxCrossEntropy)
-def _(L):
+def _(L: Lowering) -> None:
     op = L.op
     if not getattr(op.ctx, "plain", False) or len(op.args) != 2:
         raise Decline
@@ -445,7 +455,7 @@ def _(L):
 
 
 @backward(SoftmaxCrossEntropy)
-def _(L):
+def _(L: Lowering) -> None:
     kept = L.kept
     if type(L.grad_array) is not np.ndarray:
         raise Decline
@@ -469,12 +479,12 @@ def _(L):
 # and ``real_call()``, the line that makes the call itself). The packages above autodiff register
 # theirs (optim: an optimizer's step and zero_grad, see optim/replay.py).
 
-CALLS = {}
+CALLS: dict[Any, CallRule] = {}
 
 
-def call(*functions):
+def call(*functions: Any) -> Callable[[CallRule], CallRule]:
     """Register a rule for the replayed calls of ``functions`` (the undecorated functions)."""
-    def register(rule):
+    def register(rule: CallRule) -> CallRule:
         for function in functions:
             CALLS[function] = rule
         return rule

@@ -159,7 +159,7 @@ def dropout(x: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool
 
 
 @replayed       # a compiled step draws a new mask at every replay, from the same generator
-def dropout_mask(shape, p, dtype):
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: DTypeLike) -> np.ndarray:
     """Dropout's mask of ``shape``: 0 with probability ``p``, else 1/(1-p), in ``dtype``, drawn
     from ``ad.default_generator()``."""
     keep = ad.default_generator().random(shape, dtype=np.float64) >= p
@@ -326,7 +326,8 @@ def nll_loss(input: _TensorLike, target: _TensorLike, weight: _TensorLike | None
 
 
 @replayed       # arrays made from the labels: a compiled step makes them again from each batch's
-def _nll_targets(flat, ignore_index, dtype, weight):
+def _nll_targets(flat: np.ndarray, ignore_index: int, dtype: DTypeLike,
+                 weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """nll_loss's index arrays and weights for int targets ``flat`` (M,): (rows, safe targets
     (ignored ones as 0), the targets' weights (0 if ignored), their negatives)."""
     valid = flat != ignore_index

@@ -8,6 +8,10 @@ hyper-parameters at each replay, and whatever the rule does not cover at that mo
 group layout, new state, a group that is not SGD's common case) calls the real method instead. The
 values are the real method's, to the bit (tests/test_compile.py trains both ways).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from autodiff import lowering
@@ -16,8 +20,11 @@ from autodiff.tensor import bump_version, new_epoch
 from .optimizer import Optimizer
 from .sgd import SGD
 
+if TYPE_CHECKING:
+    from autodiff.codegen import CallLowering
 
-def _optimizer_layout(C, optimizer):
+
+def _optimizer_layout(C: CallLowering, optimizer: Optimizer) -> list[str]:
     """The condition, at replay, that the optimizer still has the groups, parameters, arrays and
     state of the record (else the real method runs)."""
     changed = [f"{C.const(optimizer)}.param_groups is not {C.const(optimizer.param_groups)}",
@@ -31,7 +38,7 @@ def _optimizer_layout(C, optimizer):
     return changed
 
 
-def _sgd_step(C):
+def _sgd_step(C: CallLowering) -> None:
     optimizer = C.args[0] if len(C.args) == 1 and not C.kwargs else None
     if type(optimizer) is not SGD:
         raise lowering.Decline
@@ -48,7 +55,7 @@ def _sgd_step(C):
         C.emit(f"{o} = {C.const(optimizer._prepare_group)}({C.const(group)})")
         conditions.append(f"{o}[0] and bool({o}[2]) is {momentum}")
         fast.append(f"epoch, writer = {epoch_name}()")
-        scalars = {}
+        scalars: dict[Any, str] = {}
         for p in group["params"]:
             param = p.data
             state = states.get(p)
@@ -91,7 +98,7 @@ def _sgd_step(C):
         C.emit("    " + line)
 
 
-def _zero_grad(C):
+def _zero_grad(C: CallLowering) -> None:
     optimizer = C.args[0] if C.args else None
     set_to_none = C.args[1] if len(C.args) > 1 else C.kwargs.get("set_to_none", True)
     if not isinstance(optimizer, Optimizer) or type(optimizer).zero_grad is not Optimizer.zero_grad or (
@@ -105,5 +112,6 @@ def _zero_grad(C):
             C.emit(f"    {C.const(p)}._grad = None")      # (p.grad = None: the slot behind it)
 
 
-lowering.CALLS[Optimizer.step.replayed] = _sgd_step
-lowering.CALLS[Optimizer.zero_grad.replayed] = _zero_grad
+# (the functions that @replayed wraps, as the record keeps them)
+lowering.CALLS[Optimizer.step.replayed] = _sgd_step  # type: ignore[attr-defined]
+lowering.CALLS[Optimizer.zero_grad.replayed] = _zero_grad  # type: ignore[attr-defined]
