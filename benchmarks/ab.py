@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = ("chain4", "chain64", "digits")
+WORKLOADS = ("chain4", "chain64", "digits", "deep", "training")
 
 
 def worker(root, workload, seconds):
@@ -45,6 +45,14 @@ def worker(root, workload, seconds):
         shape = (4,) if workload == "chain4" else (64, 64)
         x0, seed_grad = w.chain_input(shape)
         calls = {"numpy": w.chain_numpy(x0, seed_grad), "autodiff": w.chain_autodiff(x0, seed_grad)}
+    elif workload == "deep":        # workload 4: 10^5 chained ops on (1,) float64
+        calls = {"numpy": w.deep_numpy(10**5), "autodiff": w.deep_autodiff(10**5)}
+    elif workload == "training":    # workload 5, three epochs of it
+        data = w.load_digits_split()
+        spec = dict(w.DIGITS_TRAINING, epochs=3)
+        orders = w.epoch_orders(len(data[0]), spec["epochs"])
+        calls = {engine: (lambda engine=engine: w.train_digits(engine, data, orders=orders, **spec))
+                 for engine in ("numpy", "autodiff")}
     else:
         models, (X, y) = w.mlp_setup(engines=("numpy", "autodiff"), **w.DIGITS_STEP)
         calls = {engine: (lambda model=model: model.step(X, y)) for engine, model in models.items()}
