@@ -42,9 +42,9 @@ from benchmarks import workloads as w  # noqa: E402
 THREADS = 2          # BLAS threads for numpy and intra-op threads for torch
 PAUSE_S = 0.15       # longer than OpenBLAS's idle spin after a call
 
-FULL = dict(rounds=15, batch_s=0.2, warmup_s=0.5, deep_sizes=(10**5, 10**6), deep_rounds=(6, 3),
+FULL = dict(rounds=15, batch_s=0.2, warmup_s=0.5, deep_sizes=(10**5, 10**6), deep_rounds=(15, 5),
             deep_scalar=(10**5, 6),
-            training_rounds=6, memory_repeats=3)
+            training_rounds=15, memory_repeats=3)
 QUICK = dict(rounds=3, batch_s=0.02, warmup_s=0.05, deep_sizes=(10**4, 10**5), deep_rounds=(3, 1),
              deep_scalar=(10**5, 2),
              training_rounds=1, memory_repeats=1)
@@ -195,9 +195,11 @@ class Samples:
         return statistics.median(self.times[engine]) if engine in self.times else None
 
     def ratio(self, engine, reference="numpy"):
+        """The median over rounds of engine/reference, each round's two samples taken together
+        (a CPU that changes speed between rounds moves both samples of a round alike)."""
         if engine not in self.times:
             return None
-        return self.median(engine) / self.median(reference)
+        return statistics.median(a / b for a, b in zip(self.times[engine], self.times[reference]))
 
     def ratio_spread(self, engine, reference="numpy"):
         """(min, max) over rounds of engine/reference, each round's two samples taken together."""
@@ -583,9 +585,10 @@ METHOD = """\
 - One process, all engines interleaved: each round runs one batch of back-to-back calls per
   engine, the engine order rotated every round; before each batch `gc.collect()` and a
   {pause} s pause (OpenBLAS's idle threads spin ~0.1 s after a call). Every engine is warmed up
-  first. A sample is the mean time of a batch (~{batch} s of calls); the table shows the median
-  over rounds and the ratio of medians; "per round" spreads pair the two engines' samples of
-  the same round. The garbage collector stays on: its cost is part of an engine's cost; but the
+  first. A sample is the mean time of a batch (~{batch} s of calls); the table's times are the
+  medians over rounds, and its ratios the median over rounds of each round's ratio (the two
+  engines' samples of the same round paired, so that these vCPUs' switches between a fast and
+  a slower state cancel out); "per round" gives the spread of those paired ratios. The garbage collector stays on: its cost is part of an engine's cost; but the
   objects that importing torch and scikit-learn left, and before each workload those that the
   previous workloads left, are frozen (`gc.freeze()`), so that no engine pays for walking
   another's modules or models (the deep graphs of workload 4 trigger dozens of full collections).
