@@ -330,17 +330,18 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
         ctx.input_meta = input_meta
         ctx._straight = None
     elif input_meta is not None:    # several inputs, their meta known (linear)
-        edges = []
-        for x, need in zip(inputs, needs):
+        edges = [None] * len(needs)
+        i = 0
+        for need in needs:
             if need:
+                x = inputs[i]
                 source = x.grad_fn
                 if source is None:
-                    edges.append(x)
+                    edges[i] = x
                 else:
                     source.uses += 1
-                    edges.append(source)
-            else:
-                edges.append(None)
+                    edges[i] = source
+            i += 1
         ctx._edges = tuple(edges)
         ctx.input_meta = input_meta
         ctx._straight = None

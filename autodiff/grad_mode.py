@@ -113,8 +113,8 @@ def run_in_scope(name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwarg
         return fn(*args, **kwargs) if kwargs else fn(*args)
     finally:
         mode.scope = previous
-        if previous is None:    # (inside an outer scope, plain stays False)
-            _refresh(mode)
+        if previous is None:    # _refresh(mode), knowing that no scope is open (in one, plain stays False)
+            state.plain = mode.grad_enabled and not mode.tracing
 
 
 def set_tracing(tracing: bool, anomaly: bool | None = None,
