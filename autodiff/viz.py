@@ -38,6 +38,7 @@ follow the traversal (depth first from the roots, inputs in ``next_functions`` o
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import re
@@ -145,11 +146,15 @@ def _no_renderer_error() -> RendererNotFoundError:
 
 
 _render_lock = threading.Lock()
+# what a renderer without font files (graphviz-pure) says of each label with a character such as
+# "→" or "×": it sizes that character as a space. Nothing for the user to do: not passed on.
+_FONT_WIDTH_NOTE = "no value for width of non-ASCII character"
 
 
 @contextlib.contextmanager
 def _using_renderer() -> Iterator[str]:
-    """Point the graphviz package at the renderer we found, for the duration of one call."""
+    """Point the graphviz package at the renderer we found, for the duration of one call; pass
+    on what the renderer writes to stderr, except its font-width notes."""
     path = find_renderer()
     if path is None:
         raise _no_renderer_error()
@@ -157,10 +162,15 @@ def _using_renderer() -> Iterator[str]:
     with _render_lock:
         previous = dot_command.DOT_BINARY
         dot_command.DOT_BINARY = path
+        notes = io.StringIO()
         try:
-            yield path
+            with contextlib.redirect_stderr(notes):
+                yield path
         finally:
             dot_command.DOT_BINARY = previous
+            for line in notes.getvalue().splitlines(keepends=True):
+                if _FONT_WIDTH_NOTE not in line:
+                    sys.stderr.write(line)
 
 
 _picture_type: Any = None    # the GraphPicture class, made on first use

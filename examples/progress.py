@@ -22,7 +22,9 @@ class _PlainProgress:
         if self.stream is None:
             return
         values = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.postfix.items())
-        print(f"{self.desc}: {values} ({time.perf_counter() - self.start:.2f} s)", file=self.stream)
+        elapsed = time.perf_counter() - self.start
+        took = f"{elapsed:.2f} s" if elapsed >= 1 else f"{elapsed * 1e3:.1f} ms"
+        print(f"{self.desc}: {values} ({took})", file=self.stream)
 
 
 def progress(iterable, desc, enabled=True, stream=None):

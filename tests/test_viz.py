@@ -393,6 +393,23 @@ def test_render_svg_and_png(tmp_path):
     assert os.path.getsize(picture.render(outfile=tmp_path / "graph.svg")) > 1000
 
 
+def test_renderer_font_width_notes_are_dropped_other_warnings_kept(capfd):
+    """A renderer without font files (graphviz-pure) notes each label character it sizes as a
+    space ("→", "×"): those notes are not passed on; its other warnings are."""
+    if viz.find_renderer() is None:
+        pytest.skip("no renderer at all (neither dot nor graphviz-pure)")
+    a, b, c = scalar_expression()
+    picture = ad.draw_graph(c)
+    picture.node("arrow", "x → y × 2 ÷ 3 …")
+    picture.node("odd", "odd", shape="no_such_shape")
+    capfd.readouterr()
+    svg = picture.pipe(format="svg", encoding="utf-8")
+    assert "<svg" in svg
+    err = capfd.readouterr().err
+    assert viz._FONT_WIDTH_NOTE not in err
+    assert "no_such_shape" in err       # "Warning: using box for unknown shape no_such_shape"
+
+
 def test_renderer_search_order(monkeypatch, tmp_path):
     renderer = viz.find_renderer()
     if renderer is None:
