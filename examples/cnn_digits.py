@@ -32,7 +32,7 @@ import nn  # noqa: E402
 import optim  # noqa: E402
 from nn import functional as F  # noqa: E402
 from nn.data import DataLoader, TensorDataset  # noqa: E402
-from examples.demo import _one_blas_thread, load_digits_split, save_curves  # noqa: E402
+from examples.demo import _one_blas_thread, load_digits_split, save_curves, write_graph  # noqa: E402
 from examples.progress import progress  # noqa: E402
 
 MLP_ACCURACY = 0.9778      # the main demo's MLP (examples/demo.py), for comparison
@@ -123,16 +123,7 @@ def save_graph(model, path, split=None):
     """The graph of one training step (forward, loss, gradients) on 4 digits; the modules of the
     Sequential are drawn as clusters (their name scopes)."""
     X_train, _, y_train, _ = load_digits_split() if split is None else split
-    loss = F.cross_entropy(model(ad.tensor(images(X_train[:4]))), y_train[:4])
-    try:
-        graph = ad.draw_graph(loss, params=model)
-        svg = graph.pipe(format="svg")
-    except (ImportError, RuntimeError, OSError) as error:
-        print(f"  (graph picture skipped: {error})")
-        return False
-    with open(path, "wb") as handle:
-        handle.write(svg)
-    return True
+    return write_graph(F.cross_entropy(model(ad.tensor(images(X_train[:4]))), y_train[:4]), model, path)
 
 
 def main(argv=None):

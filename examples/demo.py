@@ -103,7 +103,12 @@ def save_curves(history, path):
 def save_graph(model, path):
     """The graph of one training step (forward and loss) on a small batch, with gradients."""
     X_train, _, y_train, _ = load_digits_split()
-    loss = F.cross_entropy(model(ad.tensor(X_train[:4])), y_train[:4])
+    return write_graph(F.cross_entropy(model(ad.tensor(X_train[:4])), y_train[:4]), model, path)
+
+
+def write_graph(loss, model, path):
+    """Draw ``loss``'s graph (the model's parameters named) as SVG into ``path``; False, saying
+    why, when graphviz or a renderer is missing."""
     try:
         graph = ad.draw_graph(loss, params=model)
         svg = graph.pipe(format="svg")

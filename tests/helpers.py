@@ -134,3 +134,21 @@ def reduce_to(full, shape):
         return np.zeros(shape)
     index = np.broadcast_to(np.arange(size).reshape(shape), full.shape)
     return np.bincount(index.reshape(-1), weights=full.reshape(-1), minlength=size).reshape(shape)
+
+
+# ---- the random leaves of the engine's gradcheck tests ---------------------------------------------
+LEAF_RNG = np.random.default_rng(1234)
+
+
+def leaf(*shape, low=None):
+    """A float64 leaf that requires grad, of standard normal values (|values| + low if ``low``)."""
+    data = LEAF_RNG.standard_normal(shape)
+    if low is not None:
+        data = np.abs(data) + low
+    return ad.tensor(data, requires_grad=True)
+
+
+def check_both_orders(fn, *inputs):
+    """gradcheck and gradgradcheck in float64."""
+    assert ad.gradcheck(fn, inputs)
+    assert ad.gradgradcheck(fn, inputs)

@@ -8,20 +8,7 @@ import pytest
 
 import autodiff as ad
 
-RNG = np.random.default_rng(1234)
-
-
-def leaf(*shape, low=None):
-    data = RNG.standard_normal(shape)
-    if low is not None:
-        data = np.abs(data) + low
-    return ad.tensor(data, requires_grad=True)
-
-
-def check_both_orders(fn, *inputs):
-    """gradcheck and gradgradcheck in float64."""
-    assert ad.gradcheck(fn, inputs)
-    assert ad.gradgradcheck(fn, inputs)
+from helpers import check_both_orders, leaf
 
 
 # ---- gradcheck names the op ---------------------------------------------------------------------------
