@@ -67,7 +67,7 @@ def mish(input: _TensorLike, inplace: bool = False) -> Tensor:
 
 
 def _elu(x: Tensor, alpha: float, input_scale: float) -> Tensor:
-    positive = x.data > 0
+    positive = x > 0     # (comparisons on the tensor: a step compiled with ad.compile records them)
     # the negative branch sees 0 where x > 0, so its exp never overflows there
     return ad.where(positive, x, alpha * ad.expm1(ad.where(positive, np.zeros((), x.dtype), x) * input_scale))
 
@@ -98,8 +98,8 @@ def hardtanh(input: _TensorLike, min_val: float = -1.0, max_val: float = 1.0, in
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     x = _tensor(input)
-    inside = (x.data > min_val) & (x.data < max_val)
-    return _result(x, ad.where(inside, x, np.clip(x.data, min_val, max_val)), inplace)
+    inside = (x > min_val) & (x < max_val)
+    return _result(x, ad.where(inside, x, x.detach().clamp(min_val, max_val)), inplace)
 
 
 def relu6(input: _TensorLike, inplace: bool = False) -> Tensor:
@@ -112,15 +112,15 @@ def hardswish(input: _TensorLike, inplace: bool = False) -> Tensor:
     and 3 are PyTorch's: 0 and 1)."""
     x = _tensor(input)
     zero = np.zeros((), x.dtype)
-    out = ad.where(x.data <= -3, zero, ad.where(x.data < 3, x * (x + 3) / 6, x))
+    out = ad.where(x <= -3, zero, ad.where(x < 3, x * (x + 3) / 6, x))
     return _result(x, out, inplace)
 
 
 def hardsigmoid(input: _TensorLike, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6; the gradient 1/6 strictly between -3 and 3, 0 elsewhere."""
     x = _tensor(input)
-    inside = (x.data > -3) & (x.data < 3)
-    return _result(x, ad.where(inside, x / 6 + 0.5, (x.data >= 3).astype(x.dtype)), inplace)
+    inside = (x > -3) & (x < 3)
+    return _result(x, ad.where(inside, x / 6 + 0.5, (x >= 3).astype(x.dtype)), inplace)
 
 
 def softsign(input: _TensorLike) -> Tensor:
@@ -144,14 +144,14 @@ def softshrink(input: _TensorLike, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between (gradient 0 at +-lambd)."""
     _check_lambd(lambd, "softshrink")
     x = _tensor(input)
-    return ad.where(x.data > lambd, x - lambd, ad.where(x.data < -lambd, x + lambd, np.zeros((), x.dtype)))
+    return ad.where(x > lambd, x - lambd, ad.where(x < -lambd, x + lambd, np.zeros((), x.dtype)))
 
 
 def hardshrink(input: _TensorLike, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (gradient 0 at +-lambd)."""
     _check_lambd(lambd, "hardshrink")
     x = _tensor(input)
-    return ad.where((x.data > lambd) | (x.data < -lambd), x, np.zeros((), x.dtype))
+    return ad.where((x > lambd) | (x < -lambd), x, np.zeros((), x.dtype))
 
 
 def glu(input: _TensorLike, dim: int = -1) -> Tensor:

@@ -104,7 +104,7 @@ def hinge_embedding_loss(input: _TensorLike, target: _TensorLike, margin: float 
     input = _tensor(input)
     target = _tensor(target, input)
     zero = np.zeros((), input.dtype)
-    loss = ad.where(target.data != 1, ad.clip(margin - input, min=0), zero) + ad.where(target.data != -1, input, zero)
+    loss = ad.where(target != 1, ad.clip(margin - input, min=0), zero) + ad.where(target != -1, input, zero)
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
 
@@ -119,7 +119,7 @@ def cosine_embedding_loss(input1: _TensorLike, input2: _TensorLike, target: _Ten
     squares = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
     cos = products / ad.sqrt(squares)
     zero = np.zeros((), cos.dtype)
-    loss = ad.where(target.data == 1, 1 - cos, zero) + ad.where(target.data == -1, ad.clip(cos - margin, min=0), zero)
+    loss = ad.where(target == 1, 1 - cos, zero) + ad.where(target == -1, ad.clip(cos - margin, min=0), zero)
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 

@@ -392,7 +392,15 @@ def test_ops_without_a_rule_replay_through_their_function():
     lambda out, y: F.binary_cross_entropy_with_logits(out, out.detach() * 0.0 + 0.5),
     lambda out, y: F.cross_entropy(F.leaky_relu(out, 0.1) + F.gelu(out), y),
     lambda out, y: F.cross_entropy(F.softplus(out) + F.mish(out) + F.prelu(out, ad.tensor([0.25], dtype=np.float32)), y),
-], ids=["mse", "smooth_l1", "huber", "label_smoothing", "nll", "bce_logits", "leaky_relu_gelu", "softplus_mish_prelu"])
+    lambda out, y: F.cross_entropy(F.elu(out) + F.selu(out) + F.celu(out, 0.5), y),
+    lambda out, y: F.cross_entropy(F.hardtanh(out * 2.0) + F.relu6(out * 4.0) + F.hardswish(out * 4.0)
+                                   + F.hardsigmoid(out * 4.0), y),
+    lambda out, y: F.cross_entropy(F.softshrink(out, 0.1) + F.hardshrink(out, 0.1), y),
+    lambda out, y: F.hinge_embedding_loss(out[:, 0], ad.where(ad.Tensor(y) == 1, 1.0, -1.0)),
+    lambda out, y: F.cosine_embedding_loss(out[:, :2], out[:, 1:], ad.where(ad.Tensor(y) == 1, 1.0, -1.0)),
+], ids=["mse", "smooth_l1", "huber", "label_smoothing", "nll", "bce_logits", "leaky_relu_gelu", "softplus_mish_prelu",
+        "elu_selu_celu", "hardtanh_relu6_hardswish_hardsigmoid", "softshrink_hardshrink", "hinge_embedding",
+        "cosine_embedding"])
 def test_functional_losses_and_activations(loss_fn):
     assert_same_training(mlp([6, 8, 3], lambda p: optim.SGD(p, lr=0.1)), loss_fn, steps=6)
 
