@@ -193,7 +193,7 @@ def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int | None 
 def norm(input: Tensor | ArrayLike, p: float | Literal["fro", "nuc"] = "fro", dim: int | Sequence[int] | None = None,
          keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """torch.norm: ``p="fro"`` (default) the 2-norm of all elements (or the Frobenius norm over two
-    ``dim``); a number: the vector p-norm over ``dim``; "nuc" raises (see linalg.matrix_norm).
+    ``dim``); a number: the vector p-norm over ``dim``; "nuc": the nuclear norm (linalg.matrix_norm).
     Gradient 0 at a zero vector, as PyTorch's."""
     if p == "fro":
         dims = None if dim is None else ((dim,) if isinstance(dim, (int, np.integer)) else tuple(dim))

@@ -220,11 +220,44 @@ def vector_norm(x: Tensor | ArrayLike, ord: float = 2, dim: int | Sequence[int] 
     return _masked_root(sum(powered, axes, keepdim), ord)
 
 
+class SingularValueNorm(Function):
+    """matrix_norm's "nuc" (the sum of the singular values), 2 (the largest) and -2 (the smallest)
+    over dims ``rows`` and ``cols`` of A. As PyTorch's sum/amax/amin of svdvals: since
+    d(s_i) = u_i^T dA v_i, the gradient is U diag(w) V^T, w = 1 for "nuc" and, for 2 and -2, the
+    largest (smallest) values shared evenly at ties. First order only."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray, ord: str | int, rows: int, cols: int, keepdim: bool) -> np.ndarray:
+        moved = np.moveaxis(A, (rows, cols), (-2, -1))
+        U, s, Vt = np.linalg.svd(moved, full_matrices=False)
+        if ord == "nuc":
+            out = s.sum(-1)
+            weights = np.ones_like(s)
+        else:
+            out = s.max(-1) if ord == 2 else s.min(-1)
+            picked = s == out[..., None]
+            weights = picked / picked.sum(-1, keepdims=True).astype(s.dtype)
+        direction = np.moveaxis((U * weights[..., None, :]) @ Vt, (-2, -1), (rows, cols))
+        kept = tuple(sorted((rows, cols)))
+        ctx.save_for_backward(direction, kept)
+        return np.expand_dims(out, kept) if keepdim else out
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> tuple[Any, None, None, None, None]:
+        direction, kept = ctx.saved_tensors
+        if isinstance(grad, Tensor):
+            raise RuntimeError("matrix_norm: the second derivative of 'nuc', 2 and -2 (singular values) is not "
+                               "supported; use 'fro', 1, -1, inf or -inf for create_graph=True")
+        if grad.ndim < direction.ndim:
+            grad = np.expand_dims(grad, kept)
+        return grad * direction, None, None, None, None
+
+
 def matrix_norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] = "fro", dim: Sequence[int] = (-2, -1),
                 keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Matrix norms over the two dimensions ``dim``: "fro" (the root of the sum of squares), 1 and
-    -1 (largest/smallest column sum of |a|), inf and -inf (row sums). "nuc", 2 and -2 need singular
-    values' gradients, which this engine does not provide: they raise."""
+    -1 (largest/smallest column sum of |a|), inf and -inf (row sums), "nuc" (the sum of the singular
+    values), 2 and -2 (the largest and smallest singular value; their gradients first order only)."""
     A = _as_tensor(A)
     if dtype is not None:
         A = A.astype(dtype)
@@ -236,8 +269,9 @@ def matrix_norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] = "fro
     if ord == "fro":
         return vector_norm(A, 2, (rows, cols), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"matrix_norm: ord={ord!r} (singular values) is not supported; use 'fro', 1, "
-                                  "-1, inf or -inf")
+        if A.dtype.kind != "f":
+            raise TypeError(f"matrix_norm: needs a floating tensor, got {A.dtype}; convert it with .float()")
+        return SingularValueNorm.apply(A, ord, rows, cols, keepdim)
     if ord in (1, -1, math.inf, -math.inf):
         summed, reduced = (rows, cols) if abs(ord) == 1 else (cols, rows)
         sums = sum(abs(A), summed, keepdim=True)

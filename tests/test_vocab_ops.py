@@ -200,6 +200,12 @@ CASES = [
     *[C("linalg.matrix_norm", (lambda o: lambda x: ad.linalg.matrix_norm(x, o))(o),
         (lambda o: lambda T, x: T.linalg.matrix_norm(x, o))(o), (2, 3, 4), tag=f"ord={o}")
       for o in ("fro", 1, -1, math.inf, -math.inf)],
+    *[C("linalg.matrix_norm", (lambda o, d, k: lambda x: ad.linalg.matrix_norm(x, o, d, k))(o, d, k),
+        (lambda o, d, k: lambda T, x: T.linalg.matrix_norm(x, o, d, k))(o, d, k), shape, second_order=False,
+        tag=f"ord={o}-{tag}")
+      for o in ("nuc", 2, -2)
+      for shape, d, k, tag in (((2, 3, 4), (-2, -1), False, "batch"), ((3, 2, 4), (2, 0), True, "dims-keepdim"))],
+    C("norm", lambda x: ad.norm(x, "nuc"), lambda T, x: T.norm(x, "nuc"), (3, 4), second_order=False, tag="nuc"),
     C("cdist", ad.cdist, lambda T, a, b: T.cdist(a, b), (2, 3, 4), (2, 5, 4)),
     C("cdist", lambda a, b: ad.cdist(a, b, 1.0), lambda T, a, b: T.cdist(a, b, 1.0), (3, 2), (4, 2), tag="p=1"),
     C("cdist", ad.cdist, lambda T, a, b: T.cdist(a, b), np.array([[1.0, 2.0], [0.5, 0.0]]), np.array([[1.0, 2.0]]),
