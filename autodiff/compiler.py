@@ -502,7 +502,7 @@ class Recorder:
         if frame is not None and _from_values(frame):
             self.refuse(f"passes {where} an array that the engine computed from a tensor's values "
                         f"outside an op ({_describe(shown)}, at {frame.filename}:{frame.lineno}: a "
-                        "boolean mask index, ad.argmax(t), max(t, dim)'s indices, a non-boolean "
+                        "boolean mask index, ad.argmax(t), a non-boolean "
                         "ad.where condition, ad.gt(a, b) and the other off-graph functions, pooling "
                         "without grad...)",
                         "express it with what the step records (t.argmax(), t > 0, t.isnan(), amax "

@@ -842,9 +842,10 @@ def _extremum(x: TensorLike, dim: Any, keepdim: bool, aliases: dict[str, Any], o
     if x.shape[axis] == 0:
         raise IndexError(f"{op}(): dim {axis} of shape {x.shape} has size 0, so it has no {op}imum; reduce "
                          "a dim of non-zero size")
-    index = (np.argmax if op == "max" else np.argmin)(x.data, axis=axis, keepdims=True)
+    # the indices by the tensor's own argmax/argmin (an op: a step compiled with ad.compile records it)
+    index = (x.argmax if op == "max" else x.argmin)(axis, keepdim=True)
     values = (MaxAlongDim if op == "max" else MinAlongDim).apply(x, index, axis, keepdim)
-    return result(values, _wrap(index if keepdim else index.reshape(values.shape)))
+    return result(values, index if keepdim else reshape(index, values.shape))
 
 
 @overload
