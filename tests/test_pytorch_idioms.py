@@ -228,7 +228,30 @@ def blitz_creation(torch):
             torch.float, torch.int, torch.int8, torch.int16, torch.uint8, torch.short)
 
 
-IDIOMS += [formatted_losses, labelled_scalars, blitz_creation]
+def grad_fn_walk(torch):
+    """The blitz's ``loss.grad_fn.next_functions[0][0]``: pairs (node, 0), a leaf reached as an
+    AccumulateGrad whose ``.variable`` is the leaf, ``(None, 0)`` for an input off the graph."""
+    x = torch.tensor(X, requires_grad=True)
+    w = torch.tensor(W, requires_grad=True)
+    c = torch.tensor(W)
+    product = w * c
+    loss = ((x @ w) * 2).sum() + product.sum()
+    leaves, indices, stack = [], [], [loss.grad_fn]
+    while stack:
+        for node, index in stack.pop().next_functions:
+            indices.append(index)
+            if node is None:
+                continue
+            if hasattr(node, "variable"):
+                leaves.append(node.variable)
+            else:
+                stack.append(node)
+    first, off_graph = product.grad_fn.next_functions
+    return (sorted(tuple(leaf.shape) for leaf in leaves), sum(leaf is w for leaf in leaves), set(indices),
+            first[0].variable is w, off_graph, len(loss.grad_fn.next_functions[0]))
+
+
+IDIOMS += [formatted_losses, labelled_scalars, blitz_creation, grad_fn_walk]
 
 
 def comparable(value):
