@@ -76,7 +76,11 @@ del _name, _method
 # PyTorch's dtype names (numpy dtypes). Kept last: `bool` here is a dtype, as `torch.bool` is.
 from .dtypes import float16, float32, float64, int32, int64, bool, half, double, long  # noqa: E402,A001
 from .dtypes import device, DtypeError  # noqa: E402
-from .creation import from_numpy  # noqa: E402
+from .creation import from_numpy, empty, empty_like, randint, randperm, as_tensor, is_tensor, numel  # noqa: E402
+# PyTorch's other dtype names; after every use of the builtins here (``ad.float`` is float32 and
+# ``ad.int`` int32, as torch.float and torch.int)
+from .dtypes import int8, int16, uint8, short  # noqa: E402
+float, int = float32, int32  # noqa: A001
 from . import return_types  # noqa: E402
 
 from ._siblings import sibling_package as _sibling_package  # noqa: E402
@@ -116,6 +120,9 @@ __all__ = [
     "functional", "fused", "linalg", "nn", "optim",
     # issue 16: PyTorch's names that had none here
     "dot", "swapdims", "repeat_interleave", "from_numpy", "device", "DtypeError", "return_types",
+    # the new-user sweep: PyTorch's creation names and dtype aliases from the 60-minute blitz
+    "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor", "numel", "float", "int",
+    "int8", "int16", "uint8", "short",
 ]
 
 

@@ -78,7 +78,7 @@ def check_root(root: Tensor) -> None:
         seen.add(node)
         if getattr(node, "nonfinite_output", None) is not None and getattr(node, "inputs_finite", False):
             origins.append(node)
-        stack.extend(n for n in node.next_functions if n is not None and not isinstance(n, Tensor))
+        stack.extend(n for n in node.input_nodes if n is not None and not isinstance(n, Tensor))
     if not origins:
         return
     first = min(origins, key=lambda n: getattr(n, "sequence", 0))

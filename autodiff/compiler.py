@@ -543,7 +543,7 @@ class Recorder:
             self.ops[ctx] = record
             node: Any = ctx
             node.backward = self._backward_hook     # (found on the node before its class's)
-            for edge in node.next_functions:
+            for edge in node.input_nodes:
                 if isinstance(edge, Tensor):
                     self._leaf(edge)
         return output
@@ -701,7 +701,7 @@ class Recorder:
         record = BackwardRecord(op, grad, outputs, results, type(result) is tuple or isinstance(result, list))
         op.backward = record
         self.steps.append(("backward", record))
-        for edge, meta, ref in zip(node.next_functions, metas, outputs):
+        for edge, meta, ref in zip(node.input_nodes, metas, outputs):
             if edge is None or ref is None:
                 continue
             if meta is not _SAME and (ref.array.shape, ref.array.dtype) != meta:

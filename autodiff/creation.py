@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
            "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
-           "from_numpy"]
+           "from_numpy", "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor", "numel"]
 
 _generator = np.random.default_rng()
 
@@ -62,6 +62,12 @@ def zeros(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool
 def ones(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; default dtype float32."""
     return _make(np.ones(_shape(shape, "ones"), _float_dtype(dtype)), requires_grad, "ones")
+
+
+def empty(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (PyTorch's ``empty(5, 3)``): its values are whatever the memory held,
+    so fill it before reading; default dtype float32."""
+    return _make(np.empty(_shape(shape, "empty"), _float_dtype(dtype)), requires_grad, "empty")
 
 
 def _value_dtype(value: object, dtype: DTypeLike | None) -> np.dtype:
@@ -160,6 +166,39 @@ def full_like(t: TensorLike, fill_value: ArrayLike, dtype: DTypeLike | None = No
     return _make(np.full(shape, fill_value, own if dtype is None else dtype), requires_grad, "full_like")
 
 
+def empty_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of ``t``'s shape and dtype (or ``dtype``)."""
+    shape, own = _like(t)
+    return _make(np.empty(shape, own if dtype is None else dtype), requires_grad, "empty_like")
+
+
+@replayed
+def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = None,
+            size: ShapeLike | None = None, *, dtype: DTypeLike | None = None) -> Tensor:
+    """Integers drawn uniformly from [low, high), int64 by default, in PyTorch's argument forms:
+    ``randint(high, size)`` and ``randint(low, high, size)``; ``size`` is a tuple, as in PyTorch
+    (``randint(0, 10, (3,))``)."""
+    if size is None:
+        if not isinstance(high, (tuple, list)):
+            raise TypeError("randint: size is missing; pass it as a tuple, e.g. randint(0, 10, (3,)) or "
+                            "randint(10, (3,))")
+        low, high, size = 0, low, high
+    if not isinstance(size, (tuple, list)) or isinstance(high, (tuple, list)) or high is None:
+        raise TypeError(f"randint: size must be a tuple of ints, e.g. randint(0, 10, (3,)), got {size!r}")
+    low, high = int(low), int(high)
+    if high <= low:
+        raise ValueError(f"randint: the range [low, high) = [{low}, {high}) is empty; high must exceed low")
+    dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    return _make(_generator.integers(low, high, _shape((size,), "randint")).astype(dtype), False, "randint")
+
+
+@replayed
+def randperm(n: SupportsIndex, *, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64 by default), from the seeded generator."""
+    dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    return _make(_generator.permutation(int(n)).astype(dtype), requires_grad, "randperm")
+
+
 @replayed
 def rand_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, own = _like(t)
@@ -182,3 +221,24 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the supported dtypes are "
                         "floating, integer and bool")
     return _wrap(array)
+
+
+def as_tensor(data: ArrayLike | Tensor, dtype: DTypeLike | None = None) -> Tensor:
+    """``data`` as a tensor, sharing memory where it can (PyTorch's ``as_tensor``): a Tensor of that
+    dtype comes back as it is, an ndarray of a supported dtype is shared (``from_numpy``); anything
+    else is copied as ``ad.tensor(data, dtype=dtype)`` does."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(np.dtype(dtype))
+    if isinstance(data, np.ndarray) and data.dtype.kind in "fiub" and (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a Tensor (a Parameter included)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: TensorLike) -> int:
+    """The number of elements of ``t``."""
+    return int(t.data.size) if isinstance(t, Tensor) else int(np.size(t))

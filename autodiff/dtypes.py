@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
+__all__ = ["float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long", "int8", "int16",
+           "uint8", "short",
            "as_dtype", "check_device", "parse_to", "device", "type_name", "DtypeError", "layer_dtype_error"]
 
 float16 = half = np.dtype(np.float16)
@@ -22,6 +23,9 @@ float32 = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
+int16 = short = np.dtype(np.int16)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)       # noqa: A001 (PyTorch's name; numpy's bool dtype)
 
 # the device types PyTorch knows: a string starting with one of them is a device, never a dtype

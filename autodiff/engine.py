@@ -59,14 +59,14 @@ def reference_backward(root: Tensor) -> dict[Tensor, np.ndarray]:
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((n, False) for n in node.next_functions if isinstance(n, Function))
+            stack.extend((n, False) for n in node.input_nodes if isinstance(n, Function))
     grads: dict[Function, np.ndarray] = {root.grad_fn: np.ones_like(root.data)}  # type: ignore[dict-item]  # (as above)
     leaves: dict[Tensor, np.ndarray] = {}
     for node in reversed(order):        # the chain rule, consumers before their inputs
         output_grad = grads.pop(node)
         input_grads = node.backward(node, output_grad)
         input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
-        for nxt, meta, g in zip(node.next_functions, node.input_meta, input_grads):
+        for nxt, meta, g in zip(node.input_nodes, node.input_meta, input_grads):
             if nxt is not None and g is not None:
                 g = unbroadcast(np.asarray(g), output_grad.shape if meta is _SAME else meta[0])
                 total: dict[Any, np.ndarray] = grads if isinstance(nxt, Function) else leaves
@@ -148,7 +148,7 @@ def _as_tuple(input_grads: object, node: Function) -> tuple[Any, ...]:
     if type(input_grads) is not tuple:
         input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
     if len(input_grads) < len(node.input_meta):
-        edges = node.next_functions
+        edges = node.input_nodes
         if any(f is not None for f in edges[len(input_grads):]):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned {len(input_grads)} gradient(s) but its "
@@ -262,7 +262,7 @@ def _run_counting(grads: dict[Function, _Gradient], leaves: list[tuple[Tensor, _
     try:
         while ready:
             node, g = ready.pop()
-            edges = node.next_functions
+            edges = node.input_nodes
             saved = node.saved_tensors
             if g is None:
                 input_grads = (None,) * len(edges)
@@ -313,7 +313,7 @@ def _count_consumers(start: list[Function]) -> dict[Function, int]:
         node = stack.pop()
         if node.saved_tensors is None:
             raise RuntimeError(f"{node.name}: " + _FREED_MESSAGE)
-        for nxt in node.next_functions:
+        for nxt in node.input_nodes:
             if nxt is not None and not isinstance(nxt, Tensor):
                 pending[nxt] = pending.get(nxt, 0) + 1
                 if nxt not in seen:
@@ -417,7 +417,7 @@ def _run_plain(grads: dict[Function, np.ndarray | None], retain_graph: bool,
             node.epoch = _FREED
         following = None    # a ready input node, walked next without going through the list
         edges = node._edges
-        for nxt, gi, meta in zip(node.next_functions if edges is None else edges, input_grads, node.input_meta):
+        for nxt, gi, meta in zip(node.input_nodes if edges is None else edges, input_grads, node.input_meta):
             if nxt is None:
                 continue
             if gi is not None and (type(gi) is not ndarray or meta is _SAME or (gi.shape, gi.dtype) != meta):

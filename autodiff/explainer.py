@@ -151,7 +151,7 @@ class _Walk:
                     f"explain: the graph was freed by a backward ({node.name} has no saved "
                     "values left). Explain before calling backward(), or call "
                     "backward(retain_graph=True)")
-            for child in node.next_functions:
+            for child in node.input_nodes:
                 if child is not None and not isinstance(child, Tensor):
                     pending[child] = pending.get(child, 0) + 1
                     if child not in seen:
@@ -176,7 +176,7 @@ class _Walk:
             ones = self._backward(node, np.ones_like(g))
             rows = []
             following = None
-            for slot, (child, gi) in enumerate(zip(node.next_functions, contributions)):
+            for slot, (child, gi) in enumerate(zip(node.input_nodes, contributions)):
                 if child is None:
                     continue
                 rows.append((slot, child, gi, ones[slot]))
@@ -210,9 +210,9 @@ class _Walk:
         grads = type(node).backward(node, g.copy())     # a backward may write into its gradient
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
-        grads = list(grads) + [None] * (len(node.next_functions) - len(grads))
+        grads = list(grads) + [None] * (len(node.input_nodes) - len(grads))
         fitted: list[np.ndarray | None] = []
-        for child, gi, meta in zip(node.next_functions, grads, node.input_meta):
+        for child, gi, meta in zip(node.input_nodes, grads, node.input_meta):
             if child is None or gi is None:
                 fitted.append(None)
                 continue
@@ -233,7 +233,7 @@ def node_shape(node: Function, walk: _Walk) -> tuple[int, ...]:
     """The shape of a node's output, from a consumer's input_meta (a node reached with no
     gradient at all, every path to it having given None)."""
     for other in walk.nodes:
-        for child, meta in zip(other.next_functions, other.input_meta or ()):
+        for child, meta in zip(other.input_nodes, other.input_meta or ()):
             if child is node and meta is not None and meta is not _SAME:
                 return meta[0]
     return ()
@@ -310,7 +310,7 @@ def _collect(loss: Tensor, params: NamedTensors | None,
         out_name = names[node]
         extras = {extra.slot: extra for extra in off_graph_inputs(node)}
         inputs = []
-        for slot, child in enumerate(node.next_functions):
+        for slot, child in enumerate(node.input_nodes):
             if child is not None:
                 inputs.append(names[child])
             else:

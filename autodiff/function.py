@@ -203,12 +203,21 @@ class Function:
         return output
 
     @property
-    def next_functions(self) -> tuple[Function | Tensor | None, ...]:
-        """Per input: the input's node, the input itself (a leaf that requires grad), or None."""
+    def input_nodes(self) -> tuple[Function | Tensor | None, ...]:
+        """Per input: the input's node, the input itself (a leaf that requires grad), or None
+        (what the engine walks)."""
         edges = self._edges
         if edges is None:
             edges = (self._edge0,) + (None,) * (len(self.input_meta) - 1)
         return edges
+
+    @property
+    def next_functions(self) -> tuple[tuple[Function | AccumulateGrad | None, int], ...]:
+        """PyTorch's view of the edges: per input a pair (node, 0), a leaf that requires grad as
+        ``(AccumulateGrad, 0)`` whose ``.variable`` is the leaf, ``(None, 0)`` for an input off the
+        graph (``loss.grad_fn.next_functions[0][0]``, as in PyTorch's tutorial)."""
+        return tuple((AccumulateGrad(edge) if edge is not None and not isinstance(edge, Function) else edge, 0)
+                     for edge in self.input_nodes)
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (inputs, the output, or anything else) for backward, as ``saved_tensors``."""
@@ -795,6 +804,22 @@ def _as_output_array(out: object, cls: type[Function], ctx: Function) -> np.ndar
                 ctx.saved_tensors = tuple(array if s is out else s for s in saved)
                 break
     return array
+
+
+class AccumulateGrad:
+    """A leaf's place in ``next_functions`` (PyTorch's name): ``variable`` is the leaf tensor whose
+    ``.grad`` the walk accumulates into."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
 class Elementwise(Function):

@@ -174,7 +174,7 @@ def _graph_nodes(outputs: list[Tensor]) -> list[Function]:
             continue
         seen.add(node)
         stack.append((node, True))
-        for nxt in node.next_functions:
+        for nxt in node.input_nodes:
             if isinstance(nxt, Function) and nxt not in seen:
                 stack.append((nxt, False))
     return order

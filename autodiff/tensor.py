@@ -103,8 +103,10 @@ class Tensor:
     every op:
     """
 
+    # "__dict__": a user's own attributes (micrograd's ``a.label = "a"``), as PyTorch's tensors take
+    # them; created only when one is set, so a tensor without any pays one empty slot
     __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_hooks", "_counter",
-                 "__weakref__")
+                 "__weakref__", "__dict__")
     # ndarray binary ops defer to us (ndarray * tensor -> Tensor.__rmul__ / __array_ufunc__)
     __array_priority__ = 1000
 
@@ -326,6 +328,13 @@ class Tensor:
 
     def __int__(self) -> builtins.int:
         return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number (PyTorch); any other
+        tensor only with an empty spec (its repr)."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
 
     def __index__(self) -> builtins.int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:

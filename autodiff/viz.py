@@ -33,7 +33,7 @@ gradient, so the picture gathers what the graph does hold:
   tensors) and the caption says so.
 
 The walk is iterative (no recursion limit) and the DOT text is the same on every run: node ids
-follow the traversal (depth first from the roots, inputs in ``next_functions`` order).
+follow the traversal (depth first from the roots, inputs in ``input_nodes`` order).
 """
 from __future__ import annotations
 
@@ -239,7 +239,7 @@ def _import_graphviz() -> ModuleType:
 # ---- reading the graph ------------------------------------------------------------------------
 
 def _walk(starts: Sequence[_Item]) -> tuple[list[_Item], dict[_Item, int]]:
-    """Every node and leaf reachable from ``starts``, depth first, inputs in next_functions order."""
+    """Every node and leaf reachable from ``starts``, depth first, inputs in input_nodes order."""
     order: list[_Item] = []
     index: dict[_Item, int] = {}
     stack = list(reversed(starts))
@@ -250,7 +250,7 @@ def _walk(starts: Sequence[_Item]) -> tuple[list[_Item], dict[_Item, int]]:
         index[item] = len(order)
         order.append(item)
         if not isinstance(item, Tensor):
-            for child in reversed(item.next_functions):
+            for child in reversed(item.input_nodes):
                 if child is not None and child not in index:
                     stack.append(child)
     return order, index
@@ -288,7 +288,7 @@ def _output_meta(order: list[_Item], roots: Sequence[Tensor]) -> dict[Function, 
             meta.setdefault(root.grad_fn, (root.data.shape, root.data.dtype))
     for item in order:
         if not isinstance(item, Tensor):
-            for child, child_meta in zip(item.next_functions, item.input_meta or ()):
+            for child, child_meta in zip(item.input_nodes, item.input_meta or ()):
                 if child_meta is _SAME:     # an elementwise op's input: the op's own shape and dtype
                     child_meta = meta.get(item)
                 if child is not None and child_meta is not None and not isinstance(child, Tensor):
@@ -384,7 +384,7 @@ def _ranks(ops: list[Function]) -> dict[Function, int]:
     is visited after all its consumers. Iterative."""
     consumers = dict.fromkeys(ops, 0)
     for op in ops:
-        for child in op.next_functions:
+        for child in op.input_nodes:
             if child is not None and not isinstance(child, Tensor):
                 consumers[child] += 1
     ready = [op for op in ops if consumers[op] == 0]
@@ -392,7 +392,7 @@ def _ranks(ops: list[Function]) -> dict[Function, int]:
     while ready:
         op = ready.pop()
         below = rank[op] + 1
-        for child in op.next_functions:
+        for child in op.input_nodes:
             if child is not None and not isinstance(child, Tensor):
                 if rank[child] < below:
                     rank[child] = below
@@ -432,7 +432,7 @@ def _fold(order: list[_Item], index: dict[_Item, int], roots: Sequence[Tensor], 
     def cost_of(level_ops: list[Function]) -> tuple[int, Iterable[Tensor]]:
         new_leaves = {}
         for op in level_ops:
-            for child in op.next_functions:
+            for child in op.input_nodes:
                 if isinstance(child, Tensor) and child not in drawn_leaves:
                     new_leaves[id(child)] = child
         return 2 * len(level_ops) + len(new_leaves), new_leaves.values()
@@ -463,7 +463,7 @@ def _fold(order: list[_Item], index: dict[_Item, int], roots: Sequence[Tensor], 
         return op
 
     for op in parent:
-        for child in op.next_functions:
+        for child in op.input_nodes:
             if child is not None and child in parent:
                 a, b = find(op), find(child)  # type: ignore[arg-type]  # (in parent: a node)
                 if a is not b:
@@ -686,7 +686,7 @@ class OffGraphInput:
 
 def off_graph_inputs(op: Function) -> list[OffGraphInput]:
     """The inputs of ``op`` that are not on the graph (data, constants), in input order."""
-    edges = op.next_functions
+    edges = op.input_nodes
     saved = op.saved_tensors or ()
     sources = op.saved_sources or ()
     metas = op.input_meta or ()
@@ -730,7 +730,7 @@ def op_label(op: Function, extras: Sequence[OffGraphInput] = ()) -> str:
     if name == "PowScalar":
         p = getattr(op, "p", None)
         return f"Pow ** {_constant_text(p)}" if isinstance(p, (int, float, np.number)) else "Pow"
-    if name == "Mul" and len(op.next_functions) == 1:
+    if name == "Mul" and len(op.input_nodes) == 1:
         return "Mul x × x"      # x * x: one edge (see ops.MulSelf)
     if name == "Clip" and hasattr(op, "low"):
         low, high = op.low, op.high  # type: ignore[attr-defined]  # (Clip's bounds)
@@ -739,7 +739,7 @@ def op_label(op: Function, extras: Sequence[OffGraphInput] = ()) -> str:
         return f"Clip [{low}, {high}]"
     symbol = _SYMBOLS.get(name)
     scalars = [extra for extra in extras if extra.scalar]
-    if symbol is None or len(scalars) != 1 or len(op.next_functions) != 2:
+    if symbol is None or len(scalars) != 1 or len(op.input_nodes) != 2:
         return name
     extra = scalars[0]
     text = "a number" if extra.value is None else _constant_text(extra.value)
@@ -978,7 +978,7 @@ class _Reading:
         self.consumers: dict[Tensor, list[Function]] = {}      # leaf -> ops that use it, in traversal order
         for item in order:
             if not isinstance(item, Tensor):
-                for child in item.next_functions:
+                for child in item.input_nodes:
                     if child is not None and isinstance(child, Tensor):
                         users = self.consumers.setdefault(child, [])
                         if not users or users[-1] is not item:
@@ -1138,7 +1138,7 @@ class _Reading:
                 continue
             if item in kept:
                 head = f"op{index[item]}"
-                tails = [source_of(child) for child in item.next_functions if child is not None]
+                tails = [source_of(child) for child in item.input_nodes if child is not None]
                 # A parameter drawn in this op's box sits one rank above the op; an input arriving
                 # from another box must come from further up, or dot sets the two boxes side by side
                 # (they would share that rank) and the picture drifts sideways layer after layer.
@@ -1155,7 +1155,7 @@ class _Reading:
                 add_edge(head, node_id(item), False)
             else:
                 head = f"s{region_of[item]}"
-                for child in item.next_functions:
+                for child in item.input_nodes:
                     if child is not None and (isinstance(child, Tensor) and child in drawn_leaf_set
                                               or not isinstance(child, Tensor) and child in kept):
                         add_edge(node_id(child), head, True)

@@ -468,11 +468,24 @@ def binary_cross_entropy(input: _TensorLike, target: _TensorLike, weight: _Tenso
     clamped at -100 so x = 0 or 1 gives a finite loss (PyTorch). Shapes must match."""
     _check_reduction(reduction, "binary_cross_entropy")
     input, target = _input_and_target(input, target, "binary_cross_entropy")
+    _check_binary_target(input, target, "binary_cross_entropy", same_dtype=True)
     if input.size and ((input.data < 0).any() or (input.data > 1).any() or np.isnan(input.data).any()):
         raise ValueError("binary_cross_entropy: every input must be a probability in [0, 1]; apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits on raw scores")
     weight = _weight_for(weight, input, "binary_cross_entropy")
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+
+
+def _check_binary_target(input: Tensor, target: Tensor, loss: str, same_dtype: bool) -> None:
+    """A binary target is a float tensor of 0s and 1s (or probabilities), as PyTorch requires:
+    integer or bool labels raise, naming ``.float()``, instead of computing in float64 (numpy's
+    promotion of int64 with float32). ``binary_cross_entropy`` also wants the input's dtype."""
+    if target.dtype.kind != "f" or (same_dtype and target.dtype != input.dtype):
+        wanted = "of the input's dtype" if same_dtype else "floating point"
+        raise ad.DtypeError(
+            f"{loss}: target is {target.dtype} but the input is {input.dtype}; the target must be {wanted} "
+            "(labels 0./1. or probabilities), as in PyTorch. Convert it: target.to(input.dtype), e.g. "
+            "target.float()")
 
 
 def _softplus_neg(x: _Values) -> _Values:
@@ -544,6 +557,7 @@ def binary_cross_entropy_with_logits(input: _TensorLike, target: _TensorLike, we
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     input, target = _input_and_target(input, target, "binary_cross_entropy_with_logits")
+    _check_binary_target(input, target, "binary_cross_entropy_with_logits", same_dtype=False)
     weight = _weight_for(weight, input, "binary_cross_entropy_with_logits")
     pos_weight = _weight_for(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)

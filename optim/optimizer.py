@@ -127,6 +127,10 @@ class Optimizer:
         else:
             params = list(params)
         group = dict(param_group)
+        # model.named_parameters(): (name, tensor) pairs, kept as PyTorch's "param_names"
+        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params):
+            group["param_names"] = [p[0] for p in params]
+            params = [p[1] for p in params]
         group["params"] = params
 
         existing = {p for g in self.param_groups for p in g["params"]}
@@ -134,7 +138,8 @@ class Optimizer:
         for i, p in enumerate(params):
             where = f"parameter {i} of group {len(self.param_groups)}"
             if not isinstance(p, Tensor):
-                hint = " (pass model.parameters(), not named_parameters())" if isinstance(p, tuple) else ""
+                hint = (" (parameters are all (name, tensor) pairs, as named_parameters() gives, or all "
+                        "tensors, not a mix)" if isinstance(p, tuple) else "")
                 raise ParameterError(f"{name}: {where} is {_describe(p)}, not an autodiff Tensor; "
                                      f"make it with ad.tensor(..., requires_grad=True){hint}")
             if p.dtype.kind != "f":

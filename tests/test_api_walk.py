@@ -154,6 +154,15 @@ FUNCTION_FORMS = {
     "tensor": [form([1.0, 2.0]), form([1, 2]), form([True, False]), form([[1.0], [2.0]], dtype=F64),
                form(np.arange(3.0)), form(2.5), form([1.0], requires_grad=True)],
     "from_numpy": [form(np.arange(3.0)), form(np.arange(3, dtype=np.int32))],
+    # the new-user sweep: the blitz's creation names (empty and the draws: shapes and dtypes only)
+    "empty": [form(2, 3, random=True), form((2, 3), random=True), form(2, dtype=F64, random=True)],
+    "empty_like": [form(X, random=True), form(I, random=True), form(X, dtype=F32, random=True)],
+    "randint": [form(0, 10, (3, 2), random=True), form(5, (4,), random=True), form(2, 9, size=(3,), random=True),
+                form(0, 10, (3,), dtype=I32, random=True)],
+    "randperm": [form(6, random=True), form(4, dtype=I32, random=True)],
+    "as_tensor": [form(np.arange(3.0)), form([1, 2]), form([1.5, 2.0], dtype=F64), form(X), form(X, dtype=F32)],
+    "is_tensor": [form(X), form(np.arange(3.0)), form(2.0)],
+    "numel": [form(X), form(Q), form(S)],
     "device": [form("cpu")],
     # the vocabulary (issue 17): the forms that need more than a tensor and a dim
     "bincount": [form(K), form(K, U), form(K, weights=U, minlength=8)],
@@ -208,7 +217,8 @@ SKIP = {
     "functional": "a module (autodiff.functional: vjp, jvp, ...; torch.functional is unrelated helpers)",
     "return_types": "a module: checked by test_return_types_name_the_same_results",
 }
-DTYPE_NAMES = {"float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long"}
+DTYPE_NAMES = {"float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long", "float", "int",
+               "int8", "int16", "uint8", "short"}
 
 METHOD_FORMS = {
     "add": BINARY[:5] + [form(X, Y, alpha=2)], "sub": BINARY[:5] + [form(X, Y, alpha=2)],

@@ -36,7 +36,7 @@ def test_linear_fast_path_matches_the_generic_apply(x_grad, w_grad, bias, x_shap
         leaves = [t for t in (x, w, b) if t is not None and t.requires_grad]
         assert y.requires_grad == bool(leaves)
         if leaves:
-            assert len(y.grad_fn.next_functions) == 3
+            assert len(y.grad_fn.input_nodes) == 3
             (y * y).sum().backward()
         results.append([y.data] + [t.grad.data for t in leaves])
     for fast, generic in zip(*results):
@@ -350,7 +350,7 @@ def test_a_tensor_times_itself_gives_mul_with_the_two_halves_summed(dtype):
     g = rand(3, 4, seed=5).astype(dtype)
     y = x * x
     assert y.grad_fn.name == "Mul" and type(y.grad_fn).__name__ == "MulSelf" and isinstance(y.grad_fn, ad.ops.Mul)
-    assert len(y.grad_fn.next_functions) == 1
+    assert len(y.grad_fn.input_nodes) == 1
     np.testing.assert_array_equal(y.data, x.data * x.data)
     y.backward(g)
     np.testing.assert_array_equal(x.grad.data, g * x.data + g * x.data)

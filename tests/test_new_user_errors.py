@@ -78,3 +78,39 @@ def test_the_shared_list_works_for_two_optimizers():
     params = list(model.parameters())
     first, second = optim.SGD(params, lr=0.1), optim.Adam(params)
     assert first.param_groups[0]["params"] == second.param_groups[0]["params"] == params
+
+
+# ---- the new-user sweep (micrograd's lecture, PyTorch's 60-minute blitz) ----------------------------
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+@pytest.mark.parametrize("target_dtype", ["int64", "bool"])
+def test_binary_losses_refuse_integer_labels_as_pytorch_does(loss, target_dtype):
+    """They computed in float64 (numpy's int64 x float32); PyTorch raises. The error names the
+    loss, both dtypes and the fix."""
+    torch = pytest.importorskip("torch")
+    probabilities = np.array([0.2, 0.7, 0.9, 0.4], dtype=np.float32)
+    labels = np.array([0, 1, 1, 0]).astype(target_dtype)
+    with pytest.raises(Exception):
+        getattr(torch.nn.functional, loss)(torch.tensor(probabilities), torch.tensor(labels))
+    from nn import functional as F
+    with pytest.raises(ad.DtypeError, match=rf"{loss}: target is {target_dtype} but the input is float32.*"
+                                            r"target\.float\(\)"):
+        getattr(F, loss)(ad.tensor(probabilities), ad.tensor(labels))
+    fixed = getattr(F, loss)(ad.tensor(probabilities), ad.tensor(labels).float())
+    expected = getattr(torch.nn.functional, loss)(torch.tensor(probabilities), torch.tensor(labels).float())
+    assert fixed.dtype == np.float32 and fixed.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_binary_cross_entropy_wants_the_inputs_dtype_and_with_logits_promotes():
+    torch = pytest.importorskip("torch")
+    from nn import functional as F
+    probabilities = np.array([0.2, 0.7, 0.9], dtype=np.float32)
+    target = np.array([0.0, 1.0, 1.0])
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(probabilities), torch.tensor(target))
+    with pytest.raises(ad.DtypeError, match="target is float64 but the input is float32"):
+        F.binary_cross_entropy(ad.tensor(probabilities), ad.tensor(target))
+    ours = F.binary_cross_entropy_with_logits(ad.tensor(probabilities), ad.tensor(target))
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(probabilities), torch.tensor(target))
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-6)

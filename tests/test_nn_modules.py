@@ -197,16 +197,16 @@ def test_calls_run_inside_name_scopes_given_by_attribute_paths():
     net = Net()
     out = net(ad.ones(1, 4))                  # root scope is the class name; scopes nest
     assert out.grad_fn.scope == "Net"         # the division by temperature
-    head = out.grad_fn.next_functions[0]
+    head = out.grad_fn.input_nodes[0]
     assert head.scope == "Net.head"
-    mul = head.next_functions[0]              # encoder's output * scale
+    mul = head.input_nodes[0]              # encoder's output * scale
     assert mul.scope == "Net.encoder"
-    relu = mul.next_functions[0]
+    relu = mul.input_nodes[0]
     assert relu.scope == "Net.encoder.act"
-    assert relu.next_functions[0].scope == "Net.encoder.fc1"
+    assert relu.input_nodes[0].scope == "Net.encoder.fc1"
     model = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
     y = model(ad.ones(1, 2))
-    assert y.grad_fn.scope == "Sequential.1" and y.grad_fn.next_functions[0].scope == "Sequential.0"
+    assert y.grad_fn.scope == "Sequential.1" and y.grad_fn.input_nodes[0].scope == "Sequential.0"
     assert nn.Linear(2, 2)(ad.ones(1, 2)).grad_fn.scope == "Linear"
     assert ad.ones(1, requires_grad=True).exp().grad_fn.scope is None      # closed afterwards
 

@@ -432,8 +432,8 @@ def test_bad_parameter_lists():
         optim.SGD([ad.tensor([1, 2])])
     with pytest.raises(ValueError, match="not an autodiff Tensor"):
         optim.SGD([np.ones(3)])
-    with pytest.raises(ValueError, match="named_parameters"):
-        optim.SGD([("weight", p)])
+    with pytest.raises(ValueError, match="named_parameters"):     # (name, tensor) pairs mixed with tensors
+        optim.SGD([("weight", p), p * 1.0])
     with pytest.raises(ValueError, match="wrap it in a list"):
         optim.SGD(p)
     with pytest.raises(ValueError, match="twice"):
@@ -647,3 +647,32 @@ def test_zero_learning_rate_leaves_parameters_alone(name):
         np.testing.assert_array_equal(p.data, start)
     if name != "SGD":  # SGD keeps no step count
         assert all(opt.state[p]["step"] == 2 for p in params)
+
+
+@pytest.mark.parametrize("make", ["SGD", "Adam"])
+def test_named_parameters_are_accepted_as_in_pytorch(make):
+    """PyTorch 2.13 takes model.named_parameters() and keeps the names as "param_names"; the steps
+    are those of model.parameters()."""
+    torch = pytest.importorskip("torch")
+    import nn
+    kwargs = dict(lr=0.1, momentum=0.9) if make == "SGD" else dict(lr=0.01)
+    rng = np.random.default_rng(0)
+    weight, bias, x = rng.standard_normal((2, 3)), rng.standard_normal(2), rng.standard_normal((4, 3))
+    model = nn.Linear(3, 2).double()
+    model.load_state_dict({"weight": weight, "bias": bias})
+    theirs = torch.nn.Linear(3, 2).double()
+    theirs.load_state_dict({"weight": torch.tensor(weight), "bias": torch.tensor(bias)})
+    ours_opt = getattr(optim, make)(model.named_parameters(), **kwargs)
+    their_opt = getattr(torch.optim, make)(theirs.named_parameters(), **kwargs)
+    for _ in range(3):
+        ours_opt.zero_grad()
+        (model(ad.tensor(x)) ** 2).sum().backward()
+        ours_opt.step()
+        their_opt.zero_grad()
+        (theirs(torch.tensor(x)) ** 2).sum().backward()
+        their_opt.step()
+    np.testing.assert_allclose(model.weight.data, theirs.weight.detach().numpy(), rtol=1e-12)
+    assert ours_opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    assert their_opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(TypeError, match="all \\(name, tensor\\) pairs.*or all tensors"):
+        getattr(optim, make)([("weight", model.weight), model.bias], lr=0.1)

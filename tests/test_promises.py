@@ -79,7 +79,7 @@ def _reach():
                 continue
             node = getattr(out, "grad_fn", None)
             if isinstance(node, ad.Function) and type(node).same_shape and any(
-                    edge is x or edge is y for edge in node.next_functions):   # the op itself
+                    edge is x or edge is y for edge in node.input_nodes):   # the op itself
                 found.setdefault(type(node), []).append((description, call, form))
     return found
 

@@ -188,6 +188,72 @@ IDIOMS = [accuracy_by_max, standardize, transpose_and_friends, repeat_tile, spli
           softmax_and_losses, where_clamp, numpy_bridge, model_idioms]
 
 
+# ---- the new-user sweep: spellings from micrograd's lecture and PyTorch's 60-minute blitz -------------
+
+def formatted_losses(torch):
+    """``print(f"loss {loss:.4f}")`` in every training loop: a 0-d tensor formats as its number."""
+    x = torch.tensor(X, requires_grad=True)
+    loss = (x ** 2).mean()
+    return f"{loss:.4f}", f"{loss:>12.3e}", f"{loss}", f"{x.sum().long():d}", format(loss.detach(), "")
+
+
+def labelled_scalars(torch):
+    """micrograd's lecture names its values: ``e = a * b; e.label = 'e'`` (PyTorch's tensors take any
+    attribute)."""
+    a = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(-3.0, requires_grad=True)
+    a.label, b.label = "a", "b"
+    e = a * b
+    e.label = "e"
+    e.backward()
+    return [t.label for t in (a, b, e)], a.grad, b.grad
+
+
+def blitz_creation(torch):
+    """The blitz's first page: shapes and dtypes of the creation functions (the random values
+    come from each library's own generator, so only what is not random is compared)."""
+    torch.manual_seed(0)
+    x = torch.empty(5, 3)
+    y = torch.randn_like(torch.ones(5, 3, dtype=torch.double), dtype=torch.float)
+    ints = torch.randint(0, 10, (4, 2))
+    short_form = torch.randint(3, (6,))
+    perm = torch.randperm(7)
+    array = X.copy()
+    shared = torch.as_tensor(array)
+    array[0, 0] = 7.0
+    return (tuple(x.shape), x.dtype, torch.empty_like(y).dtype, y.dtype, tuple(ints.shape), ints.dtype,
+            bool(((ints >= 0) & (ints < 10)).all()), bool(((short_form >= 0) & (short_form < 3)).all()),
+            sorted(perm.tolist()), perm.dtype, shared[0, 0].item(), torch.as_tensor([1, 2]).dtype,
+            torch.is_tensor(x), torch.is_tensor(array), torch.numel(x), torch.ones(2).to(torch.int).dtype,
+            torch.float, torch.int, torch.int8, torch.int16, torch.uint8, torch.short)
+
+
+def grad_fn_walk(torch):
+    """The blitz's ``loss.grad_fn.next_functions[0][0]``: pairs (node, 0), a leaf reached as an
+    AccumulateGrad whose ``.variable`` is the leaf, ``(None, 0)`` for an input off the graph."""
+    x = torch.tensor(X, requires_grad=True)
+    w = torch.tensor(W, requires_grad=True)
+    c = torch.tensor(W)
+    product = w * c
+    loss = ((x @ w) * 2).sum() + product.sum()
+    leaves, indices, stack = [], [], [loss.grad_fn]
+    while stack:
+        for node, index in stack.pop().next_functions:
+            indices.append(index)
+            if node is None:
+                continue
+            if hasattr(node, "variable"):
+                leaves.append(node.variable)
+            else:
+                stack.append(node)
+    first, off_graph = product.grad_fn.next_functions
+    return (sorted(tuple(leaf.shape) for leaf in leaves), sum(leaf is w for leaf in leaves), set(indices),
+            first[0].variable is w, off_graph, len(loss.grad_fn.next_functions[0]))
+
+
+IDIOMS += [formatted_losses, labelled_scalars, blitz_creation, grad_fn_walk]
+
+
 def comparable(value):
     """A result of either library as plain Python/numpy: (shape, dtype name, values) for tensors."""
     if isinstance(value, (tuple, list)):
@@ -225,3 +291,4 @@ def test_idiom_gives_pytorchs_numbers(idiom):
     theirs = comparable(idiom(torch_module))
     ours = comparable(idiom(ad))
     assert_close(ours, theirs)
+

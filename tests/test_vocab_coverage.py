@@ -44,7 +44,8 @@ NOT_OPS = {
     "numpy", "astype", "to", "double", "float", "int", "long", "clone", "view",
     # creation (constants and random draws: no parity to check)
     "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like", "ones_like", "full_like",
-    "rand_like", "randn_like",
+    "rand_like", "randn_like", "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor",
+    "int8", "int16", "uint8", "short",
 }
 
 
