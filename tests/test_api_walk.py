@@ -100,7 +100,9 @@ FUNCTION_FORMS = {
     "mul": BINARY,
     "div": BINARY + [form(X, Y, rounding_mode="floor", raises=True)],
     "pow": [form(X, 2), form(N, 3), form(X, 0.5), form(X, -1), form(N, -2), form(X, Y), form(2.0, X), form(I, 2),
-            form(I, 0.5), form(X, 0), form(S, X)],
+            form(I, 0.5), form(X, 0), form(S, X),
+            # a float exponent makes an integer base floating, even a whole one; bool ** int is int64
+            form(I, 2.0), form(I, 3.0), form(I, -1.0), form(I, 4.0), form(M, 2), form(M, 3), form(M, 2.0)],
     "maximum": [form(X, Y), form(N, V), form(X, I), form(T, T)],
     "minimum": [form(X, Y), form(N, V), form(X, I), form(T, T)],
     "clip": [form(N, -0.5, 0.5), form(N, min=0.0), form(N, max=0.3), form(I, min=2), form(I, min=0.5),
@@ -233,7 +235,7 @@ METHOD_FORMS = {
     "matmul": [form(X, Z), form(X, V), form(Q, Z)],
     "maximum": [form(X, Y), form(N, V)], "minimum": [form(X, Y), form(N, V)],
     "permute": [form(Q, 2, 0, 1), form(Q, (2, 0, 1)), form(X, 1, 0), form(Q, 0, 1)],
-    "pow": [form(X, 2), form(X, 0.5), form(X, Y), form(N, 3), form(I, 2)],
+    "pow": [form(X, 2), form(X, 0.5), form(X, Y), form(N, 3), form(I, 2), form(I, 2.0), form(I, -2.0), form(M, 2)],
     "repeat": [form(X, 2, 1), form(X, (2, 1)), form(X, 1, 2, 1), form(V, 3), form(X, 2), form(X, [2, 2])],
     "repeat_interleave": [form(X, 2), form(X, 2, dim=1), form(X, J, 0)],
     "reshape": [form(X, 2, 6), form(X, (2, 6)), form(X, -1), form(Q, 4, -1)],
@@ -537,7 +539,7 @@ def test_operators_match_torch():
     operators = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
                  "**": lambda a, b: a ** b, "@": lambda a, b: a @ b, "==": lambda a, b: a == b,
                  "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "&": lambda a, b: a & b}
-    pairs = [(X, Y), (X, 2.0), (2.0, X), (I, 2), (I, 1.5), (X, I), (S, X), (N, V), (M, M), (X, Z)]
+    pairs = [(X, Y), (X, 2.0), (2.0, X), (I, 2), (I, 1.5), (I, 2.0), (M, 2), (X, I), (S, X), (N, V), (M, M), (X, Z)]
     for symbol, op in operators.items():
         for a, b in pairs:
             spec = form(a, b)
