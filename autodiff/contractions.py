@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import linalg
 from .function import Function
+from .indexing import accepts_axis
 from .ops import _as_tensor, reshape, where
 from .tensor import Tensor
 
@@ -176,6 +177,7 @@ def kron(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     return reshape(spread, tuple(m * n for m, n in zip(a.shape, b.shape)))
 
 
+@accepts_axis
 def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``dim``; without dim, PyTorch's old default: the first
     dimension of size 3 (with its deprecation warning). ``linalg.cross`` defaults to the last."""

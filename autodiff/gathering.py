@@ -13,7 +13,7 @@ from typing import Any, Callable, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .indexing import ScatterAdd, concatenate, getitem
+from .indexing import ScatterAdd, accepts_axis, concatenate, getitem
 from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, reshape, sum, where
 from .tensor import Tensor
 
@@ -58,6 +58,7 @@ def _check_gather(x_shape: tuple[int, ...], index: np.ndarray, dim: int, op: str
                          f"indices must be in [0, {size - 1}]")
 
 
+@accepts_axis
 def gather(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on): (index's shape) out, values of
     ``input`` picked along ``dim``. index has input's number of dimensions and is no larger off
@@ -72,6 +73,7 @@ def gather(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, spars
     return getitem(input, _along(index, dim))
 
 
+@accepts_axis
 def take_along_dim(input: Tensor | ArrayLike, indices: Tensor | ArrayLike, dim: int | None = None) -> Tensor:
     """``gather`` with input and indices broadcast against each other off ``dim``; with
     ``dim=None`` both are flattened first."""
@@ -94,6 +96,7 @@ def take_along_dim(input: Tensor | ArrayLike, indices: Tensor | ArrayLike, dim: 
     return gather(input, dim, indices)
 
 
+@accepts_axis
 def index_select(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike) -> Tensor:
     """The slices ``index`` (1-D) of ``input`` along ``dim``; repeats allowed (their gradients add)."""
     input = _as_tensor(input)
@@ -159,6 +162,7 @@ def _scatter_parts(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLik
     return input, dim, (_along(index, dim) if input.ndim else (index.reshape(-1),)), src
 
 
+@accepts_axis
 def scatter(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike | None = None,
             value: Tensor | ArrayLike | None = None, reduce: str | None = None) -> Tensor:
     """A copy of ``input`` with ``src[i][j]`` written at ``[index[i][j]][j]`` (dim 0; and so on);
@@ -179,6 +183,7 @@ def scatter(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src:
     return where(written, ScatterAdd.apply(src, input.shape, where_to, True), input)
 
 
+@accepts_axis
 def scatter_add(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike) -> Tensor:
     """``input`` plus ``src`` added at the positions ``index`` names along ``dim`` (repeats add)."""
     input, dim, where_to, src = _scatter_parts(input, dim, index, src, "scatter_add")
@@ -188,6 +193,7 @@ def scatter_add(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, 
 _PADS: dict[str, float] = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
 
 
+@accepts_axis
 def scatter_reduce(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, src: Tensor | ArrayLike, reduce: str,
                    include_self: bool = True) -> Tensor:
     """Reduce the ``src`` values sent to each position (and input's own value unless
@@ -231,6 +237,7 @@ def scatter_reduce(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLik
     return reshape(out, input.shape)
 
 
+@accepts_axis
 def index_add(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, source: Tensor | ArrayLike,
               alpha: float = 1) -> Tensor:
     """``input`` plus ``alpha * source`` added at the slices ``index`` (1-D) along ``dim``; repeats add."""

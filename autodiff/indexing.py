@@ -4,8 +4,10 @@ functions that PyTorch also has take PyTorch's arguments (``dim``, ``split(size)
 as tile). numpy's functions on tensors (``np.split``, ``np.repeat``) are in ``numpy_api``."""
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
@@ -19,6 +21,30 @@ if TYPE_CHECKING:
 
 # A gradient in a backward: an ndarray, or a Tensor under create_graph=True
 _Grad = Any
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def accepts_axis(function: _F) -> _F:
+    """``function(..., axis=d)`` is ``function(..., dim=d)``: PyTorch takes ``axis`` as an alias of
+    ``dim`` wherever it takes ``dim``. Both at once raise, as PyTorch's do (a ``dim`` passed
+    positionally as None, a delegating method's "not given", counts as absent)."""
+    position = list(inspect.signature(function).parameters).index("dim")
+
+    @functools.wraps(function)
+    def with_axis(*args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            axis = kwargs.pop("axis")
+            if "dim" in kwargs or (len(args) > position and args[position] is not None):
+                raise TypeError(f"{function.__name__}(): got both dim and axis (axis is PyTorch's alias of dim); "
+                                "pass one of them")
+            if len(args) > position:
+                args = args[:position] + (axis,) + args[position + 1:]
+            else:
+                kwargs["dim"] = axis
+        return function(*args, **kwargs)
+    return with_axis  # type: ignore[return-value]
+
 
 __all__ = ["getitem", "concatenate", "cat", "stack", "split", "pad", "repeat", "repeat_interleave", "tile"]
 
@@ -323,6 +349,7 @@ def repeat(x: TensorLike, *sizes: ShapeLike, **numpy_style: Any) -> Tensor:
     return _repeat(x, reps, "repeat")
 
 
+@accepts_axis
 def repeat_interleave(x: TensorLike, repeats: TensorLike, dim: int | None = None, *, output_size: int | None = None
                       ) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (None: of the flattened tensor);

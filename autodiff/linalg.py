@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .function import Function
+from .indexing import accepts_axis
 from .ops import _as_tensor, _normalize_axis, abs, amax, amin, log, matmul, reshape, sqrt, sum, where
 from .tensor import Tensor
 
@@ -184,6 +185,7 @@ def _masked_root(total: Tensor, power: float) -> Tensor:
     return where(zero, 0.0, where(zero, 1.0, total) ** (1.0 / power))
 
 
+@accepts_axis
 def vector_norm(x: Tensor | ArrayLike, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False,
                 dtype: DTypeLike | None = None) -> Tensor:
     """The ``ord``-norm of the elements of ``x`` (all of them, or over ``dim``): (sum |x|^ord)^(1/ord),
@@ -253,6 +255,7 @@ class SingularValueNorm(Function):
         return grad * direction, None, None, None, None
 
 
+@accepts_axis
 def matrix_norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] = "fro", dim: Sequence[int] = (-2, -1),
                 keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Matrix norms over the two dimensions ``dim``: "fro" (the root of the sum of squares), 1 and
@@ -280,6 +283,7 @@ def matrix_norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] = "fro
     raise ValueError(f"matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {ord!r}")
 
 
+@accepts_axis
 def norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] | None = None,
          dim: int | Sequence[int] | None = None, keepdim: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """torch.linalg.norm: a vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim``
@@ -301,6 +305,7 @@ def norm(A: Tensor | ArrayLike, ord: float | Literal["fro", "nuc"] | None = None
     raise ValueError(f"linalg.norm: with ord={ord!r} and no dim the input must be 1-D or 2-D, got shape {A.shape}")
 
 
+@accepts_axis
 def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (input and other broadcast)."""
     from .indexing import stack

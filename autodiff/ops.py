@@ -195,11 +195,17 @@ class PowScalar(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, p: float) -> np.ndarray:
+        if x.dtype.kind != "f":
+            if isinstance(p, (float, np.floating)):
+                # a float exponent makes a bool or integer base floating (PyTorch: int ** 2.0 is float)
+                x = x.astype(_default_float())
+            elif p < 0:
+                raise ValueError("pow: integers to negative integer powers are not allowed; convert the base "
+                                 "first with .float()")
+            elif x.dtype.kind == "b":
+                x = x.astype(np.int64)      # bool ** int is int64 (PyTorch), not numpy's logical and
         ctx.save_for_backward(x)
         ctx.p = p
-        if x.dtype.kind != "f" and p < 0 and p == int(p):
-            raise ValueError("pow: integers to negative integer powers are not allowed; convert the base first "
-                             "with .float()")
         if p == 2:
             return x * x
         if p == 3:

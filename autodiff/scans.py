@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .function import Function
 from .gathering import take_along_dim
-from .indexing import concatenate, getitem
+from .indexing import accepts_axis, concatenate, getitem
 from .ops import _as_tensor, _normalize_axis, mean, reshape, sum, where
 from .tensor import Tensor
 
@@ -141,16 +141,19 @@ def _scan(cls: type[Function], input: Tensor | ArrayLike, dim: int, dtype: DType
     return reshape(out, ()) if scalar else out
 
 
+@accepts_axis
 def cumsum(input: Tensor | ArrayLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running sum along ``dim``: out[i] = x[0] + ... + x[i] (integer and bool input in int64)."""
     return _scan(CumSum, input, dim, dtype, "cumsum")
 
 
+@accepts_axis
 def cumprod(input: Tensor | ArrayLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running product along ``dim``: out[i] = x[0] * ... * x[i]; gradients exact at zeros."""
     return _scan(CumProd, input, dim, dtype, "cumprod")
 
 
+@accepts_axis
 def logcumsumexp(input: Tensor | ArrayLike, dim: int) -> Tensor:
     """log(exp(x[0]) + ... + exp(x[i])) along ``dim``, computed stably."""
     input = _as_tensor(input)
@@ -174,12 +177,14 @@ def _running_extreme(input: Tensor | ArrayLike, dim: int, accumulate: Callable[[
     return result(out, Tensor(indices))
 
 
+@accepts_axis
 def cummax(input: Tensor | ArrayLike, dim: int) -> cummax_result:
     """(values, indices): the running maximum along ``dim`` and where it was (the last of equal
     values; a nan propagates). The gradient goes to those positions."""
     return _running_extreme(input, dim, np.maximum.accumulate, cummax_result, "cummax")
 
 
+@accepts_axis
 def cummin(input: Tensor | ArrayLike, dim: int) -> cummin_result:
     """(values, indices): the running minimum along ``dim`` and where it was (as cummax)."""
     return _running_extreme(input, dim, np.minimum.accumulate, cummin_result, "cummin")
@@ -195,6 +200,7 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     return np.flip(n - 1 - reversed_order, axis)
 
 
+@accepts_axis
 def argsort(input: Tensor | ArrayLike, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (int64; ties keep their order; nan last, or first
     when descending). No gradient."""
@@ -205,6 +211,7 @@ def argsort(input: Tensor | ArrayLike, dim: int = -1, descending: bool = False, 
     return Tensor(_order(data, axis, descending).astype(np.int64))
 
 
+@accepts_axis
 def sort(input: Tensor | ArrayLike, dim: int = -1, descending: bool = False, stable: bool = False) -> sort_result:
     """(values, indices) of ``input`` sorted along ``dim`` (stable; nan as the largest value).
     The values' gradient goes back to the positions they came from."""
@@ -220,6 +227,7 @@ def msort(input: Tensor | ArrayLike) -> Tensor:
     return sort(input, 0).values
 
 
+@accepts_axis
 def topk(input: Tensor | ArrayLike, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> topk_result:
     """(values, indices) of the ``k`` largest (``largest=False``: smallest) elements along ``dim``,
     in order (nan counts as the largest)."""
@@ -251,6 +259,7 @@ def _pick(input: Tensor | ArrayLike, dim: int, keepdim: bool, position: Callable
     return result(values, Tensor(chosen.astype(np.int64)))
 
 
+@accepts_axis
 def kthvalue(input: Tensor | ArrayLike, k: int, dim: int = -1, keepdim: bool = False) -> kthvalue_result:
     """(values, indices): the ``k``-th smallest element (k from 1) along ``dim``."""
     input = _as_tensor(input)
@@ -278,6 +287,7 @@ def median(input: Tensor | ArrayLike, dim: None = None, keepdim: bool = False) -
 def median(input: Tensor | ArrayLike, dim: int, keepdim: bool = False) -> median_result: ...
 
 
+@accepts_axis
 def median(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = False) -> Tensor | median_result:
     """The lower of the two middle values (PyTorch's median, not numpy's average; nan if a nan is
     present). Without ``dim``: of all elements, a 0-d tensor; with ``dim``: (values, indices).

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence, SupportsIndex, TypeVar, Un
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .indexing import ScatterAdd, concatenate, getitem, stack
+from .indexing import ScatterAdd, accepts_axis, concatenate, getitem, stack
 from .ops import _as_tensor, _normalize_axis, broadcast_to, permute, reshape, sum, swapaxes, where
 from .tensor import Tensor
 
@@ -187,6 +187,7 @@ def trace(input: Tensor | ArrayLike) -> Tensor:
     return sum(_diagonal(input, 0, 0, 1, "trace"))
 
 
+@accepts_axis
 def chunk(input: Tensor | ArrayLike, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be smaller, and
     there may be fewer pieces): a tuple of views."""
@@ -200,6 +201,7 @@ def chunk(input: Tensor | ArrayLike, chunks: int, dim: int = 0) -> tuple[Tensor,
     return tuple(input[lead + (slice(start, start + size),)] for start in range(0, max(n, 1), size))
 
 
+@accepts_axis
 def unbind(input: Tensor | ArrayLike, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, dimension removed: a tuple of views."""
     input = _as_tensor(input)
@@ -261,6 +263,7 @@ def movedim(input: Tensor | ArrayLike, source: int | Sequence[int],
 moveaxis = movedim
 
 
+@accepts_axis
 def narrow(input: Tensor | ArrayLike, dim: int, start: SupportsIndex, length: int) -> Tensor:
     """``length`` elements from ``start`` along ``dim`` (a negative start counts from the end): a view."""
     input = _as_tensor(input)
@@ -358,6 +361,7 @@ def column_stack(tensors: Sequence[_OneTensor]) -> Tensor:
     return concatenate([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in pieces], 1)
 
 
+@accepts_axis
 def tensor_split(input: Tensor | ArrayLike, indices_or_sections: int | Tensor | Sequence[int],
                  dim: int = 0) -> tuple[Tensor, ...]:
     """numpy's array_split: ``n`` sections (the first n % sections one longer), or the pieces

@@ -1110,7 +1110,11 @@ class _Size(int):
     @overload
     def __call__(self, dim: int) -> int: ...
 
-    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
+    def __call__(self, dim: int | None = None, *, axis: int | None = None) -> tuple[int, ...] | int:
+        if axis is not None:        # PyTorch's alias of dim
+            if dim is not None:
+                raise TypeError("size(): got both dim and axis (axis is PyTorch's alias of dim); pass one of them")
+            dim = axis
         return self.shape if dim is None else self.shape[dim]
 
 
