@@ -27,14 +27,15 @@ from .ops import (  # the elementwise table's rows and aliases (autodiff.ops.ELE
     isfinite, isposinf, isneginf, signbit, isclose, arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh,
     absolute, negative, greater, greater_equal, less, less_equal, not_equal,
 )
-from .pointwise import round, lerp, nan_to_num, allclose, equal  # noqa: A004
+from .pointwise import round, lerp, nan_to_num, allclose, equal, all, any, clone  # noqa: A004
 from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .scans import (
-    cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median,
+    cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median, diff, nansum,
+    nanmean, count_nonzero,
 )
 from .gathering import (
     gather, take_along_dim, index_select, masked_fill, masked_select, scatter, scatter_add, scatter_reduce,
-    index_add, nonzero, bincount, unique,
+    index_add, nonzero, argwhere, bincount, unique,
 )
 from .shapes import (
     flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
@@ -43,7 +44,7 @@ from .shapes import (
     cartesian_prod,
 )
 from .contractions import (
-    einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet,
+    einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
 )
 from . import linalg
 from .creation import (
@@ -123,6 +124,8 @@ __all__ = [
     # the new-user sweep: PyTorch's creation names and dtype aliases from the 60-minute blitz
     "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor", "numel", "float", "int",
     "int8", "int16", "uint8", "short",
+    # PyTorch's names that a newcomer reaches for: matrix products, nan-aware reductions, differences
+    "mm", "bmm", "mv", "addmm", "all", "any", "clone", "diff", "nansum", "nanmean", "count_nonzero", "argwhere",
 ]
 
 

@@ -17,14 +17,14 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import linalg
 from .function import Function
 from .indexing import accepts_axis
-from .ops import _as_tensor, reshape, where
+from .ops import _as_tensor, matmul, reshape, where
 from .tensor import Tensor
 
 if TYPE_CHECKING:
     from .engine import _Gradient
 
 __all__ = ["einsum", "tensordot", "outer", "ger", "inner", "kron", "cross", "norm", "cdist", "det", "inverse",
-           "slogdet", "logdet"]
+           "slogdet", "logdet", "mm", "bmm", "mv", "addmm"]
 
 
 def _contract(equation: str, *operands: np.ndarray | Tensor) -> np.ndarray | Tensor:
@@ -146,6 +146,48 @@ def tensordot(a: Tensor | ArrayLike, b: Tensor | ArrayLike, dims: int | Sequence
     return Einsum.apply("".join(term_a) + "," + "".join(term_b) + "->" + "".join(output), a, b)
 
 
+def _checked_product(op: str, a: Tensor | ArrayLike, b: Tensor | ArrayLike, ndims: tuple[int, int],
+                     what: str) -> Tensor:
+    """matmul of a and b after PyTorch's checks of mm/bmm/mv: the dims, the inner sizes, and
+    (bmm) equal batch sizes, without broadcasting."""
+    a, b = _as_tensor(a), _as_tensor(b)
+    if (a.ndim, b.ndim) != ndims:
+        raise ValueError(f"{op}: needs {what}, got shapes {a.shape} and {b.shape}; matmul broadcasts other shapes")
+    if a.shape[-1] != b.shape[ndims[1] - 2 if ndims[1] > 1 else 0] or (op == "bmm" and a.shape[0] != b.shape[0]):
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be multiplied (the sizes "
+                         f"{a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]} must agree"
+                         + (", and the batch sizes" if op == "bmm" else "") + ")")
+    return matmul(a, b)
+
+
+def mm(input: Tensor | ArrayLike, mat2: Tensor | ArrayLike) -> Tensor:
+    """The matrix product of two matrices: (n, k), (k, m) -> (n, m) (no broadcasting)."""
+    return _checked_product("mm", input, mat2, (2, 2), "two 2-D matrices")
+
+
+def bmm(input: Tensor | ArrayLike, mat2: Tensor | ArrayLike) -> Tensor:
+    """Batched matrix products: (b, n, k), (b, k, m) -> (b, n, m) (no broadcasting)."""
+    return _checked_product("bmm", input, mat2, (3, 3), "two 3-D batches of matrices")
+
+
+def mv(input: Tensor | ArrayLike, vec: Tensor | ArrayLike) -> Tensor:
+    """A matrix times a vector: (n, k), (k,) -> (n,)."""
+    return _checked_product("mv", input, vec, (2, 1), "a 2-D matrix and a 1-D vector")
+
+
+def addmm(input: Tensor | ArrayLike, mat1: Tensor | ArrayLike, mat2: Tensor | ArrayLike, *, beta: float = 1,
+          alpha: float = 1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2): input broadcasts to (n, m); with beta 0, input is
+    ignored (nan and inf in it too, as PyTorch)."""
+    product = mm(mat1, mat2)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    input = _as_tensor(input)
+    return product + (input if beta == 1 else input * beta)
+
+
 def outer(input: Tensor | ArrayLike, vec2: Tensor | ArrayLike) -> Tensor:
     """The outer product of two vectors: (n,), (m,) -> (n, m)."""
     input, vec2 = _as_tensor(input), _as_tensor(vec2)
@@ -233,7 +275,7 @@ def logdet(input: Tensor | ArrayLike) -> Tensor:
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "outer": outer, "ger": ger, "inner": inner, "kron": kron, "cross": cross, "norm": norm, "det": det,
-    "inverse": inverse, "slogdet": slogdet, "logdet": logdet}
+    "inverse": inverse, "slogdet": slogdet, "logdet": logdet, "mm": mm, "bmm": bmm, "mv": mv, "addmm": addmm}
 
 
 def _numpy_solve(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:

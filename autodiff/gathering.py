@@ -18,7 +18,7 @@ from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, re
 from .tensor import Tensor
 
 __all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_select", "scatter",
-           "scatter_add", "scatter_reduce", "index_add", "nonzero", "one_hot", "bincount", "unique"]
+           "scatter_add", "scatter_reduce", "index_add", "nonzero", "argwhere", "one_hot", "bincount", "unique"]
 
 
 def _indices(index: Tensor | ArrayLike, op: str) -> np.ndarray:
@@ -345,8 +345,13 @@ def _in_place(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return method
 
 
+def argwhere(input: Tensor | ArrayLike) -> Tensor:
+    """The indices of the non-zero elements, one row each: (count, ndim) int64 (``nonzero``)."""
+    return nonzero(input)
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
-    "gather": gather, "take_along_dim": take_along_dim, "index_select": index_select,
+    "argwhere": argwhere, "gather": gather, "take_along_dim": take_along_dim, "index_select": index_select,
     "masked_fill": masked_fill, "masked_select": masked_select, "scatter": scatter,
     "scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "index_add": index_add,
     "nonzero": nonzero, "bincount": bincount, "unique": unique,

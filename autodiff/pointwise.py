@@ -11,7 +11,7 @@ from . import ops
 from .ops import _as_tensor, where
 from .tensor import Tensor
 
-__all__ = ["round", "lerp", "nan_to_num", "allclose", "equal"]
+__all__ = ["round", "lerp", "nan_to_num", "allclose", "equal", "all", "any", "clone"]
 
 
 def round(input: Tensor | ArrayLike, decimals: int = 0) -> Tensor:
@@ -58,6 +58,21 @@ def equal(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> bool:
     """True if both have the same shape and the same elements: a Python bool."""
     a, b = _as_tensor(input).data, _as_tensor(other).data
     return a.shape == b.shape and bool((a == b).all())
+
+
+def all(input: Tensor | ArrayLike, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
+    """Whether every element (over ``dim``) is non-zero: ``input.all(dim, keepdim)``."""
+    return _as_tensor(input).all(dim, keepdim, **aliases)
+
+
+def any(input: Tensor | ArrayLike, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
+    """Whether any element (over ``dim``) is non-zero: ``input.any(dim, keepdim)``."""
+    return _as_tensor(input).any(dim, keepdim, **aliases)
+
+
+def clone(input: Tensor | ArrayLike, *, memory_format: object = None) -> Tensor:
+    """A copy of the data that stays on the graph: ``input.clone()``."""
+    return _as_tensor(input).clone()
 
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .engine import _G, _Gradient
 
 __all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort", "argsort", "msort", "topk",
-           "kthvalue", "median"]
+           "kthvalue", "median", "diff", "nansum", "nanmean", "count_nonzero"]
 
 # PyTorch's torch.return_types: tuples whose fields are named (each ignore: the type's name is
 # PyTorch's, not the variable's)
@@ -320,9 +320,65 @@ def numpy_median(a: Tensor | ArrayLike, axis: int | None = None, keepdims: bool 
     return out if keepdims else reshape(out, out.shape[:axis] + out.shape[axis + 1:])
 
 
+@accepts_axis
+def diff(input: Tensor | ArrayLike, n: int = 1, dim: int = -1, prepend: Tensor | ArrayLike | None = None,
+         append: Tensor | ArrayLike | None = None) -> Tensor:
+    """The n-th forward difference along ``dim`` (x[1:] - x[:-1], n times), after joining
+    ``prepend`` and ``append`` (same dims as input) along it; bool tensors give x[1:] != x[:-1]."""
+    x = _as_tensor(input)
+    if x.ndim == 0:
+        raise ValueError("diff: needs a tensor of at least one dimension, got a 0-d one")
+    axis = _normalize_axis(dim, x.ndim, "diff")[0]
+    ends = [_as_tensor(t) for t in (prepend, append) if t is not None]
+    if any(t.ndim != x.ndim for t in ends):
+        raise ValueError(f"diff: prepend and append must have the input's {x.ndim} dimensions, got shapes "
+                         f"{[t.shape for t in ends]} for input {x.shape}")
+    if ends:
+        x = concatenate([t for t in (prepend, x, append) if t is not None], axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        later, earlier = getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),))
+        x = later != earlier if x.dtype == np.bool_ else later - earlier
+    return x
+
+
+@accepts_axis
+def nansum(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[int] | None = None, keepdim: bool = False, *,
+           dtype: DTypeLike | None = None) -> Tensor:
+    """The sum over ``dim`` with nan counted as 0 (gradient 0 at the nans)."""
+    x = _as_tensor(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return sum(where(np.isnan(x.data), 0.0, x), dim, keepdim) if x.dtype.kind == "f" else sum(x, dim, keepdim)
+
+
+@accepts_axis
+def nanmean(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[int] | None = None, keepdim: bool = False, *,
+            dtype: DTypeLike | None = None) -> Tensor:
+    """The mean over ``dim`` of the elements that are not nan (nan where all are)."""
+    x = _as_tensor(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"nanmean: needs a floating tensor, got {x.dtype}; convert it with .float()")
+    counted = ~np.isnan(x.data)
+    axes = _normalize_axis(dim, x.ndim, "nanmean")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return nansum(x, dim, keepdim) / counted.sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+
+
+@accepts_axis
+def count_nonzero(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[int] | None = None) -> Tensor:
+    """How many elements over ``dim`` (all when None) are non-zero: int64, no gradient."""
+    x = _as_tensor(input)
+    axes = _normalize_axis(dim, x.ndim, "count_nonzero")
+    return Tensor(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64))
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,
-    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median}
+    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median,
+    "diff": diff, "nansum": nansum, "nanmean": nanmean, "count_nonzero": count_nonzero}
 
 
 def _numpy_axis(a: Tensor | ArrayLike, axis: int | None, op: str) -> tuple[Tensor | ArrayLike, int]:

@@ -431,6 +431,56 @@ class Tensor:
         keep = np.zeros(self.data.shape, dtype=bool)
         return self._inplace("copy_", source, lambda a, src: _ops.where(keep, a, src))
 
+    # in place, the elementwise ops: self.copy_(op(self)) (on the graph, the gradient flows through op)
+    def exp_(self) -> Tensor:
+        return self.copy_(_ops.exp(self))
+
+    def log_(self) -> Tensor:
+        return self.copy_(_ops.log(self))
+
+    def sqrt_(self) -> Tensor:
+        return self.copy_(_ops.sqrt(self))
+
+    def abs_(self) -> Tensor:
+        return self.copy_(_ops.abs(self))
+
+    def neg_(self) -> Tensor:
+        return self.copy_(_ops.neg(self))
+
+    def square_(self) -> Tensor:
+        return self.copy_(_ops.square(self))
+
+    def sigmoid_(self) -> Tensor:
+        return self.copy_(_ops.sigmoid(self))
+
+    def tanh_(self) -> Tensor:
+        return self.copy_(_ops.tanh(self))
+
+    def relu_(self) -> Tensor:
+        return self.copy_(_ops.relu(self))
+
+    def sin_(self) -> Tensor:
+        return self.copy_(_ops.sin(self))
+
+    def cos_(self) -> Tensor:
+        return self.copy_(_ops.cos(self))
+
+    def floor_(self) -> Tensor:
+        return self.copy_(_ops.floor(self))
+
+    def ceil_(self) -> Tensor:
+        return self.copy_(_ops.ceil(self))
+
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
+        """Fill with U(a, b) draws from ``ad.default_generator()``, in place."""
+        from .creation import default_generator
+        return self.copy_(default_generator().uniform(a, b, self.data.shape))
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
+        """Fill with N(mean, std²) draws from ``ad.default_generator()``, in place."""
+        from .creation import default_generator
+        return self.copy_(default_generator().normal(mean, std, self.data.shape))
+
     def __iadd__(self, other: TensorLike) -> Tensor:
         return self.add_(other)
 
@@ -451,6 +501,37 @@ class Tensor:
     def clone(self) -> Tensor:
         """A copy of the data that stays on the graph (gradients flow back to self)."""
         return _ops.Clone.apply(self)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Cast to ``other``'s dtype."""
+        return self.astype(other.data.dtype)
+
+    def is_contiguous(self, memory_format: object = None) -> builtins.bool:
+        """Whether the data is in C order."""
+        return builtins.bool(self.data.flags.c_contiguous)
+
+    # new tensors of this one's dtype (unless ``dtype``), off the graph unless ``requires_grad``
+    def new_zeros(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
+                  ) -> Tensor:
+        return self.new_full(_size(size, "new_zeros"), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
+                 ) -> Tensor:
+        return self.new_full(_size(size, "new_ones"), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
+                  ) -> Tensor:
+        return self.new_full(_size(size, "new_empty"), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: ShapeLike, fill_value: ArrayLike, dtype: DTypeLike | None = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        return Tensor(np.full(_size((size,), "new_full"), fill_value, dtype=self.data.dtype if dtype is None else dtype),
+                      requires_grad=requires_grad)
+
+    def new_tensor(self, data: ArrayLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
+                   ) -> Tensor:
+        return Tensor(np.array(_data(data), dtype=self.data.dtype if dtype is None else dtype),
+                      requires_grad=requires_grad)
 
     def astype(self, dtype: DTypeLike) -> Tensor:
         """Cast to ``dtype``; differentiable between floating dtypes (the gradient is cast back)."""
@@ -710,6 +791,10 @@ class Tensor:
         return _ops.reshape(self, *shape)
 
     view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``self.view(other.shape)``."""
+        return self.reshape(other.data.shape)
 
     def transpose(self, *dims: builtins.int) -> Tensor:
         """Swap two dims: ``t.transpose(0, 1)`` (PyTorch's); no dims reverses them all (``.T``).
@@ -1027,6 +1112,19 @@ class Tensor:
         def inverse(self) -> Tensor: ...
         def slogdet(self) -> slogdet_result: ...
         def logdet(self) -> Tensor: ...
+        def mm(self, mat2: TensorLike) -> Tensor: ...
+        def bmm(self, mat2: TensorLike) -> Tensor: ...
+        def mv(self, vec: TensorLike) -> Tensor: ...
+        def addmm(self, mat1: TensorLike, mat2: TensorLike, *, beta: builtins.float = 1,
+                  alpha: builtins.float = 1) -> Tensor: ...
+        def diff(self, n: builtins.int = 1, dim: builtins.int = -1, prepend: TensorLike | None = None,
+                 append: TensorLike | None = None) -> Tensor: ...
+        def nansum(self, dim: Dims = None, keepdim: builtins.bool = False, *,
+                   dtype: DTypeLike | None = None) -> Tensor: ...
+        def nanmean(self, dim: Dims = None, keepdim: builtins.bool = False, *,
+                    dtype: DTypeLike | None = None) -> Tensor: ...
+        def count_nonzero(self, dim: Dims = None) -> Tensor: ...
+        def argwhere(self) -> Tensor: ...
 
 
 # In-place changes are counted per tensor (views share their base's counter) and in one global
@@ -1147,6 +1245,16 @@ def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn: Function | Non
 
 def _data(x: object) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _size(size: tuple[Any, ...], op: str) -> tuple[builtins.int, ...]:
+    """PyTorch's size arguments, ``(2, 3)`` or ``((2, 3),)``, as a shape."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        return tuple(builtins.int(n) for n in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: a size is ints, e.g. {op}(2, 3) or {op}((2, 3)); got {size!r}") from None
 
 
 def _check_grad(tensor: Tensor, value: object) -> None:

@@ -321,8 +321,11 @@ class Row:
     engine's, where it has one)."""
 
     def __init__(self, name, unit, values, target, ratio=None, passed=None, note="",
-                 compiled_target="—", compiled_passed=None):
+                 compiled_target="—", compiled_passed=None, samples=None):
         self.name, self.unit, self.values, self.target = name, unit, values, target
+        # a timed row's ratios are its samples' paired ones (the same figure its target is judged on)
+        if ratio is None and samples is not None:
+            ratio = {engine: samples.ratio(engine) for engine in values if engine != "numpy"}
         self.ratio = ratio if ratio is not None else _ratios(values)
         self.passed = passed
         self.note = note
@@ -358,7 +361,7 @@ def run_chain(engines, config, rows):
         target, passed, note = _compiled(samples, COMPILED_TARGETS["chain"] if shape == (4,) else None)
         rows.append(Row(f"1. per op, chain of {w.CHAIN_OPS} ops on {shape}", "µs/op", values,
                         f"≤ ×{TARGETS['chain']}", passed=ratio <= TARGETS["chain"],
-                        note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
+                        samples=samples, note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
                         compiled_target=target, compiled_passed=passed))
 
 
@@ -377,7 +380,7 @@ def run_step(name, spec, engines, config, rows, memory_target=None, form=w.MLP):
     compiled_target, compiled_passed, note = _compiled(samples, COMPILED_TARGETS.get(name))
     rows.append(Row(label, "ms/step", values, f"≤ ×{target}" if target else "none",
                     passed=ratio <= target if target else None,
-                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max){note}; {samples.rounds_note()}",
+                    samples=samples, note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max){note}; {samples.rounds_note()}",
                     compiled_target=compiled_target, compiled_passed=compiled_passed))
     if memory_target is not None:
         memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
@@ -423,7 +426,7 @@ def run_deep(engines, config, rows):
             passed = growth <= 1 + LINEAR_TOLERANCE
             note = f"autodiff µs/op at {_count(large)} / at {_count(small)}: {growth:.2f}; " + note
         rows.append(Row(f"4. deep graph, {_count(n_ops)} chained ops on {shape} float64", "µs/op", values,
-                        target, passed=passed, note=note))
+                        target, passed=passed, samples=samples, note=note))
         bytes_per_op[n_ops] = {engine: peak_bytes(calls[engine]) / n_ops
                                for engine in engines if engine != "torch"}
     growth = bytes_per_op[large]["autodiff"] / bytes_per_op[small]["autodiff"]
@@ -445,7 +448,7 @@ def run_deep(engines, config, rows):
     low, high = samples.ratio_spread("autodiff")
     rows.append(Row(f"4. (information) deep graph, {_count(n_ops)} chained ops on 0-d float64", "µs/op",
                     values, "none", passed=None,
-                    note="numpy turns 0-d results into np.float64 scalars, so its side is a Python float "
+                    samples=samples, note="numpy turns 0-d results into np.float64 scalars, so its side is a Python float "
                     f"loop no array engine approaches; autodiff/numpy per round {low:.0f}–{high:.0f}; "
                     f"1 run per round; {samples.rounds_note()}"))
 
@@ -471,7 +474,7 @@ def run_training(engines, config, rows):
                     f"{optimizer.upper()} {described})", "s", values,
                     f"≤ ×{TARGETS['training']}, equal accuracy",
                     passed=ratio <= TARGETS["training"] and equal and accuracy["numpy"] >= 0.97,
-                    note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())
+                    samples=samples, note="test accuracy " + ", ".join(f"{e} {a:.2%}" for e, a in accuracy.items())
                     + f"{compiled_note}; {samples.rounds_note()}",
                     compiled_target=compiled_target, compiled_passed=compiled_passed))
 
@@ -486,7 +489,7 @@ def run_micrograd(engines, config, rows):
     target, passed, note = _compiled(samples, COMPILED_TARGETS["micrograd"])
     rows.append(Row("8. micrograd's demo step (make_moons(100), 2-16-16-1 ReLU, max-margin loss + L2, "
                     "full batch, SGD)", "µs/step", values, "none", passed=None,
-                    note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
+                    samples=samples, note=f"autodiff/numpy per round {low:.2f}–{high:.2f}{note}; {samples.rounds_note()}",
                     compiled_target=target, compiled_passed=passed))
 
 
@@ -500,7 +503,7 @@ def run_adam_step(engines, config, rows):
     rows.append(Row(f"6. Adam step over a 784-512-512-10 MLP's parameters ({count:,} float32), "
                     "optim.Adam vs hand-written numpy Adam", "ms/step", values,
                     f"≤ ×{TARGETS['adam_step']}", passed=ratio <= TARGETS["adam_step"],
-                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+                    samples=samples, note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
 
 
 def run_cnn_step(engines, config, rows):
@@ -514,7 +517,7 @@ def run_cnn_step(engines, config, rows):
     rows.append(Row(f"7. CNN step, digits-sized ({w.CNN_STEP['batch']}, 1x8x8, conv32-pool-conv64-pool-linear, "
                     "ReLU, Adam)", "ms/step", values, f"≤ ×{TARGETS['cnn_step']}",
                     passed=ratio <= TARGETS["cnn_step"],
-                    note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
+                    samples=samples, note=f"autodiff/numpy per round {low:.3f}–{high:.3f} (min–max); {samples.rounds_note()}"))
     memory = {engine: peak_bytes(calls[engine], config["memory_repeats"]) / 2**20
               for engine in engines if engine != "torch"}
     memory_ratio = memory["autodiff"] / memory["numpy"]

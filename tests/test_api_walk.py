@@ -49,6 +49,7 @@ DATA = {
     "H": np.array([0, 3]),                              # int64 indices along dim 1
     "H0": np.array([0, 2]),                             # int64 indices along dim 0
     "Y2": RNG.standard_normal((2, 4)),                  # a source for index_add along dim 0
+    "Q2": RNG.standard_normal((2, 4, 2)),               # bmm's second batch, for Q
 }
 NO_GRAD = {"C", "I", "J", "M", "L", "K", "G", "H", "H0"}
 
@@ -74,7 +75,7 @@ class Lib:
 
 
 X, Y, N, T, V, W, Z, Q, R, S, C, I, J, M, L, K, U, A, B, G, H = (P(n) for n in "XYNTVWZQRSCIJMLKUABGH")
-H0, Y2, Y3 = P("H0"), P("Y2"), P("Y3")
+H0, Y2, Y3, Q2 = P("H0"), P("Y2"), P("Y3"), P("Q2")
 F32, F64, I32 = Lib("float32"), Lib("float64"), Lib("int32")
 
 
@@ -95,6 +96,10 @@ BINARY = [form(X, Y), form(X, 2.0), form(N, V), form(S, X), form(X, S), form(I, 
 UNARY = [form(X), form(N), form(I), form(S)]
 
 FUNCTION_FORMS = {
+    "mm": [form(X, Z), form(X, Y), form(V, Z)],
+    "bmm": [form(Q, Q2), form(Q, Z)],
+    "mv": [form(X, V), form(X, Z)],
+    "addmm": [form(Y3, X, Z), form(Y3, X, Z, beta=0.5, alpha=2.0), form(Y3, X, Z, beta=0), form(X, X, Z)],
     "add": BINARY + [form(X, Y, alpha=2, raises=True)],
     "sub": BINARY + [form(X, Y, alpha=2, raises=True)],
     "mul": BINARY,
@@ -225,6 +230,33 @@ DTYPE_NAMES = {"float16", "float32", "float64", "int32", "int64", "bool", "half"
                "int8", "int16", "uint8", "short"}
 
 METHOD_FORMS = {
+    "mm": [form(X, Z), form(X, Y), form(V, Z)],
+    "bmm": [form(Q, Q2), form(Q, Z)],
+    "mv": [form(X, V), form(X, Z)],
+    "addmm": [form(Y3, X, Z), form(Y3, X, Z, beta=0.5, alpha=2.0), form(Y3, X, Z, beta=0), form(X, X, Z)],
+    "exp_": [form(C)],
+    "log_": [form(C)],
+    "sqrt_": [form(C)],
+    "abs_": [form(C)],
+    "neg_": [form(C)],
+    "square_": [form(C)],
+    "sigmoid_": [form(C)],
+    "tanh_": [form(C)],
+    "relu_": [form(C)],
+    "sin_": [form(C)],
+    "cos_": [form(C)],
+    "floor_": [form(C)],
+    "ceil_": [form(C)],
+    "uniform_": [form(C, -1.0, 1.0, random=True), form(C, random=True)],
+    "normal_": [form(C, 0.0, 2.0, random=True), form(C, random=True)],
+    "view_as": [form(X, Y), form(X, Z)],
+    "type_as": [form(X, I), form(I, X), form(M, X)],
+    "is_contiguous": [form(X)],
+    "new_zeros": [form(X, 2, 3), form(X, (2,)), form(I, 3), form(X, 2, dtype=I32)],
+    "new_ones": [form(X, 2, 3), form(X, (2,)), form(I, 3)],
+    "new_full": [form(X, (2, 2), 7.0), form(I, (2,), 3)],
+    "new_empty": [form(X, 2, 3, random=True), form(I, (3,), random=True)],
+    "new_tensor": [form(X, [1.0, 2.0]), form(I, [1, 2])],
     "add": BINARY[:5] + [form(X, Y, alpha=2)], "sub": BINARY[:5] + [form(X, Y, alpha=2)],
     "mul": BINARY[:5], "div": BINARY[:5] + [form(I, 2)],
     "add_": [form(C, 2.0), form(C, V), form(C, Y, alpha=2), form(X, 1.0)],
@@ -431,7 +463,8 @@ def compare_form(name, spec, method):
     assert_same(describe(ours), described, where, spec["random"])
     if method and name.endswith("_") and spec["args"] and isinstance(spec["args"][0], P):
         receiver = spec["args"][0].name     # an in-place method: the receiver changed alike
-        assert_same(describe(our_leaves[receiver]), describe(their_leaves[receiver]), where + " (changed)")
+        assert_same(describe(our_leaves[receiver]), describe(their_leaves[receiver]), where + " (changed)",
+                    spec["random"])
     if spec["random"]:
         return "ran"
     try:

@@ -44,6 +44,7 @@ M3 = rng.normal(size=(2, 3, 3)) + 3 * np.eye(3)            # well conditioned
 IDX = rng.integers(0, 3, (2, 4))
 ZERO_ROW = np.vstack([rng.normal(size=(2, 5)), np.zeros((1, 5))])
 ONE_HOT = np.array([0, 2, 1, 2])
+NANS = np.arange(12).reshape(3, 4) % 5 == 1      # where a (3, 4) input is made nan (nansum, nanmean)
 PROBS = rng.dirichlet(np.ones(5), 4)
 SIGNS = Const(rng.choice([-1.0, 1.0], (4, 5)))
 LABELS = np.array([1, 0, 4, 2])
@@ -51,6 +52,14 @@ LABELS = np.array([1, 0, 4, 2])
 CASES = [
     # ---- scans and order
     C("cumsum", lambda x: ad.cumsum(x, 1), lambda T, x: T.cumsum(x, 1), (3, 4)),
+    C("diff", ad.diff, lambda T, x: T.diff(x), (3, 5)),
+    C("diff", lambda x, p: x.diff(n=2, dim=0, prepend=p), lambda T, x, p: x.diff(n=2, dim=0, prepend=p), (3, 4), (2, 4),
+      tag="n2-prepend"),
+    C("nansum", lambda x: ad.nansum(ad.where(NANS, np.nan, x), 1),
+      lambda T, x: T.nansum(T.where(T.tensor(NANS), np.nan, x), 1), (3, 4), tag="nans"),
+    C("nanmean", lambda x: ad.where(NANS, np.nan, x).nanmean(0, keepdim=True),
+      lambda T, x: T.where(T.tensor(NANS), np.nan, x).nanmean(0, keepdim=True), (3, 4), tag="nans"),
+    C("clone", ad.clone, lambda T, x: T.clone(x), (3, 4)),
     C("cumsum", lambda x: x.cumsum(-1), lambda T, x: x.cumsum(-1), (2, 3, 4), tag="method"),
     C("cumsum", lambda x: ad.cumsum(x, 0), lambda T, x: T.cumsum(x, 0), (), tag="0-d"),
     C("cumprod", lambda x: ad.cumprod(x, 0), lambda T, x: T.cumprod(x, 0), (4, 3)),
@@ -206,6 +215,13 @@ CASES = [
       for o in ("nuc", 2, -2)
       for shape, d, k, tag in (((2, 3, 4), (-2, -1), False, "batch"), ((3, 2, 4), (2, 0), True, "dims-keepdim"))],
     C("norm", lambda x: ad.norm(x, "nuc"), lambda T, x: T.norm(x, "nuc"), (3, 4), second_order=False, tag="nuc"),
+    C("mm", ad.mm, lambda T, a, b: T.mm(a, b), (3, 4), (4, 2)),
+    C("mm", lambda a, b: a.mm(b), lambda T, a, b: a.mm(b), (1, 3), (3, 1), tag="method"),
+    C("bmm", ad.bmm, lambda T, a, b: T.bmm(a, b), (2, 3, 4), (2, 4, 5)),
+    C("mv", ad.mv, lambda T, a, b: T.mv(a, b), (3, 4), (4,)),
+    C("addmm", ad.addmm, lambda T, c, a, b: T.addmm(c, a, b), (3, 2), (3, 4), (4, 2)),
+    C("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=-2.0),
+      lambda T, c, a, b: c.addmm(a, b, beta=0.5, alpha=-2.0), (2,), (3, 4), (4, 2), tag="broadcast-beta-alpha"),
     C("cdist", ad.cdist, lambda T, a, b: T.cdist(a, b), (2, 3, 4), (2, 5, 4)),
     C("cdist", lambda a, b: ad.cdist(a, b, 1.0), lambda T, a, b: T.cdist(a, b, 1.0), (3, 2), (4, 2), tag="p=1"),
     C("cdist", ad.cdist, lambda T, a, b: T.cdist(a, b), np.array([[1.0, 2.0], [0.5, 0.0]]), np.array([[1.0, 2.0]]),
@@ -415,6 +431,13 @@ VALUE_CASES = [
     ("equal", ad.equal, lambda T, a, b: T.equal(a, b), (np.array([1, 2]), np.array([1, 2]))),
     ("equal", ad.equal, lambda T, a, b: T.equal(a, b), (np.array([1, 2]), np.array([1, 3]))),
     ("nonzero", ad.nonzero, lambda T, a: T.nonzero(a), (np.array([[0.0, 1.5], [2.0, 0.0]]),)),
+    ("argwhere", ad.argwhere, lambda T, a: T.argwhere(a), (np.array([[0.0, 1.5], [2.0, 0.0]]),)),
+    ("count_nonzero", ad.count_nonzero, lambda T, a: T.count_nonzero(a), (np.array([[0.0, 1.5], [2.0, 0.0]]),)),
+    ("count_nonzero", lambda a: ad.count_nonzero(a, 1), lambda T, a: T.count_nonzero(a, 1),
+     (np.array([[0.0, 1.5], [2.0, 3.0]]),)),
+    ("all", lambda a: ad.all(a, 1), lambda T, a: T.all(a, 1), (np.array([[0.0, 1.5], [2.0, 3.0]]),)),
+    ("any", ad.any, lambda T, a: T.any(a), (np.array([[0.0, 0.0], [0.0, 3.0]]),)),
+    ("diff", lambda a: ad.diff(a, dim=0), lambda T, a: T.diff(a, dim=0), (np.array([[True, False], [True, True]]),)),
     ("nonzero", lambda a: ad.nonzero(a, as_tuple=True), lambda T, a: T.nonzero(a, as_tuple=True),
      (np.array([[0, 3], [1, 0]]),)),
     ("where", ad.where, lambda T, a: T.where(a), (np.array([[0, 3, 0], [1, 0, 2]]),)),
