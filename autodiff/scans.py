@@ -349,7 +349,8 @@ def nansum(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[int] | N
     x = _as_tensor(input)
     if dtype is not None:
         x = x.astype(dtype)
-    return sum(where(np.isnan(x.data), 0.0, x), dim, keepdim) if x.dtype.kind == "f" else sum(x, dim, keepdim)
+    # (the mask from the tensor's isnan: a step compiled with ad.compile records it)
+    return sum(where(x.isnan(), 0.0, x), dim, keepdim) if x.dtype.kind == "f" else sum(x, dim, keepdim)
 
 
 @accepts_axis
@@ -361,10 +362,9 @@ def nanmean(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[int] | 
         x = x.astype(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"nanmean: needs a floating tensor, got {x.dtype}; convert it with .float()")
-    counted = ~np.isnan(x.data)
-    axes = _normalize_axis(dim, x.ndim, "nanmean")
+    counted = sum((~x.isnan()).astype(x.dtype), dim, keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return nansum(x, dim, keepdim) / counted.sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+        return nansum(x, dim, keepdim) / counted
 
 
 @accepts_axis

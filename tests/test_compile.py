@@ -400,9 +400,11 @@ def test_ops_without_a_rule_replay_through_their_function():
     lambda out, y: F.cosine_embedding_loss(out[:, :2], out[:, 1:], ad.where(ad.Tensor(y) == 1, 1.0, -1.0)),
     lambda out, y: (F.cross_entropy(out, y) + out.max(1).values.mean() * 0.1
                     + out.min(dim=0, keepdim=True)[0].sum() * 0.1 + out.gather(1, out.argmax(1, keepdim=True)).mean()),
+    lambda out, y: (F.cross_entropy(out, y) + ad.where(out > 0.5, float("nan"), out).nansum() * 0.01
+                    + ad.where(out < -0.5, float("nan"), out).nanmean(0).nansum() * 0.01),
 ], ids=["mse", "smooth_l1", "huber", "label_smoothing", "nll", "bce_logits", "leaky_relu_gelu", "softplus_mish_prelu",
         "elu_selu_celu", "hardtanh_relu6_hardswish_hardsigmoid", "softshrink_hardshrink", "hinge_embedding",
-        "cosine_embedding", "max_min_along_dim"])
+        "cosine_embedding", "max_min_along_dim", "nansum_nanmean"])
 def test_functional_losses_and_activations(loss_fn):
     assert_same_training(mlp([6, 8, 3], lambda p: optim.SGD(p, lr=0.1)), loss_fn, steps=6)
 
