@@ -298,6 +298,9 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
     if not elementwise and out.dtype.kind != "f":
         return _wrap(out)
     needs = ctx.needs_input_grad
+    # Linking: one rule (an input on the graph is its node, whose count of consumers goes up, or
+    # the leaf itself), written as the loop of the last branch and unrolled for the two patterns
+    # that nearly every op records: the loop costs about 0.4 us more per x * y (measured).
     if needs is _ONE or needs is _FIRST or needs is _FIRST3:    # input 0 alone on the graph
         x = inputs[0]
         source = x.grad_fn
@@ -338,11 +341,15 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
                           else (data_b.shape, data_b.dtype))
         ctx.input_meta = input_meta
         ctx._straight = None
-    elif input_meta is not None:    # several inputs, their meta known (linear)
-        edges = [None] * len(needs)
-        i = 0
-        for need in needs:
-            if need:
+    else:                           # any other pattern (input 1 alone, linear's three, apply's general case)
+        count = len(needs)
+        edges: list[Any] = [None] * count
+        metas: list[Any] | None = None
+        if input_meta is None:
+            metas = [None] * count
+            shape, dtype = out.shape, out.dtype
+        for i in range(count):
+            if needs[i]:
                 x = inputs[i]
                 source = x.grad_fn
                 if source is None:
@@ -350,31 +357,12 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
                 else:
                     source.uses += 1
                     edges[i] = source
-            i += 1
+                if metas is not None:
+                    data = x.data
+                    metas[i] = (_SAME if elementwise and data.shape == shape and data.dtype is dtype
+                                else (data.shape, data.dtype))
         ctx._edges = tuple(edges)
-        ctx.input_meta = input_meta
-        ctx._straight = None
-    else:
-        edges = []
-        metas: list[Any] = []
-        for x, need in zip(inputs, needs):
-            if need:
-                source = x.grad_fn
-                if source is None:
-                    source = x
-                else:
-                    source.uses += 1
-                edges.append(source)
-                data = x.data
-                if elementwise and data.shape == out.shape and data.dtype is out.dtype:
-                    metas.append(_SAME)
-                else:
-                    metas.append((data.shape, data.dtype))
-            else:
-                edges.append(None)
-                metas.append(None)
-        ctx._edges = tuple(edges)
-        ctx.input_meta = tuple(metas)
+        ctx.input_meta = input_meta if metas is None else tuple(metas)
         ctx._straight = None
     ctx.uses = 0
     countdown = _nodes_until_gc_pause[0] - 1
