@@ -344,10 +344,8 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
     else:                           # any other pattern (input 1 alone, linear's three, apply's general case)
         count = len(needs)
         edges: list[Any] = [None] * count
-        metas: list[Any] | None = None
-        if input_meta is None:
-            metas = [None] * count
-            shape, dtype = out.shape, out.dtype
+        metas: list[Any] = [None] * count if input_meta is None else []
+        shape, dtype = out.shape, out.dtype
         for i in range(count):
             if needs[i]:
                 x = inputs[i]
@@ -357,12 +355,12 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
                 else:
                     source.uses += 1
                     edges[i] = source
-                if metas is not None:
+                if input_meta is None:
                     data = x.data
                     metas[i] = (_SAME if elementwise and data.shape == shape and data.dtype is dtype
                                 else (data.shape, data.dtype))
         ctx._edges = tuple(edges)
-        ctx.input_meta = input_meta if metas is None else tuple(metas)
+        ctx.input_meta = input_meta if input_meta is not None else tuple(metas)
         ctx._straight = None
     ctx.uses = 0
     countdown = _nodes_until_gc_pause[0] - 1
