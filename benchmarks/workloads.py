@@ -419,6 +419,21 @@ class AutodiffMLP:
         return [g for linear in self.linears for g in (linear.weight.grad.data.T, linear.bias.grad.data)]
 
 
+def torch_mlp(torch, layers, activation):
+    """torch.nn.Sequential of Linear layers holding ``layers``' weights (W (in, out) transposed into
+    PyTorch's (out, in)), with ReLU or Tanh between them: (model, [its Linear modules])."""
+    modules = []
+    for i, (W, b) in enumerate(layers):
+        linear = torch.nn.Linear(W.shape[0], W.shape[1])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W.T))
+            linear.bias.copy_(torch.from_numpy(b))
+        modules.append(linear)
+        if i < len(layers) - 1:
+            modules.append(torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh())
+    return torch.nn.Sequential(*modules), [m for m in modules if isinstance(m, torch.nn.Linear)]
+
+
 class TorchMLP:
     """The same MLP in idiomatic PyTorch eager: ``torch.nn.Sequential`` of ``torch.nn.Linear`` and
     activations, ``F.cross_entropy``, ``torch.optim.SGD``/``Adam`` with their defaults,
@@ -426,17 +441,7 @@ class TorchMLP:
 
     def __init__(self, layers, activation, optimizer):
         torch = self.torch = import_torch()
-        modules = []
-        for i, (W, b) in enumerate(layers):
-            linear = torch.nn.Linear(W.shape[0], W.shape[1])
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(W.T))
-                linear.bias.copy_(torch.from_numpy(b))
-            modules.append(linear)
-            if i < len(layers) - 1:
-                modules.append(torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh())
-        self.model = torch.nn.Sequential(*modules)
-        self.linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
+        self.model, self.linears = torch_mlp(torch, layers, activation)
         name, options = optimizer
         make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name]
         self.optimizer = make(self.model.parameters(), **options)
@@ -1093,17 +1098,7 @@ class TorchMicrograd:
 
     def __init__(self, layers, alpha, lr):
         torch = self.torch = import_torch()
-        modules = []
-        for i, (W, b) in enumerate(layers):
-            linear = torch.nn.Linear(W.shape[0], W.shape[1])
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(W.T))
-                linear.bias.copy_(torch.from_numpy(b))
-            modules.append(linear)
-            if i < len(layers) - 1:
-                modules.append(torch.nn.ReLU())
-        self.model = torch.nn.Sequential(*modules)
-        self.linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
+        self.model, self.linears = torch_mlp(torch, layers, "relu")
         self.params = list(self.model.parameters())
         self.alpha = alpha
         self.optimizer = torch.optim.SGD(self.params, lr=lr)
