@@ -513,19 +513,24 @@ class Tensor:
     # new tensors of this one's dtype (unless ``dtype``), off the graph unless ``requires_grad``
     def new_zeros(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
                   ) -> Tensor:
-        return self.new_full(_size(size, "new_zeros"), 0, dtype=dtype, requires_grad=requires_grad)
+        return self._filled(size, 0, dtype, requires_grad, "new_zeros")
 
     def new_ones(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
                  ) -> Tensor:
-        return self.new_full(_size(size, "new_ones"), 1, dtype=dtype, requires_grad=requires_grad)
+        return self._filled(size, 1, dtype, requires_grad, "new_ones")
 
     def new_empty(self, *size: ShapeLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
                   ) -> Tensor:
-        return self.new_full(_size(size, "new_empty"), 0, dtype=dtype, requires_grad=requires_grad)
+        return self._filled(size, 0, dtype, requires_grad, "new_empty")
 
     def new_full(self, size: ShapeLike, fill_value: ArrayLike, dtype: DTypeLike | None = None,
                  requires_grad: builtins.bool = False) -> Tensor:
-        return Tensor(np.full(_size((size,), "new_full"), fill_value, dtype=self.data.dtype if dtype is None else dtype),
+        return self._filled((size,), fill_value, dtype, requires_grad, "new_full")
+
+    def _filled(self, size: tuple[Any, ...], fill_value: ArrayLike, dtype: DTypeLike | None,
+                requires_grad: builtins.bool, op: str) -> Tensor:
+        from .creation import _shape    # (creation imports this module)
+        return Tensor(np.full(_shape(size, op), fill_value, dtype=self.data.dtype if dtype is None else dtype),
                       requires_grad=requires_grad)
 
     def new_tensor(self, data: ArrayLike, dtype: DTypeLike | None = None, requires_grad: builtins.bool = False
@@ -1246,15 +1251,6 @@ def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn: Function | Non
 def _data(x: object) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
-
-def _size(size: tuple[Any, ...], op: str) -> tuple[builtins.int, ...]:
-    """PyTorch's size arguments, ``(2, 3)`` or ``((2, 3),)``, as a shape."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    try:
-        return tuple(builtins.int(n) for n in size)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: a size is ints, e.g. {op}(2, 3) or {op}((2, 3)); got {size!r}") from None
 
 
 def _check_grad(tensor: Tensor, value: object) -> None:
