@@ -49,8 +49,10 @@ from .contractions import (
 from . import linalg
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
-    rand_like, randn_like, manual_seed, default_generator,
+    rand_like, randn_like,
 )
+from .random import Generator, manual_seed, seed, initial_seed, default_generator, get_rng_state, set_rng_state
+from . import random
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
 from .explainer import explain, animate_backward
@@ -115,7 +117,8 @@ __all__ = [
     "broadcast_tensors", "broadcast_shapes", "cartesian_prod", "einsum", "tensordot", "outer", "ger",
     "inner", "kron", "cross", "norm", "cdist", "det", "inverse", "slogdet", "logdet", "zeros", "ones",
     "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like", "ones_like", "full_like",
-    "rand_like", "randn_like", "manual_seed", "default_generator", "gradcheck", "gradgradcheck",
+    "rand_like", "randn_like", "manual_seed", "default_generator", "Generator", "seed", "initial_seed",
+    "get_rng_state", "set_rng_state", "random", "gradcheck", "gradgradcheck",
     "GradcheckError", "draw_graph", "explain", "animate_backward", "save", "load", "detect_anomaly",
     "AnomalyError", "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
     "functional", "fused", "linalg", "nn", "optim",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Sequence, SupportsIndex
 import numpy as np
 
 from .compiler import replayed
+from .random import Generator, default_generator
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
 
 if TYPE_CHECKING:
@@ -14,22 +15,17 @@ if TYPE_CHECKING:
     from ._typing import ShapeLike, TensorLike
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
-           "ones_like", "full_like", "rand_like", "randn_like", "manual_seed", "default_generator",
+           "ones_like", "full_like", "rand_like", "randn_like",
            "from_numpy", "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor", "numel"]
 
-_generator = np.random.default_rng()
 
-
-def manual_seed(seed: SupportsIndex) -> np.random.Generator:
-    """Seed the generator used by ``rand``, ``randn``, ``nn`` initialisation and dropout."""
-    global _generator
-    _generator = np.random.default_rng(int(seed))
-    return _generator
-
-
-def default_generator() -> np.random.Generator:
-    """The project's ``np.random.Generator`` (replaced by ``manual_seed``)."""
-    return _generator
+def _drawing(generator: Generator | None, op: str) -> Generator:
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{op}: generator must be an ad.Generator (e.g. ad.Generator().manual_seed(0)), got "
+                        f"{type(generator).__name__}")
+    return generator
 
 
 def _shape(shape: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -130,18 +126,22 @@ def _sample_dtype(dtype: DTypeLike | None, op: str) -> tuple[np.dtype, type[np.f
 
 
 @replayed     # a compiled step draws new samples at every replay
-def rand(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from the seeded generator (floating dtypes only)."""
+def rand(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from ``ad.default_generator`` (or ``generator``), PyTorch's values
+    for the same seed (floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "rand")
-    samples = _generator.random(_shape(shape, "rand"), dtype=drawn).astype(dtype, copy=False)
+    samples = _drawing(generator, "rand").uniform(0.0, 1.0, _shape(shape, "rand"), drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "rand")
 
 
 @replayed
-def randn(*shape: ShapeLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the seeded generator (floating dtypes only)."""
+def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from ``ad.default_generator`` (or ``generator``), PyTorch's values
+    for the same seed (float32: within a few ulps; floating dtypes only)."""
     dtype, drawn = _sample_dtype(dtype, "randn")
-    samples = _generator.standard_normal(_shape(shape, "randn"), dtype=drawn).astype(dtype, copy=False)
+    samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "randn")
 
 
@@ -174,7 +174,8 @@ def empty_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: boo
 
 @replayed
 def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = None,
-            size: ShapeLike | None = None, *, dtype: DTypeLike | None = None) -> Tensor:
+            size: ShapeLike | None = None, *, generator: Generator | None = None,
+            dtype: DTypeLike | None = None) -> Tensor:
     """Integers drawn uniformly from [low, high), int64 by default, in PyTorch's argument forms:
     ``randint(high, size)`` and ``randint(low, high, size)``; ``size`` is a tuple, as in PyTorch
     (``randint(0, 10, (3,))``)."""
@@ -189,14 +190,17 @@ def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = N
     if high <= low:
         raise ValueError(f"randint: the range [low, high) = [{low}, {high}) is empty; high must exceed low")
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
-    return _make(_generator.integers(low, high, _shape((size,), "randint")).astype(dtype), False, "randint")
+    samples = _drawing(generator, "randint").integers(low, high, _shape((size,), "randint"))
+    return _make(samples.astype(dtype), False, "randint")
 
 
 @replayed
-def randperm(n: SupportsIndex, *, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0..n-1 (int64 by default), from the seeded generator."""
+def randperm(n: SupportsIndex, *, generator: Generator | None = None, dtype: DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64 by default), from ``ad.default_generator`` (or
+    ``generator``): PyTorch's for the same seed."""
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
-    return _make(_generator.permutation(int(n)).astype(dtype), requires_grad, "randperm")
+    return _make(_drawing(generator, "randperm").permutation(int(n)).astype(dtype), requires_grad, "randperm")
 
 
 @replayed

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._typing import Dims, ShapeLike, TensorLike
     from .dtypes import Device
     from .function import Function
+    from .random import Generator
     from .linalg import slogdet_result
     from .scans import (cummax_result, cummin_result, kthvalue_result, median_result, sort_result,
                         topk_result)
@@ -471,15 +472,18 @@ class Tensor:
     def ceil_(self) -> Tensor:
         return self.copy_(_ops.ceil(self))
 
-    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
-        """Fill with U(a, b) draws from ``ad.default_generator()``, in place."""
-        from .creation import default_generator
-        return self.copy_(default_generator().uniform(a, b, self.data.shape))
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, *, generator: Generator | None = None
+                 ) -> Tensor:
+        """Fill with U(a, b) draws from ``ad.default_generator`` (or ``generator``), in place:
+        PyTorch's values for the same seed."""
+        from .creation import _drawing
+        return self.copy_(_drawing(generator, "uniform_").uniform(a, b, self.data.shape, self.data.dtype))
 
-    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
-        """Fill with N(mean, std²) draws from ``ad.default_generator()``, in place."""
-        from .creation import default_generator
-        return self.copy_(default_generator().normal(mean, std, self.data.shape))
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, *, generator: Generator | None = None
+                ) -> Tensor:
+        """Fill with N(mean, std²) draws from ``ad.default_generator`` (or ``generator``), in place."""
+        from .creation import _drawing
+        return self.copy_(_drawing(generator, "normal_").normal(mean, std, self.data.shape, self.data.dtype))
 
     def __iadd__(self, other: TensorLike) -> Tensor:
         return self.add_(other)

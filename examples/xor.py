@@ -12,8 +12,9 @@ sigmoid output from a loss of about 0.25 (chance) to below 0.05.
 Note that XOR is the textbook example of a loss surface with bad spots: for some initialisations
 gradient descent stalls in a local minimum (or a very flat plateau) where the net gets two of the
 four inputs right and answers about 0.5 for the other two (loss ≈ 0.125). Over seeds 0-99 with
-the settings below, 98 reach a loss under 0.05 in 500 steps; seeds 49 and 79 stall near 0.126
-and are still there after 5000 steps. ``main`` trains seed 49 too, so you can see it happen.
+the settings below, 96 reach a loss under 0.05 in 500 steps; seeds 35 and 51 stall near 0.128
+and are still there after 5000 steps (seeds 12 and 67 sit on a plateau for longer than 500 steps
+and leave it before 5000). ``main`` trains seed 35 too, so you can see it happen.
 """
 import os
 import sys
@@ -31,7 +32,7 @@ from nn import functional as F  # noqa: E402
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
 
-STALLING_SEED = 49   # one of the (few) initialisations that gets stuck, see the docstring
+STALLING_SEED = 35   # one of the (few) initialisations that gets stuck, see the docstring
 
 
 def make_model():

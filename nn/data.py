@@ -63,21 +63,30 @@ class TensorDataset(Dataset):
 class DataLoader:
     """Iterate over a dataset in mini-batches.
 
-    ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, seed=None)``: each epoch
-    (each ``iter()``) yields tuples of tensors with a leading batch axis. With ``shuffle`` the order
-    is a fresh permutation per epoch from a generator seeded by ``seed`` (or the project's generator,
-    ``ad.manual_seed``, when ``seed`` is None), so runs are reproducible.
+    ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, seed=None)``:
+    each epoch (each ``iter()``) yields tuples of tensors with a leading batch axis. The draws are
+    PyTorch's (single-process loading): each ``iter()`` takes one 63-bit number from ``generator``
+    (``ad.default_generator`` when None), the workers' base seed in PyTorch, and with ``shuffle``
+    the order is then ``randperm`` from ``generator``, or, when it is None, from a new generator
+    seeded by a second 63-bit number of ``ad.default_generator``. So after ``ad.manual_seed(s)`` the
+    batches are PyTorch's for the same seed. ``seed=s`` (this engine's shorthand) is
+    ``generator=ad.Generator().manual_seed(s)``.
     """
 
     def __init__(self, dataset: _DatasetLike, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: int | None = None) -> None:
+                 generator: ad.Generator | None = None, seed: int | None = None) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if generator is not None and not isinstance(generator, ad.Generator):
+            raise TypeError(f"DataLoader: generator must be an ad.Generator, got {type(generator).__name__}")
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: give generator or seed, not both (seed=s is "
+                             "generator=ad.Generator().manual_seed(s))")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.generator = np.random.default_rng(seed) if seed is not None else None
+        self.generator = ad.Generator().manual_seed(seed) if seed is not None else generator
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -87,10 +96,16 @@ class DataLoader:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
-        generator = self.generator if self.generator is not None else ad.default_generator()
+        generator = self.generator
+        if generator is None:
+            generator = ad.Generator().manual_seed(ad.default_generator.random64())
         return generator.permutation(n)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        (ad.default_generator if self.generator is None else self.generator).random64()   # the base seed
+        return self._batches()
+
+    def _batches(self) -> Iterator[tuple[Tensor, ...]]:
         order = self._order()
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(order)), self.batch_size):
@@ -102,3 +117,5 @@ class DataLoader:
                 yield tuple(ad.Tensor(np.stack([np.asarray(s[k].data if isinstance(s[k], Tensor) else s[k])
                                                 for s in samples]))
                             for k in range(len(samples[0])))
+        if self.shuffle and self.generator is not None:
+            self.generator.permutation(len(order))    # PyTorch's sampler draws one more, unused, at its end

@@ -145,7 +145,7 @@ def linear(x: _TensorLike, weight: _TensorLike, bias: _TensorLike | None = None)
 
 def dropout(x: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
-    ``training``; the identity otherwise. The mask comes from ``ad.default_generator()``.
+    ``training``; the identity otherwise. The mask comes from ``ad.default_generator``.
     ``inplace=True`` changes x and returns it."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
@@ -161,8 +161,8 @@ def dropout(x: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool
 @replayed       # a compiled step draws a new mask at every replay, from the same generator
 def dropout_mask(shape: tuple[int, ...], p: float, dtype: DTypeLike) -> np.ndarray:
     """Dropout's mask of ``shape``: 0 with probability ``p``, else 1/(1-p), in ``dtype``, drawn
-    from ``ad.default_generator()``."""
-    keep = ad.default_generator().random(shape, dtype=np.float64) >= p
+    from ``ad.default_generator`` as PyTorch draws it (a float64 uniform < 1 - p keeps)."""
+    keep = ad.default_generator.uniform(0.0, 1.0, shape, np.float64) < 1.0 - p
     return (keep * (1.0 / (1.0 - p))).astype(dtype)
 
 

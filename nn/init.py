@@ -1,4 +1,5 @@
-"""nn.init: in-place initialisers with PyTorch's formulas, drawing from ``ad.default_generator()``.
+"""nn.init: in-place initialisers with PyTorch's formulas, drawing from ``ad.default_generator`` (or a
+``generator``) as PyTorch draws: after ``ad.manual_seed(s)`` they fill PyTorch's values for that seed.
 
 Each fills ``tensor.data`` in place (no graph is recorded: the tensor's identity, dtype and shape
 are kept, so optimizers holding it are unaffected) and returns the tensor.
@@ -40,8 +41,13 @@ def _fill(tensor: _T, values: ArrayLike, op: str) -> _T:
     return tensor
 
 
-def _generator(generator: np.random.Generator | None) -> np.random.Generator:
-    return ad.default_generator() if generator is None else generator
+def _generator(generator: ad.Generator | None, op: str) -> ad.Generator:
+    if generator is None:
+        return ad.default_generator
+    if not isinstance(generator, ad.Generator):
+        raise TypeError(f"nn.init.{op}: generator must be an ad.Generator (e.g. ad.Generator().manual_seed(0)), "
+                        f"got {type(generator).__name__}")
+    return generator
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -88,17 +94,17 @@ def _calculate_correct_fan(tensor: Tensor | np.ndarray, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor: _T, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> _T:
+def uniform_(tensor: _T, a: float = 0.0, b: float = 1.0, generator: ad.Generator | None = None) -> _T:
     """Fill with samples of U(a, b)."""
     array = _array(tensor, "uniform_")
-    return _fill(tensor, _generator(generator).uniform(a, b, array.shape), "uniform_")
+    return _fill(tensor, _generator(generator, "uniform_").uniform(a, b, array.shape, array.dtype), "uniform_")
 
 
 def normal_(tensor: _T, mean: float = 0.0, std: float = 1.0,
-            generator: np.random.Generator | None = None) -> _T:
+            generator: ad.Generator | None = None) -> _T:
     """Fill with samples of N(mean, std^2)."""
     array = _array(tensor, "normal_")
-    return _fill(tensor, _generator(generator).normal(mean, std, array.shape), "normal_")
+    return _fill(tensor, _generator(generator, "normal_").normal(mean, std, array.shape, array.dtype), "normal_")
 
 
 def constant_(tensor: _T, val: float) -> _T:
@@ -116,7 +122,7 @@ def zeros_(tensor: _T) -> _T:
     return _fill(tensor, 0, "zeros_")
 
 
-def xavier_uniform_(tensor: _T, gain: float = 1.0, generator: np.random.Generator | None = None) -> _T:
+def xavier_uniform_(tensor: _T, gain: float = 1.0, generator: ad.Generator | None = None) -> _T:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -124,7 +130,7 @@ def xavier_uniform_(tensor: _T, gain: float = 1.0, generator: np.random.Generato
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: _T, gain: float = 1.0, generator: np.random.Generator | None = None) -> _T:
+def xavier_normal_(tensor: _T, gain: float = 1.0, generator: ad.Generator | None = None) -> _T:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -132,19 +138,20 @@ def xavier_normal_(tensor: _T, gain: float = 1.0, generator: np.random.Generator
 
 
 def kaiming_uniform_(tensor: _T, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator: np.random.Generator | None = None) -> _T:
+                     generator: ad.Generator | None = None) -> _T:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in or fan_out per ``mode``."""
     if 0 in tuple(tensor.shape):
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
-    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
+    std = gain / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std          # PyTorch's order of operations, so the bound is its float
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: _T, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator: np.random.Generator | None = None) -> _T:
+                    generator: ad.Generator | None = None) -> _T:
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
     if 0 in tuple(tensor.shape):
         return tensor

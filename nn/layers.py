@@ -50,7 +50,7 @@ class Linear(Module):
     """y = x @ weight.T + bias: (..., in_features) -> (..., out_features).
 
     ``weight`` is (out_features, in_features) and ``bias`` (out_features,), both initialised from
-    U(-1/sqrt(in_features), 1/sqrt(in_features)) drawn from ``ad.default_generator()`` (PyTorch's
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) drawn from ``ad.default_generator`` (PyTorch's
     default), in ``dtype`` (the default dtype unless given).
 
     The weight's array is stored column-major (``weight.data.T`` is C-contiguous, (in, out) in
@@ -134,7 +134,7 @@ class Unflatten(Module):
 
 class Embedding(Module):
     """A lookup table: integer indices (…) -> rows of ``weight`` (num_embeddings, embedding_dim),
-    (…, embedding_dim). ``weight`` starts N(0, 1) from ``ad.default_generator()`` (PyTorch's), with
+    (…, embedding_dim). ``weight`` starts N(0, 1) from ``ad.default_generator`` (PyTorch's), with
     the ``padding_idx`` row zero and never updated by gradients; ``max_norm``, ``norm_type`` and
     ``scale_grad_by_freq`` as ``F.embedding``.
 
@@ -259,7 +259,7 @@ class CosineSimilarity(Module):
 
 class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p); in
-    eval mode, the identity. The mask is drawn from ``ad.default_generator()``."""
+    eval mode, the identity. The mask is drawn from ``ad.default_generator``."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()

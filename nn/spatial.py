@@ -996,7 +996,7 @@ def _feature_dropout(x: Tensor, p: float, training: bool, op: str) -> Tensor:
 def dropout2d(input: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels: each (n, c) plane of (N, C, H, W) (or (N, C, L)) with probability
     ``p``, scaling the kept ones by 1/(1-p), when ``training``. The mask comes from
-    ``ad.default_generator()``."""
+    ``ad.default_generator``."""
     x = _tensor(input)
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 4-D (N, C, H, W) or 3-D (N, C, L) input, got shape {x.shape}")

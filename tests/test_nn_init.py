@@ -102,7 +102,7 @@ def test_seeded_and_dtype_preserving():
     b = init.xavier_normal_(nn.Parameter(np.zeros((3, 4), np.float32)))
     np.testing.assert_array_equal(a.data, b.data)
     assert a.dtype == np.float32
-    generator = np.random.default_rng(1)
+    generator = ad.Generator().manual_seed(1)
     c = init.uniform_(ad.zeros(3), generator=generator)
     assert c.data.any()
     assert init.kaiming_uniform_(ad.zeros(0, 3)).shape == (0, 3)       # empty: nothing to do

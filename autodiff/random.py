@@ -1,0 +1,239 @@
+"""Random numbers drawn as PyTorch draws them on the CPU, so that a seed gives PyTorch's numbers.
+
+After ``ad.manual_seed(s)``, ``ad.rand``, ``ad.randint``, ``ad.randperm``, ``Tensor.uniform_``,
+``nn``'s initialisers (every layer's default init), dropout and the DataLoader's shuffling give,
+bit for bit, what ``torch.manual_seed(s)`` and the same calls give in PyTorch 2.x on the CPU.
+``ad.randn`` and ``normal_`` give PyTorch's values to within a few ulps (most bit for bit:
+PyTorch takes the logs and sines of 16 or more values from SLEEF's vector functions, numpy from
+its own).
+
+The engine is PyTorch's: the 32-bit Mersenne Twister with its classic seeding, which is numpy's
+MT19937 as ``np.random.RandomState(seed)`` seeds it. On its 32-bit words, each draw is PyTorch's
+formula:
+
+- uniform float32 on [a, b): the low 24 bits of one word × 2⁻²⁴ = x, then x·(b − a) + a;
+- uniform float64: the low 53 bits of two words (the first one high) × 2⁻⁵³ = x, then
+  x·(b − a) + a rounded once (PyTorch's fused multiply-add);
+- dropout's mask (bernoulli with keep probability 1 − p): keep where a float64 uniform < 1 − p;
+- randint(low, high): one word (two when high − low ≥ 2³²) modulo (high − low), plus low;
+- randperm(n): for i = 0 … n − 2, swap position i with i + (one word mod (n − i));
+- normal, 16 values or more: a float uniform each, then Box-Muller over blocks of 16 (the first
+  8 as u₁, the last 8 as u₂); when n is not a multiple of 16 the last 16 are drawn again;
+- normal, fewer than 16: Box-Muller on two float64 uniforms per pair, the second value kept for
+  the next draw.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, SupportsIndex
+
+import numpy as np
+
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state",
+           "set_rng_state"]
+
+_DEFAULT_SEED = 67280421310721       # the seed PyTorch's generator starts from, unless seeded
+_STATE_WORDS = 624 + 4               # key, position, seed (2 words), normal cache flag (+ 2 value words)
+
+
+class Generator:
+    """A random number generator with PyTorch's engine and formulas (``torch.Generator`` on the
+    CPU). ``ad.default_generator`` is the one that every draw uses unless given another.
+
+    >>> import autodiff as ad
+    >>> g = ad.Generator().manual_seed(0)
+    >>> ad.rand(2, generator=g)          # torch.rand(2, generator=torch.Generator().manual_seed(0))
+    tensor([0.4963, 0.7682])
+    """
+
+    def __init__(self, device: str = "cpu") -> None:
+        if str(device) != "cpu":
+            raise ValueError(f"Generator: device {device!r} is not available; this engine runs on the CPU "
+                             "(numpy), so use device='cpu'")
+        self.manual_seed(_DEFAULT_SEED)
+
+    def manual_seed(self, seed: SupportsIndex) -> Generator:
+        """Restart the stream from ``seed`` (an int in [-2⁶³, 2⁶⁴)); returns the generator."""
+        if isinstance(seed, (bool, float)) or not hasattr(seed, "__index__"):
+            raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} {seed!r}")
+        seed = int(seed)
+        if not -2 ** 63 <= seed < 2 ** 64:
+            raise RuntimeError(f"manual_seed: seed {seed} is out of range; it must be in [-2**63, 2**64)")
+        self._seed = seed % 2 ** 64
+        key = np.random.RandomState(self._seed & 0xFFFFFFFF).get_state(legacy=False)["state"]
+        self._engine = np.random.MT19937()
+        self._engine.state = {"bit_generator": "MT19937", "state": key}
+        self._next_normal: float | None = None
+        return self
+
+    def seed(self) -> int:
+        """Seed from the operating system's entropy; returns the seed."""
+        value = int.from_bytes(os.urandom(8), "little")
+        self.manual_seed(value)
+        return value
+
+    def initial_seed(self) -> int:
+        """The seed the stream was last started from."""
+        return self._seed
+
+    def get_state(self) -> Any:
+        """The generator's state as a uint8 tensor, for ``set_state`` (this engine's own layout,
+        not PyTorch's bytes)."""
+        from .tensor import Tensor
+        state = self._engine.state["state"]
+        cached = self._next_normal is not None
+        words = np.concatenate([state["key"].astype(np.uint32),
+                                np.array([state["pos"], self._seed & 0xFFFFFFFF, self._seed >> 32, cached],
+                                         np.uint32),
+                                np.array([self._next_normal if cached else 0.0]).view(np.uint32)])
+        return Tensor(words.view(np.uint8).copy())
+
+    def set_state(self, new_state: Any) -> Generator:
+        """Restore a state that ``get_state`` returned."""
+        array = np.asarray(getattr(new_state, "data", new_state))
+        if array.dtype != np.uint8 or array.shape != ((_STATE_WORDS + 2) * 4,):
+            raise ValueError(f"set_state: expected the uint8 tensor of {(_STATE_WORDS + 2) * 4} bytes that "
+                             f"get_state returns, got {array.dtype} of shape {array.shape}")
+        words = array.view(np.uint32)
+        self._engine.state = {"bit_generator": "MT19937", "state": {"key": words[:624].copy(), "pos": int(words[624])}}
+        self._seed = int(words[625]) | int(words[626]) << 32
+        self._next_normal = float(words[628:].view(np.float64)[0]) if words[627] else None
+        return self
+
+    # -- draws, each as PyTorch makes it (see the module's docstring) --------------------------------------
+
+    def _words(self, count: int) -> np.ndarray:
+        """The next ``count`` 32-bit words, as uint64."""
+        return self._engine.random_raw(count)
+
+    def _words64(self, count: int) -> np.ndarray:
+        """The next ``count`` 64-bit numbers, each from two words (the first one high)."""
+        words = self._words(2 * count)
+        return (words[0::2] << np.uint64(32)) | words[1::2]
+
+    def _unit(self, count: int, dtype: np.dtype) -> np.ndarray:
+        """``count`` uniforms on [0, 1) in float32 (24 bits) or float64 (53 bits)."""
+        if dtype == np.float64:
+            return (self._words64(count) & np.uint64(2 ** 53 - 1)).astype(np.float64) * 2.0 ** -53
+        return (self._words(count) & np.uint64(2 ** 24 - 1)).astype(np.float32) * np.float32(2.0 ** -24)
+
+    def uniform(self, low: float, high: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """An array of U(low, high) samples (``Tensor.uniform_``)."""
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        if dtype == np.float64:
+            x = self._unit(count, dtype)
+            return _fused_multiply_add(x, float(high) - float(low), float(low)).reshape(shape)
+        low32, high32 = np.float32(low), np.float32(high)
+        x = self._unit(count, np.dtype(np.float32)).astype(np.float64)
+        samples = x * np.float64(high32 - low32) + np.float64(low32)
+        return samples.astype(np.float32).astype(dtype, copy=False).reshape(shape)
+
+    def normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """An array of N(mean, std²) samples (``Tensor.normal_``, ``randn``)."""
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        if count < 16:
+            return np.array([self._normal_one() * std + mean for _ in range(count)]).astype(dtype).reshape(shape)
+        drawn = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+        samples = np.empty(count, drawn)
+        whole = count - count % 16
+        samples[:whole] = _box_muller_16(self._unit(count, drawn)[:whole], mean, std)
+        if whole < count:
+            samples[count - 16:] = _box_muller_16(self._unit(16, drawn), mean, std)
+        return samples.astype(dtype, copy=False).reshape(shape)
+
+    def _normal_one(self) -> float:
+        if self._next_normal is not None:
+            value, self._next_normal = self._next_normal, None
+            return value
+        u1, u2 = self._unit(2, np.dtype(np.float64))
+        radius = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        self._next_normal = radius * math.sin(theta)
+        return radius * math.cos(theta)
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...]) -> np.ndarray:
+        """An int64 array of integers drawn from [low, high) (``randint``)."""
+        span, count = high - low, math.prod(shape)
+        words = self._words(count) if span < 2 ** 32 else self._words64(count)
+        return ((words % np.uint64(span)).astype(np.int64) + low).reshape(shape)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A random permutation of 0 … n − 1, int64 (``randperm``)."""
+        order = np.arange(n)
+        if n > 1:
+            offsets = (self._words(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+            for i, offset in enumerate(offsets):
+                j = i + offset
+                order[i], order[j] = order[j], order[i]
+        return order
+
+    def random64(self) -> int:
+        """One int in [0, 2⁶³) (``torch.empty((), dtype=torch.int64).random_()``: a seed for another
+        generator, as the DataLoader draws them)."""
+        return int(self._words64(1)[0] % np.uint64(2 ** 63))
+
+
+def _fused_multiply_add(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """x·scale + shift rounded once, in float64: the exact product as a sum of two doubles
+    (Dekker's product on Veltkamp's halves), added to ``shift`` without error (Knuth's two-sum)."""
+    product = x * scale
+    x_high, x_low = _halves(x)
+    scale_high, scale_low = _halves(scale)
+    product_error = ((x_high * scale_high - product) + x_high * scale_low + x_low * scale_high) + x_low * scale_low
+    total = product + shift
+    back = total - product
+    sum_error = (product - (total - back)) + (shift - back)
+    return total + (sum_error + product_error)
+
+
+def _halves(value: Any) -> tuple[Any, Any]:
+    """Veltkamp's split of float64s into a high part of 26 bits and the rest, high + low = value."""
+    big = 134217729.0 * value          # 2**27 + 1
+    high = big - (big - value)
+    return high, value - high
+
+
+def _box_muller_16(uniforms: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Box-Muller on blocks of 16 uniforms, in their dtype: u₁ = 1 − the first 8, u₂ = the last 8;
+    radius·cos(2πu₂) then radius·sin(2πu₂), each times std plus mean rounded once (a fused
+    multiply-add, as PyTorch's compiled loop)."""
+    dtype = uniforms.dtype.type
+    blocks = uniforms.reshape(-1, 16)
+    radius = np.sqrt(dtype(-2.0) * np.log(dtype(1.0) - blocks[:, :8]))
+    theta = dtype(2.0 * math.pi) * blocks[:, 8:]
+    normal = np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1).ravel()
+    if dtype is np.float64:
+        return _fused_multiply_add(normal, float(dtype(std)), float(dtype(mean)))
+    return (normal.astype(np.float64) * np.float64(dtype(std)) + np.float64(dtype(mean))).astype(dtype)
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: SupportsIndex) -> Generator:
+    """Seed ``ad.default_generator``, which ``rand``, ``randn``, ``nn``'s initialisers, dropout and
+    the DataLoader draw from; returns it."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed ``ad.default_generator`` from the operating system's entropy; returns the seed."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    """The seed ``ad.default_generator`` last started from."""
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Any:
+    """``ad.default_generator``'s state, as a uint8 tensor."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Restore ``ad.default_generator`` to a state from ``get_rng_state``."""
+    default_generator.set_state(new_state)

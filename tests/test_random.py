@@ -1,0 +1,246 @@
+"""The generator (autodiff/random.py): a seed gives PyTorch's numbers, value for value, for every
+draw that has a PyTorch counterpart (rand, randint, randperm, randn, Tensor.uniform_/normal_, nn's
+initialisers and the DataLoader's orders); and its own contract (state, seeds, errors), which is
+checked without PyTorch too."""
+import math
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+from nn import init
+from nn.data import DataLoader, TensorDataset
+
+SEEDS = [0, 1, 7, 2 ** 32 + 5, 2 ** 63 + 11, -3]
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def same(ours, theirs, where):
+    ours = np.asarray(getattr(ours, "data", ours))
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, where
+    np.testing.assert_array_equal(ours, theirs, err_msg=where)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rand_randint_randperm_are_torchs_values(torch, seed):
+    torch.manual_seed(seed)
+    ad.manual_seed(seed)
+    same(ad.rand(5, 3), torch.rand(5, 3), "rand float32")
+    same(ad.rand(1001, dtype=ad.float64), torch.rand(1001, dtype=torch.float64), "rand float64")
+    same(ad.randint(0, 10, (20,)), torch.randint(0, 10, (20,)), "randint")
+    same(ad.randint(-5, 2 ** 40, (9,)), torch.randint(-5, 2 ** 40, (9,)), "randint, a range of 2**32 or more")
+    same(ad.randint(7, (3, 4)), torch.randint(7, (3, 4)), "randint(high, size)")
+    for n in (0, 1, 2, 33, 1437):
+        same(ad.randperm(n), torch.randperm(n), f"randperm({n})")
+    same(ad.rand(2), torch.rand(2), "the streams are still together")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_uniform_in_place_is_torchs_value_for_any_bounds(torch, seed):
+    for low, high in [(-0.3, 0.7), (-1 / math.sqrt(27), 1 / math.sqrt(27)), (2.5, 1e3), (-1e-3, 1e5)]:
+        for dtype, torch_dtype in [(np.float32, torch.float32), (np.float64, torch.float64)]:
+            torch.manual_seed(seed)
+            ad.manual_seed(seed)
+            theirs = torch.empty(4097, dtype=torch_dtype).uniform_(low, high)
+            ours = ad.tensor(np.empty(4097, dtype)).uniform_(low, high)
+            same(ours, theirs, f"uniform_({low}, {high}) {dtype.__name__}")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_randn_is_torchs_value(torch, seed):
+    torch.manual_seed(seed)
+    ad.manual_seed(seed)
+    # fewer than 16 values: float64 Box-Muller pairs, the second one kept for the next call
+    same(ad.randn(3, dtype=ad.float64), torch.randn(3, dtype=torch.float64), "randn(3)")
+    same(ad.randn(5, dtype=ad.float64), torch.randn(5, dtype=torch.float64), "randn(5), starting from the kept one")
+    same(ad.randn(2), torch.randn(2), "randn(2) float32")
+    # 16 or more: blocks of 16, the last one redrawn; PyTorch's vector log/sin/cos (SLEEF) may
+    # differ from numpy's by an ulp or two, so most values agree bit for bit and all to a few ulps
+    for n, dtype, torch_dtype, mean, std in [(16, np.float64, torch.float64, 0.0, 1.0),
+                                             (17, np.float64, torch.float64, 0.0, 1.0),
+                                             (1001, np.float64, torch.float64, 2.0, 3.0),
+                                             (1001, np.float32, torch.float32, 0.0, 1.0),
+                                             (1001, np.float32, torch.float32, -0.1, 0.02)]:
+        ours = ad.zeros(n, dtype=dtype).normal_(mean, std).data
+        theirs = torch.zeros(n, dtype=torch_dtype).normal_(mean, std).numpy()
+        assert ours.dtype == theirs.dtype
+        scale = abs(mean) + std * np.abs(theirs - mean).max() / std
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=8 * np.finfo(dtype).eps * scale, err_msg=f"normal {n}")
+        assert np.mean(ours == theirs) > (0.99 if dtype == np.float64 else 0.7)
+        same(ad.rand(2), torch.rand(2), "the streams are still together")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_dropout_masks_are_torchs(torch, seed):
+    x = np.random.default_rng(0).standard_normal((6, 8, 3, 3))
+    for p in (0.1, 0.5, 0.77):
+        for dtype in (np.float32, np.float64):
+            torch.manual_seed(seed)
+            ad.manual_seed(seed)
+            same(nn.functional.dropout(ad.tensor(x.astype(dtype)), p),
+                 torch.nn.functional.dropout(torch.tensor(x.astype(dtype)), p), f"dropout p={p} {dtype.__name__}")
+            same(nn.functional.dropout2d(ad.tensor(x.astype(dtype)), p),
+                 torch.nn.functional.dropout2d(torch.tensor(x.astype(dtype)), p), f"dropout2d p={p}")
+            same(nn.Dropout(p)(ad.tensor(x[0, 0].astype(dtype))), torch.nn.Dropout(p)(torch.tensor(x[0, 0].astype(dtype))),
+                 f"nn.Dropout p={p}")
+            same(ad.rand(2), torch.rand(2), "the streams are still together")
+
+
+def _torch_layers(torch):
+    return [lambda: torch.nn.Linear(5, 7), lambda: torch.nn.Linear(3, 2, bias=False),
+            lambda: torch.nn.Conv1d(2, 4, 3), lambda: torch.nn.Conv2d(1, 8, 3, padding=1),
+            lambda: torch.nn.Conv2d(4, 6, (2, 3), groups=2), lambda: torch.nn.Conv3d(2, 3, 2),
+            lambda: torch.nn.ConvTranspose2d(3, 5, 3, stride=2), lambda: torch.nn.Bilinear(3, 4, 2)]
+
+
+OUR_LAYERS = [lambda: nn.Linear(5, 7), lambda: nn.Linear(3, 2, bias=False), lambda: nn.Conv1d(2, 4, 3),
+              lambda: nn.Conv2d(1, 8, 3, padding=1), lambda: nn.Conv2d(4, 6, (2, 3), groups=2),
+              lambda: nn.Conv3d(2, 3, 2), lambda: nn.ConvTranspose2d(3, 5, 3, stride=2), lambda: nn.Bilinear(3, 4, 2)]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_every_layer_starts_from_torchs_weights(torch, seed):
+    for dtype in (torch.float32, torch.float64):
+        torch.set_default_dtype(dtype)
+        ad.set_default_dtype(ad.float32 if dtype == torch.float32 else ad.float64)
+        try:
+            torch.manual_seed(seed)
+            ad.manual_seed(seed)
+            theirs = [make() for make in _torch_layers(torch)]
+            ours = [make() for make in OUR_LAYERS]
+            for layer, reference in zip(ours, theirs):
+                state, expected = layer.state_dict(), reference.state_dict()
+                assert list(state) == list(expected)
+                for key in expected:
+                    same(state[key], expected[key], f"{type(layer).__name__}.{key} {dtype}")
+        finally:
+            torch.set_default_dtype(torch.float32)
+            ad.set_default_dtype(ad.float32)
+    torch.manual_seed(seed)
+    ad.manual_seed(seed)
+    np.testing.assert_allclose(nn.Embedding(10, 4).weight.data, torch.nn.Embedding(10, 4).weight.detach().numpy(),
+                               rtol=0, atol=8 * np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_initialisers_are_torchs(torch, seed):
+    cases = [("uniform_", (-2.0, 3.0)), ("kaiming_uniform_", ()), ("kaiming_uniform_", (math.sqrt(5),)),
+             ("kaiming_uniform_", (0, "fan_out", "relu")), ("xavier_uniform_", (1.7,)), ("normal_", (0.5, 2.0)),
+             ("xavier_normal_", ()), ("kaiming_normal_", ())]
+    for name, arguments in cases:
+        for shape in ((4, 6), (3, 2, 3, 3)):
+            torch.manual_seed(seed)
+            ad.manual_seed(seed)
+            theirs = getattr(torch.nn.init, name)(torch.empty(shape, dtype=torch.float64), *arguments)
+            ours = getattr(init, name)(ad.tensor(np.empty(shape)), *arguments)
+            if "normal" in name:        # randn's few ulps (see test_randn_is_torchs_value)
+                np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-14, atol=1e-15)
+            else:
+                same(ours, theirs, f"init.{name}{arguments} on {shape}")
+    theirs = torch.nn.init.uniform_(torch.empty(50), generator=torch.Generator().manual_seed(seed))
+    same(init.uniform_(ad.empty(50), generator=ad.Generator().manual_seed(seed)), theirs, "init with a generator")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_dataloader_orders_are_torchs(torch, seed):
+    def orders(loader, epochs):
+        return [np.concatenate([np.asarray(getattr(batch[0], "data", batch[0])) for batch in loader])
+                for _ in range(epochs)]
+
+    for batch_size, drop_last in [(16, False), (25, False), (16, True)]:
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(100)), batch_size=batch_size,
+                                             shuffle=True, drop_last=drop_last)
+        ours = DataLoader(TensorDataset(np.arange(100)), batch_size=batch_size, shuffle=True, drop_last=drop_last)
+        for epoch, (a, b) in enumerate(zip(orders(ours, 3), orders(theirs, 3))):
+            np.testing.assert_array_equal(a, b, err_msg=f"epoch {epoch}, batch {batch_size}, drop {drop_last}")
+        # an unshuffled loader also draws (a seed for workers, at each iter()), as PyTorch's
+        list(DataLoader(TensorDataset(np.arange(5)), batch_size=2))
+        list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(5)), batch_size=2))
+        same(ad.rand(3), torch.rand(3), "after the loaders, the global streams agree")
+        # a loader with its own generator (seed=s is generator=Generator().manual_seed(s))
+        for ours in (DataLoader(TensorDataset(np.arange(50)), batch_size=batch_size, shuffle=True, seed=seed),
+                     DataLoader(TensorDataset(np.arange(50)), batch_size=batch_size, shuffle=True,
+                                generator=ad.Generator().manual_seed(seed))):
+            theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(50)),
+                                                 batch_size=batch_size, shuffle=True,
+                                                 generator=torch.Generator().manual_seed(seed))
+            for epoch, (a, b) in enumerate(zip(orders(ours, 3), orders(theirs, 3))):
+                np.testing.assert_array_equal(a, b, err_msg=f"own generator, epoch {epoch}")
+
+
+def test_an_unseeded_generator_starts_where_torchs_does(torch):
+    same(ad.rand(4, generator=ad.Generator()), torch.rand(4, generator=torch.Generator()), "default seed")
+    assert ad.Generator().initial_seed() == torch.Generator().initial_seed()
+    assert ad.manual_seed(3) is ad.default_generator
+    assert isinstance(ad.default_generator, ad.Generator)
+
+
+def test_seeding_repeats_and_separate_generators_are_independent():
+    ad.manual_seed(5)
+    first = [ad.rand(3).data, ad.randn(20).data, ad.randint(0, 9, (4,)).data, ad.randperm(6).data]
+    ad.manual_seed(5)
+    again = [ad.rand(3).data, ad.randn(20).data, ad.randint(0, 9, (4,)).data, ad.randperm(6).data]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    # a draw from another generator leaves the default one's stream alone
+    ad.manual_seed(5)
+    ad.rand(3, generator=ad.Generator().manual_seed(9))
+    np.testing.assert_array_equal(ad.rand(3).data, first[0])
+    assert ad.initial_seed() == 5
+
+
+def test_state_round_trips_including_a_kept_normal():
+    ad.manual_seed(11)
+    ad.randn(1, dtype=ad.float64)                 # keeps its pair's second value
+    state = ad.get_rng_state()
+    assert state.dtype == np.uint8
+    expected = [ad.randn(3, dtype=ad.float64).data, ad.rand(5).data]
+    ad.manual_seed(0)
+    ad.set_rng_state(state)
+    np.testing.assert_array_equal(ad.randn(3, dtype=ad.float64).data, expected[0])
+    np.testing.assert_array_equal(ad.rand(5).data, expected[1])
+    assert ad.initial_seed() == 11
+    with pytest.raises(ValueError, match="get_state returns"):
+        ad.set_rng_state(ad.zeros(3))
+
+
+def test_draws_have_the_right_distribution():
+    # the formulas themselves, without PyTorch: ranges, moments, permutations
+    generator = ad.Generator().manual_seed(1)
+    uniform = ad.rand(200_000, generator=generator, dtype=ad.float64).data
+    assert uniform.min() >= 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.005
+    scaled = ad.empty(100_000).uniform_(-2.0, 6.0, generator=generator).data
+    assert scaled.min() >= -2 and scaled.max() < 6 and abs(scaled.mean() - 2.0) < 0.05
+    for n in (7, 100_003):
+        normal = ad.randn(n, generator=generator, dtype=ad.float64).data
+        assert np.isfinite(normal).all()
+    normal = ad.randn(100_003, generator=generator).data
+    assert abs(normal.mean()) < 0.02 and abs(normal.std() - 1) < 0.02
+    integers = ad.randint(-3, 2 ** 40, (1000,), generator=generator).data
+    assert integers.min() >= -3 and integers.max() < 2 ** 40 and integers.max() > 2 ** 38
+    assert sorted(ad.randperm(1000, generator=generator).data.tolist()) == list(range(1000))
+
+
+def test_bad_seeds_and_generators_are_refused():
+    with pytest.raises(TypeError, match="seed must be an int"):
+        ad.manual_seed(1.5)
+    with pytest.raises(RuntimeError, match="out of range"):
+        ad.manual_seed(2 ** 64)
+    with pytest.raises(ValueError, match="device='cpu'"):
+        ad.Generator("cuda")
+    with pytest.raises(TypeError, match="ad.Generator"):
+        ad.rand(2, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="ad.Generator"):
+        init.uniform_(ad.zeros(3), generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="ad.Generator"):
+        DataLoader(TensorDataset(np.arange(3)), shuffle=True, generator=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="not both"):
+        DataLoader(TensorDataset(np.arange(3)), shuffle=True, seed=1, generator=ad.Generator())
