@@ -49,7 +49,7 @@ from .contractions import (
 from . import linalg
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
-    rand_like, randn_like,
+    rand_like, randn_like, normal, bernoulli, multinomial, randint_like,
 )
 from .random import Generator, manual_seed, seed, initial_seed, default_generator, get_rng_state, set_rng_state
 from . import random
@@ -64,11 +64,11 @@ from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
 
 from . import contractions as _contractions, gathering as _gathering, pointwise as _pointwise  # noqa: E402
-from . import scans as _scans, shapes as _shapes  # noqa: E402
+from . import scans as _scans, shapes as _shapes, creation as _creation  # noqa: E402
 
 # the vocabulary's Tensor methods: t.cumsum(1) is ad.cumsum(t, 1), and so on (help(ad.Tensor) lists them)
 _METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.TENSOR_METHODS,
-            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS}
+            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_creation.TENSOR_METHODS}
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
@@ -118,7 +118,7 @@ __all__ = [
     "inner", "kron", "cross", "norm", "cdist", "det", "inverse", "slogdet", "logdet", "zeros", "ones",
     "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like", "ones_like", "full_like",
     "rand_like", "randn_like", "manual_seed", "default_generator", "Generator", "seed", "initial_seed",
-    "get_rng_state", "set_rng_state", "random", "gradcheck", "gradgradcheck",
+    "get_rng_state", "set_rng_state", "random", "normal", "bernoulli", "multinomial", "randint_like", "gradcheck", "gradgradcheck",
     "GradcheckError", "draw_graph", "explain", "animate_backward", "save", "load", "detect_anomaly",
     "AnomalyError", "float16", "float32", "float64", "int32", "int64", "bool", "half", "double", "long",
     "functional", "fused", "linalg", "nn", "optim",

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Sequence, SupportsIndex
 import numpy as np
 
 from .compiler import replayed
+from .function import Function
+from .grad_mode import is_grad_enabled
 from .random import Generator, default_generator
 from .tensor import Tensor, _check_can_require_grad, _wrap, get_default_dtype
 
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
            "ones_like", "full_like", "rand_like", "randn_like",
-           "from_numpy", "empty", "empty_like", "randint", "randperm", "as_tensor", "is_tensor", "numel"]
+           "from_numpy", "empty", "empty_like", "randint", "randperm", "normal", "bernoulli", "multinomial",
+           "randint_like", "as_tensor", "is_tensor", "numel"]
 
 
 def _drawing(generator: Generator | None, op: str) -> Generator:
@@ -201,6 +204,138 @@ def randperm(n: SupportsIndex, *, generator: Generator | None = None, dtype: DTy
     ``generator``): PyTorch's for the same seed."""
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
     return _make(_drawing(generator, "randperm").permutation(int(n)).astype(dtype), requires_grad, "randperm")
+
+
+class Sampled(Function):
+    """A sample whose distribution's parameters (tensors) require grad: the sample does too and,
+    as in PyTorch (no reparameterisation), their gradients are zero."""
+
+    @staticmethod
+    def forward(ctx: Any, sample: np.ndarray, *parameters: np.ndarray) -> np.ndarray:
+        ctx.metas = [(parameter.shape, parameter.dtype) for parameter in parameters]
+        return sample
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, ...]:
+        return (None, *(np.zeros(shape, dtype) for shape, dtype in ctx.metas))
+
+
+class SampledWithoutDerivative(Sampled):
+    """``bernoulli(input, p)`` of an ``input`` that requires grad: the sample does too, and, as in
+    PyTorch, a backward through it raises."""
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, ...]:
+        raise RuntimeError("bernoulli: the derivative of bernoulli(input, p) is not implemented (as in PyTorch); "
+                           "detach the input, or use bernoulli(probabilities) whose gradient is zero")
+
+
+def _sampled(sample: np.ndarray, *parameters: Any, op: type[Sampled] = Sampled) -> Tensor:
+    tensors = [p for p in parameters if isinstance(p, Tensor) and p.requires_grad]
+    if tensors and is_grad_enabled():
+        return op.apply(sample, *tensors)
+    return _wrap(sample, False)
+
+
+@replayed
+def normal(mean: TensorLike | float, std: TensorLike | float = 1.0, size: ShapeLike | None = None, *,
+           generator: Generator | None = None, dtype: DTypeLike | None = None) -> Tensor:
+    """Samples of N(mean, std²) (PyTorch's forms): ``normal(mean_tensor, std_tensor)`` (broadcast),
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)``, ``normal(mean, std, size)``.
+    PyTorch's values for the same seed; tensor parameters that require grad get zero gradients."""
+    drawing = _drawing(generator, "normal")
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal: with a float mean and std, give the size: normal(0.0, 1.0, (2, 3)); or "
+                            "pass mean or std as a tensor")
+        dtype, drawn = _sample_dtype(dtype, "normal")
+        _check_std(std)
+        sample = drawing.normal(float(mean), float(std), _shape((size,), "normal"), drawn)  # type: ignore[arg-type]
+        return _wrap(sample.astype(dtype), False)
+    if size is not None:
+        raise TypeError("normal: size is only for float mean and std; with a tensor, the sample has its shape")
+    mean_array = np.asarray(mean.data if isinstance(mean, Tensor) else mean)
+    own = (mean if isinstance(mean, Tensor) else std).data.dtype         # type: ignore[union-attr]
+    if own.kind != "f":
+        raise TypeError(f"normal: mean and std must be floating point, got {own}; use .float()")
+    if isinstance(std, Tensor):
+        _check_std(std.data)
+        unit = drawing.normal(0.0, 1.0, np.broadcast_shapes(mean_array.shape, std.shape), own)
+        sample = (unit * std.data.astype(own) + mean_array.astype(own)).astype(own)
+    else:
+        _check_std(std)
+        sample = drawing.normal(0.0, float(std), mean_array.shape, own) + mean_array      # type: ignore[arg-type]
+    return _sampled(sample, mean, std)
+
+
+def _check_std(std: Any) -> None:
+    if np.any(np.asarray(std) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(std)}")
+
+
+@replayed
+def bernoulli(input: TensorLike, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` (each element in [0, 1]) or, given, ``p``; in
+    ``input``'s dtype. PyTorch's values for the same seed."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    drawing = _drawing(generator, "bernoulli")
+    if p is not None:
+        if not 0.0 <= p <= 1.0:
+            raise RuntimeError(f"bernoulli: p must be in [0, 1], got {p}")
+        return _sampled((drawing.uniform(0.0, 1.0, x.shape, np.float64) < p).astype(x.dtype), x,
+                        op=SampledWithoutDerivative)
+    if x.dtype.kind != "f":
+        raise TypeError(f"bernoulli: the probabilities must be floating point, got {x.dtype}")
+    if not np.all((x.data >= 0) & (x.data <= 1)):
+        raise RuntimeError("bernoulli: every probability must be in [0, 1] (got values outside, or nan)")
+    return _sampled(drawing.bernoulli(x.data).astype(x.dtype), x)
+
+
+@replayed
+def multinomial(input: TensorLike, num_samples: SupportsIndex, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
+    """Category indices (int64), ``num_samples`` per row of the non-negative weights ``input``
+    ((categories,) or (rows, categories)); without ``replacement`` each category at most once.
+    PyTorch's values for the same seed."""
+    weights = np.asarray(getattr(input, "data", input))
+    if weights.ndim not in (1, 2) or weights.dtype.kind != "f":
+        raise RuntimeError(f"multinomial: expected a 1-D or 2-D floating tensor of weights, got {weights.dtype} of "
+                           f"shape {weights.shape}")
+    rows = weights.reshape(-1, weights.shape[-1]) if weights.ndim == 2 else weights[None]
+    samples = int(num_samples)
+    if samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample {samples} <= 0 samples")
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(rows.sum(axis=1) <= 0):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement:
+        if samples > rows.shape[1]:
+            raise RuntimeError(f"multinomial: cannot sample n_sample ({samples}) > prob_dist.size(-1) "
+                               f"({rows.shape[1]}) samples without replacement")
+        if np.any((rows > 0).sum(axis=1) < samples):
+            raise RuntimeError("multinomial: invalid multinomial distribution (with replacement=False, not "
+                               "enough non-negative category to sample)")
+    out = _drawing(generator, "multinomial").multinomial(rows, samples, bool(replacement))
+    return _wrap(out if weights.ndim == 2 else out[0], False)
+
+
+@replayed
+def randint_like(input: TensorLike, low: SupportsIndex = 0, high: SupportsIndex | None = None, *,
+                 dtype: DTypeLike | None = None, generator: Generator | None = None) -> Tensor:
+    """Integers drawn from [low, high) in ``input``'s shape (and dtype, unless given):
+    ``randint_like(x, high)`` or ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    shape, own = _like(input)
+    if int(high) <= int(low):
+        raise ValueError(f"randint_like: the range [low, high) = [{int(low)}, {int(high)}) is empty")
+    values = _drawing(generator, "randint_like").integers(int(low), int(high), shape)
+    return _wrap(values.astype(own if dtype is None else np.dtype(dtype)), False)
+
+
+# ad.bernoulli and ad.multinomial as Tensor methods (attached in autodiff/__init__.py)
+TENSOR_METHODS = {"bernoulli": bernoulli, "multinomial": multinomial}
 
 
 @replayed

@@ -1,7 +1,9 @@
 """Random numbers drawn as PyTorch draws them on the CPU, so that a seed gives PyTorch's numbers.
 
-After ``ad.manual_seed(s)``, ``ad.rand``, ``ad.randint``, ``ad.randperm``, ``Tensor.uniform_``,
-``nn``'s initialisers (every layer's default init), dropout and the DataLoader's shuffling give,
+After ``ad.manual_seed(s)``, ``ad.rand``, ``ad.randint``, ``ad.randperm``, ``ad.bernoulli``,
+``ad.multinomial``, the in-place samplers (``uniform_``, ``exponential_``, ``geometric_``,
+``cauchy_``, ``log_normal_``, ``random_``, ``bernoulli_``), ``nn``'s initialisers (every layer's
+default init), dropout and the DataLoader's shuffling give,
 bit for bit, what ``torch.manual_seed(s)`` and the same calls give in PyTorch 2.x on the CPU.
 ``ad.randn`` and ``normal_`` give PyTorch's values to within a few ulps (most bit for bit:
 PyTorch takes the logs and sines of 16 or more values from SLEEF's vector functions, numpy from
@@ -15,12 +17,16 @@ formula:
 - uniform float64: the low 53 bits of two words (the first one high) × 2⁻⁵³ = x, then
   x·(b − a) + a rounded once (PyTorch's fused multiply-add);
 - dropout's mask (bernoulli with keep probability 1 − p): keep where a float64 uniform < 1 − p;
-- randint(low, high): one word (two when high − low ≥ 2³²) modulo (high − low), plus low;
+- randint(low, high): one word (two when high − low ≥ 2²⁸) modulo (high − low), plus low;
 - randperm(n): for i = 0 … n − 2, swap position i with i + (one word mod (n − i));
 - normal, 16 values or more: a float uniform each, then Box-Muller over blocks of 16 (the first
   8 as u₁, the last 8 as u₂); when n is not a multiple of 16 the last 16 are drawn again;
 - normal, fewer than 16: Box-Muller on two float64 uniforms per pair, the second value kept for
-  the next draw.
+  the next draw (log_normal: exp of one such normal per value);
+- exponential, geometric, cauchy: one float64 uniform u per value, through −log1p(−u)/λ,
+  ceil(log u / log1p(−p)), median + σ·tan(π(u − ½));
+- multinomial: with replacement a float64 uniform per sample, found in the normalised cumulative
+  weights; without, the top k of weights / Exp(1) draws.
 """
 from __future__ import annotations
 
@@ -157,7 +163,7 @@ class Generator:
     def integers(self, low: int, high: int, shape: tuple[int, ...]) -> np.ndarray:
         """An int64 array of integers drawn from [low, high) (``randint``)."""
         span, count = high - low, math.prod(shape)
-        words = self._words(count) if span < 2 ** 32 else self._words64(count)
+        words = self._words(count) if span < 2 ** 28 else self._words64(count)
         return ((words % np.uint64(span)).astype(np.int64) + low).reshape(shape)
 
     def permutation(self, n: int) -> np.ndarray:
@@ -170,10 +176,72 @@ class Generator:
                 order[i], order[j] = order[j], order[i]
         return order
 
+    def exponential(self, lambd: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Exp(lambd) samples: −1/lambd · log1p(−u), u a float64 uniform (``exponential_``)."""
+        u = self._unit(math.prod(shape), np.dtype(np.float64))
+        return (_libm(math.log1p, -u) * (-1.0 / lambd)).astype(dtype).reshape(shape)
+
+    def geometric(self, p: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Geometric(p) samples (trials to the first success, from 1): ceil(log(u) / log1p(−p))."""
+        u = self._unit(math.prod(shape), np.dtype(np.float64))
+        with np.errstate(divide="ignore"):
+            return np.ceil(np.log(u) / math.log1p(-p)).astype(dtype).reshape(shape)
+
+    def cauchy(self, median: float, sigma: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Cauchy(median, sigma) samples: median + sigma · tan(π (u − 1/2))."""
+        u = self._unit(math.prod(shape), np.dtype(np.float64))
+        return (median + sigma * _libm(math.tan, math.pi * (u - 0.5))).astype(dtype).reshape(shape)
+
+    def log_normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """exp(N(mean, std²)) samples, each normal drawn as ``normal``'s fewer-than-16 path."""
+        values = [math.exp(self._normal_one() * std + mean) for _ in range(math.prod(shape))]
+        return np.array(values, np.float64).astype(dtype).reshape(shape)
+
+    def bernoulli(self, p: np.ndarray) -> np.ndarray:
+        """A bool array, True with probability ``p`` (an array of probabilities): u < p, with u in
+        p's precision (float64 for float64 p, else float32)."""
+        precision = np.dtype(np.float64) if p.dtype == np.float64 else np.dtype(np.float32)
+        return (self._unit(p.size, precision) < p.reshape(-1)).reshape(p.shape)
+
+    def bits(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """``random_()``: integers from 0 to the largest that ``dtype`` holds exactly (2²⁴ for
+        float32, 2⁵³ for float64; 2³¹ − 1 for int32, ...)."""
+        dtype, count = np.dtype(dtype), math.prod(shape)
+        if dtype.kind == "f":
+            digits = np.finfo(dtype).nmant + 1
+            words = self._words(count) if digits <= 32 else self._words64(count)
+            return (words % np.uint64(2 ** digits + 1)).astype(dtype).reshape(shape)
+        if dtype == np.bool_:
+            return (self._words(count) % np.uint64(2)).astype(dtype).reshape(shape)
+        top = int(np.iinfo(dtype).max) + 1
+        words = self._words(count) if top <= 2 ** 32 else self._words64(count)
+        return (words % np.uint64(top)).astype(dtype).reshape(shape)
+
+    def multinomial(self, weights: np.ndarray, samples: int, replacement: bool) -> np.ndarray:
+        """Category indices (int64, (rows, samples)) drawn from each row of ``weights`` (rows,
+        categories). With replacement: a float64 uniform per sample, found in the row's normalised
+        cumulative sums; without: the top ``samples`` of weights / Exp(1) (the Gumbel trick)."""
+        if not replacement:
+            keys = weights / self.exponential(1.0, weights.shape, weights.dtype)
+            return np.argsort(-keys, axis=1, kind="stable")[:, :samples].astype(np.int64)
+        cumulative = np.cumsum(weights, axis=1)
+        cumulative = cumulative / cumulative[:, -1:]
+        cumulative[:, -1] = 1
+        out = np.empty((len(weights), samples), np.int64)
+        for row, sums in enumerate(cumulative):
+            out[row] = np.searchsorted(sums.astype(np.float64), self._unit(samples, np.dtype(np.float64)), side="left")
+        return out
+
     def random64(self) -> int:
         """One int in [0, 2⁶³) (``torch.empty((), dtype=torch.int64).random_()``: a seed for another
         generator, as the DataLoader draws them)."""
         return int(self._words64(1)[0] % np.uint64(2 ** 63))
+
+
+def _libm(function: Any, values: np.ndarray) -> np.ndarray:
+    """``function`` (one of Python's math functions: the C library's, as PyTorch's loops call
+    them; numpy's vector versions can differ in the last bit) on each float64 value."""
+    return np.array([function(value) for value in values.tolist()], np.float64)
 
 
 def _fused_multiply_add(x: np.ndarray, scale: float, shift: float) -> np.ndarray:

@@ -485,6 +485,64 @@ class Tensor:
         from .creation import _drawing
         return self.copy_(_drawing(generator, "normal_").normal(mean, std, self.data.shape, self.data.dtype))
 
+    def random_(self, *bounds: builtins.int | None, generator: Generator | None = None) -> Tensor:
+        """Fill with integers, in place: ``random_()`` from 0 to the largest the dtype holds
+        exactly, ``random_(to)`` from [0, to), ``random_(from, to)`` from [from, to)."""
+        from .creation import _drawing
+        drawing = _drawing(generator, "random_")
+        if len(bounds) > 2:
+            raise TypeError(f"random_: takes random_(), random_(to) or random_(from, to), got {len(bounds)} bounds")
+        if not bounds or bounds == (0, None):
+            return self.copy_(drawing.bits(self.data.shape, self.data.dtype))
+        low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+        if high is None:        # random_(from, None): up to the largest value the dtype holds exactly
+            dtype = self.data.dtype
+            high = int(np.iinfo(dtype).max) + 1 if dtype.kind in "iu" else 2 ** (np.finfo(dtype).nmant + 1) + 1
+        if low is None or int(high) <= int(low):
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        return self.copy_(drawing.integers(int(low), int(high), self.data.shape).astype(self.data.dtype))
+
+    def exponential_(self, lambd: builtins.float = 1.0, *, generator: Generator | None = None) -> Tensor:
+        """Fill with Exp(lambd) samples, in place."""
+        from .creation import _drawing
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        return self.copy_(_drawing(generator, "exponential_").exponential(lambd, self.data.shape, self.data.dtype))
+
+    def geometric_(self, p: builtins.float, *, generator: Generator | None = None) -> Tensor:
+        """Fill with Geometric(p) samples (the number of trials to the first success), in place."""
+        from .creation import _drawing
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        return self.copy_(_drawing(generator, "geometric_").geometric(p, self.data.shape, self.data.dtype))
+
+    def cauchy_(self, median: builtins.float = 0.0, sigma: builtins.float = 1.0, *,
+                generator: Generator | None = None) -> Tensor:
+        """Fill with Cauchy(median, sigma) samples, in place."""
+        from .creation import _drawing
+        return self.copy_(_drawing(generator, "cauchy_").cauchy(median, sigma, self.data.shape, self.data.dtype))
+
+    def log_normal_(self, mean: builtins.float = 1.0, std: builtins.float = 2.0, *,
+                    generator: Generator | None = None) -> Tensor:
+        """Fill with exp(N(mean, std²)) samples, in place."""
+        from .creation import _drawing
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        return self.copy_(_drawing(generator, "log_normal_").log_normal(mean, std, self.data.shape, self.data.dtype))
+
+    def bernoulli_(self, p: builtins.float | Tensor = 0.5, *, generator: Generator | None = None) -> Tensor:
+        """Fill with 0/1 samples, 1 with probability ``p`` (a float, or a tensor broadcast to
+        this one's shape), in place."""
+        from .creation import _drawing
+        drawing = _drawing(generator, "bernoulli_")
+        if isinstance(p, Tensor):
+            from .creation import _sampled
+            probabilities = np.ascontiguousarray(np.broadcast_to(p.data, self.data.shape))
+            return self.copy_(_sampled(drawing.bernoulli(probabilities).astype(self.data.dtype), p))
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        return self.copy_((drawing.uniform(0.0, 1.0, self.data.shape, np.float64) < p).astype(self.data.dtype))
+
     def __iadd__(self, other: TensorLike) -> Tensor:
         return self.add_(other)
 
@@ -1023,7 +1081,10 @@ class Tensor:
                     equal_nan: builtins.bool = False) -> Tensor: ...
 
         # the vocabulary's methods (attached in autodiff/__init__.py from the TENSOR_METHODS of
-        # pointwise.py, scans.py, gathering.py, shapes.py and contractions.py)
+        # pointwise.py, scans.py, gathering.py, shapes.py, contractions.py and creation.py)
+        def bernoulli(self, p: builtins.float | None = None, *, generator: Generator | None = None) -> Tensor: ...
+        def multinomial(self, num_samples: builtins.int, replacement: builtins.bool = False, *,
+                        generator: Generator | None = None) -> Tensor: ...
         def round(self, decimals: builtins.int = 0) -> Tensor: ...
         def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor: ...
         def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,

@@ -50,6 +50,7 @@ DATA = {
     "H0": np.array([0, 2]),                             # int64 indices along dim 0
     "Y2": RNG.standard_normal((2, 4)),                  # a source for index_add along dim 0
     "Q2": RNG.standard_normal((2, 4, 2)),               # bmm's second batch, for Q
+    "PR": RNG.uniform(0.0, 1.0, (3, 4)),                # probabilities (bernoulli, multinomial), requires grad
 }
 NO_GRAD = {"C", "I", "J", "M", "L", "K", "G", "H", "H0"}
 
@@ -75,7 +76,7 @@ class Lib:
 
 
 X, Y, N, T, V, W, Z, Q, R, S, C, I, J, M, L, K, U, A, B, G, H = (P(n) for n in "XYNTVWZQRSCIJMLKUABGH")
-H0, Y2, Y3, Q2 = P("H0"), P("Y2"), P("Y3"), P("Q2")
+H0, Y2, Y3, Q2, PR = P("H0"), P("Y2"), P("Y3"), P("Q2"), P("PR")
 F32, F64, I32 = Lib("float32"), Lib("float64"), Lib("int32")
 
 
@@ -169,6 +170,12 @@ FUNCTION_FORMS = {
     "randint": [form(0, 10, (3, 2), random=True), form(5, (4,), random=True), form(2, 9, size=(3,), random=True),
                 form(0, 10, (3,), dtype=I32, random=True)],
     "randperm": [form(6, random=True), form(4, dtype=I32, random=True)],
+    "normal": [form(X, Y, random=True), form(X, 2.0, random=True), form(1.0, C, random=True),
+               form(0.0, 1.0, (2, 3), random=True), form(0.0, 2.0, size=(3,), dtype=F64, random=True)],
+    "bernoulli": [form(PR, random=True), form(PR, 0.3, random=True), form(N, raises=True)],
+    "multinomial": [form(PR, 2, random=True), form(PR, 5, True, random=True), form(PR, 1, replacement=True, random=True),
+                    form(PR, 5, raises=True), form(N, 2, raises=True)],
+    "randint_like": [form(I, 10, random=True), form(X, 3, 10, random=True), form(I, 5, dtype=I32, random=True)],
     "as_tensor": [form(np.arange(3.0)), form([1, 2]), form([1.5, 2.0], dtype=F64), form(X), form(X, dtype=F32)],
     "is_tensor": [form(X), form(np.arange(3.0)), form(2.0)],
     "numel": [form(X), form(Q), form(S)],
@@ -253,6 +260,15 @@ METHOD_FORMS = {
     "floor_": [form(C)],
     "ceil_": [form(C)],
     "uniform_": [form(C, -1.0, 1.0, random=True), form(C, random=True)],
+    "random_": [form(C, random=True), form(C, 10, random=True), form(C, -3, 10, random=True), form(I, random=True),
+                form(C, 5, 2, raises=True)],
+    "exponential_": [form(C, random=True), form(C, 2.5, random=True), form(C, -1.0, raises=True)],
+    "geometric_": [form(C, 0.3, random=True), form(C, 1.5, raises=True)],
+    "cauchy_": [form(C, random=True), form(C, 1.0, 2.0, random=True)],
+    "log_normal_": [form(C, random=True), form(C, 0.0, 0.5, random=True)],
+    "bernoulli_": [form(C, random=True), form(C, 0.3, random=True), form(C, PR, random=True), form(C, 1.5, raises=True)],
+    "bernoulli": [form(PR, random=True), form(PR, 0.3, random=True)],
+    "multinomial": [form(PR, 2, random=True), form(PR, 5, True, random=True)],
     "normal_": [form(C, 0.0, 2.0, random=True), form(C, random=True)],
     "view_as": [form(X, Y), form(X, Z)],
     "type_as": [form(X, I), form(I, X), form(M, X)],

@@ -34,7 +34,9 @@ def test_rand_randint_randperm_are_torchs_values(torch, seed):
     same(ad.rand(5, 3), torch.rand(5, 3), "rand float32")
     same(ad.rand(1001, dtype=ad.float64), torch.rand(1001, dtype=torch.float64), "rand float64")
     same(ad.randint(0, 10, (20,)), torch.randint(0, 10, (20,)), "randint")
-    same(ad.randint(-5, 2 ** 40, (9,)), torch.randint(-5, 2 ** 40, (9,)), "randint, a range of 2**32 or more")
+    for high in (2 ** 28 - 1, 2 ** 28, 2 ** 31, 2 ** 40):      # from 2**28 on, two words per value
+        same(ad.randint(-5, high, (9,)), torch.randint(-5, high, (9,)), f"randint(-5, {high})")
+    same(ad.randint(0, 2 ** 30, (9,), dtype=ad.int32), torch.randint(0, 2 ** 30, (9,), dtype=torch.int32), "int32")
     same(ad.randint(7, (3, 4)), torch.randint(7, (3, 4)), "randint(high, size)")
     for n in (0, 1, 2, 33, 1437):
         same(ad.randperm(n), torch.randperm(n), f"randperm({n})")
@@ -244,3 +246,83 @@ def test_bad_seeds_and_generators_are_refused():
         DataLoader(TensorDataset(np.arange(3)), shuffle=True, generator=np.random.default_rng(0))
     with pytest.raises(ValueError, match="not both"):
         DataLoader(TensorDataset(np.arange(3)), shuffle=True, seed=1, generator=ad.Generator())
+
+
+def _samplers(lib, dtype):
+    """Each sampler as (name, call) for lib = ad or torch, in ``dtype``."""
+    full, tensor = lib.full, lib.tensor
+    probabilities = np.linspace(0, 1, 37)
+    weights = np.abs(np.random.default_rng(1).standard_normal((3, 9)))
+    return [
+        ("normal(mean, std)", lambda: lib.normal(full((3, 1), 2.0, dtype=dtype), full((1, 40), 3.0, dtype=dtype))),
+        ("normal(mean, 3.0)", lambda: lib.normal(full((50,), 2.0, dtype=dtype), 3.0)),
+        ("normal(2.0, std)", lambda: lib.normal(2.0, full((50,), 3.0, dtype=dtype))),
+        ("normal(2.0, 3.0, size)", lambda: lib.normal(2.0, 3.0, (5, 7), dtype=dtype)),
+        ("bernoulli(p)", lambda: lib.bernoulli(tensor(probabilities, dtype=dtype))),
+        ("bernoulli(x, 0.3)", lambda: lib.bernoulli(lib.zeros(30, dtype=dtype), 0.3)),
+        ("bernoulli_(0.3)", lambda: lib.zeros(30, dtype=dtype).bernoulli_(0.3)),
+        ("bernoulli_(p)", lambda: lib.zeros(4, 37, dtype=dtype).bernoulli_(tensor(probabilities, dtype=dtype))),
+        ("multinomial, replacement", lambda: lib.multinomial(tensor(weights, dtype=dtype), 20, True)),
+        ("multinomial", lambda: lib.multinomial(tensor(weights, dtype=dtype), 5)),
+        ("Tensor.multinomial(1)", lambda: tensor(weights[0], dtype=dtype).multinomial(1)),
+        ("exponential_", lambda: lib.zeros(30, dtype=dtype).exponential_(2.5)),
+        ("geometric_", lambda: lib.zeros(30, dtype=dtype).geometric_(0.2)),
+        ("cauchy_", lambda: lib.zeros(30, dtype=dtype).cauchy_(1.0, 0.5)),
+        ("log_normal_", lambda: lib.zeros(30, dtype=dtype).log_normal_()),
+        ("random_()", lambda: lib.zeros(30, dtype=dtype).random_()),
+        ("random_(10)", lambda: lib.zeros(30, dtype=dtype).random_(10)),
+        ("random_(-3, 10)", lambda: lib.zeros(30, dtype=dtype).random_(-3, 10)),
+        ("randint_like", lambda: lib.randint_like(lib.zeros(7, dtype=dtype), 3, 10)),
+    ] + [(f"random_() {name}", lambda name=name: lib.zeros(30, dtype=getattr(lib, name)).random_())
+         for name in ("int64", "int32", "int16", "uint8", "bool")]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_samplers_are_torchs(torch, seed):
+    for dtype, torch_dtype in [(ad.float32, torch.float32), (ad.float64, torch.float64)]:
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        for (name, ours), (_, theirs) in zip(_samplers(ad, dtype), _samplers(torch, torch_dtype)):
+            ours, theirs = ours(), theirs()
+            if name.startswith("normal") and dtype == ad.float32:     # randn's few float32 ulps
+                assert ours.dtype == np.float32 and ours.shape == tuple(theirs.shape)
+                np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=0, atol=1e-5, err_msg=name)
+            else:
+                same(ours, theirs, f"{name} {dtype}")
+        same(ad.rand(3), torch.rand(3), "the streams are still together")
+
+
+def test_samples_of_parameters_that_require_grad_have_zero_gradients(torch):
+    for sample in (lambda lib, p: lib.normal(p, 1.0), lambda lib, p: lib.normal(1.0, p), lambda lib, p: lib.normal(p, p),
+                   lambda lib, p: lib.bernoulli(p), lambda lib, p: lib.zeros(3, dtype=p.dtype).bernoulli_(p)):
+        ours, theirs = ad.full((3,), 0.5, requires_grad=True), torch.full((3,), 0.5, requires_grad=True)
+        a, b = sample(ad, ours), sample(torch, theirs)
+        assert a.requires_grad and b.requires_grad
+        a.sum().backward()
+        b.sum().backward()
+        np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    with pytest.raises(RuntimeError, match="derivative of bernoulli"):        # PyTorch raises here too
+        ad.bernoulli(ad.full((3,), 0.5, requires_grad=True), 0.3).sum().backward()
+    with ad.no_grad():
+        assert not ad.normal(ad.zeros(3, requires_grad=True), 1.0).requires_grad
+
+
+def test_bad_sampler_arguments_are_refused():
+    with pytest.raises(RuntimeError, match="std >= 0"):
+        ad.normal(ad.zeros(3), -1.0)
+    with pytest.raises(TypeError, match="give the size"):
+        ad.normal(0.0, 1.0)
+    with pytest.raises(RuntimeError, match=r"in \[0, 1\]"):
+        ad.bernoulli(ad.tensor([0.5, 1.5]))
+    with pytest.raises(RuntimeError, match="element < 0"):
+        ad.multinomial(ad.tensor([1.0, -1.0]), 1)
+    with pytest.raises(RuntimeError, match="without replacement"):
+        ad.multinomial(ad.tensor([1.0, 1.0]), 3)
+    with pytest.raises(RuntimeError, match="sum of probabilities"):
+        ad.multinomial(ad.tensor([0.0, 0.0]), 1, True)
+    with pytest.raises(RuntimeError, match="from=5 >= to=2"):
+        ad.zeros(3).random_(5, 2)
+    with pytest.raises(RuntimeError, match="lambda > 0"):
+        ad.zeros(3).exponential_(0.0)
+    with pytest.raises(RuntimeError, match=r"\(0, 1\)"):
+        ad.zeros(3).geometric_(1.5)
