@@ -34,6 +34,15 @@ from .loss import (
     CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, PoissonNLLLoss, GaussianNLLLoss,
     MultiMarginLoss,
 )
+from .activation import Softmax2d, Threshold
+from .pooling import UpsamplingNearest2d, UpsamplingBilinear2d
+from .padding import (
+    ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+    ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d, CircularPad2d,
+    CircularPad3d,
+)
+from .rearrange import PixelShuffle, PixelUnshuffle, ChannelShuffle, Fold, Unfold
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm, LocalResponseNorm
 from . import functional, init, utils, data
 from .grad_flow import grad_flow
 
@@ -53,4 +62,9 @@ __all__ = [
     "Embedding", "Bilinear", "PairwiseDistance", "CosineSimilarity", "KLDivLoss", "SoftMarginLoss",
     "MultiLabelSoftMarginLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss",
+    "Softmax2d", "Threshold", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm",
 ]

@@ -1,0 +1,214 @@
+"""More of PyTorch's layers: padding, pixel and channel shuffles, Fold/Unfold, Softmax2d, Threshold,
+the old upsampling names, group/instance/RMS/local-response normalization, ParameterList/Dict and
+the recurrent layers, each against PyTorch (repr, state-dict keys, initial values after the same
+seed, outputs and gradients in float32 and float64) and against float64 finite differences."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+from nn import functional as F
+
+# (constructor call as text, the same in nn. and torch.nn., input shape)
+MODULES = [
+    ("ZeroPad1d(2)", (2, 3, 5)), ("ZeroPad1d((1, -1))", (3, 5)), ("ZeroPad2d((1, 2, 0, 3))", (2, 3, 4, 5)),
+    ("ZeroPad3d(1)", (1, 2, 3, 3, 3)), ("ConstantPad1d(2, 3.5)", (2, 3, 4)), ("ConstantPad2d((1, 0, 2, 1), -1.0)", (3, 4, 5)),
+    ("ConstantPad3d((1, 1, 0, 2, 1, 0), 0.5)", (2, 2, 3, 3)), ("ConstantPad2d(1, 2.0)", (4, 5)),
+    ("ReflectionPad1d((2, 3))", (2, 3, 5)), ("ReflectionPad2d(2)", (2, 3, 4, 5)), ("ReflectionPad2d((1, 0, 2, 1))", (3, 4, 5)),
+    ("ReflectionPad3d(1)", (1, 2, 3, 3, 3)), ("ReplicationPad1d((3, 1))", (2, 3, 4)), ("ReplicationPad2d(2)", (2, 3, 4, 5)),
+    ("ReplicationPad3d((1, 0, 2, 1, 0, 1))", (2, 3, 3, 4)), ("CircularPad1d(2)", (2, 3, 4)),
+    ("CircularPad2d((1, 2, 2, 0))", (2, 3, 4, 5)), ("CircularPad3d(1)", (1, 2, 3, 3, 3)),
+    ("PixelShuffle(2)", (2, 8, 3, 3)), ("PixelShuffle(3)", (9, 2, 2)), ("PixelShuffle(2)", (2, 3, 4, 2, 2)),
+    ("PixelUnshuffle(2)", (2, 2, 4, 6)), ("PixelUnshuffle(3)", (1, 6, 3)),
+    ("ChannelShuffle(2)", (2, 6, 3, 3)), ("ChannelShuffle(3)", (2, 6, 4)),
+    ("Fold(output_size=(4, 5), kernel_size=2)", (2, 12, 12)), ("Fold(4, (2, 3), dilation=1, padding=1, stride=2)", (24, 6)),
+    ("Unfold(kernel_size=(2, 3), padding=1, stride=2)", (2, 3, 5, 6)), ("Unfold(2, dilation=2)", (3, 5, 5)),
+    ("Softmax2d()", (2, 3, 4, 5)), ("Softmax2d()", (3, 4, 5)),
+    ("Threshold(0.1, 20.0)", (3, 4)), ("Threshold(-0.5, -2.0)", (2, 3, 4)),
+    ("UpsamplingNearest2d(scale_factor=2)", (2, 3, 3, 4)), ("UpsamplingNearest2d(size=(5, 7))", (1, 2, 3, 4)),
+    ("UpsamplingBilinear2d(scale_factor=2)", (2, 3, 3, 4)), ("UpsamplingBilinear2d(size=(5, 7))", (1, 2, 3, 4)),
+    ("GroupNorm(2, 4)", (3, 4, 5)), ("GroupNorm(3, 6, eps=1e-3, affine=False)", (2, 6, 2, 3)),
+    ("GroupNorm(1, 3, bias=False)", (4, 3)), ("GroupNorm(3, 3)", (2, 3, 2, 2, 2)),
+    ("InstanceNorm1d(3)", (2, 3, 5)), ("InstanceNorm1d(3, affine=True)", (3, 4)),
+    ("InstanceNorm2d(3, affine=True, track_running_stats=True)", (2, 3, 4, 5)),
+    ("InstanceNorm3d(2, eps=1e-3, affine=True, bias=False)", (2, 2, 3, 2, 2)),
+    ("RMSNorm(5)", (3, 4, 5)), ("RMSNorm([4, 5], eps=1e-3)", (3, 4, 5)), ("RMSNorm(5, elementwise_affine=False)", (2, 5)),
+    ("LocalResponseNorm(3)", (2, 5, 4)), ("LocalResponseNorm(4, alpha=0.5, beta=0.6, k=2.0)", (2, 6, 3, 3)),
+    ("LocalResponseNorm(2, alpha=1.0)", (2, 4, 2, 2, 3)),
+]
+
+
+def _module_pair(torch, text):
+    return eval("nn." + text, {"nn": nn}), eval("torch.nn." + text, {"torch": torch})
+
+
+def _nudge(module, torch=None):
+    """Parameters away from the ones/zeros of their initialisation, so that a forgotten weight or
+    bias shows (the same values in ours and PyTorch's)."""
+    for k, (_, p) in enumerate(sorted(module.named_parameters())):
+        values = np.cos(np.arange(p.numel() if torch else p.size) + k).reshape(tuple(p.shape)) + 1.5
+        if torch:
+            with torch.no_grad():
+                p.copy_(torch.tensor(values))
+        else:
+            p.data[...] = values
+
+
+@pytest.mark.parametrize("text,shape", MODULES, ids=[f"{t}-{s}" for t, s in MODULES])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_module_matches_torch(text, shape, dtype):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _module_pair(torch, text)
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    for (name, mine), (_, reference) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_array_equal(np.asarray(mine.data), reference.numpy(), err_msg=name)    # the initial values
+    ours.to(dtype)
+    theirs.to(getattr(torch, dtype))
+    _nudge(ours)
+    _nudge(theirs, torch)
+    values = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    x, reference = ad.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    out, expected = ours(x), theirs(reference)
+    assert out.shape == tuple(expected.shape) and out.dtype == np.dtype(dtype)
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), **tolerance)
+    weights = np.cos(np.arange(out.size)).reshape(out.shape).astype(dtype)
+    out.backward(gradient=ad.tensor(weights))
+    expected.backward(torch.tensor(weights))
+    np.testing.assert_allclose(x.grad.data, reference.grad.numpy(), **tolerance)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), err_msg=name, **tolerance)
+    for (name, mine), (_, theirs_value) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(np.asarray(mine.data), theirs_value.numpy(), err_msg=name, **tolerance)
+
+
+@pytest.mark.parametrize("text,shape", [m for m in MODULES if "Upsampling" not in m[0]][::2],
+                         ids=[t for t, _ in MODULES if "Upsampling" not in t][::2])
+def test_module_gradcheck(text, shape):
+    module = eval("nn." + text, {"nn": nn}).double()
+    _nudge(module)
+    values = np.random.default_rng(1).normal(size=shape)
+    parameters = list(module.parameters())
+    assert ad.gradcheck(lambda x, *ps: module(x), (ad.tensor(values, requires_grad=True), *parameters))
+
+
+def _rng_tensors(torch, *shapes, seed=2):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=s) for s in shapes]
+    return ([ad.tensor(a, requires_grad=True) for a in arrays],
+            [torch.tensor(a, requires_grad=True) for a in arrays] if torch else None)
+
+
+# (our call, PyTorch's call, input shapes); ``f`` is F or torch.nn.functional
+FUNCTIONS = [
+    ("F.pixel_shuffle(x, 2)", [(2, 8, 2, 3)]), ("F.pixel_unshuffle(x, 2)", [(2, 2, 4, 2)]),
+    ("F.channel_shuffle(x, 2)", [(2, 4, 3)]), ("F.threshold(x, 0.2, -3.0)", [(3, 4)]),
+    ("F.group_norm(x, 2, w, b, 1e-3)", [(3, 4, 5), (4,), (4,)]), ("F.group_norm(x, 4, w)", [(2, 4, 2, 2), (4,)]),
+    ("F.instance_norm(x, weight=w, bias=b)", [(2, 3, 5), (3,), (3,)]), ("F.instance_norm(x, eps=0.1)", [(2, 3, 2, 2)]),
+    ("F.rms_norm(x, (4,), w)", [(3, 4), (4,)]), ("F.rms_norm(x, [2, 4], w, 1e-2)", [(3, 2, 4), (2, 4)]),
+    ("F.local_response_norm(x, 3)", [(2, 5, 3)]), ("F.local_response_norm(x, 2, 0.3, 0.9, 1.5)", [(2, 4, 2, 3)]),
+]
+
+
+@pytest.mark.parametrize("call,shapes", FUNCTIONS, ids=[c for c, _ in FUNCTIONS])
+def test_functional_matches_torch_and_gradcheck(call, shapes):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _rng_tensors(torch, *shapes)
+    names = ["x", "w", "b"][:len(shapes)]
+    out = eval(call, {"F": F, **dict(zip(names, ours))})
+    expected = eval(call, {"F": torch.nn.functional, **dict(zip(names, theirs))})
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    ((out + 1) ** 2).mean().backward()
+    ((expected + 1) ** 2).mean().backward()
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-10, atol=1e-12)
+    fresh, _ = _rng_tensors(None, *shapes)
+    assert ad.gradcheck(lambda *args: eval(call, {"F": F, **dict(zip(names, args))}), tuple(fresh))
+
+
+def test_rms_norm_default_eps_is_the_dtype_epsilon():
+    torch = pytest.importorskip("torch")
+    values = np.array([[1e-4, -2e-4, 3e-4]], dtype=np.float32)
+    for dtype in ("float32", "float64"):
+        out = F.rms_norm(ad.tensor(values.astype(dtype)), (3,))
+        expected = torch.nn.functional.rms_norm(torch.tensor(values.astype(dtype)), (3,))
+        np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-6)
+        assert nn.RMSNorm(3).eps is None
+
+
+def test_instance_norm_running_statistics_train_then_eval_like_torch():
+    torch = pytest.importorskip("torch")
+    ours = nn.InstanceNorm1d(3, momentum=0.3, track_running_stats=True).double()
+    theirs = torch.nn.InstanceNorm1d(3, momentum=0.3, track_running_stats=True).double()
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        values = rng.normal(size=(4, 3, 6)) * 2 + 1
+        np.testing.assert_allclose(ours(ad.tensor(values)).data, theirs(torch.tensor(values)).numpy(), rtol=1e-10)
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_allclose(np.asarray(ours.state_dict()[name].data), value.numpy(), rtol=1e-12, err_msg=name)
+    ours.eval()
+    theirs.eval()
+    values = rng.normal(size=(2, 3, 5))
+    np.testing.assert_allclose(ours(ad.tensor(values)).data, theirs(torch.tensor(values)).numpy(), rtol=1e-10)
+    # unbatched (C, L)
+    np.testing.assert_allclose(ours(ad.tensor(values[0])).data, theirs(torch.tensor(values[0])).numpy(), rtol=1e-10)
+
+
+def test_a_state_dict_loads_into_torch_and_gives_the_same_outputs():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4, affine=True),
+                         nn.PixelShuffle(2), nn.RMSNorm(8)).double()
+    for p in ours.parameters():
+        p.data[...] = np.sin(np.arange(p.data.size)).reshape(p.shape)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(2, 4),
+                                 torch.nn.InstanceNorm2d(4, affine=True), torch.nn.PixelShuffle(2),
+                                 torch.nn.RMSNorm(8)).double()
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v.data)) for k, v in ours.state_dict().items()})
+    values = np.random.default_rng(4).normal(size=(2, 3, 6, 6))
+    np.testing.assert_allclose(ours(ad.tensor(values)).data, theirs(torch.tensor(values)).detach().numpy(),
+                               rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("make,shape,message", [
+    (lambda: nn.ReflectionPad1d(3), (1, 2, 3), r"ReflectionPad1d: .*must be smaller than its size 3"),
+    (lambda: nn.ReflectionPad2d(1), (3, 4), r"ReflectionPad2d: expected a 3-D \(C, H, W\) or 4-D"),
+    (lambda: nn.ZeroPad2d(1), (3,), r"ZeroPad2d: pads the last 2 dims, but the input of shape \(3,\) has 1"),
+    (lambda: nn.CircularPad1d(5), (1, 2, 3), r"CircularPad1d: .*at most its size 3"),
+    (lambda: nn.PixelShuffle(2), (1, 3, 2, 2), r"pixel_shuffle: .*\(dim -3, of size 3.*divisible by upscale_factor\*\*2 = 4"),
+    (lambda: nn.PixelUnshuffle(2), (1, 1, 3, 4), r"pixel_unshuffle: the input's height .*divisible by downscale_factor"),
+    (lambda: nn.ChannelShuffle(2), (1, 3, 2), r"channel_shuffle: the number of channels \(3.*groups \(2\)"),
+    (lambda: nn.Softmax2d(), (3, 4), r"Softmax2d: expected a 3-D"),
+    (lambda: nn.GroupNorm(2, 4), (2, 3, 4), r"GroupNorm: expected an input of shape \(N, 4, \*\), got \(2, 3, 4\)"),
+    (lambda: nn.InstanceNorm1d(3, affine=True), (2, 4, 5), r"InstanceNorm1d: .*num_features \(3\), but got 4"),
+    (lambda: nn.InstanceNorm2d(3), (3, 4), r"InstanceNorm2d: expected a 3-D \(C, H, W\) or 4-D"),
+    (lambda: nn.InstanceNorm1d(3), (2, 3, 1), r"instance_norm: expected more than 1 spatial element"),
+    (lambda: nn.RMSNorm(4), (2, 3), r"RMSNorm: input of shape \(2, 3\) does not end with normalized_shape \(4,\)"),
+    (lambda: nn.LocalResponseNorm(2), (3, 4), r"LocalResponseNorm: expected an input of at least 3 dims"),
+    (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3), r"UpsamplingBilinear2d: expected a 4-D input"),
+])
+def test_bad_input_names_the_layer_the_shapes_and_the_fix(make, shape, message):
+    with pytest.raises(ValueError, match=message):
+        make()(ad.zeros(*shape))
+
+
+def test_bad_constructor_arguments_are_refused():
+    with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(5\) must be divisible by num_groups \(2\)"):
+        nn.GroupNorm(2, 5)
+    with pytest.raises(ValueError, match=r"ZeroPad2d: padding must be an int or a tuple of 4 ints"):
+        nn.ZeroPad2d((1, 2))
+    with pytest.raises(ValueError, match="pixel_shuffle: upscale_factor must be a positive int"):
+        nn.PixelShuffle(0)(ad.zeros(1, 4, 2, 2))
+
+
+def test_threshold_in_place_and_eval_modes():
+    x = ad.tensor([-1.0, 0.5, 2.0])
+    assert nn.Threshold(0.5, 9.0, inplace=True)(x) is x and x.tolist() == [9.0, 9.0, 2.0]
+    norm = nn.InstanceNorm2d(2, track_running_stats=True)
+    norm(ad.randn(3, 2, 4, 4))
+    assert int(norm.num_batches_tracked.item()) == 0         # kept, never counted, as PyTorch's
+    assert not np.allclose(norm.running_mean.data, 0.0)
+    before = norm.running_mean.data.copy()
+    norm.eval()(ad.randn(3, 2, 4, 4))
+    np.testing.assert_array_equal(norm.running_mean.data, before)
