@@ -11,7 +11,7 @@
 """
 from .parameter import Parameter
 from .module import Module
-from .containers import Sequential, ModuleList, ModuleDict
+from .containers import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
 from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, LogSoftmax
 from .activation import (
     Softplus, LogSigmoid, SiLU, Mish, ELU, SELU, CELU, Hardtanh, ReLU6, Hardswish, Hardsigmoid, Softsign,
@@ -66,5 +66,5 @@ __all__ = [
     "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold", "GroupNorm", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "ParameterList", "ParameterDict",
 ]

@@ -212,3 +212,69 @@ def test_threshold_in_place_and_eval_modes():
     before = norm.running_mean.data.copy()
     norm.eval()(ad.randn(3, 2, 4, 4))
     np.testing.assert_array_equal(norm.running_mean.data, before)
+
+
+def test_parameter_list_and_dict_register_like_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    arrays = [rng.normal(size=(2, 3)), rng.normal(size=(3,))]
+
+    class Ours(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = nn.ParameterList([nn.Parameter(ad.tensor(arrays[0])), ad.tensor(arrays[1])])
+            self.extra = nn.ParameterDict({"scale": ad.tensor(arrays[1]), "bias": nn.Parameter(ad.tensor(arrays[1]))})
+
+        def forward(self, x):
+            return (x @ self.weights[0] + self.weights[1]) * self.extra["scale"] + self.extra["bias"]
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = torch.nn.ParameterList([torch.nn.Parameter(torch.tensor(arrays[0])),
+                                                   torch.tensor(arrays[1])])
+            self.extra = torch.nn.ParameterDict({"scale": torch.tensor(arrays[1]),
+                                                 "bias": torch.nn.Parameter(torch.tensor(arrays[1]))})
+
+        def forward(self, x):
+            return (x @ self.weights[0] + self.weights[1]) * self.extra["scale"] + self.extra["bias"]
+
+    ours, theirs = Ours(), Theirs()
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()] == \
+        ["weights.0", "weights.1", "extra.bias", "extra.scale"]            # a plain dict's keys sorted
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in ours.weights)
+    assert repr(ours).replace("float64", "torch.float64") == \
+        repr(theirs).replace("torch.DoubleTensor", "torch.float64").replace("Theirs", "Ours")
+    values = rng.normal(size=(4, 2))
+    out, expected = ours(ad.tensor(values)), theirs(torch.tensor(values))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    expected.sum().backward()
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12, err_msg=name)
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v.data)) for k, v in ours.state_dict().items()})
+
+
+def test_parameter_list_and_dict_behave_as_list_and_dict():
+    plist = nn.ParameterList()
+    plist.append(ad.ones(2)).extend([ad.zeros(3)])
+    plist += [nn.Parameter(ad.ones(1))]
+    assert len(plist) == 3 and [p.shape for p in plist] == [(2,), (3,), (1,)]
+    assert isinstance(plist[1:], nn.ParameterList) and len(plist[1:]) == 2 and plist[-1].shape == (1,)
+    plist[0] = ad.zeros(4)
+    assert plist[0].shape == (4,) and isinstance(plist[0], nn.Parameter)
+    with pytest.raises(IndexError, match="ParameterList index 3 is out of range"):
+        plist[3]
+    with pytest.raises(RuntimeError, match="ParameterList should not be called"):
+        plist(ad.ones(1))
+    pdict = nn.ParameterDict([("b", ad.ones(2)), ("a", ad.ones(1))])       # pairs keep their order
+    assert list(pdict) == ["b", "a"] and "a" in pdict and len(pdict) == 2
+    assert pdict.pop("b").shape == (2,) and list(pdict.keys()) == ["a"] and list(pdict.state_dict()) == ["a"]
+    assert pdict.get("missing") is None and pdict.setdefault("c", ad.zeros(2)).shape == (2,)
+    with pytest.raises(KeyError):
+        pdict["missing"]
+    with pytest.raises(TypeError, match="ParameterDict: keys must be strings"):
+        pdict[1] = ad.ones(1)
+    pdict.clear()
+    assert len(pdict) == 0 and list(pdict.parameters()) == []
