@@ -43,6 +43,7 @@ from .padding import (
 )
 from .rearrange import PixelShuffle, PixelUnshuffle, ChannelShuffle, Fold, Unfold
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm, LocalResponseNorm
+from .rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from . import functional, init, utils, data
 from .grad_flow import grad_flow
 
@@ -67,4 +68,5 @@ __all__ = [
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold", "GroupNorm", "InstanceNorm1d",
     "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "ParameterList", "ParameterDict",
+    "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
 ]

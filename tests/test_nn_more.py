@@ -278,3 +278,182 @@ def test_parameter_list_and_dict_behave_as_list_and_dict():
         pdict[1] = ad.ones(1)
     pdict.clear()
     assert len(pdict) == 0 and list(pdict.parameters()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# recurrent layers
+
+RECURRENT = ["RNN", "LSTM", "GRU"]
+RECURRENT_GRID = [(kind, layers, bidirectional, batch_first, with_state)
+                  for kind in RECURRENT for layers in (1, 2) for bidirectional in (False, True)
+                  for batch_first in (False, True) for with_state in (False, True)]
+
+
+def _pairs_of_states(torch, kind, shape, rng, dtype):
+    count = 2 if kind == "LSTM" else 1
+    arrays = [rng.normal(size=shape).astype(dtype) for _ in range(count)]
+    ours = [ad.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    return (tuple(ours), tuple(theirs)) if kind == "LSTM" else (ours[0], theirs[0])
+
+
+def _flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+@pytest.mark.parametrize("kind,layers,bidirectional,batch_first,with_state", RECURRENT_GRID)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_recurrent_layer_matches_torch(kind, layers, bidirectional, batch_first, with_state, dtype):
+    torch = pytest.importorskip("torch")
+    options = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    ad.manual_seed(7)
+    ours = getattr(nn, kind)(3, 4, **options)
+    torch.manual_seed(7)
+    theirs = getattr(torch.nn, kind)(3, 4, **options)
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    for (name, mine), (_, reference) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_array_equal(mine.data, reference.detach().numpy(), err_msg=name)   # the same seed's draws
+    ours.to(dtype)
+    theirs.to(getattr(torch, dtype))
+    rng = np.random.default_rng(8)
+    shape = (2, 5, 3) if batch_first else (5, 2, 3)
+    values = rng.normal(size=shape).astype(dtype)
+    x, reference = ad.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    state_shape = (layers * (2 if bidirectional else 1), 2, 4)
+    if with_state:
+        state, state_reference = _pairs_of_states(torch, kind, state_shape, rng, dtype)
+        out, final = ours(x, state)
+        expected, expected_final = theirs(reference, state_reference)
+    else:
+        out, final = ours(x)
+        expected, expected_final = theirs(reference)
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), **tolerance)
+    for mine, reference_final in zip(_flat(final), _flat(expected_final)):
+        assert mine.shape == tuple(reference_final.shape)
+        np.testing.assert_allclose(mine.data, reference_final.detach().numpy(), **tolerance)
+    # a loss through the output and every final state
+    loss = ((out + 1) ** 2).mean() + sum((s * s).sum() for s in _flat(final))
+    expected_loss = ((expected + 1) ** 2).mean() + sum((s * s).sum() for s in _flat(expected_final))
+    loss.backward()
+    expected_loss.backward()
+    np.testing.assert_allclose(x.grad.data, reference.grad.numpy(), **tolerance)
+    if with_state:
+        for mine, theirs_state in zip(_flat(state), _flat(state_reference)):
+            np.testing.assert_allclose(mine.grad.data, theirs_state.grad.numpy(), **tolerance)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), err_msg=name, **tolerance)
+
+
+@pytest.mark.parametrize("text", ["RNN(2, 3, nonlinearity='relu', bias=False)", "RNN(2, 3, 2, dropout=0.5)",
+                                  "LSTM(2, 3, bias=False)", "GRU(2, 3, batch_first=True)"])
+def test_recurrent_options_unbatched_input_and_state_dict_load_into_torch(text):
+    torch = pytest.importorskip("torch")
+    ours = eval("nn." + text, {"nn": nn}).double().eval()      # eval: no dropout between layers
+    theirs = eval("torch.nn." + text, {"torch": torch}).double().eval()
+    assert repr(ours) == repr(theirs)
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v.data)) for k, v in ours.state_dict().items()})
+    values = np.random.default_rng(9).normal(size=(4, 2))          # unbatched (L, input_size)
+    out, final = ours(ad.tensor(values))
+    expected, expected_final = theirs(torch.tensor(values))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for mine, reference in zip(_flat(final), _flat(expected_final)):
+        assert mine.shape == tuple(reference.shape)
+        np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("bias,batched,with_state", [(True, True, True), (True, True, False), (False, False, True)])
+def test_cells_match_torch(kind, bias, batched, with_state):
+    torch = pytest.importorskip("torch")
+    ad.manual_seed(11)
+    ours = getattr(nn, kind)(3, 5, bias=bias)
+    torch.manual_seed(11)
+    theirs = getattr(torch.nn, kind)(3, 5, bias=bias)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    for (name, mine), (_, reference) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_array_equal(mine.data, reference.detach().numpy(), err_msg=name)
+    ours.double()
+    theirs.double()
+    rng = np.random.default_rng(12)
+    values = rng.normal(size=(2, 3) if batched else (3,))
+    x, reference = ad.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    args, reference_args = [x], [reference]
+    if with_state:
+        state, state_reference = _pairs_of_states(torch, kind.replace("Cell", ""), (2, 5) if batched else (5,),
+                                                  rng, "float64")
+        args.append(state)
+        reference_args.append(state_reference)
+    out, expected = ours(*args), theirs(*reference_args)
+    loss = sum(((o + 1) ** 2).sum() for o in _flat(out))
+    sum(((o + 1) ** 2).sum() for o in _flat(expected)).backward()
+    loss.backward()
+    for mine, reference_out in zip(_flat(out), _flat(expected)):
+        np.testing.assert_allclose(mine.data, reference_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.data, reference.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", RECURRENT)
+def test_recurrent_gradcheck(kind):
+    ad.manual_seed(3)
+    layer = getattr(nn, kind)(2, 2, num_layers=2, bidirectional=True).double()
+    rng = np.random.default_rng(13)
+    x = ad.tensor(rng.normal(size=(3, 1, 2)), requires_grad=True)
+    count = 2 if kind == "LSTM" else 1
+    states = [ad.tensor(rng.normal(size=(4, 1, 2)), requires_grad=True) for _ in range(count)]
+    parameters = list(layer.parameters())
+
+    def run(x, *rest):
+        state = tuple(rest[:count]) if kind == "LSTM" else rest[0]
+        out, final = layer(x, state)
+        return ad.cat([out.reshape(-1)] + [s.reshape(-1) for s in _flat(final)])
+
+    assert ad.gradcheck(run, (x, *states, *parameters))
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_gradcheck(kind):
+    cell = getattr(nn, kind)(2, 3).double()
+    rng = np.random.default_rng(14)
+    x = ad.tensor(rng.normal(size=(2, 2)), requires_grad=True)
+    h = ad.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    c = ad.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    if kind == "LSTMCell":
+        assert ad.gradcheck(lambda x, h, c, *ps: ad.cat(cell(x, (h, c)), 1), (x, h, c, *cell.parameters()))
+    else:
+        assert ad.gradcheck(lambda x, h, *ps: cell(x, h), (x, h, *cell.parameters()))
+
+
+def test_recurrent_dropout_between_layers_only_in_training():
+    layer = nn.GRU(3, 4, num_layers=2, dropout=0.5).double()
+    x = ad.tensor(np.random.default_rng(15).normal(size=(5, 2, 3)))
+    first, _ = layer(x)
+    second, _ = layer(x)
+    assert not np.allclose(first.data, second.data)          # a fresh mask per call
+    layer.eval()
+    np.testing.assert_array_equal(layer(x)[0].data, layer(x)[0].data)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: nn.RNN(3, 4)(ad.zeros(2, 5, 2)), r"RNN: input of shape \(2, 5, 2\) has 2 features .*input_size 3"),
+    (lambda: nn.RNN(3, 4)(ad.zeros(2, 5, 3), ad.zeros(1, 4, 4)),
+     r"RNN: expected hx of shape \(1, 5, 4\) .*got \(1, 4, 4\)"),
+    (lambda: nn.GRU(3, 4)(ad.zeros(2, 5, 3), ad.zeros(5, 4)), r"GRU: for a batched 3-D input, hx should be 3-D"),
+    (lambda: nn.LSTM(3, 4, bidirectional=True)(ad.zeros(2, 5, 3), (ad.zeros(1, 5, 4), ad.zeros(1, 5, 4))),
+     r"LSTM: expected h0 of shape \(2, 5, 4\)"),
+    (lambda: nn.LSTM(3, 4)(ad.zeros(2, 5, 3), ad.zeros(1, 5, 4)), r"LSTM: hx must be a pair \(h0, c0\)"),
+    (lambda: nn.RNN(3, 4)(ad.zeros(2, 3, 4, 3)), r"RNN: expected input to be 2-D \(L, input_size\) or 3-D"),
+    (lambda: nn.RNNCell(3, 4)(ad.zeros(2, 2, 3)), r"RNNCell: expected input to be 1-D .* or 2-D"),
+    (lambda: nn.GRUCell(3, 4)(ad.zeros(2, 3), ad.zeros(3, 4)), r"GRUCell: hx of shape \(3, 4\) .*expected \(2, 4\)"),
+    (lambda: nn.RNN(3, 4, dropout=2), r"RNN: dropout should be a number in range \[0, 1\]"),
+    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), r"RNN: unknown nonlinearity 'sigmoid'"),
+    (lambda: nn.LSTM(3, 4).double()(ad.zeros(2, 5, 3, dtype="float32")), r"LSTM.*float32.*float64"),
+])
+def test_recurrent_bad_input_names_the_layer_and_the_fix(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
