@@ -342,7 +342,7 @@ class ParameterDict(Module):
     def keys(self) -> KeysView[str]:
         return self._keys.keys()
 
-    def items(self) -> list[tuple[str, Any]]:      # type: ignore[override]
+    def items(self) -> list[tuple[str, Any]]:
         return [(key, self[key]) for key in self._keys]
 
     def values(self) -> list[Any]:

@@ -113,9 +113,10 @@ def rms_norm(input: _TensorLike, normalized_shape: int | Sequence[int], weight: 
     y = x / sqrt(mean(x**2) + eps) * weight; ``eps=None`` is the input dtype's machine epsilon."""
     op = "rms_norm"
     x = _tensor(input)
+    # (an int is a numbers.Integral by registration, which mypy does not narrow by)
     if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (normalized_shape,)
-    shape = tuple(int(n) for n in normalized_shape)
+        normalized_shape = (normalized_shape,)  # type: ignore[assignment]
+    shape = tuple(int(n) for n in normalized_shape)  # type: ignore[union-attr]
     k = len(shape)
     if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
         raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape {shape}")

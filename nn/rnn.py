@@ -47,6 +47,7 @@ def _step(mode: str, projected: Tensor, h: Tensor, c: Tensor | None, weight_hh: 
     hidden = h.shape[-1]
     recurrent = fused.linear(h, weight_hh, bias_hh)
     if mode == "LSTM":
+        assert c is not None, "an LSTM step needs its cell state"
         gates = projected + recurrent
         i = ad.sigmoid(gates[..., 0:hidden])
         f = ad.sigmoid(gates[..., hidden:2 * hidden])
@@ -171,9 +172,9 @@ class LSTMCell(_RNNCellBase):
             raise TypeError("LSTMCell: hx must be a pair (h, c) of tensors, or None")
         x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
         _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
-        h, c = self._cell(x, h, c)
-        assert c is not None
-        return (h.reshape(-1), c.reshape(-1)) if unbatched else (h, c)
+        h, new_c = self._cell(x, h, c)
+        assert new_c is not None, "an LSTM step returns its cell state"
+        return (h.reshape(-1), new_c.reshape(-1)) if unbatched else (h, new_c)
 
 
 class GRUCell(_RNNCellBase):
