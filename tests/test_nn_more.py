@@ -457,3 +457,58 @@ def test_recurrent_dropout_between_layers_only_in_training():
 def test_recurrent_bad_input_names_the_layer_and_the_fix(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# initialisers: eye_, dirac_, orthogonal_, sparse_
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3, 3), (6, 6), (1, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_orthogonal_is_pytorchs_after_the_same_seed(shape, dtype):
+    torch = pytest.importorskip("torch")
+    ad.manual_seed(1)
+    ours = nn.init.orthogonal_(ad.zeros(*shape, dtype=dtype), gain=2.0)
+    torch.manual_seed(1)
+    theirs = torch.nn.init.orthogonal_(torch.zeros(*shape, dtype=getattr(torch, dtype)), gain=2.0)
+    assert ours.dtype == np.dtype(dtype)
+    # the same draws and LAPACK's QR: equal to rounding
+    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=2e-6 if dtype == "float32" else 1e-14)
+    flat = ours.data.reshape(shape[0], -1).astype(np.float64) / 2.0
+    gram = flat @ flat.T if shape[0] <= flat.shape[1] else flat.T @ flat
+    np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-5)
+
+
+def test_eye_dirac_and_sparse_are_pytorchs():
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(nn.init.eye_(ad.ones(3, 5)).data, torch.nn.init.eye_(torch.ones(3, 5)).numpy())
+    for shape, groups in [((6, 2, 3, 3), 2), ((4, 3, 5), 1), ((2, 4, 3, 3, 3), 1)]:
+        np.testing.assert_array_equal(nn.init.dirac_(ad.ones(*shape), groups).data,
+                                      torch.nn.init.dirac_(torch.ones(*shape), groups).numpy())
+    ad.manual_seed(2)
+    ours = nn.init.sparse_(ad.ones(6, 4), 0.5, std=0.1)
+    torch.manual_seed(2)
+    theirs = torch.nn.init.sparse_(torch.ones(6, 4), 0.5, std=0.1).numpy()
+    np.testing.assert_array_equal(ours.data == 0, theirs == 0)      # the same rows zeroed in every column
+    assert ((ours.data == 0).sum(axis=0) == 3).all()
+    np.testing.assert_allclose(ours.data, theirs, rtol=1e-6)
+
+
+def test_initialisers_refuse_the_wrong_ranks():
+    with pytest.raises(ValueError, match=r"eye_: only tensors with 2 dimensions.*\(2, 3, 4\)"):
+        nn.init.eye_(ad.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=r"dirac_: only tensors with 3, 4, or 5 dimensions"):
+        nn.init.dirac_(ad.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"dirac_: dim 0 \(size 5\) must be divisible by groups \(2\)"):
+        nn.init.dirac_(ad.zeros(5, 3, 3), groups=2)
+    with pytest.raises(ValueError, match="orthogonal_: only tensors with 2 or more dimensions"):
+        nn.init.orthogonal_(ad.zeros(3))
+    with pytest.raises(ValueError, match="sparse_: only tensors with 2 dimensions"):
+        nn.init.sparse_(ad.zeros(3), 0.5)
+
+
+def test_dirac_initialised_convolution_keeps_its_input():
+    conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    nn.init.dirac_(conv.weight)
+    x = ad.randn(2, 3, 5, 5)
+    np.testing.assert_allclose(conv(x).data, x.data, rtol=1e-6, atol=1e-7)
