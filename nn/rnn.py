@@ -41,10 +41,11 @@ def _check_dtype(x: Tensor, weight: Tensor, owner: str) -> None:
 
 
 def _step(mode: str, projected: Tensor, h: Tensor, c: Tensor | None, weight_hh: Tensor, bias_hh: Tensor | None,
-          activation: Callable[[Tensor], Tensor] | None) -> tuple[Tensor, Tensor | None]:
+          activation: Callable[[Tensor], Tensor] | None, weight_hr: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """One time step from the input's projection x @ W_ih.T + b_ih (N, gates * H) and the state:
-    the new (h, c) (c None but for an LSTM), PyTorch's formulas."""
-    hidden = h.shape[-1]
+    the new (h, c) (c None but for an LSTM), PyTorch's formulas; an LSTM with a projection
+    ``weight_hr`` (proj_size, H) returns h' = (o * tanh(c')) @ W_hr.T."""
+    hidden = weight_hh.shape[0] // _GATES[mode]
     recurrent = fused.linear(h, weight_hh, bias_hh)
     if mode == "LSTM":
         assert c is not None, "an LSTM step needs its cell state"
@@ -54,7 +55,8 @@ def _step(mode: str, projected: Tensor, h: Tensor, c: Tensor | None, weight_hh: 
         g = ad.tanh(gates[..., 2 * hidden:3 * hidden])
         o = ad.sigmoid(gates[..., 3 * hidden:])
         c = f * c + i * g
-        return o * ad.tanh(c), c
+        h = o * ad.tanh(c)
+        return (h if weight_hr is None else fused.linear(h, weight_hr, None)), c
     if mode == "GRU":
         r = ad.sigmoid(projected[..., 0:hidden] + recurrent[..., 0:hidden])
         z = ad.sigmoid(projected[..., hidden:2 * hidden] + recurrent[..., hidden:2 * hidden])
@@ -218,9 +220,12 @@ class _RNNBase(Module):
             raise ValueError(f"{owner}: hidden_size must be a positive int, got {hidden_size!r}")
         if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers <= 0:
             raise ValueError(f"{owner}: num_layers must be a positive int, got {num_layers!r}")
-        if proj_size != 0:
-            raise ValueError(f"{owner}: proj_size={proj_size} (LSTM projections) is not supported; use proj_size=0 "
-                             "and an nn.Linear on the output")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"{owner}: proj_size has to be a non-negative int, got {proj_size!r}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{owner}: proj_size ({proj_size}) has to be smaller than hidden_size ({hidden_size})")
+        if proj_size and self.mode != "LSTM":
+            raise ValueError(f"{owner}: proj_size is only supported for LSTM, not RNN or GRU")
         self.input_size = int(input_size)
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -232,15 +237,18 @@ class _RNNBase(Module):
         dtype = _dtype(dtype)
         directions = 2 if bidirectional else 1
         rows = _GATES[self.mode] * hidden_size
+        state = proj_size or hidden_size        # the size of h (an LSTM's c keeps hidden_size)
         for layer in range(num_layers):
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                inputs = self.input_size if layer == 0 else hidden_size * directions
+                inputs = self.input_size if layer == 0 else state * directions
                 setattr(self, "weight_ih" + suffix, Parameter(np.empty((rows, inputs), dtype)))
-                setattr(self, "weight_hh" + suffix, Parameter(np.empty((rows, hidden_size), dtype)))
+                setattr(self, "weight_hh" + suffix, Parameter(np.empty((rows, state), dtype)))
                 if bias:
                     setattr(self, "bias_ih" + suffix, Parameter(np.empty(rows, dtype)))
                     setattr(self, "bias_hh" + suffix, Parameter(np.empty(rows, dtype)))
+                if proj_size:
+                    setattr(self, "weight_hr" + suffix, Parameter(np.empty((proj_size, hidden_size), dtype)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -251,6 +259,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -303,12 +313,13 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         steps, batch = x.shape[0], x.shape[1]
         directions = 2 if self.bidirectional else 1
-        expected = (self.num_layers * directions, batch, self.hidden_size)
+        expected = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
         if self.mode == "LSTM":
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise TypeError(f"{owner}: hx must be a pair (h0, c0) of tensors, or None")
             h0 = self._state(None if hx is None else hx[0], expected, batched, "h0", x.dtype)
-            c0: Tensor | None = self._state(None if hx is None else hx[1], expected, batched, "c0", x.dtype)
+            c0: Tensor | None = self._state(None if hx is None else hx[1], expected[:2] + (self.hidden_size,), batched,
+                                            "c0", x.dtype)
         else:
             if isinstance(hx, (tuple, list)):
                 raise TypeError(f"{owner}: hx must be a tensor (h0), or None; only an LSTM takes a pair (h0, c0)")
@@ -325,13 +336,14 @@ class _RNNBase(Module):
                 weight_ih, weight_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
                 bias_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
                 bias_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
+                weight_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
                 # every step's input projection in one product: (L, N, gates * H)
                 projected = fused.linear(layer_input, weight_ih, bias_ih)
                 h, c = h0[index], None if c0 is None else c0[index]
                 order = range(steps) if direction == 0 else range(steps - 1, -1, -1)
                 hs: list[Tensor] = [h] * steps
                 for t in order:
-                    h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, activation)
+                    h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, activation, weight_hr)
                     hs[t] = h
                 outputs.append(ad.stack(hs, 0))
                 finals_h.append(h)
@@ -369,7 +381,9 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """Long short-term memory, stacked and optionally bidirectional; returns (output, (h_n, c_n))
-    (see LSTMCell for the step, ``_RNNBase`` for the shapes)."""
+    (see LSTMCell for the step, ``_RNNBase`` for the shapes). ``proj_size`` > 0: h is projected
+    to proj_size by ``weight_hr_l{k}`` (h0, h_n and the output have proj_size features; c keeps
+    hidden_size)."""
 
     mode = "LSTM"
 

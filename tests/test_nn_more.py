@@ -349,7 +349,8 @@ def test_recurrent_layer_matches_torch(kind, layers, bidirectional, batch_first,
 
 
 @pytest.mark.parametrize("text", ["RNN(2, 3, nonlinearity='relu', bias=False)", "RNN(2, 3, 2, dropout=0.5)",
-                                  "LSTM(2, 3, bias=False)", "GRU(2, 3, batch_first=True)"])
+                                  "LSTM(2, 3, bias=False)", "GRU(2, 3, batch_first=True)",
+                                  "LSTM(2, 3, proj_size=2)", "LSTM(2, 4, 2, proj_size=1, bidirectional=True)"])
 def test_recurrent_options_unbatched_input_and_state_dict_load_into_torch(text):
     torch = pytest.importorskip("torch")
     ours = eval("nn." + text, {"nn": nn}).double().eval()      # eval: no dropout between layers
@@ -452,6 +453,10 @@ def test_recurrent_dropout_between_layers_only_in_training():
     (lambda: nn.GRUCell(3, 4)(ad.zeros(2, 3), ad.zeros(3, 4)), r"GRUCell: hx of shape \(3, 4\) .*expected \(2, 4\)"),
     (lambda: nn.RNN(3, 4, dropout=2), r"RNN: dropout should be a number in range \[0, 1\]"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), r"RNN: unknown nonlinearity 'sigmoid'"),
+    (lambda: nn.GRU(3, 4, proj_size=2), r"GRU: proj_size is only supported for LSTM"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), r"LSTM: proj_size \(4\) has to be smaller than hidden_size \(4\)"),
+    (lambda: nn.LSTM(3, 4, proj_size=2)(ad.zeros(2, 5, 3), (ad.zeros(1, 5, 4), ad.zeros(1, 5, 4))),
+     r"LSTM: expected h0 of shape \(1, 5, 2\)"),
     (lambda: nn.LSTM(3, 4).double()(ad.zeros(2, 5, 3, dtype="float32")), r"LSTM.*float32.*float64"),
 ])
 def test_recurrent_bad_input_names_the_layer_and_the_fix(call, message):
@@ -512,3 +517,48 @@ def test_dirac_initialised_convolution_keeps_its_input():
     nn.init.dirac_(conv.weight)
     x = ad.randn(2, 3, 5, 5)
     np.testing.assert_allclose(conv(x).data, x.data, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lstm_with_projections_matches_torch(dtype):
+    torch = pytest.importorskip("torch")
+    options = dict(num_layers=2, bidirectional=True, batch_first=True, proj_size=2)
+    ad.manual_seed(21)
+    ours = nn.LSTM(3, 4, **options)
+    torch.manual_seed(21)
+    theirs = torch.nn.LSTM(3, 4, **options)
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.named_parameters()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.named_parameters()]
+    for (name, mine), (_, reference) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_array_equal(mine.data, reference.detach().numpy(), err_msg=name)
+    ours.to(dtype)
+    theirs.to(getattr(torch, dtype))
+    rng = np.random.default_rng(22)
+    arrays = [rng.normal(size=s).astype(dtype) for s in [(2, 5, 3), (4, 2, 2), (4, 2, 4)]]
+    mine = [ad.tensor(a, requires_grad=True) for a in arrays]
+    reference = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, (h, c) = ours(mine[0], (mine[1], mine[2]))
+    expected, (expected_h, expected_c) = theirs(reference[0], (reference[1], reference[2]))
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    for a, b in [(out, expected), (h, expected_h), (c, expected_c)]:
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.data, b.detach().numpy(), **tolerance)
+    (((out + 1) ** 2).mean() + (h * c[..., :2]).sum()).backward()
+    (((expected + 1) ** 2).mean() + (expected_h * expected_c[..., :2]).sum()).backward()
+    for a, b in zip(mine, reference):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **tolerance)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), err_msg=name, **tolerance)
+
+
+def test_lstm_with_projections_gradcheck():
+    layer = nn.LSTM(2, 3, proj_size=2, bidirectional=True).double()
+    rng = np.random.default_rng(23)
+    x = ad.tensor(rng.normal(size=(3, 1, 2)), requires_grad=True)
+
+    def run(x, *parameters):
+        out, (h, c) = layer(x)
+        return ad.cat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
+
+    assert ad.gradcheck(run, (x, *layer.parameters()))
