@@ -257,6 +257,19 @@ class _RNNBase(Module):
         for parameter in self.parameters():
             init.uniform_(parameter, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Does nothing: PyTorch's compaction of the weights for cuDNN, kept so that PyTorch code
+        calling it runs unchanged."""
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        """The parameters per layer and direction, in registration order (PyTorch's ``all_weights``)."""
+        directions = 2 if self.bidirectional else 1
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else []) + \
+            (["weight_hr"] if self.proj_size else [])
+        return [[getattr(self, f"{name}_l{layer}" + ("_reverse" if direction else "")) for name in names]
+                for layer in range(self.num_layers) for direction in range(directions)]
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:

@@ -562,3 +562,13 @@ def test_lstm_with_projections_gradcheck():
         return ad.cat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
 
     assert ad.gradcheck(run, (x, *layer.parameters()))
+
+
+def test_recurrent_all_weights_and_flatten_parameters_as_torch():
+    torch = pytest.importorskip("torch")
+    ours = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1)
+    theirs = torch.nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1)
+    ours.flatten_parameters()
+    assert [[tuple(p.shape) for p in group] for group in ours.all_weights] == \
+        [[tuple(p.shape) for p in group] for group in theirs.all_weights]
+    assert [p for group in ours.all_weights for p in group] == list(ours.parameters())
