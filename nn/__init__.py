@@ -11,7 +11,7 @@
 """
 from .parameter import Parameter
 from .module import Module
-from .containers import Sequential, ModuleList, ModuleDict
+from .containers import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
 from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, LogSoftmax
 from .activation import (
     Softplus, LogSigmoid, SiLU, Mish, ELU, SELU, CELU, Hardtanh, ReLU6, Hardswish, Hardsigmoid, Softsign,
@@ -34,6 +34,16 @@ from .loss import (
     CosineEmbeddingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, PoissonNLLLoss, GaussianNLLLoss,
     MultiMarginLoss,
 )
+from .activation import Softmax2d, Threshold
+from .pooling import UpsamplingNearest2d, UpsamplingBilinear2d
+from .padding import (
+    ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+    ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d, CircularPad2d,
+    CircularPad3d,
+)
+from .rearrange import PixelShuffle, PixelUnshuffle, ChannelShuffle, Fold, Unfold
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm, LocalResponseNorm
+from .rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from . import functional, init, utils, data
 from .grad_flow import grad_flow
 
@@ -53,4 +63,10 @@ __all__ = [
     "Embedding", "Bilinear", "PairwiseDistance", "CosineSimilarity", "KLDivLoss", "SoftMarginLoss",
     "MultiLabelSoftMarginLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss",
+    "Softmax2d", "Threshold", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "ParameterList", "ParameterDict",
+    "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
 ]

@@ -15,7 +15,7 @@ from .parameter import Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "Softplus", "LogSigmoid",
            "SiLU", "Mish", "ELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardswish", "Hardsigmoid", "Softsign",
-           "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmin", "PReLU"]
+           "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmin", "PReLU", "Softmax2d", "Threshold"]
 
 
 class ReLU(Module):
@@ -306,3 +306,28 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels at each spatial position: dim -3 of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+        return F.softmax(x, -3)
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value`` (see ``F.threshold``)."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.threshold(x, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")

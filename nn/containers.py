@@ -1,16 +1,20 @@
-"""Containers: Sequential, ModuleList and ModuleDict (PyTorch's semantics and state-dict keys)."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict (PyTorch's semantics and
+state-dict keys)."""
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView, overload
 
+from autodiff import Tensor
+
 from .module import Module, _indent
+from .parameter import Parameter
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(index: Any, length: int, owner: str) -> int:
@@ -224,3 +228,172 @@ class ModuleDict(Module):
         pairs = modules.items() if hasattr(modules, "items") else modules
         for key, module in pairs:
             self[key] = module
+
+
+def _as_parameter(value: Any) -> Any:
+    """A plain tensor becomes a Parameter (as PyTorch's containers do); anything else is kept."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value, Parameter) else value
+
+
+def _describe(value: Any) -> str:
+    """PyTorch's line for an entry of a parameter container (the dtype by its autodiff name)."""
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        return f"{kind} containing: [{value.dtype} of size {'x'.join(str(n) for n in value.shape)}]"
+    return f"Object of type: {type(value).__name__}"
+
+
+class ParameterList(Module):
+    """A list of registered parameters, named ``'0'``, ``'1'``... (so their state-dict keys are
+    ``'<list name>.0'``...); a plain tensor put in it becomes a Parameter. It has no ``forward``."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self[i] for i in range(len(self))])
+
+    @overload
+    def __getitem__(self, index: slice) -> ParameterList: ...
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ParameterList(list(self)[index])
+        return getattr(self, str(_index(index, len(self), "ParameterList")))
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        setattr(self, str(_index(index, len(self), "ParameterList")), _as_parameter(value))
+
+    def append(self, value: Any) -> Self:
+        """Add ``value`` (a Parameter; a tensor is made one) at the end. Returns self."""
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values: Iterable[Any]) -> Self:
+        """Append every value of an iterable. Returns self."""
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def __iadd__(self, values: Iterable[Any]) -> Self:
+        return self.extend(values)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterList should not be called: index it or iterate over it in the parent's forward")
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({k}): {_describe(value)}" for k, value in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of registered parameters (insertion-ordered; its keys are the state-dict names under
+    the dict's own). A plain tensor put in it becomes a Parameter. Built or updated from a plain
+    dict, the keys are taken in sorted order, from an OrderedDict, a ParameterDict or pairs, in
+    their order, as PyTorch's. It has no ``forward``."""
+
+    def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
+        super().__init__()
+        self._keys: dict[str, None] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def _key(self, key: Any) -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__} {key!r}")
+        return key
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, self._key(key))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = self._key(key)
+        setattr(self, key, _as_parameter(value))
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def keys(self) -> KeysView[str]:
+        return self._keys.keys()
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key, self[key]) for key in self._keys]
+
+    def values(self) -> list[Any]:
+        return [self[key] for key in self._keys]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: str) -> Any:
+        """Remove ``key`` and return its value."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove and return the last (key, value) pair."""
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = list(self._keys)[-1]
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def update(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Add the pairs of a mapping (a plain dict's in sorted key order, as PyTorch's) or an
+        iterable of (key, value) pairs."""
+        if isinstance(values, (OrderedDict, ParameterDict)):
+            pairs: Iterable[Any] = list(values.items())
+        elif isinstance(values, Mapping):
+            pairs = sorted(values.items())
+        else:
+            pairs = values
+        for position, pair in enumerate(pairs):
+            if not hasattr(pair, "__len__") or len(pair) != 2:
+                raise ValueError(f"ParameterDict.update: element #{position} should be a (key, value) pair, "
+                                 f"got {pair!r}")
+            self[pair[0]] = pair[1]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterDict should not be called: index it by key in the parent's forward")
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({key}): {_describe(value)}" for key, value in self.items())

@@ -595,3 +595,13 @@ from . import functional_activations as _activations, functional_layers as _laye
 from . import functional_losses as _losses  # noqa: E402
 
 __all__ += _activations.__all__ + _layers.__all__ + _losses.__all__
+
+# ---------------------------------------------------------------------------------------------
+# rearrangements, threshold, and the group, instance, RMS and local-response normalizations
+# (nn/functional_rearrange.py, functional_norms.py)
+
+from .functional_rearrange import pixel_shuffle, pixel_unshuffle, channel_shuffle, threshold  # noqa: E402
+from .functional_norms import group_norm, instance_norm, rms_norm, local_response_norm  # noqa: E402
+from . import functional_norms as _norms, functional_rearrange as _rearrange  # noqa: E402
+
+__all__ += _rearrange.__all__ + _norms.__all__

@@ -16,7 +16,7 @@ import autodiff as ad
 from autodiff import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "eye_", "dirac_", "orthogonal_", "sparse_"]
 
 # what the initialisers fill in place and return: a Tensor (a Parameter) or an ndarray
 _T = TypeVar("_T", bound=Union[Tensor, np.ndarray])
@@ -158,3 +158,67 @@ def kaiming_normal_(tensor: _T, a: float = 0, mode: str = "fan_in", nonlinearity
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(fan), generator)
+
+
+def eye_(tensor: _T) -> _T:
+    """Fill a 2-D tensor with the identity (ones on the main diagonal, zeros elsewhere)."""
+    array = _array(tensor, "eye_")
+    if array.ndim != 2:
+        raise ValueError(f"nn.init.eye_: only tensors with 2 dimensions are supported, got shape {array.shape}")
+    return _fill(tensor, np.eye(*array.shape, dtype=array.dtype), "eye_")
+
+
+def dirac_(tensor: _T, groups: int = 1) -> _T:
+    """Fill a 3-, 4- or 5-D convolution weight (out, in, *kernel) with the Dirac delta, so the
+    convolution keeps its input's channels (the first min(out / groups, in) of each group)."""
+    array = _array(tensor, "dirac_")
+    if array.ndim not in (3, 4, 5):
+        raise ValueError(f"nn.init.dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape "
+                         f"{array.shape}")
+    if groups < 1 or array.shape[0] % groups:
+        raise ValueError(f"nn.init.dirac_: dim 0 (size {array.shape[0]}) must be divisible by groups ({groups})")
+    per_group = array.shape[0] // groups
+    values = np.zeros(array.shape, array.dtype)
+    centre = tuple(size // 2 for size in array.shape[2:])
+    for group in range(groups):
+        for channel in range(min(per_group, array.shape[1])):
+            values[(group * per_group + channel, channel) + centre] = 1
+    return _fill(tensor, values, "dirac_")
+
+
+def orthogonal_(tensor: _T, gain: float = 1.0, generator: ad.Generator | None = None) -> _T:
+    """Fill with a (semi-)orthogonal matrix times ``gain``, PyTorch's way: the Q of the QR
+    decomposition of a (rows, numel / rows) N(0, 1) draw (transposed when wider than tall), with
+    each column's sign fixed by sign(diag(R)); tensors of more than 2 dims are viewed as
+    (size(0), the rest)."""
+    array = _array(tensor, "orthogonal_")
+    if array.ndim < 2:
+        raise ValueError(f"nn.init.orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+                         f"{array.shape}")
+    if array.size == 0:
+        return tensor
+    rows = array.shape[0]
+    cols = array.size // rows
+    flattened = _generator(generator, "orthogonal_").normal(0.0, 1.0, (rows, cols), array.dtype)
+    if rows < cols:
+        flattened = flattened.T
+    q, r = np.linalg.qr(flattened)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).astype(array.dtype, copy=False).reshape(array.shape), "orthogonal_")
+
+
+def sparse_(tensor: _T, sparsity: float, std: float = 0.01, generator: ad.Generator | None = None) -> _T:
+    """Fill a 2-D tensor from N(0, std**2), then zero ceil(sparsity * rows) entries of each column,
+    at rows drawn by ``ad.randperm`` from the default generator (as PyTorch's, which draws its
+    permutations there whatever ``generator`` is)."""
+    array = _array(tensor, "sparse_")
+    if array.ndim != 2:
+        raise ValueError(f"nn.init.sparse_: only tensors with 2 dimensions are supported, got shape {array.shape}")
+    rows, cols = array.shape
+    zeros = int(math.ceil(sparsity * rows))
+    values = _generator(generator, "sparse_").normal(0.0, std, array.shape, array.dtype)
+    for column in range(cols):
+        values[ad.randperm(rows).data[:zeros], column] = 0
+    return _fill(tensor, values, "sparse_")

@@ -1,5 +1,6 @@
 """Pooling and resampling layers: MaxPool1d/2d/3d, MaxUnpool1d/2d/3d, AvgPool1d/2d/3d,
-AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d and Upsample, thin Modules around
+AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d, Upsample, UpsamplingNearest2d and
+UpsamplingBilinear2d, thin Modules around
 nn.functional (PyTorch's arguments, attributes and reprs)."""
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool1d",
            "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample"]
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 # a size per spatial dimension: one int for all, or one each
 _Size = Union[int, tuple[int, ...], list[int]]
@@ -250,3 +252,24 @@ class Upsample(Module):
         else:
             info = f"size={self.size!r}"
         return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) to ``size`` or by ``scale_factor``
+    (``Upsample(mode='nearest')``, PyTorch's older name)."""
+
+    def __init__(self, size: _Size | None = None, scale_factor: float | tuple[float, ...] | None = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        return super().forward(x)
+
+
+class UpsamplingBilinear2d(UpsamplingNearest2d):
+    """Bilinear upsampling of (N, C, H, W) with the corner pixels aligned
+    (``Upsample(mode='bilinear', align_corners=True)``, PyTorch's older name)."""
+
+    def __init__(self, size: _Size | None = None, scale_factor: float | tuple[float, ...] | None = None) -> None:
+        Upsample.__init__(self, size, scale_factor, mode="bilinear", align_corners=True)
