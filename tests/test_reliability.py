@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad
@@ -261,6 +261,10 @@ def test_random_graphs_match_central_differences(data):
                 value = op(value)
         return value
 
+    # a chain like pow3, pow3, exp, exp overflows: no finite difference can check it
+    with ad.no_grad():
+        out = graph(a, b).data
+    assume(np.isfinite(out).all() and np.abs(out).max(initial=0.0) < 1e8)
     assert ad.gradcheck(graph, (a, b), atol=1e-5, rtol=1e-3)
 
 
