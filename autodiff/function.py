@@ -77,7 +77,7 @@ import numpy as np
 
 from . import promotion as _promotion
 from .grad_mode import state
-from .tensor import Tensor, VersionCounter, _user_site, _wrap, inplace_epoch
+from .tensor import Tensor, VersionCounter, _set_array, _user_site, _wrap, inplace_epoch
 
 if TYPE_CHECKING:
     from ._typing import TensorLike
@@ -369,7 +369,7 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
         _nodes_until_gc_pause[0] = _GC_PAUSE_EVERY
         _pause_gc(ctx)
     output = _new_tensor(Tensor)        # _wrap(out, True, ctx), inline on this hot path
-    output.data = out
+    _set_array(output, out)
     output._grad = output._hooks = output._counter = None
     output._requires_grad = True
     output.grad_fn = ctx

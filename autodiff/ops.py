@@ -1404,14 +1404,39 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _integers_kept(rounding: np.ufunc) -> Callable[[np.ndarray], np.ndarray]:
+def _no_bool(name: str, x: np.ndarray) -> None:
+    if x.dtype.kind == "b":     # PyTorch has no bool kernel for these (numpy would answer)
+        raise NotImplementedError(f"{name}: not implemented for bool tensors (as in PyTorch); convert "
+                                  "first with .long() or .float()")
+
+
+def _integers_kept(name: str, rounding: np.ufunc) -> Callable[[np.ndarray], np.ndarray]:
     """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
-    is that tensor; numpy's would be float64)."""
-    return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
+    is that tensor; numpy's would be float64) and refuses bool ones (PyTorch)."""
+    def run(x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind in "iub":
+            _no_bool(name, x)
+            return x.copy()
+        return rounding(x)
+    return run
+
+
+def _frac(x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"frac: not implemented for {x.dtype} tensors (as in PyTorch: the "
+                                  "fraction of an integer is 0); convert first with .float()")
+    return x - np.trunc(x)
+
+
+def _square(x: np.ndarray) -> np.ndarray:
+    """x * x; a bool tensor squares to int64 (PyTorch; numpy's would be int8)."""
+    return x.astype(np.int64) if x.dtype.kind == "b" else np.square(x)
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
-    """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
+    """PyTorch's sign: numpy's, except 0 (not nan) at nan; a bool tensor is its own sign."""
+    if x.dtype.kind == "b":
+        return x.copy()
     return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
 
 
@@ -1463,15 +1488,15 @@ ELEMENTWISE = (
         "1 / sqrt(x), elementwise.", domain=(0.1, 5.0), hint="rsqrt'(x) = -x^(-3/2)/2 is infinite at x = 0."),
     Row("reciprocal", lambda x: 1 / x, lambda g, out: -g * out * out, "1 / x, elementwise.",
         domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
-    Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
+    Row("square", _square, lambda g, x: g * 2 * x, "x * x, elementwise."),
     Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
-    Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
+    Row("floor", _integers_kept("floor", np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("ceil", _integers_kept("ceil", np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("round", _integers_kept("round", np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
         "rint); gradient 0. ``ad.round(x, decimals=n)`` rounds to n decimals.", kinks=(0.5,)),
-    Row("trunc", _integers_kept(np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("fix", _integers_kept(np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
-    Row("frac", lambda x: x - np.trunc(x), lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
+    Row("trunc", _integers_kept("trunc", np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("fix", _integers_kept("fix", np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
+    Row("frac", _frac, lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
         kinks=(1.0,)),
     Row("erf", _special.erf, lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
         "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),

@@ -243,6 +243,15 @@ CASES = [
     C("nan_to_num", lambda x: ad.nan_to_num(x, posinf=9.0), lambda T, x: T.nan_to_num(x, posinf=9.0),
       np.array([np.nan, np.inf, -np.inf, 1.5, -0.5]), gradcheck=False),
     C("round", lambda x: ad.round(x, decimals=1) + x, lambda T, x: T.round(x, decimals=1) + x, (3, 4)),
+    C("addcmul", ad.addcmul, lambda T, a, b, c: T.addcmul(a, b, c), (3, 4), (4,), (3, 1)),
+    C("addcmul", lambda a, b, c: ad.addcmul(a, b, c, value=-0.5), lambda T, a, b, c: T.addcmul(a, b, c, value=-0.5),
+      (3,), (2, 3), (3,), tag="value"),
+    C("addcdiv", lambda a, b, c: ad.addcdiv(a, b, c * c + 1, value=2.0),
+      lambda T, a, b, c: T.addcdiv(a, b, c * c + 1, value=2.0), (3, 4), (4,), (3, 1)),
+    C("clamp_min", lambda x: ad.clamp_min(x, 0.3), lambda T, x: T.clamp_min(x, 0.3), (3, 4)),
+    C("clamp_min", ad.clamp_min, lambda T, x, m: T.clamp_min(x, m), (3, 4), (4,), tag="tensor"),
+    C("clamp_max", lambda x: ad.clamp_max(x, -0.2), lambda T, x: T.clamp_max(x, -0.2), (3, 4)),
+    C("clamp_max", ad.clamp_max, lambda T, x, m: T.clamp_max(x, m), (3, 4), (3, 1), tag="tensor"),
     # ---- nn.functional: activations
     *[C(f"F.{name}", getattr(F, name), (lambda n: lambda T, x: getattr(T.nn.functional, n)(x))(name),
         (3, 8), domain=(-7.0, 7.0), rtol64=1e-7 if name == "hardsigmoid" else 1e-9)     # (PyTorch's 1/6 is float32)
