@@ -46,6 +46,7 @@ from .shapes import (
 )
 from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
+    addmv, addr, addbmm, baddbmm, vdot, matrix_power, pinverse, chain_matmul,
 )
 from . import linalg
 from .creation import (
@@ -131,7 +132,8 @@ __all__ = [
     # PyTorch's names that a newcomer reaches for: matrix products, nan-aware reductions, differences
     "mm", "bmm", "mv", "addmm", "all", "any", "clone", "diff", "nansum", "nanmean", "count_nonzero", "argwhere",
     # the PyTorch-gaps sweep: pointwise and matrix names users hit
-    "addcmul", "addcdiv", "clamp_min", "clamp_max",
+    "addcmul", "addcdiv", "clamp_min", "clamp_max", "addmv", "addr", "addbmm", "baddbmm", "vdot", "matrix_power",
+    "pinverse", "chain_matmul",
 ]
 
 

@@ -21,7 +21,8 @@ from .tensor import Tensor
 if TYPE_CHECKING:
     from .engine import _G, _Gradient
 
-__all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross", "matrix_power", "pinv",
+           "multi_dot"]
 
 # PyTorch's torch.return_types.slogdet (the ignore: the type's name is PyTorch's, not the variable's)
 slogdet_result = NamedTuple("slogdet", [("sign", Tensor), ("logabsdet", Tensor)])  # type: ignore[name-match]
@@ -320,3 +321,109 @@ def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int = -1) -
     a0, a1, a2 = (a[lead + (i,)] for i in range(3))
     b0, b1, b2 = (b[lead + (i,)] for i in range(3))
     return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# powers, pseudo-inverses and chains of products
+
+
+def matrix_power(A: Tensor | ArrayLike, n: int) -> Tensor:
+    """A @ A @ ... (n times) of square matrices (..., m, m), by repeated squaring (so gradients
+    come from matmul's); n = 0 gives the identity (gradient 0), n < 0 powers of inv(A)."""
+    A = _as_tensor(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"matrix_power: needs square matrices (..., m, m), got shape {A.shape}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"matrix_power: the exponent must be an int, got {type(n).__name__}")
+    if n == 0:      # the identity, on the graph with a zero gradient (PyTorch's)
+        identity = np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape)
+        return where(np.ones(A.shape, dtype=bool), identity, A)
+    if n < 0:
+        if A.dtype.kind != "f":
+            raise RuntimeError(f"matrix_power: a negative power inverts the matrix, which needs a floating "
+                               f"tensor, got {A.dtype}; convert it with .double()")
+        A, n = inv(A), -n
+    result, square = None, A
+    while True:
+        if n & 1:
+            result = square if result is None else matmul(result, square)
+        n >>= 1
+        if not n:
+            return result if result is not A else A.clone()
+        square = matmul(square, square)
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse of (..., m, n) matrices, singular values at or below
+    max(atol, rtol * the largest) taken as 0. Backward: PyTorch's formula (its pinv_backward),
+    exact where the rank does not change near A."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.ndarray:
+        if hermitian:
+            values, vectors = np.linalg.eigh(A)
+            magnitudes = np.abs(values)
+            cutoff = np.maximum(atol, rtol * magnitudes.max(-1, keepdims=True, initial=0.0))
+            kept = np.where(magnitudes > cutoff, 1 / np.where(magnitudes > cutoff, values, 1), 0)
+            out = (vectors * kept[..., None, :]) @ vectors.mT
+        else:
+            u, s, vh = np.linalg.svd(A, full_matrices=False)
+            cutoff = np.maximum(atol, rtol * s.max(-1, keepdims=True, initial=0.0))
+            kept = np.where(s > cutoff, 1 / np.where(s > cutoff, s, 1), 0)
+            out = (vh.mT * kept[..., None, :]) @ u.mT
+        ctx.save_for_backward(A, out)
+        return out.astype(A.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None, None, None]:
+        A, pinvA = ctx.saved_tensors
+        m, n = A.shape[-2], A.shape[-1]
+        pinvAh, gradh = pinvA.mT, grad.mT
+        if m <= n:
+            K = gradh @ pinvA
+            KpinvAh = K @ pinvAh
+            gA = -(pinvA @ K).mT + KpinvAh - (A @ pinvA) @ KpinvAh + (pinvAh @ pinvA) @ (gradh - K @ A)
+        else:
+            K = pinvA @ gradh
+            pinvAhK = pinvAh @ K
+            gA = -(K @ pinvA).mT + (gradh - A @ K) @ pinvA @ pinvAh + pinvAhK - pinvAhK @ pinvA @ A
+        return gA, None, None, None
+
+
+def pinv(A: Tensor | ArrayLike, *, atol: float | None = None, rtol: float | None = None,
+         hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (..., m, n) -> (..., n, m). Singular values (eigenvalue
+    magnitudes with ``hermitian``, which reads A's lower triangle) at or below max(atol, rtol *
+    the largest) count as 0; rtol defaults to max(m, n) * eps of the dtype unless atol is given
+    (then 0), as PyTorch."""
+    A = _as_tensor(A)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.pinv: needs matrices (..., m, n), got shape {A.shape}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"linalg.pinv: expected a floating tensor, got {A.dtype}; convert it with .double()")
+    if rtol is None:
+        rtol = max(A.shape[-2:]) * float(np.finfo(A.dtype).eps) if atol is None or atol <= 0 else 0.0
+    return Pinv.apply(A, 0.0 if atol is None else float(atol), float(rtol), bool(hermitian))
+
+
+def multi_dot(tensors: Sequence[Tensor | ArrayLike]) -> Tensor:
+    """The product of two or more matrices, left to right: the first may be a vector (1-d, as a
+    row) and the last a vector (as a column), whose dims are dropped from the result."""
+    matrices = [_as_tensor(t) for t in tensors]
+    if len(matrices) < 2:
+        raise RuntimeError(f"linalg.multi_dot: expected at least 2 tensors but got {len(matrices)}")
+    for k, matrix in enumerate(matrices):
+        allowed = (1, 2) if k in (0, len(matrices) - 1) else (2,)
+        if matrix.ndim not in allowed:
+            raise RuntimeError(f"linalg.multi_dot: tensor {k} must be {' or '.join(f'{d}D' for d in allowed)}, "
+                               f"got {matrix.ndim}D (shape {matrix.shape})")
+    if len({m.dtype for m in matrices}) > 1:
+        raise RuntimeError(f"linalg.multi_dot: all tensors must have the same dtype, got "
+                           f"{[str(m.dtype) for m in matrices]}")
+    result = matrices[0]
+    for k, matrix in enumerate(matrices[1:], 1):
+        if result.shape[-1] != matrix.shape[0]:
+            raise RuntimeError(f"linalg.multi_dot: tensor {k - 1} and tensor {k} do not fit: the product so far has "
+                               f"shape {result.shape} and tensor {k} has shape {matrix.shape}")
+        result = matmul(result, matrix)
+    return result

@@ -209,6 +209,14 @@ FUNCTION_FORMS = {
     "addcdiv": [form(X, Y, X), form(N, V, Y, value=-0.5), form(S, N, X), form(X, I, L)],
     "clamp_min": [form(N, 0.0), form(N, Y), form(I, 2), form(I, 0.5), form(N, V)],
     "clamp_max": [form(N, 0.5), form(N, Y), form(I, 2), form(I, 0.5), form(N, V)],
+    "addmv": [form(S, X, V), form(S, X, V, beta=0.5, alpha=2.0), form(S, X, V, beta=0), form(V, X, V), form(S, X, Z)],
+    "addr": [form(S, V, W), form(V, V, W, beta=0.5, alpha=-1.0), form(X, V, W), form(S, V, X)],
+    "baddbmm": [form(Y3, Q, Q2), form(Y3, Q, Q2, beta=0.5, alpha=2.0), form(S, Q, Q2, beta=0), form(X, Q, Q2)],
+    "addbmm": [form(Y3, Q, Q2), form(Y3, Q, Q2, alpha=0.5), form(S, Q, Q2), form(Y3, Q, Z)],
+    "vdot": [form(V, W), form(V, V), form(X, Y), form(V, Z)],
+    "matrix_power": [form(A, 2), form(A, 0), form(A, 1), form(A, -1), form(B, 3), form(B, -2), form(X, 2)],
+    "pinverse": [form(X), form(Z), form(Q), form(X, 1e-3), form(B, rcond=0.1)],
+    "chain_matmul": [form(X, Z), form(A, X, Z), form(A), form(V, Z), form(X, X)],
 }
 
 # names in both namespaces whose comparison is not a call with tensors (each with the reason)
@@ -348,7 +356,7 @@ for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_n
               "bitwise_right_shift", "det", "inverse", "logdet", "slogdet", "flip", "gather", "take_along_dim",
               "index_add", "index_select", "lerp", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow",
               "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique", "addcmul", "addcdiv",
-              "clamp_min", "clamp_max"):
+              "clamp_min", "clamp_max", "addmv", "addr", "baddbmm", "addbmm", "vdot", "matrix_power", "pinverse"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",
