@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from . import grad_mode
 from .function import _OUTPUT, _SAME, Function, _new_tensor
 from .grad_mode import state
-from .tensor import Tensor, _set_array, _wrap, inplace_epoch
+from .tensor import Tensor, _wrap, inplace_epoch
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -506,7 +506,7 @@ def _deliver_leaves(leaves: list[tuple[Tensor, _Gradient]], retained: list[tuple
             continue
         if plain and leaf._grad is None:     # _deliver_leaf's first case, inline (the usual one)
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
-            _set_array(grad, gi)
+            grad._array = gi
             grad._grad = grad.grad_fn = grad._hooks = grad._counter = None
             grad._requires_grad = False
             leaf._grad = grad

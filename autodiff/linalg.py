@@ -343,14 +343,17 @@ def matrix_power(A: Tensor | ArrayLike, n: int) -> Tensor:
             raise RuntimeError(f"matrix_power: a negative power inverts the matrix, which needs a floating "
                                f"tensor, got {A.dtype}; convert it with .double()")
         A, n = inv(A), -n
-    result, square = None, A
-    while True:
+    factors, square = [], A       # A^n = the product of the A^(2^k) of n's set bits
+    while n:
         if n & 1:
-            result = square if result is None else matmul(result, square)
+            factors.append(square)
         n >>= 1
-        if not n:
-            return result if result is not A else A.clone()
-        square = matmul(square, square)
+        if n:
+            square = matmul(square, square)
+    result = factors[0]
+    for factor in factors[1:]:
+        result = matmul(result, factor)
+    return result if result is not A else A.clone()
 
 
 class Pinv(Function):

@@ -112,6 +112,7 @@ class Tensor:
     __array_priority__ = 1000
 
     data: np.ndarray
+    _array: np.ndarray      # the same slot as data, without data's checks on assignment (the engine's)
     grad_fn: Function | None
     _grad: Tensor | None
     _requires_grad: bool
@@ -605,16 +606,16 @@ class Tensor:
         from .creation import zeros_like
         from .gathering import index_add
         chosen = _index_mask(self, dim, index, "index_copy_", negatives=False)
-        index = _data(index).reshape(-1)
+        positions = np.asarray(_data(index)).reshape(-1)
         source_dtype = source.data.dtype if isinstance(source, Tensor) else np.asarray(source).dtype
         if source_dtype != self.data.dtype:
             raise RuntimeError(f"index_copy_: self and source must have the same dtype, got {self.data.dtype} and "
                                f"{source_dtype}; convert source with .to({self.data.dtype})")
-        if len(np.unique(index)) != index.size:
-            raise RuntimeError(f"index_copy_: the index {index.tolist()} repeats a slice, so which source slice "
+        if len(np.unique(positions)) != positions.size:
+            raise RuntimeError(f"index_copy_: the index {positions.tolist()} repeats a slice, so which source slice "
                                "lands there would be arbitrary (PyTorch's is undefined); pass distinct indices")
         return self._inplace("index_copy_", source, lambda a, src: _ops.where(
-            chosen, index_add(zeros_like(a), dim, index, src), a))
+            chosen, index_add(zeros_like(a), dim, positions, src), a))
 
     def put_(self, index: TensorLike, source: TensorLike, accumulate: builtins.bool = False) -> Tensor:
         """Write (or with ``accumulate`` add) ``source``'s values at the flat positions ``index``
@@ -1004,8 +1005,8 @@ class Tensor:
         dtype, its bytes read as that dtype (off the graph, as PyTorch's). Raises where the strides
         make that impossible without a copy (``x.t().view(-1)``), as PyTorch: use ``reshape``."""
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int, np.integer)):
-            return self._view_dtype(_dtypes.as_dtype(shape[0], "view"))
-        target = _ops._shape_arg(shape, "view")  # type: ignore[arg-type]  # (the dtype form returned)
+            return self._view_dtype(_dtypes.as_dtype(shape[0], "view"))  # type: ignore[arg-type]  # (a dtype)
+        target = _ops._shape_arg(shape, "view")
         if builtins.sum(n == -1 for n in target) > 1:
             raise RuntimeError(f"view: only one dimension can be inferred (-1), got shape {list(target)}")
         known = builtins.int(np.prod([n for n in target if n != -1]))
@@ -1514,7 +1515,7 @@ _new_tensor = object.__new__
 def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None) -> Tensor:
     """Make a Tensor around an ndarray without checks (the engine's fast path)."""
     out = _new_tensor(Tensor)
-    _set_array(out, data)
+    out._array = data
     out._grad = None
     out._requires_grad = requires_grad
     out.grad_fn = grad_fn
@@ -1613,10 +1614,12 @@ def tensor(data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_gr
 
 
 # ``t.data = value`` replaces the data, as PyTorch's does (any shape or dtype); a Tensor gives its
-# array, shared. Reads stay the slot's own C getter (a Python getter would tax every op); the
-# engine writes through ``_set_array``, the slot's setter, without the checks.
+# array, shared. ``data`` is a property over the slot (reads call the slot's own C getter), and the
+# slot itself is also reachable as ``_array``: a plain slot, as fast as an attribute gets, that the
+# engine's per-op paths read and write (a property costs them ~5% on small ops).
 _data_slot = Tensor.__dict__["data"]
 _set_array = _data_slot.__set__
+setattr(Tensor, "_array", _data_slot)
 
 
 def _set_data(self: Tensor, value: Tensor | np.ndarray) -> None:
