@@ -302,3 +302,53 @@ def test_unfold_errors():
             lib.zeros(7).unfold(0, 2, 0)
         with pytest.raises(IndexError):
             lib.zeros(7).unfold(1, 2, 1)
+
+
+# ---- matrix functions and decompositions (values and gradients: test_vocab_ops's cases) --------
+
+def test_pinv_tolerances_match_torch():
+    u, _ = np.linalg.qr(RNG.standard_normal((5, 5)))
+    v, _ = np.linalg.qr(RNG.standard_normal((4, 4)))
+    A = u[:, :4] @ np.diag([3.0, 1.0, 1e-3, 1e-7]) @ v.T      # singular values spread out
+    for options in [{}, {"rtol": 1e-2}, {"atol": 0.5}, {"atol": 1e-6, "rtol": 1e-4}, {"hermitian": False}]:
+        same(ad.linalg.pinv(ad.tensor(A), **options), torch.linalg.pinv(torch.tensor(A), **options), rtol=1e-6)
+    same(ad.pinverse(ad.tensor(A)), torch.pinverse(torch.tensor(A)), rtol=1e-6)
+    same(ad.pinverse(ad.tensor(A), 1e-2), torch.pinverse(torch.tensor(A), 1e-2), rtol=1e-7)
+
+
+def test_matrix_functions_refuse_what_torch_refuses():
+    for lib in (ad, torch):
+        with pytest.raises(RuntimeError):
+            lib.linalg.multi_dot([lib.ones(2, 2)])
+        with pytest.raises(RuntimeError):
+            lib.linalg.multi_dot([lib.ones(2, 3), lib.ones(2, 3)])
+        with pytest.raises(RuntimeError):
+            lib.linalg.matrix_power(lib.ones(2, 2, dtype=lib.int64), -1)
+        with pytest.raises(RuntimeError):
+            lib.vdot(lib.ones(3), lib.ones(3, dtype=lib.float64))
+        with pytest.raises(RuntimeError):
+            lib.addr(lib.ones(2, 3, dtype=lib.int64), lib.tensor([1, 2]), lib.tensor([1, 2, 3]), alpha=2.5)
+        with pytest.raises(Exception):
+            lib.linalg.cholesky(lib.tensor([[1.0, 2.0], [2.0, 1.0]]))
+    same(ad.matrix_power(ad.tensor([[1, 1], [1, 0]]), 10), torch.matrix_power(torch.tensor([[1, 1], [1, 0]]), 10))
+    same(ad.addr(ad.ones(2, 3, dtype=ad.int64), ad.tensor([1, 2]), ad.tensor([1, 2, 3]), alpha=2),
+         torch.addr(torch.ones(2, 3, dtype=torch.int64), torch.tensor([1, 2]), torch.tensor([1, 2, 3]), alpha=2))
+
+
+def test_decompositions_refuse_the_gradients_torch_refuses_and_second_order():
+    A = ad.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    Q, R = ad.linalg.qr(A, mode="r")
+    assert Q.shape == (0,) and R.shape == (3, 3)
+    with pytest.raises(RuntimeError, match="mode='r'"):
+        R.sum().backward()
+    with pytest.raises(RuntimeError, match="complete"):
+        ad.linalg.qr(A, mode="complete").Q.sum().backward()
+    for decompose in (lambda t: ad.linalg.qr(t).R, lambda t: ad.linalg.svd(t, full_matrices=False).S,
+                      lambda t: ad.linalg.eigh(t[:3] + t[:3].mT).eigenvalues):
+        (grad,) = ad.grad(decompose(A).sum(), A, create_graph=False)
+        assert grad.shape == A.shape
+        with pytest.raises(NotImplementedError, match="second-order"):
+            ad.grad(decompose(A).sum(), A, create_graph=True)
+    names = ad.linalg.svd(ad.tensor(np.eye(2)))
+    assert type(names).__name__ == type(torch.linalg.svd(torch.eye(2))).__name__ and names.S.shape == (2,)
+    assert ad.linalg.eigh(ad.tensor(np.eye(2))).eigenvalues.shape == (2,)
