@@ -1421,6 +1421,14 @@ def _integers_kept(name: str, rounding: np.ufunc) -> Callable[[np.ndarray], np.n
     return run
 
 
+def _abs(x: np.ndarray) -> np.ndarray:
+    _no_bool("abs", x)
+    return np.abs(x)
+
+
+_abs.ufunc = np.abs  # type: ignore[attr-defined]  # (what the compiler's lowering writes for it)
+
+
 def _frac(x: np.ndarray) -> np.ndarray:
     if x.dtype.kind != "f":
         raise NotImplementedError(f"frac: not implemented for {x.dtype} tensors (as in PyTorch: the "
@@ -1461,7 +1469,7 @@ ELEMENTWISE = (
         domain=(-0.9, 5.0), hint="log1p'(x) = 1/(1 + x) is infinite at x = -1 (and nan below)."),
     Row("sqrt", np.sqrt, lambda g, out: g / (2.0 * out), "Square root, elementwise.", domain=(0.1, 5.0),
         hint="sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."),
-    Row("abs", np.abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
+    Row("abs", _abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
         "PyTorch).", kinks=(0.0,)),
     Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
     Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
@@ -1844,7 +1852,7 @@ OPERATORS: dict[str, Callable[..., Tensor]] = {
 _UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul, np.square: lambda x: pow(x, 2),
+    np.matmul: matmul, np.square: lambda x: pow(x, 2), np.abs: abs,
     **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
     np.floor_divide: floor_divide,
 }
