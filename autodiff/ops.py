@@ -1405,7 +1405,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _no_bool(name: str, x: np.ndarray) -> None:
-    if x.dtype.kind == "b":     # PyTorch has no bool kernel for these (numpy would answer)
+    if getattr(x, "dtype", None) == np.bool_:     # PyTorch has no bool kernel for these (numpy would answer)
         raise NotImplementedError(f"{name}: not implemented for bool tensors (as in PyTorch); convert "
                                   "first with .long() or .float()")
 
@@ -1430,7 +1430,7 @@ _abs.ufunc = np.abs  # type: ignore[attr-defined]  # (what the compiler's loweri
 
 
 def _frac(x: np.ndarray) -> np.ndarray:
-    if x.dtype.kind != "f":
+    if np.asarray(x).dtype.kind != "f":
         raise NotImplementedError(f"frac: not implemented for {x.dtype} tensors (as in PyTorch: the "
                                   "fraction of an integer is 0); convert first with .float()")
     return x - np.trunc(x)
@@ -1438,7 +1438,7 @@ def _frac(x: np.ndarray) -> np.ndarray:
 
 def _square(x: np.ndarray) -> np.ndarray:
     """x * x; a bool tensor squares to int64 (PyTorch; numpy's would be int8)."""
-    return x.astype(np.int64) if x.dtype.kind == "b" else np.square(x)
+    return x.astype(np.int64) if getattr(x, "dtype", None) == np.bool_ else np.square(x)
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
