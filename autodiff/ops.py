@@ -1426,12 +1426,9 @@ def _abs(x: np.ndarray) -> np.ndarray:
     return np.abs(x)
 
 
-_abs.ufunc = np.abs  # type: ignore[attr-defined]  # (what the compiler's lowering writes for it)
-
-
 def _frac(x: np.ndarray) -> np.ndarray:
     if np.asarray(x).dtype.kind != "f":
-        raise NotImplementedError(f"frac: not implemented for {x.dtype} tensors (as in PyTorch: the "
+        raise NotImplementedError(f"frac: not implemented for {np.asarray(x).dtype} tensors (as in PyTorch: the "
                                   "fraction of an integer is 0); convert first with .float()")
     return x - np.trunc(x)
 
@@ -1439,6 +1436,11 @@ def _frac(x: np.ndarray) -> np.ndarray:
 def _square(x: np.ndarray) -> np.ndarray:
     """x * x; a bool tensor squares to int64 (PyTorch; numpy's would be int8)."""
     return x.astype(np.int64) if getattr(x, "dtype", None) == np.bool_ else np.square(x)
+
+
+# what the compiler's lowering writes for these rows (it lowers floating graphs, where they are the ufuncs)
+_abs.ufunc = np.abs  # type: ignore[attr-defined]
+_square.ufunc = np.square  # type: ignore[attr-defined]
 
 
 def _sign(x: np.ndarray) -> np.ndarray:

@@ -1041,7 +1041,6 @@ class Tensor:
         (d0, count, d2, size). A copy (PyTorch's shares memory), differentiable: overlapping
         windows add their gradients."""
         from .indexing import stack
-        rank = builtins.max(self.data.ndim, 1)
         dim = _dim_index(dimension, self.data.ndim, "unfold")
         length = self.data.shape[dim] if self.data.ndim else 1
         if size > length:
@@ -1050,13 +1049,13 @@ class Tensor:
             raise RuntimeError(f"unfold: size must be >= 0 and step > 0, got size {size} and step {step}")
         if self.data.ndim == 0:     # PyTorch: the one element as a window, shape (size,)
             return self.reshape(1)[:size]
-        source = self
         count = (length - size) // step + 1
         before = (slice(None),) * dim
-        windows = [source[before + (slice(k, k + step * (count - 1) + 1, step),)] for k in range(size)]
+        windows = [self[before + (slice(k, k + step * (count - 1) + 1, step),)] for k in range(size)]
         if not windows:     # size 0: empty windows, off the graph (no element to differentiate)
-            return _wrap(np.empty(source.shape[:dim] + (count,) + source.shape[dim + 1:] + (0,), self.data.dtype))
-        return stack(windows, rank)
+            shape = self.data.shape
+            return _wrap(np.empty(shape[:dim] + (count,) + shape[dim + 1:] + (0,), self.data.dtype))
+        return stack(windows, self.data.ndim)
 
     def view_as(self, other: Tensor) -> Tensor:
         """``self.view(other.shape)``."""
