@@ -1057,6 +1057,21 @@ class Tensor:
             return _wrap(np.empty(shape[:dim] + (count,) + shape[dim + 1:] + (0,), self.data.dtype))
         return stack(windows, self.data.ndim)
 
+    def as_strided(self, size: Sequence[builtins.int], stride: Sequence[builtins.int],
+                   storage_offset: builtins.int | None = None) -> Tensor:
+        """A view of the memory this tensor shares with its base (from the base's first element):
+        shape ``size``, steps ``stride`` (elements), starting at ``storage_offset`` (default: this
+        tensor's). Elements may repeat; their gradients add up (first order only)."""
+        from .shapes import AsStrided
+        size, stride = tuple(size), tuple(stride)
+        if len(size) != len(stride):
+            raise RuntimeError(f"as_strided: mismatch in length of strides and shape: size {list(size)}, "
+                               f"stride {list(stride)}")
+        if builtins.any(step < 0 for step in stride) or builtins.any(n < 0 for n in size):
+            raise RuntimeError(f"as_strided: negative sizes and strides are not supported, got size {list(size)} "
+                               f"and stride {list(stride)}")
+        return share_version(AsStrided.apply(self, size, stride, storage_offset), self)
+
     def view_as(self, other: Tensor) -> Tensor:
         """``self.view(other.shape)``."""
         return self.view(other.data.shape)

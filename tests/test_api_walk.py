@@ -338,6 +338,8 @@ METHOD_FORMS = {
     "is_floating_point": [form(X), form(I)], "is_complex": [form(X)], "storage_offset": [form(X), form(S)],
     "view": [form(X, 12), form(X, 2, -1), form(X, (4, 3)), form(X, -1, 5), form(X, 5), form(X, F64), form(C, I32),
              form(X, -1, -1)],
+    "as_strided": [form(X, (2, 2), (1, 2)), form(X, (3, 3), (1, 1), 2), form(V, (2, 3), (0, 1)), form(X, (4, 4), (4, 1)),
+                   form(X, (3,), (-1,)), form(X, (2, 2), (1,))],
     "unfold": [form(X, 1, 2, 1), form(X, 0, 2, 1), form(Q, -1, 3, 1), form(X, 1, 2, 2), form(X, 1, 5, 1)],
     "addcmul_": [form(C, Y, N), form(C, V, N, value=0.5), form(X, Y, N)],
     "addcdiv_": [form(C, Y, X, value=2.0), form(C, N, V)],

@@ -350,3 +350,34 @@ def test_decompositions_refuse_the_gradients_torch_refuses_and_second_order():
     names = ad.linalg.svd(ad.tensor(np.eye(2)))
     assert type(names).__name__ == type(torch.linalg.svd(torch.eye(2))).__name__ and names.S.shape == (2,)
     assert ad.linalg.eigh(ad.tensor(np.eye(2))).eigenvalues.shape == (2,)
+
+
+# ---- as_strided ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, size, stride, offset", [
+    (lambda t: t, (3, 2), (1, 2), None), (lambda t: t[1:], (2, 2), (1, 1), None),
+    (lambda t: t.reshape(3, 4).t(), (2, 3), (3, 1), 2), (lambda t: t.expand(2, 12), (3, 2), (1, 2), None),
+    (lambda t: t * 2, (4,), (3,), None), (lambda t: t.reshape(3, 4)[:, 1:], (2, 2), (4, 1), None),
+    (lambda t: t, (2, 0), (1, 1), 12)])
+def test_as_strided_matches_torch_with_gradients(make, size, stride, offset):
+    base = RNG.standard_normal(12)
+    ours, theirs = both(base, requires_grad=True)
+    out_ours, out_theirs = make(ours).as_strided(size, stride, offset), make(theirs).as_strided(size, stride, offset)
+    same(out_ours, out_theirs)
+    weights = RNG.standard_normal(size)
+    (out_ours * ad.tensor(weights)).sum().backward()
+    (out_theirs * torch.tensor(weights)).sum().backward()
+    same(ours.grad, theirs.grad)
+    assert ad.gradcheck(lambda t: make(t).as_strided(size, stride, offset), (ad.tensor(base, requires_grad=True),))
+
+
+def test_as_strided_is_a_view_and_refuses_what_torch_refuses():
+    values = ad.arange(6.0)
+    window = values.as_strided((2, 2), (1, 1))
+    values.add_(1.0)
+    assert np.shares_memory(window.data, values.data) and window._version == values._version
+    assert window.tolist() == [[1.0, 2.0], [2.0, 3.0]]
+    for lib in (ad, torch):
+        for size, stride in [((3, 3), (2, 1)), ((3,), (-1,)), ((3,), (1, 1))]:
+            with pytest.raises(RuntimeError):
+                lib.arange(6.0).as_strided(size, stride)
