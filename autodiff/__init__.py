@@ -28,6 +28,7 @@ from .ops import (  # the elementwise table's rows and aliases (autodiff.ops.ELE
     absolute, negative, greater, greater_equal, less, less_equal, not_equal,
 )
 from .pointwise import round, lerp, nan_to_num, allclose, equal, all, any, clone  # noqa: A004
+from .pointwise import addcmul, addcdiv, clamp_min, clamp_max
 from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .scans import (
     cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median, diff, nansum,
@@ -45,6 +46,7 @@ from .shapes import (
 )
 from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
+    addmv, addr, addbmm, baddbmm, vdot, matrix_power, pinverse, chain_matmul,
 )
 from . import linalg
 from .creation import (
@@ -129,6 +131,9 @@ __all__ = [
     "int8", "int16", "uint8", "short",
     # PyTorch's names that a newcomer reaches for: matrix products, nan-aware reductions, differences
     "mm", "bmm", "mv", "addmm", "all", "any", "clone", "diff", "nansum", "nanmean", "count_nonzero", "argwhere",
+    # the PyTorch-gaps sweep: pointwise and matrix names users hit
+    "addcmul", "addcdiv", "clamp_min", "clamp_max", "addmv", "addr", "addbmm", "baddbmm", "vdot", "matrix_power",
+    "pinverse", "chain_matmul",
 ]
 
 

@@ -161,7 +161,7 @@ def replayed(function: _F) -> _F:
 # parameters) are of a subclass that records what is done to them off the graph (comparisons...)
 # and refuses what a replay could not repeat (reading values, changing them in place)
 
-_data_slot = Tensor.__dict__["data"]
+_data_slot = Tensor.__dict__["_array"]     # the slot itself (Tensor.data is a property over it)
 
 
 def _caller_is_engine(depth: int = 2) -> bool:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .engine import _Gradient
 
 __all__ = ["einsum", "tensordot", "outer", "ger", "inner", "kron", "cross", "norm", "cdist", "det", "inverse",
-           "slogdet", "logdet", "mm", "bmm", "mv", "addmm"]
+           "slogdet", "logdet", "mm", "bmm", "mv", "addmm", "addmv", "addr", "addbmm", "baddbmm", "vdot",
+           "matrix_power", "pinverse", "chain_matmul"]
 
 
 def _contract(equation: str, *operands: np.ndarray | Tensor) -> np.ndarray | Tensor:
@@ -179,13 +180,90 @@ def addmm(input: Tensor | ArrayLike, mat1: Tensor | ArrayLike, mat2: Tensor | Ar
           alpha: float = 1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2): input broadcasts to (n, m); with beta 0, input is
     ignored (nan and inf in it too, as PyTorch)."""
-    product = mm(mat1, mat2)
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+def _scaled_sum(op: str, input: Tensor | ArrayLike, product: Tensor, beta: float, alpha: float) -> Tensor:
+    """beta * input + alpha * product (the add* family); input broadcasts to the product's shape
+    and is ignored when beta is 0 (nan and inf in it too, as PyTorch)."""
+    input = _as_tensor(input)
+    for name, factor in (("beta", beta), ("alpha", alpha)):
+        if isinstance(factor, float) and product.dtype.kind in "iub" and input.dtype.kind in "iub":
+            raise RuntimeError(f"{op}: for integer tensors, argument {name} must not be a floating point number "
+                               f"(got {factor}); pass an int or convert the tensors to a floating dtype")
+    if np.broadcast_shapes(input.shape, product.shape) != product.shape:
+        raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the product's shape "
+                         f"{product.shape}")
     if alpha != 1:
         product = product * alpha
     if beta == 0:
         return product
-    input = _as_tensor(input)
     return product + (input if beta == 1 else input * beta)
+
+
+def addmv(input: Tensor | ArrayLike, mat: Tensor | ArrayLike, vec: Tensor | ArrayLike, *, beta: float = 1,
+          alpha: float = 1) -> Tensor:
+    """beta * input + alpha * (mat @ vec): (n, m), (m,) -> (n,); input broadcasts to (n,)."""
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def addr(input: Tensor | ArrayLike, vec1: Tensor | ArrayLike, vec2: Tensor | ArrayLike, *, beta: float = 1,
+         alpha: float = 1) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2): (n,), (m,) -> (n, m); input broadcasts to (n, m)."""
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input: Tensor | ArrayLike, batch1: Tensor | ArrayLike, batch2: Tensor | ArrayLike, *, beta: float = 1,
+            alpha: float = 1) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2): (b, n, k), (b, k, m) -> (b, n, m)."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input: Tensor | ArrayLike, batch1: Tensor | ArrayLike, batch2: Tensor | ArrayLike, *, beta: float = 1,
+           alpha: float = 1) -> Tensor:
+    """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]: (b, n, k), (b, k, m)
+    -> (n, m)."""
+    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def vdot(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
+    """The dot product of two 1-D tensors of the same size and dtype (conjugating the first, which
+    for these real tensors changes nothing): (n,), (n,) -> ()."""
+    input, other = _as_tensor(input), _as_tensor(other)
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"vdot: 1D tensors expected, but got shapes {input.shape} and {other.shape}")
+    if input.shape != other.shape:
+        raise RuntimeError(f"vdot: the vectors must have the same size, got {input.shape[0]} and {other.shape[0]}")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"vdot: expected both vectors to have the same dtype, got {input.dtype} and "
+                           f"{other.dtype}; convert one with .to()")
+    return matmul(input, other)
+
+
+def matrix_power(input: Tensor | ArrayLike, n: int) -> Tensor:
+    """input @ input @ ... (n times) of square matrices (..., m, m), by repeated squaring; n = 0
+    gives the identity (gradient 0) and n < 0 powers of the inverse (floating input only)."""
+    return linalg.matrix_power(input, n)
+
+
+def pinverse(input: Tensor | ArrayLike, rcond: float = 1e-15) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (..., m, n) -> (..., n, m): singular values below
+    rcond * the largest are treated as 0 (``linalg.pinv(input, rtol=rcond)``)."""
+    return linalg.pinv(input, rtol=rcond)
+
+
+def chain_matmul(*matrices: Tensor | ArrayLike) -> Tensor:
+    """The product of two or more 2-D matrices, left to right (PyTorch's deprecated name of
+    ``linalg.multi_dot``; one matrix is returned as a copy)."""
+    if len(matrices) == 1:
+        single = _as_tensor(matrices[0])
+        if single.ndim != 2:
+            raise RuntimeError(f"chain_matmul: expected 2-D matrices, got shape {single.shape}")
+        return single.clone()
+    for k, matrix in enumerate(matrices):
+        if _as_tensor(matrix).ndim != 2:
+            raise RuntimeError(f"chain_matmul: tensor {k} must be 2-D, got shape {_as_tensor(matrix).shape}")
+    return linalg.multi_dot(list(matrices))
 
 
 def outer(input: Tensor | ArrayLike, vec2: Tensor | ArrayLike) -> Tensor:
@@ -275,7 +353,9 @@ def logdet(input: Tensor | ArrayLike) -> Tensor:
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "outer": outer, "ger": ger, "inner": inner, "kron": kron, "cross": cross, "norm": norm, "det": det,
-    "inverse": inverse, "slogdet": slogdet, "logdet": logdet, "mm": mm, "bmm": bmm, "mv": mv, "addmm": addmm}
+    "inverse": inverse, "slogdet": slogdet, "logdet": logdet, "mm": mm, "bmm": bmm, "mv": mv, "addmm": addmm,
+    "addmv": addmv, "addr": addr, "addbmm": addbmm, "baddbmm": baddbmm, "vdot": vdot, "matrix_power": matrix_power,
+    "pinverse": pinverse}
 
 
 def _numpy_solve(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:

@@ -506,7 +506,7 @@ def _deliver_leaves(leaves: list[tuple[Tensor, _Gradient]], retained: list[tuple
             continue
         if plain and leaf._grad is None:     # _deliver_leaf's first case, inline (the usual one)
             grad = _new_tensor(Tensor)      # _wrap(gi), inline
-            grad.data = gi
+            grad._array = gi
             grad._grad = grad.grad_fn = grad._hooks = grad._counter = None
             grad._requires_grad = False
             leaf._grad = grad

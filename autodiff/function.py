@@ -305,7 +305,7 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
         x = inputs[0]
         source = x.grad_fn
         if input_meta is None:
-            data = x.data
+            data = x._array
             if elementwise and data.shape == out.shape and data.dtype is out.dtype:
                 input_meta = (_SAME,) + (None,) * (len(needs) - 1)
             else:
@@ -333,7 +333,7 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
             source_b.uses += 1
         ctx._edges = (source_a, source_b)
         if input_meta is None:
-            data_a, data_b = a.data, b.data
+            data_a, data_b = a._array, b._array
             shape, dtype = out.shape, out.dtype
             input_meta = (_SAME if elementwise and data_a.shape == shape and data_a.dtype is dtype
                           else (data_a.shape, data_a.dtype),
@@ -356,7 +356,7 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
                     source.uses += 1
                     edges[i] = source
                 if input_meta is None:
-                    data = x.data
+                    data = x._array
                     metas[i] = (_SAME if elementwise and data.shape == shape and data.dtype is dtype
                                 else (data.shape, data.dtype))
         ctx._edges = tuple(edges)
@@ -369,7 +369,7 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
         _nodes_until_gc_pause[0] = _GC_PAUSE_EVERY
         _pause_gc(ctx)
     output = _new_tensor(Tensor)        # _wrap(out, True, ctx), inline on this hot path
-    output.data = out
+    output._array = out
     output._grad = output._hooks = output._counter = None
     output._requires_grad = True
     output.grad_fn = ctx
@@ -384,11 +384,11 @@ def _record(ctx: Function, out: np.ndarray, inputs: tuple[Any, ...], input_meta:
         counter = output._counter = ctx.output_version = _new(VersionCounter)
         counter.version = counter.epoch = 0
         counter.writer = None
-    elif len(saved) == 1 and type(inputs[0]) is Tensor and saved[0] is inputs[0].data:
+    elif len(saved) == 1 and type(inputs[0]) is Tensor and saved[0] is inputs[0]._array:
         ctx.epoch = inplace_epoch[0]                # log, x * x...: input 0 alone
         ctx.saved_sources = inputs[:1]
     elif len(saved) == 2 and len(inputs) > 1 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and (
-            saved[0] is inputs[0].data and saved[1] is inputs[1].data):
+            saved[0] is inputs[0]._array and saved[1] is inputs[1]._array):
         ctx.epoch = inplace_epoch[0]                # x * y, linear's x and weight: inputs 0 and 1
         ctx.saved_sources = inputs[:2]
     else:
@@ -464,7 +464,7 @@ def unary_op(cls: type[Function], name: str | None = None, doc: str | None = Non
         ctx.saved_tensors = ()
         ctx.scope = None     # before forward, which may set a scope of its own (kept outside ad.name_scope)
         if isinstance(x, Tensor):
-            data = x.data
+            data = x._array
             requires = x._requires_grad
         else:
             data = x
@@ -512,7 +512,7 @@ def binary_op(cls: type[Function], name: str | None = None, doc: str | None = No
         if (kind is float or kind is int) and type(a) is Tensor and elementwise and a._requires_grad:
             # the usual case, x * 2.0: the number as a cached 0-d array of x's dtype, and the
             # output of x's shape and dtype (NEP 50)
-            data = a.data
+            data = a._array
             dtype = data.dtype
             table = _float32_constants if dtype is _float32 else (
                 _float64_constants if dtype is _float64 else None)
@@ -531,7 +531,7 @@ def binary_op(cls: type[Function], name: str | None = None, doc: str | None = No
                     return _observer(cls, ctx, (data, operand), None, record(ctx, out, (a, b), _SAME_NONE))
                 return record(ctx, out, (a, b), _SAME_NONE)
         if isinstance(a, Tensor):
-            data_a = a.data
+            data_a = a._array
             requires_a = a._requires_grad
             if a is b and requires_a and same_operand is not None:
                 return same_operand(a)
@@ -539,7 +539,7 @@ def binary_op(cls: type[Function], name: str | None = None, doc: str | None = No
             data_a = a
             requires_a = False
         if isinstance(b, Tensor):
-            data_b = b.data
+            data_b = b._array
             requires_b = b._requires_grad
         else:
             data_b = b
@@ -603,12 +603,12 @@ def ternary_op(cls: type[Function], name: str | None = None, doc: str | None = N
             data_c = None
             requires_c = False
         elif isinstance(c, Tensor):
-            data_c = c.data
+            data_c = c._array
             requires_c = c._requires_grad
         else:
             return apply(a, b, c)
-        data_a = a.data
-        data_b = b.data
+        data_a = a._array
+        data_b = b._array
         ctx = _new(cls)
         ctx.saved_tensors = ()
         ctx.scope = None     # before forward, which may set a scope of its own (kept outside ad.name_scope)

@@ -21,10 +21,15 @@ from .tensor import Tensor
 if TYPE_CHECKING:
     from .engine import _G, _Gradient
 
-__all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "det", "inv", "solve", "slogdet", "cross", "matrix_power", "pinv",
+           "multi_dot", "cholesky", "qr", "eigh", "svd"]
 
 # PyTorch's torch.return_types.slogdet (the ignore: the type's name is PyTorch's, not the variable's)
 slogdet_result = NamedTuple("slogdet", [("sign", Tensor), ("logabsdet", Tensor)])  # type: ignore[name-match]
+# torch.return_types.linalg_qr, linalg_eigh and linalg_svd
+qr_result = NamedTuple("linalg_qr", [("Q", Tensor), ("R", Tensor)])  # type: ignore[name-match]
+eigh_result = NamedTuple("linalg_eigh", [("eigenvalues", Tensor), ("eigenvectors", Tensor)])  # type: ignore[name-match]
+svd_result = NamedTuple("linalg_svd", [("U", Tensor), ("S", Tensor), ("Vh", Tensor)])  # type: ignore[name-match]
 
 
 def _square_matrices(A: Tensor | ArrayLike, op: str) -> Tensor:
@@ -320,3 +325,334 @@ def cross(input: Tensor | ArrayLike, other: Tensor | ArrayLike, dim: int = -1) -
     a0, a1, a2 = (a[lead + (i,)] for i in range(3))
     b0, b1, b2 = (b[lead + (i,)] for i in range(3))
     return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# powers, pseudo-inverses and chains of products
+
+
+def matrix_power(A: Tensor | ArrayLike, n: int) -> Tensor:
+    """A @ A @ ... (n times) of square matrices (..., m, m), by repeated squaring (so gradients
+    come from matmul's); n = 0 gives the identity (gradient 0), n < 0 powers of inv(A)."""
+    A = _as_tensor(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"matrix_power: needs square matrices (..., m, m), got shape {A.shape}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"matrix_power: the exponent must be an int, got {type(n).__name__}")
+    if n == 0:      # the identity, on the graph with a zero gradient (PyTorch's)
+        identity = np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape)
+        return where(np.ones(A.shape, dtype=bool), identity, A)
+    if n < 0:
+        if A.dtype.kind != "f":
+            raise RuntimeError(f"matrix_power: a negative power inverts the matrix, which needs a floating "
+                               f"tensor, got {A.dtype}; convert it with .double()")
+        A, n = inv(A), -n
+    factors, square = [], A       # A^n = the product of the A^(2^k) of n's set bits
+    while n:
+        if n & 1:
+            factors.append(square)
+        n >>= 1
+        if n:
+            square = matmul(square, square)
+    result = factors[0]
+    for factor in factors[1:]:
+        result = matmul(result, factor)
+    return result if result is not A else A.clone()
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse of (..., m, n) matrices, singular values at or below
+    max(atol, rtol * the largest) taken as 0. Backward: PyTorch's formula (its pinv_backward),
+    exact where the rank does not change near A."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.ndarray:
+        if hermitian:
+            values, vectors = np.linalg.eigh(A)
+            magnitudes = np.abs(values)
+            cutoff = np.maximum(atol, rtol * magnitudes.max(-1, keepdims=True, initial=0.0))
+            kept = np.where(magnitudes > cutoff, 1 / np.where(magnitudes > cutoff, values, 1), 0)
+            out = (vectors * kept[..., None, :]) @ vectors.mT
+        else:
+            u, s, vh = np.linalg.svd(A, full_matrices=False)
+            cutoff = np.maximum(atol, rtol * s.max(-1, keepdims=True, initial=0.0))
+            kept = np.where(s > cutoff, 1 / np.where(s > cutoff, s, 1), 0)
+            out = (vh.mT * kept[..., None, :]) @ u.mT
+        ctx.save_for_backward(A, out)
+        return out.astype(A.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None, None, None]:
+        A, pinvA = ctx.saved_tensors
+        m, n = A.shape[-2], A.shape[-1]
+        pinvAh, gradh = pinvA.mT, grad.mT
+        if m <= n:
+            K = gradh @ pinvA
+            KpinvAh = K @ pinvAh
+            gA = -(pinvA @ K).mT + KpinvAh - (A @ pinvA) @ KpinvAh + (pinvAh @ pinvA) @ (gradh - K @ A)
+        else:
+            K = pinvA @ gradh
+            pinvAhK = pinvAh @ K
+            gA = -(K @ pinvA).mT + (gradh - A @ K) @ pinvA @ pinvAh + pinvAhK - pinvAhK @ pinvA @ A
+        return gA, None, None, None
+
+
+def pinv(A: Tensor | ArrayLike, *, atol: float | None = None, rtol: float | None = None,
+         hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (..., m, n) -> (..., n, m). Singular values (eigenvalue
+    magnitudes with ``hermitian``, which reads A's lower triangle) at or below max(atol, rtol *
+    the largest) count as 0; rtol defaults to max(m, n) * eps of the dtype unless atol is given
+    (then 0), as PyTorch."""
+    A = _as_tensor(A)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.pinv: needs matrices (..., m, n), got shape {A.shape}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"linalg.pinv: expected a floating tensor, got {A.dtype}; convert it with .double()")
+    if rtol is None:
+        rtol = max(A.shape[-2:]) * float(np.finfo(A.dtype).eps) if atol is None or atol <= 0 else 0.0
+    return Pinv.apply(A, 0.0 if atol is None else float(atol), float(rtol), bool(hermitian))
+
+
+def multi_dot(tensors: Sequence[Tensor | ArrayLike]) -> Tensor:
+    """The product of two or more matrices, left to right: the first may be a vector (1-d, as a
+    row) and the last a vector (as a column), whose dims are dropped from the result."""
+    matrices = [_as_tensor(t) for t in tensors]
+    if len(matrices) < 2:
+        raise RuntimeError(f"linalg.multi_dot: expected at least 2 tensors but got {len(matrices)}")
+    for k, matrix in enumerate(matrices):
+        allowed = (1, 2) if k in (0, len(matrices) - 1) else (2,)
+        if matrix.ndim not in allowed:
+            raise RuntimeError(f"linalg.multi_dot: tensor {k} must be {' or '.join(f'{d}D' for d in allowed)}, "
+                               f"got {matrix.ndim}D (shape {matrix.shape})")
+    if len({m.dtype for m in matrices}) > 1:
+        raise RuntimeError(f"linalg.multi_dot: all tensors must have the same dtype, got "
+                           f"{[str(m.dtype) for m in matrices]}")
+    result = matrices[0]
+    for k, matrix in enumerate(matrices[1:], 1):
+        if result.shape[-1] != matrix.shape[0]:
+            raise RuntimeError(f"linalg.multi_dot: tensor {k - 1} and tensor {k} do not fit: the product so far has "
+                               f"shape {result.shape} and tensor {k} has shape {matrix.shape}")
+        result = matmul(result, matrix)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# decompositions. The ones with several outputs are one Function whose output packs them side by
+# side in its last dim (batch dims kept); the public function slices them apart, so a gradient
+# that reaches only some of them arrives with zeros for the others (PyTorch's formulas are linear
+# in the output gradients, so zeros are the same as "none"). The backwards are PyTorch's formulas
+# for real matrices, written with @, .mT, np.tril and _solve. The packed ones save their factors,
+# not their output, so their backward is first-order only: under create_graph it raises (a silent
+# second-order gradient without the factors' own dependence on A would be wrong).
+
+
+def _first_order_only(grad: _Gradient, op: str) -> None:
+    if isinstance(grad, Tensor):        # create_graph: the saved factors are constants here
+        raise NotImplementedError(f"{op}: second-order gradients (create_graph=True) are not implemented; "
+                                  "differentiate the first-order gradient without create_graph")
+
+
+def _float_matrices(A: Tensor | ArrayLike, op: str, square: bool = False) -> Tensor:
+    A = _as_tensor(A)
+    if A.ndim < 2 or (square and A.shape[-1] != A.shape[-2]):
+        raise RuntimeError(f"{op}: needs {'square ' if square else ''}matrices (..., m, n), got shape {A.shape}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating tensor, got {A.dtype}; convert it with .double()")
+    return A
+
+
+def _unpack(packed: Tensor, shapes: Sequence[tuple[int, ...]]) -> list[Tensor]:
+    """The pieces of a packed output: consecutive runs of its last dim, reshaped."""
+    pieces, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(reshape(packed[..., start:start + size], packed.shape[:-1] + shape))
+        start += size
+    return pieces
+
+
+def _pack(*arrays: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate([a.reshape(batch + (-1,)) for a in arrays], axis=-1)
+
+
+class Cholesky(Function):
+    """L lower triangular with A = L L^T, for symmetric positive-definite A (its lower triangle is
+    read). Backward: gA = L^-T Φ(L^T gL) L^-1, Φ(P) = (tril(P) + tril(P, -1)^T) / 2 (symmetric)."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray) -> np.ndarray:
+        try:
+            L = np.linalg.cholesky(A)
+        except np.linalg.LinAlgError:
+            raise np.linalg.LinAlgError(f"linalg.cholesky: a matrix of the batch (shape {A.shape}) is not positive-"
+                                        "definite; check it is symmetric with positive eigenvalues (A + eps * I "
+                                        "regularises it)") from None
+        ctx.save_for_backward(L)
+        return L
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> _Gradient:
+        (L,) = ctx.saved_tensors
+        P = np.tril(L.mT @ grad)
+        phi = 0.5 * (P + np.tril(P, -1).mT)
+        return _solve(L.mT, _solve(L.mT, phi).mT).mT
+
+
+def cholesky(A: Tensor | ArrayLike, *, upper: bool = False) -> Tensor:
+    """The Cholesky factor of symmetric positive-definite matrices (..., n, n): L lower triangular
+    with A = L L^T (``upper``: U = L^T, A = U^T U). Reads A's lower triangle; raises where A is not
+    positive-definite."""
+    L = Cholesky.apply(_float_matrices(A, "linalg.cholesky", square=True))
+    return L.mT if upper else L
+
+
+class QR(Function):
+    """Q, R with A = Q R, packed (see above). Backward (m >= n, reduced): with M = R gR^T - gQ^T Q,
+    gA = (gQ + Q copyltu(M)) R^-T, copyltu(M) = tril(M) + tril(M, -1)^T; for m < n, A = [X | Y]
+    and R = [U | V]: X as above with gQ + Y gV^T, and gY = Q gV."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray, mode: str) -> np.ndarray:
+        Q, R = np.linalg.qr(A, mode="complete" if mode == "complete" else "reduced")
+        ctx.save_for_backward(A, Q, R)
+        ctx.mode = mode
+        return _pack(Q, R, batch=A.shape[:-2])
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
+        _first_order_only(grad, "linalg.qr")
+        A, Q, R = ctx.saved_tensors
+        m, n = A.shape[-2], A.shape[-1]
+        if ctx.mode == "r":
+            raise RuntimeError("linalg.qr: the derivative of linalg.qr depends on Q, which is not computed when "
+                               "mode='r'; use linalg.qr(A, mode='reduced') to differentiate through it")
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("linalg.qr: the QR decomposition is not differentiable when mode='complete' and "
+                               "A has more rows than columns; use mode='reduced'")
+        gQ, gR = _unpack_arrays(grad, (Q.shape[-2:], R.shape[-2:]))
+        if m >= n:
+            return _qr_square_backward(Q, R, gQ, gR), None
+        Y, U, gU, gV = A[..., m:], R[..., :m], gR[..., :m], gR[..., m:]
+        gX = _qr_square_backward(Q, U, gQ + Y @ gV.mT, gU)
+        return np.concatenate([gX, Q @ gV], axis=-1), None
+
+
+def _unpack_arrays(packed: _Gradient, shapes: Sequence[tuple[int, ...]]) -> list[_Gradient]:
+    pieces, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(packed[..., start:start + size].reshape(packed.shape[:-1] + tuple(shape)))
+        start += size
+    return pieces
+
+
+def _qr_square_backward(Q: _Gradient, R: _Gradient, gQ: _Gradient, gR: _Gradient) -> _Gradient:
+    M = R @ gR.mT - gQ.mT @ Q
+    copied = np.tril(M) + np.tril(M, -1).mT
+    return _solve(R, (gQ + Q @ copied).mT).mT
+
+
+def qr(A: Tensor | ArrayLike, mode: Literal["reduced", "complete", "r"] = "reduced") -> qr_result:
+    """Q, R with A = Q R, Q's columns orthonormal and R upper triangular (numpy's LAPACK, the
+    signs PyTorch's): A (..., m, n), k = min(m, n): "reduced" Q (..., m, k), R (..., k, n);
+    "complete" Q (..., m, m), R (..., m, n); "r" R alone (Q empty; not differentiable)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    A = _float_matrices(A, "linalg.qr")
+    m, n = A.shape[-2:]
+    rows = m if mode == "complete" else min(m, n)
+    Q, R = _unpack(QR.apply(A, mode), ((m, rows), (rows, n)))
+    if mode == "r":
+        return qr_result(Tensor(np.empty(0, A.dtype)), R)
+    return qr_result(Q, R)
+
+
+class Eigh(Function):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices (lower triangle
+    read), packed. Backward: gA = V (S / E, diagonal gw) V^T with S = (V^T gV - gV^T V) / 2 and
+    E_ij = w_j - w_i (so gA is symmetric)."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray) -> np.ndarray:
+        w, V = np.linalg.eigh(A)
+        ctx.save_for_backward(w, V)
+        return _pack(w, V, batch=A.shape[:-2])
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> _Gradient:
+        _first_order_only(grad, "linalg.eigh")
+        w, V = ctx.saved_tensors
+        n = V.shape[-1]
+        gw, gV = _unpack_arrays(grad, ((n,), (n, n)))
+        VtgV = V.mT @ gV
+        skew = 0.5 * (VtgV - VtgV.mT)
+        E = w[..., None, :] - w[..., :, None]
+        off_diagonal = ~np.eye(n, dtype=bool)
+        inner = np.where(off_diagonal, skew / np.where(off_diagonal, E, 1), 0) + gw[..., None, :] * np.eye(n)
+        return V @ inner @ V.mT
+
+
+def eigh(A: Tensor | ArrayLike, UPLO: Literal["L", "U"] = "L") -> eigh_result:
+    """Eigenvalues (ascending, (..., n)) and eigenvectors (columns, (..., n, n)) of symmetric
+    matrices; reads the lower triangle (``UPLO="U"``: the upper). Eigenvectors are defined up to
+    sign (as LAPACK's, PyTorch's); gradients of them are meaningful for functions that do not
+    depend on the signs, and infinite where eigenvalues repeat."""
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    A = _float_matrices(A, "linalg.eigh", square=True)
+    if UPLO == "U":
+        A = A.mT        # the upper triangle read as the lower one of the transpose
+    n = A.shape[-1]
+    w, V = _unpack(Eigh.apply(A), ((n,), (n, n)))
+    return eigh_result(w, V)
+
+
+class SVD(Function):
+    """U, S, Vh (reduced: k = min(m, n) columns) packed. Backward (PyTorch's, real): with
+    J = U^T gU - (U^T gU)^T, K = V^T gV - (V^T gV)^T, E_jk = S_k^2 - S_j^2,
+    gA = U ((J S + S K) / E, diagonal gS) V^T + the parts outside U's and V's spans."""
+
+    @staticmethod
+    def forward(ctx: Any, A: np.ndarray, full_matrices: bool) -> np.ndarray:
+        U, S, Vh = np.linalg.svd(A, full_matrices=full_matrices)
+        k = S.shape[-1]
+        ctx.save_for_backward(U[..., :k], S, Vh[..., :k, :])
+        ctx.shapes = (U.shape[-2:], (k,), Vh.shape[-2:])
+        return _pack(U, S, Vh, batch=A.shape[:-2])
+
+    @staticmethod
+    def backward(ctx: Any, grad: _Gradient) -> tuple[_Gradient, None]:
+        _first_order_only(grad, "linalg.svd")
+        U, S, Vh = ctx.saved_tensors
+        gU, gS, gVh = _unpack_arrays(grad, ctx.shapes)
+        m, k, n = U.shape[-2], S.shape[-1], Vh.shape[-1]
+        gU, gV, V = gU[..., :k], gVh[..., :k, :].mT, Vh.mT       # full_matrices: the extra columns ignored
+        UtgU, VtgV = U.mT @ gU, V.mT @ gV
+        J, K = UtgU - UtgU.mT, VtgV - VtgV.mT
+        S2 = S * S
+        off_diagonal = ~np.eye(k, dtype=bool)
+        E = np.where(off_diagonal, S2[..., None, :] - S2[..., :, None], 1)
+        inner = np.where(off_diagonal, (J * S[..., None, :] + S[..., :, None] * K) / E, 0)
+        inner = inner + gS[..., None, :] * np.eye(k)
+        gA = U @ inner @ Vh
+        if m > k:       # gU's part outside U's columns
+            gU_over_S = gU / S[..., None, :]
+            gA = gA + (gU_over_S - U @ (U.mT @ gU_over_S)) @ Vh
+        if n > k:       # gV's part outside V's columns
+            gV_over_S = gV / S[..., None, :]
+            gA = gA + U @ (gV_over_S - V @ (V.mT @ gV_over_S)).mT
+        return gA, None
+
+
+def svd(A: Tensor | ArrayLike, full_matrices: bool = True) -> svd_result:
+    """U, S, Vh with A = U diag(S) Vh, S descending: A (..., m, n), k = min(m, n): U (..., m, m)
+    and Vh (..., n, n), or with ``full_matrices=False`` (..., m, k) and (..., k, n); S (..., k).
+    Singular vectors are defined up to sign (LAPACK's, as PyTorch's); gradients flow through
+    functions that do not depend on the signs, and are infinite where singular values repeat;
+    the columns beyond k (``full_matrices``) get none."""
+    A = _float_matrices(A, "linalg.svd")
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    shapes = ((m, m if full_matrices else k), (k,), (n if full_matrices else k, n))
+    U, S, Vh = _unpack(SVD.apply(A, bool(full_matrices)), shapes)
+    return svd_result(U, S, Vh)

@@ -1404,14 +1404,49 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _integers_kept(rounding: np.ufunc) -> Callable[[np.ndarray], np.ndarray]:
+def _no_bool(name: str, x: np.ndarray) -> None:
+    if getattr(x, "dtype", None) == np.bool_:     # PyTorch has no bool kernel for these (numpy would answer)
+        raise NotImplementedError(f"{name}: not implemented for bool tensors (as in PyTorch); convert "
+                                  "first with .long() or .float()")
+
+
+def _integers_kept(name: str, rounding: np.ufunc) -> Callable[[np.ndarray], np.ndarray]:
     """A rounding ufunc that leaves integer arrays as they are (PyTorch's floor of an int64 tensor
-    is that tensor; numpy's would be float64)."""
-    return lambda x: x.copy() if x.dtype.kind in "iub" else rounding(x)
+    is that tensor; numpy's would be float64) and refuses bool ones (PyTorch)."""
+    def run(x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind in "iub":
+            _no_bool(name, x)
+            return x.copy()
+        return rounding(x)
+    return run
+
+
+def _abs(x: np.ndarray) -> np.ndarray:
+    _no_bool("abs", x)
+    return np.abs(x)
+
+
+def _frac(x: np.ndarray) -> np.ndarray:
+    if np.asarray(x).dtype.kind != "f":
+        raise NotImplementedError(f"frac: not implemented for {np.asarray(x).dtype} tensors (as in PyTorch: the "
+                                  "fraction of an integer is 0); convert first with .float()")
+    return x - np.trunc(x)
+
+
+def _square(x: np.ndarray) -> np.ndarray:
+    """x * x; a bool tensor squares to int64 (PyTorch; numpy's would be int8)."""
+    return x.astype(np.int64) if getattr(x, "dtype", None) == np.bool_ else np.square(x)
+
+
+# what the compiler's lowering writes for these rows (it lowers floating graphs, where they are the ufuncs)
+_abs.ufunc = np.abs  # type: ignore[attr-defined]
+_square.ufunc = np.square  # type: ignore[attr-defined]
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
-    """PyTorch's sign: numpy's, except 0 (not nan) at nan."""
+    """PyTorch's sign: numpy's, except 0 (not nan) at nan; a bool tensor is its own sign."""
+    if x.dtype.kind == "b":
+        return x.copy()
     return np.where(np.isnan(x), 0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
 
 
@@ -1436,7 +1471,7 @@ ELEMENTWISE = (
         domain=(-0.9, 5.0), hint="log1p'(x) = 1/(1 + x) is infinite at x = -1 (and nan below)."),
     Row("sqrt", np.sqrt, lambda g, out: g / (2.0 * out), "Square root, elementwise.", domain=(0.1, 5.0),
         hint="sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 (and sqrt is nan for x < 0)."),
-    Row("abs", np.abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
+    Row("abs", _abs, lambda g, x: g * _sign(x), "|x|, elementwise (derivative 0 at 0, and at nan as "
         "PyTorch).", kinks=(0.0,)),
     Row("sin", np.sin, lambda g, x: g * np.cos(x), "Sine, elementwise."),
     Row("cos", np.cos, lambda g, x: g * -np.sin(x), "Cosine, elementwise."),
@@ -1463,15 +1498,15 @@ ELEMENTWISE = (
         "1 / sqrt(x), elementwise.", domain=(0.1, 5.0), hint="rsqrt'(x) = -x^(-3/2)/2 is infinite at x = 0."),
     Row("reciprocal", lambda x: 1 / x, lambda g, out: -g * out * out, "1 / x, elementwise.",
         domain=(0.2, 3.0), hint="reciprocal'(x) = -1/x^2 is infinite at x = 0."),
-    Row("square", np.square, lambda g, x: g * 2 * x, "x * x, elementwise."),
+    Row("square", _square, lambda g, x: g * 2 * x, "x * x, elementwise."),
     Row("sign", _sign, _zero, "-1, 0 or 1 by the sign of x (0 at nan, as PyTorch); gradient 0.", kinks=(0.0,)),
-    Row("floor", _integers_kept(np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("ceil", _integers_kept(np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("round", _integers_kept(np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
+    Row("floor", _integers_kept("floor", np.floor), _zero, "Largest integer <= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("ceil", _integers_kept("ceil", np.ceil), _zero, "Smallest integer >= x; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("round", _integers_kept("round", np.rint), _zero, "Nearest integer, halves to even (PyTorch, numpy's "
         "rint); gradient 0. ``ad.round(x, decimals=n)`` rounds to n decimals.", kinks=(0.5,)),
-    Row("trunc", _integers_kept(np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
-    Row("fix", _integers_kept(np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
-    Row("frac", lambda x: x - np.trunc(x), lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
+    Row("trunc", _integers_kept("trunc", np.trunc), _zero, "x rounded toward 0; gradient 0 (PyTorch).", kinks=(1.0,)),
+    Row("fix", _integers_kept("fix", np.trunc), _zero, "PyTorch's alias of trunc.", kinks=(1.0,)),
+    Row("frac", _frac, lambda g: g, "x - trunc(x) (sign of x); gradient 1.",
         kinks=(1.0,)),
     Row("erf", _special.erf, lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
         "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),
@@ -1819,7 +1854,7 @@ OPERATORS: dict[str, Callable[..., Tensor]] = {
 _UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
     np.positive: lambda x: x, np.tanh: tanh, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul, np.square: lambda x: pow(x, 2),
+    np.matmul: matmul, np.square: lambda x: pow(x, 2), np.abs: abs,
     **{row.forward: globals()[row.name] for row in ELEMENTWISE if isinstance(row.forward, np.ufunc)},
     np.floor_divide: floor_divide,
 }

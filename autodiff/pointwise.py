@@ -11,7 +11,8 @@ from . import ops
 from .ops import _as_tensor, where
 from .tensor import Tensor
 
-__all__ = ["round", "lerp", "nan_to_num", "allclose", "equal", "all", "any", "clone"]
+__all__ = ["round", "lerp", "nan_to_num", "allclose", "equal", "all", "any", "clone", "addcmul", "addcdiv",
+           "clamp_min", "clamp_max"]
 
 
 def round(input: Tensor | ArrayLike, decimals: int = 0) -> Tensor:
@@ -34,6 +35,36 @@ def lerp(input: Tensor | ArrayLike, end: Tensor | ArrayLike, weight: Tensor | fl
         return end - difference * (1 - weight)
     near_start = np.abs(weight.data) < 0.5
     return where(near_start, input + weight * difference, end - difference * (1 - weight))
+
+
+def addcmul(input: Tensor | ArrayLike, tensor1: Tensor | ArrayLike, tensor2: Tensor | ArrayLike, *,
+            value: float = 1) -> Tensor:
+    """input + value * tensor1 * tensor2 (all three broadcast)."""
+    product = ops.mul(tensor1, tensor2)
+    return ops.add(input, product if value == 1 else product * value)
+
+
+def addcdiv(input: Tensor | ArrayLike, tensor1: Tensor | ArrayLike, tensor2: Tensor | ArrayLike, *,
+            value: float = 1) -> Tensor:
+    """input + value * tensor1 / tensor2 (all three broadcast); integer tensor1 and tensor2 are
+    refused, as PyTorch (its old integer division)."""
+    numerator, denominator = _as_tensor(tensor1), _as_tensor(tensor2)
+    if numerator.dtype.kind in "iub" and denominator.dtype.kind in "iub":
+        raise RuntimeError(f"addcdiv: integer division of tensor1 ({numerator.dtype}) by tensor2 "
+                           f"({denominator.dtype}) is not supported (as in PyTorch); for true division "
+                           "convert one of them to a floating dtype, or use ad.floor_divide")
+    quotient = ops.div(numerator, denominator)
+    return ops.add(input, quotient if value == 1 else quotient * value)
+
+
+def clamp_min(input: Tensor | ArrayLike, min: Tensor | ArrayLike) -> Tensor:  # noqa: A002
+    """Values below ``min`` raised to it: ``clamp(input, min=min)``."""
+    return ops.clamp(input, min=min)
+
+
+def clamp_max(input: Tensor | ArrayLike, max: Tensor | ArrayLike) -> Tensor:  # noqa: A002
+    """Values above ``max`` lowered to it: ``clamp(input, max=max)``."""
+    return ops.clamp(input, max=max)
 
 
 def nan_to_num(input: Tensor | ArrayLike, nan: float = 0.0, posinf: float | None = None,
@@ -76,7 +107,8 @@ def clone(input: Tensor | ArrayLike, *, memory_format: object = None) -> Tensor:
 
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
-    "round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal}
+    "round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal,
+    "addcmul": addcmul, "addcdiv": addcdiv, "clamp_min": clamp_min, "clamp_max": clamp_max}
 
 
 from .ops import _ARRAY_FUNCTIONS  # noqa: E402

@@ -9,6 +9,7 @@ writable views would write through); flip, roll, rot90, tril, triu, diag and the
 """
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 import warnings
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence, SupportsIndex, TypeVar, Un
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .function import Function
 from .indexing import ScatterAdd, accepts_axis, concatenate, getitem, stack
 from .ops import _as_tensor, _normalize_axis, broadcast_to, permute, reshape, sum, swapaxes, where
 from .tensor import Tensor
@@ -437,6 +439,56 @@ def cartesian_prod(*tensors: Tensor | ArrayLike) -> Tensor:
         return _as_tensor(tensors[0])
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
+
+
+def _storage(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 1-d memory ``array`` lives in (its base's, in ``array``'s dtype) and where ``array``'s
+    first element sits in it, in elements (PyTorch's storage and storage offset)."""
+    root = array
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    flat = root.reshape(-1, order="A")
+    if not np.shares_memory(flat, root):
+        raise RuntimeError("as_strided: the tensor's memory is not one contiguous block; use .contiguous() first")
+    start = array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return flat.view(np.uint8).view(array.dtype), start // array.itemsize
+
+
+def _positions(offset: int, size: tuple[int, ...], stride: tuple[int, ...]) -> np.ndarray:
+    """The storage position of each element of a view (size, stride, offset), shaped like it."""
+    positions = np.full(size, offset, dtype=np.int64)
+    for axis, (n, step) in enumerate(zip(size, stride)):
+        positions += (np.arange(n) * step).reshape((n,) + (1,) * (len(size) - axis - 1))
+    return positions
+
+
+class AsStrided(Function):
+    """``Tensor.as_strided``: a view of the input's memory. Backward: the output's gradient added
+    into the memory's positions (repeats add up), read back at the input's positions, shared
+    evenly where the input's own elements overlap (an expanded input), as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...],
+                storage_offset: int | None) -> np.ndarray:
+        storage, start = _storage(x)
+        offset = start if storage_offset is None else storage_offset
+        needed = offset + builtins.sum((n - 1) * step for n, step in zip(size, stride)) + 1 if all(size) else 0
+        if needed > storage.size:
+            raise RuntimeError(f"as_strided: size {list(size)}, stride {list(stride)} and storage offset {offset} "
+                               f"need {needed} elements of memory, but the tensor's memory holds {storage.size}")
+        ctx.geometry = (storage.size, _positions(offset, size, stride),
+                        _positions(start, x.shape, tuple(step // x.itemsize for step in x.strides)))
+        return np.lib.stride_tricks.as_strided(storage[offset:], size, tuple(step * x.itemsize for step in stride))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None, None]:
+        if isinstance(grad, Tensor):        # create_graph: this backward is numpy only
+            raise NotImplementedError("as_strided: second-order gradients (create_graph=True) are not implemented")
+        storage_size, out_positions, in_positions = ctx.geometry
+        memory = np.zeros(storage_size, dtype=grad.dtype)
+        np.add.at(memory, out_positions.reshape(-1), grad.reshape(-1))
+        counts = np.bincount(in_positions.reshape(-1), minlength=storage_size)
+        return (memory / np.maximum(counts, 1)).astype(grad.dtype, copy=False)[in_positions], None, None, None
 
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {

@@ -112,6 +112,7 @@ class Tensor:
     __array_priority__ = 1000
 
     data: np.ndarray
+    _array: np.ndarray      # the same slot as data, without data's checks on assignment (the engine's)
     grad_fn: Function | None
     _grad: Tensor | None
     _requires_grad: bool
@@ -119,12 +120,12 @@ class Tensor:
     _counter: VersionCounter | None
 
     def __init__(self, data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> None:
+        self._requires_grad = False
         self.data = _to_array(data, dtype, op="Tensor")
         self._grad = None
         self.grad_fn = None
         self._hooks = None
         self._counter = None
-        self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
 
@@ -271,6 +272,84 @@ class Tensor:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices, got a "
                                f"{self.data.ndim}-D tensor; use .T or .reshape first")
         return self.swapaxes(-1, -2)
+
+    @property
+    def H(self) -> Tensor:
+        """A matrix's conjugate transpose: for these real tensors, ``.T`` of a 2-d (or 0-d) tensor."""
+        if self.data.ndim not in (0, 2):
+            batches = "; for batches of matrices use .mH" if self.data.ndim > 2 else ""
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors), got a {self.data.ndim}-D "
+                               f"tensor{batches}")
+        return self.T
+
+    @property
+    def mH(self) -> Tensor:
+        """The last two dims swapped and conjugated: ``.mT`` for these real tensors."""
+        return self.mT
+
+    def adjoint(self) -> Tensor:
+        """``.mH``: the conjugate transpose of (a batch of) matrices; ``.mT`` for real tensors."""
+        return self.mT
+
+    # sizes and memory, in PyTorch's units (elements, not numpy's bytes, for strides and offsets)
+    def nelement(self) -> builtins.int:
+        """The number of elements (``numel()``)."""
+        return self.data.size
+
+    def ndimension(self) -> builtins.int:
+        """The number of dims (``dim()``)."""
+        return self.data.ndim
+
+    def element_size(self) -> builtins.int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    @property
+    def itemsize(self) -> builtins.int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> builtins.int:
+        """Bytes of the elements (numel * itemsize)."""
+        return self.data.nbytes
+
+    @overload
+    def stride(self, dim: None = None) -> tuple[builtins.int, ...]: ...
+
+    @overload
+    def stride(self, dim: builtins.int) -> builtins.int: ...
+
+    @overload
+    def stride(self, *, axis: builtins.int) -> builtins.int: ...
+
+    def stride(self, dim: builtins.int | None = None, **aliases: Any) -> tuple[builtins.int, ...] | builtins.int:
+        """The steps in elements between neighbours along each dim (or along ``dim``; ``axis=`` accepted)."""
+        strides = tuple(step // self.data.itemsize for step in self.data.strides)
+        if aliases:
+            dim = _ops._one_of(dim, aliases, "stride", "dim")
+        if dim is None:
+            return strides
+        return strides[_dim_index(dim, self.data.ndim, "stride")]
+
+    def storage_offset(self) -> builtins.int:
+        """Where this tensor's first element sits in the memory it shares with its base, in elements."""
+        root = self.data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        return (self.data_ptr() - root.__array_interface__["data"][0]) // self.data.itemsize
+
+    def data_ptr(self) -> builtins.int:
+        """The address of the first element."""
+        return builtins.int(self.data.__array_interface__["data"][0])
+
+    def is_floating_point(self) -> builtins.bool:
+        """Whether the dtype is a floating one."""
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self) -> builtins.bool:
+        """False: tensors here hold floating, integer or bool values."""
+        return False
 
     def t(self) -> Tensor:
         """A matrix transposed (PyTorch's ``t()``): dims 0 and 1 swapped; a 0-d or 1-d tensor as it is."""
@@ -471,6 +550,128 @@ class Tensor:
 
     def ceil_(self) -> Tensor:
         return self.copy_(_ops.ceil(self))
+
+    def sign_(self) -> Tensor:
+        return self.copy_(_ops.sign(self))
+
+    def trunc_(self) -> Tensor:
+        return self.copy_(_ops.trunc(self))
+
+    def frac_(self) -> Tensor:
+        return self.copy_(_ops.frac(self))
+
+    def reciprocal_(self) -> Tensor:
+        return self.copy_(_ops.reciprocal(self))
+
+    def round_(self, decimals: builtins.int = 0) -> Tensor:
+        return self.copy_(self.round(decimals))
+
+    def clamp_min_(self, min: TensorLike) -> Tensor:
+        return self._inplace("clamp_min_", min, lambda a, bound: a.clamp_min(bound))
+
+    def clamp_max_(self, max: TensorLike) -> Tensor:
+        return self._inplace("clamp_max_", max, lambda a, bound: a.clamp_max(bound))
+
+    def lerp_(self, end: TensorLike, weight: TensorLike) -> Tensor:
+        return self.copy_(self.lerp(end, weight))
+
+    def addcmul_(self, tensor1: TensorLike, tensor2: TensorLike, *, value: builtins.float = 1) -> Tensor:
+        return self.copy_(self.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1: TensorLike, tensor2: TensorLike, *, value: builtins.float = 1) -> Tensor:
+        return self.copy_(self.addcdiv(tensor1, tensor2, value=value))
+
+    def fill_diagonal_(self, fill_value: builtins.float, wrap: builtins.bool = False) -> Tensor:
+        """Set the main diagonal (of a 2-d tensor, or of one whose dims are all equal) to
+        ``fill_value``, in place; ``wrap``: in a tall matrix, start again every ncols + 1 rows."""
+        if self.data.ndim < 2 or (self.data.ndim > 2 and len(set(self.data.shape)) != 1):
+            raise RuntimeError(f"fill_diagonal_: the tensor must have at least 2 dims, all of equal length unless "
+                               f"it has exactly 2; got shape {tuple(self.data.shape)}")
+        diagonal = np.zeros(self.data.shape, dtype=bool)
+        np.fill_diagonal(diagonal, True, wrap=wrap)
+        return self._inplace("fill_diagonal_", _as_scalar(fill_value, self, "fill_diagonal_"),
+                             lambda a, value: _ops.where(diagonal, value, a))
+
+    def index_fill_(self, dim: builtins.int, index: TensorLike, value: TensorLike) -> Tensor:
+        """Set the slices at ``index`` (int64, 1-d or 0-d; negatives count from the end) along ``dim``
+        to ``value`` (a number or a 0-d tensor), in place."""
+        chosen = _index_mask(self, dim, index, "index_fill_", negatives=True)
+        return self._inplace("index_fill_", _as_scalar(value, self, "index_fill_"),
+                             lambda a, fill: _ops.where(chosen, fill, a))
+
+    def index_copy_(self, dim: builtins.int, index: TensorLike, source: TensorLike) -> Tensor:
+        """Copy the slices of ``source`` into the slices ``index`` (int64, 1-d) along ``dim``, in
+        place: ``self[..., index[i], ...] = source[..., i, ...]``. The gradient flows to ``source``
+        (and to self away from ``index``)."""
+        from .creation import zeros_like
+        from .gathering import index_add
+        chosen = _index_mask(self, dim, index, "index_copy_", negatives=False)
+        positions = np.asarray(_data(index)).reshape(-1)
+        source_dtype = source.data.dtype if isinstance(source, Tensor) else np.asarray(source).dtype
+        if source_dtype != self.data.dtype:
+            raise RuntimeError(f"index_copy_: self and source must have the same dtype, got {self.data.dtype} and "
+                               f"{source_dtype}; convert source with .to({self.data.dtype})")
+        if len(np.unique(positions)) != positions.size:
+            raise RuntimeError(f"index_copy_: the index {positions.tolist()} repeats a slice, so which source slice "
+                               "lands there would be arbitrary (PyTorch's is undefined); pass distinct indices")
+        return self._inplace("index_copy_", source, lambda a, src: _ops.where(
+            chosen, index_add(zeros_like(a), dim, positions, src), a))
+
+    def put_(self, index: TensorLike, source: TensorLike, accumulate: builtins.bool = False) -> Tensor:
+        """Write (or with ``accumulate`` add) ``source``'s values at the flat positions ``index``
+        (int64, of any shape; negatives count from the end), treating self as 1-d, in place."""
+        from .creation import zeros_like
+        from .gathering import index_add
+        positions = np.asarray(_data(index))
+        if positions.dtype != np.int64:
+            raise IndexError(f"put_: expected an int64 index, got {positions.dtype}")
+        size = self.data.size
+        if positions.size and (positions.max() >= size or positions.min() < -size):
+            bad = positions.max() if positions.max() >= size else positions.min()
+            raise IndexError(f"put_: out of range: tried to access index {bad} on a tensor of {size} elements")
+        positions = (positions % builtins.max(size, 1)).reshape(-1)
+        values = source if isinstance(source, Tensor) else Tensor(source, dtype=self.data.dtype)
+        if values.data.size != positions.size:
+            raise RuntimeError(f"put_: index and source need the same number of elements, got {positions.size} "
+                               f"and {values.data.size}")
+        if not accumulate and len(np.unique(positions)) != positions.size:
+            raise RuntimeError(f"put_: the index {positions.tolist()} repeats a position, so which value lands "
+                               "there would be arbitrary (PyTorch's is undefined); pass distinct positions or "
+                               "accumulate=True")
+        chosen = np.zeros(size, dtype=bool)
+        chosen[positions] = True
+
+        def put(a: Tensor, src: Tensor) -> Tensor:
+            flat = a.reshape(-1)
+            placed = index_add(zeros_like(flat), 0, positions, src.reshape(-1).astype(a.dtype))
+            return (flat + placed if accumulate else _ops.where(chosen, placed, flat)).reshape(a.shape)
+        return self._inplace("put_", values, put)
+
+    # in place, the ops that change the shape: self takes the new shape (on the graph, its history)
+    def _reshape_inplace(self, op: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
+        if state.mode.grad_enabled and self._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place outside "
+                                   "ad.no_grad(); use the out-of-place op instead")
+            result = compute(_wrap(self.data, True, self.grad_fn))
+            self.grad_fn = result.grad_fn
+        else:
+            result = compute(_wrap(self.data))
+        _set_array(self, result.data)
+        bump_version(self)
+        return self
+
+    def t_(self) -> Tensor:
+        return self._reshape_inplace("t_", lambda a: a.t())
+
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
+        return self._reshape_inplace("transpose_", lambda a: a.transpose(dim0, dim1))
+
+    def squeeze_(self, dim: Dims = None, **aliases: Any) -> Tensor:
+        return self._reshape_inplace("squeeze_", lambda a: a.squeeze(dim, **aliases))
+
+    def unsqueeze_(self, dim: builtins.int | None = None, **aliases: Any) -> Tensor:
+        return self._reshape_inplace("unsqueeze_", lambda a: a.unsqueeze(dim, **aliases))
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, *, generator: Generator | None = None
                  ) -> Tensor:
@@ -857,11 +1058,81 @@ class Tensor:
         """Same data, new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one entry may be -1."""
         return _ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape: ShapeLike | DTypeLike) -> Tensor:
+        """The same memory seen with a new shape (``t.view(2, 3)``, ``t.view(-1)``), or, given a
+        dtype, its bytes read as that dtype (off the graph, as PyTorch's). Raises where the strides
+        make that impossible without a copy (``x.t().view(-1)``), as PyTorch: use ``reshape``."""
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int, np.integer)):
+            return self._view_dtype(_dtypes.as_dtype(shape[0], "view"))  # type: ignore[arg-type]  # (a dtype)
+        target = _ops._shape_arg(shape, "view")
+        if builtins.sum(n == -1 for n in target) > 1:
+            raise RuntimeError(f"view: only one dimension can be inferred (-1), got shape {list(target)}")
+        known = builtins.int(np.prod([n for n in target if n != -1]))
+        if any(n < -1 for n in target) or (self.data.size != known if -1 not in target
+                                             else known == 0 or self.data.size % known):
+            raise RuntimeError(f"view: shape {list(target)} is invalid for input of size {self.data.size} "
+                               f"(shape {tuple(self.data.shape)})")
+        try:
+            np.reshape(self.data, target, copy=False)
+        except ValueError:
+            raise RuntimeError(f"view size is not compatible with input tensor's size and stride (shape "
+                               f"{tuple(self.data.shape)}, strides {self.stride()}; at least one dimension spans "
+                               "across two contiguous subspaces). Use .reshape(...) instead.") from None
+        return _ops.reshape(self, target)
+
+    def _view_dtype(self, dtype: np.dtype) -> Tensor:
+        old, new = self.data.dtype.itemsize, dtype.itemsize
+        if old != new:
+            where = f"to view {self.data.dtype} as {dtype} (different element sizes)"
+            if self.data.ndim == 0:
+                raise RuntimeError(f"view: a 0-d tensor cannot be viewed {where}")
+            if self.data.shape[-1] and self.data.strides[-1] != old:
+                raise RuntimeError(f"view: the last dim's stride must be 1 {where}, but got {self.stride(-1)}")
+            if new > old and self.data.shape[-1] % (new // old):
+                raise RuntimeError(f"view: the last dim's size must be divisible by {new // old} {where}, but "
+                                   f"got {self.data.shape[-1]}")
+        return share_version(_wrap(self.data.view(dtype)), self)
+
+    def unfold(self, dimension: builtins.int, size: builtins.int, step: builtins.int) -> Tensor:
+        """The windows of ``size`` elements, ``step`` apart, along ``dimension``: that dim becomes
+        the window count (n - size) // step + 1 and a last dim of ``size`` is added. (d0, n, d2) ->
+        (d0, count, d2, size). A copy (PyTorch's shares memory), differentiable: overlapping
+        windows add their gradients."""
+        from .indexing import stack
+        dim = _dim_index(dimension, self.data.ndim, "unfold")
+        length = self.data.shape[dim] if self.data.ndim else 1
+        if size > length:
+            raise RuntimeError(f"unfold: maximum size for tensor at dimension {dim} is {length} but size is {size}")
+        if size < 0 or step <= 0:
+            raise RuntimeError(f"unfold: size must be >= 0 and step > 0, got size {size} and step {step}")
+        if self.data.ndim == 0:     # PyTorch: the one element as a window, shape (size,)
+            return self.reshape(1)[:size]
+        count = (length - size) // step + 1
+        before = (slice(None),) * dim
+        windows = [self[before + (slice(k, k + step * (count - 1) + 1, step),)] for k in range(size)]
+        if not windows:     # size 0: empty windows, off the graph (no element to differentiate)
+            shape = self.data.shape
+            return _wrap(np.empty(shape[:dim] + (count,) + shape[dim + 1:] + (0,), self.data.dtype))
+        return stack(windows, self.data.ndim)
+
+    def as_strided(self, size: Sequence[builtins.int], stride: Sequence[builtins.int],
+                   storage_offset: builtins.int | None = None) -> Tensor:
+        """A view of the memory this tensor shares with its base (from the base's first element):
+        shape ``size``, steps ``stride`` (elements), starting at ``storage_offset`` (default: this
+        tensor's). Elements may repeat; their gradients add up (first order only)."""
+        from .shapes import AsStrided
+        size, stride = tuple(size), tuple(stride)
+        if len(size) != len(stride):
+            raise RuntimeError(f"as_strided: mismatch in length of strides and shape: size {list(size)}, "
+                               f"stride {list(stride)}")
+        if builtins.any(step < 0 for step in stride) or builtins.any(n < 0 for n in size):
+            raise RuntimeError(f"as_strided: negative sizes and strides are not supported, got size {list(size)} "
+                               f"and stride {list(stride)}")
+        return share_version(AsStrided.apply(self, size, stride, storage_offset), self)
 
     def view_as(self, other: Tensor) -> Tensor:
         """``self.view(other.shape)``."""
-        return self.reshape(other.data.shape)
+        return self.view(other.data.shape)
 
     def transpose(self, *dims: builtins.int) -> Tensor:
         """Swap two dims: ``t.transpose(0, 1)`` (PyTorch's); no dims reverses them all (``.T``).
@@ -1087,6 +1358,10 @@ class Tensor:
                         generator: Generator | None = None) -> Tensor: ...
         def round(self, decimals: builtins.int = 0) -> Tensor: ...
         def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor: ...
+        def addcmul(self, tensor1: TensorLike, tensor2: TensorLike, *, value: builtins.float = 1) -> Tensor: ...
+        def addcdiv(self, tensor1: TensorLike, tensor2: TensorLike, *, value: builtins.float = 1) -> Tensor: ...
+        def clamp_min(self, min: TensorLike) -> Tensor: ...
+        def clamp_max(self, max: TensorLike) -> Tensor: ...
         def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
                        neginf: builtins.float | None = None) -> Tensor: ...
         def allclose(self, other: TensorLike, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
@@ -1187,6 +1462,17 @@ class Tensor:
         def mv(self, vec: TensorLike) -> Tensor: ...
         def addmm(self, mat1: TensorLike, mat2: TensorLike, *, beta: builtins.float = 1,
                   alpha: builtins.float = 1) -> Tensor: ...
+        def addmv(self, mat: TensorLike, vec: TensorLike, *, beta: builtins.float = 1,
+                  alpha: builtins.float = 1) -> Tensor: ...
+        def addr(self, vec1: TensorLike, vec2: TensorLike, *, beta: builtins.float = 1,
+                 alpha: builtins.float = 1) -> Tensor: ...
+        def addbmm(self, batch1: TensorLike, batch2: TensorLike, *, beta: builtins.float = 1,
+                   alpha: builtins.float = 1) -> Tensor: ...
+        def baddbmm(self, batch1: TensorLike, batch2: TensorLike, *, beta: builtins.float = 1,
+                    alpha: builtins.float = 1) -> Tensor: ...
+        def vdot(self, other: TensorLike) -> Tensor: ...
+        def matrix_power(self, n: builtins.int) -> Tensor: ...
+        def pinverse(self, rcond: builtins.float = 1e-15) -> Tensor: ...
         def diff(self, n: builtins.int = 1, dim: builtins.int = -1, prepend: TensorLike | None = None,
                  append: TensorLike | None = None) -> Tensor: ...
         def nansum(self, dim: Dims = None, keepdim: builtins.bool = False, *,
@@ -1304,7 +1590,7 @@ _new_tensor = object.__new__
 def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn: Function | None = None) -> Tensor:
     """Make a Tensor around an ndarray without checks (the engine's fast path)."""
     out = _new_tensor(Tensor)
-    out.data = data
+    out._array = data
     out._grad = None
     out._requires_grad = requires_grad
     out.grad_fn = grad_fn
@@ -1335,6 +1621,44 @@ def _check_grad(tensor: Tensor, value: object) -> None:
                            "None resets it)")
 
 
+def _as_scalar(value: object, target: Tensor, op: str) -> Any:
+    """A fill value: a number (cast to ``target``'s dtype, as PyTorch's fills truncate) or a 0-d tensor."""
+    if isinstance(value, Tensor):
+        if value.data.ndim:
+            raise RuntimeError(f"{op}: the value must be a number or a 0-d tensor, got shape {value.data.shape}")
+        return value
+    return np.array(value).astype(target.data.dtype)
+
+
+def _index_mask(target: Tensor, dim: int, index: object, op: str, negatives: bool) -> np.ndarray:
+    """A bool array, broadcastable to ``target``, True at the slices ``index`` along ``dim``."""
+    positions = np.asarray(_data(index))
+    if positions.dtype != np.int64 or positions.ndim > 1:
+        raise IndexError(f"{op}: expected a 0-d or 1-d int64 index, got {positions.dtype} of shape {positions.shape}")
+    dim = _dim_index(dim, target.data.ndim, op)
+    length = target.data.shape[dim] if target.data.ndim else 1
+    low = -length if negatives else 0
+    for position in positions.reshape(-1):
+        if not low <= position < length:
+            raise IndexError(f"{op}: index {position} is out of bounds for dimension {dim} with size {length}")
+    shape = [1] * target.data.ndim
+    if shape:
+        shape[dim] = length
+    chosen = np.zeros(length, dtype=bool)
+    chosen[positions] = True
+    return chosen.reshape(shape)
+
+
+def _dim_index(dim: int, ndim: int, op: str) -> int:
+    """``dim`` (negative counts from the end) as an index of a tensor of ``ndim`` dims; an
+    IndexError as PyTorch's otherwise."""
+    rank = builtins.max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                         f"but got {dim})")
+    return dim % rank
+
+
 def _check_inplace_result(op: str, target: Tensor, value: np.ndarray) -> None:
     if value.shape != target.data.shape:
         raise ValueError(f"{op}: the result has shape {value.shape} but the tensor changed in place has "
@@ -1363,6 +1687,34 @@ def tensor(data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_gr
         _check_can_require_grad(array.dtype, "tensor(requires_grad=True)")
     return _wrap(array, bool(requires_grad))
 
+
+# ``t.data = value`` replaces the data, as PyTorch's does (any shape or dtype); a Tensor gives its
+# array, shared. ``data`` is a property over the slot (reads call the slot's own C getter), and the
+# slot itself is also reachable as ``_array``: a plain slot, as fast as an attribute gets, that the
+# engine's per-op paths read and write (a property costs them ~5% on small ops).
+_data_slot = Tensor.__dict__["data"]
+_set_array = _data_slot.__set__
+setattr(Tensor, "_array", _data_slot)
+
+
+def _set_data(self: Tensor, value: Tensor | np.ndarray) -> None:
+    if isinstance(value, Tensor):
+        value = value.data
+    elif isinstance(value, np.generic):     # arithmetic on a 0-d array gives a numpy scalar
+        value = np.asarray(value)
+    elif not isinstance(value, np.ndarray):
+        raise TypeError(f"data has to be a tensor or an ndarray, but got {type(value).__name__}; "
+                        "wrap it first with ad.tensor(value)")
+    if value.dtype.kind not in "fiub":
+        raise TypeError(f"data: dtype {value.dtype} is not supported; use a floating, integer or bool array")
+    if getattr(self, "_requires_grad", False) and value.dtype.kind != "f":   # (unset while made)
+        raise RuntimeError(f"data set to a tensor that requires gradients must be floating point, got "
+                           f"{value.dtype}; convert it first with .float() or .double()")
+    _set_array(self, value)
+
+
+Tensor.data = property(_data_slot.__get__, _set_data,  # type: ignore[assignment]  # (a slot made a property)
+                       doc="The values, an ``np.ndarray``; assigning replaces them (a Tensor gives its array).")
 
 # the ops need Tensor defined first; Tensor's methods call them
 from . import ops as _ops  # noqa: E402

@@ -211,6 +211,19 @@ FUNCTION_FORMS = {
                        form(X, 1, G, Y3, "mean", include_self=False), form(X, 1, G, Y3, "prod")],
     "unflatten": [form(X, 1, (2, 2)), form(Q, -1, (2, -1))],
     "unique": [form(I), form(I, sorted=True, return_counts=True), form(I, return_inverse=True), form(I, dim=0)],
+    "addcmul": [form(X, Y, N), form(X, V, N, value=0.5), form(S, X, V), form(I, I, L), form(I, I, L, value=2),
+                form(X, I, M)],
+    "addcdiv": [form(X, Y, X), form(N, V, Y, value=-0.5), form(S, N, X), form(X, I, L)],
+    "clamp_min": [form(N, 0.0), form(N, Y), form(I, 2), form(I, 0.5), form(N, V)],
+    "clamp_max": [form(N, 0.5), form(N, Y), form(I, 2), form(I, 0.5), form(N, V)],
+    "addmv": [form(S, X, V), form(S, X, V, beta=0.5, alpha=2.0), form(S, X, V, beta=0), form(V, X, V), form(S, X, Z)],
+    "addr": [form(S, V, W), form(V, V, W, beta=0.5, alpha=-1.0), form(X, V, W), form(S, V, X)],
+    "baddbmm": [form(Y3, Q, Q2), form(Y3, Q, Q2, beta=0.5, alpha=2.0), form(S, Q, Q2, beta=0), form(X, Q, Q2)],
+    "addbmm": [form(Y3, Q, Q2), form(Y3, Q, Q2, alpha=0.5), form(S, Q, Q2), form(Y3, Q, Z)],
+    "vdot": [form(V, W), form(V, V), form(X, Y), form(V, Z)],
+    "matrix_power": [form(A, 2), form(A, 0), form(A, 1), form(A, -1), form(B, 3), form(B, -2), form(X, 2)],
+    "pinverse": [form(X), form(Z), form(Q), form(X, 1e-3), form(B, rcond=0.1)],
+    "chain_matmul": [form(X, Z), form(A, X, Z), form(A), form(V, Z), form(X, X)],
 }
 
 # names in both namespaces whose comparison is not a call with tensors (each with the reason)
@@ -333,15 +346,39 @@ METHOD_FORMS = {
     "masked_fill_": [form(C, M, 0.0)],
     "scatter_": [form(C, 1, G, Y3), form(C, 1, G, 2.0)], "scatter_add_": [form(C, 1, G, Y3)],
     "scatter_reduce_": [form(C, 1, G, Y3, "sum"), form(C, 1, G, Y3, "amax")],
+    # properties, views and the in-place methods of the PyTorch-gaps sweep (tests/test_tensor_gaps.py)
+    "H": [form(X), form(S), form(V), form(Q)], "mH": [form(X), form(Q), form(V), form(S)],
+    "adjoint": [form(X), form(Q), form(V)], "itemsize": [form(X), form(I), form(M)], "nbytes": [form(Q), form(I)],
+    "stride": [form(X), form(X, 1), form(X, -2), form(X, 2), form(Q, 0)],
+    "nelement": [form(Q), form(S)], "ndimension": [form(Q), form(S)], "element_size": [form(X), form(I), form(M)],
+    "is_floating_point": [form(X), form(I)], "is_complex": [form(X)], "storage_offset": [form(X), form(S)],
+    "view": [form(X, 12), form(X, 2, -1), form(X, (4, 3)), form(X, -1, 5), form(X, 5), form(X, F64), form(C, I32),
+             form(X, -1, -1)],
+    "as_strided": [form(X, (2, 2), (1, 2)), form(X, (3, 3), (1, 1), 2), form(V, (2, 3), (0, 1)), form(X, (4, 4), (4, 1)),
+                   form(X, (3,), (-1,)), form(X, (2, 2), (1,))],
+    "unfold": [form(X, 1, 2, 1), form(X, 0, 2, 1), form(Q, -1, 3, 1), form(X, 1, 2, 2), form(X, 1, 5, 1)],
+    "addcmul_": [form(C, Y, N), form(C, V, N, value=0.5), form(X, Y, N)],
+    "addcdiv_": [form(C, Y, X, value=2.0), form(C, N, V)],
+    "lerp_": [form(C, Y, 0.3), form(C, Y, X), form(C, V, 0.8)],
+    "clamp_min_": [form(C, 0.0), form(C, Y), form(I, 2)], "clamp_max_": [form(C, 0.5), form(C, Y), form(I, 2)],
+    "fill_diagonal_": [form(C, 2.0), form(C, 1.0, wrap=True), form(I, 7), form(I, 2.5), form(V, 1.0)],
+    "index_fill_": [form(C, 1, H, 2.0), form(C, 0, H0, -1.0), form(I, 1, H, 3), form(C, 1, G, 1.0)],
+    "index_copy_": [form(C, 0, H0, Y2), form(C, 1, H, G)],
+    "put_": [form(C, G, Y3, accumulate=True), form(C, H, Y3)],
+    "sign_": [form(C), form(I)], "trunc_": [form(C), form(I)], "frac_": [form(C), form(I)],
+    "reciprocal_": [form(C), form(I)], "round_": [form(C), form(C, decimals=1), form(I)],
+    "t_": [form(C), form(Q)], "transpose_": [form(C, 0, 1), form(Q, 0, 2)],
+    "squeeze_": [form(C), form(C, 0)], "unsqueeze_": [form(C, 0), form(C, -1)],
 }
 for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
               "bitwise_right_shift", "det", "inverse", "logdet", "slogdet", "flip", "gather", "take_along_dim",
               "index_add", "index_select", "lerp", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow",
-              "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique"):
+              "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique", "addcmul", "addcdiv",
+              "clamp_min", "clamp_max", "addmv", "addr", "baddbmm", "addbmm", "vdot", "matrix_power", "pinverse"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",
-              "is_cuda", "retains_grad"}
+              "is_cuda", "retains_grad", "H", "mH", "itemsize", "nbytes"}
 # outputs whose requires_grad flag differs from PyTorch's while no gradient differs (the reason each)
 NO_GRADIENT_OUTPUTS = {
     "bincount": "PyTorch marks the weighted counts as requiring grad, but its backward is not implemented "
@@ -352,6 +389,7 @@ SKIP_METHODS = {
     "backward": "the walk itself backpropagates every form (and test_engine covers backward's arguments)",
     "register_hook": "hooks: test_engine and test_backward_walk compare them with PyTorch",
     "retain_grad": "test_engine compares retain_grad with PyTorch",
+    "data_ptr": "an address: each library's own memory (test_tensor_gaps checks it is numpy's and moves with views)",
 }
 
 
