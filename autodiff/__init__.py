@@ -26,8 +26,12 @@ from .ops import (  # the elementwise table's rows and aliases (autodiff.ops.ELE
     bitwise_and, bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift, bitwise_right_shift, isnan, isinf,
     isfinite, isposinf, isneginf, signbit, isclose, arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh,
     absolute, negative, greater, greater_equal, less, less_equal, not_equal,
+    deg2rad, rad2deg, sinc, lgamma, digamma, erfinv, i0, copysign, nextafter,
 )
 from .pointwise import round, lerp, nan_to_num, allclose, equal, all, any, clone  # noqa: A004
+from .pointwise import (
+    logit, heaviside, float_power, true_divide, rsub, positive, ldexp, polygamma, mvlgamma,
+)
 from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .scans import (
     cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median, diff, nansum,
@@ -129,6 +133,9 @@ __all__ = [
     "int8", "int16", "uint8", "short",
     # PyTorch's names that a newcomer reaches for: matrix products, nan-aware reductions, differences
     "mm", "bmm", "mv", "addmm", "all", "any", "clone", "diff", "nansum", "nanmean", "count_nonzero", "argwhere",
+    # more of PyTorch's names: elementwise and special functions
+    "logit", "heaviside", "copysign", "deg2rad", "rad2deg", "sinc", "float_power", "true_divide", "rsub",
+    "positive", "ldexp", "nextafter", "lgamma", "digamma", "polygamma", "erfinv", "i0", "mvlgamma",
 ]
 
 

@@ -204,6 +204,14 @@ FUNCTION_FORMS = {
                        form(X, 1, G, Y3, "mean", include_self=False), form(X, 1, G, Y3, "prod")],
     "unflatten": [form(X, 1, (2, 2)), form(Q, -1, (2, -1))],
     "unique": [form(I), form(I, sorted=True, return_counts=True), form(I, return_inverse=True), form(I, dim=0)],
+    "polygamma": [form(0, X), form(1, X), form(2, N), form(3, X), form(1, I), form(-1, X)],
+    "mvlgamma": [form(X, 1), form(X, p=2), form(I, 3), form(X, 0)],
+    "logit": [form(X), form(N), form(I), form(X, 0.2), form(N, eps=0.7), form(X, 1)],
+    "heaviside": [form(N, S), form(T, X), form(I, L), form(N, I), form(X, 0.5)],
+    "float_power": [form(X, Y), form(N, 2), form(I, 0.5), form(2.0, X), form(X, I)],
+    "ldexp": [form(X, I), form(N, Y), form(I, L), form(X, 2)],
+    "nextafter": [form(X, Y), form(N, V), form(I, L)],
+    "rsub": [form(X, Y), form(N, 2.0), form(X, Y, alpha=2), form(I, L)],
 }
 
 # names in both namespaces whose comparison is not a call with tensors (each with the reason)
@@ -240,6 +248,7 @@ METHOD_FORMS = {
     "mv": [form(X, V), form(X, Z)],
     "addmm": [form(Y3, X, Z), form(Y3, X, Z, beta=0.5, alpha=2.0), form(Y3, X, Z, beta=0), form(X, X, Z)],
     "exp_": [form(C)],
+    "polygamma": [form(X, 1), form(N, 0), form(X, 2), form(I, 1)],
     "log_": [form(C)],
     "sqrt_": [form(C)],
     "abs_": [form(C)],
@@ -321,7 +330,8 @@ METHOD_FORMS = {
 for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
               "bitwise_right_shift", "det", "inverse", "logdet", "slogdet", "flip", "gather", "take_along_dim",
               "index_add", "index_select", "lerp", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow",
-              "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique"):
+              "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique",
+              "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",

@@ -337,6 +337,15 @@ CASES = [
     C("F.multi_margin_loss", lambda x, t, w: F.multi_margin_loss(x, t, p=2, margin=0.7, weight=w),
       lambda T, x, t, w: T.nn.functional.multi_margin_loss(x, t, p=2, margin=0.7, weight=w), (4, 5), LABELS,
       Const(rng.random(5)), tag="p2-weight"),
+    # ---- more of PyTorch's elementwise names with parameters (autodiff.pointwise)
+    C("logit", lambda x: ad.logit(x, 0.2), lambda T, x: T.logit(x, 0.2), (3, 4), domain=(0.25, 0.75)),
+    C("float_power", ad.float_power, lambda T, a, b: T.float_power(a, b), (3, 4), (4,), domain=(0.5, 2.0)),
+    C("true_divide", ad.true_divide, lambda T, a, b: T.true_divide(a, b), (3, 4), (4,), domain=(0.5, 2.0)),
+    C("rsub", lambda a, b: ad.rsub(a, b, alpha=2), lambda T, a, b: T.rsub(a, b, alpha=2), (3, 4), (4,)),
+    C("positive", ad.positive, lambda T, x: T.positive(x), (3, 4)),
+    C("ldexp", ad.ldexp, lambda T, a, b: T.ldexp(a, b), (3, 4), (4,)),
+    C("polygamma", lambda x: ad.polygamma(2, x), lambda T, x: T.polygamma(2, x), (3, 4), domain=(0.5, 3.0)),
+    C("mvlgamma", lambda x: ad.mvlgamma(x, 3), lambda T, x: T.mvlgamma(x, 3), (3, 4), domain=(2.0, 4.0)),
 ]
 
 IDS = [c.name + (f"-{c.tag}" if c.tag else "") for c in CASES]
@@ -425,6 +434,7 @@ def test_gradcheck_and_gradgradcheck_in_float64(case):
 # ---- ops without a gradient: values (and dtypes) equal to PyTorch's ---------------------------
 
 VALUE_CASES = [
+    ("heaviside", ad.heaviside, lambda T, a, b: T.heaviside(a, b), (np.array([-1.0, 0.0, 2.0]), np.array([0.5]))),
     ("allclose", lambda a, b: ad.allclose(a, b, rtol=0.1), lambda T, a, b: T.allclose(a, b, rtol=0.1),
      (np.array([1.0, 2.0]), np.array([1.05, 2.1]))),
     ("allclose", lambda a, b: ad.allclose(a, b), lambda T, a, b: T.allclose(a, b), (np.array([1.0]), np.array([1.1]))),

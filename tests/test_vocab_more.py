@@ -1,0 +1,336 @@
+"""More of PyTorch's names, each against PyTorch (values, dtypes, broadcasting, edge values,
+errors; float32 and float64) and, where differentiable, by gradcheck and gradgradcheck in
+float64 and against PyTorch's gradients. The special functions' numpy implementations
+(autodiff.special) are also checked over wide ranges against PyTorch and the standard library.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff import special
+
+RNG = np.random.default_rng(23)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _leaves(lib, arrays, grad=True):
+    return [lib.tensor(a.copy(), requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
+            for a in arrays]
+
+
+def check(ours, theirs, *arrays, rtol=1e-12, atol=1e-13, grads=True):
+    """ours(*tensors) against theirs(torch, *tensors): the outputs (shape, dtype, values), then
+    the gradients of a non-trivial scalar of them."""
+    torch = _torch()
+    mine, reference = _leaves(ad, arrays), _leaves(torch, arrays)
+    out, expected = ours(*mine), theirs(torch, *reference)
+    outs = out if isinstance(out, tuple) else (out,)
+    references = expected if isinstance(expected, tuple) else (expected,)
+    assert len(outs) == len(references)
+    float32 = any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays)
+    rtol, atol = (max(rtol, 2e-5), max(atol, 1e-6)) if float32 else (rtol, atol)
+    for o, e in zip(outs, references):
+        assert tuple(o.shape) == tuple(e.shape)
+        assert str(o.dtype) == str(e.dtype).replace("torch.", ""), (o.dtype, e.dtype)
+        np.testing.assert_allclose(o.data, e.detach().numpy(), rtol=rtol, atol=atol, equal_nan=True)
+    if not grads:
+        return
+    floats = [(o, e) for o, e in zip(outs, references) if e.requires_grad]
+    if not floats:
+        return
+    loss = sum(((o + 1) ** 2).sum() for o, _ in floats)
+    reference_loss = sum(((e + 1) ** 2).sum() for _, e in floats)
+    loss.backward()
+    reference_loss.backward()
+    for m, r in zip(mine, reference):
+        if isinstance(r, torch.Tensor) and r.requires_grad:
+            expected_grad = np.zeros(r.shape) if r.grad is None else r.grad.numpy()
+            got = np.zeros(m.shape) if m.grad is None else m.grad.data
+            np.testing.assert_allclose(got, expected_grad, rtol=rtol * 10, atol=atol * 10, equal_nan=True)
+
+
+def grads_check(function, *arrays):
+    inputs = [ad.tensor(a, requires_grad=True) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+              for a in arrays]
+    assert ad.gradcheck(function, tuple(inputs))
+    assert ad.gradgradcheck(function, tuple(inputs))
+
+
+def uniform(low, high, shape, dtype=np.float64):
+    return RNG.uniform(low, high, shape).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# elementwise and special functions
+
+UNARY = {   # name: (domain, torch's function)
+    "deg2rad": ((-400.0, 400.0), "deg2rad"), "rad2deg": ((-7.0, 7.0), "rad2deg"), "sinc": ((-3.0, 3.0), "sinc"),
+    "lgamma": ((-4.5, 6.0), "lgamma"), "digamma": ((-4.5, 6.0), "digamma"), "erfinv": ((-0.99, 0.99), "erfinv"),
+    "i0": ((-6.0, 6.0), "i0"), "logit": ((0.02, 0.98), "logit"), "positive": ((-3.0, 3.0), "positive"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+def test_unary_functions_and_methods_match_torch(name, dtype, shape):
+    (low, high), torch_name = UNARY[name]
+    x = uniform(low, high, shape, dtype)
+    check(getattr(ad, name), lambda T, t: getattr(T, torch_name)(t), x, rtol=1e-11)
+    check(lambda t: getattr(t, name)(), lambda T, t: getattr(t, torch_name)(), x, rtol=1e-11)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_integers_become_the_default_float(name):
+    torch = _torch()
+    ints = np.array([1, 2, 3]) if name != "erfinv" else np.array([0, 1, -1])
+    ours, theirs = getattr(ad, name)(ad.tensor(ints)), getattr(torch, UNARY[name][1])(torch.tensor(ints))
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["deg2rad", "rad2deg", "sinc", "lgamma", "digamma", "erfinv", "i0", "logit"])
+def test_unary_gradients_first_and_second_order(name):
+    low, high = UNARY[name][0]
+    grads_check(getattr(ad, name), uniform(low, high, (2, 3)))
+
+
+EDGES = np.array([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1e-300, -1e-300, 1e-8, 171.6, 200.0, 1e300,
+                  np.inf, -np.inf, np.nan, -2.5, -1e5 + 0.5, 1e17, 7e2, -7e2])
+
+
+@pytest.mark.parametrize("name", ["lgamma", "digamma", "i0", "sinc", "erfinv", "logit"])
+def test_special_edge_values_match_torch(name):
+    torch = _torch()
+    edges = EDGES if name not in ("erfinv", "logit") else np.array(
+        [0.0, -0.0, 1.0, -1.0, 1 - 1e-16, -1 + 1e-16, 0.5, 1.5, -1.5, np.nan, np.inf, 1e-300, 0.999999])
+    with np.errstate(all="ignore"):
+        ours = getattr(ad, name)(ad.tensor(edges)).data
+    theirs = getattr(torch, name)(torch.tensor(edges)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=0, equal_nan=True)
+    np.testing.assert_array_equal(np.signbit(ours[np.isinf(theirs)]), np.signbit(theirs[np.isinf(theirs)]))
+
+
+def test_lgamma_over_a_wide_range_against_the_standard_library_and_torch():
+    torch = _torch()
+    x = np.concatenate([RNG.uniform(-50, 50, 4000), RNG.uniform(0, 3, 2000), 10 ** RNG.uniform(-300, 305, 500),
+                        1 + RNG.uniform(-0.2, 0.2, 300), 2 + RNG.uniform(-0.2, 0.2, 300)])
+    x = x[x != np.round(x)]
+    ours = special.lgamma(x)
+    # the C library's lgamma (math.lgamma, and PyTorch's) loses ~1e-12 relative near 1 and 2, where
+    # lgamma is 0, and any reflection formula does near lgamma's negative zeros (-2.457..., -2.747...)
+    np.testing.assert_allclose(ours, [math.lgamma(v) for v in x], rtol=2e-12, atol=1e-15)
+    np.testing.assert_allclose(ours, torch.lgamma(torch.tensor(x)).numpy(), rtol=2e-12, atol=1e-15)
+
+
+def test_lgamma_to_the_last_digits_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    x = np.concatenate([RNG.uniform(0, 4, 500), 1 + RNG.uniform(-1e-3, 1e-3, 50), 2 + RNG.uniform(-1e-3, 1e-3, 50),
+                        RNG.uniform(-6, 0, 300), 10 ** RNG.uniform(-300, 300, 200)])
+    with mpmath.workdps(40):
+        exact = np.array([float(mpmath.log(abs(mpmath.gamma(mpmath.mpf(float(v)))))) if abs(v) < 100 else
+                          float(mpmath.loggamma(mpmath.mpf(float(v))).real) for v in x])
+    far_from_negative_zeros = (x > 0) | (np.abs(exact) > 0.1)
+    np.testing.assert_allclose(special.lgamma(x)[far_from_negative_zeros], exact[far_from_negative_zeros],
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("name,reference", [("digamma", "digamma"), ("i0", "i0"), ("i1", "special.i1")])
+def test_special_functions_over_wide_ranges_match_torch(name, reference):
+    torch = _torch()
+    x = np.concatenate([RNG.uniform(-40, 40, 4000), 10 ** RNG.uniform(-300, 2.8, 500),
+                        -(10 ** RNG.uniform(-5, 3, 500))])
+    function = torch
+    for part in reference.split("."):
+        function = getattr(function, part)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(getattr(special, name)(x), function(torch.tensor(x)).numpy(), rtol=5e-15,
+                                   atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 10])
+def test_polygamma_over_a_wide_range_matches_torch(n):
+    torch = _torch()
+    x = np.concatenate([RNG.uniform(-20, 30, 3000), 10 ** RNG.uniform(-5, 5, 300), [0.0, -1.0, -3.0, 1.0]])
+    expected = torch.polygamma(n, torch.tensor(x)).numpy()
+    with np.errstate(all="ignore"):
+        ours = ad.polygamma(n, ad.tensor(x)).data
+    np.testing.assert_allclose(ours, expected, rtol=2e-13, atol=0, equal_nan=True)
+    assert ad.tensor(x).polygamma(n).data.tobytes() == ours.tobytes()
+
+
+def test_erfinv_inverts_erf_to_the_last_digits_near_one():
+    torch = _torch()
+    y = np.concatenate([RNG.uniform(-1, 1, 4000), 1 - 10 ** RNG.uniform(-16, -1, 500),
+                        -1 + 10 ** RNG.uniform(-16, -1, 500)])
+    x = special.erfinv(y)
+    np.testing.assert_allclose(special.erf(x), y, rtol=2e-16, atol=2e-16)
+    np.testing.assert_allclose(special.erfc(np.abs(x)), 1 - np.abs(y), rtol=1e-14)
+    # PyTorch refines on erf, so it keeps fewer digits than this as |y| nears 1
+    inner = np.abs(y) < 0.99
+    np.testing.assert_allclose(x[inner], torch.erfinv(torch.tensor(y[inner])).numpy(), rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(x, torch.erfinv(torch.tensor(y)).numpy(), rtol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_polygamma_values_and_gradients(n, dtype):
+    x = uniform(0.3, 5.0, (2, 3), dtype)
+    check(lambda t: ad.polygamma(n, t), lambda T, t: T.polygamma(n, t), x, rtol=1e-11)
+    check(lambda t: t.polygamma(n), lambda T, t: t.polygamma(n), x, rtol=1e-11)
+    if dtype == np.float64:
+        grads_check(lambda t: ad.polygamma(n, t), x)
+
+
+def test_polygamma_refuses_negative_or_fractional_orders():
+    with pytest.raises(ValueError, match="n >= 0"):
+        ad.polygamma(-1, ad.tensor([1.0]))
+    with pytest.raises(ValueError, match="n >= 0"):
+        ad.polygamma(1.5, ad.tensor([1.0]))
+
+
+@pytest.mark.parametrize("p", [1, 2, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mvlgamma_matches_torch(p, dtype):
+    x = uniform(2.0, 6.0, (3, 2), dtype)
+    check(lambda t: ad.mvlgamma(t, p), lambda T, t: T.mvlgamma(t, p), x, rtol=1e-12)
+    check(lambda t: t.mvlgamma(p=p), lambda T, t: t.mvlgamma(p=p), x, rtol=1e-12)
+    if dtype == np.float64:
+        grads_check(lambda t: ad.mvlgamma(t, p), x)
+
+
+def test_mvlgamma_integers_and_errors():
+    torch = _torch()
+    ours, theirs = ad.mvlgamma(ad.tensor([2, 3]), 3), torch.mvlgamma(torch.tensor([2, 3]), 3)
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="p has to be"):
+        ad.mvlgamma(ad.tensor([2.0]), 0)
+
+
+@pytest.mark.parametrize("eps", [None, 0.0, 0.1, 0.3, 0.7])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logit_with_eps_matches_torch(eps, dtype):
+    x = np.array([-0.5, 0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.95, 1.0, 1.5], dtype=dtype)
+    check(lambda t: ad.logit(t, eps), lambda T, t: T.logit(t, eps), x, rtol=1e-12)
+    check(lambda t: t.logit(eps=eps), lambda T, t: t.logit(eps=eps), x, rtol=1e-12)
+    if eps is not None and dtype == np.float64:
+        grads_check(lambda t: ad.logit(t, eps), np.array([0.05, 0.2, 0.5, 0.75, 0.97]))
+
+
+BROADCAST = [((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((), (2, 3)), ((1, 3), (2, 1))]
+
+
+@pytest.mark.parametrize("shapes", BROADCAST)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copysign_matches_torch(shapes, dtype):
+    a, b = uniform(-3, 3, shapes[0], dtype), uniform(-3, 3, shapes[1], dtype)
+    check(ad.copysign, lambda T, a, b: T.copysign(a, b), a, b)
+    check(lambda a, b: a.copysign(b), lambda T, a, b: a.copysign(b), a, b)
+
+
+def test_copysign_edges_integers_and_gradient():
+    torch = _torch()
+    a = np.array([0.0, -0.0, 1.0, -1.0, np.inf, np.nan, 2.0, 0.0])
+    b = np.array([-0.0, 0.0, -0.0, np.nan, -1.0, -1.0, np.inf, -2.0])
+    check(ad.copysign, lambda T, a, b: T.copysign(a, b), a, b)
+    check(ad.copysign, lambda T, a, b: T.copysign(a, b), np.array([1, -2, 3]), np.array([-1, 0, 1]))
+    check(ad.copysign, lambda T, a, b: T.copysign(a, b), np.array([1, -2, 3]), -1.5)
+    assert ad.copysign(ad.tensor([1, 2]), ad.tensor([-1, 1])).dtype == np.float32
+    assert torch.copysign(torch.tensor([1, 2]), torch.tensor([-1, 1])).dtype == torch.float32
+    grads_check(ad.copysign, uniform(0.5, 2, (2, 3)) * RNG.choice([-1, 1], (2, 3)), uniform(-2, 2, (3,)))
+
+
+@pytest.mark.parametrize("shapes", BROADCAST)
+def test_nextafter_matches_torch(shapes):
+    for dtype in (np.float32, np.float64):
+        a, b = uniform(-3, 3, shapes[0], dtype), uniform(-3, 3, shapes[1], dtype)
+        check(ad.nextafter, lambda T, a, b: T.nextafter(a, b), a, b, rtol=0, atol=0)
+    edges = np.array([0.0, -0.0, 1.0, np.inf, np.nan, 1.0])
+    check(ad.nextafter, lambda T, a, b: T.nextafter(a, b), edges, edges[::-1].copy(), rtol=0, atol=0)
+    check(lambda a, b: a.nextafter(b), lambda T, a, b: a.nextafter(b), edges, edges[::-1].copy(), rtol=0, atol=0)
+
+
+def test_nextafter_refuses_integers():
+    with pytest.raises(TypeError, match="nextafter"):
+        ad.nextafter(ad.tensor([1, 2]), ad.tensor([3, 4]))
+
+
+@pytest.mark.parametrize("shapes", BROADCAST)
+def test_heaviside_matches_torch_and_refuses_its_gradient(shapes):
+    torch = _torch()
+    x = RNG.choice([-1.5, 0.0, 2.0, np.nan], shapes[0])
+    values = uniform(-1, 1, shapes[1])
+    check(ad.heaviside, lambda T, x, v: T.heaviside(x, v), x, values, grads=False)
+    check(lambda x, v: x.heaviside(v), lambda T, x, v: x.heaviside(v), x, values, grads=False)
+    check(ad.heaviside, lambda T, x, v: T.heaviside(x, v), np.array([-2, 0, 3]), np.array([7]))
+    out = ad.heaviside(ad.tensor(x, requires_grad=True), ad.tensor(values))
+    assert out.requires_grad == torch.heaviside(torch.tensor(x, requires_grad=True),
+                                                torch.tensor(values)).requires_grad
+    with pytest.raises(RuntimeError, match="heaviside has no derivative"):
+        out.sum().backward()
+    with pytest.raises(TypeError, match="one dtype"):
+        ad.heaviside(ad.tensor([1.0]), ad.tensor([1]))
+
+
+@pytest.mark.parametrize("shapes", BROADCAST)
+def test_float_power_matches_torch(shapes):
+    for dtype in (np.float32, np.float64):
+        a, b = uniform(0.5, 2, shapes[0], dtype), uniform(-2, 2, shapes[1], dtype)
+        check(ad.float_power, lambda T, a, b: T.float_power(a, b), a, b)
+        check(lambda a, b: a.float_power(b), lambda T, a, b: a.float_power(b), a, b)
+    check(ad.float_power, lambda T, a, b: T.float_power(a, b), np.array([1, 2, 3]), 2)
+    check(ad.float_power, lambda T, a, b: T.float_power(a, b), 2.0, uniform(-1, 1, (3,), np.float32))
+    check(ad.float_power, lambda T, a, b: T.float_power(a, b), uniform(0.5, 2, (3,), np.float32), np.array([1, 2, 3]))
+    grads_check(ad.float_power, uniform(0.5, 2, (2, 3)), uniform(-2, 2, (3,)))
+    with pytest.raises(TypeError, match="at least one tensor"):
+        ad.float_power(2.0, 3)
+
+
+@pytest.mark.parametrize("shapes", BROADCAST)
+def test_ldexp_true_divide_and_rsub_match_torch(shapes):
+    for dtype in (np.float32, np.float64):
+        a, b = uniform(-2, 2, shapes[0], dtype), uniform(0.5, 3, shapes[1], dtype)
+        check(ad.ldexp, lambda T, a, b: T.ldexp(a, b), a, b, rtol=1e-12)
+        check(lambda a, b: a.ldexp(b), lambda T, a, b: a.ldexp(b), a, b, rtol=1e-12)
+        check(ad.true_divide, lambda T, a, b: T.true_divide(a, b), a, b)
+        check(lambda a, b: a.true_divide(b), lambda T, a, b: a.true_divide(b), a, b)
+        check(ad.rsub, lambda T, a, b: T.rsub(a, b), a, b)
+        check(lambda a, b: ad.rsub(a, b, alpha=2.5), lambda T, a, b: T.rsub(a, b, alpha=2.5), a, b)
+    ints = np.array([1, 2, 3]), np.array([3, 0, -1])
+    check(ad.ldexp, lambda T, a, b: T.ldexp(a, b), *ints)
+    check(ad.true_divide, lambda T, a, b: T.true_divide(a, b), *ints)
+    check(ad.rsub, lambda T, a, b: T.rsub(a, b), *ints)
+    check(ad.rsub, lambda T, a, b: T.rsub(a, b), uniform(-1, 1, (3,)), 2.0)
+    grads_check(ad.ldexp, uniform(-2, 2, (2, 3)), uniform(-2, 2, (3,)))
+    grads_check(lambda a, b: ad.rsub(a, b, alpha=3), uniform(-2, 2, (2, 3)), uniform(-2, 2, (3,)))
+    with pytest.raises(TypeError, match="must be a tensor"):
+        ad.ldexp(ad.tensor([1.0]), 2)
+
+
+def test_positive_is_the_input_and_refuses_bool():
+    torch = _torch()
+    x = ad.tensor([1.0, -2.0], requires_grad=True)
+    assert ad.positive(x) is x and x.positive() is x
+    check(ad.positive, lambda T, t: T.positive(t), np.array([1, -2]))
+    with pytest.raises(TypeError, match="bool"):
+        ad.positive(ad.tensor([True]))
+    with pytest.raises((TypeError, RuntimeError)):
+        torch.positive(torch.tensor([True]))
+
+
+@pytest.mark.parametrize("name", ["sinc", "lgamma", "digamma", "erfinv", "i0", "deg2rad", "rad2deg", "logit"])
+def test_gradients_at_edges_match_torch(name):
+    torch = _torch()
+    x = {"erfinv": np.array([0.0, 0.5, -0.9, 1.0, -1.0, 2.0]), "logit": np.array([0.0, 1.0, -0.5, 0.5, 2.0])}.get(
+        name, np.array([0.0, -0.0, 1.0, -1.0, -2.5, 3.0, 1e-5]))
+    mine, theirs = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="ignore"):
+        getattr(ad, name)(mine).sum().backward()
+    getattr(torch, name)(theirs).sum().backward()
+    np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-12, equal_nan=True)
