@@ -51,6 +51,9 @@ from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
 )
 from . import linalg
+from .statistics import (
+    var_mean, std_mean, aminmax, cov, corrcoef, dist, trapezoid, trapz, cumulative_trapezoid,
+)
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like,
@@ -68,11 +71,11 @@ from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
 
 from . import contractions as _contractions, gathering as _gathering, pointwise as _pointwise  # noqa: E402
-from . import scans as _scans, shapes as _shapes  # noqa: E402
+from . import scans as _scans, shapes as _shapes, statistics as _statistics  # noqa: E402
 
 # the vocabulary's Tensor methods: t.cumsum(1) is ad.cumsum(t, 1), and so on (help(ad.Tensor) lists them)
 _METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.TENSOR_METHODS,
-            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS}
+            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_statistics.TENSOR_METHODS}
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
@@ -136,6 +139,8 @@ __all__ = [
     # more of PyTorch's names: elementwise and special functions
     "logit", "heaviside", "copysign", "deg2rad", "rad2deg", "sinc", "float_power", "true_divide", "rsub",
     "positive", "ldexp", "nextafter", "lgamma", "digamma", "polygamma", "erfinv", "i0", "mvlgamma",
+    # statistics (autodiff/statistics.py)
+    "var_mean", "std_mean", "aminmax", "cov", "corrcoef", "dist", "trapezoid", "trapz", "cumulative_trapezoid",
 ]
 
 

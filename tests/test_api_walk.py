@@ -212,6 +212,17 @@ FUNCTION_FORMS = {
     "ldexp": [form(X, I), form(N, Y), form(I, L), form(X, 2)],
     "nextafter": [form(X, Y), form(N, V), form(I, L)],
     "rsub": [form(X, Y), form(N, 2.0), form(X, Y, alpha=2), form(I, L)],
+    "var_mean": VARIANCE, "std_mean": VARIANCE,
+    "aminmax": [form(X), form(N, dim=0), form(N, dim=-1, keepdim=True), form(S), form(T, dim=1), form(I, dim=0),
+                form(N, keepdim=True)],
+    "cov": [form(X), form(V), form(X, correction=0), form(N, correction=3), form(Q), form(I), form(S)],
+    "corrcoef": [form(X), form(V), form(N), form(I), form(Q)],
+    # (p=0: PyTorch's backward raises there, an undefined tensor; autodiff's gradient is 0, see test_vocab_more)
+    "dist": [form(X, Y), form(N, V), form(X, Y, 1), form(X, Y, float("inf")),
+             form(X, Y, -float("inf")), form(X, Y, 3.5), form(X, X), form(I, L)],
+    **{name: [form(X), form(N, dim=0), form(N, V), form(X, V, dim=1), form(N, dx=0.5), form(X, Y), form(I),
+              form(Q, V), form(Q, W, dim=0), form(X, W, dim=0), form(R, dim=2)]
+       for name in ("trapezoid", "trapz", "cumulative_trapezoid")},
 }
 
 # names in both namespaces whose comparison is not a call with tensors (each with the reason)
@@ -249,6 +260,7 @@ METHOD_FORMS = {
     "addmm": [form(Y3, X, Z), form(Y3, X, Z, beta=0.5, alpha=2.0), form(Y3, X, Z, beta=0), form(X, X, Z)],
     "exp_": [form(C)],
     "polygamma": [form(X, 1), form(N, 0), form(X, 2), form(I, 1)],
+    "aminmax": [form(X), form(N, dim=0), form(N, dim=-1, keepdim=True), form(S), form(T, dim=1)],
     "log_": [form(C)],
     "sqrt_": [form(C)],
     "abs_": [form(C)],
@@ -331,7 +343,7 @@ for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_n
               "bitwise_right_shift", "det", "inverse", "logdet", "slogdet", "flip", "gather", "take_along_dim",
               "index_add", "index_select", "lerp", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow",
               "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique",
-              "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter"):
+              "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter", "cov", "corrcoef", "dist"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",

@@ -32,7 +32,8 @@ def check(ours, theirs, *arrays, rtol=1e-12, atol=1e-13, grads=True):
     outs = out if isinstance(out, tuple) else (out,)
     references = expected if isinstance(expected, tuple) else (expected,)
     assert len(outs) == len(references)
-    float32 = any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays)
+    float32 = any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays) or any(
+        e.dtype == torch.float32 for e in references)
     rtol, atol = (max(rtol, 2e-5), max(atol, 1e-6)) if float32 else (rtol, atol)
     for o, e in zip(outs, references):
         assert tuple(o.shape) == tuple(e.shape)
@@ -334,3 +335,150 @@ def test_gradients_at_edges_match_torch(name):
         getattr(ad, name)(mine).sum().backward()
     getattr(torch, name)(theirs).sum().backward()
     np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-12, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+VARIANCE_FORMS = [((), {}), ((1,), {}), ((0, True), {}), ((1, False, True), {}), ((), {"dim": (0, 1)}),
+                  ((), {"dim": 1, "correction": 0}), ((), {"dim": 0, "correction": 2, "keepdim": True}),
+                  ((False,), {}), ((), {"unbiased": False}), ((), {"axis": 1})]
+
+
+@pytest.mark.parametrize("name", ["var_mean", "std_mean"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("args,kwargs", VARIANCE_FORMS)
+def test_var_mean_and_std_mean_match_torch(name, dtype, args, kwargs):
+    x = uniform(-2, 2, (3, 4), dtype)
+    check(lambda t: getattr(ad, name)(t, *args, **kwargs), lambda T, t: getattr(T, name)(t, *args, **kwargs), x)
+    result = getattr(ad, name)(ad.tensor(x), *args, **kwargs)
+    assert type(result) is tuple and len(result) == 2
+    if dtype == np.float64:
+        grads_check(lambda t: getattr(ad, name)(t, *args, **kwargs), x)
+
+
+def test_var_mean_refuses_integers_as_torch():
+    torch = _torch()
+    with pytest.raises(Exception):
+        torch.var_mean(torch.tensor([1, 2]))
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        ad.var_mean(ad.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"dim": 0}, {"dim": 1, "keepdim": True}, {"keepdim": True}, {"dim": -1}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_aminmax_matches_torch_with_ties(kwargs, dtype):
+    torch = _torch()
+    x = np.round(uniform(-2, 2, (3, 4), dtype))
+    check(lambda t: ad.aminmax(t, **kwargs), lambda T, t: T.aminmax(t, **kwargs), x)
+    check(lambda t: t.aminmax(**kwargs), lambda T, t: t.aminmax(**kwargs), x)
+    result = ad.aminmax(ad.tensor(x), **kwargs)
+    assert result.min is result[0] and result.max is result[1] and type(result).__name__ == "aminmax"
+    theirs = torch.aminmax(torch.tensor(x), **kwargs)
+    assert theirs.min is theirs[0] and theirs.max is theirs[1]
+    check(lambda t: ad.aminmax(t, **kwargs), lambda T, t: T.aminmax(t, **kwargs), np.array([[3, 1, 3], [0, 0, 2]]))
+
+
+def test_aminmax_errors():
+    with pytest.raises(ValueError, match="empty"):
+        ad.aminmax(ad.zeros(0))
+    with pytest.raises((ValueError, IndexError)):
+        ad.aminmax(ad.zeros((2, 3)), dim=2)
+
+
+@pytest.mark.parametrize("p", [2, 1, 3.5, float("inf"), -float("inf"), 0])
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (5,))])
+def test_dist_matches_torch(p, shapes):
+    for dtype in (np.float32, np.float64):
+        a, b = uniform(-2, 2, shapes[0], dtype), uniform(-2, 2, shapes[1], dtype)
+        check(lambda a, b: ad.dist(a, b, p), lambda T, a, b: T.dist(a, b, p), a, b, grads=p != 0)
+        check(lambda a, b: a.dist(b, p=p), lambda T, a, b: a.dist(b, p=p), a, b, grads=p != 0)
+    if p != 0:
+        grads_check(lambda a, b: ad.dist(a, b, p), uniform(-2, 2, shapes[0]), uniform(-2, 2, shapes[1]))
+
+
+def test_dist_at_zero_distance_and_p0_gradient():
+    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    ad.dist(x, x.detach()).backward()
+    np.testing.assert_array_equal(x.grad.data, 0.0)       # PyTorch's 0 at a zero vector
+    x.grad = None
+    # PyTorch's p=0 backward raises (an undefined tensor); the count is piecewise constant: 0
+    ad.dist(x, ad.zeros((2, 2)), 0).backward()
+    np.testing.assert_array_equal(x.grad.data, 0.0)
+    with pytest.raises(TypeError, match="floating"):
+        ad.dist(ad.tensor([1, 2]), ad.tensor([3, 4]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5), (5,), (1, 4), (2, 1)])
+def test_cov_and_corrcoef_match_torch(dtype, shape):
+    x = uniform(-2, 2, shape, dtype)
+    with np.errstate(all="ignore"), _no_warning_check():
+        check(ad.cov, lambda T, t: T.cov(t), x, rtol=1e-11)
+        check(lambda t: t.cov(correction=0), lambda T, t: t.cov(correction=0), x, rtol=1e-11)
+        check(lambda t: ad.cov(t, correction=2), lambda T, t: T.cov(t, correction=2), x, rtol=1e-11)
+        if shape[-1] > 1:
+            check(ad.corrcoef, lambda T, t: T.corrcoef(t), x, rtol=1e-11)
+            check(lambda t: t.corrcoef(), lambda T, t: t.corrcoef(), x, rtol=1e-11)
+
+
+class _no_warning_check:
+    """(cov warns when the degrees of freedom are <= 0, as PyTorch: allowed in these loops)"""
+
+    def __enter__(self):
+        import warnings
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
+
+
+def test_cov_with_weights_matches_torch_and_gradients():
+    x = uniform(-2, 2, (3, 5))
+    fweights, aweights = np.array([1, 2, 0, 3, 1]), uniform(0.2, 2, (5,))
+    check(lambda t: ad.cov(t, fweights=fweights), lambda T, t: T.cov(t, fweights=T.tensor(fweights)), x, rtol=1e-11)
+    check(lambda t, w: ad.cov(t, aweights=w), lambda T, t, w: T.cov(t, aweights=w), x, aweights, rtol=1e-11)
+    check(lambda t, w: ad.cov(t, correction=0, fweights=ad.tensor(fweights), aweights=w),
+          lambda T, t, w: T.cov(t, correction=0, fweights=T.tensor(fweights), aweights=w), x, aweights, rtol=1e-11)
+    check(lambda t, w: ad.cov(t, correction=3, fweights=ad.tensor(fweights), aweights=w),
+          lambda T, t, w: T.cov(t, correction=3, fweights=T.tensor(fweights), aweights=w), x, aweights, rtol=1e-11)
+    grads_check(lambda t, w: ad.cov(t, fweights=ad.tensor(fweights), aweights=w), x, aweights)
+    grads_check(ad.corrcoef, x)
+    check(ad.cov, lambda T, t: T.cov(t), np.array([[1, 2, 4], [3, 1, 0]]))
+    with pytest.raises(ValueError, match="fweights"):
+        ad.cov(ad.tensor(x), fweights=ad.tensor([1.0, 2.0, 1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="aweights"):
+        ad.cov(ad.tensor(x), aweights=ad.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="1-d or 2-d"):
+        ad.cov(ad.zeros((2, 2, 2)))
+
+
+TRAPEZOID_FORMS = [((), {}), ((), {"dim": 0}), ((), {"dx": 0.5}), ((), {"dx": 2.0, "dim": 0}),
+                   (("x1",), {}), (("x1",), {"dim": 1}), (("xfull",), {}), (("xfull",), {"dim": 0})]
+
+
+@pytest.mark.parametrize("name", ["trapezoid", "trapz", "cumulative_trapezoid"])
+@pytest.mark.parametrize("args,kwargs", TRAPEZOID_FORMS)
+def test_trapezoid_rules_match_torch(name, args, kwargs):
+    for dtype in (np.float32, np.float64):
+        y = uniform(-2, 2, (4, 5), dtype)
+        axis = kwargs.get("dim", -1)
+        points = {"x1": np.sort(uniform(0, 3, (y.shape[axis],), dtype)), "xfull": uniform(0, 3, (4, 5), dtype)}
+        xs = [points[a] for a in args]
+        check(lambda y, *x: getattr(ad, name)(y, *x, **kwargs), lambda T, y, *x: getattr(T, name)(y, *x, **kwargs),
+              y, *xs, rtol=1e-11)
+        if dtype == np.float64:
+            grads_check(lambda y, *x: getattr(ad, name)(y, *x, **kwargs), y, *xs)
+
+
+@pytest.mark.parametrize("name", ["trapezoid", "trapz", "cumulative_trapezoid"])
+def test_trapezoid_edges_match_torch(name):
+    torch = _torch()
+    for y in (np.array([1, 2, 4]), np.zeros((2, 0)), np.array([3.0]), np.ones((2, 1, 3))):
+        check(lambda t: getattr(ad, name)(t), lambda T, t: getattr(T, name)(t), y)
+    with pytest.raises(Exception):
+        torch.trapezoid(torch.ones(3, 4), torch.ones(5))
+    with pytest.raises(ValueError, match="points"):
+        getattr(ad, name)(ad.ones((3, 4)), ad.ones(5))
