@@ -39,7 +39,7 @@ from .scans import (
 )
 from .gathering import (
     gather, take_along_dim, index_select, masked_fill, masked_select, scatter, scatter_add, scatter_reduce,
-    index_add, nonzero, argwhere, bincount, unique,
+    index_add, nonzero, argwhere, bincount, unique, searchsorted, bucketize, isin,
 )
 from .shapes import (
     flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
@@ -141,6 +141,8 @@ __all__ = [
     "positive", "ldexp", "nextafter", "lgamma", "digamma", "polygamma", "erfinv", "i0", "mvlgamma",
     # statistics (autodiff/statistics.py)
     "var_mean", "std_mean", "aminmax", "cov", "corrcoef", "dist", "trapezoid", "trapz", "cumulative_trapezoid",
+    # searches and sets (autodiff/gathering.py)
+    "searchsorted", "bucketize", "isin",
 ]
 
 

@@ -1,7 +1,7 @@
 """Gather and scatter: PyTorch's index-driven ops, composed from getitem (whose backward is a
 scatter-add, and whose scatter-add's backward is a gather again), ``where`` and the reductions,
 so first and second derivatives come free. Also the ops without a gradient that go with them:
-nonzero, one_hot, bincount, unique.
+nonzero, one_hot, bincount, unique, and the searches searchsorted, bucketize and isin.
 
 ``index`` arguments are integer tensors or arrays; as in PyTorch, an index out of range (or
 negative) raises an IndexError naming the op, the index and the size.
@@ -18,7 +18,8 @@ from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, re
 from .tensor import Tensor
 
 __all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_select", "scatter",
-           "scatter_add", "scatter_reduce", "index_add", "nonzero", "argwhere", "one_hot", "bincount", "unique"]
+           "scatter_add", "scatter_reduce", "index_add", "nonzero", "argwhere", "one_hot", "bincount", "unique",
+           "searchsorted", "bucketize", "isin"]
 
 
 def _indices(index: Tensor | ArrayLike, op: str) -> np.ndarray:
@@ -348,6 +349,75 @@ def _in_place(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
 def argwhere(input: Tensor | ArrayLike) -> Tensor:
     """The indices of the non-zero elements, one row each: (count, ndim) int64 (``nonzero``)."""
     return nonzero(input)
+
+
+def _search_side(right: bool, side: str | None, op: str) -> str:
+    if side is None:
+        return "right" if right else "left"
+    if side not in ("left", "right"):
+        raise ValueError(f"{op}: side must be 'left' or 'right', not {side!r}")
+    if right and side == "left":
+        raise ValueError(f"{op}: side and right can't be set to opposites (side='left' with right=True)")
+    return side
+
+
+def searchsorted(sorted_sequence: Tensor | ArrayLike, input: Tensor | ArrayLike | float, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Tensor | ArrayLike | None = None) -> Tensor:
+    """Where ``input``'s values would go in ``sorted_sequence`` (sorted along its last dim) to keep
+    it sorted: the first such index (``right=True`` or ``side="right"``: the last). A 1-d sequence
+    serves every value; an (..., M) one has one row per leading index of input (..., K).
+    int64 (int32 with ``out_int32``), no gradient. ``sorter``: the indices that sort the sequence."""
+    side = _search_side(right, side, "searchsorted")
+    boundaries = _as_tensor(sorted_sequence).data
+    scalar = not isinstance(input, Tensor) and np.ndim(input) == 0
+    values = _as_tensor(input).data
+    if boundaries.ndim == 0:
+        raise ValueError("searchsorted: sorted_sequence must have at least one dimension")
+    if scalar and boundaries.ndim != 1:
+        raise ValueError("searchsorted: a number as input needs a 1-d sorted_sequence (PyTorch's rule)")
+    if boundaries.ndim > 1 and (values.ndim != boundaries.ndim or values.shape[:-1] != boundaries.shape[:-1]):
+        raise ValueError(f"searchsorted: sorted_sequence of shape {boundaries.shape} and input of shape "
+                         f"{values.shape} must have the same leading dimensions (all but the last)")
+    if sorter is not None:
+        order = _indices(sorter, "searchsorted")
+        if order.shape != boundaries.shape:
+            raise ValueError(f"searchsorted: sorter of shape {order.shape} must have sorted_sequence's shape "
+                             f"{boundaries.shape}")
+        if order.size and (order.min() < 0 or order.max() >= boundaries.shape[-1]):
+            raise IndexError(f"searchsorted: sorter holds an index out of range for size {boundaries.shape[-1]}")
+        boundaries = np.take_along_axis(boundaries, order, -1)
+    dtype = np.int32 if out_int32 else np.int64
+    if boundaries.ndim == 1:
+        found = np.searchsorted(boundaries, values, side=side)  # type: ignore[call-overload]
+    else:
+        rows, length = boundaries.reshape(-1, boundaries.shape[-1]), values.shape[-1]
+        flat = values.reshape(rows.shape[0], length)
+        found = np.stack([np.searchsorted(row, v, side=side) for row, v in zip(rows, flat)]).reshape(  # type: ignore[call-overload]
+            values.shape) if rows.shape[0] else np.zeros(values.shape, dtype)
+    return Tensor(np.asarray(found, dtype=dtype))
+
+
+def bucketize(input: Tensor | ArrayLike | float, boundaries: Tensor | ArrayLike, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value among the 1-d sorted ``boundaries``: i with boundaries[i-1] < x <=
+    boundaries[i] (``right=True``: boundaries[i-1] <= x < boundaries[i]); int64, no gradient."""
+    if _as_tensor(boundaries).ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {_as_tensor(boundaries).shape}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements: Tensor | ArrayLike | float, test_elements: Tensor | ArrayLike | float, *,
+         assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each element of ``elements`` is among ``test_elements`` (either may be a number):
+    bool, of elements' shape (``invert``: is not)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin: give at least one tensor (PyTorch's rule)")
+    arrays = _as_tensor(elements).data, _as_tensor(test_elements).data
+    if any(array.dtype == np.bool_ for array in arrays):
+        raise TypeError("isin: bool tensors are not supported (as in PyTorch); compare with ad.eq or convert "
+                        "with .int()")
+    found = np.isin(*arrays, invert=invert)
+    return Tensor(np.asarray(found))
 
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {

@@ -50,6 +50,8 @@ DATA = {
     "H0": np.array([0, 2]),                             # int64 indices along dim 0
     "Y2": RNG.standard_normal((2, 4)),                  # a source for index_add along dim 0
     "Q2": RNG.standard_normal((2, 4, 2)),               # bmm's second batch, for Q
+    "SS": np.array([-1.0, 0.0, 0.5, 0.5, 2.0]),         # sorted, with a tie (searchsorted, bucketize)
+    "SR": np.sort(RNG.standard_normal((3, 5)), -1),     # sorted rows, one per row of X/N
 }
 NO_GRAD = {"C", "I", "J", "M", "L", "K", "G", "H", "H0"}
 
@@ -76,6 +78,7 @@ class Lib:
 
 X, Y, N, T, V, W, Z, Q, R, S, C, I, J, M, L, K, U, A, B, G, H = (P(n) for n in "XYNTVWZQRSCIJMLKUABGH")
 H0, Y2, Y3, Q2 = P("H0"), P("Y2"), P("Y3"), P("Q2")
+SS, SR = P("SS"), P("SR")
 F32, F64, I32 = Lib("float32"), Lib("float64"), Lib("int32")
 
 
@@ -220,6 +223,14 @@ FUNCTION_FORMS = {
     # (p=0: PyTorch's backward raises there, an undefined tensor; autodiff's gradient is 0, see test_vocab_more)
     "dist": [form(X, Y), form(N, V), form(X, Y, 1), form(X, Y, float("inf")),
              form(X, Y, -float("inf")), form(X, Y, 3.5), form(X, X), form(I, L)],
+    "searchsorted": [form(SS, N), form(SS, T, right=True), form(SS, T, side="right"), form(SS, T, side="left"),
+                     form(SR, N), form(SR, T, right=True), form(SS, 0.5), form(SS, 0.5, right=True), form(SR, 0.5),
+                     form(SS, I), form(SS, N, out_int32=True), form(SS, T, side="left", right=True), form(SR, V),
+                     form(SS, S)],
+    "bucketize": [form(N, SS), form(T, SS, right=True), form(I, SS), form(N, SS, out_int32=True), form(N, SR),
+                  form(0.5, SS)],
+    "isin": [form(T, N), form(I, L), form(T, 1.0), form(1.0, T), form(T, T, invert=True), form(I, J), form(I, K),
+             form(M, M)],
     **{name: [form(X), form(N, dim=0), form(N, V), form(X, V, dim=1), form(N, dx=0.5), form(X, Y), form(I),
               form(Q, V), form(Q, W, dim=0), form(X, W, dim=0), form(R, dim=2)]
        for name in ("trapezoid", "trapz", "cumulative_trapezoid")},

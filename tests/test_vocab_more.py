@@ -482,3 +482,79 @@ def test_trapezoid_edges_match_torch(name):
         torch.trapezoid(torch.ones(3, 4), torch.ones(5))
     with pytest.raises(ValueError, match="points"):
         getattr(ad, name)(ad.ones((3, 4)), ad.ones(5))
+
+
+# ---------------------------------------------------------------------------------------------
+# searches and sets
+
+def _values(check_function, *arrays):
+    """check() without gradients: integer and bool results."""
+    check(check_function[0], check_function[1], *arrays, rtol=0, atol=0, grads=False)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"right": True}, {"side": "right"}, {"side": "left"}, {"out_int32": True}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_searchsorted_matches_torch(kwargs, dtype):
+    sequence = np.array([-1, 0, 0, 2, 2, 2, 5]).astype(dtype)
+    values = np.array([[-3, -1, 0, 1], [2, 3, 5, 9]]).astype(dtype)
+    _values((lambda s, v: ad.searchsorted(s, v, **kwargs), lambda T, s, v: T.searchsorted(s, v, **kwargs)),
+            sequence, values)
+    rows = np.sort(RNG.integers(-3, 4, (2, 3, 6)), -1).astype(dtype)
+    queries = RNG.integers(-4, 5, (2, 3, 4)).astype(dtype)
+    _values((lambda s, v: ad.searchsorted(s, v, **kwargs), lambda T, s, v: T.searchsorted(s, v, **kwargs)),
+            rows, queries)
+    torch = _torch()
+    assert ad.searchsorted(ad.tensor(sequence), 2, **kwargs).tolist() == torch.searchsorted(
+        torch.tensor(sequence), 2, **kwargs).tolist()
+
+
+def test_searchsorted_with_sorter_nan_and_errors():
+    torch = _torch()
+    sequence = np.array([3.0, -1.0, 2.0, 0.5, np.inf])
+    sorter = np.argsort(sequence)
+    values = np.array([-2.0, 0.5, 2.5, np.inf, np.nan])
+    for side in ("left", "right"):
+        ours = ad.searchsorted(ad.tensor(sequence), ad.tensor(values), side=side, sorter=ad.tensor(sorter))
+        theirs = torch.searchsorted(torch.tensor(sequence), torch.tensor(values), side=side,
+                                    sorter=torch.tensor(sorter))
+        assert ours.tolist() == theirs.tolist() and ours.dtype == np.int64
+    with pytest.raises(ValueError, match="opposites"):
+        ad.searchsorted(ad.tensor([1.0, 2.0]), ad.tensor([1.0]), side="left", right=True)
+    with pytest.raises(ValueError, match="leading dimensions"):
+        ad.searchsorted(ad.zeros((2, 3)), ad.zeros((3, 1)))
+    with pytest.raises(ValueError, match="1-d sorted_sequence"):
+        ad.searchsorted(ad.zeros((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="side must be"):
+        ad.searchsorted(ad.tensor([1.0]), ad.tensor([1.0]), side="middle")
+    result = ad.searchsorted(ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor([1.5], requires_grad=True))
+    assert not result.requires_grad
+
+
+@pytest.mark.parametrize("right", [False, True])
+def test_bucketize_matches_torch(right):
+    boundaries = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
+    values = np.array([[3.0, 6.0, 9.0], [1.0, 0.0, 10.0]])
+    _values((lambda v, b: ad.bucketize(v, b, right=right), lambda T, v, b: T.bucketize(v, b, right=right)),
+            values, boundaries)
+    _values((lambda v, b: ad.bucketize(v, b, out_int32=True), lambda T, v, b: T.bucketize(v, b, out_int32=True)),
+            np.array([1, 4, 9]), np.array([1, 3, 5, 7, 9]))
+    torch = _torch()
+    assert ad.bucketize(4.0, ad.tensor(boundaries), right=right).tolist() == torch.bucketize(
+        4.0, torch.tensor(boundaries), right=right).tolist()
+    with pytest.raises(ValueError, match="1-d"):
+        ad.bucketize(ad.tensor([1.0]), ad.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_isin_matches_torch(invert):
+    torch = _torch()
+    elements, tests = np.array([[1, 2, 3], [4, 2, 7]]), np.array([2, 7, 9])
+    _values((lambda e, t: ad.isin(e, t, invert=invert), lambda T, e, t: T.isin(e, t, invert=invert)), elements, tests)
+    _values((lambda e, t: ad.isin(e, t, assume_unique=True, invert=invert),
+             lambda T, e, t: T.isin(e, t, assume_unique=True, invert=invert)), np.array([1.5, np.nan, 2.0]),
+            np.array([2.0, np.nan]))
+    assert ad.isin(ad.tensor(elements), 2, invert=invert).tolist() == torch.isin(
+        torch.tensor(elements), 2, invert=invert).tolist()
+    assert ad.isin(7, ad.tensor(tests)).tolist() == torch.isin(7, torch.tensor(tests)).tolist()
+    with pytest.raises(TypeError, match="bool"):
+        ad.isin(ad.tensor([True]), ad.tensor([True]))
