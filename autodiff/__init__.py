@@ -45,7 +45,7 @@ from .shapes import (
     flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
     expand_as, unflatten, movedim, moveaxis, narrow, atleast_1d, atleast_2d, atleast_3d, vstack, row_stack,
     hstack, dstack, column_stack, tensor_split, array_split, meshgrid, broadcast_tensors, broadcast_shapes,
-    cartesian_prod,
+    cartesian_prod, vander, block_diag,
 )
 from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
@@ -60,6 +60,8 @@ from .creation import (
 )
 from .random import Generator, manual_seed, seed, initial_seed, default_generator, get_rng_state, set_rng_state
 from . import random
+from .creation import logspace, tril_indices, triu_indices
+from .queries import result_type, promote_types, can_cast, is_floating_point, is_complex, is_nonzero
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
 from .explainer import explain, animate_backward
@@ -71,11 +73,12 @@ from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
 
 from . import contractions as _contractions, gathering as _gathering, pointwise as _pointwise  # noqa: E402
-from . import scans as _scans, shapes as _shapes, statistics as _statistics  # noqa: E402
+from . import scans as _scans, shapes as _shapes, statistics as _statistics, queries as _queries  # noqa: E402
 
 # the vocabulary's Tensor methods: t.cumsum(1) is ad.cumsum(t, 1), and so on (help(ad.Tensor) lists them)
 _METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.TENSOR_METHODS,
-            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_statistics.TENSOR_METHODS}
+            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_statistics.TENSOR_METHODS,
+            **_queries.TENSOR_METHODS}
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
@@ -143,6 +146,9 @@ __all__ = [
     "var_mean", "std_mean", "aminmax", "cov", "corrcoef", "dist", "trapezoid", "trapz", "cumulative_trapezoid",
     # searches and sets (autodiff/gathering.py)
     "searchsorted", "bucketize", "isin",
+    # creation and questions about dtypes and tensors
+    "logspace", "tril_indices", "triu_indices", "vander", "block_diag", "result_type", "promote_types", "can_cast",
+    "is_floating_point", "is_complex", "is_nonzero",
 ]
 
 

@@ -9,6 +9,7 @@ writable views would write through); flip, roll, rot90, tril, triu, diag and the
 """
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 import warnings
@@ -26,7 +27,7 @@ _T = TypeVar("_T")
 # there is read as a list of tensors)
 _OneTensor = Union[Tensor, np.ndarray, float]
 
-__all__ = ["flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
+__all__ = ["vander", "block_diag", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
            "trace", "chunk", "unbind", "expand", "expand_as", "unflatten", "movedim", "moveaxis", "narrow",
            "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "row_stack", "hstack", "dstack", "column_stack",
            "tensor_split", "array_split", "meshgrid", "broadcast_tensors", "broadcast_shapes", "cartesian_prod"]
@@ -437,6 +438,48 @@ def cartesian_prod(*tensors: Tensor | ArrayLike) -> Tensor:
         return _as_tensor(tensors[0])
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
+
+
+def vander(x: Tensor | ArrayLike, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-d x (n,) -> (n, N): columns x^(N-1), ..., x, 1 (``increasing``:
+    1, x, ..., x^(N-1)); N defaults to n. Built by a running product, so the gradient is
+    finite at x = 0, as PyTorch's."""
+    x = _as_tensor(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be a one-dimensional tensor, got shape {x.shape}")
+    columns = x.shape[0] if N is None else N
+    if columns < 0:
+        raise ValueError(f"vander: N must be non-negative, got {N}")
+    if x.dtype == np.bool_:
+        x = x.to(np.int64)
+    ones = np.ones((x.shape[0], min(columns, 1)), dtype=x.dtype)
+    if columns <= 1:
+        return _as_tensor(ones)
+    from .scans import cumprod     # (scans imports this module)
+    powers = cumprod(broadcast_to(reshape(x, (-1, 1)), (x.shape[0], columns - 1)), 1)
+    matrix = concatenate([ones, powers], 1)
+    return matrix if increasing else flip(matrix, -1)
+
+
+def block_diag(*tensors: Tensor | ArrayLike) -> Tensor:
+    """The tensors (0-d, 1-d as one row, or 2-d) along the diagonal of one matrix, zeros
+    elsewhere: (sum of rows, sum of columns), in their promoted dtype."""
+    from .promotion import result_type
+    blocks = [_as_tensor(t) for t in tensors]
+    for position, block in enumerate(blocks):
+        if block.ndim > 2:
+            raise ValueError(f"block_diag: input {position} has {block.ndim} dimensions; expected 0, 1 or 2")
+    if not blocks:
+        return Tensor(np.zeros((1, 0), dtype=np.float32))
+    dtype = result_type(*[b.data for b in blocks])
+    matrices = [reshape(b if b.dtype == dtype else b.to(dtype), (1, -1) if b.ndim < 2 else b.shape) for b in blocks]
+    width = builtins.sum(m.shape[1] for m in matrices)
+    rows, before = [], 0
+    for m in matrices:
+        after = width - before - m.shape[1]
+        rows.append(concatenate([np.zeros((m.shape[0], before), dtype), m, np.zeros((m.shape[0], after), dtype)], 1))
+        before += m.shape[1]
+    return concatenate(rows, 0)
 
 
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {

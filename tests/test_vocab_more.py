@@ -558,3 +558,107 @@ def test_isin_matches_torch(invert):
     assert ad.isin(7, ad.tensor(tests)).tolist() == torch.isin(7, torch.tensor(tests)).tolist()
     with pytest.raises(TypeError, match="bool"):
         ad.isin(ad.tensor([True]), ad.tensor([True]))
+
+
+# ---------------------------------------------------------------------------------------------
+# creation and questions
+
+@pytest.mark.parametrize("args,kwargs", [((0, 2, 5), {}), ((-1.5, 1.0, 4), {"base": 2.0}), ((2, 0, 3), {}),
+                                         ((0, 1, 1), {}), ((0, 3, 0), {}), ((-3, 3, 7), {"base": 0.5}),
+                                         ((0, 2, 5), {"dtype": "float64"}), ((0, 300, 4), {"dtype": "float32"})])
+def test_logspace_matches_torch(args, kwargs):
+    torch = _torch()
+    ours = ad.logspace(*args, **{k: getattr(ad, v) if k == "dtype" else v for k, v in kwargs.items()})
+    theirs = torch.logspace(*args, **{k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()})
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") and ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6 if ours.dtype == np.float32 else 1e-13)
+    assert ad.logspace(0, 1, 3, requires_grad=True).requires_grad
+    with pytest.raises(ValueError, match="non-negative"):
+        ad.logspace(0, 1, -1)
+
+
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+@pytest.mark.parametrize("row,col,offset", [(3, 4, 0), (3, 4, 1), (4, 3, -2), (0, 3, 0), (5, 5, 10), (5, 2, -10),
+                                            (1, 1, 0)])
+def test_triangle_indices_match_torch(name, row, col, offset):
+    torch = _torch()
+    ours, theirs = getattr(ad, name)(row, col, offset), getattr(torch, name)(row, col, offset)
+    assert ours.dtype == np.int64 and ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert getattr(ad, name)(row, col, offset, dtype=ad.int32).dtype == np.int32
+    with pytest.raises(TypeError, match="integer dtype"):
+        getattr(ad, name)(3, 3, dtype=ad.float32)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"N": 2}, {"N": 5, "increasing": True}, {"increasing": True}, {"N": 0},
+                                    {"N": 1}])
+def test_vander_matches_torch_and_its_gradient_is_checked(kwargs):
+    torch = _torch()
+    for x in (uniform(-2, 2, (4,)), uniform(-2, 2, (3,), np.float32), np.array([1, 2, 3]), np.array([0.0, 1.0, 0.0])):
+        ours, theirs = ad.vander(ad.tensor(x), **kwargs), torch.vander(torch.tensor(x), **kwargs)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") and ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+    # (PyTorch 2.13's own vander backward raises: the reference is finite differences, at 0 too)
+    grads_check(lambda t: ad.vander(t, **kwargs), np.array([0.0, -1.5, 0.7, 2.0]))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        ad.vander(ad.zeros((2, 2)))
+    with pytest.raises(ValueError, match="non-negative"):
+        ad.vander(ad.zeros(2), N=-1)
+
+
+def test_block_diag_matches_torch_and_gradients():
+    torch = _torch()
+    cases = [(uniform(-1, 1, (2, 3)), uniform(-1, 1, (4,)), np.array(2.5)),
+             (np.array([[1, 2], [3, 4]]), uniform(-1, 1, (1, 2), np.float32)),
+             (np.array(3), np.array([1.0, 2.0])), (uniform(-1, 1, (0, 2)), uniform(-1, 1, (2, 0)))]
+    for arrays in cases:
+        check(ad.block_diag, lambda T, *t: T.block_diag(*t), *arrays)
+    grads_check(ad.block_diag, uniform(-1, 1, (2, 3)), uniform(-1, 1, (3,)), uniform(-1, 1, (1, 1)))
+    empty = ad.block_diag()
+    assert empty.shape == tuple(torch.block_diag().shape) and empty.dtype == np.float32
+    with pytest.raises(ValueError, match="dimensions"):
+        ad.block_diag(ad.zeros((1, 1, 1)))
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+
+
+def test_promote_types_and_can_cast_match_torch_for_every_pair():
+    torch = _torch()
+    for first in DTYPES:
+        for second in DTYPES:
+            ours = ad.promote_types(np.dtype(first), np.dtype(second))
+            assert str(ours) == str(torch.promote_types(getattr(torch, first), getattr(torch, second))).replace(
+                "torch.", ""), (first, second)
+            assert ad.can_cast(np.dtype(first), np.dtype(second)) == torch.can_cast(getattr(torch, first),
+                                                                                   getattr(torch, second))
+    assert ad.promote_types(ad.int64, ad.float32) == np.float32       # numpy: float64
+
+
+@pytest.mark.parametrize("pair", [("I", 1.5), ("I", "X"), ("X32", "S64"), ("M", 2), ("I", "M"), (2, 3.0), ("M", True),
+                                  ("X32", 2.0), ("S64", 1)])
+def test_result_type_matches_torch(pair):
+    torch = _torch()
+    data = {"I": np.array([1, 2]), "X": np.array([1.0, 2.0]), "X32": np.array([1.0], np.float32),
+            "S64": np.array(1.0), "M": np.array([True])}
+
+    def make(lib, value):
+        return lib.tensor(data[value]) if isinstance(value, str) else value
+    ours = ad.result_type(*(make(ad, v) for v in pair))
+    assert str(ours) == str(torch.result_type(*(make(torch, v) for v in pair))).replace("torch.", "")
+
+
+def test_is_floating_point_is_complex_is_nonzero_match_torch():
+    torch = _torch()
+    for data in (np.array([1.0]), np.array(0.0), np.array([0]), np.array([True]), np.array(3, np.int32)):
+        mine, theirs = ad.tensor(data), torch.tensor(data)
+        assert ad.is_floating_point(mine) == torch.is_floating_point(theirs) == mine.is_floating_point()
+        assert ad.is_complex(mine) == torch.is_complex(theirs) == mine.is_complex()
+        assert ad.is_nonzero(mine) == torch.is_nonzero(theirs) == mine.is_nonzero()
+    for data in (np.zeros(0), np.zeros(2)):
+        with pytest.raises(RuntimeError, match="ambiguous"):
+            ad.is_nonzero(ad.tensor(data))
+        with pytest.raises(RuntimeError):
+            torch.is_nonzero(torch.tensor(data))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        ad.is_floating_point(1.0)

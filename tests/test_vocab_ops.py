@@ -346,6 +346,9 @@ CASES = [
     C("ldexp", ad.ldexp, lambda T, a, b: T.ldexp(a, b), (3, 4), (4,)),
     C("polygamma", lambda x: ad.polygamma(2, x), lambda T, x: T.polygamma(2, x), (3, 4), domain=(0.5, 3.0)),
     C("mvlgamma", lambda x: ad.mvlgamma(x, 3), lambda T, x: T.mvlgamma(x, 3), (3, 4), domain=(2.0, 4.0)),
+    # (PyTorch 2.13's vander backward raises: its reference here is the same matrix by powers)
+    C("vander", lambda x: ad.vander(x, 4), lambda T, x: T.stack([x ** k for k in (3, 2, 1, 0)], 1), (5,)),
+    C("block_diag", lambda a, b, c: ad.block_diag(a, b, c), lambda T, a, b, c: T.block_diag(a, b, c), (2, 3), (3,), ()),
 ]
 
 IDS = [c.name + (f"-{c.tag}" if c.tag else "") for c in CASES]
