@@ -438,6 +438,10 @@ def test_gradcheck_and_gradgradcheck_in_float64(case):
 
 VALUE_CASES = [
     ("heaviside", ad.heaviside, lambda T, a, b: T.heaviside(a, b), (np.array([-1.0, 0.0, 2.0]), np.array([0.5]))),
+    ("searchsorted", lambda s, v: ad.searchsorted(s, v, right=True), lambda T, s, v: T.searchsorted(s, v, right=True),
+     (np.array([1.0, 2.0, 2.0, 4.0]), np.array([[2.0, 0.5], [4.5, 3.0]]))),
+    ("bucketize", ad.bucketize, lambda T, v, b: T.bucketize(v, b), (np.array([2, 0, 7]), np.array([1, 2, 4]))),
+    ("isin", ad.isin, lambda T, e, t: T.isin(e, t), (np.array([[1, 2], [3, 4]]), np.array([4, 1]))),
     ("allclose", lambda a, b: ad.allclose(a, b, rtol=0.1), lambda T, a, b: T.allclose(a, b, rtol=0.1),
      (np.array([1.0, 2.0]), np.array([1.05, 2.1]))),
     ("allclose", lambda a, b: ad.allclose(a, b), lambda T, a, b: T.allclose(a, b), (np.array([1.0]), np.array([1.1]))),
