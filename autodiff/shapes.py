@@ -27,7 +27,7 @@ _T = TypeVar("_T")
 # there is read as a list of tensors)
 _OneTensor = Union[Tensor, np.ndarray, float]
 
-__all__ = ["vander", "block_diag", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
+__all__ = ["vander", "block_diag", "ravel", "t", "select", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
            "trace", "chunk", "unbind", "expand", "expand_as", "unflatten", "movedim", "moveaxis", "narrow",
            "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "row_stack", "hstack", "dstack", "column_stack",
            "tensor_split", "array_split", "meshgrid", "broadcast_tensors", "broadcast_shapes", "cartesian_prod"]
@@ -440,6 +440,30 @@ def cartesian_prod(*tensors: Tensor | ArrayLike) -> Tensor:
     return stack([reshape(g, -1) for g in grids], 1)
 
 
+def ravel(input: Tensor | ArrayLike) -> Tensor:
+    """All elements in one dimension, in row-major order (PyTorch's ravel, flatten's 1-d copy)."""
+    return reshape(_as_tensor(input), (-1,))
+
+
+def t(input: Tensor | ArrayLike) -> Tensor:
+    """A matrix transposed; a 0-d or 1-d tensor as it is (``input.t()``)."""
+    return _as_tensor(input).t()
+
+
+@accepts_axis
+def select(input: Tensor | ArrayLike, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, that dim removed (``input[..., index, ...]``)."""
+    input = _as_tensor(input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor")
+    axis = _normalize_axis(dim, input.ndim, "select")[0]
+    size = input.shape[axis]
+    index = operator.index(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {input.shape} at dimension {dim}")
+    return getitem(input, (slice(None),) * axis + (index,))
+
+
 def vander(x: Tensor | ArrayLike, N: int | None = None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of a 1-d x (n,) -> (n, N): columns x^(N-1), ..., x, 1 (``increasing``:
     1, x, ..., x^(N-1)); N defaults to n. Built by a running product, so the gradient is
@@ -486,7 +510,7 @@ TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90, "tril": tril, "triu": triu,
     "diag": diag, "diagonal": diagonal, "diag_embed": diag_embed, "trace": trace, "chunk": chunk,
     "unbind": unbind, "expand": expand, "expand_as": expand_as, "unflatten": unflatten, "movedim": movedim,
-    "moveaxis": moveaxis, "narrow": narrow, "tensor_split": tensor_split,
+    "moveaxis": moveaxis, "narrow": narrow, "tensor_split": tensor_split, "ravel": ravel, "select": select,
 }
 
 

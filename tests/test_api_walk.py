@@ -52,6 +52,8 @@ DATA = {
     "Q2": RNG.standard_normal((2, 4, 2)),               # bmm's second batch, for Q
     "SS": np.array([-1.0, 0.0, 0.5, 0.5, 2.0]),         # sorted, with a tie (searchsorted, bucketize)
     "SR": np.sort(RNG.standard_normal((3, 5)), -1),     # sorted rows, one per row of X/N
+    "V3": RNG.standard_normal(3),                       # a diagonal or a column of (3, 4)
+    "V2": RNG.standard_normal(2),
 }
 NO_GRAD = {"C", "I", "J", "M", "L", "K", "G", "H", "H0"}
 
@@ -78,7 +80,7 @@ class Lib:
 
 X, Y, N, T, V, W, Z, Q, R, S, C, I, J, M, L, K, U, A, B, G, H = (P(n) for n in "XYNTVWZQRSCIJMLKUABGH")
 H0, Y2, Y3, Q2 = P("H0"), P("Y2"), P("Y3"), P("Q2")
-SS, SR = P("SS"), P("SR")
+SS, SR, V3, V2 = P("SS"), P("SR"), P("V3"), P("V2")
 F32, F64, I32 = Lib("float32"), Lib("float64"), Lib("int32")
 
 
@@ -243,6 +245,20 @@ FUNCTION_FORMS = {
     "can_cast": [form(F64, F32), form(F32, I32), form(I32, F32), form(Lib("int64"), Lib("bool")),
                  form(Lib("bool"), Lib("uint8"))],
     "is_nonzero": [form(S), form(X), form(Lib("float32"))],
+    "ravel": [form(X), form(Q), form(S), form(I)],
+    "t": [form(X), form(V), form(S), form(Q), form(I)],
+    "select": [form(X, 0, 1), form(Q, -1, -2), form(X, 1, 4), form(V, 0, 3), form(S, 0, 0), form(Q, dim=1, index=2)],
+    "index_fill": [form(X, 1, H, -1.5), form(N, 0, H0, 2.0), form(X, -1, H, S), form(I, 1, H, 7), form(X, 1, H, 2),
+                   form(V, 0, H, 1.0), form(X, 0, H, 1.0)],
+    "index_copy": [form(X, 0, H0, Y2), form(N, 1, H, Y3), form(X, 0, H, Y2), form(V, 0, H, V2)],
+    "index_put": [form(X, (H0,), Y2), form(X, (H0, H), S), form(X, (M,), S), form(X, (H0,), Y2, True),
+                  form(X, (J,), W), form(X, (J, J), S, True), form(X, (H0,), 2.5)],
+    "masked_scatter": [form(X, M, N), form(X, M, Y2), form(N, M, Q), form(I, M, L)],
+    "select_scatter": [form(X, V, 0, 1), form(X, V3, 1, -1), form(Q, X, 0, 1), form(X, V, 0, 3)],
+    "slice_scatter": [form(X, Y2, 0, 1), form(X, Y2, 0, 0, 3, 2), form(X, Y3, 1, 2), form(X, X), form(X, Y2, start=1),
+                      form(X, Y3, dim=1, start=0, end=4, step=2), form(X, Y2, 0, 5)],
+    "diagonal_scatter": [form(X, V3, 0), form(A, V3), form(X, V3, 1), form(X, V2, -1), form(Q, Y3, 0, 0, 2),
+                         form(Q, Y2, 0, 0, 2)],
     "isin": [form(T, N), form(I, L), form(T, 1.0), form(1.0, T), form(T, T, invert=True), form(I, J), form(I, K),
              form(M, M)],
     **{name: [form(X), form(N, dim=0), form(N, V), form(X, V, dim=1), form(N, dx=0.5), form(X, Y), form(I),
@@ -369,7 +385,9 @@ for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_n
               "bitwise_right_shift", "det", "inverse", "logdet", "slogdet", "flip", "gather", "take_along_dim",
               "index_add", "index_select", "lerp", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow",
               "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique",
-              "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter", "cov", "corrcoef", "dist"):
+              "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter", "cov", "corrcoef", "dist",
+              "ravel", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
+              "slice_scatter", "diagonal_scatter"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",

@@ -662,3 +662,107 @@ def test_is_floating_point_is_complex_is_nonzero_match_torch():
             torch.is_nonzero(torch.tensor(data))
     with pytest.raises(TypeError, match="must be a Tensor"):
         ad.is_floating_point(1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# indexing functions
+
+def test_ravel_t_and_select_match_torch():
+    for dtype in (np.float32, np.float64):
+        x, q = uniform(-1, 1, (3, 4), dtype), uniform(-1, 1, (2, 3, 4), dtype)
+        check(ad.ravel, lambda T, t: T.ravel(t), q)
+        check(lambda t: t.ravel(), lambda T, t: t.ravel(), x)
+        check(ad.t, lambda T, t: T.t(t), x)
+        check(ad.t, lambda T, t: T.t(t), uniform(-1, 1, (4,), dtype))
+        for dim, index in ((0, 1), (1, -1), (-1, 3), (2, 0)):
+            check(lambda t: ad.select(t, dim, index), lambda T, t: T.select(t, dim, index), q)
+            check(lambda t: t.select(dim, index), lambda T, t: t.select(dim, index), q)
+    grads_check(lambda t: ad.select(t, 1, -2), uniform(-1, 1, (2, 3, 4)))
+    grads_check(ad.ravel, uniform(-1, 1, (2, 3)))
+    with pytest.raises(IndexError, match="out of range"):
+        ad.select(ad.zeros((2, 3)), 1, 3)
+    with pytest.raises(IndexError, match="0-dim"):
+        ad.select(ad.tensor(1.0), 0, 0)
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        ad.t(ad.zeros((2, 2, 2)))
+
+
+SCATTERS = {   # name: (ours, theirs, inputs); float inputs require grad
+    "index_fill": (lambda x: ad.index_fill(x, 1, ad.tensor([0, 2, 2]), -1.5),
+                   lambda T, x: T.index_fill(x, 1, T.tensor([0, 2, 2]), -1.5), [(3, 4)]),
+    "index_fill-tensor": (lambda x, v: ad.index_fill(x, 0, ad.tensor([2]), v),
+                          lambda T, x, v: T.index_fill(x, 0, T.tensor([2]), v), [(3, 4), ()]),
+    "index_copy": (lambda x, s: ad.index_copy(x, 1, ad.tensor([3, 0]), s),
+                   lambda T, x, s: T.index_copy(x, 1, T.tensor([3, 0]), s), [(3, 4), (3, 2)]),
+    "index_put": (lambda x, v: ad.index_put(x, (ad.tensor([0, 2]), ad.tensor([1, 3])), v),
+                  lambda T, x, v: T.index_put(x, (T.tensor([0, 2]), T.tensor([1, 3])), v), [(3, 4), (2,)]),
+    "index_put-broadcast": (lambda x, v: x.index_put((ad.tensor([2, 0]),), v),
+                            lambda T, x, v: x.index_put((T.tensor([2, 0]),), v), [(3, 4), (4,)]),
+    "index_put-accumulate": (lambda x, v: ad.index_put(x, (ad.tensor([0, 0, 2]),), v, accumulate=True),
+                             lambda T, x, v: T.index_put(x, (T.tensor([0, 0, 2]),), v, accumulate=True),
+                             [(3, 4), (3, 4)]),
+    "index_put-mask": (lambda x, v: ad.index_put(x, (ad.tensor(np.eye(3, 4, dtype=bool)),), v),
+                       lambda T, x, v: T.index_put(x, (T.tensor(np.eye(3, 4, dtype=bool)),), v), [(3, 4), ()]),
+    "masked_scatter": (lambda x, s: ad.masked_scatter(x, ad.tensor(np.array([True, False, True, True])), s),
+                       lambda T, x, s: T.masked_scatter(x, T.tensor(np.array([True, False, True, True])), s),
+                       [(3, 4), (5, 3)]),
+    "select_scatter": (lambda x, s: ad.select_scatter(x, s, 1, -1),
+                       lambda T, x, s: T.select_scatter(x, s, 1, -1), [(3, 4), (3,)]),
+    "slice_scatter": (lambda x, s: ad.slice_scatter(x, s, 1, 0, 4, 2),
+                      lambda T, x, s: T.slice_scatter(x, s, 1, 0, 4, 2), [(3, 4), (3, 2)]),
+    "slice_scatter-default": (lambda x, s: x.slice_scatter(s, start=1),
+                              lambda T, x, s: x.slice_scatter(s, start=1), [(3, 4), (2, 4)]),
+    "diagonal_scatter": (lambda x, s: ad.diagonal_scatter(x, s, 1),
+                         lambda T, x, s: T.diagonal_scatter(x, s, 1), [(3, 4), (3,)]),
+    "diagonal_scatter-3d": (lambda x, s: ad.diagonal_scatter(x, s, -1, 2, 0),
+                            lambda T, x, s: T.diagonal_scatter(x, s, -1, 2, 0), [(3, 2, 4), (2, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_writing_functions_match_torch_and_gradients(name):
+    ours, theirs, shapes = SCATTERS[name]
+    for dtype in (np.float32, np.float64):
+        check(ours, theirs, *[uniform(-2, 2, shape, dtype) for shape in shapes])
+    grads_check(ours, *[uniform(-2, 2, shape) for shape in shapes])
+
+
+def test_writing_functions_on_integers_and_methods():
+    torch = _torch()
+    ints = np.arange(12).reshape(3, 4)
+    pairs = [(lambda x: x.index_fill(0, ad.tensor([1]), 7), lambda x: x.index_fill(0, torch.tensor([1]), 7)),
+             (lambda x: x.index_copy(0, ad.tensor([2]), ad.tensor([[9, 9, 9, 9]])),
+              lambda x: x.index_copy(0, torch.tensor([2]), torch.tensor([[9, 9, 9, 9]]))),
+             (lambda x: x.masked_scatter(ad.tensor(ints % 3 == 0), ad.tensor(-ints)),
+              lambda x: x.masked_scatter(torch.tensor(ints % 3 == 0), torch.tensor(-ints))),
+             (lambda x: x.diagonal_scatter(ad.tensor([0, 0, 0])), lambda x: x.diagonal_scatter(torch.tensor([0, 0, 0]))),
+             (lambda x: x.select_scatter(ad.tensor([5, 5, 5]), 1, 0), lambda x: x.select_scatter(torch.tensor([5, 5, 5]), 1, 0)),
+             (lambda x: x.index_put((ad.tensor([1]), ad.tensor([2])), ad.tensor(100), accumulate=True),
+              lambda x: x.index_put((torch.tensor([1]), torch.tensor([2])), torch.tensor(100), accumulate=True))]
+    for mine, reference in pairs:
+        out, expected = mine(ad.tensor(ints)), reference(torch.tensor(ints))
+        assert out.dtype == np.int64 and out.tolist() == expected.tolist()
+
+
+def test_writing_functions_refuse_what_does_not_fit():
+    x = ad.zeros((3, 4))
+    with pytest.raises(IndexError, match="out of bounds"):
+        ad.index_fill(x, 1, ad.tensor([4]), 1.0)
+    with pytest.raises(ValueError, match="does not fit"):
+        ad.index_copy(x, 1, ad.tensor([0, 1]), ad.zeros((3, 3)))
+    with pytest.raises(ValueError, match="at least as many"):
+        ad.masked_scatter(x, ad.tensor(np.ones((3, 4), bool)), ad.zeros(5))
+    with pytest.raises(TypeError, match="bool"):
+        ad.masked_scatter(x, ad.tensor(np.ones((3, 4))), ad.zeros(12))
+    with pytest.raises(ValueError, match="src of shape"):
+        ad.slice_scatter(x, ad.zeros((2, 4)), 0, 0, 3)
+    with pytest.raises(ValueError, match="src of shape"):
+        ad.diagonal_scatter(x, ad.zeros(4))
+    with pytest.raises(IndexError, match="out of range"):
+        ad.select_scatter(x, ad.zeros(4), 0, 3)
+    with pytest.raises(TypeError, match="values must be a tensor"):
+        ad.index_put(x, (ad.tensor([0]),), 1.0)
+    with pytest.raises(ValueError, match="same dimension"):
+        ad.diagonal_scatter(x, ad.zeros(3), 0, 1, 1)
+    # a failed call leaves the input as it was
+    assert (x.data == 0).all()

@@ -349,6 +349,24 @@ CASES = [
     # (PyTorch 2.13's vander backward raises: its reference here is the same matrix by powers)
     C("vander", lambda x: ad.vander(x, 4), lambda T, x: T.stack([x ** k for k in (3, 2, 1, 0)], 1), (5,)),
     C("block_diag", lambda a, b, c: ad.block_diag(a, b, c), lambda T, a, b, c: T.block_diag(a, b, c), (2, 3), (3,), ()),
+    # ---- indexing functions: reading (shapes.py) and writing into a copy (gathering.py)
+    C("ravel", ad.ravel, lambda T, x: T.ravel(x), (2, 3, 2)),
+    C("t", ad.t, lambda T, x: T.t(x), (3, 4)),
+    C("select", lambda x: ad.select(x, 1, -1), lambda T, x: T.select(x, 1, -1), (2, 3, 4)),
+    C("index_fill", lambda x, i: ad.index_fill(x, 1, i, 0.5), lambda T, x, i: T.index_fill(x, 1, i, 0.5), (3, 4),
+      np.array([3, 1])),
+    C("index_copy", lambda x, i, s: ad.index_copy(x, 0, i, s), lambda T, x, i, s: T.index_copy(x, 0, i, s), (3, 4),
+      np.array([2, 0]), (2, 4)),
+    C("index_put", lambda x, i, v: ad.index_put(x, (i,), v, accumulate=True),
+      lambda T, x, i, v: T.index_put(x, (i,), v, accumulate=True), (3, 4), np.array([1, 1, 0]), (3, 4)),
+    C("masked_scatter", lambda x, s: ad.masked_scatter(x, ad.tensor(NANS), s),
+      lambda T, x, s: T.masked_scatter(x, T.tensor(NANS), s), (3, 4), (6,)),
+    C("select_scatter", lambda x, s: ad.select_scatter(x, s, 0, 1), lambda T, x, s: T.select_scatter(x, s, 0, 1),
+      (3, 4), (4,)),
+    C("slice_scatter", lambda x, s: ad.slice_scatter(x, s, 1, 1, 3), lambda T, x, s: T.slice_scatter(x, s, 1, 1, 3),
+      (3, 4), (3, 2)),
+    C("diagonal_scatter", lambda x, s: ad.diagonal_scatter(x, s, -1), lambda T, x, s: T.diagonal_scatter(x, s, -1),
+      (3, 4), (2,)),
 ]
 
 IDS = [c.name + (f"-{c.tag}" if c.tag else "") for c in CASES]
