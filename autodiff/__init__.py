@@ -35,7 +35,7 @@ from .pointwise import (
 from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .scans import (
     cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median, diff, nansum,
-    nanmean, count_nonzero,
+    nanmean, count_nonzero, nanmedian, quantile, nanquantile, mode,
 )
 from .gathering import (
     gather, take_along_dim, index_select, masked_fill, masked_select, scatter, scatter_add, scatter_reduce,
@@ -53,7 +53,7 @@ from .contractions import (
 )
 from . import linalg
 from .statistics import (
-    var_mean, std_mean, aminmax, cov, corrcoef, dist, trapezoid, trapz, cumulative_trapezoid,
+    var_mean, std_mean, aminmax, cov, corrcoef, dist, trapezoid, trapz, cumulative_trapezoid, renorm, histc,
 )
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
@@ -153,6 +153,8 @@ __all__ = [
     # indexing functions (shapes.py, gathering.py)
     "ravel", "t", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
     "slice_scatter", "diagonal_scatter",
+    # order statistics (scans.py)
+    "nanmedian", "quantile", "nanquantile", "mode", "renorm", "histc",
 ]
 
 

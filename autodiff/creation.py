@@ -120,10 +120,10 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: DT
         raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
     dtype = _float_dtype(dtype) if dtype is None or np.dtype(dtype).kind == "f" else np.dtype(dtype)
     exponents = np.linspace(float(start), float(end), int(steps))
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         values = np.power(float(base), exponents)
-    return _make(values.astype(dtype) if dtype.kind == "f" else np.trunc(values).astype(dtype), requires_grad,
-                 "logspace")
+        values = values.astype(dtype) if dtype.kind == "f" else np.trunc(values).astype(dtype)
+    return _make(values, requires_grad, "logspace")
 
 
 def _triangle_indices(row: int, col: int, offset: int, dtype: DTypeLike | None, upper: bool, op: str) -> Tensor:

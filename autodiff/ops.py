@@ -1471,7 +1471,8 @@ def _logit(x: np.ndarray) -> np.ndarray:
 
 def _zeros(g: _Grad) -> _Grad:
     """Zeros of g's shape and dtype, also where g is nan or inf (an input that gets no gradient)."""
-    return np.where(np.isfinite(g), g * 0, 0)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(g), g * 0, 0)
 
 
 def _logit_slope(g: _Grad, x: _Grad) -> _Grad:
@@ -1490,7 +1491,8 @@ def _sinc_slope(x: _Grad) -> _Grad:
 
 def _copysign_ratio(a: _Grad, out: _Grad) -> _Grad:
     """d copysign(a, b) / da: +-1 (out / a), 0 where a = 0 (PyTorch)."""
-    return np.where(a == 0, 0, out / np.where(a == 0, 1, a))
+    with np.errstate(invalid="ignore"):     # (inf / inf where a is inf: nan, as PyTorch's)
+        return np.where(a == 0, 0, out / np.where(a == 0, 1, a))
 
 
 def _nextafter(a: np.ndarray, b: np.ndarray) -> np.ndarray:

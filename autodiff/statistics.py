@@ -1,5 +1,5 @@
-"""Statistics over a tensor: var_mean, std_mean, aminmax, cov, corrcoef, dist, and the trapezoid
-rule (trapezoid, trapz, cumulative_trapezoid), each composed from the engine's reductions, so the
+"""Statistics over a tensor: var_mean, std_mean, aminmax, cov, corrcoef, dist, renorm, histc and
+the trapezoid rule (trapezoid, trapz, cumulative_trapezoid), each composed from the engine's reductions, so the
 gradients (and higher orders) are theirs."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import linalg
-from .ops import _as_tensor, _normalize_axis, _one_of, amax, amin, matmul, mean, reshape, sqrt, std, sum, var
+from .ops import _as_tensor, _normalize_axis, _one_of, amax, amin, matmul, mean, reshape, sqrt, std, sum, var, where
 from .scans import cumsum
 from .shapes import diagonal, narrow
 from .tensor import Tensor, get_default_dtype
 
 __all__ = ["var_mean", "std_mean", "aminmax", "cov", "corrcoef", "dist", "trapezoid", "trapz",
-           "cumulative_trapezoid"]
+           "cumulative_trapezoid", "renorm", "histc"]
 
 # PyTorch's torch.return_types.aminmax (the ignore: the type's name is PyTorch's)
 aminmax_result = NamedTuple("aminmax", [("min", Tensor), ("max", Tensor)])  # type: ignore[name-match]
@@ -203,5 +203,48 @@ def cumulative_trapezoid(y: Tensor | ArrayLike, x: Tensor | ArrayLike | None = N
     return cumsum(spacing * (left + right) / 2.0, axis)
 
 
+def renorm(input: Tensor | ArrayLike, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` whose p-norm (over the other dims) exceeds ``maxnorm`` scaled down
+    to norm maxnorm (PyTorch's factor maxnorm / (norm + 1e-7)); the others as they are."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"renorm: needs a floating tensor, got {input.dtype}")
+    if p <= 0:
+        raise ValueError(f"renorm: non-positive norm (p={p}) not supported")
+    if maxnorm < 0:
+        raise ValueError(f"renorm: expected maxnorm to be >= 0, got {maxnorm}")
+    if input.ndim <= 1:
+        raise ValueError(f"renorm: needs at least 2 dimensions, got shape {input.shape}")
+    axis = _normalize_axis(dim, input.ndim, "renorm")[0]
+    others = tuple(d for d in range(input.ndim) if d != axis)
+    norms = linalg.vector_norm(input, p, others, True)
+    factor = where(norms.data > maxnorm, maxnorm / (norms + 1e-7), np.ones((), input.dtype))
+    return input * factor
+
+
+def histc(input: Tensor | ArrayLike, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """The counts of input's values in ``bins`` equal bins over [min, max] (min = max: the data's
+    range, widened by 1 each way if that is a point); values outside are not counted, max goes to
+    the last bin. A tensor of input's dtype, off the graph."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"histc: not implemented for {input.dtype} tensors (as PyTorch's); convert with .float()")
+    if bins <= 0:
+        raise ValueError(f"histc: bins must be > 0, got {bins}")
+    data = input.data.reshape(-1)
+    low, high = float(min), float(max)
+    if low == high and data.size:
+        low, high = float(data.min()), float(data.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    if low > high or not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"histc: range of [{low}, {high}] is not finite or max < min")
+    inside = data[(data >= low) & (data <= high)]
+    # PyTorch's bin of x: int((x - min) * bins / (max - min)), the top edge in the last bin
+    positions = ((inside - np.asarray(low, data.dtype)) * bins / np.asarray(high - low, data.dtype)).astype(np.int64)
+    counts = np.bincount(np.minimum(positions, bins - 1), minlength=bins)
+    return Tensor(counts.astype(input.dtype))
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
-    "aminmax": aminmax, "cov": cov, "corrcoef": corrcoef, "dist": dist}
+    "aminmax": aminmax, "cov": cov, "corrcoef": corrcoef, "dist": dist, "renorm": renorm, "histc": histc}

@@ -259,6 +259,18 @@ FUNCTION_FORMS = {
                       form(X, Y3, dim=1, start=0, end=4, step=2), form(X, Y2, 0, 5)],
     "diagonal_scatter": [form(X, V3, 0), form(A, V3), form(X, V3, 1), form(X, V2, -1), form(Q, Y3, 0, 0, 2),
                          form(Q, Y2, 0, 0, 2)],
+    "nanmedian": [form(X), form(N, 1), form(N, -1, True), form(N, dim=0), form(T, 1), form(S), form(I, 0), form(I)],
+    "quantile": [form(X, 0.3), form(N, 0.5, 1), form(N, 0.25, -1, True), form(N, 1.0, dim=0), form(X, 0.0),
+                 form(N, 0.4, 1, interpolation="nearest"), form(N, 0.4, 0, interpolation="lower"),
+                 form(N, 0.4, 0, interpolation="higher"), form(N, 0.7, 1, interpolation="midpoint"), form(I, 0.5),
+                 form(X, 1.5), form(X, 0.5, keepdim=True), form(S, 0.2), form(X, 0.5, 1, interpolation="cubic")],
+    "nanquantile": [form(X, 0.3), form(N, 0.5, 1), form(N, 0.25, -1, True), form(T, 0.6, 0, interpolation="nearest"),
+                    form(X, 1.5), form(X, 0.5, keepdim=True)],
+    "mode": [form(T), form(T, 0), form(T, 1, True), form(T, dim=0), form(I), form(S), form(N)],
+    "renorm": [form(X, 2, 0, 1.0), form(N, 1, 1, 0.5), form(Q, 3, 2, 0.1), form(N, 2, 0, 100.0), form(I, 2, 0, 1.0),
+               form(V, 2, 0, 1.0), form(N, float("inf"), 1, 0.5)],
+    "histc": [form(X), form(N, 10), form(N, 5, -1.0, 1.0), form(T, 4, 0, 3), form(I), form(N, bins=3, min=0.5, max=0.5),
+              form(S, 3)],
     "isin": [form(T, N), form(I, L), form(T, 1.0), form(1.0, T), form(T, T, invert=True), form(I, J), form(I, K),
              form(M, M)],
     **{name: [form(X), form(N, dim=0), form(N, V), form(X, V, dim=1), form(N, dx=0.5), form(X, Y), form(I),
@@ -387,7 +399,7 @@ for _name in ("bincount", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_n
               "outer", "ger", "scatter", "scatter_add", "scatter_reduce", "unflatten", "unique",
               "mvlgamma", "logit", "heaviside", "float_power", "ldexp", "nextafter", "cov", "corrcoef", "dist",
               "ravel", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
-              "slice_scatter", "diagonal_scatter"):
+              "slice_scatter", "diagonal_scatter", "nanmedian", "quantile", "nanquantile", "mode", "renorm", "histc"):
     METHOD_FORMS.setdefault(_name, FUNCTION_FORMS[_name])
 # attributes (read, not called)
 ATTRIBUTES = {"T", "mT", "shape", "ndim", "dtype", "device", "is_leaf", "grad", "grad_fn", "requires_grad", "data",

@@ -766,3 +766,95 @@ def test_writing_functions_refuse_what_does_not_fit():
         ad.diagonal_scatter(x, ad.zeros(3), 0, 1, 1)
     # a failed call leaves the input as it was
     assert (x.data == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# order statistics, renorm, histc
+
+QUANTILE_FORMS = [((0.3,), {}), ((0.5, 1), {}), ((1.0, 0, True), {}), ((0.0,), {"dim": -1}),
+                  (("Q",), {"dim": 1}), (("Q",), {"dim": 0, "keepdim": True}), (("Q",), {}), ((0.5,), {"keepdim": True})]
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("args,kwargs", QUANTILE_FORMS)
+def test_quantile_and_nanquantile_match_torch(name, interpolation, args, kwargs):
+    q = np.array([0.0, 0.25, 0.5, 0.7, 1.0])
+    for dtype in (np.float32, np.float64):
+        x = uniform(-2, 2, (4, 5), dtype)
+        x[1, 2] = x[3, 0] = np.nan
+        x[2, :] = np.nan
+        for data in (x, np.where(np.isnan(x), uniform(-2, 2, x.shape), x).astype(dtype)):     # (no ties)
+            qs = [q.astype(dtype) if a == "Q" else a for a in args]
+            # (with nans, which of several nans gets a nan gradient is a tie-break: values only)
+            clean = not np.isnan(data).any()
+            check(lambda t, *a: getattr(ad, name)(t, *a, interpolation=interpolation, **kwargs),
+                  lambda T, t, *a: getattr(T, name)(t, *a, interpolation=interpolation, **kwargs), data, *qs,
+                  grads=clean)
+            check(lambda t, *a: getattr(t, name)(*a, interpolation=interpolation, **kwargs),
+                  lambda T, t, *a: getattr(t, name)(*a, interpolation=interpolation, **kwargs), data, *qs,
+                  grads=clean)
+    clean = uniform(-2, 2, (4, 5))
+    grads_check(lambda t: getattr(ad, name)(t, ad.tensor(q), 1, interpolation=interpolation), clean)
+
+
+def test_quantile_errors():
+    x = ad.tensor(uniform(0, 1, (3, 4)))
+    with pytest.raises(ValueError, match="range"):
+        ad.quantile(x, 1.5)
+    with pytest.raises(TypeError, match="float or double"):
+        ad.quantile(ad.tensor([1, 2]), 0.5)
+    with pytest.raises(ValueError, match="interpolation"):
+        ad.quantile(x, 0.5, interpolation="cubic")
+    with pytest.raises(ValueError, match="non-empty"):
+        ad.quantile(ad.zeros(0), 0.5)
+    with pytest.raises(TypeError, match="same dtype"):
+        ad.quantile(x, ad.tensor([0.5], dtype=ad.float32))
+    with pytest.raises(ValueError, match="1-d"):
+        ad.quantile(x, ad.tensor(np.full((2, 2), 0.5)))
+
+
+@pytest.mark.parametrize("args", [(), (1,), (0, True), (-1,)])
+def test_nanmedian_matches_torch(args):
+    x = uniform(-2, 2, (4, 5))
+    x[0, 1] = x[2, :] = x[3, 4] = np.nan
+    check(lambda t: ad.nanmedian(t, *args), lambda T, t: T.nanmedian(t, *args), x)
+    check(lambda t: t.nanmedian(*args), lambda T, t: t.nanmedian(*args), x.astype(np.float32))
+    check(lambda t: ad.nanmedian(t, *args), lambda T, t: T.nanmedian(t, *args), np.array([[3, 1, 2], [5, 5, 4]]))
+    grads_check(lambda t: ad.nanmedian(t, *args), uniform(-2, 2, (4, 5)))
+
+
+@pytest.mark.parametrize("args", [(), (0,), (1, True), (-1,)])
+def test_mode_matches_torch(args):
+    x = np.round(uniform(-2, 2, (4, 7)))      # (no nan: PyTorch's mode is undefined there)
+    check(lambda t: ad.mode(t, *args), lambda T, t: T.mode(t, *args), x)
+    check(lambda t: t.mode(*args), lambda T, t: t.mode(*args), x.astype(np.float32))
+    check(lambda t: ad.mode(t, *args), lambda T, t: T.mode(t, *args), np.array([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4]]))
+    out = ad.mode(ad.tensor(x, requires_grad=True), *args)
+    assert type(out).__name__ == "mode" and out.values is out[0]
+
+
+@pytest.mark.parametrize("p,dim,maxnorm", [(2, 0, 1.0), (1, 1, 0.5), (3, -1, 0.1), (2, 0, 100.0), (1.5, 2, 0.7)])
+def test_renorm_matches_torch(p, dim, maxnorm):
+    for dtype in (np.float32, np.float64):
+        x = uniform(-2, 2, (3, 4, 2) if dim == 2 else (3, 4), dtype)
+        check(lambda t: ad.renorm(t, p, dim, maxnorm), lambda T, t: T.renorm(t, p, dim, maxnorm), x)
+        check(lambda t: t.renorm(p, dim, maxnorm), lambda T, t: t.renorm(p, dim, maxnorm), x)
+    grads_check(lambda t: ad.renorm(t, p, dim, maxnorm), uniform(-2, 2, (3, 4, 2) if dim == 2 else (3, 4)))
+    with pytest.raises(ValueError, match="non-positive"):
+        ad.renorm(ad.zeros((2, 2)), 0, 0, 1.0)
+
+
+@pytest.mark.parametrize("args", [(), (10,), (5, -1.0, 1.0), (4, 0, 3), (3, 0.5, 0.5), (7, 2.0, 2.0)])
+def test_histc_matches_torch(args):
+    torch = _torch()
+    for dtype in (np.float32, np.float64):
+        x = np.concatenate([uniform(-2, 2, (50,), dtype), np.array([-1.0, 1.0, 0.0, 3.0], dtype)])
+        check(lambda t: ad.histc(t, *args), lambda T, t: T.histc(t, *args), x, rtol=0, atol=0)
+        check(lambda t: t.histc(*args), lambda T, t: t.histc(*args), x.reshape(6, 9), rtol=0, atol=0)
+    assert not ad.histc(ad.tensor(x, requires_grad=True)).requires_grad
+    assert not torch.histc(torch.tensor(x, requires_grad=True)).requires_grad
+    with pytest.raises(TypeError, match="histc"):
+        ad.histc(ad.tensor([1, 2]))
+    with pytest.raises(ValueError, match="max < min"):
+        ad.histc(ad.tensor([1.0]), 3, 2.0, 1.0)

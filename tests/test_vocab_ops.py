@@ -349,6 +349,17 @@ CASES = [
     # (PyTorch 2.13's vander backward raises: its reference here is the same matrix by powers)
     C("vander", lambda x: ad.vander(x, 4), lambda T, x: T.stack([x ** k for k in (3, 2, 1, 0)], 1), (5,)),
     C("block_diag", lambda a, b, c: ad.block_diag(a, b, c), lambda T, a, b, c: T.block_diag(a, b, c), (2, 3), (3,), ()),
+    # ---- order statistics (scans.py)
+    C("nanmedian", lambda x: ad.nanmedian(ad.where(NANS, np.nan, x), 1),
+      lambda T, x: T.nanmedian(T.where(T.tensor(NANS), np.nan, x), 1), (3, 4), tag="nans"),
+    C("nanmedian", ad.nanmedian, lambda T, x: T.nanmedian(x), (3, 5)),
+    C("quantile", lambda x: ad.quantile(x, 0.3, 1), lambda T, x: T.quantile(x, 0.3, 1), (3, 5)),
+    C("quantile", lambda x, q: ad.quantile(x, q, 0, keepdim=True), lambda T, x, q: T.quantile(x, q, 0, keepdim=True),
+      (4, 3), Const(np.array([0.1, 0.5, 0.9])), tag="q-tensor"),
+    C("nanquantile", lambda x: ad.nanquantile(ad.where(NANS, np.nan, x), 0.6, 1, interpolation="midpoint"),
+      lambda T, x: T.nanquantile(T.where(T.tensor(NANS), np.nan, x), 0.6, 1, interpolation="midpoint"), (3, 4),
+      tag="nans"),
+    C("mode", lambda x: ad.mode(ad.round(x), 1), lambda T, x: T.mode(T.round(x), 1), (3, 6), gradcheck=False),
     # ---- indexing functions: reading (shapes.py) and writing into a copy (gathering.py)
     C("ravel", ad.ravel, lambda T, x: T.ravel(x), (2, 3, 2)),
     C("t", ad.t, lambda T, x: T.t(x), (3, 4)),
