@@ -1456,6 +1456,10 @@ def _polygamma_of(n: int) -> Callable[[_Grad], _Grad]:
     return run
 
 
+_digamma_of = _on_graph_or_array("digamma", _special.digamma)
+_trigamma_of = _polygamma_of(1)
+
+
 def _i1_of(x: _Grad) -> _Grad:
     """i1 (i0's derivative) inside a backward: autodiff.pointwise.I1 on a Tensor."""
     if isinstance(x, Tensor):
@@ -1561,10 +1565,10 @@ ELEMENTWISE = (
     Row("deg2rad", np.deg2rad, lambda g: g * (math.pi / 180), "x * pi / 180, elementwise."),
     Row("rad2deg", np.rad2deg, lambda g: g * (180 / math.pi), "x * 180 / pi, elementwise."),
     Row("sinc", np.sinc, lambda g, x: g * _sinc_slope(x), "sin(pi x) / (pi x), elementwise (1 at 0)."),
-    Row("lgamma", _float_result(_special.lgamma), lambda g, x: g * _on_graph_or_array("digamma", _special.digamma)(x),
+    Row("lgamma", _float_result(_special.lgamma), lambda g, x: g * _digamma_of(x),
         "log |Gamma(x)|, elementwise (inf at 0 and the negative integers).", domain=(0.2, 6.0),
         hint="lgamma'(x) = digamma(x) is infinite at 0 and the negative integers."),
-    Row("digamma", _float_result(_special.digamma), lambda g, x: g * _polygamma_of(1)(x),
+    Row("digamma", _float_result(_special.digamma), lambda g, x: g * _trigamma_of(x),
         "d/dx lgamma(x), elementwise (-inf at +0, inf at -0, nan at the negative integers, as "
         "PyTorch).", domain=(0.2, 6.0), hint="digamma'(x) = polygamma(1, x) is infinite at 0 and the "
         "negative integers."),

@@ -355,11 +355,7 @@ def _bessel_i(order: int, x: ArrayLike) -> np.ndarray:
     size = np.abs(x)
     with np.errstate(all="ignore"):
         half_square = (size / 2) ** 2
-        term = (size / 2) ** order * np.ones_like(size)
-        if order == 1:
-            term = size / 2
-        else:
-            term = np.ones_like(size)
+        term = size / 2 if order == 1 else np.ones_like(size)     # (x/2)^order / order!
         series = term.copy()
         for k in range(1, 80):
             term = term * half_square / (k * (k + order))
