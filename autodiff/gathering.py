@@ -453,12 +453,17 @@ def _grid(input: Tensor) -> np.ndarray:
     return np.arange(input.numel()).reshape(input.shape)
 
 
-def _slices_along(input: Tensor, dim: int, index: Tensor | ArrayLike, op: str) -> np.ndarray:
-    """The positions of the slices ``index`` (0-d or 1-d) along ``dim``."""
+def _slices_along(input: Tensor, dim: int, index: Tensor | ArrayLike, op: str, negative: bool = False
+                  ) -> np.ndarray:
+    """The positions of the slices ``index`` (0-d or 1-d) along ``dim`` (``negative``: indices
+    from -size count from the end, as index_fill's do)."""
     axis = _dim(input, dim, op)
     picks = _indices(index, op)
     if picks.ndim > 1:
         raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {picks.shape}")
+    if negative:
+        size = input.shape[axis] if input.ndim else 1
+        picks = np.where((picks < 0) & (picks >= -size), picks + size, picks)
     _check_gather((input.shape[axis] if input.ndim else 1,), picks.reshape(-1), 0, op)
     grid = _grid(input)
     if input.ndim == 0:
@@ -468,12 +473,12 @@ def _slices_along(input: Tensor, dim: int, index: Tensor | ArrayLike, op: str) -
 
 @accepts_axis
 def index_fill(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, value: Tensor | float) -> Tensor:
-    """A copy of input with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
-    tensor, which gets the gradient of the filled places)."""
+    """A copy of input with the slices ``index`` along ``dim`` (negative ones from the end) set to
+    ``value`` (a number or a 0-d tensor, which gets the gradient of the filled places)."""
     input = _as_tensor(input)
     if isinstance(value, Tensor) and value.ndim:
         raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
-    return _put(input, _slices_along(input, dim, index, "index_fill"), value, False, "index_fill")
+    return _put(input, _slices_along(input, dim, index, "index_fill", negative=True), value, False, "index_fill")
 
 
 @accepts_axis

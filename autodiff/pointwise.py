@@ -13,6 +13,7 @@ from . import ops
 from . import special as _special
 from .function import Function
 from .ops import _as_tensor, where
+from .promotion import result_type
 from .tensor import Tensor, get_default_dtype
 
 __all__ = ["round", "lerp", "nan_to_num", "allclose", "equal", "all", "any", "clone", "logit", "heaviside",
@@ -139,6 +140,9 @@ def true_divide(dividend: Tensor | ArrayLike, divisor: Tensor | ArrayLike | floa
 
 def rsub(input: Tensor | ArrayLike, other: Tensor | ArrayLike | float, alpha: float = 1) -> Tensor:
     """other - alpha * input, elementwise (PyTorch's reversed subtraction)."""
+    if isinstance(alpha, float) and result_type(input, other).kind in "iub":
+        raise TypeError(f"rsub: for integral input tensors, alpha must not be a floating point number (as PyTorch), "
+                        f"got {alpha}")
     return ops.sub(other, input if alpha == 1 else ops.mul(input, alpha))
 
 

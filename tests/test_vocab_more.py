@@ -314,6 +314,11 @@ def test_ldexp_true_divide_and_rsub_match_torch(shapes):
     grads_check(lambda a, b: ad.rsub(a, b, alpha=3), uniform(-2, 2, (2, 3)), uniform(-2, 2, (3,)))
     with pytest.raises(TypeError, match="must be a tensor"):
         ad.ldexp(ad.tensor([1.0]), 2)
+    torch = _torch()
+    with pytest.raises(RuntimeError):
+        torch.rsub(torch.tensor([1, 2]), 5, alpha=0.5)
+    with pytest.raises(TypeError, match="alpha"):
+        ad.rsub(ad.tensor([1, 2]), 5, alpha=0.5)
 
 
 def test_positive_is_the_input_and_refuses_bool():
@@ -690,8 +695,8 @@ def test_ravel_t_and_select_match_torch():
 
 
 SCATTERS = {   # name: (ours, theirs, inputs); float inputs require grad
-    "index_fill": (lambda x: ad.index_fill(x, 1, ad.tensor([0, 2, 2]), -1.5),
-                   lambda T, x: T.index_fill(x, 1, T.tensor([0, 2, 2]), -1.5), [(3, 4)]),
+    "index_fill": (lambda x: ad.index_fill(x, 1, ad.tensor([0, -2, 2]), -1.5),
+                   lambda T, x: T.index_fill(x, 1, T.tensor([0, -2, 2]), -1.5), [(3, 4)]),
     "index_fill-tensor": (lambda x, v: ad.index_fill(x, 0, ad.tensor([2]), v),
                           lambda T, x, v: T.index_fill(x, 0, T.tensor([2]), v), [(3, 4), ()]),
     "index_copy": (lambda x, s: ad.index_copy(x, 1, ad.tensor([3, 0]), s),
@@ -750,6 +755,10 @@ def test_writing_functions_refuse_what_does_not_fit():
     x = ad.zeros((3, 4))
     with pytest.raises(IndexError, match="out of bounds"):
         ad.index_fill(x, 1, ad.tensor([4]), 1.0)
+    with pytest.raises(IndexError, match="out of bounds"):
+        ad.index_fill(x, 1, ad.tensor([-5]), 1.0)
+    with pytest.raises(IndexError, match="out of bounds"):
+        ad.index_copy(x, 1, ad.tensor([-1]), ad.zeros((3, 1)))       # (PyTorch's index_copy: no negatives)
     with pytest.raises(ValueError, match="does not fit"):
         ad.index_copy(x, 1, ad.tensor([0, 1]), ad.zeros((3, 3)))
     with pytest.raises(ValueError, match="at least as many"):
