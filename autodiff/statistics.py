@@ -118,7 +118,8 @@ def cov(input: Tensor | ArrayLike, *, correction: int = 1, fweights: Tensor | Ar
         factor = 0.0
     centered = observations - reshape(average, (-1, 1))
     other = centered if weights is None else centered * weights
-    covariance = matmul(centered, other.T) / factor
+    with np.errstate(divide="ignore", invalid="ignore"):     # (inf or nan at factor 0: warned above)
+        covariance = matmul(centered, other.T) / factor
     # (PyTorch squeezes: one variable, a 1-d input or a single row, gives a 0-d tensor)
     return reshape(covariance, ()) if covariance.shape == (1, 1) else covariance
 
@@ -130,7 +131,8 @@ def corrcoef(input: Tensor | ArrayLike) -> Tensor:
     if covariance.ndim == 0:
         return covariance / covariance
     deviations = sqrt(diagonal(covariance))
-    scaled = covariance / reshape(deviations, (-1, 1)) / reshape(deviations, (1, -1))
+    with np.errstate(divide="ignore", invalid="ignore"):     # (a constant variable: nan, as PyTorch's)
+        scaled = covariance / reshape(deviations, (-1, 1)) / reshape(deviations, (1, -1))
     return scaled.clip(-1, 1)
 
 
