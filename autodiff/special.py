@@ -1,6 +1,7 @@
 """Special functions on arrays for the elementwise table: erf and erfc, from scipy.special when
 it is installed (lazily imported), else from Cody's rational approximations in pure numpy, both
-float64-accurate."""
+float64-accurate; and in numpy alone, PyTorch's gamma family (lgamma, digamma, trigamma,
+polygamma, the Hurwitz zeta), erfinv, and the Bessel functions i0 and i1."""
 from __future__ import annotations
 
 from typing import Any, Callable, Literal
