@@ -26,35 +26,45 @@ from .ops import (  # the elementwise table's rows and aliases (autodiff.ops.ELE
     bitwise_and, bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift, bitwise_right_shift, isnan, isinf,
     isfinite, isposinf, isneginf, signbit, isclose, arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh,
     absolute, negative, greater, greater_equal, less, less_equal, not_equal,
+    deg2rad, rad2deg, sinc, lgamma, digamma, erfinv, i0, copysign, nextafter,
 )
 from .pointwise import round, lerp, nan_to_num, allclose, equal, all, any, clone  # noqa: A004
 from .pointwise import addcmul, addcdiv, clamp_min, clamp_max
+from .pointwise import (
+    logit, heaviside, float_power, true_divide, rsub, positive, ldexp, polygamma, mvlgamma,
+)
 from .indexing import concatenate, cat, stack, split, pad, repeat, repeat_interleave, tile
 from .scans import (
     cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, msort, topk, kthvalue, median, diff, nansum,
-    nanmean, count_nonzero,
+    nanmean, count_nonzero, nanmedian, quantile, nanquantile, mode,
 )
 from .gathering import (
     gather, take_along_dim, index_select, masked_fill, masked_select, scatter, scatter_add, scatter_reduce,
-    index_add, nonzero, argwhere, bincount, unique,
+    index_add, nonzero, argwhere, bincount, unique, searchsorted, bucketize, isin, index_fill, index_copy, index_put,
+    masked_scatter, select_scatter, slice_scatter, diagonal_scatter,
 )
 from .shapes import (
     flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
     expand_as, unflatten, movedim, moveaxis, narrow, atleast_1d, atleast_2d, atleast_3d, vstack, row_stack,
     hstack, dstack, column_stack, tensor_split, array_split, meshgrid, broadcast_tensors, broadcast_shapes,
-    cartesian_prod,
+    cartesian_prod, vander, block_diag, ravel, t, select,
 )
 from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
     addmv, addr, addbmm, baddbmm, vdot, matrix_power, pinverse, chain_matmul,
 )
 from . import linalg
+from .statistics import (
+    var_mean, std_mean, aminmax, cov, corrcoef, dist, trapezoid, trapz, cumulative_trapezoid, renorm, histc,
+)
 from .creation import (
     zeros, ones, full, eye, arange, linspace, rand, randn, zeros_like, ones_like, full_like,
     rand_like, randn_like, normal, bernoulli, multinomial, randint_like,
 )
 from .random import Generator, manual_seed, seed, initial_seed, default_generator, get_rng_state, set_rng_state
 from . import random
+from .creation import logspace, tril_indices, triu_indices
+from .queries import result_type, promote_types, can_cast, is_floating_point, is_complex, is_nonzero
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .viz import draw_graph
 from .explainer import explain, animate_backward
@@ -66,11 +76,13 @@ from . import functional, fused
 from .anomaly import detect_anomaly, AnomalyError
 
 from . import contractions as _contractions, gathering as _gathering, pointwise as _pointwise  # noqa: E402
-from . import scans as _scans, shapes as _shapes, creation as _creation  # noqa: E402
+from . import scans as _scans, shapes as _shapes, statistics as _statistics, queries as _queries  # noqa: E402
+from . import creation as _creation  # noqa: E402
 
 # the vocabulary's Tensor methods: t.cumsum(1) is ad.cumsum(t, 1), and so on (help(ad.Tensor) lists them)
 _METHODS = {**_pointwise.TENSOR_METHODS, **_scans.TENSOR_METHODS, **_gathering.TENSOR_METHODS,
-            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_creation.TENSOR_METHODS}
+            **_shapes.TENSOR_METHODS, **_contractions.TENSOR_METHODS, **_statistics.TENSOR_METHODS,
+            **_queries.TENSOR_METHODS, **_creation.TENSOR_METHODS}
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 Tensor.__doc__ += (  # type: ignore[operator]  # (it has a docstring)
@@ -134,6 +146,21 @@ __all__ = [
     # the PyTorch-gaps sweep: pointwise and matrix names users hit
     "addcmul", "addcdiv", "clamp_min", "clamp_max", "addmv", "addr", "addbmm", "baddbmm", "vdot", "matrix_power",
     "pinverse", "chain_matmul",
+    # more of PyTorch's names: elementwise and special functions
+    "logit", "heaviside", "copysign", "deg2rad", "rad2deg", "sinc", "float_power", "true_divide", "rsub",
+    "positive", "ldexp", "nextafter", "lgamma", "digamma", "polygamma", "erfinv", "i0", "mvlgamma",
+    # statistics (autodiff/statistics.py)
+    "var_mean", "std_mean", "aminmax", "cov", "corrcoef", "dist", "trapezoid", "trapz", "cumulative_trapezoid",
+    # searches and sets (autodiff/gathering.py)
+    "searchsorted", "bucketize", "isin",
+    # creation and questions about dtypes and tensors
+    "logspace", "tril_indices", "triu_indices", "vander", "block_diag", "result_type", "promote_types", "can_cast",
+    "is_floating_point", "is_complex", "is_nonzero",
+    # indexing functions (shapes.py, gathering.py)
+    "ravel", "t", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
+    "slice_scatter", "diagonal_scatter",
+    # order statistics (scans.py)
+    "nanmedian", "quantile", "nanquantile", "mode", "renorm", "histc",
 ]
 
 

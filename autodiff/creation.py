@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn", "zeros_like",
            "ones_like", "full_like", "rand_like", "randn_like",
            "from_numpy", "empty", "empty_like", "randint", "randperm", "normal", "bernoulli", "multinomial",
-           "randint_like", "as_tensor", "is_tensor", "numel"]
+           "randint_like", "as_tensor", "is_tensor", "numel", "logspace", "tril_indices", "triu_indices"]
 
 
 def _drawing(generator: Generator | None, op: str) -> Generator:
@@ -112,6 +112,42 @@ def linspace(start: float, end: float, steps: int | None = None, dtype: DTypeLik
     if steps is None:
         raise TypeError("linspace() missing required argument 'steps' (the number of values)")
     return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, "linspace")
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values base ** t for t evenly spaced from start to end inclusive (computed in
+    float64, then in ``dtype``: the default float dtype unless given)."""
+    if steps < 0:
+        raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
+    dtype = _float_dtype(dtype) if dtype is None or np.dtype(dtype).kind == "f" else np.dtype(dtype)
+    exponents = np.linspace(float(start), float(end), int(steps))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.power(float(base), exponents)
+        values = values.astype(dtype) if dtype.kind == "f" else np.trunc(values).astype(dtype)
+    return _make(values, requires_grad, "logspace")
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype: DTypeLike | None, upper: bool, op: str) -> Tensor:
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    dtype = np.dtype(np.int64 if dtype is None else dtype)
+    if dtype.kind not in "iu":
+        raise TypeError(f"{op}: dtype must be an integer dtype (as PyTorch's), not {dtype}")
+    rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
+    return _wrap(np.stack([rows, cols]).astype(dtype).reshape(2, -1))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: DTypeLike | None = None) -> Tensor:
+    """The (row, column) indices of the lower triangle of a (row, col) matrix (on and below
+    diagonal ``offset``), row by row: a (2, N) int64 tensor."""
+    return _triangle_indices(row, col, offset, dtype, False, "tril_indices")
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: DTypeLike | None = None) -> Tensor:
+    """The (row, column) indices of the upper triangle of a (row, col) matrix (on and above
+    diagonal ``offset``), row by row: a (2, N) int64 tensor."""
+    return _triangle_indices(row, col, offset, dtype, True, "triu_indices")
 
 
 def _sample_dtype(dtype: DTypeLike | None, op: str) -> tuple[np.dtype, type[np.floating]]:

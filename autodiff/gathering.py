@@ -1,7 +1,7 @@
 """Gather and scatter: PyTorch's index-driven ops, composed from getitem (whose backward is a
 scatter-add, and whose scatter-add's backward is a gather again), ``where`` and the reductions,
 so first and second derivatives come free. Also the ops without a gradient that go with them:
-nonzero, one_hot, bincount, unique.
+nonzero, one_hot, bincount, unique, and the searches searchsorted, bucketize and isin.
 
 ``index`` arguments are integer tensors or arrays; as in PyTorch, an index out of range (or
 negative) raises an IndexError naming the op, the index and the size.
@@ -18,7 +18,9 @@ from .ops import _as_tensor, _normalize_axis, amax, amin, broadcast_to, prod, re
 from .tensor import Tensor
 
 __all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_select", "scatter",
-           "scatter_add", "scatter_reduce", "index_add", "nonzero", "argwhere", "one_hot", "bincount", "unique"]
+           "scatter_add", "scatter_reduce", "index_add", "nonzero", "argwhere", "one_hot", "bincount", "unique",
+           "searchsorted", "bucketize", "isin", "index_fill", "index_copy", "index_put", "masked_scatter",
+           "select_scatter", "slice_scatter", "diagonal_scatter"]
 
 
 def _indices(index: Tensor | ArrayLike, op: str) -> np.ndarray:
@@ -350,11 +352,238 @@ def argwhere(input: Tensor | ArrayLike) -> Tensor:
     return nonzero(input)
 
 
+def _search_side(right: bool, side: str | None, op: str) -> str:
+    if side is None:
+        return "right" if right else "left"
+    if side not in ("left", "right"):
+        raise ValueError(f"{op}: side must be 'left' or 'right', not {side!r}")
+    if right and side == "left":
+        raise ValueError(f"{op}: side and right can't be set to opposites (side='left' with right=True)")
+    return side
+
+
+def searchsorted(sorted_sequence: Tensor | ArrayLike, input: Tensor | ArrayLike | float, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Tensor | ArrayLike | None = None) -> Tensor:
+    """Where ``input``'s values would go in ``sorted_sequence`` (sorted along its last dim) to keep
+    it sorted: the first such index (``right=True`` or ``side="right"``: the last). A 1-d sequence
+    serves every value; an (..., M) one has one row per leading index of input (..., K).
+    int64 (int32 with ``out_int32``), no gradient. ``sorter``: the indices that sort the sequence."""
+    side = _search_side(right, side, "searchsorted")
+    boundaries = _as_tensor(sorted_sequence).data
+    scalar = not isinstance(input, Tensor) and np.ndim(input) == 0
+    values = _as_tensor(input).data
+    if boundaries.ndim == 0:
+        raise ValueError("searchsorted: sorted_sequence must have at least one dimension")
+    if scalar and boundaries.ndim != 1:
+        raise ValueError("searchsorted: a number as input needs a 1-d sorted_sequence (PyTorch's rule)")
+    if boundaries.ndim > 1 and (values.ndim != boundaries.ndim or values.shape[:-1] != boundaries.shape[:-1]):
+        raise ValueError(f"searchsorted: sorted_sequence of shape {boundaries.shape} and input of shape "
+                         f"{values.shape} must have the same leading dimensions (all but the last)")
+    if sorter is not None:
+        order = _indices(sorter, "searchsorted")
+        if order.shape != boundaries.shape:
+            raise ValueError(f"searchsorted: sorter of shape {order.shape} must have sorted_sequence's shape "
+                             f"{boundaries.shape}")
+        if order.size and (order.min() < 0 or order.max() >= boundaries.shape[-1]):
+            raise IndexError(f"searchsorted: sorter holds an index out of range for size {boundaries.shape[-1]}")
+        boundaries = np.take_along_axis(boundaries, order, -1)
+    dtype = np.int32 if out_int32 else np.int64
+    if boundaries.ndim == 1:
+        found = np.searchsorted(boundaries, values, side=side)  # type: ignore[call-overload]
+    else:
+        rows, length = boundaries.reshape(-1, boundaries.shape[-1]), values.shape[-1]
+        flat = values.reshape(rows.shape[0], length)
+        found = np.stack([np.searchsorted(row, v, side=side) for row, v in zip(rows, flat)]).reshape(  # type: ignore[call-overload]
+            values.shape) if rows.shape[0] else np.zeros(values.shape, dtype)
+    return Tensor(np.asarray(found, dtype=dtype))
+
+
+def bucketize(input: Tensor | ArrayLike | float, boundaries: Tensor | ArrayLike, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value among the 1-d sorted ``boundaries``: i with boundaries[i-1] < x <=
+    boundaries[i] (``right=True``: boundaries[i-1] <= x < boundaries[i]); int64, no gradient."""
+    if _as_tensor(boundaries).ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {_as_tensor(boundaries).shape}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements: Tensor | ArrayLike | float, test_elements: Tensor | ArrayLike | float, *,
+         assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each element of ``elements`` is among ``test_elements`` (either may be a number):
+    bool, of elements' shape (``invert``: is not)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin: give at least one tensor (PyTorch's rule)")
+    arrays = _as_tensor(elements).data, _as_tensor(test_elements).data
+    if any(array.dtype == np.bool_ for array in arrays):
+        raise TypeError("isin: bool tensors are not supported (as in PyTorch); compare with ad.eq or convert "
+                        "with .int()")
+    found = np.isin(*arrays, invert=invert)
+    return Tensor(np.asarray(found))
+
+
+# ---------------------------------------------------------------------------------------------
+# writing into a copy: each finds the flat positions it writes (numpy, on a grid of positions),
+# then one ``_put`` places the values there (a scatter whose backward gathers them back), so the
+# gradient is input's where nothing was written and the values' at their positions
+
+def _put(input: Tensor, positions: np.ndarray, values: Tensor | ArrayLike, accumulate: bool, op: str) -> Tensor:
+    """input with ``values`` (broadcast to positions' shape) written (``accumulate``: added) at the
+    flat ``positions`` of input."""
+    values = _as_tensor(values)
+    try:
+        values = broadcast_to(values, positions.shape)
+    except ValueError:
+        raise ValueError(f"{op}: values of shape {values.shape} do not fit the {positions.shape} places written"
+                         ) from None
+    if values.dtype != input.dtype:
+        values = values.astype(input.dtype)
+    flat = positions.reshape(-1)
+    size = input.numel()
+    if accumulate:
+        placed = ScatterAdd.apply(reshape(values, (-1,)), (size,), (flat,), True)
+        return input + reshape(placed, input.shape)
+    written = np.zeros(size, bool)
+    written[flat] = True
+    placed = ScatterAdd.apply(reshape(values, (-1,)), (size,), (flat,), False)
+    return where(written.reshape(input.shape), reshape(placed, input.shape), input)
+
+
+def _grid(input: Tensor) -> np.ndarray:
+    """Each element's flat position, in input's shape."""
+    return np.arange(input.numel()).reshape(input.shape)
+
+
+def _slices_along(input: Tensor, dim: int, index: Tensor | ArrayLike, op: str, negative: bool = False
+                  ) -> np.ndarray:
+    """The positions of the slices ``index`` (0-d or 1-d) along ``dim`` (``negative``: indices
+    from -size count from the end, as index_fill's do)."""
+    axis = _dim(input, dim, op)
+    picks = _indices(index, op)
+    if picks.ndim > 1:
+        raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {picks.shape}")
+    if negative:
+        size = input.shape[axis] if input.ndim else 1
+        picks = np.where((picks < 0) & (picks >= -size), picks + size, picks)
+    _check_gather((input.shape[axis] if input.ndim else 1,), picks.reshape(-1), 0, op)
+    grid = _grid(input)
+    if input.ndim == 0:
+        return grid.reshape(1)[picks.reshape(-1)]
+    return grid[(slice(None),) * axis + (picks.reshape(-1),)]
+
+
+@accepts_axis
+def index_fill(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, value: Tensor | float) -> Tensor:
+    """A copy of input with the slices ``index`` along ``dim`` (negative ones from the end) set to
+    ``value`` (a number or a 0-d tensor, which gets the gradient of the filled places)."""
+    input = _as_tensor(input)
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+    return _put(input, _slices_along(input, dim, index, "index_fill", negative=True), value, False, "index_fill")
+
+
+@accepts_axis
+def index_copy(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, source: Tensor | ArrayLike) -> Tensor:
+    """A copy of input with source's slices written at the slices ``index`` along ``dim`` (source:
+    input's shape with len(index) along dim)."""
+    input, source = _as_tensor(input), _as_tensor(source)
+    positions = _slices_along(input, dim, index, "index_copy")
+    if source.shape != positions.shape and not (source.numel() == positions.size and input.ndim <= 1):
+        raise ValueError(f"index_copy: source of shape {source.shape} does not fit: for input of shape {input.shape} "
+                         f"and these indices along dimension {dim} it must be {positions.shape}")
+    return _put(input, positions, reshape(source, positions.shape), False, "index_copy")
+
+
+def index_put(input: Tensor | ArrayLike, indices: tuple[Tensor | ArrayLike, ...] | list[Tensor | ArrayLike],
+              values: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of input with ``input[indices] = values`` (``accumulate``: ``+=``, repeated
+    positions adding up); indices: a tuple of integer or bool tensors, as PyTorch's."""
+    input = _as_tensor(input)
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put: values must be a tensor (as PyTorch's), not {type(values).__name__}; wrap it "
+                        "with ad.tensor(...)")
+    key = []
+    for index in indices:
+        array = np.asarray(index.data if isinstance(index, Tensor) else index)
+        if array.dtype != np.bool_:
+            array = _indices(array, "index_put")
+        key.append(array)
+    try:
+        positions = _grid(input)[tuple(key)]
+    except IndexError as error:
+        raise IndexError(f"index_put: {error} (input of shape {input.shape})") from None
+    return _put(input, np.asarray(positions), values, accumulate, "index_put")
+
+
+def masked_scatter(input: Tensor | ArrayLike, mask: Tensor | ArrayLike, source: Tensor | ArrayLike) -> Tensor:
+    """A copy of input with source's first elements (in order) written where ``mask`` (bool,
+    broadcast to input's shape) is True; source needs at least as many elements."""
+    input, source = _as_tensor(input), _as_tensor(source)
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_scatter: mask must be a bool tensor, got dtype {mask.dtype}")
+    try:
+        mask = np.broadcast_to(mask, input.shape)
+    except ValueError:
+        raise ValueError(f"masked_scatter: mask of shape {mask.shape} does not broadcast to input's shape "
+                         f"{input.shape}") from None
+    positions = _grid(input)[mask]
+    if source.numel() < positions.size:
+        raise ValueError(f"masked_scatter: source has {source.numel()} elements but the mask selects "
+                         f"{positions.size}; it needs at least as many")
+    return _put(input, positions, reshape(source, (-1,))[:positions.size], False, "masked_scatter")
+
+
+@accepts_axis
+def select_scatter(input: Tensor | ArrayLike, src: Tensor | ArrayLike, dim: int, index: int) -> Tensor:
+    """A copy of input with ``src`` written at ``input.select(dim, index)``."""
+    input = _as_tensor(input)
+    axis = _dim(input, dim, "select_scatter")
+    size = input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"select_scatter: index {index} is out of range for dimension {dim} with size {size}")
+    positions = _grid(input)[(slice(None),) * axis + (index,)]
+    return _placed_exactly(input, positions, src, "select_scatter")
+
+
+def _placed_exactly(input: Tensor, positions: np.ndarray, src: Tensor | ArrayLike, op: str) -> Tensor:
+    src = _as_tensor(src)
+    if src.shape != positions.shape:
+        raise ValueError(f"{op}: src of shape {src.shape} must have the shape {positions.shape} of the places "
+                         f"written in input of shape {input.shape}")
+    return _put(input, positions, src, False, op)
+
+
+@accepts_axis
+def slice_scatter(input: Tensor | ArrayLike, src: Tensor | ArrayLike, dim: int = 0, start: int | None = None,
+                  end: int | None = None, step: int = 1) -> Tensor:
+    """A copy of input with ``src`` written at the slice start:end:step along ``dim``."""
+    input = _as_tensor(input)
+    axis = _dim(input, dim, "slice_scatter")
+    if step < 1:
+        raise ValueError(f"slice_scatter: step must be positive, got {step}")
+    positions = _grid(input)[(slice(None),) * axis + (slice(start, end, step),)]
+    return _placed_exactly(input, positions, src, "slice_scatter")
+
+
+def diagonal_scatter(input: Tensor | ArrayLike, src: Tensor | ArrayLike, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """A copy of input with ``src`` written on ``input.diagonal(offset, dim1, dim2)`` (the
+    diagonal's dim last, as diagonal's)."""
+    input = _as_tensor(input)
+    first, second = _dim(input, dim1, "diagonal_scatter"), _dim(input, dim2, "diagonal_scatter")
+    if first == second:
+        raise ValueError(f"diagonal_scatter: dim1 and dim2 cannot be the same dimension ({dim1})")
+    positions = np.diagonal(_grid(input), offset, first, second)
+    return _placed_exactly(input, positions, src, "diagonal_scatter")
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "argwhere": argwhere, "gather": gather, "take_along_dim": take_along_dim, "index_select": index_select,
     "masked_fill": masked_fill, "masked_select": masked_select, "scatter": scatter,
     "scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "index_add": index_add,
-    "nonzero": nonzero, "bincount": bincount, "unique": unique,
+    "nonzero": nonzero, "bincount": bincount, "unique": unique, "index_fill": index_fill, "index_copy": index_copy,
+    "index_put": index_put, "masked_scatter": masked_scatter, "select_scatter": select_scatter,
+    "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
     **{op.__name__ + "_": _in_place(op) for op in (masked_fill, scatter, scatter_add, scatter_reduce, index_add)},
 }
 

@@ -1461,6 +1461,87 @@ def _zero(g: _Grad) -> _Grad:
     return g * 0
 
 
+def _float_result(compute: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """An array function computed in float64 (autodiff.special), returned in x's floating dtype
+    (float64 for integers: the engine then computes them in the default dtype, as PyTorch)."""
+    def run(x: np.ndarray) -> np.ndarray:
+        return compute(x).astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
+    return run
+
+
+def _on_graph_or_array(name: str, compute: Callable[[np.ndarray], np.ndarray]) -> Callable[[_Grad], _Grad]:
+    """A special function inside a backward: the ``ad.`` op ``name`` on a Tensor (a higher-order
+    gradient), else ``compute`` on the array, in its dtype."""
+    in_dtype = _float_result(compute)
+
+    def run(x: _Grad) -> _Grad:
+        return globals()[name](x) if isinstance(x, Tensor) else in_dtype(x)
+    return run
+
+
+def _polygamma_of(n: int) -> Callable[[_Grad], _Grad]:
+    """polygamma(n, .) inside a backward (autodiff.pointwise.polygamma on a Tensor)."""
+    in_dtype = _float_result(lambda x: _special.polygamma(n, x))
+
+    def run(x: _Grad) -> _Grad:
+        if isinstance(x, Tensor):
+            from .pointwise import Polygamma      # (pointwise imports this module)
+            return Polygamma.apply(x, n)
+        return in_dtype(x)
+    return run
+
+
+_digamma_of = _on_graph_or_array("digamma", _special.digamma)
+_trigamma_of = _polygamma_of(1)
+
+
+def _i1_of(x: _Grad) -> _Grad:
+    """i1 (i0's derivative) inside a backward: autodiff.pointwise.I1 on a Tensor."""
+    if isinstance(x, Tensor):
+        from .pointwise import I1
+        return I1.apply(x)
+    return _float_result(_special.i1)(x)
+
+
+def _logit(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x / (1 - x))
+
+
+def _zeros(g: _Grad) -> _Grad:
+    """Zeros of g's shape and dtype, also where g is nan or inf (an input that gets no gradient)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(g), g * 0, 0)
+
+
+def _logit_slope(g: _Grad, x: _Grad) -> _Grad:
+    """g logit'(x) = g / (x (1 - x)): g * inf at 0 and 1, nan outside [0, 1] (PyTorch's)."""
+    ends = (x == 0) | (x == 1)
+    inside = g / np.where(ends, 1, x * (1 - x))
+    with np.errstate(invalid="ignore"):     # (0 * inf: nan, as PyTorch's)
+        return np.where((x < 0) | (x > 1), math.nan, np.where(ends, g * math.inf, inside))
+
+
+def _sinc_slope(x: _Grad) -> _Grad:
+    """sinc'(x) = (cos(pi x) pi x - sin(pi x)) / (pi x^2), 0 at 0 (PyTorch)."""
+    scaled = np.where(x == 0, 1, x) * math.pi
+    return np.where(x == 0, 0, (np.cos(scaled) * scaled - np.sin(scaled)) / (scaled * scaled) * math.pi)
+
+
+def _copysign_ratio(a: _Grad, out: _Grad) -> _Grad:
+    """d copysign(a, b) / da: +-1 (out / a), 0 where a = 0 (PyTorch)."""
+    with np.errstate(invalid="ignore"):     # (inf / inf where a is inf: nan, as PyTorch's)
+        return np.where(a == 0, 0, out / np.where(a == 0, 1, a))
+
+
+def _nextafter(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    for operand in (a, b):
+        if np.asarray(operand).dtype.kind != "f":
+            raise TypeError(f"nextafter: defined for floating tensors only (as PyTorch), not "
+                            f"{np.asarray(operand).dtype}; convert with .double() or .float()")
+    return np.nextafter(a, b)
+
+
 ELEMENTWISE = (
     #   name     forward      backward                                 docstring
     Row("neg", np.negative, lambda g: -g, "-x, elementwise."),
@@ -1512,6 +1593,25 @@ ELEMENTWISE = (
         "The error function, elementwise (scipy's when installed, else Cody's; float64-accurate)."),
     Row("erfc", _special.erfc, lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-(x * x))),
         "1 - erf(x), elementwise, accurate for large x."),
+    Row("logit", _logit, lambda g, x: _logit_slope(g, x),
+        "log(x / (1 - x)), elementwise (-inf at 0, inf at 1, nan outside [0, 1]; so is its "
+        "gradient outside). ``ad.logit(x, eps)`` clamps x to [eps, 1 - eps] first.", domain=(0.1, 0.9),
+        hint="logit'(x) = 1/(x (1 - x)) is infinite at x = 0 and 1 (nan outside [0, 1])."),
+    Row("deg2rad", np.deg2rad, lambda g: g * (math.pi / 180), "x * pi / 180, elementwise."),
+    Row("rad2deg", np.rad2deg, lambda g: g * (180 / math.pi), "x * 180 / pi, elementwise."),
+    Row("sinc", np.sinc, lambda g, x: g * _sinc_slope(x), "sin(pi x) / (pi x), elementwise (1 at 0)."),
+    Row("lgamma", _float_result(_special.lgamma), lambda g, x: g * _digamma_of(x),
+        "log |Gamma(x)|, elementwise (inf at 0 and the negative integers).", domain=(0.2, 6.0),
+        hint="lgamma'(x) = digamma(x) is infinite at 0 and the negative integers."),
+    Row("digamma", _float_result(_special.digamma), lambda g, x: g * _trigamma_of(x),
+        "d/dx lgamma(x), elementwise (-inf at +0, inf at -0, nan at the negative integers, as "
+        "PyTorch).", domain=(0.2, 6.0), hint="digamma'(x) = polygamma(1, x) is infinite at 0 and the "
+        "negative integers."),
+    Row("erfinv", _float_result(_special.erfinv), lambda g, out: g * (math.sqrt(math.pi) / 2 * np.exp(out * out)),
+        "The inverse of erf on [-1, 1] (+-inf at +-1, nan outside), elementwise.", domain=(-0.9, 0.9),
+        hint="erfinv'(y) = sqrt(pi)/2 exp(erfinv(y)^2) is infinite at y = +-1."),
+    Row("i0", _float_result(_special.i0), lambda g, x: g * _i1_of(x),
+        "The modified Bessel function of the first kind of order 0, elementwise."),
     # two inputs: each gradient has the broadcast shape (the engine sums it back)
     Row("atan2", np.arctan2, lambda g, a, b: _atan2_grads(g, a, b), "The angle of (b, a): atan(a / b) "
         "in the right quadrant, elementwise. At a = b = 0 the gradients are 0 (PyTorch).", kinks=(0.0,)),
@@ -1527,6 +1627,11 @@ ELEMENTWISE = (
         "C's remainder of a / b, with the sign of a (PyTorch's fmod), elementwise.", domain=(0.3, 3.0)),
     Row("remainder", np.remainder, lambda g, a, b: (g, -g * np.floor_divide(_array(a), _array(b))),
         "Python's a % b, with the sign of b (PyTorch's remainder), elementwise.", domain=(0.3, 3.0)),
+    Row("copysign", np.copysign, lambda g, a, b, out: (g * _copysign_ratio(a, out), _zeros(g)),
+        "|a| with the sign of b (of -0.0 too), elementwise; gradient 0 for b, and for a at 0."),
+    Row("nextafter", _nextafter, lambda g, a, b: (np.where(a == b, 0, g), _zeros(g)),
+        "The next floating-point value after a towards b, elementwise (floating tensors only); "
+        "gradient 1 for a (0 where a == b) and 0 for b, as PyTorch's."),
 )
 
 
@@ -1704,6 +1809,14 @@ if TYPE_CHECKING:
     def frac(x: TensorLike) -> Tensor: ...
     def erf(x: TensorLike) -> Tensor: ...
     def erfc(x: TensorLike) -> Tensor: ...
+    def logit(x: TensorLike) -> Tensor: ...
+    def deg2rad(x: TensorLike) -> Tensor: ...
+    def rad2deg(x: TensorLike) -> Tensor: ...
+    def sinc(x: TensorLike) -> Tensor: ...
+    def lgamma(x: TensorLike) -> Tensor: ...
+    def digamma(x: TensorLike) -> Tensor: ...
+    def erfinv(x: TensorLike) -> Tensor: ...
+    def i0(x: TensorLike) -> Tensor: ...
     def atan2(a: TensorLike, b: TensorLike) -> Tensor: ...
     def hypot(a: TensorLike, b: TensorLike) -> Tensor: ...
     def logaddexp(a: TensorLike, b: TensorLike) -> Tensor: ...
@@ -1711,6 +1824,8 @@ if TYPE_CHECKING:
     def xlogy(a: TensorLike, b: TensorLike) -> Tensor: ...
     def fmod(a: TensorLike, b: TensorLike) -> Tensor: ...
     def remainder(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def copysign(a: TensorLike, b: TensorLike) -> Tensor: ...
+    def nextafter(a: TensorLike, b: TensorLike) -> Tensor: ...
     # their classes
     Neg: type[Elementwise]
     Exp: type[Elementwise]
@@ -1745,6 +1860,14 @@ if TYPE_CHECKING:
     Frac: type[Elementwise]
     Erf: type[Elementwise]
     Erfc: type[Elementwise]
+    Logit: type[Elementwise]
+    Deg2rad: type[Elementwise]
+    Rad2deg: type[Elementwise]
+    Sinc: type[Elementwise]
+    Lgamma: type[Elementwise]
+    Digamma: type[Elementwise]
+    Erfinv: type[Elementwise]
+    I0: type[Elementwise]
     Atan2: type[Elementwise]
     Hypot: type[Elementwise]
     Logaddexp: type[Elementwise]
@@ -1752,6 +1875,8 @@ if TYPE_CHECKING:
     Xlogy: type[Elementwise]
     Fmod: type[Elementwise]
     Remainder: type[Elementwise]
+    Copysign: type[Elementwise]
+    Nextafter: type[Elementwise]
     # OFF_GRAPH: numpy on the operands' arrays (positional operands), a bool or integer Tensor out
     def eq(a: TensorLike, b: TensorLike, /) -> Tensor: ...
     def ne(a: TensorLike, b: TensorLike, /) -> Tensor: ...

@@ -1,18 +1,24 @@
 """Elementwise ops with parameters, composed from the elementwise table's rows (autodiff.ops):
-round with decimals, lerp, nan_to_num, and the whole-tensor comparisons allclose and equal."""
+round with decimals, lerp, nan_to_num, logit with eps, float_power, ldexp, rsub, polygamma,
+mvlgamma, heaviside, and the whole-tensor comparisons allclose and equal."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import ops
+from . import special as _special
+from .function import Function
 from .ops import _as_tensor, where
-from .tensor import Tensor
+from .promotion import result_type
+from .tensor import Tensor, get_default_dtype
 
 __all__ = ["round", "lerp", "nan_to_num", "allclose", "equal", "all", "any", "clone", "addcmul", "addcdiv",
-           "clamp_min", "clamp_max"]
+           "clamp_min", "clamp_max", "logit", "heaviside", "float_power", "true_divide", "rsub", "positive",
+           "ldexp", "polygamma", "mvlgamma"]
 
 
 def round(input: Tensor | ArrayLike, decimals: int = 0) -> Tensor:
@@ -106,9 +112,156 @@ def clone(input: Tensor | ArrayLike, *, memory_format: object = None) -> Tensor:
     return _as_tensor(input).clone()
 
 
+def logit(input: Tensor | ArrayLike, eps: float | None = None) -> Tensor:
+    """log(x / (1 - x)), elementwise; with ``eps``, x is clamped to [eps, 1 - eps] first (its
+    gradient 0 outside, as PyTorch's)."""
+    if eps is None:
+        return ops.logit(input)
+    x = _floating(_as_tensor(input))
+    low, high = eps, 1 - eps
+    # PyTorch's order of the two tests (it matters when eps > 1/2: low > high)
+    return ops.logit(where(x.data < low, low, where(x.data > high, high, x)))
+
+
+def _floating(x: Tensor) -> Tensor:
+    """x, or (a bool or integer tensor) x in the default float dtype, as PyTorch's float ops."""
+    return x if x.dtype.kind == "f" else x.to(get_default_dtype())
+
+
+class Heaviside(Function):
+    """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (also at nan: 0, as PyTorch).
+    It has no derivative (nor has PyTorch's): its backward raises."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.where(x == 0, values, (x > 0).astype(np.result_type(x, values)))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise RuntimeError("heaviside has no derivative (nor has PyTorch's); detach its operands, or use a "
+                           "smooth step such as ad.sigmoid(k * x) if a gradient is meant")
+
+
+def heaviside(input: Tensor | ArrayLike, values: Tensor | ArrayLike) -> Tensor:
+    """The step function: 0 for x < 0, ``values`` at 0, 1 for x > 0 (broadcast; both of one dtype,
+    as PyTorch requires)."""
+    input, values = _as_tensor(input), _as_tensor(values)
+    if input.dtype != values.dtype:
+        raise TypeError(f"heaviside: input and values must have one dtype (PyTorch's rule), not {input.dtype} and "
+                        f"{values.dtype}; convert one with .to(other.dtype)")
+    return Heaviside.apply(input, values)
+
+
+def float_power(input: Tensor | ArrayLike | float, exponent: Tensor | ArrayLike | float) -> Tensor:
+    """input ** exponent computed in float64 (both cast on the graph), elementwise."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power: give at least one tensor (PyTorch's rule), e.g. "
+                        "ad.float_power(ad.tensor(2.0), 3)")
+    base = _as_tensor(input).double() if isinstance(input, Tensor) else float(input)  # type: ignore[arg-type]
+    power = exponent.double() if isinstance(exponent, Tensor) else float(exponent)  # type: ignore[arg-type]
+    if not isinstance(base, Tensor):
+        base = _as_tensor(np.float64(base))
+    return ops.pow(base, power)
+
+
+def true_divide(dividend: Tensor | ArrayLike, divisor: Tensor | ArrayLike | float) -> Tensor:
+    """PyTorch's alias of ``div``: dividend / divisor, elementwise, a float result."""
+    return ops.div(dividend, divisor)
+
+
+def rsub(input: Tensor | ArrayLike, other: Tensor | ArrayLike | float, alpha: float = 1) -> Tensor:
+    """other - alpha * input, elementwise (PyTorch's reversed subtraction)."""
+    if isinstance(alpha, float) and result_type(input, other).kind in "iub":
+        raise TypeError(f"rsub: for integral input tensors, alpha must not be a floating point number (as PyTorch), "
+                        f"got {alpha}")
+    return ops.sub(other, input if alpha == 1 else ops.mul(input, alpha))
+
+
+def positive(input: Tensor | ArrayLike) -> Tensor:
+    """The input itself (PyTorch's unary +); bool tensors are refused, as PyTorch's."""
+    input = _as_tensor(input)
+    if input.dtype == np.bool_:
+        raise TypeError("positive: the unary + is not supported on a bool tensor (as in PyTorch)")
+    return input
+
+
+def ldexp(input: Tensor | ArrayLike, other: Tensor) -> Tensor:
+    """input * 2 ** other, elementwise (PyTorch's composite: a float result, gradients to both)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"ldexp: other must be a tensor (as PyTorch's), not {type(other).__name__}; "
+                        "wrap it with ad.tensor(...)")
+    return ops.mul(input, ops.pow(2.0, other))
+
+
+class Polygamma(Function):
+    """The n-th derivative of digamma (n >= 0), elementwise; its gradient is polygamma(n + 1)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, n: int) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return _special.polygamma(n, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None]:
+        (x,) = ctx.saved_tensors
+        if isinstance(x, Tensor):       # a higher-order gradient: on the graph
+            return grad * Polygamma.apply(x, ctx.n + 1), None
+        return grad * _special.polygamma(ctx.n + 1, x).astype(x.dtype, copy=False), None
+
+
+def polygamma(n: int, input: Tensor | ArrayLike) -> Tensor:
+    """The n-th derivative of digamma, elementwise (n = 0: digamma); as PyTorch's, inf at the
+    poles. ``t.polygamma(n)`` is the method form."""
+    if int(n) != n or n < 0:
+        raise ValueError(f"polygamma(n, x) takes an integer n >= 0 (as PyTorch), not {n!r}")
+    return Polygamma.apply(_floating(_as_tensor(input)), int(n))
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``t.polygamma(n)``: polygamma(n, t)."""
+    return polygamma(n, self)
+
+
+def mvlgamma(input: Tensor | ArrayLike, p: int) -> Tensor:
+    """The multivariate log-gamma of dimension p, elementwise:
+    p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)."""
+    if int(p) != p or p < 1:
+        raise ValueError(f"mvlgamma: p has to be an integer >= 1 (as PyTorch), not {p!r}")
+    x = _floating(_as_tensor(input))
+    offsets = np.arange(int(p), dtype=x.dtype) / 2
+    terms = ops.lgamma(x.unsqueeze(-1) - offsets)
+    return terms.sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+class I1(Function):
+    """The modified Bessel function of order 1 (the derivative of i0), elementwise; its own
+    derivative is i0(x) - i1(x) / x (1/2 at 0)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return _special.i1(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        value: Any
+        zeroth: Any
+        if isinstance(x, Tensor):       # a higher-order gradient: on the graph
+            value, zeroth = I1.apply(x), ops.i0(x)
+        else:
+            value = _special.i1(x).astype(x.dtype, copy=False)
+            zeroth = _special.i0(x).astype(x.dtype, copy=False)
+        at_zero = x == 0
+        return grad * np.where(at_zero, 0.5, zeroth - value / np.where(at_zero, 1.0, x))
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "round": round, "lerp": lerp, "nan_to_num": nan_to_num, "allclose": allclose, "equal": equal,
-    "addcmul": addcmul, "addcdiv": addcdiv, "clamp_min": clamp_min, "clamp_max": clamp_max}
+    "addcmul": addcmul, "addcdiv": addcdiv, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "logit": logit, "heaviside": heaviside, "float_power": float_power, "true_divide": true_divide,
+    "positive": positive, "ldexp": ldexp, "polygamma": _polygamma_method, "mvlgamma": mvlgamma}
 
 
 from .ops import _ARRAY_FUNCTIONS  # noqa: E402

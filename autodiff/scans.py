@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .engine import _G, _Gradient
 
 __all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort", "argsort", "msort", "topk",
-           "kthvalue", "median", "diff", "nansum", "nanmean", "count_nonzero"]
+           "kthvalue", "median", "diff", "nansum", "nanmean", "count_nonzero", "nanmedian", "quantile", "nanquantile",
+           "mode"]
 
 # PyTorch's torch.return_types: tuples whose fields are named (each ignore: the type's name is
 # PyTorch's, not the variable's)
@@ -31,6 +32,8 @@ sort_result = NamedTuple("sort", [("values", Tensor), ("indices", Tensor)])  # t
 topk_result = NamedTuple("topk", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
 kthvalue_result = NamedTuple("kthvalue", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
 median_result = NamedTuple("median", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+nanmedian_result = NamedTuple("nanmedian", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
+mode_result = NamedTuple("mode", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
 cummax_result = NamedTuple("cummax", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
 cummin_result = NamedTuple("cummin", [("values", Tensor), ("indices", Tensor)])  # type: ignore[name-match]
 # one of them: what _running_extreme and _pick build
@@ -300,6 +303,156 @@ def median(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = Fa
     return _pick(input, dim, keepdim, _lower_middle, median_result, "median")
 
 
+def _lower_middle_of_numbers(data: np.ndarray, axis: int) -> np.ndarray:
+    """Per slice: the lower median's position in ascending order among the values that are not
+    nan (nan sorts last)."""
+    n = data.shape[axis]
+    if n == 0:
+        raise ValueError("nanmedian: cannot take the median of an empty dimension")
+    if data.dtype.kind != "f":
+        return np.full(data.shape[:axis] + data.shape[axis + 1:], (n - 1) // 2)
+    numbers = n - np.isnan(data).sum(axis)
+    # (all nan: the middle of them, where PyTorch looks)
+    return np.where(numbers == 0, (n - 1) // 2, (numbers - 1) // 2)
+
+
+@overload
+def nanmedian(input: Tensor | ArrayLike, dim: None = None, keepdim: bool = False) -> Tensor: ...
+@overload
+def nanmedian(input: Tensor | ArrayLike, dim: int, keepdim: bool = False) -> nanmedian_result: ...
+
+
+@accepts_axis
+def nanmedian(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = False) -> Tensor | nanmedian_result:
+    """median ignoring nan: the lower middle of the values that are not nan (nan where all are).
+    Without ``dim``: a 0-d tensor; with ``dim``: (values, indices)."""
+    input = _as_tensor(input)
+    if dim is None:
+        if input.size == 0:
+            raise ValueError("nanmedian: the input is empty, so it has no median")
+        return _pick(reshape(input, -1), 0, False, _lower_middle_of_numbers, nanmedian_result, "nanmedian").values
+    return _pick(input, dim, keepdim, _lower_middle_of_numbers, nanmedian_result, "nanmedian")
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor | ArrayLike, q: Tensor | ArrayLike | float, dim: int | None, keepdim: bool,
+              interpolation: str, ignore_nan: bool, op: str) -> Tensor:
+    """quantile and nanquantile, as PyTorch computes them: sort along dim (nan last), the rank
+    q (n - 1) (n: the values that are not nan, for nanquantile), then the values at the ranks
+    below and above, interpolated; the gradient goes to those values."""
+    from .pointwise import lerp
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input tensor must be either float or double dtype, got {input.dtype}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+    scalar_q = not isinstance(q, Tensor) and np.ndim(q) == 0
+    q_values = np.asarray(q.data if isinstance(q, Tensor) else q)
+    if isinstance(q, Tensor) and q.dtype != input.dtype:
+        raise TypeError(f"{op}: q tensor must be the same dtype as the input ({input.dtype}), got {q.dtype}")
+    if q_values.ndim > 1:
+        raise ValueError(f"{op}: q must be a scalar or a 1-d tensor, got shape {q_values.shape}")
+    if ((q_values < 0) | (q_values > 1)).any() or np.isnan(q_values).any():
+        raise ValueError(f"{op}: q values must be in the range [0, 1]")
+    if input.size == 0:
+        raise ValueError(f"{op}: input tensor must be non-empty")
+    scalar_q = scalar_q or (isinstance(q, Tensor) and q.ndim == 0)
+    q_values = q_values.reshape(-1).astype(input.dtype)
+    ndim = input.ndim
+    if dim is None:
+        values, axis = reshape(input, (-1,)), 0
+    else:
+        axis = _normalize_axis(dim, max(ndim, 1), op)[0]
+        values = input if ndim else reshape(input, (1,))
+    ordered = movedim_last(sort(values, axis).values, axis)            # (..., n)
+    n = ordered.shape[-1]
+    nans = np.isnan(ordered.data)
+    if ignore_nan:
+        scale = (n - nans.sum(-1, keepdims=True) - 1).astype(input.dtype)
+        ranks = q_values * scale
+        fixed = ranks < 0
+        ranks = np.where(fixed, 0, ranks)
+    else:
+        scale = np.asarray(n - 1, input.dtype)
+        ranks = q_values * scale
+        fixed = nans.any(-1, keepdims=True)
+        ranks = np.where(fixed, n - 1, ranks)
+    ranks = np.broadcast_to(ranks, ordered.shape[:-1] + (q_values.size,)).astype(input.dtype)
+    if interpolation == "nearest":
+        ranks = np.round(ranks)             # (halves to even, as PyTorch's round)
+    below = np.floor(ranks).astype(np.int64) if interpolation != "higher" else np.ceil(ranks).astype(np.int64)
+    result = take_along_dim(ordered, below, -1)
+    if interpolation in ("linear", "midpoint"):
+        above = np.ceil(ranks).astype(np.int64)
+        weights: Any = ranks - below if interpolation == "linear" else np.full(ranks.shape, 0.5, input.dtype)
+        weights = Tensor(weights.astype(input.dtype))
+        if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
+            # q's gradient, as PyTorch's: through the weights q (n - 1) - below (not where the rank is fixed)
+            weights = where(np.broadcast_to(fixed, ranks.shape), weights, reshape(q, (-1,)) * scale - below)
+        result = lerp(result, take_along_dim(ordered, above, -1), weights)
+    # (..., Q) -> (Q, ...), keepdim puts back the reduced dim (all of them for dim=None)
+    result = movedim_first(result)
+    if keepdim:
+        kept = (1,) * ndim if dim is None else input.shape[:axis] + (1,) + input.shape[axis + 1:] if ndim else ()
+        result = reshape(result, (q_values.size,) + kept)
+    return reshape(result, result.shape[1:]) if scalar_q else result
+
+
+def movedim_last(x: Tensor, axis: int) -> Tensor:
+    from .shapes import movedim
+    return x if axis == x.ndim - 1 else movedim(x, axis, -1)
+
+
+def movedim_first(x: Tensor) -> Tensor:
+    from .shapes import movedim
+    return x if x.ndim <= 1 else movedim(x, -1, 0)
+
+
+@accepts_axis
+def quantile(input: Tensor | ArrayLike, q: Tensor | ArrayLike | float, dim: int | None = None, keepdim: bool = False,
+             *, interpolation: str = "linear") -> Tensor:
+    """The q-th quantiles (q in [0, 1], a number or a 1-d tensor: then a leading dim of len(q))
+    over ``dim`` (all elements when None), PyTorch's way: rank q (n - 1) of the sorted values,
+    ``interpolation`` linear, lower, higher, midpoint or nearest; nan where a nan is present."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+@accepts_axis
+def nanquantile(input: Tensor | ArrayLike, q: Tensor | ArrayLike | float, dim: int | None = None,
+                keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """quantile ignoring nan (nan where every value is)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
+@accepts_axis
+def mode(input: Tensor | ArrayLike, dim: int = -1, keepdim: bool = False) -> mode_result:
+    """(values, indices): the most frequent value along ``dim`` (the smallest among equally
+    frequent ones) and its last position; the gradient goes to that element. (With nan in a
+    slice PyTorch's answer is undefined: its sort is given an order nan breaks.)"""
+    input = _as_tensor(input)
+    if input.ndim == 0:
+        return mode_result(input * 1, Tensor(np.zeros((), np.int64)))
+    axis = _normalize_axis(dim, input.ndim, "mode")[0]
+    data = np.moveaxis(input.data, axis, -1)
+    if data.shape[-1] == 0:
+        raise ValueError(f"mode: the dimension {dim} of the input of shape {input.shape} is empty")
+    rows = data.reshape(-1, data.shape[-1])
+    chosen = np.empty(rows.shape[0], np.int64)
+    for r, row in enumerate(rows):
+        kinds, counts = np.unique(row, return_counts=True, equal_nan=False)   # (ascending; each nan its own)
+        value = kinds[np.argmax(counts)]
+        matches = np.flatnonzero((row == value) | (np.isnan(row) & np.isnan(value)) if row.dtype.kind == "f"
+                                 else row == value)
+        chosen[r] = matches[-1]
+    index = np.expand_dims(chosen.reshape(data.shape[:-1]), axis)
+    values = take_along_dim(input, index, axis)
+    if not keepdim:
+        values, index = reshape(values, values.shape[:axis] + values.shape[axis + 1:]), index.squeeze(axis)
+    return mode_result(values, Tensor(index))
+
+
 def numpy_median(a: Tensor | ArrayLike, axis: int | None = None, keepdims: bool = False,
                  **unsupported: object) -> Tensor:
     """numpy's median on a tensor (``np.median(t)``): the average of the two middle values for an
@@ -378,7 +531,8 @@ def count_nonzero(input: Tensor | ArrayLike, dim: int | tuple[int, ...] | list[i
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,
     "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median,
-    "diff": diff, "nansum": nansum, "nanmean": nanmean, "count_nonzero": count_nonzero}
+    "diff": diff, "nansum": nansum, "nanmean": nanmean, "count_nonzero": count_nonzero, "nanmedian": nanmedian,
+    "quantile": quantile, "nanquantile": nanquantile, "mode": mode}
 
 
 def _numpy_axis(a: Tensor | ArrayLike, axis: int | None, op: str) -> tuple[Tensor | ArrayLike, int]:

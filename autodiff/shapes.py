@@ -28,7 +28,7 @@ _T = TypeVar("_T")
 # there is read as a list of tensors)
 _OneTensor = Union[Tensor, np.ndarray, float]
 
-__all__ = ["flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
+__all__ = ["vander", "block_diag", "ravel", "t", "select", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
            "trace", "chunk", "unbind", "expand", "expand_as", "unflatten", "movedim", "moveaxis", "narrow",
            "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "row_stack", "hstack", "dstack", "column_stack",
            "tensor_split", "array_split", "meshgrid", "broadcast_tensors", "broadcast_shapes", "cartesian_prod"]
@@ -491,11 +491,77 @@ class AsStrided(Function):
         return (memory / np.maximum(counts, 1)).astype(grad.dtype, copy=False)[in_positions], None, None, None
 
 
+def ravel(input: Tensor | ArrayLike) -> Tensor:
+    """All elements in one dimension, in row-major order (PyTorch's ravel, flatten's 1-d copy)."""
+    return reshape(_as_tensor(input), (-1,))
+
+
+def t(input: Tensor | ArrayLike) -> Tensor:
+    """A matrix transposed; a 0-d or 1-d tensor as it is (``input.t()``)."""
+    return _as_tensor(input).t()
+
+
+@accepts_axis
+def select(input: Tensor | ArrayLike, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, that dim removed (``input[..., index, ...]``)."""
+    input = _as_tensor(input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor")
+    axis = _normalize_axis(dim, input.ndim, "select")[0]
+    size = input.shape[axis]
+    index = operator.index(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {input.shape} at dimension {dim}")
+    return getitem(input, (slice(None),) * axis + (index,))
+
+
+def vander(x: Tensor | ArrayLike, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-d x (n,) -> (n, N): columns x^(N-1), ..., x, 1 (``increasing``:
+    1, x, ..., x^(N-1)); N defaults to n. Built by a running product, so the gradient is
+    finite at x = 0, as PyTorch's."""
+    x = _as_tensor(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be a one-dimensional tensor, got shape {x.shape}")
+    columns = x.shape[0] if N is None else N
+    if columns < 0:
+        raise ValueError(f"vander: N must be non-negative, got {N}")
+    if x.dtype == np.bool_:
+        x = x.to(np.int64)
+    ones = np.ones((x.shape[0], min(columns, 1)), dtype=x.dtype)
+    if columns <= 1:
+        return _as_tensor(ones)
+    from .scans import cumprod     # (scans imports this module)
+    powers = cumprod(broadcast_to(reshape(x, (-1, 1)), (x.shape[0], columns - 1)), 1)
+    matrix = concatenate([ones, powers], 1)
+    return matrix if increasing else flip(matrix, -1)
+
+
+def block_diag(*tensors: Tensor | ArrayLike) -> Tensor:
+    """The tensors (0-d, 1-d as one row, or 2-d) along the diagonal of one matrix, zeros
+    elsewhere: (sum of rows, sum of columns), in their promoted dtype."""
+    from .promotion import result_type
+    blocks = [_as_tensor(t) for t in tensors]
+    for position, block in enumerate(blocks):
+        if block.ndim > 2:
+            raise ValueError(f"block_diag: input {position} has {block.ndim} dimensions; expected 0, 1 or 2")
+    if not blocks:
+        return Tensor(np.zeros((1, 0), dtype=np.float32))
+    dtype = result_type(*[b.data for b in blocks])
+    matrices = [reshape(b if b.dtype == dtype else b.to(dtype), (1, -1) if b.ndim < 2 else b.shape) for b in blocks]
+    width = builtins.sum(m.shape[1] for m in matrices)
+    rows, before = [], 0
+    for m in matrices:
+        after = width - before - m.shape[1]
+        rows.append(concatenate([np.zeros((m.shape[0], before), dtype), m, np.zeros((m.shape[0], after), dtype)], 1))
+        before += m.shape[1]
+    return concatenate(rows, 0)
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90, "tril": tril, "triu": triu,
     "diag": diag, "diagonal": diagonal, "diag_embed": diag_embed, "trace": trace, "chunk": chunk,
     "unbind": unbind, "expand": expand, "expand_as": expand_as, "unflatten": unflatten, "movedim": movedim,
-    "moveaxis": moveaxis, "narrow": narrow, "tensor_split": tensor_split,
+    "moveaxis": moveaxis, "narrow": narrow, "tensor_split": tensor_split, "ravel": ravel, "select": select,
 }
 
 

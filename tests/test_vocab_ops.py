@@ -386,6 +386,47 @@ CASES = [
     C("F.multi_margin_loss", lambda x, t, w: F.multi_margin_loss(x, t, p=2, margin=0.7, weight=w),
       lambda T, x, t, w: T.nn.functional.multi_margin_loss(x, t, p=2, margin=0.7, weight=w), (4, 5), LABELS,
       Const(rng.random(5)), tag="p2-weight"),
+    # ---- more of PyTorch's elementwise names with parameters (autodiff.pointwise)
+    C("logit", lambda x: ad.logit(x, 0.2), lambda T, x: T.logit(x, 0.2), (3, 4), domain=(0.25, 0.75)),
+    C("float_power", ad.float_power, lambda T, a, b: T.float_power(a, b), (3, 4), (4,), domain=(0.5, 2.0)),
+    C("true_divide", ad.true_divide, lambda T, a, b: T.true_divide(a, b), (3, 4), (4,), domain=(0.5, 2.0)),
+    C("rsub", lambda a, b: ad.rsub(a, b, alpha=2), lambda T, a, b: T.rsub(a, b, alpha=2), (3, 4), (4,)),
+    C("positive", ad.positive, lambda T, x: T.positive(x), (3, 4)),
+    C("ldexp", ad.ldexp, lambda T, a, b: T.ldexp(a, b), (3, 4), (4,)),
+    C("polygamma", lambda x: ad.polygamma(2, x), lambda T, x: T.polygamma(2, x), (3, 4), domain=(0.5, 3.0)),
+    C("mvlgamma", lambda x: ad.mvlgamma(x, 3), lambda T, x: T.mvlgamma(x, 3), (3, 4), domain=(2.0, 4.0)),
+    # (PyTorch 2.13's vander backward raises: its reference here is the same matrix by powers)
+    C("vander", lambda x: ad.vander(x, 4), lambda T, x: T.stack([x ** k for k in (3, 2, 1, 0)], 1), (5,)),
+    C("block_diag", lambda a, b, c: ad.block_diag(a, b, c), lambda T, a, b, c: T.block_diag(a, b, c), (2, 3), (3,), ()),
+    # ---- order statistics (scans.py)
+    C("nanmedian", lambda x: ad.nanmedian(ad.where(NANS, np.nan, x), 1),
+      lambda T, x: T.nanmedian(T.where(T.tensor(NANS), np.nan, x), 1), (3, 4), tag="nans"),
+    C("nanmedian", ad.nanmedian, lambda T, x: T.nanmedian(x), (3, 5)),
+    C("quantile", lambda x: ad.quantile(x, 0.3, 1), lambda T, x: T.quantile(x, 0.3, 1), (3, 5)),
+    C("quantile", lambda x, q: ad.quantile(x, q, 0, keepdim=True), lambda T, x, q: T.quantile(x, q, 0, keepdim=True),
+      (4, 3), Const(np.array([0.1, 0.5, 0.9])), tag="q-tensor"),
+    C("nanquantile", lambda x: ad.nanquantile(ad.where(NANS, np.nan, x), 0.6, 1, interpolation="midpoint"),
+      lambda T, x: T.nanquantile(T.where(T.tensor(NANS), np.nan, x), 0.6, 1, interpolation="midpoint"), (3, 4),
+      tag="nans"),
+    C("mode", lambda x: ad.mode(ad.round(x), 1), lambda T, x: T.mode(T.round(x), 1), (3, 6), gradcheck=False),
+    # ---- indexing functions: reading (shapes.py) and writing into a copy (gathering.py)
+    C("ravel", ad.ravel, lambda T, x: T.ravel(x), (2, 3, 2)),
+    C("t", ad.t, lambda T, x: T.t(x), (3, 4)),
+    C("select", lambda x: ad.select(x, 1, -1), lambda T, x: T.select(x, 1, -1), (2, 3, 4)),
+    C("index_fill", lambda x, i: ad.index_fill(x, 1, i, 0.5), lambda T, x, i: T.index_fill(x, 1, i, 0.5), (3, 4),
+      np.array([3, 1])),
+    C("index_copy", lambda x, i, s: ad.index_copy(x, 0, i, s), lambda T, x, i, s: T.index_copy(x, 0, i, s), (3, 4),
+      np.array([2, 0]), (2, 4)),
+    C("index_put", lambda x, i, v: ad.index_put(x, (i,), v, accumulate=True),
+      lambda T, x, i, v: T.index_put(x, (i,), v, accumulate=True), (3, 4), np.array([1, 1, 0]), (3, 4)),
+    C("masked_scatter", lambda x, s: ad.masked_scatter(x, ad.tensor(NANS), s),
+      lambda T, x, s: T.masked_scatter(x, T.tensor(NANS), s), (3, 4), (6,)),
+    C("select_scatter", lambda x, s: ad.select_scatter(x, s, 0, 1), lambda T, x, s: T.select_scatter(x, s, 0, 1),
+      (3, 4), (4,)),
+    C("slice_scatter", lambda x, s: ad.slice_scatter(x, s, 1, 1, 3), lambda T, x, s: T.slice_scatter(x, s, 1, 1, 3),
+      (3, 4), (3, 2)),
+    C("diagonal_scatter", lambda x, s: ad.diagonal_scatter(x, s, -1), lambda T, x, s: T.diagonal_scatter(x, s, -1),
+      (3, 4), (2,)),
 ]
 
 IDS = [c.name + (f"-{c.tag}" if c.tag else "") for c in CASES]
@@ -474,6 +515,11 @@ def test_gradcheck_and_gradgradcheck_in_float64(case):
 # ---- ops without a gradient: values (and dtypes) equal to PyTorch's ---------------------------
 
 VALUE_CASES = [
+    ("heaviside", ad.heaviside, lambda T, a, b: T.heaviside(a, b), (np.array([-1.0, 0.0, 2.0]), np.array([0.5]))),
+    ("searchsorted", lambda s, v: ad.searchsorted(s, v, right=True), lambda T, s, v: T.searchsorted(s, v, right=True),
+     (np.array([1.0, 2.0, 2.0, 4.0]), np.array([[2.0, 0.5], [4.5, 3.0]]))),
+    ("bucketize", ad.bucketize, lambda T, v, b: T.bucketize(v, b), (np.array([2, 0, 7]), np.array([1, 2, 4]))),
+    ("isin", ad.isin, lambda T, e, t: T.isin(e, t), (np.array([[1, 2], [3, 4]]), np.array([4, 1]))),
     ("allclose", lambda a, b: ad.allclose(a, b, rtol=0.1), lambda T, a, b: T.allclose(a, b, rtol=0.1),
      (np.array([1.0, 2.0]), np.array([1.05, 2.1]))),
     ("allclose", lambda a, b: ad.allclose(a, b), lambda T, a, b: T.allclose(a, b), (np.array([1.0]), np.array([1.1]))),
