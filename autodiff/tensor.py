@@ -344,14 +344,6 @@ class Tensor:
         """The address of the first element."""
         return builtins.int(self.data.__array_interface__["data"][0])
 
-    def is_floating_point(self) -> builtins.bool:
-        """Whether the dtype is a floating one."""
-        return self.data.dtype.kind == "f"
-
-    def is_complex(self) -> builtins.bool:
-        """False: tensors here hold floating, integer or bool values."""
-        return False
-
     def t(self) -> Tensor:
         """A matrix transposed (PyTorch's ``t()``): dims 0 and 1 swapped; a 0-d or 1-d tensor as it is."""
         if self.data.ndim > 2:
