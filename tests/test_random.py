@@ -326,3 +326,33 @@ def test_bad_sampler_arguments_are_refused():
         ad.zeros(3).exponential_(0.0)
     with pytest.raises(RuntimeError, match=r"\(0, 1\)"):
         ad.zeros(3).geometric_(1.5)
+
+
+def _training_losses(T, nn_, optim_, F, DataLoader, TensorDataset):
+    """A PyTorch tutorial's loop, written once for either library: seeded data (randn), init,
+    dropout, shuffled batches and Adam."""
+    T.manual_seed(42)
+    X = T.randn(256, 10)
+    y = (X[:, :3].sum(1) > 0).long()
+    model = nn_.Sequential(nn_.Linear(10, 32), nn_.ReLU(), nn_.Dropout(0.2), nn_.Linear(32, 32), nn_.Tanh(),
+                           nn_.Linear(32, 2))
+    optimizer = optim_.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(3):
+        for xb, yb in DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+
+
+def test_a_seeded_pytorch_training_script_gives_pytorchs_losses(torch):
+    # the same script, step for step: the same data, weights, dropout masks and batches, so the
+    # same losses (to float32 rounding: the float32 randn data differ from PyTorch's by ulps)
+    from nn import functional as F
+    ours = _training_losses(ad, nn, __import__("optim"), F, DataLoader, TensorDataset)
+    theirs = _training_losses(torch, torch.nn, torch.optim, torch.nn.functional, torch.utils.data.DataLoader,
+                              torch.utils.data.TensorDataset)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
