@@ -356,3 +356,19 @@ def test_a_seeded_pytorch_training_script_gives_pytorchs_losses(torch):
     theirs = _training_losses(torch, torch.nn, torch.optim, torch.nn.functional, torch.utils.data.DataLoader,
                               torch.utils.data.TensorDataset)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_with_dropout_follow_torch_after_the_same_seed(torch, kind):
+    # the weights and the dropout masks between layers are PyTorch's draws, in PyTorch's order
+    x = np.random.default_rng(0).standard_normal((2, 6, 4)).astype(np.float32)
+    for batch_first in (False, True):
+        for bidirectional in (False, True):
+            torch.manual_seed(0)
+            ad.manual_seed(0)
+            theirs = getattr(torch.nn, kind)(4, 5, num_layers=3, dropout=0.5, batch_first=batch_first,
+                                             bidirectional=bidirectional)
+            ours = getattr(nn, kind)(4, 5, num_layers=3, dropout=0.5, batch_first=batch_first,
+                                     bidirectional=bidirectional)
+            np.testing.assert_allclose(ours(ad.tensor(x))[0].data, theirs(torch.tensor(x))[0].detach().numpy(),
+                                       rtol=1e-5, atol=1e-6)
