@@ -169,6 +169,7 @@ def rand(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike
          requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (floating dtypes only)."""
+    _require_size(shape, "rand")
     dtype, drawn = _sample_dtype(dtype, "rand")
     samples = _drawing(generator, "rand").uniform(0.0, 1.0, _shape(shape, "rand"), drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "rand")
@@ -179,9 +180,15 @@ def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLik
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (float32: within a few ulps; floating dtypes only)."""
+    _require_size(shape, "randn")
     dtype, drawn = _sample_dtype(dtype, "randn")
     samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "randn")
+
+
+def _require_size(shape: tuple[Any, ...], op: str) -> None:
+    if not shape:       # PyTorch's rand() raises too; a 0-d sample is rand(())
+        raise TypeError(f"{op}: the size is missing; pass it, e.g. {op}(2, 3), or {op}(()) for a 0-d tensor")
 
 
 def _like(t: TensorLike) -> tuple[tuple[int, ...], np.dtype]:
@@ -212,12 +219,14 @@ def empty_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: boo
 
 
 @replayed
-def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = None,
+def randint(low: SupportsIndex | None = None, high: SupportsIndex | tuple[int, ...] | None = None,
             size: ShapeLike | None = None, *, generator: Generator | None = None,
             dtype: DTypeLike | None = None) -> Tensor:
     """Integers drawn uniformly from [low, high), int64 by default, in PyTorch's argument forms:
     ``randint(high, size)`` and ``randint(low, high, size)``; ``size`` is a tuple, as in PyTorch
-    (``randint(0, 10, (3,))``)."""
+    (``randint(0, 10, (3,))``), or by keyword (``randint(high=10, size=(3,))``)."""
+    if low is None:
+        low = 0
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is missing; pass it as a tuple, e.g. randint(0, 10, (3,)) or "
@@ -239,6 +248,8 @@ def randperm(n: SupportsIndex, *, generator: Generator | None = None, dtype: DTy
     """A random permutation of 0..n-1 (int64 by default), from ``ad.default_generator`` (or
     ``generator``): PyTorch's for the same seed."""
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    if int(n) < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {int(n)}")
     return _make(_drawing(generator, "randperm").permutation(int(n)).astype(dtype), requires_grad, "randperm")
 
 

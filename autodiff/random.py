@@ -126,6 +126,11 @@ class Generator:
     def uniform(self, low: float, high: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """An array of U(low, high) samples (``Tensor.uniform_``)."""
         dtype = np.dtype(dtype)
+        _require_floating(dtype, "uniform_", NotImplementedError)
+        if not low <= high:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise RuntimeError(f"uniform_: from={low} and to={high} must be finite")
         count = math.prod(shape)
         if dtype == np.float64:
             x = self._unit(count, dtype)
@@ -138,9 +143,13 @@ class Generator:
     def normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """An array of N(mean, std²) samples (``Tensor.normal_``, ``randn``)."""
         dtype = np.dtype(dtype)
+        _require_floating(dtype, "normal_", NotImplementedError)
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         count = math.prod(shape)
-        if count < 16:
-            return np.array([self._normal_one() * std + mean for _ in range(count)]).astype(dtype).reshape(shape)
+        if count < 16:     # one float64 normal each, times std plus mean rounded once (PyTorch's fma)
+            unit = np.array([self._normal_one() for _ in range(count)], np.float64)
+            return _fused_multiply_add(unit, float(std), float(mean)).astype(dtype).reshape(shape)
         drawn = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
         samples = np.empty(count, drawn)
         whole = count - count % 16
@@ -177,24 +186,32 @@ class Generator:
 
     def exponential(self, lambd: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Exp(lambd) samples: −1/lambd · log1p(−u), u a float64 uniform (``exponential_``)."""
+        _require_floating(dtype, "exponential_", RuntimeError)
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         return (_libm(math.log1p, -u) * (-1.0 / lambd)).astype(dtype).reshape(shape)
 
     def geometric(self, p: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Geometric(p) samples (trials to the first success, from 1): ceil(log(u) / log1p(−p))."""
+        if np.dtype(dtype) == np.bool_:
+            raise NotImplementedError("geometric_: not implemented for bool tensors (as in PyTorch); use an "
+                                      "integer or floating tensor")
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         with np.errstate(divide="ignore"):
             return np.ceil(np.log(u) / math.log1p(-p)).astype(dtype).reshape(shape)
 
     def cauchy(self, median: float, sigma: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Cauchy(median, sigma) samples: median + sigma · tan(π (u − 1/2))."""
+        _require_floating(dtype, "cauchy_", RuntimeError)
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         return (median + sigma * _libm(math.tan, math.pi * (u - 0.5))).astype(dtype).reshape(shape)
 
     def log_normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """exp(N(mean, std²)) samples, each normal drawn as ``normal``'s fewer-than-16 path."""
-        values = [math.exp(self._normal_one() * std + mean) for _ in range(math.prod(shape))]
-        return np.array(values, np.float64).astype(dtype).reshape(shape)
+        _require_floating(dtype, "log_normal_", NotImplementedError)
+        unit = np.array([self._normal_one() for _ in range(math.prod(shape))], np.float64)
+        return _libm(math.exp, _fused_multiply_add(unit, float(std), float(mean))).astype(dtype).reshape(shape)
 
     def bernoulli(self, p: np.ndarray) -> np.ndarray:
         """A bool array, True with probability ``p`` (an array of probabilities): u < p, with u in
@@ -243,6 +260,18 @@ def _libm(function: Any, values: np.ndarray) -> np.ndarray:
     return np.array([function(value) for value in values.tolist()], np.float64)
 
 
+def _require_floating(dtype: Any, op: str, error: type[Exception]) -> None:
+    """Continuous samples only fill floating tensors; raise PyTorch's exception class otherwise."""
+    if np.dtype(dtype).kind != "f":
+        raise error(f"{op}: samples a continuous distribution, so it fills floating tensors only, not "
+                    f"{np.dtype(dtype)}; use a floating tensor (e.g. .float()) and convert afterwards")
+
+
+def _libm_shaped(function: Any) -> Any:
+    """``_libm(function, ·)`` for an array of any shape."""
+    return lambda values: _libm(function, values.ravel()).reshape(values.shape)
+
+
 def _fused_multiply_add(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
     """x·scale + shift rounded once, in float64: the exact product as a sum of two doubles
     (Dekker's product on Veltkamp's halves), added to ``shift`` without error (Knuth's two-sum)."""
@@ -269,9 +298,13 @@ def _box_muller_16(uniforms: np.ndarray, mean: float, std: float) -> np.ndarray:
     multiply-add, as PyTorch's compiled loop)."""
     dtype = uniforms.dtype.type
     blocks = uniforms.reshape(-1, 16)
-    radius = np.sqrt(dtype(-2.0) * np.log(dtype(1.0) - blocks[:, :8]))
+    # float64: PyTorch's scalar loop calls the C library's log, cos and sin, which numpy's vector
+    # versions miss by an ulp now and then; float32: PyTorch's vector functions (within ulps anyway)
+    log, cos, sin = ((np.log, np.cos, np.sin) if dtype is not np.float64 else
+                     (_libm_shaped(math.log), _libm_shaped(math.cos), _libm_shaped(math.sin)))
+    radius = np.sqrt(dtype(-2.0) * log(dtype(1.0) - blocks[:, :8]))
     theta = dtype(2.0 * math.pi) * blocks[:, 8:]
-    normal = np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1).ravel()
+    normal = np.concatenate([radius * cos(theta), radius * sin(theta)], axis=1).ravel()
     if dtype is np.float64:
         return _fused_multiply_add(normal, float(dtype(std)), float(dtype(mean)))
     return (normal.astype(np.float64) * np.float64(dtype(std)) + np.float64(dtype(mean))).astype(dtype)

@@ -372,3 +372,65 @@ def test_recurrent_layers_with_dropout_follow_torch_after_the_same_seed(torch, k
                                      bidirectional=bidirectional)
             np.testing.assert_allclose(ours(ad.tensor(x))[0].data, theirs(torch.tensor(x))[0].detach().numpy(),
                                        rtol=1e-5, atol=1e-6)
+
+
+# ---- review sweep: float64 normals bit for bit, argument forms and errors as PyTorch's -----------------
+
+@pytest.mark.parametrize("seed", range(40))
+def test_float64_normals_are_torchs_bit_for_bit(torch, seed):
+    # fewer than 16: mean + std * z rounded once (PyTorch's fma); 16 or more: the C library's log/cos/sin
+    for count in (1, 3, 15, 20, 37, 64):
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        same(ad.normal(2.0, 3.0, (count,), dtype=ad.float64), torch.normal(2.0, 3.0, (count,), dtype=torch.float64),
+             f"normal({count})")
+        same(ad.randn(count, dtype=ad.float64), torch.randn(count, dtype=torch.float64), f"randn({count})")
+        same(ad.zeros(count, dtype=ad.float64).normal_(-1.0, 0.3),
+             torch.zeros(count, dtype=torch.float64).normal_(-1.0, 0.3), f"normal_({count})")
+        same(ad.zeros(count, dtype=ad.float64).log_normal_(0.5, 1.5),
+             torch.zeros(count, dtype=torch.float64).log_normal_(0.5, 1.5), f"log_normal_({count})")
+        same(ad.rand(3, dtype=ad.float64), torch.rand(3, dtype=torch.float64), "the stream after")
+
+
+def test_randint_by_keyword_and_randperm_of_negative_n(torch):
+    torch.manual_seed(4)
+    ad.manual_seed(4)
+    same(ad.randint(high=10, size=(6,)), torch.randint(high=10, size=(6,)), "randint(high=, size=)")
+    same(ad.randint(low=2, high=10, size=(6,)), torch.randint(low=2, high=10, size=(6,)), "randint(low=, ...)")
+    with pytest.raises(RuntimeError):
+        torch.randperm(-1)
+    with pytest.raises(RuntimeError, match="randperm"):
+        ad.randperm(-1)
+
+
+@pytest.mark.parametrize("op", ["rand", "randn"])
+def test_rand_without_a_size_raises_as_torchs(torch, op):
+    with pytest.raises(TypeError):
+        getattr(torch, op)()
+    with pytest.raises(TypeError, match=f"{op}.*size"):
+        getattr(ad, op)()
+    assert getattr(ad, op)(()).shape == ()
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda lib: lib.zeros(3).uniform_(3, 2), RuntimeError),
+    (lambda lib: lib.zeros(3).uniform_(0, float("inf")), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).uniform_(), NotImplementedError),
+    (lambda lib: lib.zeros(3).normal_(0, -1), RuntimeError),
+    (lambda lib: lib.zeros(3).normal_(0, float("nan")), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).normal_(), NotImplementedError),
+    (lambda lib: lib.zeros(3, dtype=lib.uint8).exponential_(), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).cauchy_(), RuntimeError),
+    (lambda lib: lib.zeros(3).cauchy_(0, 0), RuntimeError),
+    (lambda lib: lib.zeros(3).cauchy_(0, -1), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).log_normal_(), NotImplementedError),
+    (lambda lib: lib.zeros(3, dtype=lib.bool).geometric_(0.5), NotImplementedError),
+])
+def test_in_place_samplers_refuse_what_torch_refuses(torch, call, error):
+    with pytest.raises(error):
+        call(torch)
+    ad.manual_seed(0)
+    before = ad.get_rng_state().data.copy()
+    with pytest.raises(error):
+        call(ad)
+    np.testing.assert_array_equal(ad.get_rng_state().data, before)      # nothing drawn by a refused call
