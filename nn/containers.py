@@ -392,6 +392,25 @@ class ParameterDict(Module):
                                  f"got {pair!r}")
             self[pair[0]] = pair[1]
 
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        """A new ParameterDict: this one's pairs, then ``other``'s (which win)."""
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> ParameterDict:
+        self.update(other)
+        return self
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called: index it by key in the parent's forward")
 
