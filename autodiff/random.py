@@ -25,7 +25,7 @@ formula:
 - exponential, geometric, cauchy: one float64 uniform u per value, through −log1p(−u)/λ,
   ceil(log u / log1p(−p)), median + σ·tan(π(u − ½));
 - multinomial: with replacement a float64 uniform per sample, found in the normalised cumulative
-  weights; without, the top k of weights / Exp(1) draws.
+  weights; without (or for a single sample), the top k of weights / Exp(1) draws.
 """
 from __future__ import annotations
 
@@ -236,8 +236,9 @@ class Generator:
     def multinomial(self, weights: np.ndarray, samples: int, replacement: bool) -> np.ndarray:
         """Category indices (int64, (rows, samples)) drawn from each row of ``weights`` (rows,
         categories). With replacement: a float64 uniform per sample, found in the row's normalised
-        cumulative sums; without: the top ``samples`` of weights / Exp(1) (the Gumbel trick)."""
-        if not replacement:
+        cumulative sums; without, or for one sample either way (PyTorch's fast path): the top
+        ``samples`` of weights / Exp(1) (the Gumbel trick)."""
+        if not replacement or samples == 1:
             keys = weights / self.exponential(1.0, weights.shape, weights.dtype)
             return np.argsort(-keys, axis=1, kind="stable")[:, :samples].astype(np.int64)
         cumulative = np.cumsum(weights, axis=1)

@@ -434,3 +434,16 @@ def test_in_place_samplers_refuse_what_torch_refuses(torch, call, error):
     with pytest.raises(error):
         call(ad)
     np.testing.assert_array_equal(ad.get_rng_state().data, before)      # nothing drawn by a refused call
+
+
+@pytest.mark.parametrize("seed", [0, 5, 2 ** 40 + 1])
+def test_multinomial_of_one_sample_with_replacement_takes_torchs_fast_path(torch, seed):
+    # PyTorch draws a single sample, with replacement or not, as argmax(weights / Exp(1))
+    weights = [[1.0, 2.0, 3.0, 4.0], [0.5, 0.0, 2.0, 1.0]]
+    torch.manual_seed(seed)
+    ad.manual_seed(seed)
+    for _ in range(5):
+        same(ad.multinomial(ad.tensor(weights[0]), 1, True), torch.multinomial(torch.tensor(weights[0]), 1, True), "1-d")
+        same(ad.multinomial(ad.tensor(weights), 1, replacement=True),
+             torch.multinomial(torch.tensor(weights), 1, replacement=True), "2-d")
+    same(ad.rand(4), torch.rand(4), "the stream after")
