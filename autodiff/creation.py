@@ -181,8 +181,8 @@ def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLik
     """Standard normal samples from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (float32: within a few ulps; floating dtypes only)."""
     _require_size(shape, "randn")
-    dtype, drawn = _sample_dtype(dtype, "randn")
-    samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), drawn).astype(dtype, copy=False)
+    dtype = _sample_dtype(dtype, "randn")[0]
+    samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), dtype)
     return _make(samples, requires_grad, "randn")
 
 
@@ -295,9 +295,9 @@ def normal(mean: TensorLike | float, std: TensorLike | float = 1.0, size: ShapeL
         if size is None:
             raise TypeError("normal: with a float mean and std, give the size: normal(0.0, 1.0, (2, 3)); or "
                             "pass mean or std as a tensor")
-        dtype, drawn = _sample_dtype(dtype, "normal")
+        dtype = _sample_dtype(dtype, "normal")[0]
         _check_std(std)
-        sample = drawing.normal(float(mean), float(std), _shape((size,), "normal"), drawn)  # type: ignore[arg-type]
+        sample = drawing.normal(float(mean), float(std), _shape((size,), "normal"), dtype)  # type: ignore[arg-type]
         return _wrap(sample.astype(dtype), False)
     if size is not None:
         raise TypeError("normal: size is only for float mean and std; with a tensor, the sample has its shape")

@@ -153,6 +153,12 @@ class Generator:
         drawn = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
         samples = np.empty(count, drawn)
         whole = count - count % 16
+        if dtype == np.float16 and whole < count:
+            # PyTorch fills float16 through a float32 buffer of whole blocks: the last 16 are
+            # the last block of ceil(count / 16) * 16 draws
+            blocks = _box_muller_16(self._unit(whole + 16, drawn), mean, std)
+            samples[:count - 16], samples[count - 16:] = blocks[:count - 16], blocks[whole:]
+            return samples.astype(dtype).reshape(shape)
         samples[:whole] = _box_muller_16(self._unit(count, drawn)[:whole], mean, std)
         if whole < count:
             samples[count - 16:] = _box_muller_16(self._unit(16, drawn), mean, std)

@@ -447,3 +447,17 @@ def test_multinomial_of_one_sample_with_replacement_takes_torchs_fast_path(torch
         same(ad.multinomial(ad.tensor(weights), 1, replacement=True),
              torch.multinomial(torch.tensor(weights), 1, replacement=True), "2-d")
     same(ad.rand(4), torch.rand(4), "the stream after")
+
+
+@pytest.mark.parametrize("count", [17, 20, 33, 50])
+def test_float16_normals_of_a_partial_block_are_torchs(torch, count):
+    # PyTorch draws float16 normals through whole float32 blocks: the last 16 values come from the
+    # last block of ceil(count / 16) * 16 draws, and the stream moves on by that many words
+    for seed in range(5):
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        ours = ad.randn(count, dtype=ad.float16).data.astype(np.float32)
+        theirs = torch.randn(count, dtype=torch.float16).float().numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)     # float32's few ulps, then rounded
+        assert np.mean(ours == theirs) > 0.9
+        same(ad.rand(4), torch.rand(4), "the stream after")
