@@ -189,6 +189,19 @@ def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLik
 def _require_size(shape: tuple[Any, ...], op: str) -> None:
     if not shape:       # PyTorch's rand() raises too; a 0-d sample is rand(())
         raise TypeError(f"{op}: the size is missing; pass it, e.g. {op}(2, 3), or {op}(()) for a 0-d tensor")
+    sizes = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    if any(isinstance(n, (bool, float)) for n in sizes):
+        raise TypeError(f"{op}: a size is ints, got {tuple(sizes)!r}; e.g. {op}(2, 3)")
+
+
+def _check_integer_range(low: int, high: int, dtype: np.dtype, op: str) -> None:
+    """PyTorch refuses a range whose ends an integer (or bool) dtype cannot hold, rather than wrap."""
+    if dtype.kind not in "iub":
+        return
+    lowest, highest = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    if not lowest <= low <= highest or not lowest <= high - 1 <= highest:
+        raise RuntimeError(f"{op}: the range [{low}, {high}) does not fit {dtype} (which holds {lowest} to {highest}); "
+                           "narrow the range or choose a wider dtype")
 
 
 def _like(t: TensorLike) -> tuple[tuple[int, ...], np.dtype]:
@@ -238,6 +251,7 @@ def randint(low: SupportsIndex | None = None, high: SupportsIndex | tuple[int, .
     if high <= low:
         raise ValueError(f"randint: the range [low, high) = [{low}, {high}) is empty; high must exceed low")
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    _check_integer_range(low, high, dtype, "randint")
     samples = _drawing(generator, "randint").integers(low, high, _shape((size,), "randint"))
     return _make(samples.astype(dtype), False, "randint")
 
@@ -307,7 +321,12 @@ def normal(mean: TensorLike | float, std: TensorLike | float = 1.0, size: ShapeL
         raise TypeError(f"normal: mean and std must be floating point, got {own}; use .float()")
     if isinstance(std, Tensor):
         _check_std(std.data)
-        unit = drawing.normal(0.0, 1.0, np.broadcast_shapes(mean_array.shape, std.shape), own)
+        try:
+            shape = np.broadcast_shapes(mean_array.shape, std.shape)
+        except ValueError:
+            raise RuntimeError(f"normal: mean of shape {mean_array.shape} and std of shape {std.shape} do not "
+                               "broadcast together") from None
+        unit = drawing.normal(0.0, 1.0, shape, own)
         sample = (unit * std.data.astype(own) + mean_array.astype(own)).astype(own)
     else:
         _check_std(std)
@@ -348,6 +367,8 @@ def multinomial(input: TensorLike, num_samples: SupportsIndex, replacement: bool
     if weights.ndim not in (1, 2) or weights.dtype.kind != "f":
         raise RuntimeError(f"multinomial: expected a 1-D or 2-D floating tensor of weights, got {weights.dtype} of "
                            f"shape {weights.shape}")
+    if weights.shape[-1] == 0:
+        raise RuntimeError(f"multinomial: the weights of shape {weights.shape} have no categories to sample from")
     rows = weights.reshape(-1, weights.shape[-1]) if weights.ndim == 2 else weights[None]
     samples = int(num_samples)
     if samples <= 0:
@@ -377,8 +398,10 @@ def randint_like(input: TensorLike, low: SupportsIndex = 0, high: SupportsIndex 
     shape, own = _like(input)
     if int(high) <= int(low):
         raise ValueError(f"randint_like: the range [low, high) = [{int(low)}, {int(high)}) is empty")
+    dtype = own if dtype is None else np.dtype(dtype)
+    _check_integer_range(int(low), int(high), dtype, "randint_like")
     values = _drawing(generator, "randint_like").integers(int(low), int(high), shape)
-    return _wrap(values.astype(own if dtype is None else np.dtype(dtype)), False)
+    return _wrap(values.astype(dtype), False)
 
 
 # ad.bernoulli and ad.multinomial as Tensor methods (attached in autodiff/__init__.py)

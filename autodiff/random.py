@@ -58,6 +58,12 @@ class Generator:
                              "(numpy), so use device='cpu'")
         self.manual_seed(_DEFAULT_SEED)
 
+    @property
+    def device(self) -> Any:
+        """Where the generator draws: always the CPU."""
+        from .dtypes import CPU
+        return CPU
+
     def manual_seed(self, seed: SupportsIndex) -> Generator:
         """Restart the stream from ``seed`` (an int in [-2⁶³, 2⁶⁴)); returns the generator."""
         if isinstance(seed, (bool, float)) or not hasattr(seed, "__index__"):

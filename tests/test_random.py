@@ -461,3 +461,35 @@ def test_float16_normals_of_a_partial_block_are_torchs(torch, count):
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)     # float32's few ulps, then rounded
         assert np.mean(ours == theirs) > 0.9
         same(ad.rand(4), torch.rand(4), "the stream after")
+
+
+def test_randint_ranges_a_small_dtype_cannot_hold_raise_and_the_rest_are_torchs(torch):
+    for low, high, name in [(0, 300, "uint8"), (-1, 2, "uint8"), (0, 10, "bool"), (0, 200, "int8")]:
+        with pytest.raises(RuntimeError):
+            torch.randint(low, high, (3,), dtype=getattr(torch, name))
+        with pytest.raises(RuntimeError, match=f"randint.*{name}"):
+            ad.randint(low, high, (3,), dtype=getattr(ad, name))
+    with pytest.raises(RuntimeError, match="randint_like.*int8"):
+        ad.randint_like(ad.zeros(2, dtype=ad.int8), 0, 200)
+    torch.manual_seed(3)
+    ad.manual_seed(3)
+    for low, high, name in [(0, 256, "uint8"), (-128, 128, "int8"), (0, 2, "bool"), (-5, 5, "int16")]:
+        same(ad.randint(low, high, (7,), dtype=getattr(ad, name)), torch.randint(low, high, (7,), dtype=getattr(torch, name)),
+             name)
+    same(ad.rand(3), torch.rand(3), "the stream after")
+
+
+@pytest.mark.parametrize("call", ["rand(2.5)", "rand((2.0, 3))", "randn(2, 1.5)"])
+def test_float_sizes_raise_as_torchs(torch, call):
+    with pytest.raises(TypeError):
+        eval("torch." + call, {"torch": torch})
+    with pytest.raises(TypeError, match="size is ints"):
+        eval("ad." + call, {"ad": ad})
+
+
+def test_generator_device_and_clear_errors_for_bad_normal_and_multinomial_arguments():
+    assert ad.Generator().device == "cpu" and repr(ad.Generator().device) == "device(type='cpu')"
+    with pytest.raises(RuntimeError, match=r"normal: mean of shape \(3,\) and std of shape \(2,\)"):
+        ad.normal(ad.zeros(3), ad.ones(2))
+    with pytest.raises(RuntimeError, match="multinomial.*no categories"):
+        ad.multinomial(ad.zeros(2, 0), 1)
