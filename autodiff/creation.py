@@ -165,10 +165,11 @@ def _sample_dtype(dtype: DTypeLike | None, op: str) -> tuple[np.dtype, type[np.f
 
 
 @replayed     # a compiled step draws new samples at every replay
-def rand(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*shape: ShapeLike, size: ShapeLike | None = None, generator: Generator | None = None,
+         dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (floating dtypes only)."""
+    shape = _size_keyword(shape, size, "rand")
     _require_size(shape, "rand")
     dtype, drawn = _sample_dtype(dtype, "rand")
     samples = _drawing(generator, "rand").uniform(0.0, 1.0, _shape(shape, "rand"), drawn).astype(dtype, copy=False)
@@ -176,14 +177,24 @@ def rand(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike
 
 
 @replayed
-def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(*shape: ShapeLike, size: ShapeLike | None = None, generator: Generator | None = None,
+          dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (float32: within a few ulps; floating dtypes only)."""
+    shape = _size_keyword(shape, size, "randn")
     _require_size(shape, "randn")
     dtype = _sample_dtype(dtype, "randn")[0]
     samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), dtype)
     return _make(samples, requires_grad, "randn")
+
+
+def _size_keyword(shape: tuple[Any, ...], size: Any, op: str) -> tuple[Any, ...]:
+    """The size given positionally, or as ``size=`` (PyTorch's keyword), not both."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{op}: give the size once, positionally or as size=, not both")
+    return (size,)
 
 
 def _require_size(shape: tuple[Any, ...], op: str) -> None:
@@ -240,6 +251,8 @@ def randint(low: SupportsIndex | None = None, high: SupportsIndex | tuple[int, .
     (``randint(0, 10, (3,))``), or by keyword (``randint(high=10, size=(3,))``)."""
     if low is None:
         low = 0
+    elif high is None and size is not None:      # randint(high, size=...)
+        low, high = 0, low
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is missing; pass it as a tuple, e.g. randint(0, 10, (3,)) or "

@@ -493,3 +493,15 @@ def test_generator_device_and_clear_errors_for_bad_normal_and_multinomial_argume
         ad.normal(ad.zeros(3), ad.ones(2))
     with pytest.raises(RuntimeError, match="multinomial.*no categories"):
         ad.multinomial(ad.zeros(2, 0), 1)
+
+
+def test_size_by_keyword_as_torchs(torch):
+    for ours, theirs in [(lambda: ad.rand(size=(2, 3)), lambda: torch.rand(size=(2, 3))),
+                         (lambda: ad.randn(size=(17,), dtype=ad.float64), lambda: torch.randn(size=(17,), dtype=torch.float64)),
+                         (lambda: ad.randint(5, size=(4,)), lambda: torch.randint(5, size=(4,))),
+                         (lambda: ad.randint(2, 9, size=(4,)), lambda: torch.randint(2, 9, size=(4,)))]:
+        torch.manual_seed(8)
+        ad.manual_seed(8)
+        same(ours(), theirs(), "size=")
+    with pytest.raises(TypeError, match="size once"):
+        ad.rand(2, size=(3,))
