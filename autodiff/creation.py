@@ -165,23 +165,54 @@ def _sample_dtype(dtype: DTypeLike | None, op: str) -> tuple[np.dtype, type[np.f
 
 
 @replayed     # a compiled step draws new samples at every replay
-def rand(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*shape: ShapeLike, size: ShapeLike | None = None, generator: Generator | None = None,
+         dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (floating dtypes only)."""
+    shape = _size_keyword(shape, size, "rand")
+    _require_size(shape, "rand")
     dtype, drawn = _sample_dtype(dtype, "rand")
     samples = _drawing(generator, "rand").uniform(0.0, 1.0, _shape(shape, "rand"), drawn).astype(dtype, copy=False)
     return _make(samples, requires_grad, "rand")
 
 
 @replayed
-def randn(*shape: ShapeLike, generator: Generator | None = None, dtype: DTypeLike | None = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(*shape: ShapeLike, size: ShapeLike | None = None, generator: Generator | None = None,
+          dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from ``ad.default_generator`` (or ``generator``), PyTorch's values
     for the same seed (float32: within a few ulps; floating dtypes only)."""
-    dtype, drawn = _sample_dtype(dtype, "randn")
-    samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), drawn).astype(dtype, copy=False)
+    shape = _size_keyword(shape, size, "randn")
+    _require_size(shape, "randn")
+    dtype = _sample_dtype(dtype, "randn")[0]
+    samples = _drawing(generator, "randn").normal(0.0, 1.0, _shape(shape, "randn"), dtype)
     return _make(samples, requires_grad, "randn")
+
+
+def _size_keyword(shape: tuple[Any, ...], size: Any, op: str) -> tuple[Any, ...]:
+    """The size given positionally, or as ``size=`` (PyTorch's keyword), not both."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{op}: give the size once, positionally or as size=, not both")
+    return (size,)
+
+
+def _require_size(shape: tuple[Any, ...], op: str) -> None:
+    if not shape:       # PyTorch's rand() raises too; a 0-d sample is rand(())
+        raise TypeError(f"{op}: the size is missing; pass it, e.g. {op}(2, 3), or {op}(()) for a 0-d tensor")
+    sizes = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    if any(isinstance(n, (bool, float)) for n in sizes):
+        raise TypeError(f"{op}: a size is ints, got {tuple(sizes)!r}; e.g. {op}(2, 3)")
+
+
+def _check_integer_range(low: int, high: int, dtype: np.dtype, op: str) -> None:
+    """PyTorch refuses a range whose ends an integer (or bool) dtype cannot hold, rather than wrap."""
+    if dtype.kind not in "iub":
+        return
+    lowest, highest = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    if not lowest <= low <= highest or not lowest <= high - 1 <= highest:
+        raise RuntimeError(f"{op}: the range [{low}, {high}) does not fit {dtype} (which holds {lowest} to {highest}); "
+                           "narrow the range or choose a wider dtype")
 
 
 def _like(t: TensorLike) -> tuple[tuple[int, ...], np.dtype]:
@@ -212,12 +243,16 @@ def empty_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: boo
 
 
 @replayed
-def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = None,
+def randint(low: SupportsIndex | None = None, high: SupportsIndex | tuple[int, ...] | None = None,
             size: ShapeLike | None = None, *, generator: Generator | None = None,
             dtype: DTypeLike | None = None) -> Tensor:
     """Integers drawn uniformly from [low, high), int64 by default, in PyTorch's argument forms:
     ``randint(high, size)`` and ``randint(low, high, size)``; ``size`` is a tuple, as in PyTorch
-    (``randint(0, 10, (3,))``)."""
+    (``randint(0, 10, (3,))``), or by keyword (``randint(high=10, size=(3,))``)."""
+    if low is None:
+        low = 0
+    elif high is None and size is not None:      # randint(high, size=...)
+        low, high = 0, low
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is missing; pass it as a tuple, e.g. randint(0, 10, (3,)) or "
@@ -229,6 +264,7 @@ def randint(low: SupportsIndex, high: SupportsIndex | tuple[int, ...] | None = N
     if high <= low:
         raise ValueError(f"randint: the range [low, high) = [{low}, {high}) is empty; high must exceed low")
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    _check_integer_range(low, high, dtype, "randint")
     samples = _drawing(generator, "randint").integers(low, high, _shape((size,), "randint"))
     return _make(samples.astype(dtype), False, "randint")
 
@@ -239,6 +275,8 @@ def randperm(n: SupportsIndex, *, generator: Generator | None = None, dtype: DTy
     """A random permutation of 0..n-1 (int64 by default), from ``ad.default_generator`` (or
     ``generator``): PyTorch's for the same seed."""
     dtype = np.dtype(np.int64) if dtype is None else np.dtype(dtype)
+    if int(n) < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {int(n)}")
     return _make(_drawing(generator, "randperm").permutation(int(n)).astype(dtype), requires_grad, "randperm")
 
 
@@ -284,9 +322,9 @@ def normal(mean: TensorLike | float, std: TensorLike | float = 1.0, size: ShapeL
         if size is None:
             raise TypeError("normal: with a float mean and std, give the size: normal(0.0, 1.0, (2, 3)); or "
                             "pass mean or std as a tensor")
-        dtype, drawn = _sample_dtype(dtype, "normal")
+        dtype = _sample_dtype(dtype, "normal")[0]
         _check_std(std)
-        sample = drawing.normal(float(mean), float(std), _shape((size,), "normal"), drawn)  # type: ignore[arg-type]
+        sample = drawing.normal(float(mean), float(std), _shape((size,), "normal"), dtype)  # type: ignore[arg-type]
         return _wrap(sample.astype(dtype), False)
     if size is not None:
         raise TypeError("normal: size is only for float mean and std; with a tensor, the sample has its shape")
@@ -296,7 +334,12 @@ def normal(mean: TensorLike | float, std: TensorLike | float = 1.0, size: ShapeL
         raise TypeError(f"normal: mean and std must be floating point, got {own}; use .float()")
     if isinstance(std, Tensor):
         _check_std(std.data)
-        unit = drawing.normal(0.0, 1.0, np.broadcast_shapes(mean_array.shape, std.shape), own)
+        try:
+            shape = np.broadcast_shapes(mean_array.shape, std.shape)
+        except ValueError:
+            raise RuntimeError(f"normal: mean of shape {mean_array.shape} and std of shape {std.shape} do not "
+                               "broadcast together") from None
+        unit = drawing.normal(0.0, 1.0, shape, own)
         sample = (unit * std.data.astype(own) + mean_array.astype(own)).astype(own)
     else:
         _check_std(std)
@@ -337,6 +380,8 @@ def multinomial(input: TensorLike, num_samples: SupportsIndex, replacement: bool
     if weights.ndim not in (1, 2) or weights.dtype.kind != "f":
         raise RuntimeError(f"multinomial: expected a 1-D or 2-D floating tensor of weights, got {weights.dtype} of "
                            f"shape {weights.shape}")
+    if weights.shape[-1] == 0:
+        raise RuntimeError(f"multinomial: the weights of shape {weights.shape} have no categories to sample from")
     rows = weights.reshape(-1, weights.shape[-1]) if weights.ndim == 2 else weights[None]
     samples = int(num_samples)
     if samples <= 0:
@@ -366,8 +411,10 @@ def randint_like(input: TensorLike, low: SupportsIndex = 0, high: SupportsIndex 
     shape, own = _like(input)
     if int(high) <= int(low):
         raise ValueError(f"randint_like: the range [low, high) = [{int(low)}, {int(high)}) is empty")
+    dtype = own if dtype is None else np.dtype(dtype)
+    _check_integer_range(int(low), int(high), dtype, "randint_like")
     values = _drawing(generator, "randint_like").integers(int(low), int(high), shape)
-    return _wrap(values.astype(own if dtype is None else np.dtype(dtype)), False)
+    return _wrap(values.astype(dtype), False)
 
 
 # ad.bernoulli and ad.multinomial as Tensor methods (attached in autodiff/__init__.py)

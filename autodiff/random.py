@@ -25,7 +25,7 @@ formula:
 - exponential, geometric, cauchy: one float64 uniform u per value, through −log1p(−u)/λ,
   ceil(log u / log1p(−p)), median + σ·tan(π(u − ½));
 - multinomial: with replacement a float64 uniform per sample, found in the normalised cumulative
-  weights; without, the top k of weights / Exp(1) draws.
+  weights; without (or for a single sample), the top k of weights / Exp(1) draws.
 """
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ class Generator:
             raise ValueError(f"Generator: device {device!r} is not available; this engine runs on the CPU "
                              "(numpy), so use device='cpu'")
         self.manual_seed(_DEFAULT_SEED)
+
+    @property
+    def device(self) -> Any:
+        """Where the generator draws: always the CPU."""
+        from .dtypes import CPU
+        return CPU
 
     def manual_seed(self, seed: SupportsIndex) -> Generator:
         """Restart the stream from ``seed`` (an int in [-2⁶³, 2⁶⁴)); returns the generator."""
@@ -126,6 +132,11 @@ class Generator:
     def uniform(self, low: float, high: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """An array of U(low, high) samples (``Tensor.uniform_``)."""
         dtype = np.dtype(dtype)
+        _require_floating(dtype, "uniform_", NotImplementedError)
+        if not low <= high:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise RuntimeError(f"uniform_: from={low} and to={high} must be finite")
         count = math.prod(shape)
         if dtype == np.float64:
             x = self._unit(count, dtype)
@@ -138,12 +149,22 @@ class Generator:
     def normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """An array of N(mean, std²) samples (``Tensor.normal_``, ``randn``)."""
         dtype = np.dtype(dtype)
+        _require_floating(dtype, "normal_", NotImplementedError)
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         count = math.prod(shape)
-        if count < 16:
-            return np.array([self._normal_one() * std + mean for _ in range(count)]).astype(dtype).reshape(shape)
+        if count < 16:     # one float64 normal each, times std plus mean rounded once (PyTorch's fma)
+            unit = np.array([self._normal_one() for _ in range(count)], np.float64)
+            return _fused_multiply_add(unit, float(std), float(mean)).astype(dtype).reshape(shape)
         drawn = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
         samples = np.empty(count, drawn)
         whole = count - count % 16
+        if dtype == np.float16 and whole < count:
+            # PyTorch fills float16 through a float32 buffer of whole blocks: the last 16 are
+            # the last block of ceil(count / 16) * 16 draws
+            blocks = _box_muller_16(self._unit(whole + 16, drawn), mean, std)
+            samples[:count - 16], samples[count - 16:] = blocks[:count - 16], blocks[whole:]
+            return samples.astype(dtype).reshape(shape)
         samples[:whole] = _box_muller_16(self._unit(count, drawn)[:whole], mean, std)
         if whole < count:
             samples[count - 16:] = _box_muller_16(self._unit(16, drawn), mean, std)
@@ -177,24 +198,32 @@ class Generator:
 
     def exponential(self, lambd: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Exp(lambd) samples: −1/lambd · log1p(−u), u a float64 uniform (``exponential_``)."""
+        _require_floating(dtype, "exponential_", RuntimeError)
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         return (_libm(math.log1p, -u) * (-1.0 / lambd)).astype(dtype).reshape(shape)
 
     def geometric(self, p: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Geometric(p) samples (trials to the first success, from 1): ceil(log(u) / log1p(−p))."""
+        if np.dtype(dtype) == np.bool_:
+            raise NotImplementedError("geometric_: not implemented for bool tensors (as in PyTorch); use an "
+                                      "integer or floating tensor")
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         with np.errstate(divide="ignore"):
             return np.ceil(np.log(u) / math.log1p(-p)).astype(dtype).reshape(shape)
 
     def cauchy(self, median: float, sigma: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Cauchy(median, sigma) samples: median + sigma · tan(π (u − 1/2))."""
+        _require_floating(dtype, "cauchy_", RuntimeError)
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
         u = self._unit(math.prod(shape), np.dtype(np.float64))
         return (median + sigma * _libm(math.tan, math.pi * (u - 0.5))).astype(dtype).reshape(shape)
 
     def log_normal(self, mean: float, std: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """exp(N(mean, std²)) samples, each normal drawn as ``normal``'s fewer-than-16 path."""
-        values = [math.exp(self._normal_one() * std + mean) for _ in range(math.prod(shape))]
-        return np.array(values, np.float64).astype(dtype).reshape(shape)
+        _require_floating(dtype, "log_normal_", NotImplementedError)
+        unit = np.array([self._normal_one() for _ in range(math.prod(shape))], np.float64)
+        return _libm(math.exp, _fused_multiply_add(unit, float(std), float(mean))).astype(dtype).reshape(shape)
 
     def bernoulli(self, p: np.ndarray) -> np.ndarray:
         """A bool array, True with probability ``p`` (an array of probabilities): u < p, with u in
@@ -219,8 +248,9 @@ class Generator:
     def multinomial(self, weights: np.ndarray, samples: int, replacement: bool) -> np.ndarray:
         """Category indices (int64, (rows, samples)) drawn from each row of ``weights`` (rows,
         categories). With replacement: a float64 uniform per sample, found in the row's normalised
-        cumulative sums; without: the top ``samples`` of weights / Exp(1) (the Gumbel trick)."""
-        if not replacement:
+        cumulative sums; without, or for one sample either way (PyTorch's fast path): the top
+        ``samples`` of weights / Exp(1) (the Gumbel trick)."""
+        if not replacement or samples == 1:
             keys = weights / self.exponential(1.0, weights.shape, weights.dtype)
             return np.argsort(-keys, axis=1, kind="stable")[:, :samples].astype(np.int64)
         cumulative = np.cumsum(weights, axis=1)
@@ -241,6 +271,18 @@ def _libm(function: Any, values: np.ndarray) -> np.ndarray:
     """``function`` (one of Python's math functions: the C library's, as PyTorch's loops call
     them; numpy's vector versions can differ in the last bit) on each float64 value."""
     return np.array([function(value) for value in values.tolist()], np.float64)
+
+
+def _require_floating(dtype: Any, op: str, error: type[Exception]) -> None:
+    """Continuous samples only fill floating tensors; raise PyTorch's exception class otherwise."""
+    if np.dtype(dtype).kind != "f":
+        raise error(f"{op}: samples a continuous distribution, so it fills floating tensors only, not "
+                    f"{np.dtype(dtype)}; use a floating tensor (e.g. .float()) and convert afterwards")
+
+
+def _libm_shaped(function: Any) -> Any:
+    """``_libm(function, ·)`` for an array of any shape."""
+    return lambda values: _libm(function, values.ravel()).reshape(values.shape)
 
 
 def _fused_multiply_add(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
@@ -269,9 +311,13 @@ def _box_muller_16(uniforms: np.ndarray, mean: float, std: float) -> np.ndarray:
     multiply-add, as PyTorch's compiled loop)."""
     dtype = uniforms.dtype.type
     blocks = uniforms.reshape(-1, 16)
-    radius = np.sqrt(dtype(-2.0) * np.log(dtype(1.0) - blocks[:, :8]))
+    # float64: PyTorch's scalar loop calls the C library's log, cos and sin, which numpy's vector
+    # versions miss by an ulp now and then; float32: PyTorch's vector functions (within ulps anyway)
+    log, cos, sin = ((np.log, np.cos, np.sin) if dtype is not np.float64 else
+                     (_libm_shaped(math.log), _libm_shaped(math.cos), _libm_shaped(math.sin)))
+    radius = np.sqrt(dtype(-2.0) * log(dtype(1.0) - blocks[:, :8]))
     theta = dtype(2.0 * math.pi) * blocks[:, 8:]
-    normal = np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1).ravel()
+    normal = np.concatenate([radius * cos(theta), radius * sin(theta)], axis=1).ravel()
     if dtype is np.float64:
         return _fused_multiply_add(normal, float(dtype(std)), float(dtype(mean)))
     return (normal.astype(np.float64) * np.float64(dtype(std)) + np.float64(dtype(mean))).astype(dtype)

@@ -377,7 +377,7 @@ class ParameterDict(Module):
         """A new ParameterDict holding the same parameters."""
         return ParameterDict(OrderedDict(self.items()))
 
-    def update(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+    def update(self, values: ParameterDict | Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
         """Add the pairs of a mapping (a plain dict's in sorted key order, as PyTorch's) or an
         iterable of (key, value) pairs."""
         if isinstance(values, (OrderedDict, ParameterDict)):
@@ -391,6 +391,25 @@ class ParameterDict(Module):
                 raise ValueError(f"ParameterDict.update: element #{position} should be a (key, value) pair, "
                                  f"got {pair!r}")
             self[pair[0]] = pair[1]
+
+    def __or__(self, other: Any) -> ParameterDict:
+        """A new ParameterDict: this one's pairs, then ``other``'s (which win)."""
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: Any) -> ParameterDict:
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other: Any) -> ParameterDict:
+        self.update(other)
+        return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called: index it by key in the parent's forward")

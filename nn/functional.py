@@ -600,7 +600,8 @@ __all__ += _activations.__all__ + _layers.__all__ + _losses.__all__
 # rearrangements, threshold, and the group, instance, RMS and local-response normalizations
 # (nn/functional_rearrange.py, functional_norms.py)
 
-from .functional_rearrange import pixel_shuffle, pixel_unshuffle, channel_shuffle, threshold  # noqa: E402
+from .functional_rearrange import pixel_shuffle, pixel_unshuffle, channel_shuffle, threshold, threshold_  # noqa: E402
+from .functional_rearrange import upsample, upsample_nearest, upsample_bilinear  # noqa: E402
 from .functional_norms import group_norm, instance_norm, rms_norm, local_response_norm  # noqa: E402
 from . import functional_norms as _norms, functional_rearrange as _rearrange  # noqa: E402
 

@@ -11,7 +11,8 @@ from numpy.typing import ArrayLike
 import autodiff as ad
 from autodiff import Tensor
 
-__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "threshold"]
+__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "threshold", "threshold_", "upsample",
+           "upsample_nearest", "upsample_bilinear"]
 
 _TensorLike = Union[Tensor, ArrayLike]
 
@@ -91,3 +92,35 @@ def threshold(input: _TensorLike, threshold: float, value: float, inplace: bool 
     x = _tensor(input)
     out = ad.where(x > threshold, x, ad.tensor(value, dtype=x.dtype) if x.dtype.kind == "f" else value)
     return x.copy_(out) if inplace else out
+
+
+_threshold = threshold      # threshold_'s argument named threshold (PyTorch's) hides the function
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``threshold(input, threshold, value, inplace=True)``: changes ``input`` and returns it."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def upsample(input: _TensorLike, size: int | tuple[int, ...] | None = None,
+             scale_factor: float | tuple[float, ...] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """PyTorch's older name for ``interpolate`` (same arguments, same result)."""
+    from .spatial import interpolate
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: _TensorLike, size: int | tuple[int, ...] | None = None,
+                     scale_factor: float | tuple[float, ...] | None = None) -> Tensor:
+    """``interpolate(input, size, scale_factor, mode='nearest')`` (PyTorch's older name)."""
+    return upsample(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: _TensorLike, size: int | tuple[int, ...] | None = None,
+                      scale_factor: float | tuple[float, ...] | None = None) -> Tensor:
+    """(N, C, H, W) -> (N, C, H', W'): ``interpolate(..., mode='bilinear', align_corners=True)``
+    (PyTorch's older name; note align_corners=True, as ``nn.UpsamplingBilinear2d``)."""
+    x = _tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"upsample_bilinear: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+    return upsample(x, size, scale_factor, mode="bilinear", align_corners=True)

@@ -44,9 +44,15 @@ def test_random_tensors_in_every_float_dtype():
 def test_float16_samples_are_the_float32_draws_rounded():
     for op in (ad.randn, ad.rand):
         ad.manual_seed(3)
-        half = op(40, dtype=ad.float16).data
+        half = op(48, dtype=ad.float16).data
         ad.manual_seed(3)
-        np.testing.assert_array_equal(half, op(40, dtype=ad.float32).data.astype(np.float16))
+        np.testing.assert_array_equal(half, op(48, dtype=ad.float32).data.astype(np.float16))
+    # a partial block of normals: PyTorch draws whole float32 blocks, the last 16 from the last one
+    ad.manual_seed(3)
+    half = ad.randn(40, dtype=ad.float16).data
+    ad.manual_seed(3)
+    blocks = ad.randn(48, dtype=ad.float32).data.astype(np.float16)
+    np.testing.assert_array_equal(half, np.concatenate([blocks[:24], blocks[32:]]))
 
 
 def test_integer_random_dtypes_raise_in_torch_too():

@@ -109,6 +109,8 @@ FUNCTIONS = [
     ("F.instance_norm(x, weight=w, bias=b)", [(2, 3, 5), (3,), (3,)]), ("F.instance_norm(x, eps=0.1)", [(2, 3, 2, 2)]),
     ("F.rms_norm(x, (4,), w)", [(3, 4), (4,)]), ("F.rms_norm(x, [2, 4], w, 1e-2)", [(3, 2, 4), (2, 4)]),
     ("F.local_response_norm(x, 3)", [(2, 5, 3)]), ("F.local_response_norm(x, 2, 0.3, 0.9, 1.5)", [(2, 4, 2, 3)]),
+    ("F.upsample_nearest(x, scale_factor=2)", [(2, 3, 2, 3)]), ("F.upsample_bilinear(x, size=(3, 5))", [(1, 2, 2, 3)]),
+    ("F.upsample(x, scale_factor=2, mode='linear')", [(2, 3, 4)]),
 ]
 
 
@@ -572,3 +574,21 @@ def test_recurrent_all_weights_and_flatten_parameters_as_torch():
     assert [[tuple(p.shape) for p in group] for group in ours.all_weights] == \
         [[tuple(p.shape) for p in group] for group in theirs.all_weights]
     assert [p for group in ours.all_weights for p in group] == list(ours.parameters())
+
+
+def test_threshold_in_place_and_parameter_dict_union_as_torchs():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(3).normal(size=(3, 4))
+    ours, theirs = ad.tensor(values), torch.tensor(values)
+    assert F.threshold_(ours, 0.1, -2.0) is ours
+    torch.nn.functional.threshold_(theirs, 0.1, -2.0)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+    def union(lib, module):
+        def p(n):
+            return module.Parameter(lib.zeros(n))
+        left, right = module.ParameterDict({"a": p(1), "b": p(2)}), module.ParameterDict({"b": p(3), "c": p(4)})
+        merged = left | right
+        left |= {"d": p(5)}
+        return [(k, tuple(v.shape)) for k, v in merged.items()], list(left), type(merged).__name__
+    assert union(ad, nn) == union(torch, torch.nn)

@@ -372,3 +372,136 @@ def test_recurrent_layers_with_dropout_follow_torch_after_the_same_seed(torch, k
                                      bidirectional=bidirectional)
             np.testing.assert_allclose(ours(ad.tensor(x))[0].data, theirs(torch.tensor(x))[0].detach().numpy(),
                                        rtol=1e-5, atol=1e-6)
+
+
+# ---- review sweep: float64 normals bit for bit, argument forms and errors as PyTorch's -----------------
+
+@pytest.mark.parametrize("seed", range(40))
+def test_float64_normals_are_torchs_bit_for_bit(torch, seed):
+    # fewer than 16: mean + std * z rounded once (PyTorch's fma); 16 or more: the C library's log/cos/sin
+    for count in (1, 3, 15, 20, 37, 64):
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        same(ad.normal(2.0, 3.0, (count,), dtype=ad.float64), torch.normal(2.0, 3.0, (count,), dtype=torch.float64),
+             f"normal({count})")
+        same(ad.randn(count, dtype=ad.float64), torch.randn(count, dtype=torch.float64), f"randn({count})")
+        same(ad.zeros(count, dtype=ad.float64).normal_(-1.0, 0.3),
+             torch.zeros(count, dtype=torch.float64).normal_(-1.0, 0.3), f"normal_({count})")
+        same(ad.zeros(count, dtype=ad.float64).log_normal_(0.5, 1.5),
+             torch.zeros(count, dtype=torch.float64).log_normal_(0.5, 1.5), f"log_normal_({count})")
+        same(ad.rand(3, dtype=ad.float64), torch.rand(3, dtype=torch.float64), "the stream after")
+
+
+def test_randint_by_keyword_and_randperm_of_negative_n(torch):
+    torch.manual_seed(4)
+    ad.manual_seed(4)
+    same(ad.randint(high=10, size=(6,)), torch.randint(high=10, size=(6,)), "randint(high=, size=)")
+    same(ad.randint(low=2, high=10, size=(6,)), torch.randint(low=2, high=10, size=(6,)), "randint(low=, ...)")
+    with pytest.raises(RuntimeError):
+        torch.randperm(-1)
+    with pytest.raises(RuntimeError, match="randperm"):
+        ad.randperm(-1)
+
+
+@pytest.mark.parametrize("op", ["rand", "randn"])
+def test_rand_without_a_size_raises_as_torchs(torch, op):
+    with pytest.raises(TypeError):
+        getattr(torch, op)()
+    with pytest.raises(TypeError, match=f"{op}.*size"):
+        getattr(ad, op)()
+    assert getattr(ad, op)(()).shape == ()
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda lib: lib.zeros(3).uniform_(3, 2), RuntimeError),
+    (lambda lib: lib.zeros(3).uniform_(0, float("inf")), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).uniform_(), NotImplementedError),
+    (lambda lib: lib.zeros(3).normal_(0, -1), RuntimeError),
+    (lambda lib: lib.zeros(3).normal_(0, float("nan")), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).normal_(), NotImplementedError),
+    (lambda lib: lib.zeros(3, dtype=lib.uint8).exponential_(), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).cauchy_(), RuntimeError),
+    (lambda lib: lib.zeros(3).cauchy_(0, 0), RuntimeError),
+    (lambda lib: lib.zeros(3).cauchy_(0, -1), RuntimeError),
+    (lambda lib: lib.zeros(3, dtype=lib.int64).log_normal_(), NotImplementedError),
+    (lambda lib: lib.zeros(3, dtype=lib.bool).geometric_(0.5), NotImplementedError),
+])
+def test_in_place_samplers_refuse_what_torch_refuses(torch, call, error):
+    with pytest.raises(error):
+        call(torch)
+    ad.manual_seed(0)
+    before = ad.get_rng_state().data.copy()
+    with pytest.raises(error):
+        call(ad)
+    np.testing.assert_array_equal(ad.get_rng_state().data, before)      # nothing drawn by a refused call
+
+
+@pytest.mark.parametrize("seed", [0, 5, 2 ** 40 + 1])
+def test_multinomial_of_one_sample_with_replacement_takes_torchs_fast_path(torch, seed):
+    # PyTorch draws a single sample, with replacement or not, as argmax(weights / Exp(1))
+    weights = [[1.0, 2.0, 3.0, 4.0], [0.5, 0.0, 2.0, 1.0]]
+    torch.manual_seed(seed)
+    ad.manual_seed(seed)
+    for _ in range(5):
+        same(ad.multinomial(ad.tensor(weights[0]), 1, True), torch.multinomial(torch.tensor(weights[0]), 1, True), "1-d")
+        same(ad.multinomial(ad.tensor(weights), 1, replacement=True),
+             torch.multinomial(torch.tensor(weights), 1, replacement=True), "2-d")
+    same(ad.rand(4), torch.rand(4), "the stream after")
+
+
+@pytest.mark.parametrize("count", [17, 20, 33, 50])
+def test_float16_normals_of_a_partial_block_are_torchs(torch, count):
+    # PyTorch draws float16 normals through whole float32 blocks: the last 16 values come from the
+    # last block of ceil(count / 16) * 16 draws, and the stream moves on by that many words
+    for seed in range(5):
+        torch.manual_seed(seed)
+        ad.manual_seed(seed)
+        ours = ad.randn(count, dtype=ad.float16).data.astype(np.float32)
+        theirs = torch.randn(count, dtype=torch.float16).float().numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)     # float32's few ulps, then rounded
+        assert np.mean(ours == theirs) > 0.9
+        same(ad.rand(4), torch.rand(4), "the stream after")
+
+
+def test_randint_ranges_a_small_dtype_cannot_hold_raise_and_the_rest_are_torchs(torch):
+    for low, high, name in [(0, 300, "uint8"), (-1, 2, "uint8"), (0, 10, "bool"), (0, 200, "int8")]:
+        with pytest.raises(RuntimeError):
+            torch.randint(low, high, (3,), dtype=getattr(torch, name))
+        with pytest.raises(RuntimeError, match=f"randint.*{name}"):
+            ad.randint(low, high, (3,), dtype=getattr(ad, name))
+    with pytest.raises(RuntimeError, match="randint_like.*int8"):
+        ad.randint_like(ad.zeros(2, dtype=ad.int8), 0, 200)
+    torch.manual_seed(3)
+    ad.manual_seed(3)
+    for low, high, name in [(0, 256, "uint8"), (-128, 128, "int8"), (0, 2, "bool"), (-5, 5, "int16")]:
+        same(ad.randint(low, high, (7,), dtype=getattr(ad, name)), torch.randint(low, high, (7,), dtype=getattr(torch, name)),
+             name)
+    same(ad.rand(3), torch.rand(3), "the stream after")
+
+
+@pytest.mark.parametrize("call", ["rand(2.5)", "rand((2.0, 3))", "randn(2, 1.5)"])
+def test_float_sizes_raise_as_torchs(torch, call):
+    with pytest.raises(TypeError):
+        eval("torch." + call, {"torch": torch})
+    with pytest.raises(TypeError, match="size is ints"):
+        eval("ad." + call, {"ad": ad})
+
+
+def test_generator_device_and_clear_errors_for_bad_normal_and_multinomial_arguments():
+    assert ad.Generator().device == "cpu" and repr(ad.Generator().device) == "device(type='cpu')"
+    with pytest.raises(RuntimeError, match=r"normal: mean of shape \(3,\) and std of shape \(2,\)"):
+        ad.normal(ad.zeros(3), ad.ones(2))
+    with pytest.raises(RuntimeError, match="multinomial.*no categories"):
+        ad.multinomial(ad.zeros(2, 0), 1)
+
+
+def test_size_by_keyword_as_torchs(torch):
+    for ours, theirs in [(lambda: ad.rand(size=(2, 3)), lambda: torch.rand(size=(2, 3))),
+                         (lambda: ad.randn(size=(17,), dtype=ad.float64), lambda: torch.randn(size=(17,), dtype=torch.float64)),
+                         (lambda: ad.randint(5, size=(4,)), lambda: torch.randint(5, size=(4,))),
+                         (lambda: ad.randint(2, 9, size=(4,)), lambda: torch.randint(2, 9, size=(4,)))]:
+        torch.manual_seed(8)
+        ad.manual_seed(8)
+        same(ours(), theirs(), "size=")
+    with pytest.raises(TypeError, match="size once"):
+        ad.rand(2, size=(3,))
