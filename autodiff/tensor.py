@@ -679,22 +679,36 @@ class Tensor:
         from .creation import _drawing
         return self.copy_(_drawing(generator, "normal_").normal(mean, std, self.data.shape, self.data.dtype))
 
-    def random_(self, *bounds: builtins.int | None, generator: Generator | None = None) -> Tensor:
+    def random_(self, *bounds: builtins.int | None, to: builtins.int | None = None,
+                generator: Generator | None = None) -> Tensor:
         """Fill with integers, in place: ``random_()`` from 0 to the largest the dtype holds
-        exactly, ``random_(to)`` from [0, to), ``random_(from, to)`` from [from, to)."""
+        exactly, ``random_(to)`` from [0, to), ``random_(from, to)`` from [from, to) (``to=None``:
+        up to the dtype's largest)."""
         from .creation import _drawing
         drawing = _drawing(generator, "random_")
+        if to is not None:
+            bounds = (*bounds, to) if len(bounds) < 2 else bounds + (None,)
         if len(bounds) > 2:
             raise TypeError(f"random_: takes random_(), random_(to) or random_(from, to), got {len(bounds)} bounds")
-        if not bounds or bounds == (0, None):
-            return self.copy_(drawing.bits(self.data.shape, self.data.dtype))
+        dtype = self.data.dtype
+        if not bounds:
+            return self.copy_(drawing.bits(self.data.shape, dtype))
         low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+        if low is None:
+            raise TypeError("random_: 'from' must be an int")
+        kind = dtype.kind
+        smallest, largest = ((0, 1) if kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+                             if kind in "iu" else (None, 2 ** (np.finfo(dtype).nmant + 1)))
         if high is None:        # random_(from, None): up to the largest value the dtype holds exactly
-            dtype = self.data.dtype
-            high = int(np.iinfo(dtype).max) + 1 if dtype.kind in "iu" else 2 ** (np.finfo(dtype).nmant + 1) + 1
-        if low is None or int(high) <= int(low):
+            high = largest + 1
+        name = _TORCH_TYPE_NAMES.get(dtype.name, dtype.name)
+        if smallest is not None and not smallest <= int(low) <= largest:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if smallest is not None and not smallest <= int(high) - 1 <= largest:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+        if int(high) <= int(low):
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-        return self.copy_(drawing.integers(int(low), int(high), self.data.shape).astype(self.data.dtype))
+        return self.copy_(drawing.integers(int(low), int(high), self.data.shape).astype(dtype))
 
     def exponential_(self, lambd: builtins.float = 1.0, *, generator: Generator | None = None) -> Tensor:
         """Fill with Exp(lambd) samples, in place."""
@@ -1750,6 +1764,11 @@ def tensor(data: Tensor | ArrayLike, dtype: DTypeLike | None = None, requires_gr
 _data_slot = Tensor.__dict__["data"]
 _set_array = _data_slot.__set__
 setattr(Tensor, "_array", _data_slot)
+
+
+# PyTorch's C type names, which its bound errors use
+_TORCH_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int", "int64": "long",
+                     "bool": "bool", "float32": "float", "float64": "double", "float16": "Half"}
 
 
 def _set_data(self: Tensor, value: Tensor | np.ndarray) -> None:

@@ -505,3 +505,20 @@ def test_size_by_keyword_as_torchs(torch):
         same(ours(), theirs(), "size=")
     with pytest.raises(TypeError, match="size once"):
         ad.rand(2, size=(3,))
+
+
+def test_random_in_place_forms_and_bounds_are_torchs(torch):
+    cases = [("uint8", (0, 300), {}), ("bool", (5,), {}), ("uint8", (-1, 5), {}), ("float32", (), {"to": 10}),
+             ("bool", (0, None), {}), ("int8", (-128, None), {}), ("int64", (3,), {"to": 10}), ("float64", (-5, 5), {}),
+             ("int32", (), {}), ("bool", (), {})]
+    torch.manual_seed(4)
+    ad.manual_seed(4)
+    for dtype, bounds, keywords in cases:
+        try:
+            theirs = torch.zeros(5, dtype=getattr(torch, dtype)).random_(*bounds, **keywords)
+        except RuntimeError as error:
+            with pytest.raises(RuntimeError, match=str(error)):
+                ad.zeros(5, dtype=np.dtype(dtype)).random_(*bounds, **keywords)
+            continue
+        same(ad.zeros(5, dtype=np.dtype(dtype)).random_(*bounds, **keywords), theirs, f"random_{bounds} {keywords} {dtype}")
+    same(ad.rand(2), torch.rand(2), "the streams are still together")
