@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 import autodiff as ad
 from autodiff import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "eye_", "dirac_", "orthogonal_", "sparse_"]
 
 # what the initialisers fill in place and return: a Tensor (a Parameter) or an ndarray
@@ -105,6 +105,39 @@ def normal_(tensor: _T, mean: float = 0.0, std: float = 1.0,
     """Fill with samples of N(mean, std^2)."""
     array = _array(tensor, "normal_")
     return _fill(tensor, _generator(generator, "normal_").normal(mean, std, array.shape, array.dtype), "normal_")
+
+
+def trunc_normal_(tensor: _T, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: ad.Generator | None = None) -> _T:
+    """Fill with N(mean, std^2) samples truncated to [a, b], by PyTorch's rejection sampling (so
+    the same seed gives PyTorch's values): when [a, b] holds more than 0.3 of the normal's mass,
+    normal draws, all redrawn where any fell outside; otherwise uniforms on [a, b], accepted where
+    log(u) <= the log density relative to its peak, the rest redrawn."""
+    def cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    array = _array(tensor, "trunc_normal_")
+    draw, dtype = _generator(generator, "trunc_normal_"), array.dtype
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        low, high = dtype.type(a), dtype.type(b)
+        result = draw.normal(mean, std, array.shape, dtype)
+        while ((result < low) | (result > high)).any():
+            result = np.where((result < low) | (result > high), draw.normal(mean, std, array.shape, dtype), result)
+        return _fill(tensor, result, "trunc_normal_")
+    log_peak = dtype.type(-0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2)
+
+    def log_density(x: np.ndarray) -> np.ndarray:   # in the tensor's dtype, as PyTorch's in-place chain
+        z = (x - dtype.type(mean)) / dtype.type(std)
+        return z * z * dtype.type(-0.5) - log_peak
+
+    result = draw.uniform(a, b, array.shape, dtype)
+    pending = np.log(draw.uniform(0.0, 1.0, array.shape, dtype)) > log_density(result)
+    while pending.any():
+        candidates = draw.uniform(a, b, array.shape, dtype)
+        result = np.where(pending, candidates, result)
+        pending = np.where(pending, np.log(draw.uniform(0.0, 1.0, array.shape, dtype)) > log_density(candidates),
+                           pending)
+    return _fill(tensor, result, "trunc_normal_")
 
 
 def constant_(tensor: _T, val: float) -> _T:

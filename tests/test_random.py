@@ -522,3 +522,19 @@ def test_random_in_place_forms_and_bounds_are_torchs(torch):
             continue
         same(ad.zeros(5, dtype=np.dtype(dtype)).random_(*bounds, **keywords), theirs, f"random_{bounds} {keywords} {dtype}")
     same(ad.rand(2), torch.rand(2), "the streams are still together")
+
+
+def test_trunc_normal_is_torchs_rejection_sampling(torch):
+    # both of PyTorch 2.13's paths: normal draws redrawn outside [a, b] (wide intervals) and
+    # uniforms accepted under the density (narrow ones); float32 normals to a few ulps
+    for dtype, torch_dtype in [(np.float32, torch.float32), (np.float64, torch.float64)]:
+        for arguments in [(), (0.5, 2.0, -1.0, 3.0), (0.0, 0.02, -0.04, 0.04), (0.0, 1.0, 1.0, 3.0), (0.0, 1.0, -0.2, 0.2)]:
+            torch.manual_seed(1)
+            ad.manual_seed(1)
+            theirs = torch.nn.init.trunc_normal_(torch.empty(500, dtype=torch_dtype), *arguments).numpy()
+            ours = init.trunc_normal_(ad.tensor(np.empty(500, dtype)), *arguments).data
+            assert ours.dtype == dtype
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=8 * np.finfo(dtype).eps * 4, err_msg=str(arguments))
+            if dtype == np.float64:
+                np.testing.assert_array_equal(ours, theirs)
+            same(ad.rand(2), torch.rand(2), "the streams are still together")
