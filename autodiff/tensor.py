@@ -624,6 +624,9 @@ class Tensor:
             raise IndexError(f"put_: out of range: tried to access index {bad} on a tensor of {size} elements")
         positions = (positions % builtins.max(size, 1)).reshape(-1)
         values = source if isinstance(source, Tensor) else Tensor(source, dtype=self.data.dtype)
+        if values.data.dtype != self.data.dtype:
+            raise TypeError(f"put_: self and source must have the same dtype (as in PyTorch), got {self.data.dtype} "
+                            f"and {values.data.dtype}; convert source with .to({self.data.dtype})")
         if values.data.size != positions.size:
             raise RuntimeError(f"put_: index and source need the same number of elements, got {positions.size} "
                                f"and {values.data.size}")
