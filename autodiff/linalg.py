@@ -205,8 +205,11 @@ def vector_norm(x: Tensor | ArrayLike, ord: float = 2, dim: int | Sequence[int] 
         raise ValueError(f"vector_norm: ord must be a number (2, 1, inf, -inf, 0, p), got {ord!r}; for the "
                          "Frobenius or nuclear norm of matrices use matrix_norm or dim=(rows, columns)")
     axes = _normalize_axis(dim, x.ndim, "vector_norm")
+    if ord in (math.inf, -math.inf) and x.size == 0 and any(x.shape[axis] == 0 for axis in axes or range(x.ndim)):
+        raise ValueError(f"vector_norm: the {ord} norm of an empty tensor (shape {x.shape}) over an empty dimension "
+                         "has no value (as in PyTorch: max and min have no identity)")
     if ord == math.inf:
-        return amax(abs(x), axes, keepdim) if x.size else sum(abs(x), axes, keepdim)
+        return amax(abs(x), axes, keepdim)
     if ord == -math.inf:
         return amin(abs(x), axes, keepdim)
     if ord == 0:        # no gradient: the count, linked to x by a where that never picks it
