@@ -956,3 +956,32 @@ def test_review_ldexp_gradients_are_the_true_derivative():
     x.grad = None
     ad.ldexp(x, ad.tensor([-2, 0, 3])).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.25, 1.0, 8.0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.addmv(L.zeros(3, dtype=L.float64), L.ones((3, 2)), L.ones(2)),
+    lambda L: L.addmm(L.zeros((3, 4), dtype=L.float64), L.ones((3, 5)), L.ones((5, 4))),
+    lambda L: L.addbmm(L.zeros((3, 4), dtype=L.float64), L.ones((2, 3, 5)), L.ones((2, 5, 4))),
+    lambda L: L.baddbmm(L.zeros((2, 3, 4), dtype=L.float64), L.ones((2, 3, 5)), L.ones((2, 5, 4))),
+    lambda L: L.addr(L.zeros((3, 4), dtype=L.float64), L.ones(3), L.ones(4), beta=0),
+    lambda L: L.addr(L.tensor([[True, False]]), L.tensor([True]), L.tensor([True, False]), beta=0),
+    lambda L: L.addmv(L.full((3,), float("nan")), L.ones((3, 2)), L.ones(2), beta=0),
+], ids=lambda call: "")
+def test_review_add_family_dtypes_follow_torch(call):
+    _same_outcome(call)
+
+
+@pytest.mark.parametrize("op", ["addmv", "addr", "addbmm", "baddbmm"])
+def test_review_add_family_beta_zero_still_gives_input_a_zero_gradient(op):
+    torch = _torch()
+    shapes = {"addmv": ((3,), (3, 2), (2,)), "addr": ((3, 2), (3,), (2,)),
+              "addbmm": ((3, 4), (2, 3, 5), (2, 5, 4)), "baddbmm": ((2, 3, 4), (2, 3, 5), (2, 5, 4))}[op]
+    arrays = [RNG.standard_normal(shape) for shape in shapes]
+    arrays[0][...] = np.nan
+    grads = []
+    for lib in (ad, torch):
+        leaves = [lib.tensor(a, requires_grad=True) for a in arrays]
+        getattr(lib, op)(*leaves, beta=0).sum().backward()
+        grads.append([np.asarray(t.grad.numpy()) for t in leaves])
+    for mine, theirs in zip(*grads):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
