@@ -237,7 +237,7 @@ class Polygamma(Function):
 def polygamma(n: int, input: Tensor | ArrayLike) -> Tensor:
     """The n-th derivative of digamma, elementwise (n = 0: digamma); as PyTorch's, inf at the
     poles. ``t.polygamma(n)`` is the method form."""
-    if int(n) != n or n < 0:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"polygamma(n, x) takes an integer n >= 0 (as PyTorch), not {n!r}")
     return Polygamma.apply(_floating(_as_tensor(input)), int(n))
 

@@ -985,3 +985,23 @@ def test_review_add_family_beta_zero_still_gives_input_a_zero_gradient(op):
         grads.append([np.asarray(t.grad.numpy()) for t in leaves])
     for mine, theirs in zip(*grads):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_review_as_strided_function_form_and_polygamma_order_type():
+    torch = _torch()
+    x = RNG.standard_normal((3, 4))
+    for args in (((2, 2), (1, 2)), ((3,), (4,), 1), ((2, 3), (0, 1), 5)):
+        mine, theirs = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out_mine, out_theirs = ad.as_strided(mine, *args), torch.as_strided(theirs, *args)
+        np.testing.assert_allclose(out_mine.detach().numpy(), out_theirs.detach().numpy())
+        weights = RNG.standard_normal(out_theirs.shape)
+        (out_mine * ad.tensor(weights)).sum().backward()
+        (out_theirs * torch.tensor(weights)).sum().backward()
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy())
+    base = ad.zeros(6)
+    ad.as_strided(base, (2,), (2,), 1).fill_(3.0)     # a view: the write reaches the base
+    np.testing.assert_array_equal(base.numpy(), [0, 3, 0, 3, 0, 0])
+    with pytest.raises(ValueError, match="integer n"):
+        ad.polygamma(1.0, ad.tensor([0.5]))
+    with pytest.raises(TypeError):
+        torch.polygamma(1.0, torch.tensor([0.5]))
