@@ -1005,3 +1005,11 @@ def test_review_as_strided_function_form_and_polygamma_order_type():
         ad.polygamma(1.0, ad.tensor([0.5]))
     with pytest.raises(TypeError):
         torch.polygamma(1.0, torch.tensor([0.5]))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool"])
+def test_review_result_type_with_a_complex_number_keeps_the_float_precision(dtype):
+    torch = _torch()
+    for operands in (lambda L: (L.ones(2, dtype=getattr(L, dtype)), 1j), lambda L: (2j, L.ones(2, dtype=getattr(L, dtype)))):
+        mine, theirs = ad.result_type(*operands(ad)), torch.result_type(*operands(torch))
+        assert str(mine) == str(theirs).replace("torch.", "")
