@@ -190,6 +190,9 @@ def _scaled_sum(op: str, input: Tensor | ArrayLike, product: Tensor, beta: float
     dtype and gets a (zero) gradient. ``same_dtype``: PyTorch refuses an input of another dtype
     (all but addr)."""
     input = _as_tensor(input)
+    if product.dtype == np.bool_ and same_dtype:      # (addr takes bools: logical or of and)
+        raise TypeError(f"{op}: bool matrices and vectors are not supported (as in PyTorch); convert with .int() or "
+                        ".float()")
     if same_dtype and input.dtype != product.dtype:
         raise TypeError(f"{op}: input and the matrices must have the same dtype (as in PyTorch), got {input.dtype} "
                         f"and {product.dtype}; convert with .to(...)")
@@ -243,6 +246,8 @@ def vdot(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     if input.dtype != other.dtype:
         raise RuntimeError(f"vdot: expected both vectors to have the same dtype, got {input.dtype} and "
                            f"{other.dtype}; convert one with .to()")
+    if input.dtype == np.bool_:
+        raise TypeError("vdot: bool vectors are not supported (as in PyTorch); convert with .int() or .float()")
     return matmul(input, other)
 
 

@@ -1013,3 +1013,17 @@ def test_review_result_type_with_a_complex_number_keeps_the_float_precision(dtyp
     for operands in (lambda L: (L.ones(2, dtype=getattr(L, dtype)), 1j), lambda L: (2j, L.ones(2, dtype=getattr(L, dtype)))):
         mine, theirs = ad.result_type(*operands(ad)), torch.result_type(*operands(torch))
         assert str(mine) == str(theirs).replace("torch.", "")
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.vdot(L.ones(2, dtype=L.bool), L.ones(2, dtype=L.bool)),
+    lambda L: L.addmv(L.tensor([True]), L.ones((1, 2), dtype=L.bool), L.ones(2, dtype=L.bool)),
+    lambda L: L.baddbmm(L.tensor([True]), L.ones((1, 1, 2), dtype=L.bool), L.ones((1, 2, 1), dtype=L.bool)),
+    lambda L: L.addr(L.tensor([[True, False]]), L.tensor([True]), L.tensor([True, False])),
+    lambda L: L.matrix_power(L.eye(2, dtype=L.bool), 2),
+    lambda L: L.matrix_power(L.eye(2, dtype=L.bool), 1),
+    lambda L: L.linalg.svd(L.eye(2), driver=None).S,
+    lambda L: L.linalg.svd(L.eye(2), driver="gesvd").S,
+], ids=lambda call: "")
+def test_review_bool_products_and_svd_driver_follow_torch(call):
+    _same_outcome(call)
