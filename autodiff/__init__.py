@@ -47,7 +47,7 @@ from .shapes import (
     flip, fliplr, flipud, roll, rot90, tril, triu, diag, diagonal, diag_embed, trace, chunk, unbind, expand,
     expand_as, unflatten, movedim, moveaxis, narrow, atleast_1d, atleast_2d, atleast_3d, vstack, row_stack,
     hstack, dstack, column_stack, tensor_split, array_split, meshgrid, broadcast_tensors, broadcast_shapes,
-    cartesian_prod, vander, block_diag, ravel, t, select,
+    cartesian_prod, vander, block_diag, ravel, t, as_strided, select,
 )
 from .contractions import (
     einsum, tensordot, outer, ger, inner, kron, cross, norm, cdist, det, inverse, slogdet, logdet, mm, bmm, mv, addmm,
@@ -157,7 +157,7 @@ __all__ = [
     "logspace", "tril_indices", "triu_indices", "vander", "block_diag", "result_type", "promote_types", "can_cast",
     "is_floating_point", "is_complex", "is_nonzero",
     # indexing functions (shapes.py, gathering.py)
-    "ravel", "t", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
+    "ravel", "t", "as_strided", "select", "index_fill", "index_copy", "index_put", "masked_scatter", "select_scatter",
     "slice_scatter", "diagonal_scatter",
     # order statistics (scans.py)
     "nanmedian", "quantile", "nanquantile", "mode", "renorm", "histc",

@@ -183,10 +183,19 @@ def addmm(input: Tensor | ArrayLike, mat1: Tensor | ArrayLike, mat2: Tensor | Ar
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
-def _scaled_sum(op: str, input: Tensor | ArrayLike, product: Tensor, beta: float, alpha: float) -> Tensor:
+def _scaled_sum(op: str, input: Tensor | ArrayLike, product: Tensor, beta: float, alpha: float,
+                same_dtype: bool = True) -> Tensor:
     """beta * input + alpha * product (the add* family); input broadcasts to the product's shape
-    and is ignored when beta is 0 (nan and inf in it too, as PyTorch)."""
+    and is ignored when beta is 0 (nan and inf in it too, as PyTorch), though it still sets the
+    dtype and gets a (zero) gradient. ``same_dtype``: PyTorch refuses an input of another dtype
+    (all but addr)."""
     input = _as_tensor(input)
+    if product.dtype == np.bool_ and same_dtype:      # (addr takes bools: logical or of and)
+        raise TypeError(f"{op}: bool matrices and vectors are not supported (as in PyTorch); convert with .int() or "
+                        ".float()")
+    if same_dtype and input.dtype != product.dtype:
+        raise TypeError(f"{op}: input and the matrices must have the same dtype (as in PyTorch), got {input.dtype} "
+                        f"and {product.dtype}; convert with .to(...)")
     for name, factor in (("beta", beta), ("alpha", alpha)):
         if isinstance(factor, float) and product.dtype.kind in "iub" and input.dtype.kind in "iub":
             raise RuntimeError(f"{op}: for integer tensors, argument {name} must not be a floating point number "
@@ -196,8 +205,8 @@ def _scaled_sum(op: str, input: Tensor | ArrayLike, product: Tensor, beta: float
                          f"{product.shape}")
     if alpha != 1:
         product = product * alpha
-    if beta == 0:
-        return product
+    if beta == 0:       # input never read: a where that never picks it
+        return product + where(np.zeros(input.shape, bool), input, np.zeros((), input.dtype))
     return product + (input if beta == 1 else input * beta)
 
 
@@ -210,7 +219,7 @@ def addmv(input: Tensor | ArrayLike, mat: Tensor | ArrayLike, vec: Tensor | Arra
 def addr(input: Tensor | ArrayLike, vec1: Tensor | ArrayLike, vec2: Tensor | ArrayLike, *, beta: float = 1,
          alpha: float = 1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2): (n,), (m,) -> (n, m); input broadcasts to (n, m)."""
-    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha, same_dtype=False)
 
 
 def baddbmm(input: Tensor | ArrayLike, batch1: Tensor | ArrayLike, batch2: Tensor | ArrayLike, *, beta: float = 1,
@@ -237,6 +246,8 @@ def vdot(input: Tensor | ArrayLike, other: Tensor | ArrayLike) -> Tensor:
     if input.dtype != other.dtype:
         raise RuntimeError(f"vdot: expected both vectors to have the same dtype, got {input.dtype} and "
                            f"{other.dtype}; convert one with .to()")
+    if input.dtype == np.bool_:
+        raise TypeError("vdot: bool vectors are not supported (as in PyTorch); convert with .int() or .float()")
     return matmul(input, other)
 
 

@@ -426,6 +426,14 @@ def isin(elements: Tensor | ArrayLike | float, test_elements: Tensor | ArrayLike
 # then one ``_put`` places the values there (a scatter whose backward gathers them back), so the
 # gradient is input's where nothing was written and the values' at their positions
 
+def _same_dtype(input: Tensor, source: Any, op: str, name: str) -> None:
+    """PyTorch's index_copy, index_put and masked_scatter write a tensor of input's dtype only
+    (no silent cast); a list or number still takes input's dtype."""
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise TypeError(f"{op}: input and {name} must have the same dtype (as in PyTorch), got {input.dtype} and "
+                        f"{source.dtype}; convert {name} with .to({input.dtype})")
+
+
 def _put(input: Tensor, positions: np.ndarray, values: Tensor | ArrayLike, accumulate: bool, op: str) -> Tensor:
     """input with ``values`` (broadcast to positions' shape) written (``accumulate``: added) at the
     flat ``positions`` of input."""
@@ -485,7 +493,9 @@ def index_fill(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, v
 def index_copy(input: Tensor | ArrayLike, dim: int, index: Tensor | ArrayLike, source: Tensor | ArrayLike) -> Tensor:
     """A copy of input with source's slices written at the slices ``index`` along ``dim`` (source:
     input's shape with len(index) along dim)."""
-    input, source = _as_tensor(input), _as_tensor(source)
+    input = _as_tensor(input)
+    _same_dtype(input, source, "index_copy", "source")
+    source = _as_tensor(source)
     positions = _slices_along(input, dim, index, "index_copy")
     if source.shape != positions.shape and not (source.numel() == positions.size and input.ndim <= 1):
         raise ValueError(f"index_copy: source of shape {source.shape} does not fit: for input of shape {input.shape} "
@@ -501,6 +511,7 @@ def index_put(input: Tensor | ArrayLike, indices: tuple[Tensor | ArrayLike, ...]
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put: values must be a tensor (as PyTorch's), not {type(values).__name__}; wrap it "
                         "with ad.tensor(...)")
+    _same_dtype(input, values, "index_put", "values")
     key = []
     for index in indices:
         array = np.asarray(index.data if isinstance(index, Tensor) else index)
@@ -517,7 +528,9 @@ def index_put(input: Tensor | ArrayLike, indices: tuple[Tensor | ArrayLike, ...]
 def masked_scatter(input: Tensor | ArrayLike, mask: Tensor | ArrayLike, source: Tensor | ArrayLike) -> Tensor:
     """A copy of input with source's first elements (in order) written where ``mask`` (bool,
     broadcast to input's shape) is True; source needs at least as many elements."""
-    input, source = _as_tensor(input), _as_tensor(source)
+    input = _as_tensor(input)
+    _same_dtype(input, source, "masked_scatter", "source")
+    source = _as_tensor(source)
     mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_scatter: mask must be a bool tensor, got dtype {mask.dtype}")

@@ -205,8 +205,11 @@ def vector_norm(x: Tensor | ArrayLike, ord: float = 2, dim: int | Sequence[int] 
         raise ValueError(f"vector_norm: ord must be a number (2, 1, inf, -inf, 0, p), got {ord!r}; for the "
                          "Frobenius or nuclear norm of matrices use matrix_norm or dim=(rows, columns)")
     axes = _normalize_axis(dim, x.ndim, "vector_norm")
+    if ord in (math.inf, -math.inf) and x.size == 0 and any(x.shape[axis] == 0 for axis in axes or range(x.ndim)):
+        raise ValueError(f"vector_norm: the {ord} norm of an empty tensor (shape {x.shape}) over an empty dimension "
+                         "has no value (as in PyTorch: max and min have no identity)")
     if ord == math.inf:
-        return amax(abs(x), axes, keepdim) if x.size else sum(abs(x), axes, keepdim)
+        return amax(abs(x), axes, keepdim)
     if ord == -math.inf:
         return amin(abs(x), axes, keepdim)
     if ord == 0:        # no gradient: the count, linked to x by a where that never picks it
@@ -347,6 +350,8 @@ def matrix_power(A: Tensor | ArrayLike, n: int) -> Tensor:
             raise RuntimeError(f"matrix_power: a negative power inverts the matrix, which needs a floating "
                                f"tensor, got {A.dtype}; convert it with .double()")
         A, n = inv(A), -n
+    if n > 1 and A.dtype == np.bool_:
+        raise TypeError("matrix_power: bool matrices cannot be multiplied (as in PyTorch); convert with .int()")
     factors, square = [], A       # A^n = the product of the A^(2^k) of n's set bits
     while n:
         if n & 1:
@@ -644,12 +649,16 @@ class SVD(Function):
         return gA, None
 
 
-def svd(A: Tensor | ArrayLike, full_matrices: bool = True) -> svd_result:
+def svd(A: Tensor | ArrayLike, full_matrices: bool = True, *, driver: str | None = None) -> svd_result:
     """U, S, Vh with A = U diag(S) Vh, S descending: A (..., m, n), k = min(m, n): U (..., m, m)
     and Vh (..., n, n), or with ``full_matrices=False`` (..., m, k) and (..., k, n); S (..., k).
     Singular vectors are defined up to sign (LAPACK's, as PyTorch's); gradients flow through
     functions that do not depend on the signs, and are infinite where singular values repeat;
-    the columns beyond k (``full_matrices``) get none."""
+    the columns beyond k (``full_matrices``) get none. ``driver``: None only (PyTorch's other
+    drivers are cuSOLVER's, for CUDA tensors)."""
+    if driver is not None:
+        raise ValueError(f"linalg.svd: driver={driver!r} is for CUDA tensors (cuSOLVER) in PyTorch; on the CPU "
+                         "pass driver=None")
     A = _float_matrices(A, "linalg.svd")
     m, n = A.shape[-2:]
     k = min(m, n)

@@ -926,8 +926,11 @@ def _extreme_values(x: TensorLike, dim: Dims, keepdim: bool, aliases: dict[str, 
     axes, keepdim = _dims(x, None if dim == () else dim, keepdim, aliases, op)
     if axes == ():      # PyTorch's dim=(): every dim
         axes = None
-    if x.size == 0:
-        raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty, so it has no {op[1:]}imum")
+    reduced = range(x.ndim) if axes is None else (axes if isinstance(axes, tuple) else (axes,))
+    if x.size == 0 and (x.ndim == 0 or any(x.shape[axis] == 0 for axis in reduced)):
+        # an empty input reduced over its non-empty dims only has an (empty) answer, as in PyTorch
+        raise ValueError(f"{op}: the tensor (shape {x.shape}) is empty along a reduced dimension, so it has "
+                         f"no {op[1:]}imum")
     return Max.apply(x, axes, keepdim, reduce)
 
 

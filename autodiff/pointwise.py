@@ -34,6 +34,13 @@ def lerp(input: Tensor | ArrayLike, end: Tensor | ArrayLike, weight: Tensor | fl
     """input + weight * (end - input), weight a number or a tensor (all three broadcast), in
     PyTorch's form: from the nearer end, so weight 1 gives exactly ``end``."""
     input, end = _as_tensor(input), _as_tensor(end)
+    # PyTorch's kernel takes floating tensors of one dtype (only a 0-d weight may differ)
+    if input.dtype.kind != "f" or end.dtype != input.dtype or (
+            isinstance(weight, Tensor) and weight.ndim and weight.dtype != input.dtype):
+        weight_dtype = f", weight {weight.dtype}" if isinstance(weight, Tensor) else ""
+        raise TypeError(f"lerp: input and end (and a weight tensor) must be floating tensors of one dtype (as in "
+                        f"PyTorch), got input {input.dtype}, end {end.dtype}{weight_dtype}; convert them with "
+                        f".to(...)")
     difference = end - input
     if not isinstance(weight, Tensor):
         if abs(weight) < 0.5:
@@ -45,8 +52,13 @@ def lerp(input: Tensor | ArrayLike, end: Tensor | ArrayLike, weight: Tensor | fl
 
 def addcmul(input: Tensor | ArrayLike, tensor1: Tensor | ArrayLike, tensor2: Tensor | ArrayLike, *,
             value: float = 1) -> Tensor:
-    """input + value * tensor1 * tensor2 (all three broadcast)."""
+    """input + value * tensor1 * tensor2 (all three broadcast); for integer tensors a float
+    value is truncated to an integer, as PyTorch's (the result keeps the tensors' dtype)."""
     product = ops.mul(tensor1, tensor2)
+    if product.dtype == np.bool_ and result_type(input, product) == np.bool_:
+        raise TypeError("addcmul: bool tensors are not supported (as in PyTorch); convert them with .int()")
+    if isinstance(value, float) and result_type(input, product).kind in "iu":
+        value = int(value)
     return ops.add(input, product if value == 1 else product * value)
 
 
@@ -174,6 +186,10 @@ def rsub(input: Tensor | ArrayLike, other: Tensor | ArrayLike | float, alpha: fl
     if isinstance(alpha, float) and result_type(input, other).kind in "iub":
         raise TypeError(f"rsub: for integral input tensors, alpha must not be a floating point number (as PyTorch), "
                         f"got {alpha}")
+    if alpha != 1 and (isinstance(input, bool) or getattr(input, "dtype", None) == np.bool_):
+        # the scaling would turn a bool input into ints and hide it from sub's bool check
+        raise TypeError("rsub: bool operands are not supported (as in PyTorch); convert first with .int() "
+                        "or .float()")
     return ops.sub(other, input if alpha == 1 else ops.mul(input, alpha))
 
 
@@ -190,7 +206,15 @@ def ldexp(input: Tensor | ArrayLike, other: Tensor) -> Tensor:
     if not isinstance(other, Tensor):
         raise TypeError(f"ldexp: other must be a tensor (as PyTorch's), not {type(other).__name__}; "
                         "wrap it with ad.tensor(...)")
-    return ops.mul(input, ops.pow(2.0, other))
+    if other.dtype == np.bool_:
+        raise TypeError("ldexp: a bool exponent is not supported (as in PyTorch); convert it with .int()")
+    # PyTorch's dtype: the operands' promoted dtype, or the default float when that is integral;
+    # the power of two is taken in that dtype so a float64 result does not overflow at 2 ** 128
+    dtype = result_type(input, other)
+    float_dtype = dtype if dtype.kind == "f" else np.dtype(get_default_dtype())
+    base = ops.pow(Tensor(np.array(2.0, dtype=float_dtype)), other)
+    out = ops.mul(input, base)
+    return out if out.dtype == float_dtype else out.to(float_dtype)
 
 
 class Polygamma(Function):
@@ -213,7 +237,7 @@ class Polygamma(Function):
 def polygamma(n: int, input: Tensor | ArrayLike) -> Tensor:
     """The n-th derivative of digamma, elementwise (n = 0: digamma); as PyTorch's, inf at the
     poles. ``t.polygamma(n)`` is the method form."""
-    if int(n) != n or n < 0:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"polygamma(n, x) takes an integer n >= 0 (as PyTorch), not {n!r}")
     return Polygamma.apply(_floating(_as_tensor(input)), int(n))
 

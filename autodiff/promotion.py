@@ -53,6 +53,8 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
     if higher is None:
         return lower
     if lower is not None and _category(lower) > _category(higher):
+        if lower.kind == "c" and higher.kind == "f":     # a complex number keeps a float tensor's precision
+            return np.dtype(np.complex128 if higher == np.float64 else np.complex64)
         return lower
     return higher
 

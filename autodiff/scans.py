@@ -8,6 +8,7 @@ backward is written with the same ops, so it runs on arrays and, under create_gr
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar, overload
 
 import numpy as np
@@ -296,9 +297,14 @@ def median(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = Fa
     present). Without ``dim``: of all elements, a 0-d tensor; with ``dim``: (values, indices).
     The gradient goes to the one chosen element."""
     input = _as_tensor(input)
+    if input.dtype == np.bool_:
+        raise TypeError("median: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
     if dim is None:
         if input.size == 0:
-            raise ValueError("median: the input is empty, so it has no median")
+            if input.dtype.kind == "f":     # PyTorch's answer: nan, on the graph (an empty gradient)
+                return input.sum() * math.nan
+            raise ValueError("median: the integer input is empty, so it has no median (PyTorch returns an "
+                             "arbitrary value here)")
         return _pick(reshape(input, -1), 0, False, _lower_middle, median_result, "median").values
     return _pick(input, dim, keepdim, _lower_middle, median_result, "median")
 
@@ -327,9 +333,14 @@ def nanmedian(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool =
     """median ignoring nan: the lower middle of the values that are not nan (nan where all are).
     Without ``dim``: a 0-d tensor; with ``dim``: (values, indices)."""
     input = _as_tensor(input)
+    if input.dtype == np.bool_:
+        raise TypeError("nanmedian: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
     if dim is None:
         if input.size == 0:
-            raise ValueError("nanmedian: the input is empty, so it has no median")
+            if input.dtype.kind == "f":     # PyTorch's answer: nan, on the graph (an empty gradient)
+                return input.sum() * math.nan
+            raise ValueError("nanmedian: the integer input is empty, so it has no median (PyTorch returns an "
+                             "arbitrary value here)")
         return _pick(reshape(input, -1), 0, False, _lower_middle_of_numbers, nanmedian_result, "nanmedian").values
     return _pick(input, dim, keepdim, _lower_middle_of_numbers, nanmedian_result, "nanmedian")
 

@@ -28,7 +28,7 @@ _T = TypeVar("_T")
 # there is read as a list of tensors)
 _OneTensor = Union[Tensor, np.ndarray, float]
 
-__all__ = ["vander", "block_diag", "ravel", "t", "select", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
+__all__ = ["vander", "block_diag", "ravel", "t", "as_strided", "select", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag", "diagonal", "diag_embed",
            "trace", "chunk", "unbind", "expand", "expand_as", "unflatten", "movedim", "moveaxis", "narrow",
            "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "row_stack", "hstack", "dstack", "column_stack",
            "tensor_split", "array_split", "meshgrid", "broadcast_tensors", "broadcast_shapes", "cartesian_prod"]
@@ -499,6 +499,12 @@ def ravel(input: Tensor | ArrayLike) -> Tensor:
 def t(input: Tensor | ArrayLike) -> Tensor:
     """A matrix transposed; a 0-d or 1-d tensor as it is (``input.t()``)."""
     return _as_tensor(input).t()
+
+
+def as_strided(input: Tensor | ArrayLike, size: Sequence[int], stride: Sequence[int],
+               storage_offset: int | None = None) -> Tensor:
+    """A view of input's memory with shape ``size`` and steps ``stride`` (``input.as_strided``)."""
+    return _as_tensor(input).as_strided(size, stride, storage_offset)
 
 
 @accepts_axis

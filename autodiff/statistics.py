@@ -51,8 +51,9 @@ def aminmax(input: Tensor | ArrayLike, *, dim: int | None = None, keepdim: bool 
     input = _as_tensor(input)
     if aliases:
         dim = _one_of(dim, aliases, "aminmax", "dim")
-    if input.size == 0:
-        raise ValueError(f"aminmax: the input of shape {input.shape} is empty; there is no minimum or maximum")
+    if input.size == 0 and (dim is None or input.ndim == 0 or input.shape[dim] == 0):
+        raise ValueError(f"aminmax: the input of shape {input.shape} is empty along the reduced dimension; there is "
+                         "no minimum or maximum")
     if dim is None:
         every = tuple(range(input.ndim))
         return aminmax_result(amin(input, every, keepdim), amax(input, every, keepdim))
@@ -77,6 +78,8 @@ def cov(input: Tensor | ArrayLike, *, correction: int = 1, fweights: Tensor | Ar
     input = _as_tensor(input)
     if input.ndim > 2:
         raise ValueError(f"cov: expects a 1-d or 2-d input (variables in rows), got shape {input.shape}")
+    if input.dtype == np.bool_:
+        raise TypeError("cov: bool tensors are not supported (as in PyTorch); convert with .float()")
     if input.dtype.kind != "f":
         input = input.to(get_default_dtype())
     observations = reshape(input, (1, -1)) if input.ndim < 2 else input
@@ -104,6 +107,8 @@ def cov(input: Tensor | ArrayLike, *, correction: int = 1, fweights: Tensor | Ar
         factor: Any = total - correction
     else:
         total = sum(weights)
+        if not total.data:
+            raise ValueError("cov: the weights sum to zero, so they can't be normalized (as in PyTorch)")
         average = sum(observations * weights, 1) / total
         if correction == 0:
             factor = total
@@ -160,6 +165,16 @@ def _spacing(y: Tensor, x: Tensor, axis: int, op: str) -> Tensor:
     return narrow(x, x_axis, 1, length - 1) - narrow(x, x_axis, 0, length - 1)
 
 
+def _no_bool(y: Tensor, x: Any, op: str) -> None:
+    if y.dtype == np.bool_ or (isinstance(x, Tensor) and x.dtype == np.bool_):
+        raise TypeError(f"{op}: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
+
+
+def _empty_integral(y: Tensor, axis: int) -> Tensor:
+    """PyTorch's integral along an empty dim: zeros of y's dtype, off the graph."""
+    return Tensor(np.zeros(y.shape[:axis] + y.shape[axis + 1:], dtype=y.dtype))
+
+
 def trapezoid(y: Tensor | ArrayLike, x: Tensor | ArrayLike | None = None, *, dx: float | None = None,
               dim: int = -1, **aliases: Any) -> Tensor:
     """The integral of y along ``dim`` by the trapezoid rule: sum of (x[i+1] - x[i]) (y[i] +
@@ -167,17 +182,18 @@ def trapezoid(y: Tensor | ArrayLike, x: Tensor | ArrayLike | None = None, *, dx:
     y = _as_tensor(y)
     if x is not None and dx is not None:
         raise TypeError("trapezoid: give x or dx, not both")
+    _no_bool(y, x, "trapezoid")
     axis = _trapezoid_axis(y, dim, aliases, "trapezoid")
     length = y.shape[axis]
     if x is None or not isinstance(x, Tensor) and np.ndim(x) == 0:
         step = 1.0 if dx is None and x is None else (dx if dx is not None else float(x))  # type: ignore[arg-type]
         if length == 0:
-            return sum(y, axis) * 0.0
+            return _empty_integral(y, axis)
         ends = narrow(y, axis, 0, 1).squeeze(axis) + narrow(y, axis, length - 1, 1).squeeze(axis)
         return (sum(y, axis) - ends * 0.5) * step
     spacing = _spacing(y, _as_tensor(x), axis, "trapezoid")
     if length == 0:
-        return sum(y, axis) * 0.0
+        return _empty_integral(y, axis)
     left, right = narrow(y, axis, 0, length - 1), narrow(y, axis, 1, length - 1)
     return sum(spacing * (left + right), axis) / 2.0
 
@@ -194,6 +210,7 @@ def cumulative_trapezoid(y: Tensor | ArrayLike, x: Tensor | ArrayLike | None = N
     y = _as_tensor(y)
     if x is not None and dx is not None:
         raise TypeError("cumulative_trapezoid: give x or dx, not both")
+    _no_bool(y, x, "cumulative_trapezoid")
     axis = _trapezoid_axis(y, dim, aliases, "cumulative_trapezoid")
     length = y.shape[axis]
     pieces = max(length - 1, 0)

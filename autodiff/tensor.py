@@ -4,6 +4,7 @@ from __future__ import annotations
 import builtins
 import os
 import traceback
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence, overload
 
 import numpy as np
@@ -436,6 +437,8 @@ class Tensor:
         anything requiring grad) the result takes over this tensor's history; otherwise numpy
         writes into ``.data`` directly. Either way the version counter is bumped."""
         other_requires = isinstance(other, Tensor) and other._requires_grad
+        if state.mode.grad_enabled and self._counter is not None:
+            _refuse_view_of_leaf(self, op)
         if state.mode.grad_enabled and (self._requires_grad or other_requires):
             if self._requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -624,6 +627,9 @@ class Tensor:
             raise IndexError(f"put_: out of range: tried to access index {bad} on a tensor of {size} elements")
         positions = (positions % builtins.max(size, 1)).reshape(-1)
         values = source if isinstance(source, Tensor) else Tensor(source, dtype=self.data.dtype)
+        if values.data.dtype != self.data.dtype:
+            raise TypeError(f"put_: self and source must have the same dtype (as in PyTorch), got {self.data.dtype} "
+                            f"and {values.data.dtype}; convert source with .to({self.data.dtype})")
         if values.data.size != positions.size:
             raise RuntimeError(f"put_: index and source need the same number of elements, got {positions.size} "
                                f"and {values.data.size}")
@@ -642,6 +648,8 @@ class Tensor:
 
     # in place, the ops that change the shape: self takes the new shape (on the graph, its history)
     def _reshape_inplace(self, op: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
+        if state.mode.grad_enabled and self._counter is not None:
+            _refuse_view_of_leaf(self, op)
         if state.mode.grad_enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place outside "
@@ -1562,12 +1570,14 @@ class VersionCounter:
     """How often a tensor's data (shared with its views) was changed in place: ``version``, the
     in-place ``epoch`` of the last change, and the ``writer`` (the user's line, anomaly mode)."""
 
-    __slots__ = ("version", "writer", "epoch")
+    __slots__ = ("version", "writer", "epoch", "leaf")
 
     def __init__(self) -> None:
         self.version = 0
         self.writer: str | None = None
         self.epoch = 0
+        # the leaf requiring grad whose memory the views share (weakly held), if any
+        self.leaf: weakref.ref[Tensor] | None = None
 
 
 def version_counter(t: Tensor) -> VersionCounter:
@@ -1580,8 +1590,24 @@ def version_counter(t: Tensor) -> VersionCounter:
 
 def share_version(view: Tensor, base: Tensor) -> Tensor:
     """Make ``view`` (whose data is a view of ``base``'s) count in-place changes with ``base``."""
-    view._counter = version_counter(base)
+    counter = view._counter = version_counter(base)
+    # (function.py's fast path makes counters without __init__: the slot may be unset)
+    if base._requires_grad and base.grad_fn is None and getattr(counter, "leaf", None) is None:
+        counter.leaf = weakref.ref(base)
     return view
+
+
+def _refuse_view_of_leaf(t: Tensor, op: str) -> None:
+    """PyTorch's rule: in grad mode, a view of a leaf that requires grad is not changed in place
+    (the write would change the leaf behind its gradient's back). Views off the graph (of
+    ``leaf.detach()``, or made under no_grad) are let through."""
+    counter = t._counter
+    reference = getattr(counter, "leaf", None)
+    leaf = reference() if reference is not None else None
+    if leaf is not None and leaf is not t and t._requires_grad and leaf._requires_grad and leaf.grad_fn is None:
+        raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, so changing it in place "
+                           "would change the leaf too (as PyTorch, refused); work on a .clone(), or make the change "
+                           "inside ad.no_grad()")
 
 
 def bump_version(t: Tensor, epoch: int | None = None, writer: str | None = None) -> None:

@@ -267,6 +267,8 @@ FUNCTION_FORMS = {
     "is_nonzero": [form(S), form(X), form(Lib("float32"))],
     "ravel": [form(X), form(Q), form(S), form(I)],
     "t": [form(X), form(V), form(S), form(Q), form(I)],
+    "as_strided": [form(X, (2, 2), (1, 2)), form(X, (3, 3), (1, 1), 2), form(V, (2, 3), (0, 1)), form(X, (2,), (5,), 1),
+                   form(X, (4, 4), (4, 1)), form(X, (2, 2), (1,))],
     "select": [form(X, 0, 1), form(Q, -1, -2), form(X, 1, 4), form(V, 0, 3), form(S, 0, 0), form(Q, dim=1, index=2)],
     "index_fill": [form(X, 1, H, -1.5), form(N, 0, H0, 2.0), form(X, -1, H, S), form(I, 1, H, 7), form(X, 1, H, 2),
                    form(V, 0, H, 1.0), form(X, 0, H, 1.0)],

@@ -381,3 +381,25 @@ def test_as_strided_is_a_view_and_refuses_what_torch_refuses():
         for size, stride in [((3, 3), (2, 1)), ((3,), (-1,)), ((3,), (1, 1))]:
             with pytest.raises(RuntimeError):
                 lib.arange(6.0).as_strided(size, stride)
+
+
+def test_review_a_view_of_a_leaf_that_requires_grad_is_not_changed_in_place():
+    # (found by the review against torch 2.13: the write went through to the leaf's data, silently)
+    torch = pytest.importorskip("torch")
+    changes = [lambda x: x[0:1].mul_(3), lambda x: x.t().sign_(), lambda x: x.view(4).fill_(0),
+               lambda x: x[0].__setitem__(0, 5.0), lambda x: x[0:1].clamp_min_(2.0), lambda x: x[0:1].t_(),
+               lambda x: x.as_strided((2,), (1,)).zero_()]
+    for change in changes:
+        for lib in (ad, torch):
+            x = lib.ones((2, 2), requires_grad=True)
+            with pytest.raises(RuntimeError, match="view of a leaf"):
+                change(x)
+            assert x.detach().numpy().tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    for lib in (ad, torch):
+        x = lib.ones((2, 2), requires_grad=True)
+        with lib.no_grad():
+            x[0:1].mul_(3)                  # allowed: outside grad mode
+        x.detach()[1:].mul_(2)              # allowed: a view off the graph
+        y = x * 1
+        y[0:1].mul_(2)                      # allowed: a view of a non-leaf
+        assert x.detach().numpy().tolist() == [[3.0, 3.0], [2.0, 2.0]]

@@ -412,6 +412,9 @@ CASES = [
     # ---- indexing functions: reading (shapes.py) and writing into a copy (gathering.py)
     C("ravel", ad.ravel, lambda T, x: T.ravel(x), (2, 3, 2)),
     C("t", ad.t, lambda T, x: T.t(x), (3, 4)),
+    # (overlapping windows: gradients add up; first order only, as the method's)
+    C("as_strided", lambda x: ad.as_strided(x, (3, 2), (2, 3), 1), lambda T, x: T.as_strided(x, (3, 2), (2, 3), 1),
+      (3, 4), second_order=False),
     C("select", lambda x: ad.select(x, 1, -1), lambda T, x: T.select(x, 1, -1), (2, 3, 4)),
     C("index_fill", lambda x, i: ad.index_fill(x, 1, i, 0.5), lambda T, x, i: T.index_fill(x, 1, i, 0.5), (3, 4),
       np.array([3, 1])),
