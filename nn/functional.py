@@ -26,7 +26,7 @@ _add_reduce = np.add.reduce
 
 __all__ = [
     "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "erf", "softmax", "log_softmax", "linear",
-    "dropout", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
+    "dropout", "alpha_dropout", "feature_alpha_dropout", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
 
@@ -164,6 +164,52 @@ def dropout_mask(shape: tuple[int, ...], p: float, dtype: DTypeLike) -> np.ndarr
     from ``ad.default_generator`` as PyTorch draws it (a float64 uniform < 1 - p keeps)."""
     keep = ad.default_generator.uniform(0.0, 1.0, shape, np.float64) < 1.0 - p
     return (keep * (1.0 / (1.0 - p))).astype(dtype)
+
+
+_SELU_SATURATION = 1.7580993408473766     # -SELU's limit at -inf (scale * alpha): alpha dropout's value
+
+
+def alpha_dropout(input: _TensorLike, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: when ``training``, each element is set with probability ``p`` to
+    SELU's saturation value, then all are scaled and shifted so that inputs of mean 0 and variance
+    1 keep them. The identity otherwise (note PyTorch's default ``training=False``)."""
+    return _alpha_dropout(input, p, training, inplace, "alpha_dropout", feature=False)
+
+
+def feature_alpha_dropout(input: _TensorLike, p: float = 0.5, training: bool = False, inplace: bool = False
+                          ) -> Tensor:
+    """``alpha_dropout`` of whole channels: each (n, c) plane of (N, C, ...) is kept or dropped."""
+    return _alpha_dropout(input, p, training, inplace, "feature_alpha_dropout", feature=True)
+
+
+def _alpha_dropout(input: _TensorLike, p: float, training: bool, inplace: bool, op: str, feature: bool) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
+    x = _tensor(input)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return _in_place(x, x * np.zeros((), x.dtype), inplace)
+    if feature and x.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got shape {x.shape}")
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+    scale, shift = alpha_dropout_noise(shape, p, x.dtype if x.dtype.kind == "f" else ad.get_default_dtype())
+    return _in_place(x, x * scale + shift, inplace)
+
+
+@replayed
+def alpha_dropout_noise(shape: tuple[int, ...], p: float, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha dropout's (scale, shift) of ``shape``, in ``dtype``, drawn from ``ad.default_generator``
+    as PyTorch draws them: keep = (a float64 uniform < 1 - p); scale = keep * a, shift = (keep - 1)
+    * (s * a) + s * a * p with s SELU's saturation and a = 1 / sqrt((s^2 p + 1)(1 - p))."""
+    keep = (ad.default_generator.uniform(0.0, 1.0, shape, np.float64) < 1.0 - p).astype(dtype)
+    a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1) * (1 - p))
+
+    def scalar(value: float) -> np.ndarray:     # PyTorch's scalar arithmetic: in the tensor's dtype
+        return np.asarray(value, dtype)
+
+    shift = (keep - scalar(1.0)) * scalar(_SELU_SATURATION * a) + scalar(_SELU_SATURATION * a * p)
+    return keep * scalar(a), shift
 
 
 # ---------------------------------------------------------------------------------------------

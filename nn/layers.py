@@ -299,6 +299,22 @@ class Dropout1d(Dropout):
         return F.dropout1d(x, self.p, self.training, self.inplace)
 
 
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks (see ``F.alpha_dropout``): in training, elements dropped to
+    SELU's saturation value and the whole rescaled to keep mean 0 and variance 1; in eval mode,
+    the identity."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """``AlphaDropout`` of whole channels of (N, C, ...) (see ``F.feature_alpha_dropout``)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(x, self.p, self.training)
+
+
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "leaky_relu": LeakyReLU,
                 "identity": Identity, "linear": Identity}
 

@@ -538,3 +538,24 @@ def test_trunc_normal_is_torchs_rejection_sampling(torch):
             if dtype == np.float64:
                 np.testing.assert_array_equal(ours, theirs)
             same(ad.rand(2), torch.rand(2), "the streams are still together")
+
+
+@pytest.mark.parametrize("name", ["alpha_dropout", "feature_alpha_dropout"])   # F.alpha_dropout, F.feature_alpha_dropout
+def test_alpha_dropout_is_torchs(torch, name):
+    x = np.random.default_rng(0).standard_normal((4, 6, 3, 3))
+    for dtype in (np.float32, np.float64):
+        for p in (0.1, 0.5):
+            torch.manual_seed(2)
+            ad.manual_seed(2)
+            ours, theirs = ad.tensor(x.astype(dtype), requires_grad=True), torch.tensor(x.astype(dtype), requires_grad=True)
+            a, b = getattr(nn.functional, name)(ours, p, True), getattr(torch.nn.functional, name)(theirs, p, True)
+            same(a, b, f"{name} p={p}")
+            a.sum().backward()
+            b.sum().backward()
+            same(ours.grad, theirs.grad, f"{name} gradient")
+            same(ad.rand(2), torch.rand(2), "the streams are still together")
+    module = "AlphaDropout" if name == "alpha_dropout" else "FeatureAlphaDropout"
+    assert repr(getattr(nn, module)(0.2)) == repr(getattr(torch.nn, module)(0.2))
+    layer = getattr(nn, module)(0.3).eval()
+    assert layer(ad.tensor(x)) is not None and np.array_equal(layer(ad.tensor(x)).data, x)
+    assert np.array_equal(getattr(nn.functional, name)(ad.tensor(x), 0.3).data, x)     # PyTorch's training=False
