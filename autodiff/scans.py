@@ -296,17 +296,23 @@ def median(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = Fa
     """The lower of the two middle values (PyTorch's median, not numpy's average; nan if a nan is
     present). Without ``dim``: of all elements, a 0-d tensor; with ``dim``: (values, indices).
     The gradient goes to the one chosen element."""
+    return _median(input, dim, keepdim, _lower_middle, median_result, "median")
+
+
+def _median(input: Tensor | ArrayLike, dim: int | None, keepdim: bool, middle: Callable[..., Any],
+            result: type, op: str) -> Any:
+    """median and nanmedian: ``middle`` finds each slice's position in ascending order."""
     input = _as_tensor(input)
     if input.dtype == np.bool_:
-        raise TypeError("median: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
+        raise TypeError(f"{op}: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
     if dim is None:
         if input.size == 0:
             if input.dtype.kind == "f":     # PyTorch's answer: nan, on the graph (an empty gradient)
                 return input.sum() * math.nan
-            raise ValueError("median: the integer input is empty, so it has no median (PyTorch returns an "
+            raise ValueError(f"{op}: the integer input is empty, so it has no median (PyTorch returns an "
                              "arbitrary value here)")
-        return _pick(reshape(input, -1), 0, False, _lower_middle, median_result, "median").values
-    return _pick(input, dim, keepdim, _lower_middle, median_result, "median")
+        return _pick(reshape(input, -1), 0, False, middle, result, op).values
+    return _pick(input, dim, keepdim, middle, result, op)
 
 
 def _lower_middle_of_numbers(data: np.ndarray, axis: int) -> np.ndarray:
@@ -332,17 +338,7 @@ def nanmedian(input: Tensor | ArrayLike, dim: int, keepdim: bool = False) -> nan
 def nanmedian(input: Tensor | ArrayLike, dim: int | None = None, keepdim: bool = False) -> Tensor | nanmedian_result:
     """median ignoring nan: the lower middle of the values that are not nan (nan where all are).
     Without ``dim``: a 0-d tensor; with ``dim``: (values, indices)."""
-    input = _as_tensor(input)
-    if input.dtype == np.bool_:
-        raise TypeError("nanmedian: bool tensors are not supported (as in PyTorch); convert with .int() or .float()")
-    if dim is None:
-        if input.size == 0:
-            if input.dtype.kind == "f":     # PyTorch's answer: nan, on the graph (an empty gradient)
-                return input.sum() * math.nan
-            raise ValueError("nanmedian: the integer input is empty, so it has no median (PyTorch returns an "
-                             "arbitrary value here)")
-        return _pick(reshape(input, -1), 0, False, _lower_middle_of_numbers, nanmedian_result, "nanmedian").values
-    return _pick(input, dim, keepdim, _lower_middle_of_numbers, nanmedian_result, "nanmedian")
+    return _median(input, dim, keepdim, _lower_middle_of_numbers, nanmedian_result, "nanmedian")
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
