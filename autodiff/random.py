@@ -4,9 +4,10 @@ After ``ad.manual_seed(s)``, these give, bit for bit, what ``torch.manual_seed(s
 calls give in PyTorch 2.x on the CPU: ``ad.rand``, ``randint``, ``randperm``, ``bernoulli``,
 ``multinomial``, the in-place samplers (``uniform_``, ``exponential_``, ``geometric_``,
 ``cauchy_``, ``log_normal_``, ``random_``, ``bernoulli_``), ``nn``'s initialisers (every layer's
-default init), dropout and the DataLoader's shuffling. ``ad.randn``, ``normal`` and ``normal_``
-give PyTorch's values to within a few ulps (most bit for bit: PyTorch takes the logs and sines of
-16 or more values from SLEEF's vector functions, numpy from its own).
+default init), dropout and the DataLoader's shuffling; and ``ad.randn``, ``normal`` and
+``normal_`` in float64. In float32 these three are within a few ulps of PyTorch's (most bit for
+bit): PyTorch takes the logs and sines of 16 or more float32 values from SLEEF's vector
+functions, and no numpy function rounds as they do.
 
 The engine is PyTorch's: the 32-bit Mersenne Twister with its classic seeding, which is numpy's
 MT19937 as ``np.random.RandomState(seed)`` seeds it. On its 32-bit words, each draw is PyTorch's
