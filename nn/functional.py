@@ -147,15 +147,24 @@ def dropout(x: _TensorLike, p: float = 0.5, training: bool = True, inplace: bool
     """Zero each element with probability ``p`` and scale the kept ones by 1/(1-p) when
     ``training``; the identity otherwise. The mask comes from ``ad.default_generator``.
     ``inplace=True`` changes x and returns it."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     x = _tensor(x)
+    settled = dropout_without_draws(x, p, training, inplace, "dropout")
+    if settled is not None:
+        return settled
+    dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
+    return _in_place(x, x * dropout_mask(x.shape, p, dtype), inplace)
+
+
+def dropout_without_draws(x: Tensor, p: float, training: bool, inplace: bool, op: str) -> Tensor | None:
+    """What every dropout gives without drawing: x itself in eval mode or for p = 0, zeros for
+    p = 1; None when a mask must be drawn (p is checked first)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return _in_place(x, x * np.zeros((), x.dtype), inplace)
-    dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    return _in_place(x, x * dropout_mask(x.shape, p, dtype), inplace)
+    return None
 
 
 @replayed       # a compiled step draws a new mask at every replay, from the same generator
@@ -183,13 +192,10 @@ def feature_alpha_dropout(input: _TensorLike, p: float = 0.5, training: bool = F
 
 
 def _alpha_dropout(input: _TensorLike, p: float, training: bool, inplace: bool, op: str, feature: bool) -> Tensor:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
     x = _tensor(input)
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return _in_place(x, x * np.zeros((), x.dtype), inplace)
+    settled = dropout_without_draws(x, p, training, inplace, op)
+    if settled is not None:
+        return settled
     if feature and x.ndim < 2:
         raise ValueError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got shape {x.shape}")
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape

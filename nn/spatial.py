@@ -982,14 +982,11 @@ def _constant_pad(x: Tensor, pairs: list[tuple[int, int]], value: float) -> Tens
 
 
 def _feature_dropout(x: Tensor, p: float, training: bool, op: str) -> Tensor:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * np.zeros((), x.dtype)
+    from .functional import dropout_mask, dropout_without_draws    # (functional imports this module at its end)
+    settled = dropout_without_draws(x, p, training, False, op)
+    if settled is not None:
+        return settled
     dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    from .functional import dropout_mask     # (functional imports this module at its end)
     return x * dropout_mask(x.shape[:2] + (1,) * (x.ndim - 2), p, dtype)
 
 
